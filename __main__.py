@@ -1,0 +1,5 @@
+"""The Pulumi program: `pulumi up --stack primary|secondary` runs this from the repository root."""
+
+from stacks.platform import main
+
+main()

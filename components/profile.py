@@ -1,0 +1,98 @@
+"""The DR profile declared beside every component: how it is recovered, checked and timed.
+
+drctl's plan, the posture and coverage reports, the runbook and the smoke tests all read these
+profiles; nothing keeps a second list of components.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class Responsibility(StrEnum):
+    MICROSOFT = "Microsoft"
+    CUSTOMER = "Customer"
+    SHARED = "Customer and Microsoft"
+
+
+class RecoveryAction(StrEnum):
+    REDEPLOY = "redeploy"
+    REDEPLOY_REHYDRATE = "redeploy + rehydrate"
+    GEO_RESTORE = "geo-restore"
+    SERVICE_FAILOVER = "service-managed failover"
+    SAAS = "SaaS: nothing to deploy"
+
+
+@dataclass(frozen=True)
+class Dependency:
+    """Recovery order as data: `component` must be deployed first, for the reason given."""
+
+    component: str
+    why: str
+
+
+@dataclass(frozen=True)
+class SeedFacts:
+    """One row of the seed tables (../shared/seeds): what Contoso selected and how to uplift it."""
+
+    service: str
+    component_responsibility: Responsibility
+    workload_responsibility: Responsibility
+    sku_selected: str
+    uplift_options: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Estimates:
+    """Expected duration of each recovery phase in seconds, before contingency."""
+
+    deploy: int
+    rehydrate: int = 0
+    validate: int = 0
+    replay: int = 0
+    smoke: int = 60
+
+
+@dataclass(frozen=True)
+class DRProfile:
+    key: str  # stable component key, used in step ids ("lake" -> "lake.deploy")
+    title: str
+    stateful: bool
+    recovery_action: RecoveryAction
+    smoke_checks: tuple[str, ...]
+    data_checks: tuple[str, ...]
+    depends_on: tuple[Dependency, ...]
+    priority: int  # lower recovers first when steps compete for workers
+    estimates: Estimates
+    seed: tuple[SeedFacts, ...]
+    # The local emulator that exercises this component in `drctl drill --local`, if any.
+    local_emulator: str | None = None
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def rehydrates(self) -> bool:
+        return self.stateful and self.recovery_action in (
+            RecoveryAction.REDEPLOY_REHYDRATE,
+            RecoveryAction.GEO_RESTORE,
+        )
+
+
+_REGISTRY: dict[str, DRProfile] = {}
+
+
+def register(type_token: str, profile: DRProfile) -> DRProfile:
+    """Tie a component type token to its profile; a token is registered once."""
+    existing = _REGISTRY.get(type_token)
+    if existing is not None and existing != profile:
+        raise ValueError(f"{type_token} already has a DR profile")
+    _REGISTRY[type_token] = profile
+    return profile
+
+
+def profile_for(type_token: str) -> DRProfile | None:
+    return _REGISTRY.get(type_token)
+
+
+def all_profiles() -> dict[str, DRProfile]:
+    return dict(_REGISTRY)

@@ -1,0 +1,391 @@
+"""Typed stack configuration: read once, validated once, errors name the key and the file.
+
+The same validation serves the real `pulumi up` (values from `pulumi.Config`) and drctl's
+offline commands (values read from `Pulumi.<stack>.yaml`), so both reject the same input.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from stacks.regions import AZURE_REGIONS
+
+NAMESPACE = "dataplatform"
+LOCATION_KEY = "azure-native:location"
+
+# The smallest hub that still fits the subnets carved in components/connectivity.py.
+MAX_PREFIX_LENGTH = 22
+
+
+class ConfigError(Exception):
+    """Invalid stack configuration: one line naming the file and the key."""
+
+    def __init__(self, source: str, key: str, message: str) -> None:
+        self.source, self.key, self.message = source, key, message
+        super().__init__(f"{source}: {key}: {message}")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Services(_Model):
+    firewall: bool = True
+    lake: bool = True
+    postgres: bool = True
+    event_hubs: bool = Field(True, alias="eventHubs")
+    data_factory: bool = Field(True, alias="dataFactory")
+
+
+class FoundationConfig(_Model):
+    log_retention_days: int = Field(30, alias="logRetentionDays", ge=30, le=730)
+    key_vault_sku: Literal["standard", "premium"] = Field("standard", alias="keyVaultSku")
+    recovery_vault_cross_region_restore: bool = Field(True, alias="recoveryVaultCrossRegionRestore")
+
+
+LakeRedundancy = Literal[
+    "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"
+]
+
+
+class LakeConfig(_Model):
+    # LRS is what the seeds' Contoso selected; the geo options are the DR uplift.
+    redundancy: LakeRedundancy = "Standard_LRS"
+
+
+class EntraAdmin(_Model):
+    object_id: str = Field(alias="objectId", min_length=1)
+    principal_name: str = Field(alias="principalName", min_length=1)
+    principal_type: Literal["User", "Group", "ServicePrincipal"] = Field("Group", alias="principalType")
+
+
+class PostgresConfig(_Model):
+    sku_name: str = Field("Standard_D2ds_v5", alias="skuName", pattern=r"^Standard_[A-Za-z0-9_]+$")
+    tier: Literal["Burstable", "GeneralPurpose", "MemoryOptimized"] = "GeneralPurpose"
+    version: Literal["13", "14", "15", "16", "17"] = "16"
+    storage_gb: int = Field(128, alias="storageGb", ge=32, le=32768)
+    backup_retention_days: int = Field(7, alias="backupRetentionDays", ge=7, le=35)
+    geo_redundant_backup: bool = Field(False, alias="geoRedundantBackup")
+    databases: tuple[str, ...] = ("platform",)
+    entra_admin: EntraAdmin | None = Field(None, alias="entraAdmin")
+
+    @field_validator("databases")
+    @classmethod
+    def _database_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        for name in names:
+            if not name.isidentifier() or name.lower() != name:
+                raise ValueError(f"database name {name!r} must be a lowercase identifier")
+        if not names:
+            raise ValueError("at least one database is needed")
+        return names
+
+
+class EventHub(_Model):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,49}$")
+    partitions: int = Field(4, ge=1, le=32)
+    retention_days: int = Field(1, alias="retentionDays", ge=1, le=7)
+
+
+class EventHubsConfig(_Model):
+    sku: Literal["Basic", "Standard", "Premium"] = "Standard"
+    capacity: int = Field(1, ge=1, le=40)
+    hubs: tuple[EventHub, ...] = (EventHub(name="telemetry"),)
+
+
+class DataFactoryConfig(_Model):
+    pipelines_dir: str = Field("pipelines", alias="pipelinesDir")
+
+
+class RecoveryTargets(_Model):
+    rto_minutes: int = Field(240, alias="rtoMinutes", gt=0)
+    rpo_minutes: int = Field(60, alias="rpoMinutes", gt=0)
+
+
+class PostgresRestore(_Model):
+    mode: Literal["GeoRestore"] = "GeoRestore"
+    # Defaults to the paired stack's server, derived from its prefix and suffix.
+    source_server_id: str | None = Field(None, alias="sourceServerId", pattern=r"^/subscriptions/.+/flexibleServers/[^/]+$")
+    point_in_time_utc: str | None = Field(None, alias="pointInTimeUtc")
+
+
+class LakeRestore(_Model):
+    source: Literal["geo-secondary", "backup-account"] = "geo-secondary"
+    source_account: str | None = Field(None, alias="sourceAccount", pattern=r"^[a-z0-9]{3,24}$")
+
+
+class RestoreSources(_Model):
+    postgres: PostgresRestore | None = None
+    lake: LakeRestore | None = None
+
+
+class _StackValues(_Model):
+    """The stack's keys without their namespace, as a single validated object."""
+
+    location: str
+    role: Literal["primary", "secondary"]
+    paired_stack: str = Field(alias="pairedStack", pattern=r"^[A-Za-z0-9_.-]+$")
+    paired_region: str = Field(alias="pairedRegion")
+    prefix: str = Field(pattern=r"^[a-z][a-z0-9]{1,9}$")
+    name_suffix: str = Field(alias="nameSuffix", pattern=r"^[a-z0-9]{2,6}$")
+    address_space: str = Field(alias="addressSpace")
+    services: Services = Services()
+    foundation: FoundationConfig = FoundationConfig()
+    lake: LakeConfig = LakeConfig()
+    postgres: PostgresConfig = PostgresConfig()
+    event_hubs: EventHubsConfig = Field(EventHubsConfig(), alias="eventHubs")
+    data_factory: DataFactoryConfig = Field(DataFactoryConfig(), alias="dataFactory")
+    recovery: RecoveryTargets = RecoveryTargets()
+    restore: RestoreSources = RestoreSources()
+
+    @field_validator("location", "paired_region")
+    @classmethod
+    def _known_region(cls, region: str) -> str:
+        if region not in AZURE_REGIONS:
+            raise ValueError(f"unknown Azure region {region!r} (use the programmatic name, e.g. australiaeast)")
+        return region
+
+    @field_validator("address_space")
+    @classmethod
+    def _private_cidr(cls, value: str) -> str:
+        try:
+            network = ipaddress.ip_network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a CIDR block ({exc})") from None
+        if network.version != 4 or not network.is_private:
+            raise ValueError(f"{value} must be a private IPv4 range")
+        if network.prefixlen > MAX_PREFIX_LENGTH:
+            raise ValueError(f"{value} is too small: the hub needs at least a /{MAX_PREFIX_LENGTH}")
+        return value
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    """Everything the program and drctl need to know about one stack."""
+
+    stack: str
+    source: str
+    region: str
+    role: Literal["primary", "secondary"]
+    paired_stack: str
+    paired_region: str
+    prefix: str
+    name_suffix: str
+    address_space: str
+    services: Services
+    foundation: FoundationConfig
+    lake: LakeConfig
+    postgres: PostgresConfig
+    event_hubs: EventHubsConfig
+    data_factory: DataFactoryConfig
+    recovery: RecoveryTargets
+    restore: RestoreSources
+    paired_prefix: str | None = None
+    paired_name_suffix: str | None = None
+
+    @property
+    def is_secondary(self) -> bool:
+        return self.role == "secondary"
+
+
+# Keys whose value is a plain string; every other key is structured (YAML/JSON object).
+_STRING_KEYS = ("role", "pairedStack", "pairedRegion", "prefix", "nameSuffix", "addressSpace")
+_OBJECT_KEYS = (
+    "services", "foundation", "lake", "postgres", "eventHubs", "dataFactory", "recovery", "restore"
+)
+KNOWN_KEYS = _STRING_KEYS + _OBJECT_KEYS
+
+
+def stack_file(project_dir: Path, stack: str) -> Path:
+    return Path(project_dir) / f"Pulumi.{stack}.yaml"
+
+
+def read_stack_file(path: Path) -> dict[str, Any]:
+    """The `config:` mapping of a stack file, keys as written (`namespace:key`)."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(path.name, "stack", f"no stack file {path}") from None
+    except yaml.YAMLError as exc:
+        line = getattr(getattr(exc, "problem_mark", None), "line", None)
+        where = f" at line {line + 1}" if line is not None else ""
+        raise ConfigError(path.name, "config", f"not valid YAML{where}") from None
+    if document is None:
+        document = {}
+    if not isinstance(document, dict) or not isinstance(document.get("config", {}), dict):
+        raise ConfigError(path.name, "config", "expected a mapping under 'config:'")
+    return dict(document.get("config") or {})
+
+
+def config_from_mapping(
+    stack: str, values: dict[str, Any], source: str, paired: dict[str, Any] | None = None
+) -> StackConfig:
+    """Validate one stack's `namespace:key` mapping; `paired` is the other stack's mapping."""
+    raw: dict[str, Any] = {}
+    for full_key, value in values.items():
+        if full_key == LOCATION_KEY:
+            raw["location"] = value
+            continue
+        namespace, _, key = str(full_key).partition(":")
+        if namespace != NAMESPACE:
+            continue  # provider settings (e.g. azure-native:subscriptionId) are Pulumi's business
+        if key not in KNOWN_KEYS:
+            raise ConfigError(source, full_key, f"unknown key (known: {', '.join(KNOWN_KEYS)})")
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            raise ConfigError(source, full_key, "must not be a secret: no key of this stack holds one")
+        raw[key] = value
+    if "location" not in raw:
+        raise ConfigError(source, LOCATION_KEY, "missing: the stack's Azure region")
+    try:
+        parsed = _StackValues.model_validate(raw)
+    except ValidationError as exc:
+        raise _config_error(source, exc) from None
+
+    config = StackConfig(
+        stack=stack,
+        source=source,
+        region=parsed.location,
+        role=parsed.role,
+        paired_stack=parsed.paired_stack,
+        paired_region=parsed.paired_region,
+        prefix=parsed.prefix,
+        name_suffix=parsed.name_suffix,
+        address_space=parsed.address_space,
+        services=parsed.services,
+        foundation=parsed.foundation,
+        lake=parsed.lake,
+        postgres=parsed.postgres,
+        event_hubs=parsed.event_hubs,
+        data_factory=parsed.data_factory,
+        recovery=parsed.recovery,
+        restore=parsed.restore,
+    )
+    _check_rules(config)
+    if paired is not None:
+        config = _check_against_paired(config, paired)
+    return config
+
+
+def _check_rules(config: StackConfig) -> None:
+    key = f"{NAMESPACE}:pairedRegion"
+    if config.paired_region == config.region:
+        raise ConfigError(config.source, key, f"must differ from {LOCATION_KEY} ({config.region})")
+    if config.paired_stack == config.stack:
+        raise ConfigError(config.source, f"{NAMESPACE}:pairedStack", "must name the other stack, not this one")
+    if config.restore.postgres is not None and not config.services.postgres:
+        raise ConfigError(config.source, f"{NAMESPACE}:restore", "restores PostgreSQL but services.postgres is off")
+    if config.restore.lake is not None and not config.services.lake:
+        raise ConfigError(config.source, f"{NAMESPACE}:restore", "restores the lake but services.lake is off")
+    if config.event_hubs.sku == "Basic" and config.services.event_hubs:
+        # Basic has no Geo-DR alias; the seeds' uplift path needs Standard or above.
+        raise ConfigError(config.source, f"{NAMESPACE}:eventHubs", "sku Basic has no Geo-DR: use Standard or Premium")
+
+
+def _check_against_paired(config: StackConfig, paired: dict[str, Any]) -> StackConfig:
+    other_space = paired.get(f"{NAMESPACE}:addressSpace")
+    if isinstance(other_space, str):
+        try:
+            other = ipaddress.ip_network(other_space, strict=False)
+        except ValueError:
+            other = None
+        if other is not None and other.overlaps(ipaddress.ip_network(config.address_space)):
+            raise ConfigError(
+                config.source,
+                f"{NAMESPACE}:addressSpace",
+                f"{config.address_space} overlaps {other_space} of the paired stack '{config.paired_stack}'",
+            )
+    other_prefix = paired.get(f"{NAMESPACE}:prefix")
+    other_suffix = paired.get(f"{NAMESPACE}:nameSuffix")
+    if other_suffix == config.name_suffix and other_prefix == config.prefix:
+        raise ConfigError(
+            config.source,
+            f"{NAMESPACE}:nameSuffix",
+            f"'{config.name_suffix}' equals the paired stack's: globally unique names would collide",
+        )
+    if paired.get(LOCATION_KEY) not in (None, config.paired_region):
+        raise ConfigError(
+            config.source,
+            f"{NAMESPACE}:pairedRegion",
+            f"{config.paired_region} but stack '{config.paired_stack}' is in {paired.get(LOCATION_KEY)}",
+        )
+    return _with_paired_names(config, other_prefix, other_suffix)
+
+
+def _with_paired_names(config: StackConfig, prefix: Any, suffix: Any) -> StackConfig:
+    from dataclasses import replace
+
+    return replace(
+        config,
+        paired_prefix=prefix if isinstance(prefix, str) else None,
+        paired_name_suffix=suffix if isinstance(suffix, str) else None,
+    )
+
+
+def _config_error(source: str, exc: ValidationError) -> ConfigError:
+    error = exc.errors()[0]
+    location = [str(part) for part in error.get("loc", ())]
+    head = location[0] if location else "config"
+    key = LOCATION_KEY if head == "location" else f"{NAMESPACE}:{head}"
+    if len(location) > 1:
+        key += "." + ".".join(location[1:])
+    message = str(error.get("msg", "invalid value")).removeprefix("Value error, ")
+    if error.get("type") == "extra_forbidden":
+        message = "unknown key"
+    return ConfigError(source, key, message)
+
+
+def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
+    """Read and validate `Pulumi.<stack>.yaml`, cross-checked with its paired stack file."""
+    path = stack_file(project_dir, stack)
+    values = read_stack_file(path)
+    paired = _paired_values(project_dir, values, path.name)
+    return config_from_mapping(stack, values, path.name, paired)
+
+
+def _paired_values(project_dir: Path, values: dict[str, Any], source: str) -> dict[str, Any] | None:
+    paired_stack = values.get(f"{NAMESPACE}:pairedStack")
+    if not isinstance(paired_stack, str) or "/" in paired_stack or not paired_stack:
+        return None
+    paired_path = stack_file(project_dir, paired_stack)
+    if not paired_path.exists():
+        raise ConfigError(source, f"{NAMESPACE}:pairedStack", f"no stack file {paired_path.name} for '{paired_stack}'")
+    return read_stack_file(paired_path)
+
+
+def load_from_pulumi(project_dir: Path | None = None) -> StackConfig:
+    """Inside the Pulumi program: the same validation over the values Pulumi passes in."""
+    import pulumi
+
+    stack = pulumi.get_stack()
+    source = f"Pulumi.{stack}.yaml"
+    ours = pulumi.Config(NAMESPACE)
+    values: dict[str, Any] = {}
+    location = pulumi.Config("azure-native").get("location")
+    if location is not None:
+        values[LOCATION_KEY] = location
+    for key in _STRING_KEYS:
+        value = ours.get(key)
+        if value is not None:
+            values[f"{NAMESPACE}:{key}"] = value
+    for key in _OBJECT_KEYS:
+        text = ours.get(key)
+        if text is None:
+            continue
+        try:
+            values[f"{NAMESPACE}:{key}"] = json.loads(text)
+        except json.JSONDecodeError:
+            raise ConfigError(source, f"{NAMESPACE}:{key}", "expected a structured (object) value") from None
+    project = Path(project_dir) if project_dir else Path.cwd()
+    paired = _paired_values(project, values, source)
+    return config_from_mapping(stack, values, source, paired)
+
+
+def to_pulumi_config(values: dict[str, Any]) -> dict[str, str]:
+    """A stack file's mapping in the form the Pulumi runtime passes config (objects as JSON)."""
+    return {key: value if isinstance(value, str) else json.dumps(value) for key, value in values.items()}
