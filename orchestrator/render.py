@@ -1,0 +1,93 @@
+"""Human-readable output of the verbs (the --json forms are the contract; these are for people)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import datetime, timezone
+
+from rich.console import Console
+from rich.table import Table
+
+
+def _console(stderr: bool = False) -> Console:
+    return Console(stderr=stderr, no_color="NO_COLOR" in os.environ, highlight=False)
+
+
+def print_preview(document: dict) -> None:
+    table = Table(title=f"stack {document['stack']} ({document['region']})")
+    for column in ("component", "type", "name", "physical name", "location"):
+        table.add_column(column)
+    for resource in document["resources"]:
+        table.add_row(
+            resource["component"] or "",
+            resource["type"],
+            resource["name"],
+            resource["physical_name"] or "-",
+            resource["location"] or "global",
+        )
+    _console().print(table)
+    _console().print(f"{len(document['resources'])} resources")
+
+
+def print_plan(document: dict) -> None:
+    table = Table(title=f"recovery plan for stack {document['stack']}")
+    for column in ("step", "kind", "depends on", "estimate"):
+        table.add_column(column)
+    for step in document["steps"]:
+        table.add_row(step["id"], step["kind"], ", ".join(step["depends_on"]), _duration(step["estimate_s"]))
+    console = _console()
+    console.print(table)
+    verdict = "within" if document["within_target"] else "OVER"
+    console.print(
+        f"critical path {_duration(document['critical_path_s'])} ({verdict} the RTO target of "
+        f"{_duration(document['rto_target_s'])}); run one by one it would take {_duration(document['sequential_s'])}"
+    )
+
+
+def print_status(document: dict) -> None:
+    table = Table(title=f"run {document.get('run_id', '')}: {document.get('outcome') or 'in progress'}")
+    for column in ("step", "state", "attempts", "duration", "detail"):
+        table.add_column(column)
+    for step in document.get("steps", []):
+        duration = step.get("duration_s")
+        table.add_row(
+            step["id"],
+            step["state"],
+            str(step.get("attempts", 0)),
+            _duration(duration) if duration is not None else "",
+            step.get("error") or step.get("reason") or "",
+        )
+    _console().print(table)
+
+
+def print_summary(summary: dict) -> None:
+    console = _console()
+    console.print(f"outcome: {summary['outcome']}")
+    console.print(
+        f"RTO measured {_duration(summary['rto_s'])}; RPO before replay {_duration(summary['rpo_s_before_replay'])}, "
+        f"after replay {_duration(summary['rpo_s_after_replay'])}"
+    )
+    for component in summary["components"]:
+        exercised = "exercised" if component["exercised"] else "declared, not exercised locally"
+        console.print(
+            f"  {component['name']:<14} {exercised:<32} smoke: {component['smoke']:<8} validation: {component['validation']}"
+        )
+    console.print(f"report: {summary['run_dir']}/report.md")
+
+
+def progress_line(message: str) -> None:
+    """Plain timestamped progress on stderr (stdout is kept for results)."""
+    stamp = datetime.now(timezone.utc).strftime("%H:%M:%S")
+    print(f"{stamp} {message}", file=sys.stderr, flush=True)
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = float(seconds)
+    if seconds < 60:
+        return f"{seconds:.1f}s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{rest:02d}s"

@@ -1,0 +1,196 @@
+"""The handover report: what was recovered, to which data timestamp, in how long, against targets.
+
+Built from the run's step records only (state, outputs, evidence), so a resumed run and a fresh
+one report the same way. Writes report.json and report.md into the run directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from components.profile import DRProfile
+from orchestrator.model import StepKind
+from orchestrator.redact import REDACTOR
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    id: str
+    component: str
+    kind: StepKind
+    state: str
+    attempts: int = 0
+    duration_s: float | None = None
+    outputs: dict[str, Any] | None = None
+    evidence: dict[str, Any] | None = None
+    exercised: bool = True
+    error: str | None = None
+
+
+def _smoke_status(steps: list[StepRecord]) -> str:
+    smoke = [s for s in steps if s.kind == StepKind.SMOKE]
+    if not smoke:
+        return "none"
+    step = smoke[0]
+    if step.state != "succeeded":
+        return {"failed": "failed", "skipped": "skipped"}.get(step.state, "not run")
+    return "passed" if step.exercised else "not exercised"
+
+
+def _validation_status(profile: DRProfile | None, steps: list[StepRecord]) -> str:
+    validate = [s for s in steps if s.kind == StepKind.VALIDATE]
+    if not validate:
+        return "n/a" if profile is None or not profile.stateful else "by replay only"
+    step = validate[0]
+    if step.state == "succeeded":
+        if not step.exercised:
+            return "not exercised"
+        return "exact" if (step.evidence or {}).get("exact") else "mismatch"
+    return {"failed": "mismatch" if (step.evidence or {}).get("exact") is False else "failed", "skipped": "skipped"}.get(
+        step.state, "not run"
+    )
+
+
+def component_reports(records: list[StepRecord], profiles: dict[str, DRProfile]) -> list[dict[str, Any]]:
+    by_component: dict[str, list[StepRecord]] = {}
+    for record in records:
+        if record.component != "platform":
+            by_component.setdefault(record.component, []).append(record)
+    reports = []
+    for name, steps in by_component.items():
+        profile = profiles.get(name)
+        states = {s.state for s in steps}
+        status = "recovered" if states == {"succeeded"} else ("failed" if "failed" in states else "incomplete")
+        outputs: dict[str, Any] = {}
+        for step in steps:
+            outputs.update(step.outputs or {})
+        reports.append(
+            {
+                "name": name,
+                "title": profile.title if profile else name,
+                "stateful": bool(profile and profile.stateful),
+                "recovery_action": str(profile.recovery_action) if profile else None,
+                "exercised": any(s.exercised for s in steps if s.state == "succeeded"),
+                "status": status,
+                "smoke": _smoke_status(steps),
+                "validation": _validation_status(profile, steps),
+                "recovered_data_timestamp": outputs.get("recovered_data_timestamp"),
+                "data_timestamp": outputs.get("data_timestamp"),
+                "endpoints": outputs.get("endpoints", {}),
+                "steps": [s.id for s in steps],
+            }
+        )
+    return reports
+
+
+def build_report(
+    *,
+    run_id: str,
+    stack: str,
+    kind: str,
+    outcome: str,
+    records: list[StepRecord],
+    profiles: dict[str, DRProfile],
+    timings: dict[str, Any],
+    targets: dict[str, float],
+    rpo: dict[str, Any],
+) -> dict[str, Any]:
+    components = component_reports(records, profiles)
+    failures = [
+        {"step": r.id, "state": r.state, "error": r.error}
+        for r in records
+        if r.state in ("failed", "skipped") or (r.state not in ("succeeded",) and r.error)
+    ]
+    unfinished = [r.id for r in records if r.state != "succeeded"]
+    rto_s = timings.get("rto_s")
+    rpo_after = rpo.get("rpo_s_after_replay")
+    report = {
+        "run_id": run_id,
+        "stack": stack,
+        "kind": kind,
+        "outcome": outcome,
+        **timings,
+        "rto_target_s": targets["rto_s"],
+        "rto_met": rto_s is not None and rto_s <= targets["rto_s"],
+        "rpo_target_s": targets["rpo_s"],
+        "rpo_met": rpo_after is not None and rpo_after <= targets["rpo_s"],
+        **rpo,
+        "handover": {"complete": not unfinished, "blocked_by": unfinished},
+        "components": components,
+        "steps": [
+            {
+                "id": r.id,
+                "component": r.component,
+                "kind": str(r.kind),
+                "state": r.state,
+                "attempts": r.attempts,
+                "duration_s": r.duration_s,
+                "exercised": r.exercised,
+                "error": r.error,
+            }
+            for r in records
+        ],
+        "failures": failures,
+    }
+    return REDACTOR(report)
+
+
+def write_report(run_dir: Path, report: dict[str, Any]) -> None:
+    _write_atomic(Path(run_dir) / "report.json", json.dumps(report, indent=2) + "\n")
+    _write_atomic(Path(run_dir) / "report.md", render_markdown(report))
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    tmp = path.with_suffix(path.suffix + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def _seconds(value: Any) -> str:
+    return "-" if value is None else f"{float(value):.1f} s"
+
+
+def render_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        f"# Handover report: {report['kind']} of stack `{report['stack']}`",
+        "",
+        f"- Run: `{report['run_id']}`",
+        f"- Outcome: **{report['outcome']}**; handover "
+        + ("complete" if report["handover"]["complete"] else "blocked by " + ", ".join(report["handover"]["blocked_by"])),
+        f"- Disaster declared: {report.get('disaster_at', '-')}; handover: {report.get('handover_at', '-')}",
+        f"- RTO measured {_seconds(report.get('rto_s'))} against a target of {_seconds(report['rto_target_s'])}: "
+        + ("met" if report["rto_met"] else "NOT met"),
+        f"- RPO before replay {_seconds(report.get('rpo_s_before_replay'))}, after replay "
+        f"{_seconds(report.get('rpo_s_after_replay'))}, target {_seconds(report['rpo_target_s'])}: "
+        + ("met" if report["rpo_met"] else "NOT met"),
+        "",
+        "## Components",
+        "",
+        "| component | stateful | exercised | status | smoke | validation | recovered to | after replay |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for c in report["components"]:
+        lines.append(
+            f"| {c['title']} | {'yes' if c['stateful'] else 'no'} | "
+            f"{'yes' if c['exercised'] else 'declared, not exercised locally'} | {c['status']} | {c['smoke']} | "
+            f"{c['validation']} | {c['recovered_data_timestamp'] or '-'} | {c['data_timestamp'] or '-'} |"
+        )
+    endpoints = [(c["title"], k, v) for c in report["components"] for k, v in (c["endpoints"] or {}).items()]
+    if endpoints:
+        lines += ["", "## Endpoints of the recovered platform", ""]
+        lines += [f"- {title}: {key} = `{value}`" for title, key, value in endpoints]
+    lines += ["", "## Steps", "", "| step | state | attempts | duration | detail |", "| --- | --- | --- | --- | --- |"]
+    for s in report["steps"]:
+        detail = s["error"] or ("" if s["exercised"] else "declared, not exercised locally")
+        lines.append(f"| {s['id']} | {s['state']} | {s['attempts']} | {_seconds(s['duration_s'])} | {detail} |")
+    if report["failures"]:
+        lines += ["", "## Failures", ""]
+        lines += [f"- `{f['step']}` {f['state']}: {f['error'] or ''}" for f in report["failures"]]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,192 @@
+"""The stack program: one region's platform, from its typed config, components in dependency order.
+
+It only declares resources: no Azure SDK calls, so `pulumi preview`, drctl's offline preview and
+the mock tests all run exactly this code.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pulumi
+
+from components.connectivity import Connectivity, ConnectivityArgs
+from components.data.integration import (
+    LAKE_LINKED_SERVICE,
+    DataFactory,
+    DataFactoryArgs,
+    load_factory_definitions,
+)
+from components.data.lake import Lake, LakeArgs
+from components.data.relational import PostgresArgs, PostgresServer
+from components.data.streaming import EventHubs, EventHubsArgs
+from components.foundation import Foundation, FoundationArgs
+from stacks import outputs
+from stacks.config import StackConfig, load_from_pulumi
+
+# The repository root (where Pulumi.yaml is): relative paths in the config are resolved against it.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any]:
+    """Declare the platform for `config`'s region; return (and export) the stack outputs."""
+    root = Path(project_dir) if project_dir is not None else PROJECT_ROOT
+    region, prefix, suffix = config.region, config.prefix, config.name_suffix
+    services = config.services
+    exported: dict[str, Any] = {outputs.REGION: region, outputs.ROLE: config.role}
+
+    # Read the factory's pipelines first: a bad file stops the program before anything is declared.
+    definitions = None
+    if services.data_factory:
+        definitions = load_factory_definitions(
+            root / config.data_factory.pipelines_dir,
+            linked_services=(LAKE_LINKED_SERVICE,) if services.lake else (),
+        )
+
+    # Deploy the foundation: resource groups (in this region), Log Analytics, Key Vault, Recovery Services vault.
+    foundation = Foundation(
+        "foundation",
+        FoundationArgs(
+            location=region,
+            prefix=prefix,
+            name_suffix=suffix,
+            log_retention_days=config.foundation.log_retention_days,
+            key_vault_sku=config.foundation.key_vault_sku,
+            cross_region_restore=config.foundation.recovery_vault_cross_region_restore,
+        ),
+    )
+    groups = foundation.resource_group_names
+    exported.update(
+        {
+            outputs.RESOURCE_GROUPS: groups,
+            outputs.LOG_ANALYTICS_WORKSPACE_ID: foundation.workspace_id,
+            outputs.KEY_VAULT_NAME: foundation.key_vault_name,
+            outputs.KEY_VAULT_URI: foundation.key_vault_uri,
+            outputs.RECOVERY_VAULT_NAME: foundation.recovery_vault_name,
+        }
+    )
+
+    # Deploy connectivity: hub VNet, NSGs, firewall and route table (when enabled), private DNS zones.
+    hub = Connectivity(
+        "connectivity",
+        ConnectivityArgs(
+            location=region,
+            prefix=prefix,
+            name_suffix=suffix,
+            resource_group_name=groups["connectivity"],
+            address_space=config.address_space,
+            firewall=services.firewall,
+        ),
+    )
+    exported.update(
+        {
+            outputs.VNET_ID: hub.vnet_id,
+            outputs.VNET_NAME: hub.vnet_name,
+            outputs.SUBNET_IDS: hub.subnet_ids,
+            outputs.PRIVATE_DNS_ZONE_IDS: hub.private_dns_zone_ids,
+        }
+    )
+    if hub.firewall_private_ip is not None:
+        exported[outputs.FIREWALL_PRIVATE_IP] = hub.firewall_private_ip
+
+    # The data services only take the data resource group from the layers above; nothing in their
+    # arguments waits for the firewall, so Pulumi deploys them alongside it.
+    data_group = groups["data"]
+
+    # Deploy the lake: ADLS Gen2 account and its zone containers.
+    lake = None
+    if services.lake:
+        lake = Lake(
+            "lake",
+            LakeArgs(
+                location=region,
+                prefix=prefix,
+                name_suffix=suffix,
+                resource_group_name=data_group,
+                redundancy=config.lake.redundancy,
+            ),
+        )
+        exported.update(
+            {
+                outputs.LAKE_ACCOUNT_NAME: lake.account_name,
+                outputs.LAKE_BLOB_ENDPOINT: lake.blob_endpoint,
+                outputs.LAKE_DFS_ENDPOINT: lake.dfs_endpoint,
+                outputs.LAKE_CONTAINERS: lake.container_names,
+            }
+        )
+
+    # Deploy PostgreSQL: a new server on the primary, a geo-restore of the paired server when configured.
+    if services.postgres:
+        postgres = PostgresServer(
+            "postgres",
+            PostgresArgs(
+                location=region,
+                prefix=prefix,
+                name_suffix=suffix,
+                resource_group_name=data_group,
+                settings=config.postgres,
+                restore=config.restore.postgres,
+                paired_prefix=config.paired_prefix,
+                paired_name_suffix=config.paired_name_suffix,
+            ),
+        )
+        exported.update(
+            {
+                outputs.POSTGRES_SERVER_NAME: postgres.server_name,
+                outputs.POSTGRES_FQDN: postgres.fqdn,
+                outputs.POSTGRES_DATABASES: postgres.database_names,
+                outputs.POSTGRES_CREATE_MODE: postgres.create_mode,
+            }
+        )
+
+    # Deploy Event Hubs: the namespace and its hubs.
+    if services.event_hubs:
+        event_hubs = EventHubs(
+            "event_hubs",
+            EventHubsArgs(
+                location=region,
+                prefix=prefix,
+                name_suffix=suffix,
+                resource_group_name=data_group,
+                settings=config.event_hubs,
+            ),
+        )
+        exported.update(
+            {
+                outputs.EVENT_HUBS_NAMESPACE: event_hubs.namespace_name,
+                outputs.EVENT_HUBS_ENDPOINT: event_hubs.endpoint,
+                outputs.EVENT_HUBS: event_hubs.hub_names,
+            }
+        )
+
+    # Deploy Data Factory last: its linked service and datasets point at the lake.
+    if definitions is not None:
+        factory = DataFactory(
+            "data_factory",
+            DataFactoryArgs(
+                location=region,
+                prefix=prefix,
+                name_suffix=suffix,
+                resource_group_name=data_group,
+                definitions=definitions,
+                lake_dfs_endpoint=lake.dfs_endpoint if lake else None,
+                lake_account_id=lake.account_id if lake else None,
+            ),
+        )
+        exported.update(
+            {
+                outputs.DATA_FACTORY_NAME: factory.factory_name,
+                outputs.DATA_FACTORY_PIPELINES: factory.pipeline_names,
+            }
+        )
+        if factory.smoke_pipeline is not None:
+            exported[outputs.SMOKE_PIPELINE] = factory.smoke_pipeline
+
+    for key, value in exported.items():
+        pulumi.export(key, value)
+    return exported
+
+
+def main() -> None:
+    build(load_from_pulumi(PROJECT_ROOT), PROJECT_ROOT)
