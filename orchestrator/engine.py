@@ -14,61 +14,19 @@ import queue
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from enum import StrEnum
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 from orchestrator.journal import Event, Journal, StepRecord, status
 from orchestrator.model import GateWaiting, Plan, PermanentError, Step, StepKind, StepOutcome, StepRunner, StepState
 from orchestrator.plan import plan_to_json, remaining_seconds, validate_plan
+from orchestrator.results import Outcome, RunResult, StepResult
 from orchestrator.retry import RetryNotice, RetryPolicy
+from orchestrator.workers import WorkerPool
 
 log = logging.getLogger(__name__)
 
 status_from_journal = status  # `drctl status` reads the journal only; see journal.status
-
-
-class Outcome(StrEnum):
-    RECOVERED = "recovered"  # every step succeeded
-    PARTIAL = "partial"  # some failed or were skipped, some components came back
-    FAILED = "failed"  # nothing useful came back, or the first deploy failed
-    WAITING = "waiting"  # a manual gate waits for approval; resume after approving
-
-
-@dataclass(frozen=True)
-class StepResult:
-    id: str
-    state: StepState
-    attempts: int
-    duration_s: float | None
-    started_at: str | None
-    finished_at: str | None
-    error: str | None
-    reason: str | None
-    exercised: bool | None
-    outputs: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class RunResult:
-    outcome: Outcome
-    steps: dict[str, StepResult]  # in plan order
-    started_at: str | None  # first run_started of this run directory (ISO 8601, UTC)
-    finished_at: str | None
-    run_dir: Path
-
-    @property
-    def states(self) -> dict[str, StepState]:
-        return {sid: result.state for sid, result in self.steps.items()}
-
-    @property
-    def attempts(self) -> dict[str, int]:
-        return {sid: result.attempts for sid, result in self.steps.items()}
-
-    @property
-    def durations(self) -> dict[str, float | None]:
-        return {sid: result.duration_s for sid, result in self.steps.items()}
 
 
 class _Interrupted(BaseException):
@@ -110,27 +68,6 @@ class _Context:
         if record is None or record.state != StepState.SUCCEEDED:
             raise KeyError(f"{step_id} has not succeeded")
         return copy.deepcopy(record.outputs)  # as journaled (redacted), the same on resume
-
-
-class _Pool:
-    """max_workers daemon threads: a step abandoned at Ctrl-C cannot keep the process alive."""
-
-    def __init__(self, size: int) -> None:
-        self._tasks: queue.SimpleQueue[Callable[[], None] | None] = queue.SimpleQueue()
-        self._threads = [threading.Thread(target=self._work, name=f"drctl-step-{n}", daemon=True) for n in range(size)]
-        for thread in self._threads:
-            thread.start()
-
-    def _work(self) -> None:
-        while (task := self._tasks.get()) is not None:
-            task()
-
-    def submit(self, task: Callable[[], None]) -> None:
-        self._tasks.put(task)
-
-    def close(self) -> None:
-        for _ in self._threads:
-            self._tasks.put(None)
 
 
 class Engine:
@@ -210,7 +147,7 @@ class Engine:
             raise RuntimeError("an Engine runs once; build a new one on the journal to resume")
         self._used = True
         self._begin()
-        self._pool = _Pool(self.max_workers)
+        self._pool = WorkerPool(self.max_workers)
         try:
             while True:
                 self._skip_blocked()

@@ -8,20 +8,27 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import ValidationError
 
-from stacks.regions import AZURE_REGIONS
+from stacks.schema import (
+    DataFactoryConfig,
+    EventHubsConfig,
+    FoundationConfig,
+    LakeConfig,
+    PostgresConfig,
+    RecoveryTargets,
+    RestoreSources,
+    Services,
+    StackValues,
+)
 
 NAMESPACE = "dataplatform"
 LOCATION_KEY = "azure-native:location"
-
-# The smallest hub that still fits the subnets carved in components/connectivity.py.
-MAX_PREFIX_LENGTH = 22
 
 
 class ConfigError(Exception):
@@ -30,139 +37,6 @@ class ConfigError(Exception):
     def __init__(self, source: str, key: str, message: str) -> None:
         self.source, self.key, self.message = source, key, message
         super().__init__(f"{source}: {key}: {message}")
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
-
-
-class Services(_Model):
-    firewall: bool = True
-    lake: bool = True
-    postgres: bool = True
-    event_hubs: bool = Field(True, alias="eventHubs")
-    data_factory: bool = Field(True, alias="dataFactory")
-
-
-class FoundationConfig(_Model):
-    log_retention_days: int = Field(30, alias="logRetentionDays", ge=30, le=730)
-    key_vault_sku: Literal["standard", "premium"] = Field("standard", alias="keyVaultSku")
-    recovery_vault_cross_region_restore: bool = Field(True, alias="recoveryVaultCrossRegionRestore")
-
-
-LakeRedundancy = Literal[
-    "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"
-]
-
-
-class LakeConfig(_Model):
-    # LRS is what the seeds' Contoso selected; the geo options are the DR uplift.
-    redundancy: LakeRedundancy = "Standard_LRS"
-
-
-class EntraAdmin(_Model):
-    object_id: str = Field(alias="objectId", min_length=1)
-    principal_name: str = Field(alias="principalName", min_length=1)
-    principal_type: Literal["User", "Group", "ServicePrincipal"] = Field("Group", alias="principalType")
-
-
-class PostgresConfig(_Model):
-    sku_name: str = Field("Standard_D2ds_v5", alias="skuName", pattern=r"^Standard_[A-Za-z0-9_]+$")
-    tier: Literal["Burstable", "GeneralPurpose", "MemoryOptimized"] = "GeneralPurpose"
-    version: Literal["13", "14", "15", "16", "17"] = "16"
-    storage_gb: int = Field(128, alias="storageGb", ge=32, le=32768)
-    backup_retention_days: int = Field(7, alias="backupRetentionDays", ge=7, le=35)
-    geo_redundant_backup: bool = Field(False, alias="geoRedundantBackup")
-    databases: tuple[str, ...] = ("platform",)
-    entra_admin: EntraAdmin | None = Field(None, alias="entraAdmin")
-
-    @field_validator("databases")
-    @classmethod
-    def _database_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        for name in names:
-            if not name.isidentifier() or name.lower() != name:
-                raise ValueError(f"database name {name!r} must be a lowercase identifier")
-        if not names:
-            raise ValueError("at least one database is needed")
-        return names
-
-
-class EventHub(_Model):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,49}$")
-    partitions: int = Field(4, ge=1, le=32)
-    retention_days: int = Field(1, alias="retentionDays", ge=1, le=7)
-
-
-class EventHubsConfig(_Model):
-    sku: Literal["Basic", "Standard", "Premium"] = "Standard"
-    capacity: int = Field(1, ge=1, le=40)
-    hubs: tuple[EventHub, ...] = (EventHub(name="telemetry"),)
-
-
-class DataFactoryConfig(_Model):
-    pipelines_dir: str = Field("pipelines", alias="pipelinesDir")
-
-
-class RecoveryTargets(_Model):
-    rto_minutes: int = Field(240, alias="rtoMinutes", gt=0)
-    rpo_minutes: int = Field(60, alias="rpoMinutes", gt=0)
-
-
-class PostgresRestore(_Model):
-    mode: Literal["GeoRestore"] = "GeoRestore"
-    # Defaults to the paired stack's server, derived from its prefix and suffix.
-    source_server_id: str | None = Field(None, alias="sourceServerId", pattern=r"^/subscriptions/.+/flexibleServers/[^/]+$")
-    point_in_time_utc: str | None = Field(None, alias="pointInTimeUtc")
-
-
-class LakeRestore(_Model):
-    source: Literal["geo-secondary", "backup-account"] = "geo-secondary"
-    source_account: str | None = Field(None, alias="sourceAccount", pattern=r"^[a-z0-9]{3,24}$")
-
-
-class RestoreSources(_Model):
-    postgres: PostgresRestore | None = None
-    lake: LakeRestore | None = None
-
-
-class _StackValues(_Model):
-    """The stack's keys without their namespace, as a single validated object."""
-
-    location: str
-    role: Literal["primary", "secondary"]
-    paired_stack: str = Field(alias="pairedStack", pattern=r"^[A-Za-z0-9_.-]+$")
-    paired_region: str = Field(alias="pairedRegion")
-    prefix: str = Field(pattern=r"^[a-z][a-z0-9]{1,9}$")
-    name_suffix: str = Field(alias="nameSuffix", pattern=r"^[a-z0-9]{2,6}$")
-    address_space: str = Field(alias="addressSpace")
-    services: Services = Services()
-    foundation: FoundationConfig = FoundationConfig()
-    lake: LakeConfig = LakeConfig()
-    postgres: PostgresConfig = PostgresConfig()
-    event_hubs: EventHubsConfig = Field(EventHubsConfig(), alias="eventHubs")
-    data_factory: DataFactoryConfig = Field(DataFactoryConfig(), alias="dataFactory")
-    recovery: RecoveryTargets = RecoveryTargets()
-    restore: RestoreSources = RestoreSources()
-
-    @field_validator("location", "paired_region")
-    @classmethod
-    def _known_region(cls, region: str) -> str:
-        if region not in AZURE_REGIONS:
-            raise ValueError(f"unknown Azure region {region!r} (use the programmatic name, e.g. australiaeast)")
-        return region
-
-    @field_validator("address_space")
-    @classmethod
-    def _private_cidr(cls, value: str) -> str:
-        try:
-            network = ipaddress.ip_network(value, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is not a CIDR block ({exc})") from None
-        if network.version != 4 or not network.is_private:
-            raise ValueError(f"{value} must be a private IPv4 range")
-        if network.prefixlen > MAX_PREFIX_LENGTH:
-            raise ValueError(f"{value} is too small: the hub needs at least a /{MAX_PREFIX_LENGTH}")
-        return value
 
 
 @dataclass(frozen=True)
@@ -243,7 +117,7 @@ def config_from_mapping(
     if "location" not in raw:
         raise ConfigError(source, LOCATION_KEY, "missing: the stack's Azure region")
     try:
-        parsed = _StackValues.model_validate(raw)
+        parsed = StackValues.model_validate(raw)
     except ValidationError as exc:
         raise _config_error(source, exc) from None
 
@@ -318,8 +192,6 @@ def _check_against_paired(config: StackConfig, paired: dict[str, Any]) -> StackC
 
 
 def _with_paired_names(config: StackConfig, prefix: Any, suffix: Any) -> StackConfig:
-    from dataclasses import replace
-
     return replace(
         config,
         paired_prefix=prefix if isinstance(prefix, str) else None,

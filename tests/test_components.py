@@ -32,7 +32,7 @@ from components.foundation import Foundation, FoundationArgs
 from components.profile import RecoveryAction
 from orchestrator.preview import PLACEHOLDER_SUBSCRIPTION, PLACEHOLDER_TENANT
 from stacks import outputs
-from stacks.config import EntraAdmin, PostgresRestore
+from stacks.schema import EntraAdmin, PostgresRestore
 from stacks.platform import build
 
 PRIMARY = stack_config("primary")

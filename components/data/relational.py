@@ -19,7 +19,7 @@ from components.profile import (
     SeedFacts,
     register,
 )
-from stacks.config import EntraAdmin, PostgresConfig, PostgresRestore
+from stacks.schema import EntraAdmin, PostgresConfig, PostgresRestore
 
 TYPE_TOKEN = "dataplatform:data:PostgresServer"
 

@@ -17,7 +17,7 @@ from components.profile import (
     SeedFacts,
     register,
 )
-from stacks.config import EventHubsConfig
+from stacks.schema import EventHubsConfig
 
 TYPE_TOKEN = "dataplatform:data:EventHubs"
 

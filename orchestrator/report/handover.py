@@ -44,7 +44,10 @@ def _smoke_status(steps: list[StepRecord]) -> str:
 def _validation_status(profile: DRProfile | None, steps: list[StepRecord]) -> str:
     validate = [s for s in steps if s.kind == StepKind.VALIDATE]
     if not validate:
-        return "n/a" if profile is None or not profile.stateful else "by replay only"
+        if profile is None or not profile.stateful:
+            return "n/a"
+        replayed = [s for s in steps if s.kind == StepKind.REPLAY and s.state == "succeeded"]
+        return "by replay only" if any(s.exercised for s in replayed) else "not exercised"
     step = validate[0]
     if step.state == "succeeded":
         if not step.exercised:
