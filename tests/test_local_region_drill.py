@@ -19,9 +19,10 @@ from azure.storage.blob import BlobClient, ContainerClient
 
 from orchestrator.data.backup import backup_lake, backup_postgres, load_manifest, postgres_manifest_path
 from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, ingest_batches
-from orchestrator.data.lake_recovery import rehydrate_lake, smoke_lake, validate_lake
+from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
 from orchestrator.data.manifest import lake_facts, table_facts
-from orchestrator.data.pg_recovery import restore_postgres, smoke_postgres, validate_postgres
+from orchestrator.data.pg_recovery import restore_postgres, validate_postgres
+from smoke_tests import check_lake as smoke_lake, check_postgres as smoke_postgres
 from orchestrator.data.replay import catch_up, replay
 from orchestrator.data.source import SourceSystem
 from orchestrator.model import PermanentError

@@ -7,8 +7,6 @@ On Azure that is Azure's own copy engine; locally Azurite fetches the source its
 
 from __future__ import annotations
 
-import hashlib
-import os
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -22,9 +20,6 @@ from orchestrator.data.errors import azure_errors, redact
 from orchestrator.data.ingest import ZONES, LakeSink
 from orchestrator.data.manifest import ValidationResult, compare, lake_facts, md5_text
 from orchestrator.model import PermanentError, TransientError
-
-SMOKE_CONTAINER = "drctl-smoke"
-
 
 class _InFlight:
     """Counts copies between their start and their terminal status; keeps the maximum seen."""
@@ -141,26 +136,3 @@ def validate_lake(dest_service: BlobServiceClient, manifest: dict) -> Validation
         watermark = LakeSink(dest_service).watermark()
     return compare("lake", expected, actual, ("blobs", "bytes", "digest"),
                    manifest.get("watermark"), watermark)
-
-
-def smoke_lake(service: BlobServiceClient, containers: tuple[str, ...] | list[str] = ZONES) -> dict:
-    """Write, read back and delete a canary blob; check the lake's containers exist."""
-    checks = []
-    with azure_errors("lake smoke test"):
-        names = {c.name for c in service.list_containers()}
-        for container in containers:
-            checks.append({"check": f"container {container} exists", "ok": container in names})
-        try:
-            service.create_container(SMOKE_CONTAINER)
-        except ResourceExistsError:
-            pass
-        canary = os.urandom(1024)
-        blob = service.get_blob_client(SMOKE_CONTAINER, f"canary-{time.time_ns()}.bin")
-        blob.upload_blob(canary, overwrite=True)
-        checks.append({"check": "write canary", "ok": True})
-        back = blob.download_blob().readall()
-        checks.append({"check": "read canary back intact",
-                       "ok": hashlib.sha256(back).digest() == hashlib.sha256(canary).digest()})
-        blob.delete_blob()
-        checks.append({"check": "delete canary", "ok": not blob.exists()})
-    return {"ok": all(c["ok"] for c in checks), "account": service.account_name, "checks": checks}

@@ -7,14 +7,12 @@ import subprocess
 from typing import Protocol
 
 import psycopg
-from psycopg import sql
 
 from orchestrator.data.errors import pg_errors, redact
 from orchestrator.data.ingest import PostgresSink
 from orchestrator.data.manifest import ValidationResult, compare, table_facts, verify_dump
 from orchestrator.model import PermanentError, TransientError
 
-DEFAULT_TABLES = ("devices", "events", "ingestion_watermark")
 _CONNECT_FAILURES = ("could not connect", "connection refused", "connection to server",
                      "server closed the connection", "timeout expired")
 
@@ -64,17 +62,3 @@ def validate_postgres(dsn: str, manifest: dict) -> ValidationResult:
         actual = table_facts(conn)
     return compare("postgres", manifest["tables"], actual, ("rows", "checksum", "max_ts"),
                    manifest.get("watermark"), PostgresSink(dsn).watermark())
-
-
-def smoke_postgres(dsn: str, tables: tuple[str, ...] | list[str] = DEFAULT_TABLES) -> dict:
-    """SELECT 1, and the expected tables exist and can be read."""
-    checks = []
-    with pg_errors("postgres smoke test"), psycopg.connect(dsn) as conn:
-        checks.append({"check": "SELECT 1", "ok": conn.execute("SELECT 1").fetchone()[0] == 1})
-        for table in tables:
-            present = conn.execute("SELECT to_regclass(%s)", (f"public.{table}",)).fetchone()[0] is not None
-            if present:
-                conn.execute(sql.SQL("SELECT 1 FROM public.{} LIMIT 1").format(
-                    sql.Identifier(table)))
-            checks.append({"check": f"table {table} present and readable", "ok": present})
-    return {"ok": all(c["ok"] for c in checks), "checks": checks}

