@@ -100,27 +100,40 @@ def drill(local: bool, scale: int, workdir: Path, workers: int, stack: str, as_j
     _finish_run(summary, as_json)
 
 
+_workdir_option = click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".drill"),
+    show_default=True,
+    help="Where run directories are looked up when RUN is a run id.",
+)
+
+
 @cli.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run")
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary on stdout.")
+@_workdir_option
 @_project_option
-def resume(run_dir: Path, workers: int, as_json: bool, project_dir: Path) -> None:
-    """Continue an interrupted run from its journal; completed steps are not run again."""
+def resume(run: str, workers: int, as_json: bool, workdir: Path, project_dir: Path) -> None:
+    """Continue an interrupted run (RUN: its directory or run id); completed steps are not run again."""
     from orchestrator.drill import resume_run
+    from orchestrator.rundir import resolve_run
 
-    summary = resume_run(project_dir, run_dir, workers=workers)
+    summary = resume_run(project_dir, resolve_run(run, workdir), workers=workers)
     _finish_run(summary, as_json)
 
 
 @cli.command()
-@click.argument("run_dir", type=click.Path(path_type=Path))
+@click.argument("run")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
-def status(run_dir: Path, as_json: bool) -> None:
-    """Where a run stands, read from its journal."""
+@_workdir_option
+def status(run: str, as_json: bool, workdir: Path) -> None:
+    """Where a run stands (RUN: its directory or run id), read from its journal."""
     from orchestrator.commands import status_command
+    from orchestrator.rundir import resolve_run
 
-    document = status_command(run_dir)
+    document = status_command(resolve_run(run, workdir))
     if as_json:
         _emit_json(document)
     else:

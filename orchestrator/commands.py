@@ -71,8 +71,12 @@ def plan_command(project_dir: Path, stack: str) -> dict:
 
 def status_command(run_dir: Path) -> dict:
     from orchestrator.engine import status_from_journal
+    from orchestrator.journal import JournalCorrupt
 
     run_dir = Path(run_dir)
     if not (run_dir / "journal.jsonl").is_file():
-        raise BadInput(f"RUN_DIR: no journal.jsonl in {run_dir}")
-    return status_from_journal(run_dir)
+        raise BadInput(f"RUN: no journal.jsonl in {run_dir}")
+    try:
+        return status_from_journal(run_dir)
+    except JournalCorrupt as exc:
+        raise BadInput(f"RUN: journal damaged: {exc}") from None

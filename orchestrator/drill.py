@@ -7,8 +7,11 @@ the engine is the one a real failover uses; only the target differs.
 
 from __future__ import annotations
 
+import os
 import signal
 import sys
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
@@ -17,7 +20,7 @@ from components.profile import DRProfile
 from orchestrator.commands import build_stack_plan, check_stack, profiles_in
 from orchestrator.engine import Engine, RunResult
 from orchestrator.errors import BadInput
-from orchestrator.journal import Journal
+from orchestrator.journal import Journal, JournalCorrupt
 from orchestrator.plan import plan_from_json, plan_to_json
 from orchestrator.redact import REDACTOR
 from orchestrator.render import progress_line
@@ -29,6 +32,14 @@ from orchestrator.targets.local.runner import LocalTarget
 
 KIND = "drill-local"
 STORAGE_TYPE = "azure-native:storage:StorageAccount"
+RUN_KEYS = ("run_id", "kind", "stack", "scale", "local_dir", "database", "primary_account", "secondary_account", "targets")
+
+# Test hook, for tests/test_drill_integration.py only: with DRCTL_TEST_PAUSE_AFTER=<step id>, once
+# that step's success is journaled the drill blocks just before it would journal the next step
+# start, and says so on stderr ("paused after <step id>"). A test can then kill or interrupt it at a
+# known point. The pause ends by itself after PAUSE_MAX_S. Unset, nothing changes.
+PAUSE_ENV = "DRCTL_TEST_PAUSE_AFTER"
+PAUSE_MAX_S = 300.0
 
 
 def _lake_account(graph: Any) -> str:
@@ -48,7 +59,7 @@ def run_local_drill(project_dir: Path, stack: str, workdir: Path, *, scale: int,
     primary_graph = capture(project_dir, config.paired_stack)
     run_id, run_dir = create_run_dir(workdir, stack, "drill")
     local_dir = Path(workdir).resolve() / "local" / run_id
-    progress_line(f"run: {run_dir}")  # the first line on stderr names the run directory
+    _announce(run_dir)
     run = {
         "run_id": run_id,
         "kind": KIND,
@@ -69,9 +80,36 @@ def run_local_drill(project_dir: Path, stack: str, workdir: Path, *, scale: int,
 def resume_run(project_dir: Path, run_dir: Path, *, workers: int) -> dict[str, Any]:
     run = read_run(run_dir)
     if run["kind"] != KIND:
-        raise BadInput(f"RUN_DIR: resuming a {run['kind']} run is not supported here (only {KIND})")
-    progress_line(f"run: {Path(run_dir).resolve()}")
-    return _drive(project_dir, Path(run_dir).resolve(), run, workers, fresh=False)
+        raise BadInput(f"RUN: resuming a {run['kind']} run is not supported here (only {KIND})")
+    run_dir = Path(run_dir).resolve()
+    _check_resumable(run_dir, run)  # before anything is started or written
+    _announce(run_dir)
+    return _drive(project_dir, run_dir, run, workers, fresh=False)
+
+
+def _announce(run_dir: Path) -> None:
+    """The first line on stderr is exactly `run: <run_dir>` (no timestamp), for scripts to read."""
+    print(f"run: {run_dir}", file=sys.stderr, flush=True)
+
+
+def _check_resumable(run_dir: Path, run: dict[str, Any]) -> None:
+    """BadInput naming what is wrong with a run directory that cannot be resumed as it is."""
+    missing = [key for key in RUN_KEYS if key not in run]
+    if missing:
+        raise BadInput(f"RUN: {run_dir / 'run.json'} lacks {', '.join(missing)}")
+    try:
+        plan = plan_from_json(_read_json(run_dir / "plan.json"))
+    except ValueError as exc:
+        raise BadInput(f"RUN: {run_dir / 'plan.json'}: {exc}") from None
+    try:
+        state = Journal.open(run_dir).state
+    except JournalCorrupt as exc:
+        raise BadInput(f"RUN: journal damaged: {exc}") from None
+    if state.plan is not None:
+        mine = {(s.id, tuple(s.depends_on), str(s.kind)) for s in plan.steps}
+        theirs = {(s.get("id"), tuple(s.get("depends_on", ())), s.get("kind")) for s in state.plan.get("steps", [])}
+        if mine != theirs:
+            raise BadInput(f"RUN: {run_dir / 'journal.jsonl'} was written for another plan than plan.json")
 
 
 def _drive(project_dir: Path, run_dir: Path, run: dict[str, Any], workers: int, fresh: bool) -> dict[str, Any]:
@@ -94,7 +132,7 @@ def _drive(project_dir: Path, run_dir: Path, run: dict[str, Any], workers: int, 
         journal = Journal.open(run_dir, redact=REDACTOR)
         try:
             engine = Engine(plan, LocalTarget(pair, data, run_dir, profiles), journal, max_workers=workers,
-                            on_event=_progress)
+                            on_event=_Progress(os.environ.get(PAUSE_ENV)))
             result = engine.run()
         finally:
             journal.close()
@@ -185,9 +223,9 @@ def _read_json(path: Path) -> dict[str, Any]:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BadInput(f"RUN_DIR: {path.name} is missing in {path.parent}") from None
+        raise BadInput(f"RUN: {path.name} is missing in {path.parent}") from None
     except json.JSONDecodeError:
-        raise BadInput(f"RUN_DIR: {path} is not valid JSON") from None
+        raise BadInput(f"RUN: {path} is not valid JSON") from None
 
 
 def _progress(event: dict[str, Any]) -> None:
@@ -203,6 +241,28 @@ def _progress(event: dict[str, Any]) -> None:
     elif name == "step_succeeded" and event.get("exercised") is False:
         detail = " (declared, not exercised locally)"
     progress_line(REDACTOR.text(f"{step} {name.removeprefix('step_')}{detail}"))
+
+
+class _Progress:
+    """The engine's on_event: progress lines, plus the DRCTL_TEST_PAUSE_AFTER test hook."""
+
+    def __init__(self, pause_after: str | None) -> None:
+        self.pause_after, self._armed = pause_after or None, False
+
+    def __call__(self, event: dict[str, Any]) -> None:
+        _progress(event)
+        if self.pause_after is None:
+            return
+        if event.get("event") == "step_succeeded" and event.get("step") == self.pause_after:
+            self._armed = True
+        elif self._armed and event.get("event") == "step_started" and threading.current_thread() is threading.main_thread():
+            # Pausing on a start (not inside the success record's bookkeeping) keeps the engine
+            # consistent when Ctrl-C ends the pause: the started step is recorded as abandoned.
+            self._armed = False
+            progress_line(f"paused after {self.pause_after} ({PAUSE_ENV})")
+            deadline = time.monotonic() + PAUSE_MAX_S
+            while time.monotonic() < deadline:
+                time.sleep(0.1)
 
 
 @contextmanager

@@ -193,6 +193,14 @@ class Engine:
             self._pool.submit(lambda step=step, base=base: self._execute(step, base))
 
     def _finish(self, done: _Done) -> None:
+        # Off the running set even if Ctrl-C lands mid-record: its result is already in hand, so
+        # the interrupt must not wait for it; the journal then says running and resume reruns it.
+        try:
+            self._record_finish(done)
+        finally:
+            self._running.discard(done.step_id)
+
+    def _record_finish(self, done: _Done) -> None:
         fields = {"step": done.step_id, "attempt": done.attempt, "duration_s": done.duration_s}
         if done.state == StepState.SUCCEEDED:
             outcome = done.outcome or StepOutcome()
@@ -207,7 +215,6 @@ class Engine:
             step = self._steps[done.step_id]
             self._record(Event.STEP_FAILED, error=_describe(done.error), retriable=done.retriable, final=True,
                          component=step.component, kind=str(step.kind), **fields)
-        self._running.discard(done.step_id)
 
     def _interrupt(self) -> None:
         """Ctrl-C: start nothing new, let running steps finish for a while, record the rest."""

@@ -47,14 +47,27 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     """`run.json` of an existing run, or BadInput naming what is wrong with the directory."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
-        raise BadInput(f"RUN_DIR: {run_dir} is not a directory")
+        raise BadInput(f"RUN: {run_dir} is not a directory")
     path = run_dir / RUN_FILE
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise BadInput(f"RUN_DIR: no {RUN_FILE} in {run_dir}: not a drctl run directory") from None
+        raise BadInput(f"RUN: no {RUN_FILE} in {run_dir}: not a drctl run directory") from None
     except (json.JSONDecodeError, UnicodeDecodeError):
-        raise BadInput(f"RUN_DIR: {path} is not valid JSON") from None
+        raise BadInput(f"RUN: {path} is not valid JSON") from None
     if not isinstance(document, dict) or not {"run_id", "kind", "stack"} <= set(document):
-        raise BadInput(f"RUN_DIR: {path} lacks run_id, kind or stack")
+        raise BadInput(f"RUN: {path} lacks run_id, kind or stack")
     return document
+
+
+def resolve_run(run: str | Path, workdir: Path) -> Path:
+    """RUN may be a run directory or a run id under `<workdir>/runs/<stack>/`."""
+    path = Path(run)
+    if path.is_dir():
+        return path.resolve()
+    name = str(run)
+    if "/" not in name and name not in ("", ".", ".."):
+        matches = sorted(Path(workdir).glob(f"runs/*/{name}"))
+        if len(matches) == 1 and matches[0].is_dir():
+            return matches[0].resolve()
+    raise BadInput(f"RUN: no run directory {run} (nor a run id under {Path(workdir) / 'runs'})")
