@@ -11,7 +11,8 @@ from rich.table import Table
 
 
 def _console(stderr: bool = False) -> Console:
-    return Console(stderr=stderr, no_color="NO_COLOR" in os.environ, highlight=False)
+    # soft_wrap: a line longer than the terminal (or than 80 columns when piped) stays one line.
+    return Console(stderr=stderr, no_color="NO_COLOR" in os.environ, highlight=False, soft_wrap=True)
 
 
 def print_preview(document: dict) -> None:
@@ -68,11 +69,18 @@ def print_summary(summary: dict) -> None:
         f"RTO measured {_duration(summary['rto_s'])}; RPO before replay {_duration(summary['rpo_s_before_replay'])}, "
         f"after replay {_duration(summary['rpo_s_after_replay'])}"
     )
+    table = Table()
+    for column in ("component", "stateful", "exercised", "smoke", "validation"):
+        table.add_column(column)
     for component in summary["components"]:
-        exercised = "exercised" if component["exercised"] else "declared, not exercised locally"
-        console.print(
-            f"  {component['name']:<14} {exercised:<32} smoke: {component['smoke']:<8} validation: {component['validation']}"
+        table.add_row(
+            component["name"],
+            "yes" if component["stateful"] else "no",
+            "yes" if component["exercised"] else "no (declared)",
+            component["smoke"],
+            component["validation"],
         )
+    console.print(table)
     console.print(f"report: {summary['run_dir']}/report.md")
 
 

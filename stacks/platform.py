@@ -23,7 +23,7 @@ from components.data.relational import PostgresArgs, PostgresServer
 from components.data.streaming import EventHubs, EventHubsArgs
 from components.foundation import Foundation, FoundationArgs
 from stacks import outputs
-from stacks.config import StackConfig, load_from_pulumi
+from stacks.config import ConfigError, StackConfig, load_from_pulumi
 
 # The repository root (where Pulumi.yaml is): relative paths in the config are resolved against it.
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -189,4 +189,10 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
 
 
 def main() -> None:
-    build(load_from_pulumi(PROJECT_ROOT), PROJECT_ROOT)
+    """Entry point of `pulumi up`: invalid config stops the program before any resource exists."""
+    try:
+        config = load_from_pulumi(PROJECT_ROOT)
+    except ConfigError as exc:
+        # RunError is reported by the Pulumi CLI as one error line, without a Python traceback.
+        raise pulumi.RunError(str(exc)) from None
+    build(config, PROJECT_ROOT)

@@ -204,6 +204,13 @@ def test_a_local_drill_recovers_hands_over_and_leaves_nothing_running(workdir):
         n: c["validation"] for n, c in components.items()}
     markdown = (run_dir / "report.md").read_text()
     assert "recovered" in markdown and "declared, not exercised locally" in markdown
+    assert {p.stem for p in (run_dir / "evidence").glob("*.json")} == set(succeeded(events))
+
+    # The emulators' account keys sign every server-side copy; they must appear nowhere a run writes.
+    local_dir = Path(json.loads((run_dir / "run.json").read_text())["local_dir"])
+    keys = json.loads((local_dir / "account-keys.json").read_text()).values()
+    written = [result.stdout, result.stderr] + [p.read_text() for p in run_dir.rglob("*") if p.is_file()]
+    assert keys and not [k for k in keys for text in written if k in text]
 
     assert describe(processes_of(workdir)) == []
 

@@ -141,3 +141,25 @@ def test_pulumi_config_path_validates_like_the_stack_file():
     seen = []
     deploy(lambda: seen.append(load_from_pulumi(PROJECT_DIR)), stack="secondary", config=stack_values("secondary"))
     assert seen == [load_stack_config(PROJECT_DIR, "secondary")]
+
+
+def test_program_entry_point_stops_on_bad_config_before_any_resource():
+    # `pulumi up` runs stacks.platform.main(): a config error is a RunError (one line in the CLI,
+    # no traceback) and nothing but the stack itself gets registered.
+    from stacks.platform import main
+
+    values = stack_values("secondary") | {"dataplatform:addressSpace": "10.10.0.0/16"}
+    raised = []
+
+    def program():
+        try:
+            main()
+        except pulumi.RunError as exc:
+            raised.append(str(exc))
+
+    deployment = deploy(program, stack="secondary", config=values)
+    assert raised == [
+        "Pulumi.secondary.yaml: dataplatform:addressSpace: 10.10.0.0/16 overlaps 10.10.0.0/16 "
+        "of the paired stack 'primary'"
+    ]
+    assert [r for r in deployment.registrations if r.type != "pulumi:pulumi:Stack"] == []

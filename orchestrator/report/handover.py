@@ -170,6 +170,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- Disaster declared: {report.get('disaster_at', '-')}; handover: {report.get('handover_at', '-')}",
         f"- RTO measured {_seconds(report.get('rto_s'))} against a target of {_seconds(report['rto_target_s'])}: "
         + ("met" if report["rto_met"] else "NOT met"),
+        f"- Estimated RTO from the plan (critical path, Azure timings): {_seconds(report.get('estimated_rto_s'))}",
         f"- RPO before replay {_seconds(report.get('rpo_s_before_replay'))}, after replay "
         f"{_seconds(report.get('rpo_s_after_replay'))}, target {_seconds(report['rpo_target_s'])}: "
         + ("met" if report["rpo_met"] else "NOT met"),

@@ -1,0 +1,137 @@
+"""From a finished (or stopped) run's journal to its report, evidence files and JSON summary."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from components.profile import DRProfile
+from orchestrator.journal import Journal
+from orchestrator.model import Plan, StepKind
+from orchestrator.plan import critical_path
+from orchestrator.redact import REDACTOR
+from orchestrator.report.handover import StepRecord, build_report, write_report
+from orchestrator.rundir import write_json_atomic
+
+SUMMARY_COMPONENT_KEYS = ("name", "stateful", "exercised", "smoke", "validation")
+
+
+def records_from_journal(plan: Plan, run_dir: Path) -> list[StepRecord]:
+    """Every plan step as the journal last saw it (pending when it never started)."""
+    state = Journal.open(run_dir).state
+    records = []
+    for step in plan.steps:
+        rec = state.steps.get(step.id)
+        records.append(
+            StepRecord(
+                id=step.id,
+                component=step.component,
+                kind=step.kind,
+                state=str(rec.state) if rec else "pending",
+                attempts=rec.attempts if rec else 0,
+                duration_s=rec.duration_s if rec else None,
+                outputs=rec.outputs if rec else None,
+                evidence=rec.evidence if rec else None,
+                exercised=rec.exercised if rec and rec.exercised is not None else True,
+                error=_error_text(rec),
+            )
+        )
+    return records
+
+
+def _error_text(rec: Any) -> str | None:
+    if rec is None:
+        return None
+    if rec.error:
+        return str(rec.error.get("error") if isinstance(rec.error, dict) else rec.error)
+    return rec.reason
+
+
+def seconds_between(start: str | None, end: str | None) -> float | None:
+    if not start or not end:
+        return None
+    return round((datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds(), 3)
+
+
+def measured_rpo(records: list[StepRecord]) -> dict[str, float | None]:
+    """Data missing after rehydration and after replay, the worst exercised store counting.
+
+    After-replay is only known when every rehydrated store has replayed; until then it is None."""
+    replays = [r.outputs for r in records if r.kind == StepKind.REPLAY and r.state == "succeeded" and r.exercised]
+    rehydrated = [r for r in records if r.kind == StepKind.REHYDRATE and r.exercised]
+    replays = [o for o in replays if o]
+    complete = bool(replays) and len(replays) == len(rehydrated)
+    return {
+        "rpo_s_before_replay": max((o["rpo_before_replay_s"] for o in replays), default=None),
+        "rpo_s_after_replay": max(o["rpo_after_replay_s"] for o in replays) if complete else None,
+    }
+
+
+def write_step_evidence(run_dir: Path, records: list[StepRecord]) -> None:
+    """evidence/<step>.json per step that ran: inputs' results, checks, timings (already redacted)."""
+    folder = Path(run_dir) / "evidence"
+    folder.mkdir(exist_ok=True)
+    for record in records:
+        if record.state == "pending":
+            continue
+        write_json_atomic(
+            folder / f"{record.id}.json",
+            REDACTOR(
+                {
+                    "step": record.id,
+                    "component": record.component,
+                    "kind": str(record.kind),
+                    "state": record.state,
+                    "attempts": record.attempts,
+                    "duration_s": record.duration_s,
+                    "exercised": record.exercised,
+                    "outputs": record.outputs,
+                    "evidence": record.evidence,
+                    "error": record.error,
+                }
+            ),
+        )
+
+
+def finish_run(
+    *,
+    run_dir: Path,
+    run: dict[str, Any],
+    kind: str,
+    plan: Plan,
+    profiles: dict[str, DRProfile],
+    outcome: str,
+    disaster_at: str,
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """Write report.json, report.md and evidence/, and return the run's JSON summary."""
+    records = records_from_journal(plan, run_dir)
+    handover = next((r for r in records if r.kind == StepKind.HANDOVER and r.state == "succeeded"), None)
+    handover_at = (handover.outputs or {}).get("handover_at") if handover else None
+    estimated_s, path = critical_path(plan)
+    timings = {
+        "disaster_at": disaster_at,
+        "handover_at": handover_at,
+        "rto_s": seconds_between(disaster_at, handover_at),
+        "estimated_rto_s": estimated_s,
+        "estimated_critical_path": path,
+    }
+    report = build_report(
+        run_id=run["run_id"], stack=run["stack"], kind=kind, outcome=outcome, records=records,
+        profiles=profiles, timings=timings, targets=run["targets"], rpo=measured_rpo(records),
+    )
+    report.update(REDACTOR(extra or {}))
+    write_step_evidence(run_dir, records)
+    write_report(run_dir, report)
+    summary = {
+        "outcome": report["outcome"],
+        "rto_s": report["rto_s"],
+        "rpo_s_before_replay": report["rpo_s_before_replay"],
+        "rpo_s_after_replay": report["rpo_s_after_replay"],
+        "components": [{k: c[k] for k in SUMMARY_COMPONENT_KEYS} for c in report["components"]],
+        "run_dir": str(run_dir),
+        "run_id": run["run_id"],
+        "report": str(Path(run_dir) / "report.md"),
+    }
+    return REDACTOR(summary)
