@@ -7,6 +7,7 @@ registration (type, names, inputs, parent). The result is the resource graph drc
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -144,7 +145,16 @@ def run_under_mocks(
         _sync_await(run_pulumi_func(program))
         return monitor.registrations
 
-    return contextvars.copy_context().run(run)
+    # An event loop of our own, closed when done: one left for the garbage collector at interpreter
+    # exit can fail in its __del__ ("Invalid file descriptor") and print a traceback after drctl's
+    # one-line error.
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        return contextvars.copy_context().run(run)
+    finally:
+        loop.close()
+        asyncio.set_event_loop(None)
 
 
 class GraphResource(TypedDict):
