@@ -214,7 +214,8 @@ class Engine:
         else:
             step = self._steps[done.step_id]
             self._record(Event.STEP_FAILED, error=_describe(done.error), retriable=done.retriable, final=True,
-                         component=step.component, kind=str(step.kind), **fields)
+                         component=step.component, kind=str(step.kind),
+                         evidence=getattr(done.error, "evidence", None) or {}, **fields)
 
     def _interrupt(self) -> None:
         """Ctrl-C: start nothing new, let running steps finish for a while, record the rest."""

@@ -120,6 +120,7 @@ class JournalState:
             rec.retries.append({k: record.get(k) for k in ("attempt", "delay_s", "error", "ts")})
         elif event == Event.STEP_FAILED:
             rec.error = {k: record.get(k) for k in ("attempt", "error", "retriable", "final")}
+            rec.evidence = record.get("evidence") or rec.evidence
             if record.get("final", True):
                 rec.state, rec.finished_at, rec.duration_s = StepState.FAILED, ts, record.get("duration_s")
         elif event == Event.STEP_SUCCEEDED:

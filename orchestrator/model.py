@@ -83,7 +83,14 @@ class TransientError(Exception):
 
 
 class PermanentError(Exception):
-    """Retrying cannot help: bad data, a missing source, a refused request."""
+    """Retrying cannot help: bad data, a missing source, a refused request.
+
+    `evidence` (JSON-able, no secrets) is journaled with the failure, e.g. a validation's mismatches.
+    """
+
+    def __init__(self, message: str, evidence: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.evidence = evidence
 
 
 @dataclass

@@ -296,3 +296,40 @@ def test_ctrl_c_stops_the_drill_promptly_and_every_emulator_with_it(workdir):
     assert not any(e["event"] == "run_finished" for e in events)
     assert not any(alive(pid) for pid in emulators.values())
     assert describe(processes_of(workdir)) == []
+
+
+# -- a store that fails validation: partial recovery, handover blocked --------------------------------
+
+
+def test_a_store_failing_validation_ends_partial_with_handover_blocked(workdir):
+    drill = PausedDrill(workdir)
+    try:
+        drill.proc.send_signal(signal.SIGKILL)
+        drill.proc.wait(timeout=30)
+    finally:
+        drill.ensure_dead()
+    # The lake's backup manifest now disagrees with what was rehydrated: one blob "missing".
+    manifest_path = drill.run_dir / "manifests" / "lake.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest["containers"]["raw"]["blobs"] += 1
+    manifest_path.write_text(json.dumps(manifest))
+
+    result = run_drctl("resume", str(drill.run_dir), "--json")
+    assert result.returncode == 1, result.stderr[-4000:]
+    assert "Traceback" not in result.stderr
+    summary = json.loads(result.stdout)
+    assert summary["outcome"] == "partial"
+    components = {c["name"]: c for c in summary["components"]}
+    assert components["lake"]["validation"] == "mismatch"
+    assert components["postgres"]["validation"] == "exact" and components["postgres"]["smoke"] == "passed"
+
+    report = json.loads((drill.run_dir / "report.json").read_text())
+    steps = {s["id"]: s for s in report["steps"]}
+    assert steps["lake.validate"]["state"] == "failed" and "raw: blobs expected" in steps["lake.validate"]["error"]
+    for dependent in ("lake.replay", "lake.smoke", "platform.gate", "platform.handover"):
+        assert steps[dependent]["state"] == "skipped", dependent
+    assert steps["postgres.smoke"]["state"] == "succeeded"  # the independent branch completed
+    assert report["handover"]["complete"] is False and "platform.handover" in report["handover"]["blocked_by"]
+    assert report["rto_s"] is None  # no handover, so no recovery time to claim
+    assert "blocked by" in (drill.run_dir / "report.md").read_text()
+    assert describe(processes_of(workdir)) == []

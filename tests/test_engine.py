@@ -190,6 +190,17 @@ def test_a_permanent_failure_fails_at_once_skips_dependents_and_independent_bran
     assert events(tmp_path, Event.RUN_FINISHED)[-1]["outcome"] == "partial"
 
 
+def test_a_failed_step_keeps_the_evidence_its_error_carries(tmp_path):
+    mismatch = {"store": "lake", "exact": False, "mismatches": ["raw: blobs expected 8, found 7"]}
+
+    def mismatched(step, ctx):
+        raise PermanentError("lake does not match its manifest", mismatch)
+
+    engine(tmp_path, platform_plan(), Runner({"lake.rehydrate": mismatched})).run()
+    assert events(tmp_path, Event.STEP_FAILED)[-1]["evidence"] == mismatch
+    assert Journal.open(tmp_path).state.steps["lake.rehydrate"].evidence == mismatch
+
+
 def test_a_failure_in_the_first_deploy_fails_the_run(tmp_path):
     def broken(step, ctx):
         raise PermanentError("no quota")

@@ -132,7 +132,9 @@ class LocalTarget:
 
 def _validated(evidence: dict[str, Any]) -> StepOutcome:
     if not evidence["exact"]:
-        raise PermanentError(f"{evidence['store']} does not match its manifest: " + "; ".join(evidence["mismatches"][:5]))
+        raise PermanentError(
+            f"{evidence['store']} does not match its manifest: " + "; ".join(evidence["mismatches"][:5]), evidence
+        )
     return StepOutcome(outputs={"exact": True}, evidence=evidence)
 
 
@@ -153,5 +155,5 @@ def _replayed(evidence: dict[str, Any]) -> StepOutcome:
 def _smoked(evidence: dict[str, Any]) -> StepOutcome:
     if not evidence["ok"]:
         failed = [c["check"] for c in evidence["checks"] if not c["ok"]]
-        raise PermanentError("smoke test failed: " + ", ".join(failed))
+        raise PermanentError("smoke test failed: " + ", ".join(failed), evidence)
     return StepOutcome(evidence=evidence)
