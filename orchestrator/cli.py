@@ -88,15 +88,18 @@ def plan(stack: str, as_json: bool, project_dir: Path) -> None:
 )
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="Steps run at once.")
 @click.option("--stack", default="secondary", show_default=True, help="The stack failed over to.")
+@click.option("--keep-data", is_flag=True, help="Keep the emulators' data after a recovered run (kept anyway otherwise).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary on stdout.")
 @_project_option
-def drill(local: bool, scale: int, workdir: Path, workers: int, stack: str, as_json: bool, project_dir: Path) -> None:
+def drill(
+    local: bool, scale: int, workdir: Path, workers: int, stack: str, keep_data: bool, as_json: bool, project_dir: Path
+) -> None:
     """Rehearse a failover end to end: dataset, backup, disaster, recovery, validation, report."""
     if not local:
         raise BadInput("drill needs --local (Azure rehearsals are `drctl rehearse`, failover is `drctl failover`)")
     from orchestrator.drill import run_local_drill
 
-    summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers)
+    summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=keep_data)
     _finish_run(summary, as_json)
 
 

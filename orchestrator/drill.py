@@ -7,6 +7,7 @@ the engine is the one a real failover uses; only the target differs.
 
 from __future__ import annotations
 
+import shutil
 import signal
 import sys
 from contextlib import contextmanager
@@ -41,7 +42,9 @@ def _lake_account(graph: Any) -> str:
     raise BadInput(f"stack {graph.stack} has no lake (services.lake is off): nothing for the local drill to fail over")
 
 
-def run_local_drill(project_dir: Path, stack: str, workdir: Path, *, scale: int, workers: int) -> dict[str, Any]:
+def run_local_drill(
+    project_dir: Path, stack: str, workdir: Path, *, scale: int, workers: int, keep_data: bool = False
+) -> dict[str, Any]:
     check_stack(project_dir, stack)
     plan, graph, config = build_stack_plan(project_dir, stack)
     if config.role != "secondary":
@@ -59,6 +62,7 @@ def run_local_drill(project_dir: Path, stack: str, workdir: Path, *, scale: int,
         "paired_stack": config.paired_stack,
         "scale": scale,
         "local_dir": str(local_dir),
+        "keep_data": keep_data,
         "database": config.postgres.databases[0],
         "primary_account": _lake_account(primary_graph),
         "secondary_account": _lake_account(graph),
@@ -139,10 +143,15 @@ def _drive(
             result = engine.run()
         finally:
             journal.close()
-    return finish_run(
+    summary = finish_run(
         run_dir=run_dir, run=run, kind=KIND, plan=plan, profiles=profiles, outcome=str(result.outcome),
         disaster_at=prelude["disaster_at"], extra={"backup": prelude.get("backup")},
     )
+    if summary["outcome"] == "recovered" and not run.get("keep_data", False):
+        # The emulators' data served its purpose: the run directory keeps the evidence. A run that
+        # did not recover keeps it, for investigation and for `drctl resume`.
+        shutil.rmtree(data.local_dir, ignore_errors=True)
+    return summary
 
 
 def _profiles_by_key(project_dir: Path, stack: str) -> dict[str, DRProfile]:

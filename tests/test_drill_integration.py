@@ -180,7 +180,8 @@ def check_journal_recovered(run_dir: Path) -> list[dict]:
 
 
 def test_a_local_drill_recovers_hands_over_and_leaves_nothing_running(workdir):
-    result = run_drctl("drill", "--local", "--json", "--workdir", str(workdir))
+    # --keep-data: the emulators' data (and their account keys) stay for the secrets check below.
+    result = run_drctl("drill", "--local", "--json", "--keep-data", "--workdir", str(workdir))
     assert result.returncode == 0, result.stderr[-4000:]
     assert "Traceback" not in result.stderr
     summary = json.loads(result.stdout)  # stdout is exactly one JSON document
@@ -266,6 +267,8 @@ def test_a_drill_killed_mid_failover_resumes_without_redoing_finished_steps(work
 
     assert not any(alive(pid) for pid in orphans), "orphaned emulators survived the resume"
     assert describe(processes_of(workdir)) == []
+    local_dir = Path(json.loads((drill.run_dir / "run.json").read_text())["local_dir"])
+    assert not local_dir.exists(), "a recovered run removes its emulators' data (no --keep-data)"
 
     status = run_drctl("status", str(drill.run_dir), "--json")
     assert status.returncode == 0, status.stderr
@@ -332,4 +335,6 @@ def test_a_store_failing_validation_ends_partial_with_handover_blocked(workdir):
     assert report["handover"]["complete"] is False and "platform.handover" in report["handover"]["blocked_by"]
     assert report["rto_s"] is None  # no handover, so no recovery time to claim
     assert "blocked by" in (drill.run_dir / "report.md").read_text()
+    local_dir = Path(json.loads((drill.run_dir / "run.json").read_text())["local_dir"])
+    assert (local_dir / "backup").is_dir(), "a run that did not recover keeps its data for investigation"
     assert describe(processes_of(workdir)) == []

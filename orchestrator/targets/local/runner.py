@@ -16,7 +16,7 @@ from orchestrator.data.ingest import PostgresSink
 from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
 from orchestrator.data.manifest import load_manifest
 from orchestrator.data.pg_recovery import restore_postgres, validate_postgres
-from orchestrator.data.replay import data_end, replay
+from orchestrator.data.replay import data_end, replay, rpo_seconds
 from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, Step, StepContext, StepKind, StepOutcome
 from orchestrator.rundir import utc_now
@@ -47,9 +47,14 @@ class LocalTarget:
         handler = self._handlers().get((emulator, step.kind))
         if handler is None:
             return StepOutcome(exercised=False, evidence={"note": NOT_EXERCISED})
+        if step.kind == StepKind.REPLAY:
+            # Replay's RPO is measured from what rehydration recovered, as journaled: an attempt cut
+            # short by a crash may already have written part of the delta into the store.
+            recovered = context.outputs_of(f"{step.component}.{StepKind.REHYDRATE}")
+            return handler(recovered.get("watermark"))
         return handler()
 
-    def _handlers(self) -> dict[tuple[str | None, StepKind], Callable[[], StepOutcome]]:
+    def _handlers(self) -> dict[tuple[str | None, StepKind], Callable[..., StepOutcome]]:
         return {
             (AZURITE, StepKind.DEPLOY): self.lake_deploy,
             (AZURITE, StepKind.REHYDRATE): self.lake_rehydrate,
@@ -89,9 +94,8 @@ class LocalTarget:
         result = validate_lake(self.pair.secondary_lake(), self._manifest("lake.json"))
         return _validated(result.to_evidence())
 
-    def lake_replay(self) -> StepOutcome:
-        evidence = replay(LakeSink(self.pair.secondary_lake()), self.source)
-        return _replayed(evidence)
+    def lake_replay(self, recovered: int | None) -> StepOutcome:
+        return self._replayed(replay(LakeSink(self.pair.secondary_lake()), self.source), recovered)
 
     def lake_smoke(self) -> StepOutcome:
         return _smoked(check_lake(self.pair.secondary_lake()))
@@ -120,11 +124,28 @@ class LocalTarget:
         result = validate_postgres(self._dsn, self._manifest(self._pg_manifest_name))
         return _validated(result.to_evidence())
 
-    def postgres_replay(self) -> StepOutcome:
-        return _replayed(replay(PostgresSink(self._dsn), self.source))
+    def postgres_replay(self, recovered: int | None) -> StepOutcome:
+        return self._replayed(replay(PostgresSink(self._dsn), self.source), recovered)
 
     def postgres_smoke(self) -> StepOutcome:
         return _smoked(check_postgres(self._dsn))
+
+    def _replayed(self, evidence: dict[str, Any], recovered: int | None) -> StepOutcome:
+        if not evidence["caught_up"]:
+            raise PermanentError(f"{evidence['store']} replay stopped at batch {evidence['watermark']}", evidence)
+        # The batches that only replay brought back: after the recovered watermark, up to the new one.
+        first, last = (0 if recovered is None else recovered + 1), evidence["watermark"]
+        delta = list(range(first, last + 1)) if last is not None else []
+        evidence = {**evidence, "recovered_watermark": recovered, "delta_batches": delta}
+        return StepOutcome(
+            outputs={
+                "data_timestamp": evidence["data_end_after"],
+                "rpo_before_replay_s": rpo_seconds(self.source, recovered),
+                "rpo_after_replay_s": evidence["rpo_after_replay_s"],
+                "batches_replayed": len(delta),
+            },
+            evidence=evidence,
+        )
 
     def _recovered_to(self, watermark: int | None) -> dict[str, Any]:
         return {"watermark": watermark, "recovered_data_timestamp": iso(data_end(self.source, watermark))}
@@ -136,20 +157,6 @@ def _validated(evidence: dict[str, Any]) -> StepOutcome:
             f"{evidence['store']} does not match its manifest: " + "; ".join(evidence["mismatches"][:5]), evidence
         )
     return StepOutcome(outputs={"exact": True}, evidence=evidence)
-
-
-def _replayed(evidence: dict[str, Any]) -> StepOutcome:
-    if not evidence["caught_up"]:
-        raise PermanentError(f"{evidence['store']} replay stopped at batch {evidence['watermark']}")
-    return StepOutcome(
-        outputs={
-            "data_timestamp": evidence["data_end_after"],
-            "rpo_before_replay_s": evidence["rpo_before_replay_s"],
-            "rpo_after_replay_s": evidence["rpo_after_replay_s"],
-            "batches_replayed": evidence["count"],
-        },
-        evidence=evidence,
-    )
 
 
 def _smoked(evidence: dict[str, Any]) -> StepOutcome:
