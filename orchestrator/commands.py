@@ -10,6 +10,11 @@ from orchestrator.errors import BadInput
 
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
+# The seeds' DR plan ends with people: a technical validation and sign-off, then the handover to
+# solution teams with the data timestamps. Their time counts against the RTO like any step's.
+GATE_ESTIMATE_S = 900
+HANDOVER_ESTIMATE_S = 300
+
 
 def known_stacks(project_dir: Path) -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in Path(project_dir).glob("Pulumi.*.yaml"))
@@ -58,6 +63,8 @@ def build_stack_plan(project_dir: Path, stack: str):
         profiles_in(graph),
         rto_target_s=config.recovery.rto_minutes * 60,
         rpo_target_s=config.recovery.rpo_minutes * 60,
+        gate_estimate_s=GATE_ESTIMATE_S,
+        handover_estimate_s=HANDOVER_ESTIMATE_S,
     )
     return plan, graph, config
 
