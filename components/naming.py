@@ -66,9 +66,15 @@ RULES: dict[str, NameRule] = {
 }
 
 
-def check_name(kind: str, name: str) -> str:
-    """Return `name` when Azure accepts it as a `kind` name; raise AzureNameError saying why not."""
-    rule = RULES[kind]
+# The common ARM rule for networking and most other resource names; services reuse it.
+GENERAL_NAME = NameRule(1, 80, _NAME_80, "letters, digits, '_.-', alphanumeric first")
+
+
+def check_name(kind: str, name: str, rule: NameRule | None = None) -> str:
+    """Return `name` when Azure accepts it as a `kind` name; raise AzureNameError saying why not.
+
+    `rule` is for kinds this table does not know (services declare their own rules beside them)."""
+    rule = rule or RULES[kind]
     if not rule.min_length <= len(name) <= rule.max_length:
         raise AzureNameError(
             kind, name, f"{len(name)} characters; Azure allows {rule.min_length}-{rule.max_length}"

@@ -21,7 +21,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
 from components import component_profiles
-from components.naming import PHYSICAL_NAME_INPUTS
+from components.service import physical_name_inputs, subresource_types
 from components.profile import DRProfile, profile_for
 from stacks.config import load_stack_config, read_stack_file, stack_file, to_pulumi_config
 
@@ -117,7 +117,7 @@ class RecordingMonitor(MockMonitor):
 
 
 def physical_name(type_token: str, inputs: dict[str, Any]) -> str | None:
-    key = PHYSICAL_NAME_INPUTS.get(type_token)
+    key = physical_name_inputs().get(type_token)
     value = inputs.get(key) if key else None
     return value if isinstance(value, str) else None
 
@@ -238,6 +238,7 @@ def capture_graph(project_dir: Path, stack: str) -> Graph:
 
     resources: list[GraphResource] = []
     components: list[ComponentNode] = []
+    subresources = subresource_types(SUBRESOURCE_TYPES)
     for registration in registrations:
         if registration.type == STACK_TYPE:
             continue
@@ -257,7 +258,7 @@ def capture_graph(project_dir: Path, stack: str) -> Graph:
                 type=registration.type,
                 name=registration.name,
                 physical_name=physical_name(registration.type, registration.inputs),
-                location=None if registration.type in SUBRESOURCE_TYPES else _location(registration),
+                location=None if registration.type in subresources else _location(registration),
                 component=enclosing_component(registration),
             )
         )

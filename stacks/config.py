@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -62,6 +63,11 @@ class StackConfig:
     restore: RestoreSources
     paired_prefix: str | None = None
     paired_name_suffix: str | None = None
+    # Optional services (components/services/) switched on in `services`, with their settings.
+    optional_services: Mapping[str, Any] = field(default_factory=dict)
+
+    def service_enabled(self, key: str) -> bool:
+        return key in self.optional_services
 
     @property
     def is_secondary(self) -> bool:
@@ -109,17 +115,19 @@ def config_from_mapping(
         namespace, _, key = str(full_key).partition(":")
         if namespace != NAMESPACE:
             continue  # provider settings (e.g. azure-native:subscriptionId) are Pulumi's business
-        if key not in KNOWN_KEYS:
-            raise ConfigError(source, full_key, f"unknown key (known: {', '.join(KNOWN_KEYS)})")
+        if key not in KNOWN_KEYS and key not in _service_keys():
+            raise ConfigError(source, full_key, f"unknown key (known: {', '.join(KNOWN_KEYS)} and the services' keys)")
         if isinstance(value, dict) and set(value) == {"secure"}:
             raise ConfigError(source, full_key, "must not be a secret: no key of this stack holds one")
         raw[key] = value
     if "location" not in raw:
         raise ConfigError(source, LOCATION_KEY, "missing: the stack's Azure region")
+    service_values = {key: raw.pop(key) for key in list(raw) if key in _service_keys()}
     try:
         parsed = StackValues.model_validate(raw)
     except ValidationError as exc:
         raise _config_error(source, exc) from None
+    optional = _optional_services(source, parsed.services, service_values)
 
     config = StackConfig(
         stack=stack,
@@ -139,11 +147,46 @@ def config_from_mapping(
         data_factory=parsed.data_factory,
         recovery=parsed.recovery,
         restore=parsed.restore,
+        optional_services=optional,
     )
     _check_rules(config)
     if paired is not None:
         config = _check_against_paired(config, paired)
     return config
+
+
+def _service_keys() -> tuple[str, ...]:
+    from components.service import service_specs
+
+    return tuple(service_specs())
+
+
+def _optional_services(source: str, services: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """Validate each optional service's toggle and settings; return the enabled ones' settings.
+
+    A disabled service's settings are still checked when present, so a typo never waits until the
+    day the service is switched on."""
+    from components.service import service_specs
+
+    specs = service_specs()
+    toggles = dict(services.model_extra or {})
+    for key, value in toggles.items():
+        if key not in specs:
+            raise ConfigError(source, f"{NAMESPACE}:services.{key}", "unknown service")
+        if not isinstance(value, bool):
+            raise ConfigError(source, f"{NAMESPACE}:services.{key}", "must be true or false")
+    enabled: dict[str, Any] = {}
+    for key, spec in specs.items():
+        if not toggles.get(key) and key not in values:
+            continue
+        raw = values.get(key, {})
+        try:
+            settings = spec.settings.model_validate(raw if raw is not None else {})
+        except ValidationError as exc:
+            raise _config_error(source, exc, service=key) from None
+        if toggles.get(key):
+            enabled[key] = settings
+    return enabled
 
 
 def _check_rules(config: StackConfig) -> None:
@@ -199,9 +242,9 @@ def _with_paired_names(config: StackConfig, prefix: Any, suffix: Any) -> StackCo
     )
 
 
-def _config_error(source: str, exc: ValidationError) -> ConfigError:
+def _config_error(source: str, exc: ValidationError, service: str | None = None) -> ConfigError:
     error = exc.errors()[0]
-    location = [str(part) for part in error.get("loc", ())]
+    location = ([service] if service else []) + [str(part) for part in error.get("loc", ())]
     head = location[0] if location else "config"
     key = LOCATION_KEY if head == "location" else f"{NAMESPACE}:{head}"
     if len(location) > 1:
@@ -245,7 +288,7 @@ def load_from_pulumi(project_dir: Path | None = None) -> StackConfig:
         value = ours.get(key)
         if value is not None:
             values[f"{NAMESPACE}:{key}"] = value
-    for key in _OBJECT_KEYS:
+    for key in _OBJECT_KEYS + _service_keys():
         text = ours.get(key)
         if text is None:
             continue

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pulumi
+from pulumi_azure_native import authorization
 
 from components.connectivity import Connectivity, ConnectivityArgs
 from components.data.integration import (
@@ -22,6 +23,7 @@ from components.data.lake import Lake, LakeArgs
 from components.data.relational import PostgresArgs, PostgresServer
 from components.data.streaming import EventHubs, EventHubsArgs
 from components.foundation import Foundation, FoundationArgs
+from components.service import PlatformContext, service_specs
 from stacks import outputs
 from stacks.config import ConfigError, StackConfig, load_from_pulumi
 
@@ -141,6 +143,7 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
         )
 
     # Deploy Event Hubs: the namespace and its hubs.
+    event_hubs = None
     if services.event_hubs:
         event_hubs = EventHubs(
             "event_hubs",
@@ -182,6 +185,29 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
         )
         if factory.smoke_pipeline is not None:
             exported[outputs.SMOKE_PIPELINE] = factory.smoke_pipeline
+
+    # Deploy the optional services this stack switches on (components/services/), each given what
+    # the core platform built; their outputs are exported under their own keys.
+    if config.optional_services:
+        client = authorization.get_client_config_output()
+        context = PlatformContext(
+            config=config,
+            resource_groups=groups,
+            tenant_id=client.tenant_id,
+            subscription_id=client.subscription_id,
+            log_analytics_workspace_id=foundation.workspace_id,
+            key_vault_id=foundation.key_vault.id,
+            vnet_id=hub.vnet_id,
+            subnet_ids=hub.subnet_ids,
+            lake_account_id=lake.account_id if lake else None,
+            lake_account_name=lake.account_name if lake else None,
+            lake_dfs_endpoint=lake.dfs_endpoint if lake else None,
+            event_hubs_namespace_id=event_hubs.namespace_id if event_hubs else None,
+            project_dir=root,
+        )
+        specs = service_specs()
+        for key, settings in config.optional_services.items():
+            exported.update(specs[key].deploy(context, settings))
 
     for key, value in exported.items():
         pulumi.export(key, value)

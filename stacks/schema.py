@@ -18,6 +18,10 @@ class _Model(BaseModel):
 
 
 class Services(_Model):
+    # Core services are fields; optional services (components/services/) are extra keys, checked
+    # against the registered services by stacks.config.
+    model_config = ConfigDict(extra="allow", frozen=True, populate_by_name=True)
+
     firewall: bool = True
     lake: bool = True
     postgres: bool = True

@@ -1,0 +1,1 @@
+"""Optional services, one module each, discovered by components.service.service_specs()."""

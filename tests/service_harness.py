@@ -1,0 +1,59 @@
+"""Run one optional service's deploy() under Pulumi's mocks, as the program would, for its tests."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pulumi_mocks import Deployment, deploy, stack_config
+
+from components.service import PlatformContext, ServiceSpec, service_specs
+from stacks.config import StackConfig
+
+GROUPS = {"foundation": "rg-test-foundation", "connectivity": "rg-test-connectivity", "data": "rg-test-data"}
+SUBNETS = {
+    "AzureFirewallSubnet": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/AzureFirewallSubnet",
+    "GatewaySubnet": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/GatewaySubnet",
+    "snet-data": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/snet-data",
+    "snet-private-endpoints": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/snet-private-endpoints",
+}
+
+
+def spec(key: str) -> ServiceSpec:
+    return service_specs()[key]
+
+
+def context_for(config: StackConfig) -> PlatformContext:
+    """What the core platform would hand a service, with recognisable placeholder ids."""
+    return PlatformContext(
+        config=config,
+        resource_groups=GROUPS,
+        tenant_id="00000000-0000-0000-0000-000000000001",
+        subscription_id="00000000-0000-0000-0000-000000000000",
+        log_analytics_workspace_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/log",
+        key_vault_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv",
+        vnet_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v",
+        subnet_ids=SUBNETS,
+        lake_account_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/lake",
+        lake_account_name="contosolakeaue",
+        lake_dfs_endpoint="https://contosolakeaue.dfs.core.windows.net/",
+        event_hubs_namespace_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.EventHub/namespaces/evh",
+    )
+
+
+def config_with(stack: str, key: str, settings: dict[str, Any] | None = None) -> StackConfig:
+    """The stack's shipped config with service `key` switched on (example settings by default)."""
+    values = {f"dataplatform:{key}": dict(spec(key).example if settings is None else settings)}
+    base = stack_config(stack)
+    services = {**base.services.model_dump(by_alias=True), key: True}
+    return stack_config(stack, {"dataplatform:services": services, **values})
+
+
+def run_service(key: str, stack: str = "primary", settings: dict[str, Any] | None = None) -> tuple[Deployment, dict]:
+    """Deploy service `key` alone under mocks; returns the registrations and its outputs."""
+    config = config_with(stack, key, settings)
+    exported: dict[str, Any] = {}
+
+    def program():
+        exported.update(spec(key).deploy(context_for(config), config.optional_services[key]))
+
+    return deploy(program, stack=stack), exported
