@@ -54,13 +54,6 @@ PROFILE = register(
                 sku_selected="Standard",
                 uplift_options=("Highly available by design; deploy across Availability Zones for more",),
             ),
-            SeedFacts(
-                service="Azure DNS",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.MICROSOFT,
-                sku_selected="Single Zone - Public",
-                uplift_options=("None needed: DNS is highly available by design",),
-            ),
         ),
         notes=("Firewall rules and routes are code: the secondary gets the same policy with its own addresses.",),
     ),

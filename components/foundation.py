@@ -14,6 +14,7 @@ from pulumi_azure_native import authorization, keyvault, operationalinsights, re
 
 from components import naming
 from components.profile import (
+    Dependency,
     DRProfile,
     Estimates,
     RecoveryAction,
@@ -40,7 +41,12 @@ PROFILE = register(
             "recovery-vault-ready",
         ),
         data_checks=(),
-        depends_on=(),
+        # The seeds' first steps: identity and subscriptions (Microsoft-recovered) must be available
+        # before anything is deployed; these are catalog services (components/catalog.py).
+        depends_on=(
+            Dependency("entra_id", "deploying needs Microsoft Entra ID to authenticate and authorise"),
+            Dependency("subscriptions", "the resource groups are created in the subscription"),
+        ),
         priority=0,
         # Resource groups take seconds; workspace, Key Vault and vault deploy in parallel in 1-3 minutes.
         estimates=Estimates(deploy=180, smoke=60),
@@ -58,13 +64,6 @@ PROFILE = register(
                 workload_responsibility=Responsibility.MICROSOFT,
                 sku_selected="Default (GRS)",
                 uplift_options=("Enable Cross Region Restore to restore into the paired region",),
-            ),
-            SeedFacts(
-                service="Azure Monitor (Log Analytics)",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.MICROSOFT,
-                sku_selected="N/A",
-                uplift_options=("None needed: covered as part of the Azure service",),
             ),
         ),
         notes=(

@@ -51,7 +51,7 @@ class PlatformContext:
     log_analytics_workspace_id: pulumi.Input[str]
     key_vault_id: pulumi.Input[str]
     vnet_id: pulumi.Input[str]
-    subnet_ids: Mapping[str, pulumi.Input[str]]
+    subnet_ids: Mapping[str, pulumi.Input[str]]  # by subnet name: components/connectivity.py's *_SUBNET
     lake_account_id: pulumi.Input[str] | None = None
     lake_account_name: pulumi.Input[str] | None = None
     lake_dfs_endpoint: pulumi.Input[str] | None = None
@@ -94,6 +94,9 @@ class ServiceSpec:
     globally_unique: frozenset[str] = frozenset()
     # Types that live inside a parent resource and have no location of their own.
     subresources: frozenset[str] = frozenset()
+    # The stack roles on which deploy() declares resources (e.g. a Geo-DR alias lives on the
+    # primary only); on the others the service contributes its posture and plan steps alone.
+    roles: frozenset[str] = frozenset({"primary", "secondary"})
 
 
 _SPECS: dict[str, ServiceSpec] | None = None

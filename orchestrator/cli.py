@@ -77,6 +77,23 @@ def plan(stack: str, as_json: bool, project_dir: Path) -> None:
 
 
 @cli.command()
+@click.option("--stack", default=None, help="Stack name; without it, the seed tables alone.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@_project_option
+def posture(stack: str | None, as_json: bool, project_dir: Path) -> None:
+    """The seed tables as this stack has them: responsibilities, SKU, DR uplifts on or off, recovery action."""
+    from orchestrator.commands import posture_command
+
+    document = posture_command(project_dir, stack)
+    if as_json:
+        _emit_json(document)
+    else:
+        from orchestrator.render import print_posture
+
+        print_posture(document)
+
+
+@cli.command()
 @click.option("--local", "local", is_flag=True, help="Run against the local region pair of emulators.")
 @click.option("--scale", type=click.IntRange(1, 1000), default=1, show_default=True, help="Dataset size multiplier.")
 @click.option(

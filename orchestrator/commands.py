@@ -51,8 +51,17 @@ def profiles_in(graph) -> list[DRProfile]:
     return profiles
 
 
+def stack_profiles(graph, config) -> list[DRProfile]:
+    """The SaaS and Microsoft-recovered services the stack relies on (readiness checks or a person's
+    confirmation, before anything is deployed on them), then the program's components."""
+    from components.catalog import catalog_profile
+
+    return [catalog_profile(key) for key in config.saas] + profiles_in(graph)
+
+
 def build_stack_plan(project_dir: Path, stack: str):
     """The recovery plan of a stack, and its config, from the program's own graph."""
+    from orchestrator.lifecycle import apply_zone_policies
     from orchestrator.plan import build_plan
     from stacks.config import load_stack_config
 
@@ -60,12 +69,14 @@ def build_stack_plan(project_dir: Path, stack: str):
     config = load_stack_config(Path(project_dir), stack)
     plan = build_plan(
         stack,
-        profiles_in(graph),
+        stack_profiles(graph, config),
         rto_target_s=config.recovery.rto_minutes * 60,
         rpo_target_s=config.recovery.rpo_minutes * 60,
         gate_estimate_s=GATE_ESTIMATE_S,
         handover_estimate_s=HANDOVER_ESTIMATE_S,
     )
+    if config.services.lake:
+        plan = apply_zone_policies(plan, config.lake)
     return plan, graph, config
 
 
@@ -87,3 +98,13 @@ def status_command(run_dir: Path) -> dict:
         return status_from_journal(run_dir)
     except JournalCorrupt as exc:
         raise BadInput(f"RUN: journal damaged: {exc}") from None
+
+
+def posture_command(project_dir: Path, stack: str | None) -> dict:
+    from orchestrator.posture import posture_document
+    from stacks.config import load_stack_config
+
+    if stack is None:
+        return posture_document(None)
+    check_stack(project_dir, stack)
+    return posture_document(load_stack_config(Path(project_dir), stack))

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from components.profile import DRProfile
-from orchestrator.commands import build_stack_plan, check_stack, profiles_in
+from orchestrator.commands import build_stack_plan, check_stack, stack_profiles
 from orchestrator.engine import Engine
 from orchestrator.errors import BadInput
 from orchestrator.journal import Journal, JournalCorrupt
@@ -70,7 +70,7 @@ def run_local_drill(
     }
     write_json_atomic(run_dir / "run.json", run)
     write_json_atomic(run_dir / "plan.json", plan_to_json(plan))
-    profiles = {profile.key: profile for profile in profiles_in(graph)}
+    profiles = {profile.key: profile for profile in stack_profiles(graph, config)}
     return _drive(project_dir, run_dir, run, workers, fresh=True, profiles=profiles)
 
 
@@ -138,7 +138,7 @@ def _drive(
             prelude = _read_json(prelude_path)
         journal = Journal.open(run_dir, redact=REDACTOR)
         try:
-            engine = Engine(plan, LocalTarget(pair, data, run_dir, profiles), journal, max_workers=workers,
+            engine = Engine(plan, LocalTarget(pair, data, run_dir, profiles, plan), journal, max_workers=workers,
                             on_event=ProgressReporter())
             result = engine.run()
         finally:
@@ -156,8 +156,10 @@ def _drive(
 
 def _profiles_by_key(project_dir: Path, stack: str) -> dict[str, DRProfile]:
     from orchestrator.commands import capture
+    from stacks.config import load_stack_config
 
-    return {profile.key: profile for profile in profiles_in(capture(project_dir, stack))}
+    config = load_stack_config(Path(project_dir), stack)
+    return {profile.key: profile for profile in stack_profiles(capture(project_dir, stack), config)}
 
 
 def _read_json(path: Path) -> dict[str, Any]:

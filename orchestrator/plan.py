@@ -12,7 +12,7 @@ import math
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from components.profile import DRProfile
+from components.profile import DRProfile, RecoveryAction
 from orchestrator.model import Plan, Step, StepKind
 
 PLATFORM = "platform"  # the component name of the gate and handover steps
@@ -22,6 +22,9 @@ PLATFORM = "platform"  # the component name of the gate and handover steps
 # stateless components only need proving.
 _REHYDRATE_CHAIN = (StepKind.REHYDRATE, StepKind.VALIDATE, StepKind.REPLAY, StepKind.SMOKE)
 _REDEPLOY_CHAIN = (StepKind.REPLAY, StepKind.SMOKE)
+# A service-managed failover keeps the data the service replicated: check it, then replay what the
+# asynchronous replication had not carried yet.
+_FAILOVER_CHAIN = (StepKind.VALIDATE, StepKind.REPLAY, StepKind.SMOKE)
 _STATELESS_CHAIN = (StepKind.SMOKE,)
 
 _DESCRIPTIONS = {
@@ -30,6 +33,7 @@ _DESCRIPTIONS = {
     StepKind.VALIDATE: "Validate {title} against the backup manifests",
     StepKind.REPLAY: "Replay ingestion into {title} from its watermark",
     StepKind.SMOKE: "Smoke-test {title}",
+    StepKind.GATE: "Confirm with the service's status page or owner that {title} is available",
 }
 
 
@@ -40,7 +44,22 @@ def step_id(component: str, kind: StepKind) -> str:
 def _chain(profile: DRProfile) -> tuple[StepKind, ...]:
     if profile.rehydrates:
         return _REHYDRATE_CHAIN
+    if profile.stateful and profile.recovery_action == RecoveryAction.SERVICE_FAILOVER:
+        return _FAILOVER_CHAIN
     return _REDEPLOY_CHAIN if profile.stateful else _STATELESS_CHAIN
+
+
+def _saas_kind(profile: DRProfile) -> StepKind:
+    """SaaS and Microsoft-recovered services: nothing to deploy. A readiness check where an API
+    exists, else a person confirms (a manual gate)."""
+    return StepKind.SMOKE if profile.smoke_checks else StepKind.GATE
+
+
+def _ready_step(profile: DRProfile) -> str:
+    """The step dependents wait for: the deploy, or a SaaS service's readiness step."""
+    if profile.recovery_action == RecoveryAction.SAAS:
+        return step_id(profile.key, _saas_kind(profile))
+    return step_id(profile.key, StepKind.DEPLOY)
 
 
 def build_plan(
@@ -67,12 +86,26 @@ def build_plan(
         # Dependencies on components this stack does not contain are ignored: nothing to wait for.
         present = [dep for dep in profile.depends_on if dep.component in by_key]
         reasons = "".join(f"; after {dep.component}: {dep.why}" for dep in present)
+        if profile.recovery_action == RecoveryAction.SAAS:
+            kind = _saas_kind(profile)
+            steps.append(
+                Step(
+                    id=step_id(profile.key, kind),
+                    component=profile.key,
+                    kind=kind,
+                    depends_on=tuple(_ready_step(by_key[dep.component]) for dep in present),
+                    estimate_s=float(profile.estimates.smoke),
+                    description=_DESCRIPTIONS[kind].format(title=profile.title) + reasons,
+                )
+            )
+            smokes.append(steps[-1].id)
+            continue
         steps.append(
             Step(
                 id=step_id(profile.key, StepKind.DEPLOY),
                 component=profile.key,
                 kind=StepKind.DEPLOY,
-                depends_on=tuple(step_id(dep.component, StepKind.DEPLOY) for dep in present),
+                depends_on=tuple(_ready_step(by_key[dep.component]) for dep in present),
                 estimate_s=float(profile.estimates.deploy),
                 description=_DESCRIPTIONS[StepKind.DEPLOY].format(title=profile.title) + reasons,
             )

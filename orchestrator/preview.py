@@ -77,7 +77,13 @@ class AzureMocks(Mocks):
             resource_id = (
                 f"/subscriptions/{PLACEHOLDER_SUBSCRIPTION}/resourceGroups/{group}/providers/{module}/{kind}/{name}"
             )
-        return resource_id, {"name": name, **args.inputs}
+        state = {"name": name, **args.inputs}
+        identity = state.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            # azure-native takes user-assigned identity ids as a list and returns them as a map
+            # keyed by id: echo the shape the provider would, or the SDK's output types reject it.
+            state["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
+        return resource_id, state
 
     def call(self, args: MockCallArgs) -> dict[str, Any]:
         if args.token == "azure-native:authorization:getClientConfig":
@@ -153,6 +159,13 @@ def run_under_mocks(
     try:
         return contextvars.copy_context().run(run)
     finally:
+        # A program that raised leaves resource registrations pending: finish them off here, or
+        # the next run in this process trips over tasks bound to a closed loop.
+        pending = asyncio.all_tasks(loop)
+        for task in pending:
+            task.cancel()
+        if pending:
+            loop.run_until_complete(asyncio.gather(*pending, return_exceptions=True))
         loop.close()
         asyncio.set_event_loop(None)
 

@@ -11,8 +11,11 @@ from rich.table import Table
 
 
 def _console(stderr: bool = False) -> Console:
-    # soft_wrap: a line longer than the terminal (or than 80 columns when piped) stays one line.
-    return Console(stderr=stderr, no_color="NO_COLOR" in os.environ, highlight=False, soft_wrap=True)
+    # soft_wrap: a line longer than the terminal stays one line. Piped output has no terminal width:
+    # rich would assume 80 columns and fold every table cell, so allow a wide page.
+    stream = sys.stderr if stderr else sys.stdout
+    width = None if stream.isatty() else 200
+    return Console(stderr=stderr, no_color="NO_COLOR" in os.environ, highlight=False, soft_wrap=True, width=width)
 
 
 def print_preview(document: dict) -> None:
@@ -44,6 +47,29 @@ def print_plan(document: dict) -> None:
         f"critical path {_duration(document['critical_path_s'])} ({verdict} the RTO target of "
         f"{_duration(document['rto_target_s'])}); run one by one it would take {_duration(document['sequential_s'])}"
     )
+
+
+def print_posture(document: dict) -> None:
+    title = f"DR posture of stack {document['stack']} ({document['region']})" if document["stack"] else "DR posture: the seed tables"
+    table = Table(title=title, show_lines=True)
+    for column in ("service", "in stack", "state", "component / workload recovery", "SKU", "DR uplift options", "recovery"):
+        table.add_column(column)
+    marks = {True: "on", False: "off", None: "?"}
+    for row in document["services"]:
+        uplifts = "\n".join(
+            f"[{marks[enabled]}] {option}" if row["in_stack"] else option
+            for option, enabled in zip(row["uplift_options"], row["uplift_enabled"])
+        )
+        table.add_row(
+            row["service"],
+            {True: "yes", False: "no", None: "-"}[row["in_stack"]],
+            "stateful" if row["stateful"] else "stateless",
+            f"{row['component_responsibility']} / {row['workload_responsibility']}",
+            row["sku"],
+            uplifts,
+            row["recovery_action"],
+        )
+    _console().print(table)
 
 
 def print_status(document: dict) -> None:

@@ -61,6 +61,7 @@ class StackConfig:
     data_factory: DataFactoryConfig
     recovery: RecoveryTargets
     restore: RestoreSources
+    saas: tuple[str, ...] = ()
     paired_prefix: str | None = None
     paired_name_suffix: str | None = None
     # Optional services (components/services/) switched on in `services`, with their settings.
@@ -77,7 +78,7 @@ class StackConfig:
 # Keys whose value is a plain string; every other key is structured (YAML/JSON object).
 _STRING_KEYS = ("role", "pairedStack", "pairedRegion", "prefix", "nameSuffix", "addressSpace")
 _OBJECT_KEYS = (
-    "services", "foundation", "lake", "postgres", "eventHubs", "dataFactory", "recovery", "restore"
+    "services", "foundation", "lake", "postgres", "eventHubs", "dataFactory", "recovery", "restore", "saas"
 )
 KNOWN_KEYS = _STRING_KEYS + _OBJECT_KEYS
 
@@ -147,6 +148,7 @@ def config_from_mapping(
         data_factory=parsed.data_factory,
         recovery=parsed.recovery,
         restore=parsed.restore,
+        saas=_known_saas(source, parsed.saas),
         optional_services=optional,
     )
     _check_rules(config)
@@ -159,6 +161,16 @@ def _service_keys() -> tuple[str, ...]:
     from components.service import service_specs
 
     return tuple(service_specs())
+
+
+def _known_saas(source: str, keys: tuple[str, ...]) -> tuple[str, ...]:
+    from components.catalog import CATALOG
+
+    known = [profile.key for profile in CATALOG]
+    for key in keys:
+        if key not in known:
+            raise ConfigError(source, f"{NAMESPACE}:saas", f"unknown service {key!r} (known: {', '.join(known)})")
+    return tuple(dict.fromkeys(keys))
 
 
 def _optional_services(source: str, services: Any, values: dict[str, Any]) -> dict[str, Any]:
@@ -199,6 +211,14 @@ def _check_rules(config: StackConfig) -> None:
         raise ConfigError(config.source, f"{NAMESPACE}:restore", "restores PostgreSQL but services.postgres is off")
     if config.restore.lake is not None and not config.services.lake:
         raise ConfigError(config.source, f"{NAMESPACE}:restore", "restores the lake but services.lake is off")
+    for zone, policy in config.lake.zones.items():
+        zone_key = f"{NAMESPACE}:lake.zones.{zone}.recovery"
+        if policy.recovery == "copy" and not (policy.replicated or policy.backup):
+            raise ConfigError(config.source, zone_key, "copy needs a replicated copy or a backup to copy from")
+        if zone == "raw" and policy.recovery == "recreate" and not config.lake.source_retains_data:
+            raise ConfigError(
+                config.source, zone_key, "raw is the platform's copy of the source: recreating it needs lake.sourceRetainsData"
+            )
     if config.event_hubs.sku == "Basic" and config.services.event_hubs:
         # Basic has no Geo-DR alias; the seeds' uplift path needs Standard or above.
         raise ConfigError(config.source, f"{NAMESPACE}:eventHubs", "sku Basic has no Geo-DR: use Standard or Premium")
@@ -244,7 +264,8 @@ def _with_paired_names(config: StackConfig, prefix: Any, suffix: Any) -> StackCo
 
 def _config_error(source: str, exc: ValidationError, service: str | None = None) -> ConfigError:
     error = exc.errors()[0]
-    location = ([service] if service else []) + [str(part) for part in error.get("loc", ())]
+    # pydantic marks an invalid mapping key with a trailing "[key]" part: the key is the name.
+    location = ([service] if service else []) + [str(part) for part in error.get("loc", ()) if part != "[key]"]
     head = location[0] if location else "config"
     key = LOCATION_KEY if head == "location" else f"{NAMESPACE}:{head}"
     if len(location) > 1:

@@ -152,7 +152,7 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
                 prefix=prefix,
                 name_suffix=suffix,
                 resource_group_name=data_group,
-                settings=config.event_hubs,
+                settings=_event_hubs_settings(config),
             ),
         )
         exported.update(
@@ -214,11 +214,19 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
     return exported
 
 
+def _event_hubs_settings(config: StackConfig):
+    """A Geo-DR pairing needs an empty secondary namespace: the primary's hubs arrive there by the
+    alias's metadata replication, so the secondary stack declares none of its own."""
+    if config.is_secondary and config.service_enabled("eventHubsGeoDr"):
+        return config.event_hubs.model_copy(update={"hubs": ()})
+    return config.event_hubs
+
+
 def main() -> None:
     """Entry point of `pulumi up`: invalid config stops the program before any resource exists."""
+    # RunError is reported by the Pulumi CLI as one error line, without a Python traceback; some
+    # service settings are checked against the rest of the platform while it is declared.
     try:
-        config = load_from_pulumi(PROJECT_ROOT)
+        build(load_from_pulumi(PROJECT_ROOT), PROJECT_ROOT)
     except ConfigError as exc:
-        # RunError is reported by the Pulumi CLI as one error line, without a Python traceback.
         raise pulumi.RunError(str(exc)) from None
-    build(config, PROJECT_ROOT)

@@ -9,6 +9,12 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from stacks.regions import AZURE_REGIONS
 
+# The seeds' stateful and stateless foundational services that every data platform relies on.
+DEFAULT_SAAS = (
+    "entra_id", "subscriptions", "management_groups", "azure_devops",
+    "azure_monitor", "cost_management", "defender_for_cloud",
+)
+
 # The smallest hub that still fits the subnets carved in components/connectivity.py.
 MAX_PREFIX_LENGTH = 22
 
@@ -40,9 +46,63 @@ LakeRedundancy = Literal[
 ]
 
 
+ZoneName = Literal["raw", "enriched", "curated", "presentation"]
+
+
+class ZonePolicy(_Model):
+    """How one lake zone is protected and recovered (the seeds' "Backup and DR for data platforms")."""
+
+    backup: bool
+    replicated: bool = True
+    # copy: rehydrated from the replicated copy or the backup; recreate: re-processed from source.
+    recovery: Literal["copy", "recreate"] = "copy"
+    load: Literal["incremental", "full-daily"] = "incremental"
+    partitioning: Literal["none", "daily", "weekly", "monthly"] = "none"
+    reprocess_minutes: int = Field(60, alias="reprocessMinutes", ge=1, le=10080)
+
+
+# The seed's defaults per zone: raw is the platform's copy of the source, so backed up and
+# replicated; enriched is fully automated, so a backup achieves little but a replicated copy
+# saves expensive compute; curated may need rollback (backup) and partitioning bounds a reprocess;
+# presentation is commonly reloaded in full daily, and backed up and replicated.
+DEFAULT_ZONES: dict[str, dict] = {
+    "raw": {"backup": True, "replicated": True},
+    "enriched": {"backup": False, "replicated": True},
+    "curated": {"backup": True, "replicated": True, "partitioning": "weekly"},
+    "presentation": {"backup": True, "replicated": True, "load": "full-daily"},
+}
+
+
+class ModelPolicy(_Model):
+    """The model layer: a daily full load needs no backup of its own (the lake's per-load folder is
+    one) and is reloaded in a disaster; a partitioned incremental load needs backups of the
+    increments and, to shorten reloads, a replicated copy of the model itself."""
+
+    load: Literal["full-daily", "partitioned-incremental"] = "full-daily"
+    backup: bool = False
+    replicated: bool = False
+
+
 class LakeConfig(_Model):
     # LRS is what the seeds' Contoso selected; the geo options are the DR uplift.
     redundancy: LakeRedundancy = "Standard_LRS"
+    zones: dict[ZoneName, ZonePolicy] = Field(default_factory=lambda: _zones({}), validate_default=True)
+    model: ModelPolicy = ModelPolicy()
+    # Whether the system of record keeps its history, so raw could be recreated from it.
+    source_retains_data: bool = Field(False, alias="sourceRetainsData")
+
+    @field_validator("zones", mode="before")
+    @classmethod
+    def _merge_defaults(cls, value: object) -> object:
+        return _zones(value) if isinstance(value, dict) else value
+
+
+def _zones(overrides: dict) -> dict:
+    """Each zone's settings over the seed's defaults: a stack file names only what it changes."""
+    merged = {zone: dict(policy) for zone, policy in DEFAULT_ZONES.items()}
+    for zone, policy in overrides.items():
+        merged[zone] = {**merged.get(zone, {}), **policy} if isinstance(policy, dict) else policy
+    return merged
 
 
 class EntraAdmin(_Model):
@@ -128,6 +188,9 @@ class StackValues(_Model):
     data_factory: DataFactoryConfig = Field(DataFactoryConfig(), alias="dataFactory")
     recovery: RecoveryTargets = RecoveryTargets()
     restore: RestoreSources = RestoreSources()
+    # The Microsoft-recovered and SaaS services (components/catalog.py) the platform relies on:
+    # each gets a readiness check or a manual confirmation step in the plan.
+    saas: tuple[str, ...] = DEFAULT_SAAS
 
     @field_validator("location", "paired_region")
     @classmethod

@@ -6,15 +6,16 @@ from typing import Any
 
 from pulumi_mocks import Deployment, deploy, stack_config
 
+from components.connectivity import DATA_SUBNET, FIREWALL_SUBNET, GATEWAY_SUBNET, PRIVATE_ENDPOINT_SUBNET
 from components.service import PlatformContext, ServiceSpec, service_specs
 from stacks.config import StackConfig
 
 GROUPS = {"foundation": "rg-test-foundation", "connectivity": "rg-test-connectivity", "data": "rg-test-data"}
+VNET = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v"
+# Keyed by subnet name, as components/connectivity.py exposes them.
 SUBNETS = {
-    "AzureFirewallSubnet": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/AzureFirewallSubnet",
-    "GatewaySubnet": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/GatewaySubnet",
-    "snet-data": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/snet-data",
-    "snet-private-endpoints": "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v/subnets/snet-private-endpoints",
+    name: f"{VNET}/subnets/{name}"
+    for name in (FIREWALL_SUBNET, GATEWAY_SUBNET, DATA_SUBNET, PRIVATE_ENDPOINT_SUBNET)
 }
 
 
@@ -31,7 +32,7 @@ def context_for(config: StackConfig) -> PlatformContext:
         subscription_id="00000000-0000-0000-0000-000000000000",
         log_analytics_workspace_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/log",
         key_vault_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv",
-        vnet_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v",
+        vnet_id=VNET,
         subnet_ids=SUBNETS,
         lake_account_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/lake",
         lake_account_name="contosolakeaue",

@@ -171,8 +171,12 @@ def test_plan_json_shape_and_consistency(views):
 
     # The plan is read from the program: every component it recovers is one the preview shows,
     # and each stateful store the drill exercises is rehydrated, validated and replayed.
+    # The SaaS and Microsoft-recovered services the stack relies on (dataplatform:saas) come first.
+    from stacks.schema import DEFAULT_SAAS
+
     components = {r["component"] for r in views["preview_secondary"]["resources"]}
-    assert {s["component"] for s in steps} - {"platform"} <= components
+    assert {s["component"] for s in steps} - {"platform"} <= components | set(DEFAULT_SAAS)
+    assert {s["component"] for s in steps} >= set(DEFAULT_SAAS)
     for store in ("lake", "postgres"):
         for kind in ("deploy", "rehydrate", "validate", "replay", "smoke"):
             assert f"{store}.{kind}" in by_id

@@ -195,3 +195,23 @@ def test_plan_from_json_rejects_graphs_that_are_not_dags(steps, message):
 def test_plan_from_json_rejects_a_document_that_is_not_a_plan():
     with pytest.raises(ValueError, match="not a recovery plan"):
         plan_from_json({"stack": "dev"})
+
+
+def test_saas_services_get_a_readiness_check_or_a_manual_gate_and_no_deploy():
+    from dataclasses import replace
+
+    entra = replace(profile("entra_id", action=RecoveryAction.SAAS), smoke_checks=("token-acquisition",))
+    power_bi = profile("power_bi", action=RecoveryAction.SAAS)
+    foundation = profile("foundation", deps=("entra_id",))
+    plan = build_plan("dev", [entra, power_bi, foundation], 3600, 900)
+    assert "entra_id.deploy" not in ids(plan) and "power_bi.deploy" not in ids(plan)
+    assert plan.step("entra_id.smoke").kind == StepKind.SMOKE
+    assert plan.step("power_bi.gate").kind == StepKind.GATE  # no API: a person confirms
+    # Dependents wait for the readiness step, and the platform gate waits for both.
+    assert plan.step("foundation.deploy").depends_on == ("entra_id.smoke",)
+    assert {"entra_id.smoke", "power_bi.gate"} <= set(plan.step("platform.gate").depends_on)
+
+
+def test_a_service_managed_failover_is_validated_then_replayed():
+    plan = build_plan("dev", [profile("cosmos", stateful=True, action=RecoveryAction.SERVICE_FAILOVER)], 3600, 900)
+    assert ids(plan) == ["cosmos.deploy", "cosmos.validate", "cosmos.replay", "cosmos.smoke", *TAIL]

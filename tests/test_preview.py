@@ -163,3 +163,19 @@ def test_program_entry_point_stops_on_bad_config_before_any_resource():
         "of the paired stack 'primary'"
     ]
     assert [r for r in deployment.registrations if r.type != "pulumi:pulumi:Stack"] == []
+
+
+def test_a_failed_mock_run_does_not_spoil_the_next_one():
+    from pulumi_azure_native import resources
+
+    from orchestrator.preview import run_under_mocks
+
+    def failing():
+        resources.ResourceGroup("rg", location="australiaeast")
+        raise RuntimeError("the program broke half-way")
+
+    with pytest.raises(Exception, match="half-way"):
+        run_under_mocks(failing, project="dataplatform", stack="primary")
+    again = run_under_mocks(lambda: resources.ResourceGroup("rg", location="australiaeast"),
+                            project="dataplatform", stack="primary")
+    assert [r.type for r in again if r.custom] == ["azure-native:resources:ResourceGroup"]

@@ -148,6 +148,20 @@ class LakeSink:
                 self._put("raw", WATERMARK_BLOB, json.dumps(record, sort_keys=True).encode(),
                           "application/json")
 
+    def rebuild_zone(self, zone: str, batches: Iterable[Batch], devices: list[dict]) -> list[int]:
+        """Write one zone's blobs for `batches` (a zone recreated from source instead of copied);
+        the curated zone's reference data with it. The watermark is not touched."""
+        by_id = {d["device_id"]: d for d in devices}
+        written = []
+        with azure_errors(f"lake: rebuild {zone}"):
+            if zone == "curated":
+                self.load_reference(devices)
+            for batch in batches:
+                name, data, content_type = render_batch(batch, by_id)[zone]
+                self._put(zone, name, data, content_type)
+                written.append(batch.index)
+        return written
+
     def watermark_record(self) -> dict | None:
         with azure_errors("lake: read watermark"):
             try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.profile import DRProfile
+from components.profile import DRProfile, RecoveryAction
 from orchestrator.model import StepKind
 from orchestrator.redact import REDACTOR
 
@@ -44,8 +44,8 @@ def _smoke_status(steps: list[StepRecord]) -> str:
 def _validation_status(profile: DRProfile | None, steps: list[StepRecord]) -> str:
     validate = [s for s in steps if s.kind == StepKind.VALIDATE]
     if not validate:
-        if profile is None or not profile.stateful:
-            return "n/a"
+        if profile is None or not profile.stateful or profile.recovery_action == RecoveryAction.SAAS:
+            return "n/a"  # stateless, or the service's own provider recovers its data
         replayed = [s for s in steps if s.kind == StepKind.REPLAY and s.state == "succeeded"]
         return "by replay only" if any(s.exercised for s in replayed) else "not exercised"
     step = validate[0]

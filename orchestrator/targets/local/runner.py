@@ -11,14 +11,14 @@ from pathlib import Path
 from typing import Any, Callable
 
 from components.profile import DRProfile
-from orchestrator.data.ingest import LakeSink
-from orchestrator.data.ingest import PostgresSink
+from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink
 from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
 from orchestrator.data.manifest import load_manifest
 from orchestrator.data.pg_recovery import restore_postgres, validate_postgres
 from orchestrator.data.replay import data_end, replay, rpo_seconds
 from orchestrator.data.source import iso
-from orchestrator.model import PermanentError, Step, StepContext, StepKind, StepOutcome
+from orchestrator.lifecycle import zone_of
+from orchestrator.model import PermanentError, Plan, Step, StepContext, StepKind, StepOutcome
 from orchestrator.rundir import utc_now
 from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
@@ -30,9 +30,14 @@ NOT_EXERCISED = "declared, not exercised locally: no local emulator for this ser
 
 
 class LocalTarget:
-    def __init__(self, pair: LocalRegionPair, data: DrillData, run_dir: Path, profiles: dict[str, DRProfile]):
+    def __init__(
+        self, pair: LocalRegionPair, data: DrillData, run_dir: Path, profiles: dict[str, DRProfile], plan: Plan
+    ):
         self.pair, self.data, self.run_dir, self.profiles = pair, data, Path(run_dir), profiles
         self.source = data.source()
+        # The zone policies as the plan has them: a zone with a re-processing step is not copied.
+        self.recreated = [zone for zone in (zone_of(step) for step in plan.steps) if zone]
+        self.copied = [zone for zone in ZONES if zone not in self.recreated]
 
     def __call__(self, step: Step, context: StepContext) -> StepOutcome:
         if step.kind == StepKind.GATE:
@@ -47,6 +52,9 @@ class LocalTarget:
         handler = self._handlers().get((emulator, step.kind))
         if handler is None:
             return StepOutcome(exercised=False, evidence={"note": NOT_EXERCISED})
+        if zone_of(step):
+            recovered = context.outputs_of(f"{step.component}.{StepKind.REHYDRATE}")
+            return self.lake_reprocess(zone_of(step), recovered.get("watermark"))
         if step.kind == StepKind.REPLAY:
             # Replay's RPO is measured from what rehydration recovered, as journaled: an attempt cut
             # short by a crash may already have written part of the delta into the store.
@@ -86,13 +94,33 @@ class LocalTarget:
         )
 
     def lake_rehydrate(self) -> StepOutcome:
-        evidence = rehydrate_lake(self.pair.geo_copy_lake(), self.pair.secondary_lake(), self.pair.geo_copy_key())
+        evidence = rehydrate_lake(
+            self.pair.geo_copy_lake(), self.pair.secondary_lake(), self.pair.geo_copy_key(), containers=self.copied
+        )
         watermark = LakeSink(self.pair.secondary_lake()).watermark()
+        evidence = {**evidence, "zones_copied": self.copied, "zones_recreated": self.recreated}
         return StepOutcome(outputs=self._recovered_to(watermark), evidence=evidence)
 
+    def _lake_manifest(self, zones: list[str]) -> dict[str, Any]:
+        manifest = self._manifest("lake.json")
+        return {**manifest, "containers": {z: f for z, f in manifest["containers"].items() if z in zones}}
+
     def lake_validate(self) -> StepOutcome:
-        result = validate_lake(self.pair.secondary_lake(), self._manifest("lake.json"))
+        result = validate_lake(self.pair.secondary_lake(), self._lake_manifest(self.copied))
         return _validated(result.to_evidence())
+
+    def lake_reprocess(self, zone: str, recovered: int | None) -> StepOutcome:
+        """Rebuild a zone from the source up to the recovered watermark; replay adds the delta.
+        What it rebuilds must equal the backup's manifest for that zone, exactly."""
+        sink = LakeSink(self.pair.secondary_lake())
+        sink.ensure_containers()
+        batches = [b for b in self.source.batches() if recovered is not None and b.index <= recovered]
+        written = sink.rebuild_zone(zone, batches, self.source.devices())
+        result = validate_lake(self.pair.secondary_lake(), self._lake_manifest([zone])).to_evidence()
+        outcome = _validated(result)
+        outcome.outputs.update({"zone": zone, "batches_reprocessed": len(written)})
+        outcome.evidence = {**result, "zone": zone, "batches_reprocessed": written}
+        return outcome
 
     def lake_replay(self, recovered: int | None) -> StepOutcome:
         return self._replayed(replay(LakeSink(self.pair.secondary_lake()), self.source), recovered)

@@ -1,0 +1,92 @@
+"""Azure Data Explorer (components/services/data_explorer.py): private V3 cluster, database retention,
+zones as the AZ uplift, and the re-ingestion path from the lake."""
+
+from __future__ import annotations
+
+import pytest
+from service_harness import config_with, run_service, spec
+
+from components.profile import RecoveryAction
+from stacks.config import ConfigError
+
+KEY = "dataExplorer"
+CLUSTER = "azure-native:kusto:Cluster"
+DATABASE = "azure-native:kusto:ReadWriteDatabase"
+LAKE_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/lake"
+
+
+def test_cluster_is_private_v3_with_a_managed_identity():
+    run, outputs = run_service(KEY)
+    inputs = run.one(CLUSTER).inputs
+    assert inputs["clusterName"] == "contosoadxaue"
+    assert inputs["sku"] == {"name": "Standard_E2ads_v5", "tier": "Standard", "capacity": 2}
+    assert inputs["engineType"] == "V3"
+    assert inputs["identity"] == {"type": "SystemAssigned"}
+    assert inputs["publicNetworkAccess"] == "Disabled"
+    assert inputs["enableDiskEncryption"] is True
+    assert outputs["dataExplorerDatabaseName"] == "platform"
+    assert set(outputs) == {"dataExplorerClusterName", "dataExplorerClusterUri", "dataExplorerDatabaseName"}
+
+
+def test_zones_are_the_az_uplift_and_show_in_the_posture():
+    run, _ = run_service(KEY)
+    assert run.one(CLUSTER).inputs["zones"] == ["1", "2", "3"]
+    config = config_with("primary", KEY)
+    assert spec(KEY).posture(config, config.optional_services[KEY])[0].uplift_enabled == (None, True)
+
+    settings = {**spec(KEY).example, "zones": []}
+    run, _ = run_service(KEY, "secondary", settings)
+    assert "zones" not in run.one(CLUSTER).inputs
+    config = config_with("secondary", KEY, settings)
+    (row,) = spec(KEY).posture(config, config.optional_services[KEY])
+    assert row.uplift_enabled == (None, False)
+    assert row.sku == "Standard_E2ads_v5 x2"
+
+
+def test_database_retention_comes_from_the_settings():
+    run, _ = run_service(KEY, settings={"softDeleteDays": 90, "hotCacheDays": 7, "database": "telemetry"})
+    inputs = run.one(DATABASE).inputs
+    assert inputs["kind"] == "ReadWrite"
+    assert inputs["databaseName"] == "telemetry"
+    assert (inputs["softDeletePeriod"], inputs["hotCachePeriod"]) == ("P90D", "P7D")
+
+
+def test_cluster_identity_may_read_the_lake_for_reingestion():
+    run, _ = run_service(KEY)
+    assignment = run.one("azure-native:authorization:RoleAssignment").inputs
+    assert assignment["scope"] == LAKE_ID
+    assert assignment["roleDefinitionId"].endswith("/roleDefinitions/2a2b9908-6ea1-4ae2-8e65-a410df84e7d1")
+
+
+def test_profile_rehydrates_from_the_lake():
+    profile = spec(KEY).profile
+    assert profile.recovery_action == RecoveryAction.REDEPLOY_REHYDRATE and profile.rehydrates
+    assert profile.data_checks == ("row-counts", "max-ingestion-time")
+    assert "lake" in {dependency.component for dependency in profile.depends_on}
+
+
+def test_dev_sku_is_basic_tier_single_instance():
+    run, _ = run_service(KEY, settings={"sku": "Dev(No SLA)_Standard_E2a_v4", "capacity": 1})
+    assert run.one(CLUSTER).inputs["sku"] == {"name": "Dev(No SLA)_Standard_E2a_v4", "tier": "Basic", "capacity": 1}
+
+
+def test_invalid_sku_names_the_key():
+    with pytest.raises(ConfigError) as raised:
+        config_with("primary", KEY, {"sku": "Standard_Z9"})
+    assert raised.value.key == "dataplatform:dataExplorer.sku"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"capacity": 1}, {"hotCacheDays": 400, "softDeleteDays": 365}, {"sku": "Dev(No SLA)_Standard_E2a_v4", "capacity": 2}],
+)
+def test_inconsistent_settings_are_refused(settings):
+    with pytest.raises(ConfigError) as raised:
+        config_with("primary", KEY, settings)
+    assert raised.value.key == "dataplatform:dataExplorer"
+
+
+def test_zone_names_are_checked():
+    with pytest.raises(ConfigError) as raised:
+        config_with("primary", KEY, {"zones": ["4"]})
+    assert raised.value.key.startswith("dataplatform:dataExplorer.zones")

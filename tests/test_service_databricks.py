@@ -1,0 +1,111 @@
+"""Azure Databricks (components/services/databricks.py): security baseline, DBFS redundancy, VNet injection."""
+
+from __future__ import annotations
+
+import pytest
+from pulumi_mocks import stack_config
+from service_harness import SUBNETS, config_with, run_service, spec
+
+from components.profile import RecoveryAction
+from stacks.config import ConfigError
+
+KEY = "databricks"
+WORKSPACE = "azure-native:databricks:Workspace"
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+INJECTION = {"publicSubnetName": "snet-dbw-host", "privateSubnetName": "snet-dbw-container"}
+
+
+def _workspace(stack: str = "primary", settings: dict | None = None) -> dict:
+    run, _ = run_service(KEY, stack, settings)
+    return run.one(WORKSPACE).inputs
+
+
+def test_premium_workspace_without_public_ips_and_geo_redundant_dbfs():
+    inputs = _workspace()
+    assert inputs["workspaceName"] == "dbw-contoso-aue"
+    assert inputs["sku"] == {"name": "premium"}
+    assert inputs["computeMode"] == "Hybrid"
+    assert inputs["parameters"]["enableNoPublicIp"] == {"value": True}
+    assert inputs["parameters"]["storageAccountSkuName"] == {"value": "Standard_GRS"}
+    # No injection unless the stack names the delegated subnets.
+    assert "customVirtualNetworkId" not in inputs["parameters"]
+    assert inputs["publicNetworkAccess"] == "Enabled"
+    assert inputs["requiredNsgRules"] == "AllRules"
+
+
+@pytest.mark.parametrize(("stack", "suffix"), [("primary", "aue"), ("secondary", "ase")])
+def test_managed_resource_group_id_is_derived_from_the_stack_names(stack, suffix):
+    assert _workspace(stack)["managedResourceGroupId"] == (
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-contoso-databricks-managed-{suffix}"
+    )
+
+
+def test_vnet_injection_uses_the_hub_and_private_link_drops_the_nsg_rules():
+    settings = {**spec(KEY).example, "vnetInjection": INJECTION, "publicNetworkAccess": "Disabled"}
+    inputs = _workspace(settings=settings)
+    hub = SUBNETS["data"].rsplit("/subnets/", 1)[0]
+    assert inputs["parameters"]["customVirtualNetworkId"] == {"value": hub}
+    assert inputs["parameters"]["customPublicSubnetName"] == {"value": "snet-dbw-host"}
+    assert inputs["parameters"]["customPrivateSubnetName"] == {"value": "snet-dbw-container"}
+    assert inputs["publicNetworkAccess"] == "Disabled"
+    assert inputs["requiredNsgRules"] == "NoAzureDatabricksRules"
+
+
+def test_dbfs_redundancy_comes_from_the_settings():
+    inputs = _workspace(settings={"dbfsStorageSku": "Standard_LRS"})
+    assert inputs["parameters"]["storageAccountSkuName"] == {"value": "Standard_LRS"}
+
+
+def test_outputs():
+    _, outputs = run_service(KEY)
+    assert set(outputs) == {"databricksWorkspaceName", "databricksWorkspaceId", "databricksWorkspaceUrl"}
+
+
+def _posture(settings: dict, lake: str):
+    base = stack_config("primary")
+    services = {**base.services.model_dump(by_alias=True), KEY: True}
+    config = stack_config(
+        "primary",
+        {"dataplatform:services": services, f"dataplatform:{KEY}": settings, "dataplatform:lake": {"redundancy": lake}},
+    )
+    return spec(KEY).posture(config, config.optional_services[KEY])
+
+
+@pytest.mark.parametrize(
+    ("dbfs", "lake", "geo"),
+    [
+        ("Standard_GRS", "Standard_RAGRS", True),
+        ("Standard_LRS", "Standard_RAGRS", False),
+        ("Standard_GRS", "Standard_LRS", False),
+    ],
+)
+def test_posture_geo_redundant_storage_needs_both_dbfs_and_lake(dbfs, lake, geo):
+    (row,) = _posture({"dbfsStorageSku": dbfs}, lake)
+    assert row.sku == "premium"
+    assert row.uplift_enabled == (None, geo)
+
+
+def test_profile_is_a_redeploy_with_workspace_objects_from_code():
+    profile = spec(KEY).profile
+    assert profile.recovery_action == RecoveryAction.REDEPLOY
+    assert profile.seed[0].service == "Azure Databricks"
+    assert any("re-applied from code" in note for note in profile.notes)
+
+
+def test_invalid_sku_names_the_key():
+    with pytest.raises(ConfigError) as raised:
+        config_with("primary", KEY, {"sku": "enterprise"})
+    assert raised.value.key == "dataplatform:databricks.sku"
+
+
+def test_injection_needs_both_subnet_names():
+    with pytest.raises(ConfigError) as raised:
+        config_with("primary", KEY, {"vnetInjection": {"publicSubnetName": "snet-dbw-host"}})
+    assert raised.value.key == "dataplatform:databricks.vnetInjection.privateSubnetName"
+
+
+def test_private_link_without_injection_is_refused():
+    with pytest.raises(ConfigError) as raised:
+        config_with("primary", KEY, {"publicNetworkAccess": "Disabled"})
+    assert raised.value.key == "dataplatform:databricks"
+    assert "vnetInjection" in raised.value.message
