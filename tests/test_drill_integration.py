@@ -338,3 +338,32 @@ def test_a_store_failing_validation_ends_partial_with_handover_blocked(workdir):
     local_dir = Path(json.loads((drill.run_dir / "run.json").read_text())["local_dir"])
     assert (local_dir / "backup").is_dir(), "a run that did not recover keeps its data for investigation"
     assert describe(processes_of(workdir)) == []
+
+
+# -- a lake zone recreated from source instead of copied ------------------------------------------------
+
+
+def test_a_zone_recreated_from_source_is_reprocessed_and_validated_exactly(workdir):
+    import yaml
+
+    project = workdir / "project"
+    project.mkdir()
+    for name in ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml"):
+        shutil.copy(REPO / name, project / name)
+    shutil.copytree(REPO / "pipelines", project / "pipelines")
+    path = project / "Pulumi.secondary.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["dataplatform:lake"]["zones"] = {"enriched": {"recovery": "recreate"}}
+    path.write_text(yaml.safe_dump(document))
+
+    result = run_drctl("drill", "--local", "--json", "--workdir", str(workdir / "wd"), "--project-dir", str(project))
+    assert result.returncode == 0, result.stderr[-4000:]
+    summary = json.loads(result.stdout)
+    assert summary["outcome"] == "recovered" and summary["rpo_s_after_replay"] == 0
+    done = succeeded(journal(Path(summary["run_dir"])))
+    copied = done["lake.rehydrate"]["evidence"]
+    assert copied["zones_copied"] == ["raw", "curated", "presentation"] and copied["zones_recreated"] == ["enriched"]
+    assert "enriched" not in copied["containers"]  # nothing of it was copied
+    rebuilt = done["lake.reprocess-enriched"]
+    assert rebuilt["evidence"]["exact"] is True and rebuilt["outputs"]["batches_reprocessed"] > 0
+    assert done["lake.validate"]["evidence"]["exact"] is True

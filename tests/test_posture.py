@@ -100,3 +100,10 @@ def test_cli_json_and_table():
     assert table.returncode == 0 and "Microsoft Entra ID" in table.stdout
     bad = run("posture", "--stack", "tertiary")
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "unknown stack" in bad.stderr
+
+
+def test_every_service_key_is_documented():
+    from components.service import service_specs
+
+    text = (REPO / "docs" / "config.md").read_text()
+    assert [key for key in service_specs() if f"`{key}`" not in text] == []
