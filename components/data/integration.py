@@ -18,7 +18,7 @@ from typing import Any, Iterator
 import pulumi
 from pulumi_azure_native import authorization, datafactory
 
-from components import naming
+from components import naming, roles
 from components.profile import (
     Dependency,
     DRProfile,
@@ -68,8 +68,6 @@ PROFILE = register(
 )
 
 LAKE_LINKED_SERVICE = "lake"
-# Built-in role "Storage Blob Data Contributor": lets the factory's identity read and write the lake.
-BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 
 # ADF object names: no . + ? / < > * % & : \ and at most 140 characters.
 _ADF_NAME = re.compile(r"[A-Za-z0-9_][^.+?/<>*%&:\\]{0,139}")
@@ -292,16 +290,13 @@ class DataFactory(pulumi.ComponentResource):
     ) -> datafactory.LinkedService:
         if args.lake_account_id is not None:
             client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
-            authorization.RoleAssignment(
+            roles.grant(
                 f"{name}-lake-access",
+                seed=None,
                 scope=args.lake_account_id,
-                role_definition_id=pulumi.Output.concat(
-                    "/subscriptions/", client.subscription_id,
-                    "/providers/Microsoft.Authorization/roleDefinitions/", BLOB_DATA_CONTRIBUTOR,
-                ),
-                principal_id=self.factory.identity.apply(lambda ident: ident.principal_id if ident else None),
-                # Declared, so Azure does not look the new identity up before Entra has replicated it.
-                principal_type="ServicePrincipal",
+                subscription_id=client.subscription_id,
+                role=roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+                principal_id=roles.principal_of(self.factory),
                 opts=child,
             )
         # ADLS Gen2 with only a URL means: authenticate as the factory's system-assigned identity.

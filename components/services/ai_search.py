@@ -8,15 +8,14 @@ https://learn.microsoft.com/azure/reliability/reliability-ai-search
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
-from pulumi_azure_native import authorization, search
+from pulumi_azure_native import search
 from pydantic import Field
 
-from components import naming
+from components import naming, roles
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -66,7 +65,6 @@ PROFILE = register(
 SERVICE_NAME = naming.NameRule(
     2, 60, r"[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9]))*", "lowercase letters, digits and single '-', alphanumeric at both ends"
 )
-STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 
 
 class AiSearchSettings(ServiceSettings):
@@ -112,17 +110,13 @@ class AiSearch(pulumi.ComponentResource):
             opts=child,
         )
         if args.lake_account_id is not None:
-            authorization.RoleAssignment(
+            roles.grant(
                 f"{name}-lake-read",
-                # Deterministic, so a re-run names the same assignment instead of adding another.
-                role_assignment_name=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{args.prefix}/{args.name_suffix}/search/lake")),
+                seed=f"{args.prefix}/{args.name_suffix}/search/lake",
                 scope=args.lake_account_id,
-                role_definition_id=pulumi.Output.concat(
-                    "/subscriptions/", args.subscription_id,
-                    "/providers/Microsoft.Authorization/roleDefinitions/", STORAGE_BLOB_DATA_READER,
-                ),
-                principal_id=self.service.identity.apply(lambda ident: ident.principal_id if ident else None),
-                principal_type="ServicePrincipal",
+                subscription_id=args.subscription_id,
+                role=roles.STORAGE_BLOB_DATA_READER,
+                principal_id=roles.principal_of(self.service),
                 opts=child,
             )
         self.service_name: pulumi.Output[str] = self.service.name

@@ -8,15 +8,14 @@ https://learn.microsoft.com/azure/data-explorer/business-continuity-overview
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
-from pulumi_azure_native import authorization, kusto
+from pulumi_azure_native import kusto
 from pydantic import Field, field_validator, model_validator
 
-from components import naming
+from components import naming, roles
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -62,7 +61,6 @@ PROFILE = register(
 
 # Cluster names are DNS labels: <name>.<region>.kusto.windows.net.
 CLUSTER_NAME = naming.NameRule(4, 22, r"[a-z][a-z0-9]*", "lowercase letters and digits, a letter first")
-STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 # Verified against the installed provider's enum, so a typo fails validation, not the deploy.
 KNOWN_SKUS = frozenset(sku.value for sku in kusto.AzureSkuName)
 
@@ -148,17 +146,13 @@ class DataExplorer(pulumi.ComponentResource):
         )
         if args.lake_account_id is not None:
             # Re-ingestion reads the lake as the cluster's identity: no SAS, no account key.
-            authorization.RoleAssignment(
+            roles.grant(
                 f"{name}-lake-read",
-                # Deterministic, so a re-run names the same assignment instead of adding another.
-                role_assignment_name=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{args.prefix}/{args.name_suffix}/adx/lake")),
+                seed=f"{args.prefix}/{args.name_suffix}/adx/lake",
                 scope=args.lake_account_id,
-                role_definition_id=pulumi.Output.concat(
-                    "/subscriptions/", args.subscription_id,
-                    "/providers/Microsoft.Authorization/roleDefinitions/", STORAGE_BLOB_DATA_READER,
-                ),
-                principal_id=self.cluster.identity.apply(lambda ident: ident.principal_id if ident else None),
-                principal_type="ServicePrincipal",
+                subscription_id=args.subscription_id,
+                role=roles.STORAGE_BLOB_DATA_READER,
+                principal_id=roles.principal_of(self.cluster),
                 opts=child,
             )
         self.cluster_name: pulumi.Output[str] = self.cluster.name

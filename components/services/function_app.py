@@ -10,15 +10,14 @@ code therefore ships as a package (`WEBSITE_RUN_FROM_PACKAGE=1`, zip deploy).
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
 from pydantic import Field
-from pulumi_azure_native import authorization, storage, web
+from pulumi_azure_native import storage, web
 
-from components import naming
+from components import naming, roles
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -34,8 +33,8 @@ HEALTH_PATH = "/api/health"
 # Built-in roles the host needs on its storage when it connects with an identity: blobs (keys,
 # leases, timers) and queues (blob-trigger and Durable work items).
 HOST_STORAGE_ROLES = {
-    "blob-owner": "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",  # Storage Blob Data Owner
-    "queue-contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",  # Storage Queue Data Contributor
+    "blob-owner": roles.STORAGE_BLOB_DATA_OWNER,
+    "queue-contributor": roles.STORAGE_QUEUE_DATA_CONTRIBUTOR,
 }
 # linuxFxVersion stack names per FUNCTIONS_WORKER_RUNTIME.
 LINUX_STACKS = {
@@ -168,25 +167,15 @@ class FunctionApp(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        principal = self.app.identity.apply(lambda identity: identity.principal_id if identity else None)
+        principal = roles.principal_of(self.app)
         for role, definition in HOST_STORAGE_ROLES.items():
-            authorization.RoleAssignment(
+            roles.grant(
                 f"{name}-storage-{role}",
-                # Deterministic GUID per stack and role: a redeploy asks for the same assignment.
-                role_assignment_name=str(
-                    uuid.uuid5(uuid.NAMESPACE_URL, f"{args.prefix}/{args.name_suffix}/func/{role}")
-                ),
+                seed=f"{args.prefix}/{args.name_suffix}/func/{role}",
                 scope=self.storage.id,
-                # Subscription-scoped, the form Azure returns: anything else diffs on every refresh.
-                role_definition_id=pulumi.Output.concat(
-                    "/subscriptions/",
-                    args.subscription_id,
-                    "/providers/Microsoft.Authorization/roleDefinitions/",
-                    definition,
-                ),
+                subscription_id=args.subscription_id,
+                role=definition,
                 principal_id=principal,
-                # Declared, so Azure does not look the new identity up before Entra has replicated it.
-                principal_type=authorization.PrincipalType.SERVICE_PRINCIPAL,
                 opts=child,
             )
         # Basic-auth publishing (FTP and the SCM site with a password) off: deployments use Entra tokens.

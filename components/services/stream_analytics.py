@@ -9,7 +9,6 @@ with `outputStartTime` set to the replay watermark starts the new job from there
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -18,7 +17,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 from pulumi_azure_native import authorization, streamanalytics
 
-from components import naming
+from components import naming, roles
 from components.data.lake import ZONES
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
@@ -27,8 +26,6 @@ TYPE_TOKEN = "dataplatform:data:StreamAnalytics"
 
 JOB_NAME = naming.NameRule(3, 63, r"[A-Za-z0-9][A-Za-z0-9_-]*", "letters, digits, '-' and '_'")
 # Built-in roles the job's identity needs: read the hub, write the lake.
-EVENT_HUBS_DATA_RECEIVER = "a638d3c7-ab3a-418d-83e6-5f17a39d4fde"
-BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 INPUT_NAME, OUTPUT_NAME = "events", "lake"
 # Read only when the job is created (it starts at once from there); Azure refuses to update a
 # running job, so a later change must not reach it.
@@ -188,9 +185,9 @@ class StreamAnalyticsJob(pulumi.ComponentResource):
         )
         principal = self.job.identity.apply(lambda identity: identity.principal_id if identity else None)
         if args.event_hubs_namespace_id is not None:
-            self._grant(name, args, "hub-read", args.event_hubs_namespace_id, EVENT_HUBS_DATA_RECEIVER, principal)
+            self._grant(name, args, "hub-read", args.event_hubs_namespace_id, roles.EVENT_HUBS_DATA_RECEIVER, principal)
         if args.lake_account_id is not None and args.lake_account_name is not None:
-            self._grant(name, args, "lake-write", args.lake_account_id, BLOB_DATA_CONTRIBUTOR, principal)
+            self._grant(name, args, "lake-write", args.lake_account_id, roles.STORAGE_BLOB_DATA_CONTRIBUTOR, principal)
 
         self.job_name: pulumi.Output[str] = self.job.name
         self.job_id: pulumi.Output[str] = self.job.id
@@ -209,18 +206,13 @@ class StreamAnalyticsJob(pulumi.ComponentResource):
         role: str,
         principal: pulumi.Output[Any],
     ) -> authorization.RoleAssignment:
-        # Assignment names are GUIDs; a stable one per stack and purpose keeps `pulumi up` idempotent.
-        assignment = uuid.uuid5(uuid.NAMESPACE_URL, f"dataplatform/{args.prefix}/{args.name_suffix}/asa/{purpose}")
-        return authorization.RoleAssignment(
+        return roles.grant(
             f"{name}-{purpose}",
-            role_assignment_name=str(assignment),
+            seed=f"dataplatform/{args.prefix}/{args.name_suffix}/asa/{purpose}",
             scope=scope,
-            role_definition_id=pulumi.Output.concat(
-                "/subscriptions/", args.subscription_id, "/providers/Microsoft.Authorization/roleDefinitions/", role
-            ),
+            subscription_id=args.subscription_id,
+            role=role,
             principal_id=principal,
-            # Declared, so Azure does not look the new identity up before Entra has replicated it.
-            principal_type="ServicePrincipal",
             # Same name for a replaced job's new identity: the old assignment must go first.
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )

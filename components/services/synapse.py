@@ -8,15 +8,14 @@ Geo-backups: https://learn.microsoft.com/azure/synapse-analytics/sql-data-wareho
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
-from pulumi_azure_native import authorization, storage, synapse
+from pulumi_azure_native import storage, synapse
 from pydantic import Field, field_validator, model_validator
 
-from components import naming
+from components import naming, roles
 from components.data.lake import ZONES as LAKE_ZONES
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
@@ -79,7 +78,6 @@ WORKSPACE_NAME = naming.NameRule(
 )
 SQL_POOL_NAME = "dwh"
 SPARK_POOL_NAME = "spark"
-STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 # Read by Azure only when the pool is created; ignoring them keeps a later `pulumi up` from
 # replacing the restored pool (or diffing a source that may no longer exist).
 CREATE_TIME_FIELDS = ("create_mode", "recoverable_database_id")
@@ -236,18 +234,13 @@ class SynapseWorkspace(pulumi.ComponentResource):
 
     def _lake_access(self, name: str, args: SynapseArgs) -> None:
         # Spark and serverless SQL read and write the lake as the workspace's identity.
-        authorization.RoleAssignment(
+        roles.grant(
             f"{name}-lake-access",
-            # Deterministic, so a re-run names the same assignment instead of adding another.
-            role_assignment_name=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{args.prefix}/{args.name_suffix}/synapse/lake")),
+            seed=f"{args.prefix}/{args.name_suffix}/synapse/lake",
             scope=args.lake_account_id,
-            role_definition_id=pulumi.Output.concat(
-                "/subscriptions/", args.subscription_id,
-                "/providers/Microsoft.Authorization/roleDefinitions/", STORAGE_BLOB_DATA_CONTRIBUTOR,
-            ),
-            principal_id=self.workspace.identity.apply(lambda ident: ident.principal_id if ident else None),
-            # Declared, so Azure does not look the new identity up before Entra has replicated it.
-            principal_type="ServicePrincipal",
+            subscription_id=args.subscription_id,
+            role=roles.STORAGE_BLOB_DATA_CONTRIBUTOR,
+            principal_id=roles.principal_of(self.workspace),
             opts=pulumi.ResourceOptions(parent=self),
         )
 

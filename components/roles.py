@@ -1,0 +1,57 @@
+"""Role assignments for managed identities: the platform's services reach each other with Entra ID
+roles, never keys or SAS tokens.
+
+Built-in role definition ids:
+https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+import pulumi
+from pulumi_azure_native import authorization
+
+STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
+STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
+STORAGE_BLOB_DATA_OWNER = "b7e6dc6d-f1e8-4753-8033-0f276bb0955b"
+STORAGE_QUEUE_DATA_CONTRIBUTOR = "974c5e8b-45b9-4653-ba55-5f855dd0fb88"
+EVENT_HUBS_DATA_RECEIVER = "a638d3c7-ab3a-418d-83e6-5f17a39d4fde"
+
+
+def assignment_name(seed: str) -> str:
+    """A GUID derived from `seed` (stack and purpose): a redeploy asks for the same assignment
+    instead of adding another, and the two stacks never share one."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, seed))
+
+
+def principal_of(resource: Any) -> pulumi.Output[Any]:
+    """The system-assigned identity's principal id of a resource that has one."""
+    return resource.identity.apply(lambda identity: identity.principal_id if identity else None)
+
+
+def grant(
+    name: str,
+    *,
+    seed: str | None,
+    scope: pulumi.Input[str],
+    subscription_id: pulumi.Input[str],
+    role: str,
+    principal_id: pulumi.Input[Any],
+    opts: pulumi.ResourceOptions,
+) -> authorization.RoleAssignment:
+    """Give a service principal (a managed identity) `role` on `scope`; `seed` None lets Azure name it."""
+    return authorization.RoleAssignment(
+        name,
+        role_assignment_name=assignment_name(seed) if seed else None,
+        scope=scope,
+        # Subscription-scoped, the form Azure returns: anything else diffs on every refresh.
+        role_definition_id=pulumi.Output.concat(
+            "/subscriptions/", subscription_id, "/providers/Microsoft.Authorization/roleDefinitions/", role
+        ),
+        principal_id=principal_id,
+        # Declared, so Azure does not look the new identity up before Entra has replicated it.
+        principal_type="ServicePrincipal",
+        opts=opts,
+    )
