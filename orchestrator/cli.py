@@ -77,6 +77,70 @@ def plan(stack: str, as_json: bool, project_dir: Path) -> None:
 
 
 @cli.command()
+@click.option("--stack", default="secondary", show_default=True, help="The stack failed over to.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the preflight checks; touch nothing.")
+@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="Steps run at once.")
+@click.option(
+    "--workdir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(".drill"),
+    show_default=True,
+    help="Where run directories go.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@_project_option
+def failover(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bool, project_dir: Path) -> None:
+    """Fail over to STACK on Azure: preflight, pulumi up, rehydrate, validate, smoke, hand over."""
+    from orchestrator.failover import failover_command
+
+    document = failover_command(project_dir, stack, workdir=workdir, dry_run=dry_run, workers=workers)
+    if dry_run:
+        if as_json:
+            _emit_json(document)
+        else:
+            from orchestrator.render import print_dry_run
+
+            print_dry_run(document)
+        return
+    if document.get("outcome") == "blocked":
+        if as_json:
+            _emit_json(document)
+        else:
+            from orchestrator.render import print_preflight
+
+            print_preflight(document["preflight"])
+        sys.exit(1)
+    _finish_run(document, as_json)
+
+
+@cli.command()
+@_stack_option
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@_project_option
+def preflight(stack: str, as_json: bool, project_dir: Path) -> None:
+    """Check Azure before a failover: access, region, providers, SKUs, quota, primary DR readiness, state backend."""
+    from orchestrator.commands import check_stack
+    from orchestrator.targets.azure.deploy import PulumiStack, find_pulumi
+    from orchestrator.targets.azure.preflight import preflight_command
+
+    check_stack(project_dir, stack)
+    try:
+        # The state-backend check reads the stack through the Pulumi CLI when there is one.
+        state_readable = PulumiStack(project_dir, stack, command=find_pulumi()).state_readable
+    except BadInput:
+        state_readable = None
+    document = preflight_command(project_dir, stack, state_readable=state_readable)
+    if as_json:
+        _emit_json(document)
+    else:
+        from orchestrator.render import print_preflight
+
+        print_preflight(document)
+    if document.get("blocked"):
+        sys.exit(1)
+
+
+@cli.command()
 @click.option("--stack", default=None, help="Stack name; without it, the seed tables alone.")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @_project_option
@@ -137,10 +201,17 @@ _workdir_option = click.option(
 @_project_option
 def resume(run: str, workers: int, as_json: bool, workdir: Path, project_dir: Path) -> None:
     """Continue an interrupted run (RUN: its directory or run id); completed steps are not run again."""
-    from orchestrator.drill import resume_run
-    from orchestrator.rundir import resolve_run
+    from orchestrator.rundir import read_run, resolve_run
 
-    summary = resume_run(project_dir, resolve_run(run, workdir), workers=workers)
+    run_dir = resolve_run(run, workdir)
+    if read_run(run_dir)["kind"] == "failover":
+        from orchestrator.failover import resume_failover
+
+        summary = resume_failover(project_dir, run_dir, workers=workers)
+    else:
+        from orchestrator.drill import resume_run
+
+        summary = resume_run(project_dir, run_dir, workers=workers)
     _finish_run(summary, as_json)
 
 

@@ -34,7 +34,7 @@ def describe_event(event: dict[str, Any]) -> str | None:
     elif name == "step_retrying":
         detail = f" (attempt {event.get('attempt')} failed: {event.get('error')})"
     elif name == "step_succeeded" and event.get("exercised") is False:
-        detail = " (declared, not exercised locally)"
+        detail = " (declared, not exercised: nothing here to run it against)"
     return REDACTOR.text(f"{step} {name.removeprefix('step_')}{detail}")
 
 

@@ -72,6 +72,33 @@ def print_posture(document: dict) -> None:
     _console().print(table)
 
 
+def print_dry_run(document: dict) -> None:
+    console = _console()
+    console.print(f"dry run of a failover to stack {document['stack']} ({document['region']}): {document['note']}")
+    console.print("would check first: " + "; ".join(c["description"] for c in document["preconditions"]))
+    table = Table(title="preflight checks it would run")
+    for column in ("check", "calls"):
+        table.add_column(column)
+    for check in document["preflight_checks"]:
+        calls = check.get("calls")
+        table.add_row(check.get("title") or check["id"], ", ".join(calls) if isinstance(calls, list) else str(calls or ""))
+    console.print(table)
+    print_plan(document["plan"])
+
+
+def print_preflight(document: dict) -> None:
+    table = Table(title=f"preflight of stack {document.get('stack')} ({document.get('region')})")
+    for column in ("check", "status", "severity", "message", "fix"):
+        table.add_column(column)
+    for check in document.get("checks", []):
+        table.add_row(check["id"], check["status"], check.get("severity") or "", check.get("message") or "", check.get("fix") or "")
+    console = _console()
+    console.print(table)
+    if document.get("skipped"):
+        console.print("skipped (an earlier check failed): " + ", ".join(document["skipped"]))
+    console.print("BLOCKED: fix the blockers before failing over" if document.get("blocked") else "no blockers")
+
+
 def print_status(document: dict) -> None:
     table = Table(title=f"run {document.get('run_id', '')}: {document.get('outcome') or 'in progress'}")
     for column in ("step", "state", "attempts", "duration", "detail"):

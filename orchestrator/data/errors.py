@@ -14,7 +14,8 @@ import time
 from typing import Iterator
 
 import psycopg
-from azure.core.exceptions import (HttpResponseError, ServiceRequestError, ServiceResponseError)
+from azure.core.exceptions import (HttpResponseError, IncompleteReadError, ServiceRequestError,
+                                   ServiceResponseError)
 
 from orchestrator.model import PermanentError, TransientError
 
@@ -52,18 +53,60 @@ def _retry_after(err: HttpResponseError) -> float | None:
 
 TRANSIENT_STATUS = frozenset({408, 429}) | frozenset(range(500, 600))
 
+# Service error codes that mean "busy, come back later" whatever the HTTP status says.
+# https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling
+# https://learn.microsoft.com/rest/api/storageservices/common-rest-api-error-codes
+THROTTLING_CODES = frozenset({
+    "TooManyRequests",  # ARM and resource providers (429, with Retry-After)
+    "SubscriptionRequestsThrottled",  # ARM / Compute subscription limits
+    "ServerBusy",  # Storage (503), Event Hubs
+    "OperationTimedOut",  # Storage (500): a partition is over its target
+    "RetryableError",  # a resource provider asking for a retry
+    "AnotherOperationInProgress",  # ARM / Network (409): the resource is busy with another operation
+})
+# Codes that are busy signals only when their message says so. OperationNotAllowed is mostly
+# permanent (Compute returns it for exhausted quota, SKU and policy refusals), but resource
+# providers also use it, Conflict and PreconditionFailed (Cosmos DB: "an operation in progress
+# which requires exclusive lock") for "another operation is in progress".
+BUSY_WHEN_SAID = frozenset({"OperationNotAllowed", "Conflict", "PreconditionFailed"})
+_BUSY_MESSAGE = re.compile(r"(?i)another operation|operation[^.]*in progress|try again later|retry later|throttl")
+
+
+def error_details(err: BaseException) -> dict:
+    """The service's own status, error code and message (redacted, bounded) for evidence."""
+    status = getattr(err, "status_code", None)
+    odata = getattr(err, "error", None)
+    code = getattr(odata, "code", None) or getattr(err, "error_code", None)
+    message = getattr(odata, "message", None)
+    response = getattr(err, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    code = code or headers.get("x-ms-error-code")
+    if not message:
+        message = str(err).split("\n")[0]
+    code = getattr(code, "value", code)  # Storage SDKs give a StorageErrorCode (a str enum)
+    return {"status": status, "error_code": str(code) if code else None,
+            "message": redact(str(message))[:500]}
+
+
+def _busy(details: dict) -> bool:
+    code = details["error_code"]
+    return code in THROTTLING_CODES or (code in BUSY_WHEN_SAID and bool(_BUSY_MESSAGE.search(details["message"])))
+
 
 def map_azure_error(err: BaseException, what: str = "") -> Exception:
-    """The engine error for an azure-core (or connection) error."""
+    """The engine error for an azure-core (or connection) error. A permanent one carries the
+    service's status, error code and message as evidence."""
     prefix = f"{what}: " if what else ""
     if isinstance(err, (TransientError, PermanentError)):
         return err
     message = redact(f"{prefix}{type(err).__name__}: {err}")
+    if isinstance(err, IncompleteReadError):  # the connection broke mid-body
+        return TransientError(message)
     if isinstance(err, HttpResponseError):
-        status = err.status_code
-        if status in TRANSIENT_STATUS:
+        details = error_details(err)
+        if err.status_code in TRANSIENT_STATUS or _busy(details):
             return TransientError(message, retry_after_s=_retry_after(err))
-        return PermanentError(message)
+        return PermanentError(message, evidence={"what": what or None, **details})
     if isinstance(err, (ServiceRequestError, ServiceResponseError, ConnectionError, TimeoutError)):
         return TransientError(message)
     return PermanentError(message)

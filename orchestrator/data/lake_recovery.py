@@ -3,6 +3,9 @@
 Rehydration never moves a payload through drctl: each destination blob is told to copy itself
 from the source URL (signed with a short-lived read SAS) and we only watch its copy status.
 On Azure that is Azure's own copy engine; locally Azurite fetches the source itself.
+
+How a source URL is signed is the only thing that differs between targets: locally a shared-key
+SAS (`shared_key_source`), on Azure a user-delegation SAS (orchestrator/targets/azure/lake.py).
 """
 
 from __future__ import annotations
@@ -38,42 +41,61 @@ class _InFlight:
             self.now -= 1
 
 
+# (container, blob name) -> the URL the destination copies from, signed for reading that blob.
+SourceUrl = Callable[[str, str], str]
+
+
+def shared_key_source(source_service: BlobServiceClient, account_key: str, sas_ttl_s: int = 900) -> SourceUrl:
+    """Source URLs signed with a shared-key (service) SAS: the local region pair's way."""
+
+    def source_url(container: str, name: str) -> str:
+        # signed per blob, when its copy starts: read-only, this one blob, valid from a little in
+        # the past (clock skew) until sas_ttl_s from now, which must outlive the copy (on Azure
+        # the copy reads the source for as long as it runs)
+        now = datetime.now(timezone.utc)
+        sas = generate_blob_sas(account_name=source_service.account_name, container_name=container,
+                                blob_name=name, account_key=account_key,
+                                permission=BlobSasPermissions(read=True), start=now - timedelta(minutes=5),
+                                expiry=now + timedelta(seconds=sas_ttl_s))
+        return f"{source_service.get_blob_client(container, name).url}?{sas}"
+
+    return source_url
+
+
 def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceClient,
-                   source_account_key: str, containers: tuple[str, ...] | list[str] = ZONES,
+                   source_account_key: str | SourceUrl, containers: tuple[str, ...] | list[str] = ZONES,
                    max_in_flight: int = 16, *, sas_ttl_s: int = 900, poll_interval_s: float = 0.05,
                    copy_timeout_s: float = 900, sleep: Callable[[float], None] = time.sleep,
                    clock: Callable[[], float] = time.monotonic) -> dict:
     """Copy every blob of `containers` from `source_service` to `dest_service`, server-side.
+
+    `source_account_key` is the source's shared key (a read SAS is signed with it per blob), or a
+    `SourceUrl` that signs source URLs its own way (a user-delegation SAS on Azure); the listing
+    and everything else are the same either way.
 
     Idempotent: a destination blob that already matches its source (size and Content-MD5) is
     skipped, so a resumed step copies only what is missing. At most `max_in_flight` copies run
     at once. Returns evidence (counts, bytes, concurrency); never the key or a SAS."""
     if max_in_flight < 1:
         raise ValueError("max_in_flight must be >= 1")
+    source_url = (shared_key_source(source_service, source_account_key, sas_ttl_s)
+                  if isinstance(source_account_key, str) else source_account_key)
     in_flight = _InFlight()
     per_container: dict[str, dict] = {}
 
     def copy_one(container: str, name: str) -> None:
-        source_blob = source_service.get_blob_client(container, name)
         dest_blob = dest_service.get_blob_client(container, name)
-        # signed per blob, when its copy starts: read-only, this one blob, valid from a little in
-        # the past (clock skew) until sas_ttl_s from now, which must outlive the copy (on Azure
-        # the copy reads the source for as long as it runs)
-        now = datetime.now(timezone.utc)
-        sas = generate_blob_sas(account_name=source_service.account_name, container_name=container,
-                                blob_name=name, account_key=source_account_key,
-                                permission=BlobSasPermissions(read=True), start=now - timedelta(minutes=5),
-                                expiry=now + timedelta(seconds=sas_ttl_s))
         what = f"copy {container}/{name}"
         with azure_errors(what), in_flight:
+            url = source_url(container, name)
             try:
-                started = dest_blob.start_copy_from_url(f"{source_blob.url}?{sas}")
+                started = dest_blob.start_copy_from_url(url)
             except HttpResponseError as err:
                 if getattr(err, "error_code", None) != "PendingCopyOperation":
                     raise
                 # a copy left pending by a run that died: abort it and start ours
                 dest_blob.abort_copy(dest_blob.get_blob_properties().copy.id)
-                started = dest_blob.start_copy_from_url(f"{source_blob.url}?{sas}")
+                started = dest_blob.start_copy_from_url(url)
             status, copy_id, description = started["copy_status"], started["copy_id"], None
             deadline = clock() + copy_timeout_s
             while status == "pending":
@@ -121,7 +143,7 @@ def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceC
 
     totals = {k: sum(s[k] for s in per_container.values())
               for k in ("blobs", "bytes", "copied", "bytes_copied", "skipped")}
-    return {"method": "server-side copy (Copy Blob from a read-SAS source URL)",
+    return {"method": getattr(source_url, "method", "server-side copy (Copy Blob from a read-SAS source URL)"),
             "source_account": source_service.account_name, "dest_account": dest_service.account_name,
             "containers": per_container, **totals, "max_in_flight": max_in_flight,
             "max_in_flight_observed": in_flight.max, "payload_bytes_through_drctl": 0}

@@ -1,0 +1,211 @@
+"""Deploying a stack through the Pulumi Automation API: a small wrapper, errors mapped for the engine.
+
+`pulumi.automation` drives the Pulumi CLI as a subprocess (its module docstring: "This still
+requires a CLI binary to be installed"), on the project's own Pulumi.yaml and stack file: the
+same program `pulumi up` runs by hand. The CLI is found on PATH, or at DRCTL_PULUMI_COMMAND
+(`<root>/bin/pulumi`, the layout `PulumiCommand(root=...)` expects); tests point it at a fake.
+
+Errors: ConcurrentUpdateError (another update holds the stack's lock) is transient; any other
+CommandError is permanent, with the stderr tail (redacted) in its evidence; a missing CLI is
+named as such, with where to get it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from pulumi import automation as auto
+from pulumi.automation.errors import InvalidVersionError
+
+from orchestrator.data.errors import redact as redact_urls
+from orchestrator.errors import BadInput
+from orchestrator.model import PermanentError, TransientError
+from orchestrator.redact import REDACTOR
+
+PULUMI_COMMAND_ENV = "DRCTL_PULUMI_COMMAND"
+INSTALL_URL = "https://www.pulumi.com/docs/install/"
+STDERR_TAIL_LINES = 12
+MESSAGE_TAIL_LINES = 3
+
+
+class PulumiCliMissing(BadInput):
+    """No Pulumi CLI where drctl looks for one."""
+
+
+def cli_missing_message(detail: str) -> str:
+    return f"the Pulumi CLI is not installed: {detail} ({INSTALL_URL})"
+
+
+def find_pulumi(environ: Mapping[str, str] | None = None, which: Callable[..., str | None] = shutil.which) -> Path:
+    """The `pulumi` executable drctl will run: DRCTL_PULUMI_COMMAND if set, else PATH's."""
+    environ = os.environ if environ is None else environ
+    configured = environ.get(PULUMI_COMMAND_ENV)
+    if configured:
+        path = Path(configured).expanduser()
+        if path.is_dir():
+            path = path / "bin" / "pulumi"
+        if not (path.is_file() and os.access(path, os.X_OK)):
+            raise PulumiCliMissing(cli_missing_message(f"{PULUMI_COMMAND_ENV}={configured} is not an executable"))
+        if path.name != "pulumi" or path.parent.name != "bin":
+            raise BadInput(f"{PULUMI_COMMAND_ENV}: {configured} must be <root>/bin/pulumi, as Pulumi installs it")
+        return path.absolute()
+    found = which("pulumi", path=environ.get("PATH"))
+    if found is None:
+        raise PulumiCliMissing(cli_missing_message(f"no `pulumi` on PATH and {PULUMI_COMMAND_ENV} is not set"))
+    return Path(found)
+
+
+def pulumi_command(path: Path | None) -> auto.PulumiCommand:
+    """A PulumiCommand for `path`; constructing one runs `pulumi version` (and checks it)."""
+    if path is not None and path.name == "pulumi" and path.parent.name == "bin":
+        return auto.PulumiCommand(root=str(path.parent.parent))
+    return auto.PulumiCommand()  # `pulumi` from PATH
+
+
+@dataclass(frozen=True)
+class UpdateResult:
+    summary: dict[str, Any]  # result, kind, start/end, resource_changes (from the stack's history)
+    outputs: dict[str, Any]  # stack outputs, secret values masked
+
+
+class PulumiStack:
+    """One stack of the project at `project_dir`, selected (or created) on first use."""
+
+    def __init__(self, project_dir: Path, stack: str, *, command: Path | None = None,
+                 env_vars: Mapping[str, str] | None = None, on_output: Callable[[str], Any] | None = None) -> None:
+        self.project_dir, self.name = Path(project_dir), stack
+        self.command, self.env_vars, self.on_output = command, dict(env_vars or {}), on_output
+        self._stack: auto.Stack | None = None
+        self._lock = threading.Lock()
+
+    def _get(self) -> auto.Stack:
+        with self._lock:
+            if self._stack is None:
+                with pulumi_errors("stack select"):
+                    options = auto.LocalWorkspaceOptions(env_vars=self.env_vars, pulumi_command=pulumi_command(self.command))
+                    self._stack = auto.create_or_select_stack(self.name, work_dir=str(self.project_dir), opts=options)
+            return self._stack
+
+    def up(self, on_event: Callable[[Any], None] | None = None) -> UpdateResult:
+        stack = self._get()
+        with pulumi_errors("up"):
+            # color=never: the output is kept for evidence, and colour codes would only clutter it.
+            result = stack.up(on_event=on_event, on_output=self.on_output, color="never")
+        return UpdateResult(_summary(result.summary), _masked(result.outputs))
+
+    def refresh(self, *, clear_pending_creates: bool = True, on_event: Callable[[Any], None] | None = None) -> dict[str, Any]:
+        """Adopt the cloud's actual state; with clear_pending_creates, drop the creates an interrupted
+        update left pending (the engine otherwise refuses to update until someone resolves them)."""
+        stack = self._get()
+        with pulumi_errors("refresh"):
+            result = stack.refresh(clear_pending_creates=clear_pending_creates, on_event=on_event,
+                                   on_output=self.on_output, color="never")
+        return _summary(result.summary)
+
+    def outputs(self) -> dict[str, Any]:
+        stack = self._get()
+        with pulumi_errors("stack output"):
+            return _masked(stack.outputs())
+
+    def state_readable(self) -> bool:
+        """Preflight's `backend.state` hook: the stack's state can be exported from its backend.
+        Selects the stack and never creates it (a check must not change the backend); a stack
+        that does not exist raises PermanentError (StackNotFoundError)."""
+        with pulumi_errors("stack export"):
+            options = auto.LocalWorkspaceOptions(env_vars=self.env_vars, pulumi_command=pulumi_command(self.command))
+            stack = auto.select_stack(self.name, work_dir=str(self.project_dir), opts=options)
+            return stack.export_stack().deployment is not None
+
+    def pending_operations(self) -> list[dict[str, Any]]:
+        """Operations an interrupted update left in the state (`pending_operations` of the export)."""
+        stack = self._get()
+        with pulumi_errors("stack export"):
+            deployment = stack.export_stack().deployment or {}
+        found = []
+        for operation in deployment.get("pending_operations") or []:
+            resource = operation.get("resource") or {}
+            found.append({"urn": resource.get("urn"), "type": resource.get("type"), "op": operation.get("type")})
+        return found
+
+
+class pulumi_errors:  # noqa: N801 - used as a context manager, named like one
+    """Re-raise Automation API errors inside the block as the engine's errors (see map_pulumi_error)."""
+
+    def __init__(self, action: str) -> None:
+        self.action = action
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, kind: type | None, error: BaseException | None, tb: Any) -> bool:
+        if error is None or not isinstance(error, Exception):
+            return False
+        mapped = map_pulumi_error(error, self.action)
+        if mapped is error:
+            return False
+        raise mapped from error
+
+
+def map_pulumi_error(error: BaseException, action: str, failed: list[dict[str, Any]] | None = None) -> BaseException:
+    """TransientError, PermanentError or the error itself (anything unexpected fails the step as is)."""
+    if isinstance(error, PermanentError) and failed:
+        error.evidence = {**(error.evidence or {}), "failed_resources": failed}
+        return error
+    if isinstance(error, (TransientError, PermanentError)):
+        return error
+    if isinstance(error, auto.ConcurrentUpdateError):
+        # Another `pulumi up` (or a crashed one's lock on a self-managed backend) holds the stack.
+        return TransientError(f"pulumi {action}: another update holds the stack's lock (ConcurrentUpdateError)")
+    if isinstance(error, auto.CommandError):
+        code, tail = command_output_tail(error)
+        evidence: dict[str, Any] = {"command": f"pulumi {action}", "error_type": type(error).__name__,
+                                    "exit_code": code, "stderr_tail": tail}
+        if failed:
+            evidence["failed_resources"] = failed
+        shown = " | ".join(line.strip() for line in tail[-MESSAGE_TAIL_LINES:] if line.strip()) or "no error output"
+        return PermanentError(f"pulumi {action} failed ({type(error).__name__}, exit {code}): {shown}", evidence)
+    if isinstance(error, FileNotFoundError):
+        return PermanentError(cli_missing_message(f"running it failed: {error.strerror or error}"))
+    if isinstance(error, InvalidVersionError):
+        return PermanentError(f"the Pulumi CLI cannot be used: {error} ({INSTALL_URL})")
+    return error
+
+
+def command_output_tail(error: BaseException) -> tuple[int | None, list[str]]:
+    """Exit code and the redacted last lines of a CommandError's stderr (its stdout's error lines
+    when stderr is empty). CommandError keeps only its text: `\\n code: N\\n stdout: ...\\n stderr: ...`."""
+    text = str(error)
+    code = None
+    _, _, rest = text.partition("\n code: ")
+    number, _, rest = rest.partition("\n stdout: ")
+    try:
+        code = int(number.strip())
+    except ValueError:
+        pass
+    stdout, _, stderr = rest.partition("\n stderr: ")
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    if not lines:
+        lines = [line for line in stdout.splitlines() if "error" in line.lower()]
+    return code, [REDACTOR.text(redact_urls(line)) for line in lines[-STDERR_TAIL_LINES:]]
+
+
+def _summary(summary: Any) -> dict[str, Any]:
+    if summary is None:
+        return {}
+    changes = summary.resource_changes or {}
+    return {
+        "kind": summary.kind,
+        "result": summary.result,
+        "started_at": summary.start_time.isoformat() if summary.start_time else None,
+        "ended_at": summary.end_time.isoformat() if summary.end_time else None,
+        "resource_changes": {str(getattr(k, "value", k)): v for k, v in changes.items()},
+    }
+
+
+def _masked(outputs: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: ("[secret]" if value.secret else value.value) for key, value in outputs.items()}
