@@ -217,6 +217,25 @@ def resume(run: str, workers: int, as_json: bool, workdir: Path, project_dir: Pa
 
 @cli.command()
 @click.argument("run")
+@click.argument("step")
+@click.option("--by", "by", required=True, help="Who approves (recorded in the evidence).")
+@click.option("--note", default=None, help="Why, or what was checked.")
+@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@_workdir_option
+def approve(run: str, step: str, by: str, note: str | None, as_json: bool, workdir: Path) -> None:
+    """Approve the gate STEP that run RUN waits at; then `drctl resume RUN` goes on."""
+    from orchestrator.approve import approve as record_approval
+    from orchestrator.rundir import resolve_run
+
+    document = record_approval(resolve_run(run, workdir), step, by=by, note=note)
+    if as_json:
+        _emit_json(document)
+    else:
+        click.echo(f"{document['step']} approved by {document['approved_by']}; continue with: {document['next']}")
+
+
+@cli.command()
+@click.argument("run")
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @_workdir_option
 def status(run: str, as_json: bool, workdir: Path) -> None:

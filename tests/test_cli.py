@@ -269,6 +269,10 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
 # (id, argv with {root} for the sandbox, words the one line must contain)
 BAD_INVOCATIONS = [
     ("unknown-stack", ["preview", "--stack", "nope"], ["--stack", "nope"]),
+    ("approve-unknown-run", ["approve", "{root}/no-such-run", "platform.gate", "--by", "Ada"], ["RUN", "no-such-run"]),
+    ("approve-without-by", ["approve", "{root}/no-such-run", "platform.gate"], ["--by"]),
+    ("failover-unknown-stack", ["failover", "--stack", "tertiary", "--dry-run"], ["--stack", "tertiary"]),
+    ("preflight-unknown-stack", ["preflight", "--stack", "tertiary"], ["--stack", "tertiary"]),
     ("unknown-stack-plan-json", ["plan", "--stack", "tertiary", "--json"], ["--stack", "tertiary"]),
     ("stack-with-path", ["preview", "--stack", "../primary", "--json"], ["--stack"]),
     ("stack-with-slash", ["plan", "--stack", "secondary/../primary"], ["--stack"]),
