@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,13 +22,18 @@ import urllib3
 from azure.core.credentials import AccessToken
 from azure.core.pipeline.transport import RequestsTransport
 
-SPECS = Path(__file__).resolve().parents[2] / "shared" / "fixtures" / "azure-rest-api-specs"
+# The reference material lives beside the repository (../shared), as on the developers' machines
+# and in CI; DRCTL_SHARED_DIR points elsewhere when a checkout is laid out differently.
+SHARED = Path(os.environ.get("DRCTL_SHARED_DIR") or Path(__file__).resolve().parents[2] / "shared")
+SPECS = SHARED / "fixtures" / "azure-rest-api-specs"
 SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 
 
 def example(path: str) -> dict[str, Any]:
     """An example file, by its repository path (INDEX.md; the leading specification/ optional)."""
     path = path if path.startswith("specification/") else f"specification/{path}"
+    if not SPECS.is_dir():
+        raise FileNotFoundError(f"the REST API spec examples are not at {SPECS}: set DRCTL_SHARED_DIR to the shared/ folder")
     return json.loads((SPECS / path).read_text(encoding="utf-8-sig"))
 
 
