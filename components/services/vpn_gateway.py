@@ -24,6 +24,7 @@ from pulumi_azure_native import network
 from pydantic import Field
 
 from components import naming
+from components.connectivity import GATEWAY_SUBNET
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 from stacks.config import ConfigError
@@ -213,7 +214,7 @@ def deploy(context: PlatformContext, settings: VpnGatewaySettings) -> dict[str, 
             prefix=context.prefix,
             name_suffix=context.suffix,
             resource_group_name=context.resource_groups["connectivity"],
-            gateway_subnet_id=context.subnet_ids["GatewaySubnet"],
+            gateway_subnet_id=context.subnet_ids[GATEWAY_SUBNET],
             settings=settings,
         ),
     )
