@@ -53,10 +53,19 @@ def profiles_in(graph) -> list[DRProfile]:
 
 def stack_profiles(graph, config) -> list[DRProfile]:
     """The SaaS and Microsoft-recovered services the stack relies on (readiness checks or a person's
-    confirmation, before anything is deployed on them), then the program's components."""
+    confirmation, before anything is deployed on them), then the program's components, then the
+    services switched on that declare nothing on this stack's role but still have recovery work
+    here (the secondary fails the primary's Event Hubs alias over)."""
     from components.catalog import catalog_profile
+    from components.service import service_specs
 
-    return [catalog_profile(key) for key in config.saas] + profiles_in(graph)
+    deployed = profiles_in(graph)
+    elsewhere = [
+        spec.profile
+        for key, spec in service_specs().items()
+        if key in config.optional_services and config.role not in spec.roles and spec.profile not in deployed
+    ]
+    return [catalog_profile(key) for key in config.saas] + deployed + elsewhere
 
 
 def build_stack_plan(project_dir: Path, stack: str):

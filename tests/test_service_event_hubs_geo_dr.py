@@ -110,3 +110,26 @@ def test_a_paired_secondary_namespace_declares_no_hubs_of_its_own():
         config = config_with(stack, KEY)
         run = deploy(lambda config=config: build(config), stack=stack)
         assert len(run.of_type("azure-native:eventhub:EventHub")) == hubs, stack
+
+
+def test_the_secondary_plan_fails_the_alias_over_though_the_secondary_declares_no_alias(tmp_path):
+    import shutil
+
+    import yaml
+
+    from orchestrator.commands import build_stack_plan
+    from pulumi_mocks import PROJECT_DIR
+
+    for name in ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml"):
+        shutil.copy(PROJECT_DIR / name, tmp_path / name)
+    shutil.copytree(PROJECT_DIR / "pipelines", tmp_path / "pipelines")
+    path = tmp_path / "Pulumi.secondary.yaml"
+    document = yaml.safe_load(path.read_text())
+    document["config"]["dataplatform:services"]["eventHubsGeoDr"] = True
+    path.write_text(yaml.safe_dump(document))
+
+    plan, graph, _ = build_stack_plan(tmp_path, "secondary")
+    assert not [r for r in graph.resources if r["type"] == "azure-native:eventhub:DisasterRecoveryConfig"]
+    profile = spec(KEY).profile
+    assert plan.step(f"{profile.key}.deploy").depends_on == ("event_hubs.deploy",)
+    assert f"{profile.key}.smoke" in plan.step("platform.gate").depends_on  # the alias-failover check
