@@ -177,7 +177,7 @@ def drill(
 ) -> None:
     """Rehearse a failover end to end: dataset, backup, disaster, recovery, validation, report."""
     if not local:
-        raise BadInput("drill needs --local (Azure rehearsals are `drctl rehearse`, failover is `drctl failover`)")
+        raise BadInput("drill needs --local: it runs against the local region pair (on Azure, `drctl failover` runs the same plan)")
     from orchestrator.drill import run_local_drill
 
     summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=keep_data)
