@@ -32,6 +32,7 @@ _CLIENTS: dict[str, tuple[str, str, bool]] = {
     "cosmos": ("azure.mgmt.cosmosdb", "CosmosDBManagementClient", True),
     "eventhub": ("azure.mgmt.eventhub", "EventHubManagementClient", True),
     "recovery_services": ("azure.mgmt.recoveryservices", "RecoveryServicesClient", True),
+    "datafactory": ("azure.mgmt.datafactory", "DataFactoryManagementClient", True),
 }
 
 
@@ -118,6 +119,9 @@ class AzureSession:
 
     def recovery_services(self) -> Any:
         return self.client("recovery_services")
+
+    def datafactory(self) -> Any:
+        return self.client("datafactory")
 
     def close(self) -> None:
         """Close the clients built so far (and the credential, when it can be closed)."""

@@ -5,7 +5,8 @@ dispatched on the component's DR profile: its key picks the store-specific handl
 profile carries no Azure-specific field yet), its recovery action and smoke checks decide the
 rest. Every non-SaaS component gets the generic management-plane smoke check (provisioningState
 of each resource its deploy step recorded); anything without an Azure implementation yet
-returns `exercised=False` with a note, never a pass.
+returns `exercised=False` with a note, never a pass. Replay re-runs the stack's Data Factory
+ingestion pipeline from the store's recovered data timestamp (replay.py).
 
 Names (accounts, servers, groups) follow components/naming.py exactly as the program does, so
 nothing here needs the stack's outputs except the resource ids the deploy recorded:
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -29,21 +31,23 @@ from orchestrator.model import GateWaiting, PermanentError, Step, StepContext, S
 from orchestrator.rundir import utc_now
 from orchestrator.targets.azure import databases as db
 from orchestrator.targets.azure.errors import arm_errors
+from orchestrator.targets.azure import replay as adf_replay
 from orchestrator.targets.azure.lake import (SAS_TTL_S, UserDelegationSigner, aad_blob_service, iso_z, lake_source,
                                              manifest_from_listing, primary_lake_account)
 from orchestrator.targets.azure.smoke import ApiVersions, check_provisioning, is_arm_id
 from smoke_tests import check_lake, check_postgres
 
 NOT_YET = "declared, not exercised on Azure: drctl has no Azure implementation of this step yet"
-REPLAY_NOT_YET = ("declared, not exercised on Azure: replay re-runs the platform's ingestion from the store's "
-                  "watermark, which drctl does not drive on Azure yet")
+REPLAY_NOT_YET = ("declared, not exercised on Azure: replay re-runs the platform's ingestion (a Data Factory "
+                  "pipeline) from the store's recovered data timestamp, and here there is none to run")
 LAKE_MANIFEST = "lake.json"
 
 
 class AzureDataSteps:
     def __init__(self, session: Any, config: Any, graph: Any, run_dir: Path, *,
                  blob_service: Callable[[str], Any] | None = None,
-                 copy_timeout_s: float = 6 * 3600, poll_interval_s: float = 5.0, max_in_flight: int = 16) -> None:
+                 copy_timeout_s: float = 6 * 3600, poll_interval_s: float = 5.0, max_in_flight: int = 16,
+                 replay_timeout_s: float = 2 * 3600, now: Callable[[], datetime] | None = None) -> None:
         from components import component_profiles
         from components.service import service_specs
         from orchestrator.commands import stack_profiles
@@ -53,6 +57,7 @@ class AzureDataSteps:
         self.profiles: dict[str, DRProfile] = {p.key: p for p in stack_profiles(graph, config)}
         self.blob_service = blob_service or (lambda endpoint: aad_blob_service(endpoint, session.credential))
         self.copy_timeout_s, self.poll_interval_s, self.max_in_flight = copy_timeout_s, poll_interval_s, max_in_flight
+        self.replay_timeout_s, self.now = replay_timeout_s, now or (lambda: datetime.now(timezone.utc))
         self.api_versions = ApiVersions(session.resources())
         self.data_group = naming.resource_group_name(config.prefix, "data", config.name_suffix)
 
@@ -72,7 +77,7 @@ class AzureDataSteps:
         if step.kind == StepKind.SMOKE:
             return self.smoke(step, profile, context)
         if step.kind == StepKind.REPLAY:
-            return StepOutcome(exercised=False, evidence={"note": REPLAY_NOT_YET})
+            return self.replay(step.component, context)
         handler = {("lake", StepKind.REHYDRATE): self.lake_rehydrate, ("lake", StepKind.VALIDATE): self.lake_validate,
                    ("postgres", StepKind.REHYDRATE): self.postgres_rehydrate,
                    ("postgres", StepKind.VALIDATE): self.postgres_validate,
@@ -136,6 +141,24 @@ class AzureDataSteps:
             return StepOutcome(exercised=False, evidence={"note": NOT_YET, **evidence})
         return StepOutcome(evidence=evidence)
 
+    # -- replay: the stores a Data Factory pipeline loads -----------------------------------------------
+    def replay(self, component: str, context: StepContext) -> StepOutcome:
+        if component not in adf_replay.REPLAYED_BY_PIPELINE:
+            return _not_replayed(f"no pipeline of the repository loads {component}")
+        if not self.config.services.data_factory:
+            return _not_replayed("the Data Factory service is not in this stack")
+        try:
+            rehydrated = context.outputs_of(f"{component}.{StepKind.REHYDRATE}")
+        except KeyError:  # no rehydrate step upstream in this plan
+            rehydrated = {}
+        if not rehydrated:
+            return _not_replayed(f"{component}.rehydrate recorded nothing (not exercised): no recovered point")
+        return adf_replay.replay_store(
+            self.session.datafactory(), component, rehydrated, resource_group=self.data_group,
+            factory=naming.data_factory_name(self.config.prefix, self.config.name_suffix),
+            record_dir=self.run_dir / "replay", now=self.now, poll_interval_s=self.poll_interval_s,
+            timeout_s=self.replay_timeout_s)
+
     # -- the lake ---------------------------------------------------------------------------------------
     def _lake_dest(self):
         account = naming.storage_account_name(self.config.prefix, self.config.name_suffix)
@@ -169,7 +192,10 @@ class AzureDataSteps:
                                   copy_timeout_s=self.copy_timeout_s)
         evidence = {**evidence, "source_endpoint": endpoint, "zones_copied": zones, "last_sync_time": last_sync,
                     **({"note": note} if note else {})}
-        return StepOutcome(outputs={"watermark": manifest["watermark"], "recovered_data_timestamp": last_sync},
+        # The geo copy's last sync bounds what it holds; a backup account has no lag, so the lake's
+        # own ingestion watermark (its data_end) says to which time it was recovered.
+        recovered = last_sync or manifest.get("data_end")
+        return StepOutcome(outputs={"watermark": manifest["watermark"], "recovered_data_timestamp": recovered},
                            evidence=evidence)
 
     def lake_validate(self) -> StepOutcome:
@@ -258,6 +284,10 @@ def _validated(evidence: dict) -> StepOutcome:
         raise PermanentError(f"{evidence['store']} does not match its manifest: " + "; ".join(evidence["mismatches"][:5]),
                              evidence)
     return StepOutcome(outputs={"exact": True}, evidence=evidence)
+
+
+def _not_replayed(reason: str) -> StepOutcome:
+    return StepOutcome(exercised=False, evidence={"note": REPLAY_NOT_YET, "reason": reason})
 
 
 def _passed(evidence: dict) -> dict:
