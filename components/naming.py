@@ -197,6 +197,7 @@ PHYSICAL_NAME_INPUTS: dict[str, str] = {
     "azure-native:network:FirewallPolicy": "firewallPolicyName",
     "azure-native:privatedns:PrivateZone": "privateZoneName",
     "azure-native:privatedns:VirtualNetworkLink": "virtualNetworkLinkName",
+    "azure-native:network:PrivateDnsZoneGroup": "privateDnsZoneGroupName",
     "azure-native:storage:StorageAccount": "accountName",
     "azure-native:storage:BlobContainer": "containerName",
     "azure-native:dbforpostgresql:Server": "serverName",

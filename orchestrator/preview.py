@@ -44,6 +44,8 @@ SUBRESOURCE_TYPES = frozenset(
         "azure-native:datafactory:Dataset",
         "azure-native:datafactory:Pipeline",
         "azure-native:authorization:RoleAssignment",
+        # A private endpoint's DNS zone group: the endpoint's link to its privatelink zone.
+        "azure-native:network:PrivateDnsZoneGroup",
     }
 )
 

@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import authorization
 
-from components.connectivity import Connectivity, ConnectivityArgs
+from components.connectivity import PRIVATE_ENDPOINT_SUBNET, Connectivity, ConnectivityArgs
 from components.data.integration import (
     LAKE_LINKED_SERVICE,
     DataFactory,
@@ -23,6 +23,7 @@ from components.data.lake import Lake, LakeArgs
 from components.data.relational import PostgresArgs, PostgresServer
 from components.data.streaming import EventHubs, EventHubsArgs
 from components.foundation import Foundation, FoundationArgs
+from components.private_endpoint import private_endpoint
 from components.service import PlatformContext, service_specs
 from stacks import outputs
 from stacks.config import ConfigError, StackConfig, load_from_pulumi
@@ -92,6 +93,25 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
     if hub.firewall_private_ip is not None:
         exported[outputs.FIREWALL_PRIVATE_IP] = hub.firewall_private_ip
 
+    def open_privately(component: pulumi.Resource, name: str, group, target_id, *endpoints: tuple[str, str]):
+        """Private endpoints for a service closed to the internet: (group id, DNS zone key) each."""
+        for group_id, zone in endpoints:
+            private_endpoint(
+                f"{name}-pe-{group_id}",
+                parent=component,
+                location=region,
+                resource_group_name=group,
+                subnet_id=hub.subnet_ids[PRIVATE_ENDPOINT_SUBNET],
+                target_id=target_id,
+                group_id=group_id,
+                dns_zone_id=hub.private_dns_zone_ids[zone],
+            )
+
+    # Key Vault's network ACL denies by default: its data plane is reached through the hub.
+    # Key Vault's endpoint belongs to the network layer: parented to the hub, it does not hold the
+    # foundation's deploy step until the VNet exists (the plan deploys foundation first).
+    open_privately(hub, "key_vault", groups["connectivity"], foundation.key_vault.id, ("vault", "vaultcore"))
+
     # The data services only take the data resource group from the layers above; nothing in their
     # arguments waits for the firewall, so Pulumi deploys them alongside it.
     data_group = groups["data"]
@@ -117,6 +137,8 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
                 outputs.LAKE_CONTAINERS: lake.container_names,
             }
         )
+        # One endpoint per sub-resource: Blob API clients and ADLS (dfs) clients use different hosts.
+        open_privately(lake, "lake", data_group, lake.account_id, ("blob", "blob"), ("dfs", "dfs"))
 
     # Deploy PostgreSQL: a new server on the primary, a geo-restore of the paired server when configured.
     if services.postgres:
@@ -141,6 +163,7 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
                 outputs.POSTGRES_CREATE_MODE: postgres.create_mode,
             }
         )
+        open_privately(postgres, "postgres", data_group, postgres.server.id, ("postgresqlServer", "postgres"))
 
     # Deploy Event Hubs: the namespace and its hubs.
     event_hubs = None
@@ -162,6 +185,7 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
                 outputs.EVENT_HUBS: event_hubs.hub_names,
             }
         )
+        open_privately(event_hubs, "event_hubs", data_group, event_hubs.namespace_id, ("namespace", "servicebus"))
 
     # Deploy Data Factory last: its linked service and datasets point at the lake.
     if definitions is not None:
@@ -183,6 +207,8 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
                 outputs.DATA_FACTORY_PIPELINES: factory.pipeline_names,
             }
         )
+        # The factory's own API (authoring, runs); the "portal" group id is for ADF Studio only.
+        open_privately(factory, "data_factory", data_group, factory.factory.id, ("dataFactory", "datafactory"))
         if factory.smoke_pipeline is not None:
             exported[outputs.SMOKE_PIPELINE] = factory.smoke_pipeline
 

@@ -15,6 +15,7 @@ from components.connectivity import (
     FIREWALL_SUBNET,
     GATEWAY_SUBNET,
     PRIVATE_DNS_ZONES,
+    PRIVATE_ENDPOINT_SUBNET,
     Connectivity,
     ConnectivityArgs,
     carve_hub,
@@ -210,6 +211,8 @@ def test_lake_baseline(config):
     assert account["minimumTlsVersion"] == "TLS1_2"
     assert account["allowBlobPublicAccess"] is False
     assert account["allowSharedKeyAccess"] is False
+    # Reached through its private endpoints only (see the program test below).
+    assert account["publicNetworkAccess"] == "Disabled"
     containers = run.of_type("azure-native:storage:BlobContainer")
     assert sorted(c.inputs["containerName"] for c in containers) == sorted(ZONES)
     assert all(c.inputs["publicAccess"] == "None" for c in containers)
@@ -306,6 +309,7 @@ def test_event_hubs_baseline(config):
     namespace = run.one("azure-native:eventhub:Namespace").inputs
     assert namespace["namespaceName"] == f"contoso-evh-{config.name_suffix}"
     assert namespace["minimumTlsVersion"] == "1.2" and namespace["disableLocalAuth"] is True
+    assert namespace["publicNetworkAccess"] == "Disabled"
     assert namespace["sku"] == {"name": "Standard", "tier": "Standard", "capacity": 1}
     (hub,) = run.of_type("azure-native:eventhub:EventHub")
     assert hub.inputs["eventHubName"] == "telemetry" and hub.inputs["partitionCount"] == 4
@@ -409,6 +413,78 @@ def test_toggles_switch_services_off():
     assert not run.of_type("azure-native:dbforpostgresql:Server")
     assert not run.of_type("azure-native:eventhub:Namespace")
     assert not run.of_type("azure-native:datafactory:Factory")
+
+
+# Each core service closed to the internet: (group id, privatelink zone key, the service's resource type).
+CORE_ENDPOINTS = {
+    # Key Vault's endpoint is the network layer's (parented to the hub), though the vault is foundation's.
+    "dataplatform:connectivity:Connectivity": [("vault", "vaultcore", "azure-native:keyvault:Vault")],
+    "dataplatform:data:Lake": [
+        ("blob", "blob", "azure-native:storage:StorageAccount"),
+        ("dfs", "dfs", "azure-native:storage:StorageAccount"),
+    ],
+    "dataplatform:data:PostgresServer": [("postgresqlServer", "postgres", "azure-native:dbforpostgresql:Server")],
+    "dataplatform:data:EventHubs": [("namespace", "servicebus", "azure-native:eventhub:Namespace")],
+    "dataplatform:data:DataFactory": [("dataFactory", "datafactory", "azure-native:datafactory:Factory")],
+}
+
+
+def core_private_endpoints(run: Deployment, region: str) -> dict[tuple[str, str], str]:
+    """(component type, group id) -> target id of every core endpoint, each checked for subnet,
+    region and DNS zone group on the way."""
+    vnet = run.one("azure-native:network:VirtualNetwork")
+    subnet_id = f"{vnet.id}/subnets/{PRIVATE_ENDPOINT_SUBNET}"
+    zone_ids = {z.inputs["privateZoneName"]: z.id for z in run.of_type("azure-native:privatedns:PrivateZone")}
+    zone_groups = run.of_type("azure-native:network:PrivateDnsZoneGroup")
+    found: dict[tuple[str, str], str] = {}
+    for endpoint in run.of_type("azure-native:network:PrivateEndpoint"):
+        component = run.nearest_component(endpoint)
+        if component is None or component.type not in CORE_ENDPOINTS:
+            continue
+        assert endpoint.inputs["location"] == region, endpoint.name
+        assert endpoint.inputs["subnet"]["id"] == subnet_id, endpoint.name
+        (connection,) = endpoint.inputs["privateLinkServiceConnections"]
+        (group_id,) = connection["groupIds"]
+        zone_key = {g: z for g, z, _ in CORE_ENDPOINTS[component.type]}[group_id]
+        # The zone group that registers the endpoint's A record in the matching privatelink zone.
+        (zone_group,) = [g for g in zone_groups if g.inputs["privateEndpointName"] == endpoint.name]
+        assert run.nearest_component(zone_group).urn == component.urn
+        assert zone_group.inputs["resourceGroupName"] == endpoint.inputs["resourceGroupName"]
+        (zone_config,) = zone_group.inputs["privateDnsZoneConfigs"]
+        assert zone_config["privateDnsZoneId"] == zone_ids[PRIVATE_DNS_ZONES[zone_key]], endpoint.name
+        assert (component.type, group_id) not in found, f"two {group_id} endpoints"
+        found[(component.type, group_id)] = connection["privateLinkServiceId"]
+    return found
+
+
+@pytest.mark.parametrize("stack", ["primary", "secondary"])
+def test_every_core_service_is_reached_through_a_private_endpoint(stack):
+    run = program_run(stack)
+    found = core_private_endpoints(run, stack_config(stack).region)
+    expected = {
+        (component, group_id): run.one(target).id
+        for component, endpoints in CORE_ENDPOINTS.items()
+        for group_id, _, target in endpoints
+    }
+    assert found == expected
+    # Every service the endpoints open is closed to the internet.
+    assert run.one("azure-native:storage:StorageAccount").inputs["publicNetworkAccess"] == "Disabled"
+    assert run.one("azure-native:eventhub:Namespace").inputs["publicNetworkAccess"] == "Disabled"
+    assert run.one("azure-native:datafactory:Factory").inputs["publicNetworkAccess"] == "Disabled"
+    assert run.one("azure-native:dbforpostgresql:Server").inputs["network"] == {"publicNetworkAccess": "Disabled"}
+    vault = run.one("azure-native:keyvault:Vault").inputs["properties"]
+    assert vault["networkAcls"]["defaultAction"] == "Deny"
+
+
+def test_disabled_services_get_no_private_endpoint():
+    services = {"firewall": False, "lake": True, "postgres": False, "eventHubs": False, "dataFactory": False}
+    run = program_run("primary", {"dataplatform:services": services})
+    found = core_private_endpoints(run, PRIMARY.region)
+    assert set(found) == {
+        ("dataplatform:connectivity:Connectivity", "vault"),
+        ("dataplatform:data:Lake", "blob"),
+        ("dataplatform:data:Lake", "dfs"),
+    }
 
 
 def test_factory_without_lake_fails_before_anything_is_declared():

@@ -96,6 +96,8 @@ class Lake(pulumi.ComponentResource):
             # Entra ID (RBAC) only: account keys and SAS signed with them stop working.
             allow_shared_key_access=False,
             default_to_o_auth_authentication=True,
+            # Clients come through the hub's private endpoints (blob, dfs), never the internet.
+            public_network_access="Disabled",
             opts=child,
         )
 

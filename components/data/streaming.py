@@ -84,6 +84,8 @@ class EventHubs(pulumi.ComponentResource):
             minimum_tls_version="1.2",
             # Entra ID only: SAS keys and connection strings stop working, so none can leak.
             disable_local_auth=True,
+            # Clients come through the hub's private endpoint (privatelink.servicebus zone).
+            public_network_access="Disabled",
             opts=child,
         )
 

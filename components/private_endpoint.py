@@ -1,0 +1,62 @@
+"""Private endpoints: how the data services, closed to the internet, are reached from the hub network.
+
+The services disable public network access, so Private Link is their only way in: an endpoint puts a
+private IP for one of the service's sub-resources (group ids such as "blob" or "vault") into the hub's
+private-endpoints subnet. Clients keep using the public host name, which resolves through the
+matching privatelink.* zone to that IP.
+https://learn.microsoft.com/azure/private-link/private-endpoint-overview
+"""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import network
+
+# The zone group's name inside its endpoint; Azure's portal uses the same.
+DNS_ZONE_GROUP_NAME = "default"
+
+
+def private_endpoint(
+    name: str,
+    *,
+    parent: pulumi.Resource,
+    location: str,
+    resource_group_name: pulumi.Input[str],
+    subnet_id: pulumi.Input[str],
+    target_id: pulumi.Input[str],
+    group_id: str,
+    dns_zone_id: pulumi.Input[str],
+) -> network.PrivateEndpoint:
+    """Declare an endpoint for `target_id`'s `group_id` sub-resource, and register it in its zone.
+
+    Both resources are children of `parent` (the service's component), so the endpoint is deployed,
+    recovered and reported with the service it opens.
+    """
+    child = pulumi.ResourceOptions(parent=parent)
+    # An endpoint lives in its subnet's region: the stack's, like the hub.
+    endpoint = network.PrivateEndpoint(
+        name,
+        resource_group_name=resource_group_name,
+        location=location,
+        subnet=network.SubnetArgs(id=subnet_id),
+        # Automatic approval: the stack owns both the endpoint and the service it connects to.
+        private_link_service_connections=[
+            network.PrivateLinkServiceConnectionArgs(
+                name=name,
+                private_link_service_id=target_id,
+                group_ids=[group_id],
+            )
+        ],
+        opts=child,
+    )
+    # The zone group writes (and on a redeploy or IP change, rewrites) the endpoint's A record in the
+    # privatelink zone, so DNS follows the endpoint without anyone editing records by hand.
+    network.PrivateDnsZoneGroup(
+        f"{name}-dns",
+        private_dns_zone_group_name=DNS_ZONE_GROUP_NAME,
+        private_endpoint_name=endpoint.name,
+        resource_group_name=resource_group_name,
+        private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(name=group_id, private_dns_zone_id=dns_zone_id)],
+        opts=child,
+    )
+    return endpoint
