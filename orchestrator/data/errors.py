@@ -80,12 +80,22 @@ def error_details(err: BaseException) -> dict:
     message = getattr(odata, "message", None)
     response = getattr(err, "response", None)
     headers = getattr(response, "headers", None) or {}
-    code = code or headers.get("x-ms-error-code")
+    code = code or headers.get("x-ms-error-code") or _body_error(response).get("code")
     if not message:
         message = str(err).split("\n")[0]
     code = getattr(code, "value", code)  # Storage SDKs give a StorageErrorCode (a str enum)
     return {"status": status, "error_code": str(code) if code else None,
             "message": redact(str(message))[:500]}
+
+
+def _body_error(response: object) -> dict:
+    """The `error` object of an ARM error body, for errors raised without a parsed model."""
+    try:
+        body = response.json() if response is not None else None
+    except Exception:  # noqa: BLE001 - a body that is not JSON has no code to read
+        return {}
+    error = body.get("error") if isinstance(body, dict) else None
+    return error if isinstance(error, dict) else {}
 
 
 def _busy(details: dict) -> bool:

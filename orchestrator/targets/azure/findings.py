@@ -14,7 +14,7 @@ from typing import Any, Literal
 from azure.core.exceptions import ClientAuthenticationError, HttpResponseError
 
 # One classification table for the local and Azure paths (408/429/5xx, throttling codes).
-from orchestrator.data.errors import THROTTLING_CODES, map_azure_error
+from orchestrator.data.errors import error_details, map_azure_error
 from orchestrator.model import TransientError
 from orchestrator.redact import REDACTOR
 
@@ -79,18 +79,7 @@ def finding(
 
 def error_code(exc: BaseException) -> str | None:
     """The service's error code (`error.code` of an ARM error body), when there is one."""
-    error = getattr(exc, "error", None)
-    code = getattr(error, "code", None)
-    if code:
-        return str(code)
-    response = getattr(exc, "response", None)
-    try:
-        body = response.json() if response is not None else None
-    except Exception:  # noqa: BLE001 - a body that is not JSON has no code to read
-        body = None
-    if isinstance(body, dict) and isinstance(body.get("error"), dict):
-        return body["error"].get("code")
-    return None
+    return error_details(exc)["error_code"]
 
 
 def is_transient(exc: BaseException) -> tuple[bool, float | None]:
@@ -98,10 +87,8 @@ def is_transient(exc: BaseException) -> tuple[bool, float | None]:
     if isinstance(exc, ClientAuthenticationError) and getattr(exc, "status_code", None) is None:
         return False, None  # no credential could get a token: retrying will not change that
     mapped = map_azure_error(exc)
-    if isinstance(mapped, TransientError):
+    if isinstance(mapped, TransientError):  # 408/429/5xx, throttling codes, dropped connections
         return True, mapped.retry_after_s
-    if isinstance(exc, HttpResponseError) and error_code(exc) in THROTTLING_CODES:
-        return True, None
     return False, None
 
 
