@@ -26,10 +26,14 @@ class RecoveryAction(StrEnum):
 
 @dataclass(frozen=True)
 class Dependency:
-    """Recovery order as data: `component` must be deployed first, for the reason given."""
+    """Recovery order as data: `component` must be deployed first, for the reason given.
+
+    `needs_data`: this component's own data steps read the other's data (Data Explorer re-ingests
+    from the lake), so they also wait until that component's data is back and caught up."""
 
     component: str
     why: str
+    needs_data: bool = False
 
 
 @dataclass(frozen=True)

@@ -62,6 +62,15 @@ def _ready_step(profile: DRProfile) -> str:
     return step_id(profile.key, StepKind.DEPLOY)
 
 
+def _data_ready_step(profile: DRProfile) -> str:
+    """The step after which a component's data is back and caught up: the last data step of its
+    chain (replay, else validate or rehydrate), or its ready step when it holds no data."""
+    if profile.recovery_action == RecoveryAction.SAAS:
+        return _ready_step(profile)
+    data_steps = [k for k in _chain(profile) if k != StepKind.SMOKE]
+    return step_id(profile.key, data_steps[-1]) if data_steps else _ready_step(profile)
+
+
 def build_plan(
     stack: str,
     profiles: list[DRProfile],
@@ -111,18 +120,21 @@ def build_plan(
             )
         )
         previous = steps[-1].id
+        # Data steps reading another component's data wait for that data, not just its deploy.
+        data_waits = tuple(_data_ready_step(by_key[dep.component]) for dep in present if dep.needs_data)
         for kind in _chain(profile):
             steps.append(
                 Step(
                     id=step_id(profile.key, kind),
                     component=profile.key,
                     kind=kind,
-                    depends_on=(previous,),
+                    depends_on=(previous,) + data_waits,
                     estimate_s=float(getattr(profile.estimates, str(kind))),
                     description=_DESCRIPTIONS[kind].format(title=profile.title),
                 )
             )
             previous = steps[-1].id
+            data_waits = ()  # the first data step waited; the chain carries the order onward
         smokes.append(previous)
 
     gate = Step(

@@ -215,3 +215,19 @@ def test_saas_services_get_a_readiness_check_or_a_manual_gate_and_no_deploy():
 def test_a_service_managed_failover_is_validated_then_replayed():
     plan = build_plan("dev", [profile("cosmos", stateful=True, action=RecoveryAction.SERVICE_FAILOVER)], 3600, 900)
     assert ids(plan) == ["cosmos.deploy", "cosmos.validate", "cosmos.replay", "cosmos.smoke", *TAIL]
+
+
+def test_a_component_reading_another_ones_data_waits_for_that_data_to_be_caught_up():
+    lake = profile("lake", stateful=True, action=RecoveryAction.REDEPLOY_REHYDRATE)
+    search = profile("search", deps=(("lake", "indexes are rebuilt from the lake"),))
+    explorer = DRProfile(
+        key="explorer", title="Explorer", stateful=True, recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
+        smoke_checks=(), data_checks=(), priority=1, estimates=Estimates(deploy=10), seed=(),
+        depends_on=(Dependency("lake", "re-ingested from the lake", needs_data=True),))
+    steps = {step.id: step for step in build_plan("s", [lake, search, explorer], 3600, 900).steps}
+    # Its first data step waits for the lake's replay; the deploy only for the lake's deploy.
+    assert steps["explorer.rehydrate"].depends_on == ("explorer.deploy", "lake.replay")
+    assert steps["explorer.deploy"].depends_on == ("lake.deploy",)
+    assert steps["explorer.validate"].depends_on == ("explorer.rehydrate",)
+    # Without needs_data, only the deploy order holds.
+    assert steps["search.smoke"].depends_on == ("search.deploy",)

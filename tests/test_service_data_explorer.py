@@ -90,3 +90,17 @@ def test_zone_names_are_checked():
     with pytest.raises(ConfigError) as raised:
         config_with("primary", KEY, {"zones": ["4"]})
     assert raised.value.key.startswith("dataplatform:dataExplorer.zones")
+
+
+def test_the_repositorys_schema_is_applied_with_the_identity_allowed_to_ingest():
+    run, _ = run_service(KEY)
+    script = run.one("azure-native:kusto:Script").inputs
+    assert script["clusterName"] == "contosoadxaue"
+    assert script["databaseName"] == "platform"
+    assert script["continueOnErrors"] is False
+    content = script["scriptContent"]
+    assert content.startswith("// Data Explorer schema")
+    assert ".create-merge table Events (id: string, ts: datetime" in content
+    assert "ingestion json mapping 'events_json'" in content
+    assert ".alter-merge database ['platform'] policy managed_identity" in content
+    assert "'AllowedUsages':'NativeIngestion'" in content

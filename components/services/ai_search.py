@@ -34,7 +34,7 @@ PROFILE = register(
         data_checks=("document-counts", "indexer-status"),
         depends_on=(
             Dependency("foundation", "the service lives in the data resource group"),
-            Dependency("lake", "indexers rebuild the indexes from documents in the lake"),
+            Dependency("lake", "indexers rebuild the indexes from documents in the lake", needs_data=True),
         ),
         priority=4,
         # A Standard service provisions in about 15 minutes; a full re-index of a modest corpus

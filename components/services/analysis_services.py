@@ -49,7 +49,7 @@ PROFILE = register(
         data_checks=("model-refresh",),
         depends_on=(
             Dependency("foundation", "the server and its backup account live in the data resource group"),
-            Dependency("lake", "models are refreshed from the lake after the backups are restored"),
+            Dependency("lake", "models are refreshed from the lake after the backups are restored", needs_data=True),
         ),
         priority=4,
         # Server creation: about five minutes; restoring .abf backups and a refresh scale with model size.

@@ -9,6 +9,7 @@ https://learn.microsoft.com/azure/data-explorer/business-continuity-overview
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 import pulumi
@@ -32,7 +33,7 @@ PROFILE = register(
         data_checks=("row-counts", "max-ingestion-time"),
         depends_on=(
             Dependency("foundation", "the cluster lives in the data resource group"),
-            Dependency("lake", "tables are re-ingested from the lake's copy of the data"),
+            Dependency("lake", "tables are re-ingested from the lake's copy of the data", needs_data=True),
         ),
         priority=3,
         # A cluster takes 10-20 minutes to create; re-ingesting a modest database from blobs about an
@@ -105,6 +106,8 @@ class DataExplorerArgs:
     subscription_id: pulumi.Input[str]
     settings: DataExplorerSettings
     lake_account_id: pulumi.Input[str] | None = None
+    # The repository's KQL schema (kql/events.kql): applied before any re-ingestion.
+    schema_kql: str | None = None
 
 
 def cluster_name(prefix: str, suffix: str) -> str:
@@ -155,6 +158,8 @@ class DataExplorer(pulumi.ComponentResource):
                 principal_id=roles.principal_of(self.cluster),
                 opts=child,
             )
+        if args.schema_kql is not None:
+            self.schema = self._schema(name, args)
         self.cluster_name: pulumi.Output[str] = self.cluster.name
         self.cluster_uri: pulumi.Output[str] = pulumi.Output.concat(
             "https://", self.cluster.name, ".", args.location, ".kusto.windows.net"
@@ -163,6 +168,28 @@ class DataExplorer(pulumi.ComponentResource):
         self.register_outputs(
             {"cluster_name": self.cluster_name, "cluster_uri": self.cluster_uri, "database_name": self.database_name}
         )
+
+
+    def _schema(self, name: str, args: DataExplorerArgs) -> kusto.Script:
+        # Ingesting with ";managed_identity=system" needs the identity allowed for NativeIngestion:
+        # https://learn.microsoft.com/azure/data-explorer/ingest-data-managed-identity
+        policy = roles.principal_of(self.cluster).apply(
+            lambda principal: f"\n.alter-merge database ['{args.settings.database}'] policy managed_identity "
+            f"\"[{{'ObjectId':'{principal}','AllowedUsages':'NativeIngestion'}}]\"\n")
+        return kusto.Script(
+            f"{name}-schema",
+            script_name="platform-schema",
+            cluster_name=self.cluster.name,
+            database_name=self.database.name.apply(lambda n: n.split("/")[-1]),
+            resource_group_name=args.resource_group_name,
+            script_content=pulumi.Output.concat(args.schema_kql, policy),
+            continue_on_errors=False,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.database]),
+        )
+
+
+def schema_path(project_dir: Path | None) -> Path:
+    return (project_dir or Path(__file__).resolve().parents[2]) / "kql" / "events.kql"
 
 
 def deploy(context: PlatformContext, settings: DataExplorerSettings) -> dict[str, Any]:
@@ -176,6 +203,7 @@ def deploy(context: PlatformContext, settings: DataExplorerSettings) -> dict[str
             subscription_id=context.subscription_id,
             settings=settings,
             lake_account_id=context.lake_account_id,
+            schema_kql=schema_path(context.project_dir).read_text(encoding="utf-8"),
         ),
     )
     return {
