@@ -6,7 +6,8 @@ profile carries no Azure-specific field yet), its recovery action and smoke chec
 rest. Every non-SaaS component gets the generic management-plane smoke check (provisioningState
 of each resource its deploy step recorded); anything without an Azure implementation yet
 returns `exercised=False` with a note, never a pass. Replay re-runs the stack's Data Factory
-ingestion pipeline from the store's recovered data timestamp (replay.py).
+ingestion pipeline from the store's recovered data timestamp (replay.py); Data Explorer is
+re-ingested from the recovered lake (explorer_steps.py).
 
 Names (accounts, servers, groups) follow components/naming.py exactly as the program does, so
 nothing here needs the stack's outputs except the resource ids the deploy recorded:
@@ -31,6 +32,7 @@ from orchestrator.model import GateWaiting, PermanentError, Step, StepContext, S
 from orchestrator.rundir import utc_now
 from orchestrator.targets.azure import databases as db
 from orchestrator.targets.azure.errors import arm_errors
+from orchestrator.targets.azure.explorer_steps import ExplorerSteps
 from orchestrator.targets.azure import replay as adf_replay
 from orchestrator.targets.azure.lake import (SAS_TTL_S, UserDelegationSigner, aad_blob_service, iso_z, lake_source,
                                              manifest_from_listing, primary_lake_account)
@@ -47,7 +49,8 @@ class AzureDataSteps:
     def __init__(self, session: Any, config: Any, graph: Any, run_dir: Path, *,
                  blob_service: Callable[[str], Any] | None = None,
                  copy_timeout_s: float = 6 * 3600, poll_interval_s: float = 5.0, max_in_flight: int = 16,
-                 replay_timeout_s: float = 2 * 3600, now: Callable[[], datetime] | None = None) -> None:
+                 replay_timeout_s: float = 2 * 3600, now: Callable[[], datetime] | None = None,
+                 kusto: Callable[[str], Any] | None = None) -> None:
         from components import component_profiles
         from components.service import service_specs
         from orchestrator.commands import stack_profiles
@@ -60,6 +63,7 @@ class AzureDataSteps:
         self.replay_timeout_s, self.now = replay_timeout_s, now or (lambda: datetime.now(timezone.utc))
         self.api_versions = ApiVersions(session.resources())
         self.data_group = naming.resource_group_name(config.prefix, "data", config.name_suffix)
+        self.explorer = ExplorerSteps(self, kusto)
 
     # -- dispatch ---------------------------------------------------------------------------------
     def run(self, step: Step, context: StepContext) -> StepOutcome:
@@ -82,6 +86,8 @@ class AzureDataSteps:
                    ("postgres", StepKind.REHYDRATE): self.postgres_rehydrate,
                    ("postgres", StepKind.VALIDATE): self.postgres_validate,
                    ("sql_database", StepKind.REHYDRATE): self.sql_rehydrate,
+                   ("data_explorer", StepKind.REHYDRATE): self.explorer.rehydrate,
+                   ("data_explorer", StepKind.VALIDATE): self.explorer.validate,
                    ("cosmos_db", StepKind.VALIDATE): self.cosmos_validate}.get((profile.key, step.kind))
         if handler is None:
             return StepOutcome(exercised=False, evidence={"note": NOT_YET})
@@ -128,7 +134,9 @@ class AzureDataSteps:
             evidence["management_plane"] = check_provisioning(self.session.resources(), resources, self.api_versions)
         checks = {("lake", "blob-write-read-delete"): self.lake_smoke, ("postgres", "select-1"): self.postgres_smoke,
                   ("sql_database", "database-online"): self.sql_online,
-                  ("event_hubs_geo_dr", "alias-resolves-to-secondary"): self.event_hubs_failover}
+                  ("event_hubs_geo_dr", "alias-resolves-to-secondary"): self.event_hubs_failover,
+                  ("data_explorer", "kql-print-1"): self.explorer.smoke_print,
+                  ("data_explorer", "cluster-running"): lambda: self.explorer.smoke_running(resources)}
         done, skipped = {}, []
         for name in profile.smoke_checks:
             check = checks.get((profile.key, name))
@@ -143,6 +151,8 @@ class AzureDataSteps:
 
     # -- replay: the stores a Data Factory pipeline loads -----------------------------------------------
     def replay(self, component: str, context: StepContext) -> StepOutcome:
+        if component == "data_explorer":  # re-ingests from the lake, not through a pipeline
+            return self.explorer.replay(context)
         if component not in adf_replay.REPLAYED_BY_PIPELINE:
             return _not_replayed(f"no pipeline of the repository loads {component}")
         if not self.config.services.data_factory:

@@ -1,0 +1,93 @@
+"""The Data Explorer steps of the azure target: rehydrate, validate, replay and smoke.
+
+Rehydrate re-ingests the recovered lake (the plan runs it after the lake's replay: the profile's
+lake dependency has needs_data); replay ingests the files that landed in the lake since, so the
+cluster ends as current as the lake. The logic is in explorer.py; this binds it to the stack.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from orchestrator.model import PermanentError, StepContext, StepKind, StepOutcome
+from orchestrator.targets.azure import explorer
+from orchestrator.targets.azure.kusto import KustoClient, cluster_uri
+
+COMPONENT = "data_explorer"
+CLUSTER_TYPE = "azure-native:kusto:Cluster"
+
+
+class ExplorerSteps:
+    def __init__(self, data_steps: Any, kusto: Callable[[str], KustoClient] | None = None, *,
+                 max_in_flight: int = 8, timeout_s: float = 3600.0) -> None:
+        self.data = data_steps
+        self.kusto = kusto or (lambda uri: KustoClient(uri, data_steps.session.credential))
+        self.max_in_flight, self.timeout_s = max_in_flight, timeout_s
+
+    def _client(self) -> KustoClient:
+        from components.services.data_explorer import cluster_name
+
+        config = self.data.config
+        return self.kusto(cluster_uri(cluster_name(config.prefix, config.name_suffix), config.region))
+
+    def _database(self) -> str:
+        return self.data._settings(COMPONENT).database
+
+    def _ingest(self) -> tuple[dict, dict, list]:
+        client, database = self._client(), self._database()
+        files = explorer.lake_event_files(self.data._lake_dest())
+        evidence = explorer.reingest(client, database, files, max_in_flight=self.max_in_flight,
+                                     poll_interval_s=self.data.poll_interval_s, timeout_s=self.timeout_s)
+        return evidence, explorer.table_state(client, database), files
+
+    def rehydrate(self) -> StepOutcome:
+        evidence, state, _ = self._ingest()
+        return StepOutcome(outputs={"recovered_data_timestamp": state["max_ts"], "rows": state["rows"]},
+                           evidence={**evidence, "table": state, "method": "re-ingestion from the recovered lake"})
+
+    def validate(self) -> StepOutcome:
+        from orchestrator.targets.azure.runner_data import _validated
+
+        files = explorer.lake_event_files(self.data._lake_dest())
+        return _validated(explorer.validate(self._client(), self._database(), files))
+
+    def replay(self, context: StepContext) -> StepOutcome:
+        rehydrated = _outputs(context, f"{COMPONENT}.{StepKind.REHYDRATE}")
+        evidence, state, _ = self._ingest()
+        outputs: dict[str, Any] = {"data_timestamp": state["max_ts"], "rows": state["rows"]}
+        recovered = rehydrated.get("recovered_data_timestamp")
+        lake = _outputs(context, f"lake.{StepKind.REPLAY}")
+        # The cluster holds what the lake holds: once every lake file is in, it is as far behind
+        # as the lake was after its own replay, and no further.
+        if recovered and "rpo_after_replay_s" in lake:
+            outputs["rpo_before_replay_s"] = round((_utc(self.data.now()) - _utc(recovered)).total_seconds(), 3)
+            outputs["rpo_after_replay_s"] = lake["rpo_after_replay_s"]
+        return StepOutcome(outputs=outputs, evidence={**evidence, "table": state, "recovered_data_timestamp": recovered,
+                                                      "lake_replay": {k: lake.get(k) for k in ("rpo_after_replay_s",
+                                                                                               "data_timestamp")}})
+
+    def smoke_print(self) -> dict:
+        return explorer.kql_print(self._client(), self._database())
+
+    def smoke_running(self, resources: list[dict]) -> dict:
+        clusters = [r for r in resources if r.get("type") == CLUSTER_TYPE]
+        if not clusters:
+            raise PermanentError("data explorer: its deploy step recorded no cluster to check")
+        cluster = clusters[0]
+        version, _ = self.data.api_versions.for_resource(cluster["id"], CLUSTER_TYPE, cluster.get("api_version"))
+        return explorer.cluster_running(self.data.session.resources(), cluster["id"], version)
+
+
+def _outputs(context: StepContext, step_id: str) -> dict:
+    try:
+        return context.outputs_of(step_id) or {}
+    except KeyError:  # that step is not in this plan
+        return {}
+
+
+def _utc(value: datetime | str) -> datetime:
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
