@@ -400,3 +400,54 @@ def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path):
     with pytest.raises(PermanentError, match="curated") as caught:
         run(StepKind.VALIDATE)
     assert caught.value.evidence["exact"] is False
+
+
+@integration
+def test_a_lake_restored_from_a_backup_account_is_recovered_to_its_own_ingestion_watermark(lake, tmp_path):
+    """A backup account has no geo lag and no lastSyncTime: the recovered data timestamp is the end
+    of the newest batch the copied lake holds (its raw/_watermark.json), and no ARM call is made."""
+    import dataclasses
+
+    from orchestrator.data.source import T0, iso
+    from orchestrator.model import Step, StepKind
+    from orchestrator.preview import Graph
+    from orchestrator.targets.azure.clients import AzureSession
+    from orchestrator.targets.azure.runner_data import AzureDataSteps
+    from stacks.config import load_stack_config
+    from stacks.schema import LakeRestore
+    from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential
+
+    base = load_stack_config(Path(__file__).resolve().parents[1], "secondary")
+    backup = LakeRestore(source="backup-account", sourceAccount=GEO)
+    config = dataclasses.replace(base, name_suffix="asex", restore=base.restore.model_copy(update={"lake": backup}))
+    endpoints = {f"https://{GEO}.blob.core.windows.net": GEO, f"https://{RUNNER_NEW}.blob.core.windows.net": RUNNER_NEW}
+    arm = ExampleTransport([])
+    runner = AzureDataSteps(AzureSession(FakeCredential(), SUBSCRIPTION, transport=arm, retry_total=0), config,
+                            Graph(stack="secondary", region=config.region, resources=[], components=[
+                                {"urn": "urn:l", "type": "dataplatform:data:Lake", "name": "lake", "component": None}]),
+                            tmp_path,
+                            blob_service=lambda endpoint: lake["aad"](endpoints[endpoint]), poll_interval_s=0.02)
+
+    class Context:
+        run_dir = tmp_path
+
+        def outputs_of(self, step_id: str) -> dict:
+            return {}
+
+    step = Step(id="lake.rehydrate", component="lake", kind=StepKind.REHYDRATE, depends_on=(), estimate_s=1)
+    outcome = runner.run(step, Context())
+    manifest = json.loads((tmp_path / "manifests" / "lake.json").read_text())
+    # SourceSystem(interval_s=3600) produced batches 0..2: the newest ends three hours after T0.
+    assert manifest["data_end"] == iso(T0 + timedelta(hours=3))
+    assert outcome.outputs == {"watermark": 2, "recovered_data_timestamp": manifest["data_end"]}
+    assert outcome.evidence["last_sync_time"] is None and "no geo-replication lag" in outcome.evidence["note"]
+    assert outcome.evidence["source_endpoint"] == f"https://{GEO}.blob.core.windows.net"
+    assert arm.requests == []  # no geo-replication stats asked of a backup account
+    assert run_validate(runner, Context()).outputs == {"exact": True}
+
+
+def run_validate(runner, context):
+    from orchestrator.model import Step, StepKind
+
+    return runner.run(Step(id="lake.validate", component="lake", kind=StepKind.VALIDATE, depends_on=(), estimate_s=1),
+                      context)
