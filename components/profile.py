@@ -59,6 +59,24 @@ class Estimates:
 
 
 @dataclass(frozen=True)
+class DataRecovery:
+    """Where a stateful store's data comes back from after the disaster, and how it catches up.
+
+    `drctl coverage` reports a stateful store without one (or with either text empty) as a gap.
+    `source`: the backup or redundant copy recovery reads (a geo-redundant copy, a geo-backup, the
+    replica a service fails over to) or, for a store redeployed empty, the upstream system its data
+    is rebuilt from. `replay`: how the delta written after the source's point in time comes back.
+    `source_uplifts`: when the stack file decides whether that source exists at all (the lake's
+    GRS, a server's geo-redundant backup), the (seed row, uplift option) indexes of the seed
+    uplifts that provide it: where the primary's posture can tell, at least one must be on.
+    """
+
+    source: str
+    replay: str
+    source_uplifts: tuple[tuple[int, int], ...] = ()
+
+
+@dataclass(frozen=True)
 class DRProfile:
     key: str  # stable component key, used in step ids ("lake" -> "lake.deploy")
     title: str
@@ -73,6 +91,8 @@ class DRProfile:
     # The local emulator that exercises this component in `drctl drill --local`, if any.
     local_emulator: str | None = None
     notes: tuple[str, ...] = field(default=())
+    # Stateful stores: their backup or redundancy source and replay path (None: not declared).
+    data_recovery: DataRecovery | None = None
 
     @property
     def rehydrates(self) -> bool:

@@ -195,6 +195,8 @@ class Graph:
     resources: list[GraphResource]
     components: list[ComponentNode] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    # URN -> the inputs the program gave each custom resource: what the security baseline reads.
+    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def component_types(self) -> list[str]:
         """Type token of every component, in the program's dependency order."""
@@ -286,6 +288,7 @@ def capture_graph(project_dir: Path, stack: str) -> Graph:
         resources=sorted(resources, key=lambda r: r["urn"]),
         components=sorted(components, key=lambda c: (order.get(c["type"], len(order)), c["urn"])),
         outputs=exported,
+        inputs={r.urn: r.inputs for r in registrations if r.custom},
     )
 
 

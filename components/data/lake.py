@@ -9,6 +9,7 @@ from pulumi_azure_native import storage
 
 from components import naming
 from components.profile import (
+    DataRecovery,
     Dependency,
     DRProfile,
     Estimates,
@@ -32,6 +33,11 @@ PROFILE = register(
         recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
         smoke_checks=("blob-write-read-delete",),
         data_checks=("container-counts", "bytes", "content-md5"),
+        data_recovery=DataRecovery(
+            source="the primary account's geo-redundant copy (its RA-GRS secondary endpoint), copied server-side",
+            replay="the repository's ingest_events pipeline re-run from the lake's recovered watermark",
+            source_uplifts=((0, 0),),
+        ),
         depends_on=(
             Dependency("foundation", "the account lives in the data resource group"),
             Dependency("connectivity", "its blob/dfs endpoints resolve through the hub's private DNS zones"),

@@ -11,6 +11,7 @@ from pulumi_azure_native import authorization, dbforpostgresql
 
 from components import naming
 from components.profile import (
+    DataRecovery,
     Dependency,
     DRProfile,
     Estimates,
@@ -32,6 +33,14 @@ PROFILE = register(
         recovery_action=RecoveryAction.GEO_RESTORE,
         smoke_checks=("select-1",),
         data_checks=("row-counts", "table-checksums", "max-timestamp"),
+        data_recovery=DataRecovery(
+            source="the primary server's geo-redundant backup (create_mode GeoRestore)",
+            replay=(
+                "ingestion re-run from the restored tables' max-timestamp watermark (on Azure no pipeline of "
+                "the repository loads PostgreSQL yet: the step reports not exercised)"
+            ),
+            source_uplifts=((0, 0), (0, 1)),
+        ),
         depends_on=(
             Dependency("foundation", "the server lives in the data resource group"),
             Dependency("connectivity", "clients reach it through the hub's privatelink.postgres zone"),

@@ -9,6 +9,7 @@ from pulumi_azure_native import eventhub
 
 from components import naming
 from components.profile import (
+    DataRecovery,
     Dependency,
     DRProfile,
     Estimates,
@@ -32,6 +33,13 @@ PROFILE = register(
         recovery_action=RecoveryAction.REDEPLOY,
         smoke_checks=("send-receive-event",),
         data_checks=("hubs-and-partitions", "replayed-event-count"),
+        data_recovery=DataRecovery(
+            source=(
+                "the producers' system of record: Geo-DR carries metadata only, so the namespace is "
+                "redeployed empty"
+            ),
+            replay="producers re-send from the replay watermark; consumers restart from it",
+        ),
         depends_on=(
             Dependency("foundation", "the namespace lives in the data resource group"),
             Dependency("connectivity", "clients reach it through the hub's privatelink.servicebus zone"),

@@ -16,6 +16,7 @@ from pulumi_azure_native import search
 from pydantic import Field
 
 from components import naming, roles
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -32,6 +33,10 @@ PROFILE = register(
         recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
         smoke_checks=("service-running", "index-names-list", "search-top-1"),
         data_checks=("document-counts", "indexer-status"),
+        data_recovery=DataRecovery(
+            source="the documents in the lake, re-indexed by the service's indexers",
+            replay="indexers re-run over the documents that reached the lake after its recovered timestamp",
+        ),
         depends_on=(
             Dependency("foundation", "the service lives in the data resource group"),
             Dependency("lake", "indexers rebuild the indexes from documents in the lake", needs_data=True),

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from pulumi_azure_native import analysisservices, storage
 
 from components import naming
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -47,6 +48,11 @@ PROFILE = register(
         recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
         smoke_checks=("analysis-server-succeeded", "xmla-connect"),
         data_checks=("model-refresh",),
+        data_recovery=DataRecovery(
+            source="the latest .abf model backups in the geo-redundant backup account",
+            replay="the models refreshed from their sources (the lake)",
+            source_uplifts=((0, 0),),
+        ),
         depends_on=(
             Dependency("foundation", "the server and its backup account live in the data resource group"),
             Dependency("lake", "models are refreshed from the lake after the backups are restored", needs_data=True),

@@ -21,6 +21,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pulumi_azure_native import cosmosdb
 
 from components import naming
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -45,6 +46,11 @@ PROFILE = register(
         recovery_action=RecoveryAction.SERVICE_FAILOVER,
         smoke_checks=("account-read", "canary-upsert-read"),
         data_checks=("document-count", "max-ts-watermark"),
+        data_recovery=DataRecovery(
+            source="the account's second (read) region, promoted by service-managed failover",
+            replay="writes the asynchronous replication had not carried, re-sent from the max _ts watermark",
+            source_uplifts=((0, 0),),
+        ),
         depends_on=(
             Dependency("foundation", "the account lives in the data resource group"),
             Dependency("connectivity", "public access is off: clients come through the hub VNet"),

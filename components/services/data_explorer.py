@@ -17,6 +17,7 @@ from pulumi_azure_native import kusto
 from pydantic import Field, field_validator, model_validator
 
 from components import naming, roles
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -31,6 +32,11 @@ PROFILE = register(
         recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
         smoke_checks=("cluster-running", "kql-print-1"),
         data_checks=("row-counts", "max-ingestion-time"),
+        data_recovery=DataRecovery(
+            source="the lake's copy of the ingested data, re-ingested into the new cluster",
+            replay="event files that land in the lake after the re-ingestion, ingested by the replay step "
+                   "(their ingest-by tags skip what the cluster already holds)",
+        ),
         depends_on=(
             Dependency("foundation", "the cluster lives in the data resource group"),
             Dependency("lake", "tables are re-ingested from the lake's copy of the data", needs_data=True),

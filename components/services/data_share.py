@@ -15,6 +15,7 @@ import pulumi
 from pulumi_azure_native import datashare
 
 from components import naming
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -34,6 +35,10 @@ PROFILE = register(
         recovery_action=RecoveryAction.REDEPLOY,
         smoke_checks=("data-share-account-reachable",),
         data_checks=("snapshot-sync-status",),
+        data_recovery=DataRecovery(
+            source="share definitions from code; the shared data stays in its source stores (the lake)",
+            replay="snapshot syncs re-run once the shares are recreated",
+        ),
         depends_on=(
             Dependency("foundation", "the account lives in the data resource group"),
             Dependency("lake", "shares publish the lake's containers as datasets"),

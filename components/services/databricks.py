@@ -16,6 +16,7 @@ from pulumi_azure_native import databricks
 from pydantic import Field, model_validator
 
 from components import naming
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -31,6 +32,14 @@ PROFILE = register(
         recovery_action=RecoveryAction.REDEPLOY,
         smoke_checks=("workspace-url-resolves", "current-user-me", "clusters-list", "smoke-job-run"),
         data_checks=("workspace-object-counts", "delta-table-row-counts"),
+        data_recovery=DataRecovery(
+            source="the tables in the geo-redundant lake, and workspace objects re-applied from code",
+            replay=(
+                "workspace objects re-applied from code and the lake's tables re-registered in the region's "
+                "metastore"
+            ),
+            source_uplifts=((0, 1),),
+        ),
         depends_on=(
             Dependency("foundation", "the workspace lives in the data resource group"),
             Dependency("connectivity", "with VNet injection, clusters run in delegated subnets of the hub"),

@@ -19,6 +19,7 @@ from pydantic import Field
 from pulumi_azure_native import iothub
 
 from components import naming
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -39,6 +40,11 @@ PROFILE = register(
         recovery_action=RecoveryAction.SERVICE_FAILOVER,
         smoke_checks=("hub-active", "endpoint-health"),
         data_checks=("device-count",),
+        data_recovery=DataRecovery(
+            source="the hub's replica in the paired region, by Microsoft-initiated or manual failover",
+            replay="devices re-send the telemetry not acknowledged before the failover",
+            source_uplifts=((0, 0), (0, 1)),
+        ),
         depends_on=(
             Dependency("foundation", "the hub lives in the data resource group"),
             Dependency("connectivity", "public access is off: clients come through the hub VNet"),

@@ -17,6 +17,7 @@ from pulumi_azure_native import applicationinsights, containerregistry, machinel
 from pydantic import Field
 
 from components import naming
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -32,6 +33,13 @@ PROFILE = register(
         recovery_action=RecoveryAction.REDEPLOY,
         smoke_checks=("workspace-provisioned", "models-list", "datastores-list"),
         data_checks=("asset-parity",),
+        data_recovery=DataRecovery(
+            source=(
+                "models, environments and datastores kept as code (or in an AML registry replicated to both "
+                "regions)"
+            ),
+            replay="assets re-registered from code and compared with the manifest (run history is not recovered)",
+        ),
         depends_on=(
             Dependency("foundation", "the workspace keeps its secrets in the platform Key Vault and logs to its workspace"),
         ),

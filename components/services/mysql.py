@@ -21,6 +21,7 @@ from pydantic import Field, field_validator
 from pulumi_azure_native import dbformysql, managedidentity
 
 from components import naming
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -50,6 +51,11 @@ PROFILE = register(
         recovery_action=RecoveryAction.GEO_RESTORE,
         smoke_checks=("server-ready", "select-1"),
         data_checks=("row-counts", "table-checksums", "max-timestamp"),
+        data_recovery=DataRecovery(
+            source="the primary server's geo-redundant backup (geo-restore), or a cross-region read replica",
+            replay="ingestion re-run from the restored tables' max-timestamp watermark",
+            source_uplifts=((0, 0), (0, 1)),
+        ),
         depends_on=(
             Dependency("foundation", "the server lives in the data resource group"),
             Dependency("connectivity", "public access is off: clients come through the hub VNet"),

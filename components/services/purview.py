@@ -15,6 +15,7 @@ import pulumi
 from pulumi_azure_native import purview
 
 from components import naming
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -39,6 +40,13 @@ PROFILE = register(
         recovery_action=RecoveryAction.REDEPLOY,
         smoke_checks=("purview-account-provisioned", "purview-collections-readable"),
         data_checks=("asset-counts",),
+        data_recovery=DataRecovery(
+            source=(
+                "the customer's exports of the Data Map (glossary, collections, role assignments) and its "
+                "sources"
+            ),
+            replay="the sources re-registered (the lake first) and scanned again",
+        ),
         depends_on=(
             Dependency("foundation", "the account lives in the data resource group"),
             Dependency("lake", "the lake is re-registered and re-scanned as a Data Map source"),

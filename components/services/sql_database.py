@@ -21,6 +21,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from pulumi_azure_native import sql
 
 from components import naming
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -44,6 +45,11 @@ PROFILE = register(
         recovery_action=RecoveryAction.GEO_RESTORE,
         smoke_checks=("database-online", "select-1"),
         data_checks=("row-counts", "table-checksums", "max-updated-at"),
+        data_recovery=DataRecovery(
+            source="the failover group's geo-secondary, or the geo-redundant backups (geo-restore)",
+            replay="ingestion re-run from the max-updated-at watermark",
+            source_uplifts=((0, 0), (0, 1), (0, 2)),
+        ),
         depends_on=(
             Dependency("foundation", "the server lives in the data resource group"),
             Dependency("connectivity", "public access is off: clients come through the hub VNet"),

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pulumi_azure_native import sql
 
 from components import naming
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -44,6 +45,11 @@ PROFILE = register(
         recovery_action=RecoveryAction.SERVICE_FAILOVER,
         smoke_checks=("managed-instance-ready", "select-1"),
         data_checks=("row-counts", "max-timestamp"),
+        data_recovery=DataRecovery(
+            source="the instance failover group's geo-secondary, or the geo-redundant backups (geo-restore)",
+            replay="ingestion re-run from the max-timestamp watermark",
+            source_uplifts=((0, 0), (0, 1)),
+        ),
         depends_on=(Dependency("foundation", "the instance lives in the data resource group"),),
         priority=2,
         # The secondary instance already exists (the group's partner): the deploy step is a no-change

@@ -25,6 +25,7 @@ from pydantic import Field, model_validator
 from pulumi_azure_native import recoveryservices
 
 from components import naming
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -43,6 +44,14 @@ PROFILE = register(
         recovery_action=RecoveryAction.SERVICE_FAILOVER,
         smoke_checks=("recovery-plan-readable", "replicated-items-healthy"),
         data_checks=("row-counts", "max-timestamp"),
+        data_recovery=DataRecovery(
+            source=(
+                "Site Recovery's replicated disks (recovery points) in the paired region, or an Always On "
+                "replica"
+            ),
+            replay="ingestion re-run from the databases' max-timestamp after the recovery point",
+            source_uplifts=((0, 0), (0, 1)),
+        ),
         depends_on=(Dependency("foundation", "the vault lives in the data resource group"),),
         priority=2,
         # A recovery plan failover of a few VMs typically completes in 15-30 minutes (Site Recovery's

@@ -17,6 +17,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components import naming, roles
 from components.data.lake import ZONES as LAKE_ZONES
+from components.profile import DataRecovery
 from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.service import PlatformContext, Posture, ServiceSettings, ServiceSpec
 from stacks.schema import EntraAdmin
@@ -34,6 +35,11 @@ PROFILE = register(
         recovery_action=RecoveryAction.GEO_RESTORE,
         smoke_checks=("workspace-provisioned", "sql-pool-online", "sql-select-1", "spark-pool-provisioned"),
         data_checks=("row-counts", "max-load-timestamp"),
+        data_recovery=DataRecovery(
+            source="the dedicated SQL pool's daily geo-backup (geo-restore); Spark and pipelines hold no data",
+            replay="loads re-run from the lake from the max-load-timestamp (the geo-backup can be 24 hours old)",
+            source_uplifts=((2, 0),),
+        ),
         depends_on=(
             Dependency("foundation", "the workspace lives in the data resource group"),
             Dependency("connectivity", "public network access is off: clients come through the hub"),
