@@ -89,11 +89,37 @@ def build_stack_plan(project_dir: Path, stack: str):
     return plan, graph, config
 
 
-def plan_command(project_dir: Path, stack: str) -> dict:
+def plan_command(project_dir: Path, stack: str, *, workdir: Path | None = None, history_from: str = "azure",
+                 regression_threshold: float | None = None) -> dict:
+    """The plan as JSON; with a workdir, estimates from `history_from` runs' history (orchestrator/history.py)
+    where there is some, and when over the RTO the critical path and levers (orchestrator/rto_levers.py)."""
+    from orchestrator.history import (
+        REGRESSION_THRESHOLD, HistoryCorrupt, apply_history, history_path, read_history, step_histories,
+    )
     from orchestrator.plan import plan_to_json
+    from orchestrator.rto_levers import rto_levers
 
-    plan, _, _ = build_stack_plan(project_dir, stack)
-    return plan_to_json(plan)
+    plan, graph, config = build_stack_plan(project_dir, stack)
+    threshold = REGRESSION_THRESHOLD if regression_threshold is None else regression_threshold
+    path = history_path(workdir, stack) if workdir is not None and history_from != "none" else None
+    try:
+        runs = read_history(path) if path is not None else []
+    except HistoryCorrupt as exc:
+        raise BadInput(f"--workdir: history damaged: {exc} (move the file aside to plan without it)") from None
+    plan, sources, regressions = apply_history(plan, step_histories(runs, history_from), threshold)
+    document = plan_to_json(plan)
+    for step in document["steps"]:
+        step["estimate_source"] = sources[step["id"]]
+    document["history"] = {
+        "file": str(path) if path is not None else None,
+        "target": history_from,
+        "runs": sum(1 for run in runs if run.get("target") == history_from),
+        "regression_threshold": threshold,
+    }
+    document["regressions"] = regressions
+    profiles = {profile.key: profile for profile in stack_profiles(graph, config)}
+    document["rto_levers"] = rto_levers(plan, profiles, sources)
+    return document
 
 
 def status_command(run_dir: Path) -> dict:

@@ -106,7 +106,7 @@ def failover_command(project_dir: Path, stack: str, *, workdir: Path, dry_run: b
     attached) before anything is deployed or a run directory exists."""
     check_stack(project_dir, stack)
     if dry_run:
-        return dry_run_document(project_dir, stack)
+        return dry_run_document(project_dir, stack, workdir=workdir)
     preconditions = preconditions or Preconditions()
     command = preconditions.find_pulumi()
     preconditions.check_credentials()
@@ -157,9 +157,16 @@ def _real_preflight(project_dir: Path, stack: str, command: Path) -> Callable[[]
     return lambda: preflight_command(project_dir, stack, state_readable=state.state_readable)
 
 
-def dry_run_document(project_dir: Path, stack: str) -> dict[str, Any]:
-    plan, _graph, config = build_stack_plan(project_dir, stack)
+def dry_run_document(project_dir: Path, stack: str, workdir: Path | None = None) -> dict[str, Any]:
+    """What a failover would run: the plan as `drctl plan` shows it (estimates from the Azure runs'
+    history in `workdir` where there is some) and the checks."""
+    from orchestrator.commands import check_stack, plan_command
+    from stacks.config import load_stack_config
+
+    check_stack(project_dir, stack)
+    config = load_stack_config(Path(project_dir), stack)
     _check_role(stack, config)
+    document = plan_command(project_dir, stack, workdir=workdir)
     checks, note = planned_preflight(config)
     return {
         "stack": stack,
@@ -170,7 +177,7 @@ def dry_run_document(project_dir: Path, stack: str) -> dict[str, Any]:
         "preconditions": [dict(check) for check in PRECONDITIONS],
         "preflight_checks": checks,
         "preflight_note": note,
-        "plan": plan_to_json(plan),
+        "plan": document,
     }
 
 

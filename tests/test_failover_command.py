@@ -131,7 +131,8 @@ def test_dry_run_prints_the_plan_and_checks_without_cli_or_credentials(tmp_path,
                                 data_steps=never)
 
     assert document["dry_run"] is True and document["stack"] == STACK
-    assert document["plan"] == plan_command(PROJECT_DIR, STACK)
+    assert document["plan"] == plan_command(PROJECT_DIR, STACK, workdir=tmp_path / "work")
+    assert document["plan"]["history"]["runs"] == 0  # read, never created: the workdir stays absent
     assert document["preflight_checks"] == planned and seen == [STACK] and document["preflight_note"] is None
     assert [c["check"] for c in document["preconditions"]] == ["pulumi-cli", "azure-credentials"]
     assert json.loads(json.dumps(document)) == document
