@@ -12,6 +12,7 @@ from orchestrator.model import Plan, StepKind
 from orchestrator.plan import critical_path
 from orchestrator.redact import REDACTOR
 from orchestrator.report.handover import StepRecord, build_report, write_report
+from orchestrator.report.bundle import seal, write_versions
 from orchestrator.rundir import write_json_atomic
 
 SUMMARY_COMPONENT_KEYS = ("name", "stateful", "exercised", "smoke", "validation")
@@ -105,8 +106,10 @@ def finish_run(
     outcome: str,
     disaster_at: str,
     extra: dict[str, Any] | None = None,
+    appendix: str | None = None,
 ) -> dict[str, Any]:
-    """Write report.json, report.md and evidence/, and return the run's JSON summary."""
+    """Write report.json, report.md (with `appendix`, markdown, at its end) and evidence/, then the
+    versions and the SHA256SUMS seal as the run's last write; return the run's JSON summary."""
     records = records_from_journal(plan, run_dir)
     handover = next((r for r in records if r.kind == StepKind.HANDOVER and r.state == "succeeded"), None)
     handover_at = (handover.outputs or {}).get("handover_at") if handover else None
@@ -125,6 +128,12 @@ def finish_run(
     report.update(REDACTOR(extra or {}))
     write_step_evidence(run_dir, records)
     write_report(run_dir, report)
+    if appendix:
+        with open(Path(run_dir) / "report.md", "a", encoding="utf-8") as handle:
+            handle.write(REDACTOR.text(appendix))
+    _record_history(run_dir, run, report["outcome"])
+    write_versions(run_dir, run)
+    seal(run_dir)  # last: every file the run wrote is covered
     summary = {
         "outcome": report["outcome"],
         "rto_s": report["rto_s"],
@@ -136,3 +145,16 @@ def finish_run(
         "report": str(Path(run_dir) / "report.md"),
     }
     return REDACTOR(summary)
+
+
+def _record_history(run_dir: Path, run: dict[str, Any], outcome: str) -> None:
+    """Every run that ends feeds `drctl plan`'s estimates. The recovery itself is done and reported
+    by now: a history that cannot be written is said on stderr, not turned into a failed run."""
+    from orchestrator.history import record_run
+
+    try:
+        record_run(run_dir, run, outcome)
+    except OSError as exc:
+        from orchestrator.render import progress_line
+
+        progress_line(f"step durations not recorded in the history: {exc}")

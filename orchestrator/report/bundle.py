@@ -1,0 +1,165 @@
+"""The evidence bundle: what an auditor needs to accept that a recovery happened as reported.
+
+A run directory holds the journal, the plan, the manifests, per-step evidence, the reports and
+the approvals; this adds `versions.json` (the IaC's git commit, the package versions, a hash of
+the stack files with secret values removed) and, as the run's last write, `SHA256SUMS` over every
+file. The sums file is in the format of coreutils' `sha256sum`, so `sha256sum -c SHA256SUMS`
+checks it too; `drctl verify-evidence RUN_DIR` names each file altered, missing or added since.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import platform
+import subprocess
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from orchestrator.errors import BadInput
+from orchestrator.rundir import write_json_atomic
+
+SUMS = "SHA256SUMS"
+VERSIONS = "versions.json"
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+# The packages whose behaviour decides what a run did; the rest follow from them.
+PACKAGES = ("azure-dataplatform-dr", "pulumi", "pulumi-azure-native", "azure-core", "azure-identity",
+            "azure-storage-blob", "azure-mgmt-resource", "azure-mgmt-storage", "azure-mgmt-postgresqlflexibleservers",
+            "azure-mgmt-datafactory", "psycopg", "click", "pydantic", "tenacity")
+SECRET = "[secret removed]"
+
+
+def write_versions(run_dir: Path, run: dict[str, Any], project_dir: Path | None = None) -> dict[str, Any]:
+    """versions.json, once per run (a resumed run keeps what the run started with)."""
+    path = Path(run_dir) / VERSIONS
+    if path.exists():
+        return json.loads(path.read_text(encoding="utf-8"))
+    project = Path(project_dir or run.get("project_dir") or PROJECT_DIR)
+    stacks = [s for s in (run.get("stack"), run.get("paired_stack") or run.get("secondary_stack")) if s]
+    document = {
+        "iac": _git(project),
+        "packages": {name: _version(name) for name in PACKAGES},
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+        "azurite": _azurite_version(project),
+        "stack_config_sha256": {stack: config_digest(project / f"Pulumi.{stack}.yaml") for stack in stacks},
+    }
+    write_json_atomic(path, document)
+    return document
+
+
+def config_digest(path: Path) -> str | None:
+    """sha256 of the stack file's values with every secret value replaced, in a canonical form:
+    two files that differ only in a secret (or in comments and layout) have the same digest."""
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError):
+        return None
+    canonical = json.dumps(_without_secrets(document), sort_keys=True, separators=(",", ":"), default=str)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _without_secrets(value: Any) -> Any:
+    # Pulumi writes an encrypted config value as {"secure": "<ciphertext>"}.
+    if isinstance(value, dict):
+        if set(value) == {"secure"}:
+            return SECRET
+        return {k: _without_secrets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_without_secrets(v) for v in value]
+    return value
+
+
+def _git(project: Path) -> dict[str, Any]:
+    def git(*args: str) -> str | None:
+        try:
+            done = subprocess.run(["git", "-C", str(project), *args], capture_output=True, text=True, timeout=10)
+        except (OSError, subprocess.SubprocessError):
+            return None
+        return done.stdout.strip() if done.returncode == 0 else None
+
+    commit = git("rev-parse", "HEAD")
+    if commit is None:
+        return {"commit": None, "note": f"{project} is not a git checkout (or git is not installed)"}
+    changed = git("status", "--porcelain", "--untracked-files=no")
+    return {"commit": commit, "dirty": bool(changed), "changed_files": len(changed.splitlines()) if changed else 0}
+
+
+def _version(name: str) -> str | None:
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def _azurite_version(project: Path) -> str | None:
+    try:
+        return json.loads((project / "node_modules" / "azurite" / "package.json").read_text())["version"]
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+# -- sealing and verifying ------------------------------------------------------------------------
+def _files(run_dir: Path) -> list[str]:
+    names = []
+    for root, dirs, files in os.walk(run_dir):
+        dirs.sort()
+        for name in sorted(files):
+            relative = Path(root, name).relative_to(run_dir).as_posix()
+            if relative != SUMS and not name.endswith(".tmp"):
+                names.append(relative)
+    return names
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def seal(run_dir: Path) -> Path:
+    """SHA256SUMS over every file of the run directory: the run's last write."""
+    run_dir = Path(run_dir)
+    lines = [f"{sha256_of(run_dir / name)}  {name}\n" for name in _files(run_dir)]
+    path = run_dir / SUMS
+    tmp = path.with_name(SUMS + ".tmp")
+    with open(tmp, "w", encoding="utf-8") as handle:
+        handle.writelines(lines)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+    return path
+
+
+def verify(run_dir: Path) -> dict[str, Any]:
+    """{"files": N, "problems": [{"file", "problem"}]}; BadInput when there is nothing to verify."""
+    run_dir = Path(run_dir)
+    sums = run_dir / SUMS
+    if not run_dir.is_dir():
+        raise BadInput(f"RUN_DIR: {run_dir} is not a directory")
+    if not sums.is_file():
+        raise BadInput(f"RUN_DIR: {run_dir} has no {SUMS}: not a sealed run directory (did the run finish?)")
+    listed: dict[str, str] = {}
+    for number, line in enumerate(sums.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+        digest, sep, name = line.partition("  ")
+        if not sep or len(digest) != 64 or not name:
+            return {"files": len(listed), "problems": [{"file": SUMS, "problem": f"line {number} is not '<sha256>  <file>'"}]}
+        listed[name] = digest
+    problems = []
+    for name, digest in listed.items():
+        path = run_dir / name
+        if ".." in Path(name).parts or Path(name).is_absolute():
+            problems.append({"file": name, "problem": "listed outside the run directory"})
+        elif not path.is_file():
+            problems.append({"file": name, "problem": "missing"})
+        elif sha256_of(path) != digest:
+            problems.append({"file": name, "problem": "altered"})
+    problems += [{"file": name, "problem": "added after the run was sealed"} for name in _files(run_dir)
+                 if name not in listed]
+    return {"files": len(listed), "problems": problems}
