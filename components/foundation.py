@@ -85,6 +85,9 @@ class FoundationArgs:
     key_vault_sku: str = "standard"
     # Cross Region Restore needs geo-redundant vault storage and cannot be turned off once on.
     cross_region_restore: bool = True
+    # On the resource groups only: what `drctl cleanup` lists and deletes is the group (and with it
+    # everything inside), and not every resource type takes tags.
+    tags: tuple[tuple[str, str], ...] = ()
 
 
 class Foundation(pulumi.ComponentResource):
@@ -100,6 +103,7 @@ class Foundation(pulumi.ComponentResource):
                 f"{name}-rg-{layer}",
                 resource_group_name=naming.resource_group_name(prefix, layer, suffix),
                 location=location,
+                tags=dict(args.tags) or None,
                 opts=child,
             )
             for layer in naming.LAYERS

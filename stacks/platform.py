@@ -57,6 +57,7 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
             log_retention_days=config.foundation.log_retention_days,
             key_vault_sku=config.foundation.key_vault_sku,
             cross_region_restore=config.foundation.recovery_vault_cross_region_restore,
+            tags=tuple(sorted(config.foundation.tags.items())),
         ),
     )
     groups = foundation.resource_group_names

@@ -66,10 +66,13 @@ def wait_for(path: Path) -> dict[str, Any]:
 
 
 def write_scenario(directory: Path, *, stacks: dict[str, dict[str, Any]], up: list[dict[str, Any]] | None = None,
-                   refresh: list[dict[str, Any]] | None = None) -> Path:
+                   refresh: list[dict[str, Any]] | None = None, destroy: list[dict[str, Any]] | None = None,
+                   preview: list[dict[str, Any]] | None = None) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "scenario.json"
-    path.write_text(json.dumps({"stacks": stacks, "up": up or [], "refresh": refresh or []}, indent=1), encoding="utf-8")
+    document = {"stacks": stacks, "up": up or [], "refresh": refresh or [], "destroy": destroy or [],
+                "preview": preview or []}
+    path.write_text(json.dumps(document, indent=1), encoding="utf-8")
     return path
 
 
@@ -89,3 +92,9 @@ def calls(directory: Path) -> list[list[str]]:
 def operations(directory: Path) -> list[list[str]]:
     """Only the `up` and `refresh` command lines."""
     return [args for args in calls(directory) if args[:1] in (["up"], ["refresh"])]
+
+
+def lifecycle(directory: Path) -> list[str]:
+    """The stack's life as the fake saw it, e.g. ["stack init", "up", "destroy", "stack rm"]."""
+    wanted = (["stack", "init"], ["stack", "rm"], ["up"], ["destroy"], ["refresh"])
+    return [" ".join(prefix) for args in calls(directory) for prefix in wanted if args[:len(prefix)] == prefix]

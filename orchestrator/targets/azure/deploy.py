@@ -121,6 +121,33 @@ class PulumiStack:
             stack = auto.select_stack(self.name, work_dir=str(self.project_dir), opts=options)
             return stack.export_stack().deployment is not None
 
+    def resources(self) -> list[dict[str, Any]]:
+        """Every resource the stack's state records (`pulumi stack export`): urn, type and id
+        (the ARM id for an Azure resource; components and providers have none or another form)."""
+        stack = self._get()
+        with pulumi_errors("stack export"):
+            deployment = stack.export_stack().deployment or {}
+        return [{"urn": r.get("urn"), "type": r.get("type"), "id": r.get("id")}
+                for r in deployment.get("resources") or [] if isinstance(r, dict)]
+
+    def preview(self) -> dict[str, int]:
+        """What `pulumi up` would do now: the preview's change summary (operation -> count)."""
+        stack = self._get()
+        with pulumi_errors("preview"):
+            result = stack.preview(on_output=self.on_output, color="never")
+        return {str(getattr(op, "value", op)): int(count) for op, count in (result.change_summary or {}).items()}
+
+    def destroy(self, targets: list[str] | None = None) -> dict[str, Any]:
+        """`pulumi destroy`: the whole stack, or only `targets` (URNs) and what depends on them."""
+        stack = self._get()
+        with pulumi_errors("destroy"):
+            if targets:
+                result = stack.destroy(target=list(targets), target_dependents=True, on_output=self.on_output,
+                                       color="never")
+            else:
+                result = stack.destroy(on_output=self.on_output, color="never")
+        return _summary(result.summary)
+
     def pending_operations(self) -> list[dict[str, Any]]:
         """Operations an interrupted update left in the state (`pending_operations` of the export)."""
         stack = self._get()

@@ -6,10 +6,12 @@ Both checks are plain callables on `Preconditions`, so tests and other environme
 
 from __future__ import annotations
 
+import logging
 import os
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
@@ -38,8 +40,9 @@ def check_azure_credentials(credential_factory: Callable[[], Any] | None = None,
     environ = os.environ if environ is None else environ
     credential = None
     try:
-        credential = (credential_factory or DefaultAzureCredential)()
-        credential.get_token(ARM_SCOPE)
+        with _identity_warnings_muted():
+            credential = (credential_factory or DefaultAzureCredential)()
+            credential.get_token(ARM_SCOPE)
     except CredentialUnavailableError:
         raise BadInput(_missing(environ)) from None
     except ClientAuthenticationError as exc:
@@ -52,6 +55,19 @@ def check_azure_credentials(credential_factory: Callable[[], Any] | None = None,
         close = getattr(credential, "close", None)
         if callable(close):
             close()
+
+
+@contextmanager
+def _identity_warnings_muted() -> Iterator[None]:
+    """A failing chain logs every attempt as a WARNING before it raises; with no logging set up,
+    Python prints that on stderr, burying the one line drctl says instead."""
+    logger = logging.getLogger("azure.identity")
+    previous = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(previous)
 
 
 def _declared(environ: Mapping[str, str]) -> bool:
