@@ -12,7 +12,12 @@ from pathlib import Path
 
 import click
 
+from orchestrator.cli_coverage import coverage
+from orchestrator.cli_evidence import verify_evidence
+from orchestrator.cli_fallback import fallback
+from orchestrator.cli_rehearse import cleanup, rehearse
 from orchestrator.errors import BadInput
+from orchestrator.history import REGRESSION_THRESHOLD
 from orchestrator.redact import REDACTOR
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -62,12 +67,21 @@ def preview(stack: str, as_json: bool, project_dir: Path) -> None:
 @cli.command()
 @_stack_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".drill"), show_default=True,
+              help="Where runs record their step durations (history/<stack>.jsonl).")
+@click.option("--history-from", type=click.Choice(["azure", "local", "none"]), default="azure", show_default=True,
+              help="Whose history sets the estimates: failovers on Azure, local drills, or none (profiles only).")
+@click.option("--regression-threshold", type=click.FloatRange(min=1.0, min_open=True), default=REGRESSION_THRESHOLD,
+              show_default=True, help="Flag a step whose latest run took over this times its earlier runs' median.")
 @_project_option
-def plan(stack: str, as_json: bool, project_dir: Path) -> None:
-    """The recovery plan for a stack: steps, dependencies, estimates, critical path vs RTO."""
+def plan(stack: str, as_json: bool, workdir: Path, history_from: str, regression_threshold: float,
+         project_dir: Path) -> None:
+    """The recovery plan for a stack: steps, dependencies, estimates (from history where there is
+    some), critical path vs RTO, and the levers when it is over."""
     from orchestrator.commands import plan_command
 
-    document = plan_command(project_dir, stack)
+    document = plan_command(project_dir, stack, workdir=workdir, history_from=history_from,
+                            regression_threshold=regression_threshold)
     if as_json:
         _emit_json(document)
     else:
@@ -170,17 +184,24 @@ def posture(stack: str | None, as_json: bool, project_dir: Path) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="Steps run at once.")
 @click.option("--stack", default="secondary", show_default=True, help="The stack failed over to.")
 @click.option("--keep-data", is_flag=True, help="Keep the emulators' data after a recovered run (kept anyway otherwise).")
+@click.option("--with-fallback", is_flag=True, help="After the handover, fall back to the primary (the round trip).")
+@click.option("--parallel-run-s", type=click.FloatRange(0, 3600), default=None,
+              help="Length of the fallback's parallel run, in seconds (default 2 locally).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary on stdout.")
 @_project_option
 def drill(
-    local: bool, scale: int, workdir: Path, workers: int, stack: str, keep_data: bool, as_json: bool, project_dir: Path
+    local: bool, scale: int, workdir: Path, workers: int, stack: str, keep_data: bool, with_fallback: bool,
+    parallel_run_s: float | None, as_json: bool, project_dir: Path
 ) -> None:
     """Rehearse a failover end to end: dataset, backup, disaster, recovery, validation, report."""
     if not local:
         raise BadInput("drill needs --local: it runs against the local region pair (on Azure, `drctl failover` runs the same plan)")
     from orchestrator.drill import run_local_drill
 
-    summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=keep_data)
+    if parallel_run_s is not None and not with_fallback:
+        raise BadInput("--parallel-run-s: only with --with-fallback")
+    summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=keep_data,
+                              with_fallback=with_fallback, parallel_run_s=parallel_run_s)
     _finish_run(summary, as_json)
 
 
@@ -259,8 +280,15 @@ def _finish_run(summary: dict, as_json: bool) -> None:
         from orchestrator.render import print_summary
 
         print_summary(summary)
-    if summary.get("outcome") != "recovered":
+    if summary.get("outcome") != "recovered" or (summary.get("fallback") or {}).get("outcome", "recovered") != "recovered":
         sys.exit(1)
+
+
+cli.add_command(coverage)
+cli.add_command(fallback)
+cli.add_command(verify_evidence)
+cli.add_command(rehearse)
+cli.add_command(cleanup)
 
 
 def main(argv: list[str] | None = None) -> None:

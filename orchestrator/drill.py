@@ -12,7 +12,7 @@ import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from components.profile import DRProfile
 from orchestrator.commands import build_stack_plan, check_stack, stack_profiles
@@ -43,7 +43,9 @@ def _lake_account(graph: Any) -> str:
 
 
 def run_local_drill(
-    project_dir: Path, stack: str, workdir: Path, *, scale: int, workers: int, keep_data: bool = False
+    project_dir: Path, stack: str, workdir: Path, *, scale: int, workers: int, keep_data: bool = False,
+    with_fallback: bool = False, parallel_run_s: float | None = None,
+    on_start: Callable[[Path, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     check_stack(project_dir, stack)
     plan, graph, config = build_stack_plan(project_dir, stack)
@@ -63,11 +65,17 @@ def run_local_drill(
         "scale": scale,
         "local_dir": str(local_dir),
         "keep_data": keep_data,
+        "with_fallback": with_fallback,
+        "parallel_run_s": parallel_run_s,
+        "workdir": str(Path(workdir).resolve()),
         "database": config.postgres.databases[0],
         "primary_account": _lake_account(primary_graph),
         "secondary_account": _lake_account(graph),
         "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s},
     }
+    if on_start is not None:
+        # Before run.json and before any emulator: `drctl rehearse` marks the run (and may add to it) here.
+        on_start(run_dir, run)
     write_json_atomic(run_dir / "run.json", run)
     write_json_atomic(run_dir / "plan.json", plan_to_json(plan))
     profiles = {profile.key: profile for profile in stack_profiles(graph, config)}
@@ -78,6 +86,10 @@ def resume_run(project_dir: Path, run_dir: Path, *, workers: int) -> dict[str, A
     run = read_run(run_dir)
     if run["kind"] != KIND:
         raise BadInput(f"RUN: resuming a {run['kind']} run is not supported here (only {KIND})")
+    if run.get("rehearsal"):
+        # Its data is torn down when it ends (orchestrator/rehearse.py): resuming would start on nothing.
+        raise BadInput(f"RUN: {run['rehearsal']} is a rehearsal; it is not resumed: run a new one (drctl cleanup "
+                       "removes what an interrupted one left)")
     run_dir = Path(run_dir).resolve()
     _check_resumable(run_dir, run)  # before anything is started or written
     _announce(run_dir)
@@ -143,15 +155,33 @@ def _drive(
             result = engine.run()
         finally:
             journal.close()
-    summary = finish_run(
-        run_dir=run_dir, run=run, kind=KIND, plan=plan, profiles=profiles, outcome=str(result.outcome),
-        disaster_at=prelude["disaster_at"], extra={"backup": prelude.get("backup")},
-    )
-    if summary["outcome"] == "recovered" and not run.get("keep_data", False):
+        summary = finish_run(
+            run_dir=run_dir, run=run, kind=KIND, plan=plan, profiles=profiles, outcome=str(result.outcome),
+            disaster_at=prelude["disaster_at"], extra={"backup": prelude.get("backup")},
+        )
+        if run.get("with_fallback") and summary["outcome"] == "recovered":
+            summary = _with_fallback(project_dir, run, pair, data, workers, summary)
+    if _succeeded(summary) and not run.get("keep_data", False):
         # The emulators' data served its purpose: the run directory keeps the evidence. A run that
         # did not recover keeps it, for investigation and for `drctl resume`.
         shutil.rmtree(data.local_dir, ignore_errors=True)
     return summary
+
+
+def _with_fallback(project_dir: Path, run: dict[str, Any], pair: LocalRegionPair, data: DrillData, workers: int,
+                   summary: dict[str, Any]) -> dict[str, Any]:
+    from orchestrator.fallback import DEFAULT_LOCAL_PARALLEL_RUN_S, run_local_fallback
+
+    window = run.get("parallel_run_s")
+    fallback = run_local_fallback(
+        project_dir, Path(run.get("workdir") or Path(run["local_dir"]).parents[1]), run, pair, data, workers=workers,
+        parallel_run_s=DEFAULT_LOCAL_PARALLEL_RUN_S if window is None else float(window), say=progress_line)
+    return {**summary, "fallback": fallback}
+
+
+def _succeeded(summary: dict[str, Any]) -> bool:
+    fallback = summary.get("fallback")
+    return summary["outcome"] == "recovered" and (fallback is None or fallback["outcome"] == "recovered")
 
 
 def _profiles_by_key(project_dir: Path, stack: str) -> dict[str, DRProfile]:

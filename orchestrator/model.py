@@ -15,6 +15,11 @@ class StepKind(StrEnum):
     SMOKE = "smoke"
     GATE = "gate"
     HANDOVER = "handover"
+    # Fallback only (orchestrator/fallback_plan.py): the seed's steps back to the primary.
+    DRIFT = "drift"
+    PARALLEL_RUN = "parallel-run"
+    SWITCH = "switch"
+    DECOMMISSION = "decommission"
 
 
 class StepState(StrEnum):

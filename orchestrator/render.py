@@ -36,17 +36,49 @@ def print_preview(document: dict) -> None:
 
 def print_plan(document: dict) -> None:
     table = Table(title=f"recovery plan for stack {document['stack']}")
-    for column in ("step", "kind", "depends on", "estimate"):
+    for column in ("step", "kind", "depends on", "estimate", "estimate from"):
         table.add_column(column)
     for step in document["steps"]:
-        table.add_row(step["id"], step["kind"], ", ".join(step["depends_on"]), _duration(step["estimate_s"]))
+        table.add_row(step["id"], step["kind"], ", ".join(step["depends_on"]), _duration(step["estimate_s"]),
+                      step.get("estimate_source", "profile"))
     console = _console()
     console.print(table)
+    history = document.get("history")
+    if history:
+        console.print(f"history: {history['runs']} {history['target']} run(s) in {history['file'] or '-'}")
+    for flagged in document.get("regressions") or []:
+        console.print(
+            f"REGRESSION {flagged['step']}: latest run {_duration(flagged['latest_s'])} vs median "
+            f"{_duration(flagged['earlier_median_s'])} of the {flagged['earlier_runs']} runs before it ({flagged['run_id']})"
+        )
     verdict = "within" if document["within_target"] else "OVER"
     console.print(
         f"critical path {_duration(document['critical_path_s'])} ({verdict} the RTO target of "
         f"{_duration(document['rto_target_s'])}); run one by one it would take {_duration(document['sequential_s'])}"
     )
+    levers = document.get("rto_levers")
+    if levers:
+        _print_levers(console, levers)
+
+
+def _print_levers(console: Console, levers: dict) -> None:
+    console.print(f"over the RTO by {_duration(levers['over_by_s'])}; the critical path:")
+    for entry in levers["critical_path"]:
+        console.print(f"  {entry['step']}  {_duration(entry['estimate_s'])}  ({entry['estimate_source']})")
+    console.print("levers (from the seed's DR plan guidance):")
+    for lever in levers["levers"]:
+        if "rto_needed_s" in lever:  # not a saving: what the target would have to become
+            console.print(f"  {lever['lever']}: {lever['detail']}")
+            continue
+        saving = f"saves {_duration(lever['saving_s'])}" if lever.get("saving_s") is not None else "saving not computed"
+        if lever.get("saving_is_upper_bound"):
+            saving = saving.replace("saves", "saves at most")
+        console.print(f"  {lever['lever']}: {saving}; {lever['detail']}")
+        for component in lever.get("components", []):
+            part = f"saves {_duration(component['saving_s'])}" if component["saving_s"] is not None else "saving not computed"
+            options = "; ".join(component["seed_uplift_options"]) or "none in the seed"
+            console.print(f"    {component['component']} ({component['recovery_action']}): {part}; "
+                          f"{component['detail']}. Seed uplift options: {options}")
 
 
 def print_posture(document: dict) -> None:
@@ -135,6 +167,23 @@ def print_summary(summary: dict) -> None:
         )
     console.print(table)
     console.print(f"report: {summary['run_dir']}/report.md")
+    fallback = summary.get("fallback")
+    if fallback:
+        console.print(f"fallback to the primary: {fallback['outcome']} in {_duration(fallback['rto_s'])}")
+        for store, facts in sorted(fallback.get("secondary_time", {}).get("stores", {}).items()):
+            console.print(f"  {store}: {_secondary_time_line(facts)}")
+        console.print(f"fallback report: {fallback['run_dir']}/report.md")
+
+
+def _secondary_time_line(facts: dict) -> str:
+    """What the primary holds of the records written while the secondary served."""
+    if "blobs" in facts:
+        present = sum(1 for blob in facts["blobs"] if blob["in_primary"])
+        return f"{present} of {len(facts['blobs'])} raw batches written during the secondary's time, same MD5"
+    inside = facts.get("in_primary", {})
+    same = inside.get("checksum") == facts.get("checksum") and inside.get("events") == facts.get("events")
+    return (f"{inside.get('events')} of {facts.get('events')} events written during the secondary's time, "
+            f"checksum {'matches' if same else 'DIFFERS'}")
 
 
 def progress_line(message: str) -> None:

@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from stacks.schema import (
     DataFactoryConfig,
     EventHubsConfig,
+    FallbackConfig,
     FoundationConfig,
     LakeConfig,
     PostgresConfig,
@@ -61,6 +62,7 @@ class StackConfig:
     data_factory: DataFactoryConfig
     recovery: RecoveryTargets
     restore: RestoreSources
+    fallback: FallbackConfig = FallbackConfig()
     saas: tuple[str, ...] = ()
     paired_prefix: str | None = None
     paired_name_suffix: str | None = None
@@ -78,7 +80,7 @@ class StackConfig:
 # Keys whose value is a plain string; every other key is structured (YAML/JSON object).
 _STRING_KEYS = ("role", "pairedStack", "pairedRegion", "prefix", "nameSuffix", "addressSpace")
 _OBJECT_KEYS = (
-    "services", "foundation", "lake", "postgres", "eventHubs", "dataFactory", "recovery", "restore", "saas"
+    "services", "foundation", "lake", "postgres", "eventHubs", "dataFactory", "recovery", "restore", "fallback", "saas"
 )
 KNOWN_KEYS = _STRING_KEYS + _OBJECT_KEYS
 
@@ -148,6 +150,7 @@ def config_from_mapping(
         data_factory=parsed.data_factory,
         recovery=parsed.recovery,
         restore=parsed.restore,
+        fallback=parsed.fallback,
         saas=_known_saas(source, parsed.saas),
         optional_services=optional,
     )

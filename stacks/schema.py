@@ -39,6 +39,20 @@ class FoundationConfig(_Model):
     log_retention_days: int = Field(30, alias="logRetentionDays", ge=30, le=730)
     key_vault_sku: Literal["standard", "premium"] = Field("standard", alias="keyVaultSku")
     recovery_vault_cross_region_restore: bool = Field(True, alias="recoveryVaultCrossRegionRestore")
+    # Azure tags on every resource group: deleting a group deletes what is in it, so the groups are
+    # what `drctl cleanup` finds a rehearsal's leftovers by (drctl-rehearsal, drctl-expires).
+    tags: dict[str, str] = Field(default_factory=dict, max_length=50)
+
+    @field_validator("tags")
+    @classmethod
+    def _azure_tags(cls, tags: dict[str, str]) -> dict[str, str]:
+        # Azure's limits (https://learn.microsoft.com/azure/azure-resource-manager/management/tag-resources).
+        for name, value in tags.items():
+            if not name or len(name) > 512 or any(c in name for c in "<>%&\\?/"):
+                raise ValueError(f"tag name {name!r}: 1-512 characters, none of <>%&\\?/")
+            if len(value) > 256:
+                raise ValueError(f"tag {name!r}: the value is over 256 characters")
+        return tags
 
 
 LakeRedundancy = Literal[
@@ -170,6 +184,18 @@ class RestoreSources(_Model):
     lake: LakeRestore | None = None
 
 
+class FallbackConfig(_Model):
+    """How `drctl fallback` returns to this (primary) stack once its region is healthy again."""
+
+    # The seed's parallel run: both regions ingest and are compared before the secondary goes.
+    parallel_run_minutes: int = Field(60, alias="parallelRunMinutes", ge=0, le=7 * 24 * 60)
+    # decommission: the secondary's resources are removed; strip-back: its data services are
+    # stopped and emptied, the foundation and network stay for the next failover.
+    secondary_strategy: Literal["decommission", "strip-back"] = Field("strip-back", alias="secondaryStrategy")
+    # How users reach the platform: Traffic Manager endpoint priorities, a DNS record, or a person.
+    traffic_switch: Literal["traffic-manager", "dns", "manual"] = Field("manual", alias="trafficSwitch")
+
+
 class StackValues(_Model):
     """The stack's keys without their namespace, as a single validated object."""
 
@@ -188,6 +214,7 @@ class StackValues(_Model):
     data_factory: DataFactoryConfig = Field(DataFactoryConfig(), alias="dataFactory")
     recovery: RecoveryTargets = RecoveryTargets()
     restore: RestoreSources = RestoreSources()
+    fallback: FallbackConfig = FallbackConfig()
     # The Microsoft-recovered and SaaS services (components/catalog.py) the platform relies on:
     # each gets a readiness check or a manual confirmation step in the plan.
     saas: tuple[str, ...] = DEFAULT_SAAS

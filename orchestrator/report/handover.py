@@ -167,7 +167,9 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- Run: `{report['run_id']}`",
         f"- Outcome: **{report['outcome']}**; handover "
         + ("complete" if report["handover"]["complete"] else "blocked by " + ", ".join(report["handover"]["blocked_by"])),
-        f"- Disaster declared: {report.get('disaster_at', '-')}; handover: {report.get('handover_at', '-')}",
+        # A fallback's clock starts when the fallback does: there is no disaster to count from.
+        f"- {'Fallback started' if str(report['kind']).startswith('fallback') else 'Disaster declared'}: "
+        f"{report.get('disaster_at', '-')}; handover: {report.get('handover_at', '-')}",
         f"- RTO measured {_seconds(report.get('rto_s'))} against a target of {_seconds(report['rto_target_s'])}: "
         + ("met" if report["rto_met"] else "NOT met"),
         f"- Estimated RTO from the plan (critical path, Azure timings): {_seconds(report.get('estimated_rto_s'))}",

@@ -1,13 +1,14 @@
 """The local region pair: what the local drill fails over from and to.
 
-    primary region    Azurite(primary_account)                      + PostgreSQL
+    primary region    Azurite(primary_account, secondary [geo copy]) + PostgreSQL
     secondary region  Azurite(primary_account [geo copy], secondary) + PostgreSQL
     backup store      a directory (PostgreSQL dumps, manifests) that survives the primary
 
 On Azure the geo-secondary copy of an RA-GRS account is `<account>-secondary`, in the paired
 region. Locally it is an account of the same name inside the secondary Azurite instance, because
 Azurite copies server-side only between accounts of one instance, and recovery must copy
-server-side.
+server-side. Symmetrically, the secondary account's geo copy lives in the primary region: the
+fallback copies from it once the primary is back.
 """
 
 from __future__ import annotations
@@ -58,7 +59,8 @@ class LocalRegionPair:
         keys = _load_or_create_keys(self.workdir, [primary_account, secondary_account])
         # the geo copy has the primary's name and key, as the RA-GRS secondary endpoint does
         self.primary_azurite = AzuriteServer(self.workdir / "primary" / "azurite",
-                                             {primary_account: keys[primary_account]})
+                                             {primary_account: keys[primary_account],
+                                              secondary_account: keys[secondary_account]})
         self.secondary_azurite = AzuriteServer(self.workdir / "secondary" / "azurite",
                                                {primary_account: keys[primary_account],
                                                 secondary_account: keys[secondary_account]})
@@ -77,13 +79,23 @@ class LocalRegionPair:
         self.secondary_postgres.start()
 
     def stop_primary(self, abrupt: bool = False) -> None:
-        """The disaster. `abrupt` kills the processes instead of shutting them down."""
-        self.primary_azurite.stop(abrupt=abrupt)
+        """The disaster. `abrupt` kills PostgreSQL instead of shutting it down (its WAL makes it
+        come back whole, as a managed server does). Azurite always gets a shutdown: it keeps blob
+        metadata in memory and saves it every few seconds, so a kill would lose blobs that Azure
+        Storage, which is durable, would still hold when the region returns (the fallback)."""
+        self.primary_azurite.stop()
         self.primary_postgres.stop(abrupt=abrupt)
 
     def stop_secondary(self) -> None:
         self.secondary_azurite.stop()
         self.secondary_postgres.stop()
+
+    def restart_primary(self) -> None:
+        """The primary region is back: its servers start again on the data they held."""
+        self.stop_primary()
+        self.primary_azurite.stop_orphans()
+        self.primary_postgres.stop_orphans()
+        self.start_primary()
 
     def restart_secondary(self) -> None:
         """For a resumed run: stop the secondary servers, ours or orphans of a drctl that died,
@@ -114,6 +126,13 @@ class LocalRegionPair:
 
     def secondary_lake(self) -> BlobServiceClient:
         return self.secondary_azurite.service_client(self.secondary_account)
+
+    def secondary_geo_copy_lake(self) -> BlobServiceClient:
+        """The geo copy of the secondary account, as read in the primary region (fallback)."""
+        return self.primary_azurite.service_client(self.secondary_account)
+
+    def secondary_geo_copy_key(self) -> str:
+        return self.primary_azurite.account_key(self.secondary_account)
 
     def geo_copy_key(self) -> str:
         """The geo copy's shared key: signs the read SAS of server-side copies. A secret."""
