@@ -73,13 +73,25 @@ def test_fallback_dry_run_prints_the_plan_from_the_stack_config():
 @pytest.mark.parametrize("args, message", [
     (("fallback", "--stack", "secondary", "--dry-run"), "secondary is a secondary stack; a fallback returns to a primary"),
     (("fallback", "--stack", "nowhere", "--dry-run"), "--stack: unknown stack 'nowhere'"),
-    (("fallback", "--stack", "primary"), "fallback on Azure is not available in this version"),
     (("drill", "--local", "--parallel-run-s", "5"), "--parallel-run-s: only with --with-fallback"),
 ])
 def test_bad_fallback_input_is_one_line_and_exit_2(args, message):
     done = drctl(*args)
     assert done.returncode == 2 and done.stdout == ""
     assert done.stderr.count("\n") == 1 and message in done.stderr, done.stderr
+
+
+@pytest.mark.parametrize("env, message", [
+    ({}, "drctl: the Pulumi CLI is not installed: no `pulumi` on PATH"),
+    ({"DRCTL_PULUMI_COMMAND": str(REPO / "tests" / "fake_pulumi" / "bin" / "pulumi")}, "drctl: no Azure credentials: "),
+], ids=["no-pulumi-cli", "no-credentials"])
+def test_a_fallback_on_azure_needs_the_pulumi_cli_and_credentials(tmp_path, env, message):
+    bare = {"PATH": str(tmp_path / "empty"), "HOME": str(tmp_path), **env}  # no CLI, no login, no Azure variables
+    done = subprocess.run([*DRCTL, "fallback", "--stack", "primary", "--workdir", str(tmp_path / "work")],
+                          capture_output=True, text=True, cwd=REPO, env=bare, timeout=120)
+    assert done.returncode == 2 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith(message), done.stderr
+    assert not (tmp_path / "work").exists()  # refused before a run directory exists
 
 
 def test_a_bad_fallback_setting_in_the_stack_file_names_the_key(tmp_path):

@@ -91,11 +91,11 @@ class PulumiStack:
                     self._stack = auto.create_or_select_stack(self.name, work_dir=str(self.project_dir), opts=options)
             return self._stack
 
-    def up(self, on_event: Callable[[Any], None] | None = None) -> UpdateResult:
+    def up(self, on_event: Callable[[Any], None] | None = None, *, refresh: bool = False) -> UpdateResult:
         stack = self._get()
         with pulumi_errors("up"):
             # color=never: the output is kept for evidence, and colour codes would only clutter it.
-            result = stack.up(on_event=on_event, on_output=self.on_output, color="never")
+            result = stack.up(on_event=on_event, on_output=self.on_output, color="never", **_refresh(refresh))
         return UpdateResult(_summary(result.summary), _masked(result.outputs))
 
     def refresh(self, *, clear_pending_creates: bool = True, on_event: Callable[[Any], None] | None = None) -> dict[str, Any]:
@@ -130,11 +130,12 @@ class PulumiStack:
         return [{"urn": r.get("urn"), "type": r.get("type"), "id": r.get("id")}
                 for r in deployment.get("resources") or [] if isinstance(r, dict)]
 
-    def preview(self) -> dict[str, int]:
-        """What `pulumi up` would do now: the preview's change summary (operation -> count)."""
+    def preview(self, *, refresh: bool = False) -> dict[str, int]:
+        """What `pulumi up` would do now: the preview's change summary (operation -> count). With
+        refresh, against the resources as the cloud has them, not as the state last saw them."""
         stack = self._get()
         with pulumi_errors("preview"):
-            result = stack.preview(on_output=self.on_output, color="never")
+            result = stack.preview(on_output=self.on_output, color="never", **_refresh(refresh))
         return {str(getattr(op, "value", op)): int(count) for op, count in (result.change_summary or {}).items()}
 
     def destroy(self, targets: list[str] | None = None) -> dict[str, Any]:
@@ -219,6 +220,11 @@ def command_output_tail(error: BaseException) -> tuple[int | None, list[str]]:
     if not lines:
         lines = [line for line in stdout.splitlines() if "error" in line.lower()]
     return code, [REDACTOR.text(redact_urls(line)) for line in lines[-STDERR_TAIL_LINES:]]
+
+
+def _refresh(refresh: bool) -> dict[str, bool]:
+    # Only when asked: the flag is left off the command line otherwise, as before.
+    return {"refresh": True} if refresh else {}
 
 
 def _summary(summary: Any) -> dict[str, Any]:
