@@ -15,6 +15,8 @@ from typing import Any
 from components.profile import DRProfile, RecoveryAction
 from orchestrator.model import StepKind
 from orchestrator.redact import REDACTOR
+from orchestrator.report.html import render_html
+from orchestrator.report.junit import run_junit, to_text
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,11 @@ class StepRecord:
     evidence: dict[str, Any] | None = None
     exercised: bool = True
     error: str | None = None
+    # For report.html's timeline: when the step last started and finished (journal, ISO 8601), and
+    # what the plan says it does.
+    started_at: str | None = None
+    finished_at: str | None = None
+    description: str = ""
 
 
 def _smoke_status(steps: list[StepRecord]) -> str:
@@ -134,6 +141,9 @@ def build_report(
                 "duration_s": r.duration_s,
                 "exercised": r.exercised,
                 "error": r.error,
+                "started_at": r.started_at,
+                "finished_at": r.finished_at,
+                "description": r.description,
             }
             for r in records
         ],
@@ -145,6 +155,13 @@ def build_report(
 def write_report(run_dir: Path, report: dict[str, Any]) -> None:
     _write_atomic(Path(run_dir) / "report.json", json.dumps(report, indent=2) + "\n")
     _write_atomic(Path(run_dir) / "report.md", render_markdown(report))
+
+
+def write_formats(run_dir: Path, report: dict[str, Any]) -> None:
+    """report.html (the report with its timeline, opening offline) and junit.xml (the smoke and data
+    checks for CI reporters), from the report and the evidence/ files already written."""
+    _write_atomic(Path(run_dir) / "report.html", REDACTOR.text(render_html(report)))
+    _write_atomic(Path(run_dir) / "junit.xml", REDACTOR.text(to_text(run_junit(report, Path(run_dir)))))
 
 
 def _write_atomic(path: Path, text: str) -> None:

@@ -11,7 +11,7 @@ from orchestrator.journal import Journal
 from orchestrator.model import Plan, StepKind
 from orchestrator.plan import critical_path
 from orchestrator.redact import REDACTOR
-from orchestrator.report.handover import StepRecord, build_report, write_report
+from orchestrator.report.handover import StepRecord, build_report, write_formats, write_report
 from orchestrator.report.bundle import seal, write_versions
 from orchestrator.rundir import write_json_atomic
 
@@ -36,6 +36,9 @@ def records_from_journal(plan: Plan, run_dir: Path) -> list[StepRecord]:
                 evidence=rec.evidence if rec else None,
                 exercised=rec.exercised if rec and rec.exercised is not None else True,
                 error=_error_text(rec),
+                started_at=rec.started_at if rec else None,
+                finished_at=rec.finished_at if rec else None,
+                description=step.description,
             )
         )
     return records
@@ -120,6 +123,7 @@ def finish_run(
         "rto_s": seconds_between(disaster_at, handover_at),
         "estimated_rto_s": estimated_s,
         "estimated_critical_path": path,
+        "run_started_at": Journal.open(run_dir).state.started_at,  # the timeline's zero
     }
     report = build_report(
         run_id=run["run_id"], stack=run["stack"], kind=kind, outcome=outcome, records=records,
@@ -128,6 +132,7 @@ def finish_run(
     report.update(REDACTOR(extra or {}))
     write_step_evidence(run_dir, records)
     write_report(run_dir, report)
+    write_formats(run_dir, report)  # report.html and junit.xml, before anything that seals the run
     if appendix:
         with open(Path(run_dir) / "report.md", "a", encoding="utf-8") as handle:
             handle.write(REDACTOR.text(appendix))
@@ -144,6 +149,9 @@ def finish_run(
         "run_id": run["run_id"],
         "report": str(Path(run_dir) / "report.md"),
     }
+    waiting = [r.id for r in records if r.state == "waiting"]
+    if waiting:  # gates a person must approve before `drctl resume` can go on
+        summary["waiting_for"] = waiting
     return REDACTOR(summary)
 
 
