@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from orchestrator.errors import BadInput
-from orchestrator.model import StepKind
+from orchestrator.model import GateWaiting, PermanentError, StepKind, StepOutcome
 from orchestrator.plan import plan_from_json
 from orchestrator.rundir import read_run, utc_now
 
@@ -43,3 +43,25 @@ def approve(run_dir: Path, step_id: str, *, by: str, note: str | None = None) ->
         handle.flush()
         os.fsync(handle.fileno())
     return {**approval, "file": str(path), "next": f"drctl resume {run_dir}"}
+
+
+def recorded_approval(run_dir: Path, step_id: str) -> StepOutcome:
+    """A gate step: succeeds with the approval `drctl approve` recorded, else waits for one."""
+    path = Path(run_dir) / "approvals" / f"{step_id}.json"
+    if not path.is_file():
+        raise GateWaiting(f"{step_id} waits for approval: drctl approve {Path(run_dir).name} {step_id} --by NAME, "
+                          "then drctl resume")
+    try:
+        approval = json.loads(path.read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise PermanentError(f"{step_id}: the approval {path} is not valid JSON: {err}") from None
+    if not isinstance(approval, dict) or not approval.get("approved_by"):
+        raise PermanentError(f"{step_id}: the approval {path} names no approved_by")
+    return StepOutcome(outputs={"approved_by": str(approval["approved_by"]), "approved_at": approval.get("approved_at")},
+                       evidence={"approval": approval, "file": f"approvals/{path.name}", "auto_approved": False})
+
+
+def auto_approval(who: str, why: str) -> StepOutcome:
+    """An unattended run's gate: approved by drctl itself, and the evidence says so."""
+    return StepOutcome(outputs={"approved_by": who, "approved_at": utc_now()},
+                       evidence={"approval": f"auto-approved: {why}", "auto_approved": True})

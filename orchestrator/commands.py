@@ -13,6 +13,7 @@ _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 # The seeds' DR plan ends with people: a technical validation and sign-off, then the handover to
 # solution teams with the data timestamps. Their time counts against the RTO like any step's.
 GATE_ESTIMATE_S = 900
+BUSINESS_GATE_ESTIMATE_S = 1800
 HANDOVER_ESTIMATE_S = 300
 
 
@@ -82,6 +83,7 @@ def build_stack_plan(project_dir: Path, stack: str):
         rto_target_s=config.recovery.rto_minutes * 60,
         rpo_target_s=config.recovery.rpo_minutes * 60,
         gate_estimate_s=GATE_ESTIMATE_S,
+        business_gate_estimate_s=BUSINESS_GATE_ESTIMATE_S,
         handover_estimate_s=HANDOVER_ESTIMATE_S,
     )
     if config.services.lake:
@@ -90,16 +92,18 @@ def build_stack_plan(project_dir: Path, stack: str):
 
 
 def plan_command(project_dir: Path, stack: str, *, workdir: Path | None = None, history_from: str = "azure",
-                 regression_threshold: float | None = None) -> dict:
+                 regression_threshold: float | None = None, built: tuple | None = None) -> dict:
     """The plan as JSON; with a workdir, estimates from `history_from` runs' history (orchestrator/history.py)
-    where there is some, and when over the RTO the critical path and levers (orchestrator/rto_levers.py)."""
+    where there is some, and when over the RTO the critical path and levers (orchestrator/rto_levers.py).
+    `built`: build_stack_plan's (plan, graph, config) when the caller has them already (the runbook), so
+    the program is not run under the mock runtime twice."""
     from orchestrator.history import (
         REGRESSION_THRESHOLD, HistoryCorrupt, apply_history, history_path, read_history, step_histories,
     )
     from orchestrator.plan import plan_to_json
     from orchestrator.rto_levers import rto_levers
 
-    plan, graph, config = build_stack_plan(project_dir, stack)
+    plan, graph, config = built if built is not None else build_stack_plan(project_dir, stack)
     threshold = REGRESSION_THRESHOLD if regression_threshold is None else regression_threshold
     path = history_path(workdir, stack) if workdir is not None and history_from != "none" else None
     try:

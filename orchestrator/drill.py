@@ -22,7 +22,7 @@ from orchestrator.journal import Journal, JournalCorrupt
 from orchestrator.plan import plan_from_json, plan_to_json
 from orchestrator.redact import REDACTOR
 from orchestrator.render import progress_line
-from orchestrator.progress import ProgressReporter
+from orchestrator.progress import progress_for
 from orchestrator.report.run_summary import finish_run
 from orchestrator.rundir import create_run_dir, read_run, write_json_atomic
 from orchestrator.targets.local.prelude import PRELUDE_FILE, DrillData, reset_local_data, run_prelude
@@ -44,7 +44,7 @@ def _lake_account(graph: Any) -> str:
 
 def run_local_drill(
     project_dir: Path, stack: str, workdir: Path, *, scale: int, workers: int, keep_data: bool = False,
-    with_fallback: bool = False, parallel_run_s: float | None = None,
+    with_fallback: bool = False, parallel_run_s: float | None = None, require_approval: bool = False,
     on_start: Callable[[Path, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     check_stack(project_dir, stack)
@@ -66,6 +66,7 @@ def run_local_drill(
         "local_dir": str(local_dir),
         "keep_data": keep_data,
         "with_fallback": with_fallback,
+        "require_approval": require_approval,
         "parallel_run_s": parallel_run_s,
         "workdir": str(Path(workdir).resolve()),
         "database": config.postgres.databases[0],
@@ -150,8 +151,8 @@ def _drive(
             prelude = _read_json(prelude_path)
         journal = Journal.open(run_dir, redact=REDACTOR)
         try:
-            engine = Engine(plan, LocalTarget(pair, data, run_dir, profiles, plan), journal, max_workers=workers,
-                            on_event=ProgressReporter())
+            target = LocalTarget(pair, data, run_dir, profiles, plan, require_approval=bool(run.get("require_approval")))
+            engine = Engine(plan, target, journal, max_workers=workers, on_event=progress_for(plan, journal))
             result = engine.run()
         finally:
             journal.close()

@@ -30,7 +30,7 @@ from orchestrator.errors import BadInput
 from orchestrator.journal import Journal, JournalState
 from orchestrator.model import Plan, StepKind, StepRunner, StepState
 from orchestrator.plan import plan_from_json, plan_to_json
-from orchestrator.progress import ProgressReporter
+from orchestrator.progress import progress_for
 from orchestrator.redact import REDACTOR
 from orchestrator.report.run_summary import finish_run
 from orchestrator.retry import RetryPolicy
@@ -207,7 +207,7 @@ def _drive(project_dir: Path, run_dir: Path, run: dict[str, Any], *, workers: in
         session = DeploymentSession(PulumiStack(project_dir, run["stack"], command=command),
                                     ComponentIndex.from_graph(graph), interrupted=update_interrupted(journal.state, plan))
         engine = Engine(plan, AzureTarget(session, other), journal, max_workers=workers, retry=retry,
-                        on_event=ProgressReporter())
+                        on_event=progress_for(plan, journal))
         with _sigterm_as_interrupt():
             try:
                 result = engine.run()

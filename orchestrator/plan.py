@@ -16,6 +16,7 @@ from components.profile import DRProfile, RecoveryAction
 from orchestrator.model import Plan, Step, StepKind
 
 PLATFORM = "platform"  # the component name of the gate and handover steps
+BUSINESS_GATE = f"{PLATFORM}.business-gate"
 
 # Phase chains after deploy. Rehydrated stores must be validated before ingestion replays the
 # delta on top of them; redeployed stateful stores get their data back by replay alone;
@@ -78,6 +79,7 @@ def build_plan(
     rpo_target_s: float,
     *,
     gate_estimate_s: float = 0.0,
+    business_gate_estimate_s: float | None = None,
     handover_estimate_s: float = 0.0,
 ) -> Plan:
     """The recovery DAG for the given components, in a deterministic topological order."""
@@ -145,15 +147,21 @@ def build_plan(
         estimate_s=float(gate_estimate_s),
         description="Technical validation of the recovered platform, then approval to hand over",
     )
+    gates = [gate]
+    if business_gate_estimate_s is not None:
+        # The seed's DR plan ends with the business: SMEs test the recovered solutions and owners approve.
+        gates.append(Step(id=BUSINESS_GATE, component=PLATFORM, kind=StepKind.GATE, depends_on=(gate.id,),
+                          estimate_s=float(business_gate_estimate_s),
+                          description="Business validation by the solutions' SMEs, then the owners' approval"))
     handover = Step(
         id=step_id(PLATFORM, StepKind.HANDOVER),
         component=PLATFORM,
         kind=StepKind.HANDOVER,
-        depends_on=(gate.id,),
+        depends_on=(gates[-1].id,),
         estimate_s=float(handover_estimate_s),
         description="Hand the recovered platform over to its users",
     )
-    steps += [gate, handover]
+    steps += [*gates, handover]
 
     def rank(step: Step) -> tuple[float, str]:
         # Lower priority recovers first; the platform steps come after every component.

@@ -1,4 +1,5 @@
-"""Progress of a run on stderr: one timestamped line per step transition.
+"""Progress of a run on stderr: a live progress bar on a terminal, else one timestamped line per
+step transition (logs, CI, a pipe: plain lines a person or a log search can read later).
 
 Also the DRCTL_TEST_PAUSE_AFTER test hook (tests/test_drill_integration.py only): with
 DRCTL_TEST_PAUSE_AFTER=<step id>, once that step's success is journaled the run blocks just before
@@ -9,9 +10,13 @@ or interrupt it at a known point. The pause ends by itself after PAUSE_MAX_S. Un
 from __future__ import annotations
 
 import os
+import sys
 import threading
 import time
 from typing import Any
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from orchestrator.redact import REDACTOR
 from orchestrator.render import progress_line
@@ -38,19 +43,62 @@ def describe_event(event: dict[str, Any]) -> str | None:
     return REDACTOR.text(f"{step} {name.removeprefix('step_')}{detail}")
 
 
-class ProgressReporter:
-    """The engine's on_event callback."""
+# Journal events after which a step will not run again in this run.
+_ENDED = frozenset({"step_succeeded", "step_skipped", "step_waiting", "step_abandoned"})
 
-    def __init__(self, pause_after: str | None = None) -> None:
+
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty() and os.environ.get("TERM") != "dumb"
+
+
+class ProgressReporter:
+    """The engine's on_event callback. With `total_steps` and a terminal (or `live=True`), a rich
+    progress bar: steps done of the plan, the ones running, and each transition logged above it."""
+
+    def __init__(self, total_steps: int | None = None, *, done: int = 0, live: bool | None = None,
+                 console: Console | None = None, pause_after: str | None = None) -> None:
         self.pause_after = pause_after if pause_after is not None else os.environ.get(PAUSE_ENV) or None
         self._armed = False
+        self.total, self.done = total_steps, done
+        self.live = (total_steps is not None and stderr_is_terminal()) if live is None else live
+        self.console = console
+        self._bar: Progress | None = None
+        self._task: Any = None
+        self._running: list[str] = []
 
     def __call__(self, event: dict[str, Any]) -> None:
         line = describe_event(event)
-        if line:
+        if self.live:
+            self._show(event, line)
+        elif line:
             progress_line(line)
         if self.pause_after is not None:
             self._maybe_pause(event)
+
+    def _show(self, event: dict[str, Any], line: str | None) -> None:
+        if self._bar is None:
+            self._bar = Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                                 TimeElapsedColumn(), console=self.console or Console(stderr=True))
+            self._task = self._bar.add_task("recovery", total=self.total, completed=self.done)
+            self._bar.start()
+        name, step = event.get("event", ""), event.get("step")
+        if line:
+            self._bar.console.log(line)
+        if name == "step_started" and step not in self._running:
+            self._running.append(step)
+        elif step in self._running and (name in _ENDED or (name == "step_failed" and event.get("final"))):
+            self._running.remove(step)
+        if name in _ENDED or (name == "step_failed" and event.get("final")):
+            self._bar.advance(self._task)
+        running = ", ".join(self._running[:3]) + (f" +{len(self._running) - 3}" if len(self._running) > 3 else "")
+        self._bar.update(self._task, description=f"running: {running}" if running else "recovery", refresh=True)
+        if name in ("run_finished", "run_interrupted"):
+            self.close()
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+            self._bar = None
 
     def _maybe_pause(self, event: dict[str, Any]) -> None:
         if event.get("event") == "step_succeeded" and event.get("step") == self.pause_after:
@@ -67,3 +115,9 @@ class ProgressReporter:
             deadline = time.monotonic() + PAUSE_MAX_S
             while time.monotonic() < deadline:
                 time.sleep(0.1)
+
+
+def progress_for(plan: Any, journal: Any) -> ProgressReporter:
+    """The reporter for a run of `plan`; a resumed run's bar starts at the steps already done."""
+    done = sum(1 for record in journal.state.steps.values() if str(record.state) in ("succeeded", "skipped"))
+    return ProgressReporter(len(plan.steps), done=done)

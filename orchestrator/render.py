@@ -150,6 +150,9 @@ def print_status(document: dict) -> None:
 def print_summary(summary: dict) -> None:
     console = _console()
     console.print(f"outcome: {summary['outcome']}")
+    for gate in summary.get("waiting_for", []):
+        console.print(f"waiting for approval: drctl approve {summary['run_id']} {gate} --by NAME [--note TEXT], "
+                      f"then drctl resume {summary['run_id']}")
     console.print(
         f"RTO measured {_duration(summary['rto_s'])}; RPO before replay {_duration(summary['rpo_s_before_replay'])}, "
         f"after replay {_duration(summary['rpo_s_after_replay'])}"

@@ -209,7 +209,7 @@ def test_steps_without_an_azure_implementation_are_not_exercised(tmp_path):
 def test_gates_wait_for_a_recorded_approval(tmp_path):
     runner, _ = steps(tmp_path)
     gate = step("platform", StepKind.GATE)
-    with pytest.raises(GateWaiting, match="approvals/platform.gate.json"):
+    with pytest.raises(GateWaiting, match=r"drctl approve \S+ platform.gate --by NAME"):
         runner.run(gate, Context(tmp_path))
     (tmp_path / "approvals").mkdir()
     (tmp_path / "approvals" / "platform.gate.json").write_text(json.dumps({"note": "looks fine"}))

@@ -156,7 +156,7 @@ def test_plan_over_its_rto_names_the_path_and_the_levers(outputs):
     assert "over the RTO by" in human.stdout
     for entry in levers["critical_path"]:
         assert f"  {entry['step']}  " in human.stdout
-    for name in ("automate: saves 15m00s", "parallelise: saves at most", "uplift the service tier or redundancy",
+    for name in ("automate: saves 45m00s", "parallelise: saves at most", "uplift the service tier or redundancy",
                  "agree a longer RTO: the target would need to be rtoMinutes >="):
         assert name in human.stdout
 

@@ -245,4 +245,6 @@ SERVICE = ServiceSpec(
         "azure-native:kusto:ReadWriteDatabase": "databaseName",
     },
     globally_unique=frozenset({"azure-native:kusto:Cluster"}),
+    # A database script has no location of its own: it runs inside the database.
+    subresources=frozenset({"azure-native:kusto:Script"}),
 )

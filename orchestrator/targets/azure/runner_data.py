@@ -27,8 +27,9 @@ from components.profile import DRProfile, RecoveryAction
 from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
 from orchestrator.data.manifest import load_manifest, write_manifest
 from orchestrator.data.pg_recovery import validate_postgres
+from orchestrator.approve import recorded_approval
 from orchestrator.lifecycle import copied_zones, zone_of
-from orchestrator.model import GateWaiting, PermanentError, Step, StepContext, StepKind, StepOutcome
+from orchestrator.model import PermanentError, Step, StepContext, StepKind, StepOutcome
 from orchestrator.rundir import utc_now
 from orchestrator.targets.azure import databases as db
 from orchestrator.targets.azure.errors import arm_errors
@@ -96,19 +97,8 @@ class AzureDataSteps:
     __call__ = run
 
     def gate(self, step: Step) -> StepOutcome:
-        """On Azure a person approves: drctl waits for `approvals/<step id>.json` in the run directory."""
-        path = self.run_dir / "approvals" / f"{step.id}.json"
-        if not path.is_file():
-            raise GateWaiting(f"{step.id} waits for approval: record it in {path} "
-                              '({"approved_by": ..., "note": ...}) and resume the run')
-        try:
-            approval = json.loads(path.read_text(encoding="utf-8"))
-        except ValueError as err:
-            raise PermanentError(f"{step.id}: the approval {path} is not valid JSON: {err}") from None
-        if not isinstance(approval, dict) or not approval.get("approved_by"):
-            raise PermanentError(f"{step.id}: the approval {path} names no approved_by")
-        return StepOutcome(outputs={"approved_by": str(approval["approved_by"]), "approved_at": approval.get("approved_at")},
-                           evidence={"approval": approval, "file": str(path)})
+        """On Azure a person approves (`drctl approve`); the run waits until then."""
+        return recorded_approval(self.run_dir, step.id)
 
     # -- smoke: every component ------------------------------------------------------------------------
     def deployed_resources(self, component: str, context: StepContext) -> list[dict]:

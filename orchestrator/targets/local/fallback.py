@@ -19,6 +19,7 @@ import psycopg
 from azure.core.exceptions import ResourceNotFoundError
 
 from components.profile import DRProfile
+from orchestrator.approve import auto_approval
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, blob_name
 from orchestrator.data.lake_recovery import rehydrate_lake
@@ -188,8 +189,7 @@ class LocalFallbackTarget:
                            evidence={"batches": batches, "lake": lake.evidence, "postgres": pg.evidence})
 
     def gate(self) -> StepOutcome:
-        return StepOutcome(outputs={"approved_by": "drctl (local drill)", "approved_at": utc_now()},
-                           evidence={"approval": "auto-approved: an unattended local drill records its gates as approved"})
+        return auto_approval("drctl (local drill)", "an unattended local fallback records its gate as approved")
 
     def switch(self) -> StepOutcome:
         record = {"active_region": "primary", "standby_region": "secondary", "switched_at": utc_now(),

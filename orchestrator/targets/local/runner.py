@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from components.profile import DRProfile
+from orchestrator.approve import auto_approval, recorded_approval
 from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink
 from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
 from orchestrator.data.manifest import load_manifest
@@ -31,9 +32,11 @@ NOT_EXERCISED = "declared, not exercised locally: no local emulator for this ser
 
 class LocalTarget:
     def __init__(
-        self, pair: LocalRegionPair, data: DrillData, run_dir: Path, profiles: dict[str, DRProfile], plan: Plan
+        self, pair: LocalRegionPair, data: DrillData, run_dir: Path, profiles: dict[str, DRProfile], plan: Plan,
+        *, require_approval: bool = False,
     ):
         self.pair, self.data, self.run_dir, self.profiles = pair, data, Path(run_dir), profiles
+        self.require_approval = require_approval
         self.source = data.source()
         # The zone policies as the plan has them: a zone with a re-processing step is not copied.
         self.recreated = [zone for zone in (zone_of(step) for step in plan.steps) if zone]
@@ -41,10 +44,10 @@ class LocalTarget:
 
     def __call__(self, step: Step, context: StepContext) -> StepOutcome:
         if step.kind == StepKind.GATE:
-            return StepOutcome(
-                outputs={"approved_by": "drctl (local drill)", "approved_at": utc_now()},
-                evidence={"approval": "auto-approved: an unattended local drill records its gates as approved"},
-            )
+            if self.require_approval:  # --require-approval: a person signs off, as on the day
+                return recorded_approval(self.run_dir, step.id)
+            return auto_approval("drctl (local drill)", "an unattended local drill records its gates as approved "
+                                 "(drctl drill --require-approval makes it wait for drctl approve)")
         if step.kind == StepKind.HANDOVER:
             return StepOutcome(outputs={"handover_at": utc_now()}, evidence={"handover": "platform handed over"})
         profile = self.profiles.get(step.component)
