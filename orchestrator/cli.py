@@ -16,6 +16,7 @@ from orchestrator.cli_coverage import coverage
 from orchestrator.cli_evidence import verify_evidence
 from orchestrator.cli_fallback import fallback
 from orchestrator.cli_rehearse import cleanup, rehearse
+from orchestrator.cli_runbook import runbook
 from orchestrator.errors import BadInput
 from orchestrator.history import REGRESSION_THRESHOLD
 from orchestrator.redact import REDACTOR
@@ -184,14 +185,16 @@ def posture(stack: str | None, as_json: bool, project_dir: Path) -> None:
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="Steps run at once.")
 @click.option("--stack", default="secondary", show_default=True, help="The stack failed over to.")
 @click.option("--keep-data", is_flag=True, help="Keep the emulators' data after a recovered run (kept anyway otherwise).")
+@click.option("--require-approval", is_flag=True,
+              help="Gates wait for `drctl approve` instead of being auto-approved (then `drctl resume`).")
 @click.option("--with-fallback", is_flag=True, help="After the handover, fall back to the primary (the round trip).")
 @click.option("--parallel-run-s", type=click.FloatRange(0, 3600), default=None,
               help="Length of the fallback's parallel run, in seconds (default 2 locally).")
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary on stdout.")
 @_project_option
 def drill(
-    local: bool, scale: int, workdir: Path, workers: int, stack: str, keep_data: bool, with_fallback: bool,
-    parallel_run_s: float | None, as_json: bool, project_dir: Path
+    local: bool, scale: int, workdir: Path, workers: int, stack: str, keep_data: bool, require_approval: bool,
+    with_fallback: bool, parallel_run_s: float | None, as_json: bool, project_dir: Path
 ) -> None:
     """Rehearse a failover end to end: dataset, backup, disaster, recovery, validation, report."""
     if not local:
@@ -201,7 +204,8 @@ def drill(
     if parallel_run_s is not None and not with_fallback:
         raise BadInput("--parallel-run-s: only with --with-fallback")
     summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=keep_data,
-                              with_fallback=with_fallback, parallel_run_s=parallel_run_s)
+                              with_fallback=with_fallback, parallel_run_s=parallel_run_s,
+                              require_approval=require_approval)
     _finish_run(summary, as_json)
 
 
@@ -289,6 +293,7 @@ cli.add_command(fallback)
 cli.add_command(verify_evidence)
 cli.add_command(rehearse)
 cli.add_command(cleanup)
+cli.add_command(runbook)
 
 
 def main(argv: list[str] | None = None) -> None:

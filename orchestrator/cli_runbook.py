@@ -1,0 +1,69 @@
+"""`drctl runbook`: write the DR plan document of a stack (orchestrator/runbook.py builds it).
+
+Registered in orchestrator/cli.py with `cli.add_command(runbook)`. PROJECT_DIR is defined here, not
+imported from orchestrator.cli: `python -m orchestrator.cli` would import that module a second time.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import click
+
+from orchestrator.errors import BadInput
+from orchestrator.redact import REDACTOR
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+@click.command()
+@click.option("--stack", required=True, help="Stack name: the stack the runbook recovers into (e.g. secondary).")
+@click.option("--format", "fmt", type=click.Choice(["md", "html"]), default="md", show_default=True,
+              help="Markdown, or one self-contained HTML file.")
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the document to this file instead of stdout.")
+@click.option("--contacts", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The contacts file (default: dr/contacts.yaml in the project).")
+@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".drill"), show_default=True,
+              help="Where runs record their step durations: the estimates are `drctl plan`'s.")
+@click.option("--history-from", type=click.Choice(["azure", "local", "none"]), default="azure", show_default=True,
+              help="Whose history sets the estimates: failovers on Azure, local drills, or none (profiles only).")
+@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=PROJECT_DIR,
+              show_default=False, help="Folder holding Pulumi.yaml and the stack files (default: this repository).")
+def runbook(stack: str, fmt: str, output: Path | None, contacts: Path | None, workdir: Path, history_from: str,
+            project_dir: Path) -> None:
+    """The DR plan document of STACK, generated from the plan `drctl failover` runs: process, contacts,
+    architecture, dependencies, prerequisites, every step in run order, post requisites, sign-off."""
+    from orchestrator.commands import check_stack
+    from orchestrator.runbook import build_runbook
+    from orchestrator.runbook_contacts import DEFAULT_CONTACTS, load_contacts
+    from orchestrator.runbook_render import render
+
+    # Cheap checks first: bad input is reported before the program runs under the mock runtime.
+    check_stack(project_dir, stack)
+    path = contacts if contacts is not None else Path(project_dir) / DEFAULT_CONTACTS
+    loaded = load_contacts(path, str(contacts) if contacts is not None else str(DEFAULT_CONTACTS))
+    if output is not None and not output.resolve().parent.is_dir():
+        raise BadInput(f"--output: no folder {output.parent} to write {output.name} into")
+    book = build_runbook(project_dir, stack, loaded, workdir=workdir, history_from=history_from)
+    text = REDACTOR.text(render(book, fmt))
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    _write_atomic(output, text)
+    click.echo(f"runbook: {output} ({len(book.steps)} steps, {fmt})", err=True)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    # A reader (or a CI job publishing the file) never sees half a runbook.
+    fd, tmp = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, 0o644)  # mkstemp's 0600 would make the published document unreadable to others
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
