@@ -1,0 +1,214 @@
+"""Bad input: invalid stack files, CLI invocations and damaged run directories.
+
+Every case must end with exit code 2 and exactly one line on stderr that names the problem
+(`drctl: ...`, no traceback), nothing on stdout, and nothing touched: the project and run
+directory hash the same before and after, and no work directory appears.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+PROJECT_FILES = ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml", "pipelines", "kql", "dr")
+STACK = "Pulumi.secondary.yaml"
+NS = "dataplatform"
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    argv: tuple[str, ...]  # {project} and {run} are replaced by the case's folders
+    expect: str  # a fragment of the one stderr line
+    edit: Callable[[Path], None] | None = None  # changes the project copy (config cases)
+    damage: Callable[[Path], None] | None = None  # changes the run directory (run-dir cases)
+
+
+def _set(key: str, value: str) -> Callable[[Path], None]:
+    """Set `<ns>:<key>` in the secondary stack file to a YAML value."""
+    def edit(project: Path) -> None:
+        path = project / STACK
+        document = yaml.safe_load(path.read_text())
+        document["config"][f"{NS}:{key}"] = yaml.safe_load(value)
+        path.write_text(yaml.safe_dump(document, sort_keys=False))
+    return edit
+
+
+def _write(name: str, text: str) -> Callable[[Path], None]:
+    return lambda folder: (folder / name).write_text(text)
+
+
+PLAN = ("plan", "--stack", "secondary", "--project-dir", "{project}")
+CONFIG_CASES = [
+    Case("unknown key", PLAN, "dataplatform:bogus", _set("bogus", "1")),
+    Case("unknown region", PLAN, "unknown Azure region", _set("pairedRegion", "atlantis")),
+    Case("public address space", PLAN, "private IPv4", _set("addressSpace", "8.8.8.0/22")),
+    Case("address space not CIDR", PLAN, "addressSpace", _set("addressSpace", "10.20.0.0/33")),
+    Case("overlapping address space", PLAN, "overlaps", _set("addressSpace", "10.10.0.0/16")),
+    Case("prefix with capitals", PLAN, "prefix", _set("prefix", "Contoso")),
+    Case("suffix equal to the pair's", PLAN, "nameSuffix", _set("nameSuffix", "aue")),
+    Case("bad role", PLAN, "role", _set("role", "tertiary")),
+    Case("paired stack missing", PLAN, "pairedStack", _set("pairedStack", "ghost")),
+    Case("service toggle not boolean", PLAN, "services", _set("services", "{lake: 'yes please'}")),
+    Case("RTO of zero", PLAN, "rtoMinutes", _set("recovery", "{rtoMinutes: 0}")),
+    Case("PostgreSQL 9", PLAN, "version", _set("postgres", "{version: 9}")),
+    Case("unknown lake redundancy", PLAN, "redundancy", _set("lake", "{redundancy: Standard_XRS}")),
+    Case("unknown optional service", PLAN, "fooService", _set("services", "{fooService: true}")),
+    Case("bad Data Explorer SKU", PLAN, "SKU", _set("dataExplorer", "{sku: Huge_X1}")),
+    Case("unknown restore source", PLAN, "source", _set("restore", "{lake: {source: tape}}")),
+    Case("unknown fallback strategy", PLAN, "secondaryStrategy", _set("fallback", "{secondaryStrategy: burn}")),
+    Case("tag name with <", PLAN, "tag name", _set("foundation", "{tags: {'a<b': x}}")),
+    Case("unknown SaaS entry", PLAN, "saas", _set("saas", "[nope]")),
+    Case("YAML syntax error", PLAN, STACK, lambda p: (p / STACK).write_text("config: [unclosed\n")),
+    Case("stack file is a list", PLAN, STACK, lambda p: (p / STACK).write_text("- a\n- b\n")),
+    Case("empty stack file", PLAN, STACK, lambda p: (p / STACK).write_text("")),
+]
+
+CLI_CASES = [
+    Case("plan without --stack", ("plan",), "--stack"),
+    Case("stack name with a path", ("plan", "--stack", "../etc", "--project-dir", "{project}"), "unknown stack"),
+    Case("drill without --local", ("drill",), "drill needs --local"),
+    Case("drill scale 0", ("drill", "--local", "--scale", "0"), "--scale"),
+    Case("drill workers 0", ("drill", "--local", "--workers", "0"), "--workers"),
+    Case("parallel run without fallback", ("drill", "--local", "--parallel-run-s", "3"), "--with-fallback"),
+    Case("approve without --by", ("approve", "{run}", "platform.gate"), "--by"),
+    Case("resume of no run", ("resume", "no-such-run", "--workdir", "{project}"), "RUN: no run directory"),
+    Case("status of no run", ("status", "/nonexistent/run"), "RUN: no run directory"),
+    Case("unknown verb", ("bogus-verb",), "No such command"),
+    Case("coverage of no stack", ("coverage", "--stack", "nosuch", "--project-dir", "{project}"), "unknown stack"),
+    Case("fallback to a secondary", ("fallback", "--stack", "secondary", "--dry-run", "--project-dir", "{project}"),
+         "a fallback returns to a primary"),
+]
+
+RUN_CASES = [
+    Case("run.json not JSON", ("resume", "{run}"), "run.json", damage=_write("run.json", "{not json")),
+    Case("run.json lacks keys", ("resume", "{run}"), "lacks", damage=_write("run.json", '{"kind": "drill-local"}')),
+    Case("plan.json missing", ("resume", "{run}"), "plan.json", damage=lambda r: (r / "plan.json").unlink()),
+    Case("plan with a cycle", ("resume", "{run}"), "cycle", damage=lambda r: _cycle(r / "plan.json")),
+    Case("journal damaged mid-file", ("status", "{run}"), "journal damaged",
+         damage=lambda r: _corrupt_line(r / "journal.jsonl", 0)),
+    Case("journal of another plan", ("resume", "{run}"), "another plan",
+         damage=lambda r: _other_plan(r / "journal.jsonl")),
+    Case("approve a step that is no gate", ("approve", "{run}", "lake.deploy", "--by", "Ada"), "is not a gate"),
+    Case("verify an unsealed run", ("verify-evidence", "{run}"), "has no SHA256SUMS"),
+]
+
+CASES = CONFIG_CASES + CLI_CASES + RUN_CASES
+
+
+def _cycle(path: Path) -> None:
+    plan = json.loads(path.read_text())
+    plan["steps"][0]["depends_on"] = [plan["steps"][-1]["id"]]
+    path.write_text(json.dumps(plan))
+
+
+def _corrupt_line(path: Path, index: int) -> None:
+    lines = path.read_text().splitlines()
+    lines[index] = lines[index][: len(lines[index]) // 2]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _other_plan(path: Path) -> None:
+    lines = path.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["plan"]["steps"] = first["plan"]["steps"][:1]
+    path.write_text("\n".join([json.dumps(first), *lines[1:]]) + "\n")
+
+
+def make_project(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in PROJECT_FILES:
+        source = REPO / name
+        if source.is_dir():
+            shutil.copytree(source, folder / name)
+        elif source.is_file():
+            shutil.copy2(source, folder / name)
+    return folder
+
+
+def make_run(folder: Path) -> Path:
+    """A resumable-looking local drill run directory: run.json, plan.json, a started journal."""
+    from orchestrator.journal import Journal
+    from orchestrator.model import Plan, Step, StepKind
+    from orchestrator.plan import plan_to_json
+
+    steps = (Step("lake.deploy", "lake", StepKind.DEPLOY, (), 60), Step("lake.smoke", "lake", StepKind.SMOKE,
+                                                                        ("lake.deploy",), 60),
+             Step("platform.gate", "platform", StepKind.GATE, ("lake.smoke",), 60))
+    plan = Plan("secondary", steps, 3600, 600)
+    folder.mkdir(parents=True)
+    run = {"run_id": folder.name, "kind": "drill-local", "stack": "secondary", "scale": 1, "local_dir": str(folder / "x"),
+           "database": "platform", "primary_account": "a1", "secondary_account": "b1", "targets": {"rto_s": 1, "rpo_s": 1}}
+    (folder / "run.json").write_text(json.dumps(run))
+    (folder / "plan.json").write_text(json.dumps(plan_to_json(plan)))
+    journal = Journal.open(folder)
+    try:
+        journal.append("run_started", plan=plan_to_json(plan))
+        journal.append("step_started", step="lake.deploy", attempt=1)
+    finally:
+        journal.close()
+    return folder
+
+
+def digest(folder: Path) -> str:
+    h = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        h.update(str(path.relative_to(folder)).encode() + b"\0" + path.read_bytes())
+    return h.hexdigest()
+
+
+def prepare(case: Case, workdir: Path) -> tuple[list[str], Path, Path]:
+    project, run = make_project(workdir / "project"), make_run(workdir / "runs" / "secondary" / "drill-x")
+    if case.edit:
+        case.edit(project)
+    if case.damage:
+        case.damage(run)
+    argv = [a.replace("{project}", str(project)).replace("{run}", str(run)) for a in case.argv]
+    return argv, project, run
+
+
+def check(case: Case, code: int, out: str, err: str) -> list[str]:
+    """What is wrong with how drctl answered `case`, if anything."""
+    problems = []
+    if code != 2:
+        problems.append(f"exit {code}, not 2")
+    if out:
+        problems.append(f"stdout not empty: {out[:80]!r}")
+    if err.count("\n") != 1 or not err.startswith("drctl: "):
+        problems.append(f"stderr is not one 'drctl: ' line: {err[:200]!r}")
+    if "Traceback" in err:
+        problems.append("a traceback")
+    if case.expect not in err:
+        problems.append(f"{case.expect!r} not named in {err.strip()!r}")
+    return problems
+
+
+def run(full: bool, workdir: Path) -> dict:  # noqa: ARG001 - the corpus is small: full and quick are the same
+    failures, touched = [], 0
+    for number, case in enumerate(CASES):
+        folder = workdir / f"case-{number:02d}"
+        argv, project, run_dir = prepare(case, folder)
+        before = (digest(project), digest(run_dir))
+        done = subprocess.run([sys.executable, "-m", "orchestrator.cli", *argv], capture_output=True, text=True,
+                              cwd=folder, env={**os.environ, "NO_COLOR": "1"}, timeout=120)
+        problems = check(case, done.returncode, done.stdout, done.stderr)
+        if (digest(project), digest(run_dir)) != before or (folder / ".drill").exists():
+            touched += 1
+            problems.append("something was touched")
+        if problems:
+            failures.append(f"{case.name}: " + "; ".join(problems))
+    return {"suite": "bad input", "outcome": "passed" if not failures else "failed",
+            "figures": {"cases": len(CASES), "config files": len(CONFIG_CASES), "CLI invocations": len(CLI_CASES),
+                        "run directories": len(RUN_CASES), "exit 2 with one line": len(CASES) - len(failures),
+                        "touched anything": touched},
+            "notes": failures}
