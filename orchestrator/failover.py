@@ -17,12 +17,9 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import json
-import signal
 import sys
-import threading
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 from orchestrator.commands import build_stack_plan, capture, check_stack, stack_profiles
 from orchestrator.engine import Engine
@@ -31,6 +28,7 @@ from orchestrator.journal import Journal, JournalState
 from orchestrator.model import Plan, StepKind, StepRunner, StepState
 from orchestrator.plan import plan_from_json, plan_to_json
 from orchestrator.progress import progress_for
+from orchestrator.signals import sigterm_as_interrupt
 from orchestrator.redact import REDACTOR
 from orchestrator.report.run_summary import finish_run
 from orchestrator.retry import RetryPolicy
@@ -252,18 +250,4 @@ def _read_json(path: Path) -> dict[str, Any]:
         raise BadInput(f"RUN: {path} is not valid JSON") from None
 
 
-@contextmanager
-def _sigterm_as_interrupt() -> Iterator[None]:
-    """SIGTERM stops the run like Ctrl-C: running steps get their grace, the journal says where it stopped."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _terminate(signum, frame):  # noqa: ARG001
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+_sigterm_as_interrupt = sigterm_as_interrupt  # orchestrator/fallback.py imports it from here

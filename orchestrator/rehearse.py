@@ -30,6 +30,7 @@ from orchestrator.plan import critical_path, plan_from_json
 from orchestrator.redact import REDACTOR
 from orchestrator.render import progress_line
 from orchestrator.rundir import write_json_atomic
+from orchestrator.signals import sigterm_as_interrupt
 
 RECORD_FILE = "rehearsal.json"
 DEFAULT_TTL_HOURS = 4.0
@@ -186,21 +187,7 @@ def _main_thread() -> bool:
     return threading.current_thread() is threading.main_thread()
 
 
-@contextmanager
-def interrupts_as_keyboard_interrupt() -> Iterator[None]:
-    """SIGTERM raises KeyboardInterrupt like Ctrl-C, so a `kill` reaches the teardown too."""
-    if not _main_thread():
-        yield
-        return
-
-    def _terminate(signum, frame):  # noqa: ARG001
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+interrupts_as_keyboard_interrupt = sigterm_as_interrupt  # SIGTERM reaches the teardown like Ctrl-C
 
 
 @contextmanager

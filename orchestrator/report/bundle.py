@@ -20,6 +20,7 @@ from typing import Any
 
 import yaml
 
+from orchestrator.data.manifest import sha256_file
 from orchestrator.errors import BadInput
 from orchestrator.rundir import write_json_atomic
 
@@ -115,18 +116,10 @@ def _files(run_dir: Path) -> list[str]:
     return names
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def seal(run_dir: Path) -> Path:
     """SHA256SUMS over every file of the run directory: the run's last write."""
     run_dir = Path(run_dir)
-    lines = [f"{sha256_of(run_dir / name)}  {name}\n" for name in _files(run_dir)]
+    lines = [f"{sha256_file(run_dir / name)}  {name}\n" for name in _files(run_dir)]
     path = run_dir / SUMS
     tmp = path.with_name(SUMS + ".tmp")
     with open(tmp, "w", encoding="utf-8") as handle:
@@ -158,7 +151,7 @@ def verify(run_dir: Path) -> dict[str, Any]:
             problems.append({"file": name, "problem": "listed outside the run directory"})
         elif not path.is_file():
             problems.append({"file": name, "problem": "missing"})
-        elif sha256_of(path) != digest:
+        elif sha256_file(path) != digest:
             problems.append({"file": name, "problem": "altered"})
     problems += [{"file": name, "problem": "added after the run was sealed"} for name in _files(run_dir)
                  if name not in listed]
