@@ -61,6 +61,10 @@ def print_coverage(document: dict) -> None:
     for check, counts in document["summary"].items():
         verdict = "ok" if not counts["failed"] else f"{counts['failed']} with gaps"
         echo(f"  {check:<18} {counts['passed'] + counts['failed']:>3} checked, {verdict}")
+    if document.get("excepted"):  # covered by a listed exception: said, never silently passed
+        echo("justified exceptions (orchestrator/baseline.py EXCEPTIONS), not gaps:")
+        for line in document["excepted"]:
+            echo(f"  {line}")
     if document["passed"]:
         echo("no gaps")
         return

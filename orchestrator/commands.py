@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
 from pathlib import Path
 
@@ -30,20 +31,39 @@ def check_stack(project_dir: Path, stack: str) -> None:
 
 
 def capture(project_dir: Path, stack: str):
-    from orchestrator.preview import capture_graph
+    """The stack's graph: the program under the mock runtime, or the graph it gave last time on
+    byte-identical code and stack files (orchestrator/graph_cache.py)."""
+    from orchestrator.graph_cache import cached_graph
 
     check_stack(project_dir, stack)
-    return capture_graph(Path(project_dir), stack)
+
+    def run_program():
+        from orchestrator.preview import capture_graph  # imports Pulumi: only on a miss
+
+        return capture_graph(Path(project_dir), stack)
+
+    return cached_graph(Path(project_dir), stack, run_program)
 
 
 def preview_command(project_dir: Path, stack: str) -> dict:
-    from orchestrator.preview import graph_to_json
+    from orchestrator.graph_cache import cached_document
 
-    return graph_to_json(capture(project_dir, stack))
+    def compute() -> dict:
+        from orchestrator.preview import graph_to_json
+
+        return graph_to_json(capture(project_dir, stack))
+
+    check_stack(project_dir, stack)
+    return cached_document("preview", project_dir, stack, (), compute)
 
 
 def profiles_in(graph) -> list[DRProfile]:
     """The DR profile of every component the program registered, in registration order."""
+    from components import component_profiles
+    from components.service import service_specs
+
+    # Profiles register when their modules are imported; a graph from the cache ran no program.
+    component_profiles(), service_specs()
     profiles: list[DRProfile] = []
     for component_type in graph.component_types():
         profile = profile_for(component_type)
@@ -97,15 +117,30 @@ def plan_command(project_dir: Path, stack: str, *, workdir: Path | None = None, 
     where there is some, and when over the RTO the critical path and levers (orchestrator/rto_levers.py).
     `built`: build_stack_plan's (plan, graph, config) when the caller has them already (the runbook), so
     the program is not run under the mock runtime twice."""
-    from orchestrator.history import (
-        REGRESSION_THRESHOLD, HistoryCorrupt, apply_history, history_path, read_history, step_histories,
-    )
+    from orchestrator.graph_cache import cached_document
+    from orchestrator.history import REGRESSION_THRESHOLD, history_path
+
+    threshold = REGRESSION_THRESHOLD if regression_threshold is None else regression_threshold
+    path = history_path(workdir, stack) if workdir is not None and history_from != "none" else None
+    if built is not None:
+        return _plan_document(project_dir, stack, path, history_from, threshold, built)
+    check_stack(project_dir, stack)
+    # The history the estimates come from is part of the key, byte for byte, like the program.
+    try:
+        history = hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else None
+    except FileNotFoundError:
+        history = None
+    return cached_document("plan", project_dir, stack, (str(path), history, history_from, threshold),
+                           lambda: _plan_document(project_dir, stack, path, history_from, threshold, None))
+
+
+def _plan_document(project_dir: Path, stack: str, path: Path | None, history_from: str, threshold: float,
+                   built: tuple | None) -> dict:
+    from orchestrator.history import HistoryCorrupt, apply_history, read_history, step_histories
     from orchestrator.plan import plan_to_json
     from orchestrator.rto_levers import rto_levers
 
     plan, graph, config = built if built is not None else build_stack_plan(project_dir, stack)
-    threshold = REGRESSION_THRESHOLD if regression_threshold is None else regression_threshold
-    path = history_path(workdir, stack) if workdir is not None and history_from != "none" else None
     try:
         runs = read_history(path) if path is not None else []
     except HistoryCorrupt as exc:
@@ -140,10 +175,15 @@ def status_command(run_dir: Path) -> dict:
 
 
 def posture_command(project_dir: Path, stack: str | None) -> dict:
-    from orchestrator.posture import posture_document
-    from stacks.config import load_stack_config
+    from orchestrator.graph_cache import cached_document
 
-    if stack is None:
-        return posture_document(None)
-    check_stack(project_dir, stack)
-    return posture_document(load_stack_config(Path(project_dir), stack))
+    if stack is not None:
+        check_stack(project_dir, stack)
+
+    def compute() -> dict:
+        from orchestrator.posture import posture_document
+        from stacks.config import load_stack_config
+
+        return posture_document(load_stack_config(Path(project_dir), stack) if stack is not None else None)
+
+    return cached_document("posture", project_dir, stack or "-", (), compute)

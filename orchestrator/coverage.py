@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from components.profile import DRProfile, RecoveryAction, profile_for
-from orchestrator.baseline import check_graph
+from orchestrator.baseline import assess_graph
 from orchestrator.commands import check_stack, stack_profiles
 from orchestrator.report.junit import Case, testsuites
 
@@ -38,6 +38,7 @@ class Result:
     component: str
     gaps: tuple[str, ...] = ()
     detail: str = ""
+    excepted: tuple[str, ...] = ()  # security-baseline: violations a listed exception covers, with its reason
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ class StackView:
 
 def load_views(project_dir: Path, stack: str) -> tuple[StackView, StackView]:
     """The stack and its paired stack; bad input (unknown stack, invalid file) raises before any run."""
-    from orchestrator.preview import capture_graph
+    from orchestrator.commands import capture  # the graph cache's way: the program runs on a miss only
     from stacks.config import load_stack_config
 
     project_dir = Path(project_dir)
@@ -66,8 +67,8 @@ def load_views(project_dir: Path, stack: str) -> tuple[StackView, StackView]:
     config = load_stack_config(project_dir, stack)  # also checks that the paired stack file exists
     paired_config = load_stack_config(project_dir, config.paired_stack)
     return (
-        StackView(capture_graph(project_dir, stack), config),
-        StackView(capture_graph(project_dir, config.paired_stack), paired_config),
+        StackView(capture(project_dir, stack), config),
+        StackView(capture(project_dir, config.paired_stack), paired_config),
     )
 
 
@@ -102,16 +103,24 @@ def coverage_document(view: StackView, paired: StackView, results: list[Result])
         "passed": not gaps,
         "summary": summary,
         "checks": [
-            {"check": r.check, "component": r.component, "passed": not r.gaps, "gaps": list(r.gaps), "detail": r.detail}
+            {"check": r.check, "component": r.component, "passed": not r.gaps, "gaps": list(r.gaps), "detail": r.detail,
+             "excepted": list(r.excepted)}
             for r in results
         ],
         "gaps": gaps,
+        "excepted": [f"{r.component}: {r.check}: {line}" for r in results for line in r.excepted],
     }
 
 
 def coverage_command(project_dir: Path, stack: str) -> dict[str, Any]:
-    view, paired = load_views(project_dir, stack)
-    return coverage_document(view, paired, assess(view, paired))
+    from orchestrator.graph_cache import cached_document
+
+    def compute() -> dict[str, Any]:
+        view, paired = load_views(project_dir, stack)
+        return coverage_document(view, paired, assess(view, paired))
+
+    check_stack(project_dir, stack)
+    return cached_document("coverage", project_dir, stack, (), compute)
 
 
 # -- the checks ---------------------------------------------------------------------------------------
@@ -238,12 +247,15 @@ def _counterparts(view: StackView, paired: StackView) -> list[Result]:
 
 def _baseline(graph) -> list[Result]:
     violations: dict[str, list[str]] = {}
-    for violation in check_graph(graph):
+    excepted: dict[str, list[str]] = {}
+    for violation in assess_graph(graph):
         profile = _owner(graph, violation.component)
         label = profile.key if profile else f"{violation.component or UNOWNED} (no DR profile)"
-        violations.setdefault(label, []).append(violation.line())
+        (excepted if violation.excepted else violations).setdefault(label, []).append(violation.line())
     return [
-        Result("security-baseline", label, tuple(violations.get(label, ())), f"{len(resources)} resources checked")
+        Result("security-baseline", label, tuple(violations.get(label, ())),
+               f"{len(resources)} resources checked" + "".join(f"\n{line}" for line in excepted.get(label, ())),
+               tuple(excepted.get(label, ())))
         for label, resources in _owned(graph).items()
     ]
 

@@ -9,10 +9,12 @@ same thing. Only the main thread schedules; workers run one step each (with its 
 from __future__ import annotations
 
 import copy
+import heapq
 import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -97,6 +99,21 @@ class Engine:
             for dep in step.depends_on:
                 upstream |= self._ancestors[dep]
             self._ancestors[step.id] = frozenset(upstream)
+        self._dependents: dict[str, list[str]] = {step.id: [] for step in plan.steps}
+        for step in plan.steps:
+            for dep in step.depends_on:
+                self._dependents[dep].append(step.id)
+        # Scheduling is incremental so a pass costs what changed, not the plan's size: only the
+        # dependents of steps that just succeeded can have become ready (None: look at them all),
+        # ready steps wait in a heap (critical path first), and skips are propagated only after
+        # a failure. At 5,000 steps, scanning every step on every transition was most of the run.
+        self._candidates: set[str] | None = None
+        self._ready: list[tuple[float, int, str]] = []
+        self._check_blocked = True
+        self._inbox: deque[_Done] = deque()  # results taken from the queue, not yet journaled
+        # Records of the main thread's open journal group: shown to on_event only once the group is
+        # durable, so a progress line (or a test's kill after one) never gets ahead of the journal.
+        self._unannounced: list[dict[str, Any]] | None = None
         self._running: set[str] = set()
         self._results: queue.Queue[_Done] = queue.Queue()
         self._stopping = threading.Event()
@@ -107,12 +124,23 @@ class Engine:
 
     def _record(self, event: Event, **fields: Any) -> dict[str, Any]:
         record = self.journal.append(event, **fields)
+        if self._unannounced is not None and threading.current_thread() is threading.main_thread():
+            self._unannounced.append(record)
+        else:
+            self._tell(record)
+        return record
+
+    def _announce(self) -> None:
+        held, self._unannounced = self._unannounced or [], None
+        for record in held:
+            self._tell(record)
+
+    def _tell(self, record: dict[str, Any]) -> None:
         if self.on_event is not None:
             try:
                 self.on_event(record)
             except Exception:  # a broken progress display must not stop a failover
                 log.exception("on_event callback failed")
-        return record
 
     def _rec(self, step_id: str) -> StepRecord:
         return self.journal.state.step(step_id)
@@ -150,11 +178,27 @@ class Engine:
         self._pool = WorkerPool(self.max_workers)
         try:
             while True:
-                self._skip_blocked()
-                self._start_ready()
+                # Group commit: the transitions of one pass (finishes, skips, starts) are written,
+                # then fsynced once, before any takes effect: a started step goes to a worker only
+                # after the group. One fsync per pass rather than per transition, as durable.
+                self._unannounced = []
+                with self.journal.group():
+                    while self._inbox:
+                        self._finish(self._inbox.popleft())
+                    self._skip_blocked()
+                    started = self._start_ready()
+                self._announce()
+                for step_id, task in started:
+                    self._running.add(step_id)
+                    self._pool.submit(task)
                 if not self._running:
                     break
-                self._finish(self._results.get())  # blocks; Ctrl-C interrupts the wait
+                self._inbox.append(self._results.get())  # blocks; Ctrl-C interrupts the wait
+                while True:  # and whatever else finished meanwhile joins the same pass
+                    try:
+                        self._inbox.append(self._results.get_nowait())
+                    except queue.Empty:
+                        break
         except KeyboardInterrupt:
             self._interrupt()
             raise
@@ -165,6 +209,9 @@ class Engine:
         return self._result(outcome)
 
     def _skip_blocked(self) -> None:
+        if not self._check_blocked:
+            return
+        self._check_blocked = False
         # Topological order, so a skip propagates down a whole chain in one pass.
         for step in self._topo:
             record = self._rec(step.id)
@@ -178,19 +225,28 @@ class Engine:
                     self._record(Event.STEP_SKIPPED, step=step.id, reason=f"{cause} failed", blocked_by=cause)
                     break
 
-    def _start_ready(self) -> None:
-        ready = [
-            step for step in self.plan.steps
-            if self._rec(step.id).state == StepState.PENDING and step.id not in self._running
-            and all(self._rec(dep).state == StepState.SUCCEEDED for dep in step.depends_on)
-        ]
-        # Critical path first: the step with the most estimated work behind it, then plan order.
-        ready.sort(key=lambda step: (-self._remaining[step.id], self._order[step.id]))
-        for step in ready[: self.max_workers - len(self._running)]:
+    def _can_start(self, step: Step) -> bool:
+        return (self._rec(step.id).state == StepState.PENDING and step.id not in self._running
+                and all(self._rec(dep).state == StepState.SUCCEEDED for dep in step.depends_on))
+
+    def _start_ready(self) -> list[tuple[str, Callable[[], None]]]:
+        """Journal the starts of as many ready steps as there are free workers; the caller hands
+        them to workers once the journal group is durable."""
+        fresh = self.plan.steps if self._candidates is None else [self._steps[sid] for sid in self._candidates]
+        self._candidates = set()
+        for step in fresh:
+            if self._can_start(step):
+                # Critical path first: the step with the most estimated work behind it, then plan order.
+                heapq.heappush(self._ready, (-self._remaining[step.id], self._order[step.id], step.id))
+        started: list[tuple[str, Callable[[], None]]] = []
+        while self._ready and len(self._running) + len(started) < self.max_workers:
+            step = self._steps[heapq.heappop(self._ready)[2]]
+            if not self._can_start(step):
+                continue  # skipped since, or already started (a heap may hold a step twice)
             base = self._rec(step.id).attempts  # attempts continue across resumes
             self._record(Event.STEP_STARTED, step=step.id, attempt=base + 1, component=step.component, kind=str(step.kind))
-            self._running.add(step.id)
-            self._pool.submit(lambda step=step, base=base: self._execute(step, base))
+            started.append((step.id, lambda step=step, base=base: self._execute(step, base)))
+        return started
 
     def _finish(self, done: _Done) -> None:
         # Off the running set even if Ctrl-C lands mid-record: its result is already in hand, so
@@ -199,6 +255,11 @@ class Engine:
             self._record_finish(done)
         finally:
             self._running.discard(done.step_id)
+        if done.state == StepState.SUCCEEDED:
+            if self._candidates is not None:
+                self._candidates.update(self._dependents[done.step_id])
+        elif done.state != StepState.WAITING:
+            self._check_blocked = True
 
     def _record_finish(self, done: _Done) -> None:
         fields = {"step": done.step_id, "attempt": done.attempt, "duration_s": done.duration_s}
@@ -222,6 +283,11 @@ class Engine:
         self._stopping.set()
         deadline = self._clock() + self._grace_s
         try:
+            # A pass cut short by Ctrl-C committed its group on the way out: show its records now,
+            # and the interrupt's own as they come (not held for a group that is over).
+            self._announce()
+            while self._inbox:  # results already in hand when Ctrl-C came
+                self._finish(self._inbox.popleft())
             while self._running and (left := deadline - self._clock()) > 0:
                 try:
                     self._finish(self._results.get(timeout=left))

@@ -14,7 +14,8 @@ import json
 import os
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from enum import Enum, StrEnum
@@ -26,6 +27,7 @@ from orchestrator.model import StepState
 JOURNAL_FILE = "journal.jsonl"
 
 Redact = Callable[[dict[str, Any]], dict[str, Any]]
+Mirror = Callable[[bytes], None]
 
 
 class Event(StrEnum):
@@ -88,7 +90,8 @@ class JournalState:
     events: list[dict[str, Any]] = field(default_factory=list)
 
     def step(self, step_id: str) -> StepRecord:
-        return self.steps.setdefault(step_id, StepRecord())
+        found = self.steps.get(step_id)  # the engine asks on every pass: no new record per call
+        return found if found is not None else self.steps.setdefault(step_id, StepRecord())
 
     def apply(self, record: dict[str, Any]) -> None:
         self.last_seq = record["seq"]
@@ -155,7 +158,7 @@ class Journal:
     """Open with `Journal.open(run_dir)`; opening only reads, the first append may repair."""
 
     def __init__(self, run_dir: Path, state: JournalState, torn: list[TornLine], valid_size: int,
-                 redact: Redact | None, now: Callable[[], float]) -> None:
+                 redact: Redact | None, now: Callable[[], float], mirror: Mirror | None = None) -> None:
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / JOURNAL_FILE
         self.state = state
@@ -165,13 +168,20 @@ class Journal:
         self._size = valid_size
         self._fd: int | None = None
         self._lock = threading.Lock()  # retries are journaled from worker threads
+        self._grouping = threading.local()  # per thread: inside `group()`, commit at its end
+        self._held: list[bytes] = []  # lines of a group, applied to `state`, not yet written
+        self._committed: list[bytes] = []  # durable, not yet mirrored
+        # Called with each line's bytes once they are fsynced, under the lock (so in journal order):
+        # orchestrator/state_store.py sends them to the run's state container. What it raises
+        # reaches the caller of append, after the line is durable here and applied to `state`.
+        self.mirror = mirror
 
     @classmethod
     def open(cls, run_dir: str | os.PathLike[str], *, redact: Redact | None = None,
-             now: Callable[[], float] = time.time) -> "Journal":
+             now: Callable[[], float] = time.time, mirror: Mirror | None = None) -> "Journal":
         run_dir = Path(run_dir)
         state, torn, valid_size = replay(run_dir / JOURNAL_FILE)
-        return cls(run_dir, state, torn, valid_size, redact, now)
+        return cls(run_dir, state, torn, valid_size, redact, now, mirror)
 
     @property
     def empty(self) -> bool:
@@ -188,9 +198,51 @@ class Journal:
             written = json.loads(line)
             if written.get("seq") != seq or written.get("event") != str(event):
                 raise ValueError("the redact hook must not change seq or event")
-            self._write(line.encode("utf-8"))
+            self._held.append(line.encode("utf-8"))
+            grouped = getattr(self._grouping, "depth", 0) > 0
+            if not grouped:
+                try:
+                    self._commit()  # this line, after any a group holds (they come first in seq)
+                except BaseException:
+                    self._held.clear()  # this one is not applied; a group's lines die with the run
+                    raise
             self.state.apply(written)
+            if not grouped:
+                self._mirror_committed()
             return written
+
+    @contextmanager
+    def group(self) -> Iterator[None]:
+        """Group commit: this thread's appends inside the block are applied to `state` at once,
+        and written and fsynced together when it ends. The caller must let none of their
+        transitions take effect before then (the engine hands the steps a pass started to workers
+        after its group). Another thread's append commits what the group holds before its own line."""
+        depth = getattr(self._grouping, "depth", 0)
+        self._grouping.depth = depth + 1
+        try:
+            yield
+        finally:
+            self._grouping.depth = depth
+            if depth == 0:
+                with self._lock:
+                    try:
+                        self._commit()
+                    finally:
+                        self._held.clear()
+                    self._mirror_committed()
+
+    def _commit(self) -> None:
+        """Write and fsync the held lines in one go (one syscall each: with many worker threads
+        every syscall also waits for the GIL back)."""
+        if self._held:
+            self._write(b"".join(self._held))
+            self._committed += self._held
+            self._held = []
+
+    def _mirror_committed(self) -> None:
+        lines, self._committed = self._committed, []
+        for data in lines if self.mirror is not None else ():
+            self.mirror(data)  # in journal order, each line durable here first
 
     def _write(self, data: bytes) -> None:
         fd = self._ensure_fd()

@@ -7,13 +7,15 @@ before anyone fails over.
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections.abc import Callable, Iterable
 from typing import Any
 
 from components.profile import DRProfile, RecoveryAction
+from orchestrator.dag import remembered, topological_order, validate_plan
 from orchestrator.model import Plan, Step, StepKind
+
+__all__ = ["build_plan", "critical_path", "plan_from_json", "plan_to_json", "remaining_seconds", "sequential_seconds",
+           "step_id", "topological_order", "validate_plan", "PLATFORM", "BUSINESS_GATE"]
 
 PLATFORM = "platform"  # the component name of the gate and handover steps
 BUSINESS_GATE = f"{PLATFORM}.business-gate"
@@ -172,66 +174,13 @@ def build_plan(
     return Plan(stack=stack, steps=tuple(ordered), rto_target_s=float(rto_target_s), rpo_target_s=float(rpo_target_s))
 
 
-def topological_order(steps: Iterable[Step], rank: Callable[[Step], Any] | None = None) -> list[Step]:
-    """Kahn's algorithm; among ready steps the lowest `rank` (default: input order) comes first.
-
-    Raises ValueError naming duplicate ids, unknown dependencies or a dependency cycle.
-    """
-    steps = list(steps)
-    index: dict[str, int] = {}
-    for position, step in enumerate(steps):
-        if step.id in index:
-            raise ValueError(f"duplicate step id {step.id!r}")
-        index[step.id] = position
-    for step in steps:
-        for dep in step.depends_on:
-            if dep not in index:
-                raise ValueError(f"step {step.id!r} depends on unknown step {dep!r}")
-            if dep == step.id:
-                raise ValueError(f"dependency cycle: {step.id} -> {step.id}")
-
-    key = rank or (lambda step: index[step.id])
-    missing = {step.id: len(set(step.depends_on)) for step in steps}
-    dependents: dict[str, list[str]] = {step.id: [] for step in steps}
-    for step in steps:
-        for dep in set(step.depends_on):
-            dependents[dep].append(step.id)
-    ready = [(key(step), index[step.id]) for step in steps if missing[step.id] == 0]
-    heapq.heapify(ready)
-    ordered: list[Step] = []
-    while ready:
-        _, position = heapq.heappop(ready)
-        ordered.append(steps[position])
-        for child in dependents[steps[position].id]:
-            missing[child] -= 1
-            if missing[child] == 0:
-                heapq.heappush(ready, (key(steps[index[child]]), index[child]))
-    if len(ordered) != len(steps):
-        raise ValueError(f"dependency cycle: {' -> '.join(_find_cycle(steps, missing))}")
-    return ordered
-
-
-def _find_cycle(steps: list[Step], missing: dict[str, int]) -> list[str]:
-    """One cycle among the steps Kahn could not order, for an error message a person can act on."""
-    deps = {step.id: [d for d in step.depends_on if missing.get(d, 0) > 0] for step in steps if missing[step.id] > 0}
-    start = min(deps)
-    path, seen = [start], {start: 0}
-    while True:
-        # Every unordered step has at least one unordered dependency, so this walk must loop.
-        nxt = sorted(deps[path[-1]])[0]
-        if nxt in seen:
-            return path[seen[nxt]:] + [nxt]
-        seen[nxt] = len(path)
-        path.append(nxt)
-
-
-def validate_plan(plan: Plan) -> list[Step]:
-    """The plan's steps in topological order; ValueError if the plan is not a DAG."""
-    return topological_order(plan.steps)
-
-
 def critical_path(plan: Plan) -> tuple[float, list[str]]:
     """The longest chain of estimates through the DAG: the best RTO unlimited workers could give."""
+    length, path = remembered("critical path", plan, lambda: _critical_path(plan))
+    return length, list(path)
+
+
+def _critical_path(plan: Plan) -> tuple[float, list[str]]:
     finish: dict[str, float] = {}
     via: dict[str, str | None] = {}
     for step in validate_plan(plan):

@@ -306,7 +306,9 @@ def test_ctrl_c_stops_scheduling_lets_running_steps_finish_and_keeps_the_journal
             release_a.set()
             raise KeyboardInterrupt
 
-    plan = dag({"a": [], "b": [], "c": ["a"]}, estimates={"a": 100})
+    # b starts in a later pass than a (after z): the starts of one pass go to workers together,
+    # once the pass's journal group is durable, so a is running by the time b is journaled.
+    plan = dag({"a": [], "z": [], "b": ["z"], "c": ["a"]}, estimates={"a": 100})
     runner = Runner({"a": a})
     with pytest.raises(KeyboardInterrupt):
         engine(tmp_path, plan, runner, max_workers=2, on_event=on_event).run()
