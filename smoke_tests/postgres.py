@@ -7,9 +7,9 @@ pair's loopback server.
 
 from __future__ import annotations
 
-import psycopg
 from psycopg import sql
 
+from orchestrator.data.connect import pg_connect
 from orchestrator.data.errors import pg_errors
 
 PLATFORM_TABLES = ("devices", "events", "ingestion_watermark")
@@ -18,7 +18,7 @@ PLATFORM_TABLES = ("devices", "events", "ingestion_watermark")
 def check_postgres(conninfo: str, tables: tuple[str, ...] | list[str] = PLATFORM_TABLES) -> dict:
     """SELECT 1, and each expected table exists and can be read."""
     checks = []
-    with pg_errors("postgres smoke test"), psycopg.connect(conninfo) as conn:
+    with pg_errors("postgres smoke test"), pg_connect(conninfo, site="postgres: smoke test") as conn:
         checks.append({"check": "SELECT 1", "ok": conn.execute("SELECT 1").fetchone()[0] == 1})
         for table in tables:
             present = conn.execute("SELECT to_regclass(%s)", (f"public.{table}",)).fetchone()[0] is not None

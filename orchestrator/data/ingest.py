@@ -23,6 +23,7 @@ import psycopg
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
+from orchestrator.data.connect import pg_connect
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.source import KINDS, Batch, iso
 
@@ -197,7 +198,7 @@ class PostgresSink:
         self.dsn = dsn
 
     def _connect(self) -> psycopg.Connection:
-        return psycopg.connect(self.dsn)
+        return pg_connect(self.dsn, site="postgres: ingestion")
 
     def ensure_schema(self) -> None:
         with pg_errors("postgres: schema"), self._connect() as conn:

@@ -6,8 +6,7 @@ import os
 import subprocess
 from typing import Protocol
 
-import psycopg
-
+from orchestrator.data.connect import pg_connect
 from orchestrator.data.errors import pg_errors, redact
 from orchestrator.data.ingest import PostgresSink
 from orchestrator.data.manifest import ValidationResult, compare, table_facts, verify_dump
@@ -58,7 +57,7 @@ def restore_postgres(server: RestoreTarget, manifest: dict, jobs: int = 2,
 def validate_postgres(dsn: str, manifest: dict) -> ValidationResult:
     """Row counts, checksums and max(ts) per table, and the store's watermark, exactly as the
     manifest recorded them."""
-    with pg_errors("postgres validation"), psycopg.connect(dsn) as conn:
+    with pg_errors("postgres validation"), pg_connect(dsn, site="postgres: validation") as conn:
         actual = table_facts(conn)
     return compare("postgres", manifest["tables"], actual, ("rows", "checksum", "max_ts"),
                    manifest.get("watermark"), PostgresSink(dsn).watermark())

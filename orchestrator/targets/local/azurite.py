@@ -20,6 +20,8 @@ import requests
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobServiceClient, ExponentialRetry
 
+from orchestrator import faults
+from orchestrator.data.connect import RetryThrottled
 from orchestrator.targets.local.processes import HOST, ManagedServer
 
 ACCOUNT_NAME = re.compile(r"^[a-z0-9]{3,24}$")  # the Azure storage account naming rule
@@ -107,9 +109,10 @@ class AzuriteServer(ManagedServer):
         session = requests.Session()
         # room for the copies the rehydration keeps in flight without urllib3 pool warnings
         adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+        retry, adapter = faults.for_blob_client(  # as they are, unless a drill injects faults
+            ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1), adapter)
         session.mount("http://", adapter)
-        kwargs.setdefault("retry_policy", ExponentialRetry(initial_backoff=1, increment_base=2,
-                                                           retry_total=2, random_jitter_range=1))
+        kwargs.setdefault("retry_policy", RetryThrottled(retry))  # and a 429 with Retry-After: data/connect.py
         kwargs.setdefault("transport", RequestsTransport(session=session, session_owner=True))
         kwargs.setdefault("connection_timeout", 5)
         return BlobServiceClient(self.blob_endpoint(account),

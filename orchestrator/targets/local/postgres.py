@@ -21,6 +21,7 @@ from pathlib import Path
 
 import psycopg
 
+from orchestrator.data.connect import pg_connect
 from orchestrator.targets.local.processes import HOST, ManagedServer
 
 
@@ -175,7 +176,7 @@ class PostgresServer(ManagedServer):
     def create_database(self, name: str) -> bool:
         """Create `name` unless it exists. Returns True when it was created."""
         _check_name(name)
-        with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
+        with pg_connect(self.dsn("postgres"), site="postgres: admin", autocommit=True) as conn:
             if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
                 return False
             conn.execute(f'CREATE DATABASE "{name}"')
@@ -184,7 +185,7 @@ class PostgresServer(ManagedServer):
     def drop_database(self, name: str) -> None:
         """Drop `name` if it exists, disconnecting its sessions (a half-finished restore)."""
         _check_name(name)
-        with psycopg.connect(self.dsn("postgres"), autocommit=True) as conn:
+        with pg_connect(self.dsn("postgres"), site="postgres: admin", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 

@@ -1,0 +1,76 @@
+"""Connecting to the data stores: a bounded retry of a transient failure at the call itself.
+
+The engine retries whole steps (orchestrator/retry.py): right for a store that is away for a
+while, costly for one refused connection or one throttled request, since the step starts over.
+So two small retries sit under it, each bounded, each giving up to the step retry:
+
+- PostgreSQL: opening a connection is retried (3 attempts) when it fails as a busy or restarting
+  server refuses one; a statement that fails once connected is not retried here (the step is).
+- Blob: the storage SDK retries 5xx, timeouts and resets itself but hands a 429 straight back
+  (Azure Storage throttles with 503 ServerBusy; a 429 comes from a gateway in front of it, or
+  from drctl's fault injection): `RetryThrottled` waits what its Retry-After asks, a few times.
+
+Every connection goes through orchestrator/faults.py, which is a plain psycopg.connect unless a
+drill injects faults.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import psycopg
+from azure.core.pipeline import PipelineRequest, PipelineResponse
+from azure.core.pipeline.policies import HTTPPolicy
+
+from orchestrator import faults
+from orchestrator.retry import RetryPolicy
+
+# Short waits: a server that refuses connections for longer is the step retry's business.
+CONNECT_RETRY = RetryPolicy(max_attempts=3, max_total_s=30.0, initial_backoff_s=0.5, max_backoff_s=2.0,
+                            jitter_s=0.25, classifier=lambda error: isinstance(error, psycopg.OperationalError))
+
+
+def pg_connect(conninfo: str, *, site: str, retry: RetryPolicy = CONNECT_RETRY, **kwargs: Any) -> psycopg.Connection:
+    """psycopg.connect with a bounded retry of failed connection attempts. `site` names the caller
+    (fault injection counts by it)."""
+    return retry.call(lambda _attempt: faults.connect(conninfo, site=site, **kwargs))
+
+
+class RetryThrottled(HTTPPolicy):
+    """A storage client's retry policy (`inner`), plus a retry of 429 that honours Retry-After."""
+
+    def __init__(self, inner: HTTPPolicy, max_retries: int = 3, max_wait_s: float = 10.0) -> None:
+        super().__init__()
+        self.inner, self.max_retries, self.max_wait_s = inner, max_retries, max_wait_s
+
+    def send(self, request: PipelineRequest) -> PipelineResponse:
+        self.inner.next = self.next  # the pipeline links this policy; the inner one sends through it
+        body = request.http_request.body
+        position = _tell(body)
+        for retry in range(self.max_retries + 1):
+            response = self.inner.send(request)
+            wait = _retry_after_s(response.http_response) if response.http_response.status_code == 429 else None
+            if wait is None or wait > self.max_wait_s or retry == self.max_retries:
+                return response  # not throttled, or beyond what is worth waiting for here: the caller's
+            if hasattr(body, "read"):
+                if position is None:
+                    return response  # a stream that cannot be rewound cannot be sent again
+                body.seek(position)
+            request.context.transport.sleep(wait)
+        return response
+
+
+def _tell(body: Any) -> int | None:
+    try:
+        return body.tell() if hasattr(body, "read") else None
+    except (AttributeError, OSError, ValueError):
+        return None
+
+
+def _retry_after_s(response: Any) -> float | None:
+    """Retry-After in seconds (the delta form; an HTTP date is left to the step retry)."""
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
