@@ -24,6 +24,25 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 DEFAULT_WORKDIR = Path(".drill")
 
 
+def _check_damage(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # parsed lazily: the backup modules (Azure SDK, psycopg) are not loaded for every command line
+    from orchestrator.data.backup_catalog import parse_damage
+
+    try:
+        parse_damage(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value or None
+
+
+corrupt_backup_option = click.option(
+    "--corrupt-latest-backup", metavar="STORE[:HOW]", default=None, callback=_check_damage,
+    help="Practise a damaged backup: once the backups are taken, damage the newest generation of STORE "
+         "(postgres, lake or all). HOW: corrupt (default; bytes flipped in the dump, a blob snapshot "
+         "deleted per lake zone), missing (the dump or every snapshot deleted) or every-generation "
+         "(every generation corrupted: nothing good to restore).")
+
+
 def _echo_json(document: dict) -> None:
     click.echo(REDACTOR.text(json.dumps(document, indent=2)))
 
@@ -44,21 +63,24 @@ def _console() -> Console:
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="Steps run at once.")
 @click.option("--ttl-hours", type=click.FloatRange(min=0, min_open=True, max=24 * 30), default=4.0,
               show_default=True, help="After this, `drctl cleanup` may remove what the rehearsal left.")
+@corrupt_backup_option
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=PROJECT_DIR,
               show_default=False, help="Folder holding Pulumi.yaml and the stack files (default: this repository).")
 def rehearse(local: bool, stack: str | None, scale: int, workdir: Path, workers: int, ttl_hours: float,
-             as_json: bool, project_dir: Path) -> None:
+             corrupt_latest_backup: str | None, as_json: bool, project_dir: Path) -> None:
     """Rehearse the failover: a marked, expiring run whose steps are timed against the plan, torn down
     whatever happens (success, failure, Ctrl-C)."""
     if local == (stack is not None):
         raise BadInput("rehearse needs exactly one of --local (the local region pair) or --stack NAME "
                        "(an ephemeral copy of NAME on Azure)")
+    if corrupt_latest_backup and not local:
+        raise BadInput("--corrupt-latest-backup: only with --local (it damages the local backup store)")
     if local:
         from orchestrator.rehearse import rehearse_local
 
         document = rehearse_local(project_dir, "secondary", workdir, scale=scale, workers=workers,
-                                  ttl_hours=ttl_hours)
+                                  ttl_hours=ttl_hours, corrupt_latest_backup=corrupt_latest_backup)
     else:
         from orchestrator.rehearse_stack import rehearse_stack
 

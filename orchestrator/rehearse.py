@@ -43,7 +43,7 @@ def marker_document(name: str, ttl_hours: float, now: datetime | None = None, **
 
 
 def rehearse_local(project_dir: Path, stack: str, workdir: Path, *, scale: int, workers: int,
-                   ttl_hours: float = DEFAULT_TTL_HOURS) -> dict[str, Any]:
+                   ttl_hours: float = DEFAULT_TTL_HOURS, corrupt_latest_backup: str | None = None) -> dict[str, Any]:
     """The drill's summary plus `rehearsal`: name, marker, timings, teardown."""
     from orchestrator.drill import run_local_drill
 
@@ -66,7 +66,7 @@ def rehearse_local(project_dir: Path, stack: str, workdir: Path, *, scale: int, 
             # keep_data: the drill would remove the data only when recovered; the rehearsal removes
             # it always, itself, marker last (teardown_local_dir).
             summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=True,
-                                      on_start=mark)
+                                      on_start=mark, corrupt_latest_backup=corrupt_latest_backup)
         except BaseException as exc:
             record["outcome"] = ended_by(exc)
             raise

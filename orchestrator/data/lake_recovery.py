@@ -14,7 +14,7 @@ import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from datetime import datetime, timedelta, timezone
-from typing import Callable
+from typing import Any, Callable, Iterable
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
@@ -43,6 +43,8 @@ class _InFlight:
 
 # (container, blob name) -> the URL the destination copies from, signed for reading that blob.
 SourceUrl = Callable[[str, str], str]
+# container -> the source blobs to copy (items as list_blobs yields them: name, size, content_settings).
+SourceListing = Callable[[str], Iterable[Any]]
 
 
 def shared_key_source(source_service: BlobServiceClient, account_key: str, sas_ttl_s: int = 900) -> SourceUrl:
@@ -66,12 +68,14 @@ def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceC
                    source_account_key: str | SourceUrl, containers: tuple[str, ...] | list[str] = ZONES,
                    max_in_flight: int = 16, *, sas_ttl_s: int = 900, poll_interval_s: float = 0.05,
                    copy_timeout_s: float = 900, sleep: Callable[[float], None] = time.sleep,
-                   clock: Callable[[], float] = time.monotonic) -> dict:
+                   clock: Callable[[], float] = time.monotonic, listing: SourceListing | None = None) -> dict:
     """Copy every blob of `containers` from `source_service` to `dest_service`, server-side.
 
     `source_account_key` is the source's shared key (a read SAS is signed with it per blob), or a
     `SourceUrl` that signs source URLs its own way (a user-delegation SAS on Azure); the listing
-    and everything else are the same either way.
+    and everything else are the same either way. `listing` says which source blobs there are (a
+    backup generation's snapshots, orchestrator/data/lake_generations.py); by default the
+    containers' current blobs.
 
     Idempotent: a destination blob that already matches its source (size and Content-MD5) is
     skipped, so a resumed step copies only what is missing. At most `max_in_flight` copies run
@@ -121,7 +125,9 @@ def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceC
                         for b in dest_service.get_container_client(container).list_blobs(include=["copy"])}
             stats = per_container[container] = {"blobs": 0, "bytes": 0, "copied": 0,
                                                  "bytes_copied": 0, "skipped": 0}
-            for blob in source_service.get_container_client(container).list_blobs():
+            listed = (listing(container) if listing is not None
+                      else source_service.get_container_client(container).list_blobs())
+            for blob in listed:
                 stats["blobs"] += 1
                 stats["bytes"] += blob.size
                 have = existing.get(blob.name)

@@ -13,7 +13,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 import psycopg
 from azure.core.exceptions import ResourceNotFoundError
@@ -30,20 +30,25 @@ def md5_text(content_md5: bytes | bytearray | None) -> str | None:
     return base64.b64encode(bytes(content_md5)).decode() if content_md5 else None
 
 
-def container_facts(service: BlobServiceClient, container: str) -> dict | None:
-    """Count, bytes and a digest over sorted (name, size, Content-MD5), from the listing only.
-    None when the container does not exist."""
+def listing_facts(blobs: Iterable[Any]) -> dict:
+    """Count, bytes and a digest over sorted (name, size, Content-MD5) of listed blobs. Shared by
+    live containers and snapshot generations (lake_generations.py), so both hash alike."""
     lines, total, missing_md5 = [], 0, 0
-    try:
-        for blob in service.get_container_client(container).list_blobs():
-            md5 = md5_text(blob.content_settings.content_md5)
-            missing_md5 += md5 is None
-            lines.append(f"{blob.name}\t{blob.size}\t{md5 or '-'}\n")
-            total += blob.size
-    except ResourceNotFoundError:
-        return None
+    for blob in blobs:
+        md5 = md5_text(blob.content_settings.content_md5)
+        missing_md5 += md5 is None
+        lines.append(f"{blob.name}\t{blob.size}\t{md5 or '-'}\n")
+        total += blob.size
     digest = hashlib.sha256("".join(sorted(lines)).encode()).hexdigest()
     return {"blobs": len(lines), "bytes": total, "digest": f"sha256:{digest}", "missing_md5": missing_md5}
+
+
+def container_facts(service: BlobServiceClient, container: str) -> dict | None:
+    """`listing_facts` of a container, from the listing only. None when it does not exist."""
+    try:
+        return listing_facts(list(service.get_container_client(container).list_blobs()))
+    except ResourceNotFoundError:
+        return None
 
 
 def lake_facts(service: BlobServiceClient, containers: list[str] | tuple[str, ...]) -> dict[str, dict | None]:

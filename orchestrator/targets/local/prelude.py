@@ -1,5 +1,10 @@
 """The world before the disaster, for a local drill: data, backups with manifests, more data.
 
+Backups are taken in generations (orchestrator/data/backup_catalog.py), as a backup schedule keeps
+them: the newest is what a failover restores when all is well, an older one is what it falls back
+on when the newest turns out damaged or lost. `drctl drill --corrupt-latest-backup` damages the
+newest (or every) generation here, once taken, so a rehearsal can practise exactly that.
+
 Runs once per drill and records what it did in `prelude.json` (written last, atomically); a
 resumed run whose prelude did not finish starts it again from empty data directories.
 """
@@ -12,8 +17,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from orchestrator.data.backup import backup_lake, backup_postgres
+from orchestrator.data.backup_catalog import (backup_postgres_generation, copy_to_run, damage_backups,
+                                               generation_dir, next_generation, record_generation)
 from orchestrator.data.ingest import LakeSink, PostgresSink
+from orchestrator.data.lake_generations import backup_lake_generation
 from orchestrator.data.replay import catch_up, data_end
 from orchestrator.data.source import SourceSystem, iso
 from orchestrator.rundir import utc_now, write_json_atomic
@@ -22,7 +29,10 @@ from orchestrator.targets.local.region import LocalRegionPair
 PRELUDE_FILE = "prelude.json"
 BATCH_SIZE = 100
 BATCH_INTERVAL_S = 900  # 15 minutes of simulated time per ingestion batch
-BATCHES_BEFORE_BACKUP = 6
+# Batches ingested in all when each backup generation is taken, oldest first: the newest at 6
+# (the backup a failover restores), an older one at 4 to fall back on, two batches further back.
+GENERATIONS_AT_BATCHES = (4, 6)
+BATCHES_BEFORE_BACKUP = GENERATIONS_AT_BATCHES[-1]
 BATCHES_AFTER_BACKUP = 3  # the delta that only replay can bring back
 SOURCE_SEED = 7
 
@@ -46,9 +56,12 @@ class DrillData:
 
 
 def run_prelude(
-    pair: LocalRegionPair, data: DrillData, run_dir: Path, say: Callable[[str], None]
+    pair: LocalRegionPair, data: DrillData, run_dir: Path, say: Callable[[str], None], *,
+    corrupt_latest_backup: str | None = None,
 ) -> dict[str, Any]:
-    """Start both regions, ingest, back up, ingest the delta, then stop the primary (the disaster)."""
+    """Start both regions, ingest and back up in generations, ingest the delta, then stop the
+    primary (the disaster). `corrupt_latest_backup` (STORE[:HOW], backup_catalog.DAMAGE_CHOICES)
+    damages backup generations once they are all taken."""
     say("starting the local region pair (Azurite and PostgreSQL per region, on 127.0.0.1)")
     pair.start_primary()
     pair.start_secondary()
@@ -60,16 +73,26 @@ def run_prelude(
     lake.ensure_containers()
     tables.ensure_schema()
 
-    source.produce(BATCHES_BEFORE_BACKUP)
-    say(f"ingesting {BATCHES_BEFORE_BACKUP} batches of {source.events_per_batch} events into the primary")
-    catch_up([lake, tables], source)
-
-    say("backing up: lake to its geo copy (GRS's job on Azure), PostgreSQL with pg_dump; writing manifests")
-    lake_manifest = backup_lake(pair.primary_lake(), pair.geo_copy_lake(), pair.backup_dir)
-    pg_manifest = backup_postgres(primary_dsn, data.database, pair.backup_dir, pair.primary_postgres.pg_dump)
-    manifests_dir = run_dir / "manifests"
-    for name, manifest in (("lake.json", lake_manifest), (f"postgres-{data.database}.json", pg_manifest)):
-        write_json_atomic(manifests_dir / name, manifest)
+    generations = []
+    for at_batches in GENERATIONS_AT_BATCHES:
+        more = at_batches - source.count
+        source.produce(more)
+        say(f"ingesting {more} batches of {source.events_per_batch} events into the primary")
+        catch_up([lake, tables], source)
+        generation = next_generation(pair.backup_dir)
+        say(f"backup generation {generation}: lake replicated to its geo copy (GRS's job on Azure) and "
+            "snapshotted, PostgreSQL with pg_dump; writing manifests")
+        lake_manifest = backup_lake_generation(pair.primary_lake(), pair.geo_copy_lake(),
+                                               generation_dir(pair.backup_dir, generation), generation)
+        pg_manifest = backup_postgres_generation(primary_dsn, data.database, pair.backup_dir,
+                                                 pair.primary_postgres.pg_dump, generation)
+        record_generation(pair.backup_dir, generation, {"lake": lake_manifest, "postgres": pg_manifest})
+        generations.append(_generation_record(source, generation, lake_manifest, pg_manifest))
+    copy_to_run(pair.backup_dir, run_dir / "manifests")  # the run's record of what was taken, before any damage
+    damaged = damage_backups(pair.backup_dir, corrupt_latest_backup, pair.geo_copy_lake())
+    for damage in damaged:
+        say(f"rehearsal (--corrupt-latest-backup {corrupt_latest_backup}): {damage['store']} backup generation "
+            f"{damage['generation']} damaged: {damage['what']}")
 
     source.produce(BATCHES_AFTER_BACKUP)
     say(f"ingesting {BATCHES_AFTER_BACKUP} more batches after the backup (the delta replay must recover)")
@@ -83,18 +106,22 @@ def run_prelude(
         "disaster_epoch_s": disaster_mono,
         "source_latest_batch": source.latest(),
         "source_data_end": iso(source.latest_end()),
-        "backup": {
-            "lake": {"watermark": lake_manifest.get("watermark"), "data_end": lake_manifest.get("data_end")},
-            "postgres": {
-                "watermark": pg_manifest.get("watermark"),
-                "data_end": iso(data_end(source, pg_manifest.get("watermark"))),
-            },
-        },
-        "batches": {"before_backup": BATCHES_BEFORE_BACKUP, "after_backup": BATCHES_AFTER_BACKUP},
+        # the newest generation, as before generations; then every generation, and any damage done
+        "backup": {**generations[-1]["stores"], "generations": generations,
+                   "damaged": damaged, "corrupt_latest_backup": corrupt_latest_backup},
+        "batches": {"before_backup": BATCHES_BEFORE_BACKUP, "after_backup": BATCHES_AFTER_BACKUP,
+                    "at_generations": list(GENERATIONS_AT_BATCHES)},
         "events_per_batch": source.events_per_batch,
     }
     write_json_atomic(run_dir / PRELUDE_FILE, prelude)
     return prelude
+
+
+def _generation_record(source: SourceSystem, generation: str, lake: dict, postgres: dict) -> dict[str, Any]:
+    return {"generation": generation, "stores": {
+        "lake": {"watermark": lake.get("watermark"), "data_end": lake.get("data_end")},
+        "postgres": {"watermark": postgres.get("watermark"),
+                     "data_end": iso(data_end(source, postgres.get("watermark")))}}}
 
 
 def reset_local_data(pair: LocalRegionPair, data: DrillData) -> None:

@@ -7,12 +7,15 @@ emulator succeed as "declared, not exercised locally", never as passed.
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import Any, Callable
 
 from components.profile import DRProfile
 from orchestrator.approve import auto_approval, recorded_approval
+from orchestrator.data.backup_catalog import INDEX, Choice, choose, lake_check, postgres_check
 from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink
+from orchestrator.data.lake_generations import prune_to_generation, snapshot_listing, snapshot_source
 from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
 from orchestrator.data.manifest import load_manifest
 from orchestrator.data.pg_recovery import restore_postgres, validate_postgres
@@ -41,6 +44,9 @@ class LocalTarget:
         # The zone policies as the plan has them: a zone with a re-processing step is not copied.
         self.recreated = [zone for zone in (zone_of(step) for step in plan.steps) if zone]
         self.copied = [zone for zone in ZONES if zone not in self.recreated]
+        # Per worker thread, the rehydrate outputs of the step being run: which backup generation was
+        # restored, so validation compares against that generation's manifest and no other.
+        self._current = threading.local()
 
     def __call__(self, step: Step, context: StepContext) -> StepOutcome:
         if step.kind == StepKind.GATE:
@@ -55,13 +61,14 @@ class LocalTarget:
         handler = self._handlers().get((emulator, step.kind))
         if handler is None:
             return StepOutcome(exercised=False, evidence={"note": NOT_EXERCISED})
+        recovered = (context.outputs_of(f"{step.component}.{StepKind.REHYDRATE}")
+                     if step.kind in (StepKind.VALIDATE, StepKind.REPLAY) or zone_of(step) else {})
+        self._current.recovered = recovered
         if zone_of(step):
-            recovered = context.outputs_of(f"{step.component}.{StepKind.REHYDRATE}")
             return self.lake_reprocess(zone_of(step), recovered.get("watermark"))
         if step.kind == StepKind.REPLAY:
             # Replay's RPO is measured from what rehydration recovered, as journaled: an attempt cut
             # short by a crash may already have written part of the delta into the store.
-            recovered = context.outputs_of(f"{step.component}.{StepKind.REHYDRATE}")
             return handler(recovered.get("watermark"))
         return handler()
 
@@ -79,9 +86,18 @@ class LocalTarget:
             (POSTGRES, StepKind.SMOKE): self.postgres_smoke,
         }
 
-    # -- manifests -------------------------------------------------------------------------------
+    # -- manifests and backup generations -----------------------------------------------------------
     def _manifest(self, name: str) -> dict[str, Any]:
         return load_manifest(self.run_dir / "manifests" / name)
+
+    def _restored_manifest(self, newest: str) -> dict[str, Any]:
+        """The manifest of the generation the rehydrate step restored, as its outputs name it (a
+        journal from before generations names none: the newest's)."""
+        return self._manifest(getattr(self._current, "recovered", {}).get("manifest") or newest)
+
+    def _choose(self, store: str, check: Callable[[Path], dict]) -> Choice:
+        """The newest good backup generation of `store`, from the run's copy of the catalogue."""
+        return choose(self.run_dir / "manifests" / INDEX, store, check)
 
     @property
     def _pg_manifest_name(self) -> str:
@@ -97,15 +113,21 @@ class LocalTarget:
         )
 
     def lake_rehydrate(self) -> StepOutcome:
+        geo_copy = self.pair.geo_copy_lake()
+        choice = self._choose("lake", lake_check(geo_copy, self.copied))  # before anything is copied
+        snapshots = choice.manifest["snapshots"]
+        pruned = prune_to_generation(self.pair.secondary_lake(), snapshots, self.copied)
         evidence = rehydrate_lake(
-            self.pair.geo_copy_lake(), self.pair.secondary_lake(), self.pair.geo_copy_key(), containers=self.copied
+            geo_copy, self.pair.secondary_lake(), snapshot_source(geo_copy, self.pair.geo_copy_key(), snapshots),
+            containers=self.copied, listing=snapshot_listing(geo_copy, snapshots),
         )
         watermark = LakeSink(self.pair.secondary_lake()).watermark()
-        evidence = {**evidence, "zones_copied": self.copied, "zones_recreated": self.recreated}
-        return StepOutcome(outputs=self._recovered_to(watermark), evidence=evidence)
+        evidence = {**evidence, "zones_copied": self.copied, "zones_recreated": self.recreated,
+                    "blobs_pruned": pruned, **choice.evidence()}
+        return StepOutcome(outputs={**self._recovered_to(watermark), **choice.outputs()}, evidence=evidence)
 
     def _lake_manifest(self, zones: list[str]) -> dict[str, Any]:
-        manifest = self._manifest("lake.json")
+        manifest = self._restored_manifest("lake.json")
         return {**manifest, "containers": {z: f for z, f in manifest["containers"].items() if z in zones}}
 
     def lake_validate(self) -> StepOutcome:
@@ -147,12 +169,14 @@ class LocalTarget:
         )
 
     def postgres_rehydrate(self) -> StepOutcome:
-        evidence = restore_postgres(self.pair.secondary_postgres, self._manifest(self._pg_manifest_name))
+        choice = self._choose("postgres", postgres_check)  # each dump's size and sha256, newest first
+        evidence = restore_postgres(self.pair.secondary_postgres, choice.manifest)
         watermark = PostgresSink(self._dsn).watermark()
-        return StepOutcome(outputs=self._recovered_to(watermark), evidence=evidence)
+        return StepOutcome(outputs={**self._recovered_to(watermark), **choice.outputs()},
+                           evidence={**evidence, **choice.evidence()})
 
     def postgres_validate(self) -> StepOutcome:
-        result = validate_postgres(self._dsn, self._manifest(self._pg_manifest_name))
+        result = validate_postgres(self._dsn, self._restored_manifest(self._pg_manifest_name))
         return _validated(result.to_evidence())
 
     def postgres_replay(self, recovered: int | None) -> StepOutcome:

@@ -1,0 +1,267 @@
+"""The backup store's catalogue of backup generations, and choosing which one to restore.
+
+The backup store (locally a directory that survives the primary) holds generations, oldest first
+in its index:
+
+    catalog.json                                   the index: per generation and store, its manifest
+    generations/<id>/lake/manifest.json            a lake generation (orchestrator/data/lake_generations.py)
+    generations/<id>/postgres/<db>/manifest.json   a PostgreSQL generation: its manifest and its pg_dump
+    generations/<id>/postgres/<db>/<db>.dump
+
+A backup can be damaged or lost after it was taken, so a restore does not trust the newest one
+blindly: `choose` checks each generation against its manifest newest first, before anything is
+restored, skips a bad one with the reason, and returns the newest good one (whose older watermark
+replay then starts from). With no good generation it fails permanently, naming each one and why.
+
+A run directory keeps its own copy (`copy_to_run`): manifests/catalog.json, the newest
+generation's manifests where a single backup's always were (manifests/lake.json,
+manifests/postgres-<db>.json) and older ones under manifests/generations/<id>/. The copies name
+the store's directories, where the dumps and snapshots stay.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from azure.storage.blob import BlobServiceClient
+
+from orchestrator.data.backup import backup_postgres
+from orchestrator.data.lake_generations import check_lake_generation, damage_lake_generation
+from orchestrator.data.manifest import load_manifest, write_manifest
+from orchestrator.model import PermanentError
+
+INDEX = "catalog.json"
+CATALOG_VERSION = 1
+STORES = ("lake", "postgres")
+# --corrupt-latest-backup STORE[:HOW]: which store's newest generation a rehearsal damages, and how
+# (`corrupt` by default; `missing`; or `every-generation`, every generation corrupted).
+DAMAGE_HOWS = ("corrupt", "missing", "every-generation")
+DAMAGE_CHOICES = tuple(f"{store}{'' if how == 'corrupt' else ':' + how}"
+                       for store in ("postgres", "lake", "all") for how in DAMAGE_HOWS)
+
+
+class BadGeneration(PermanentError):
+    """The verdict that a generation is not fit to restore (and why). Only this makes `choose` move
+    on to an older generation: any other error is about reaching the backup, not about the backup."""
+
+
+def generation_dir(backup_dir: Path, generation: str) -> Path:
+    return Path(backup_dir) / "generations" / generation
+
+
+def next_generation(backup_dir: Path) -> str:
+    """The next generation's id: g001, g002... in the order taken (ids sort as they were taken)."""
+    index = Path(backup_dir) / INDEX
+    taken = read_catalog(index)["generations"] if index.exists() else []
+    return f"g{len(taken) + 1:03d}"
+
+
+def read_catalog(path: Path) -> dict:
+    """A catalogue (the store's index or a run's copy); PermanentError when unusable."""
+    try:
+        catalog = json.loads(Path(path).read_text())
+    except FileNotFoundError:
+        raise PermanentError(f"backup catalogue {path} not found") from None
+    except ValueError as err:
+        raise PermanentError(f"backup catalogue {path} is not valid JSON: {err}") from None
+    if not isinstance(catalog, dict) or catalog.get("version") != CATALOG_VERSION \
+            or not isinstance(catalog.get("generations"), list):
+        raise PermanentError(f"backup catalogue {path} has an unknown version or no generations list")
+    return catalog
+
+
+def _write_catalog(path: Path, catalog: dict) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(catalog, indent=2, sort_keys=True) + "\n")
+    os.replace(tmp, path)  # a reader sees the old index or the new one, never half of one
+
+
+def backup_postgres_generation(dsn: str, database: str, backup_dir: Path, pg_dump: Path | str,
+                               generation: str) -> dict:
+    """backup_postgres into the generation's directory, its manifest saying which generation it is."""
+    manifest = backup_postgres(dsn, database, generation_dir(backup_dir, generation), pg_dump)
+    record = {k: v for k, v in manifest.items() if k not in ("version", "manifest_dir")}
+    return load_manifest(write_manifest(Path(manifest["manifest_dir"]) / "manifest.json",
+                                        {**record, "generation": generation}))
+
+
+def record_generation(backup_dir: Path, generation: str, manifests: dict[str, dict]) -> dict:
+    """Add a generation (store -> its manifest as loaded) to the store's index. Written only once
+    every store's backup of the generation is complete, so the index never names half a backup."""
+    index = Path(backup_dir) / INDEX
+    catalog = read_catalog(index) if index.exists() else {"version": CATALOG_VERSION, "generations": []}
+    if any(g["id"] == generation for g in catalog["generations"]):
+        raise ValueError(f"generation {generation} is already in {index}")
+    stores = {}
+    for store, manifest in manifests.items():
+        path = Path(manifest["manifest_dir"]) / "manifest.json"
+        stores[store] = {"manifest": str(path.relative_to(Path(backup_dir).resolve())),
+                         "watermark": manifest.get("watermark"), "data_end": manifest.get("data_end"),
+                         "taken_at": manifest.get("taken_at")}
+    catalog["generations"].append({"id": generation, "recorded_at": _now(), "stores": stores})
+    _write_catalog(index, catalog)
+    return catalog
+
+
+def run_manifest_name(store: str, manifest: dict) -> str:
+    return "lake.json" if store == "lake" else f"postgres-{manifest['database']}.json"
+
+
+def copy_to_run(backup_dir: Path, manifests_dir: Path) -> dict:
+    """Copy the store's catalogue and every generation's manifests into a run's manifests/.
+
+    The manifests are copied as JSON, not loaded: loading a PostgreSQL manifest checks its dump,
+    and recording what was taken must not depend on whether it is still intact."""
+    backup_dir, manifests_dir = Path(backup_dir).resolve(), Path(manifests_dir)
+    catalog = read_catalog(backup_dir / INDEX)
+    newest = catalog["generations"][-1]["id"] if catalog["generations"] else None
+    copy = {"version": CATALOG_VERSION, "backup_store": str(backup_dir), "generations": []}
+    for entry in catalog["generations"]:
+        stores = {}
+        for store, info in entry["stores"].items():
+            source = backup_dir / info["manifest"]
+            manifest = json.loads(source.read_text())
+            manifest["manifest_dir"] = str(source.parent)  # where its dump is; load_manifest keeps it
+            name = run_manifest_name(store, manifest)
+            relative = name if entry["id"] == newest else f"generations/{entry['id']}/{name}"
+            write_manifest(manifests_dir / relative, manifest)
+            stores[store] = {**info, "manifest": relative}
+        copy["generations"].append({**entry, "stores": stores})
+    _write_catalog(manifests_dir / INDEX, copy)
+    return copy
+
+
+@dataclass
+class Choice:
+    """The generation a restore uses, and every generation checked on the way to it."""
+
+    store: str
+    generation: str
+    manifest: dict
+    manifest_path: str  # relative to the catalogue's directory
+    checked: list[dict] = field(default_factory=list)
+
+    def outputs(self) -> dict[str, Any]:
+        """For the rehydrate step's outputs: validation reads the manifest of this generation."""
+        return {"backup_generation": self.generation, "manifest": self.manifest_path,
+                "backup_generations_skipped": sum(not c["good"] for c in self.checked)}
+
+    def evidence(self) -> dict[str, Any]:
+        return {"backup_generation": self.generation, "backup_generations_checked": self.checked}
+
+
+def choose(catalog_path: Path, store: str, check: Callable[[Path], dict]) -> Choice:
+    """The newest generation of `store` that passes `check` (manifest path -> the manifest, or
+    BadGeneration saying why not). Any other error from `check` (a service not answering, access
+    refused) is no verdict on the backup: it propagates, and the step is retried or fails as such."""
+    catalog_path = Path(catalog_path)
+    catalog = read_catalog(catalog_path)
+    entries = [g for g in reversed(catalog["generations"]) if store in g.get("stores", {})]
+    if not entries:
+        raise PermanentError(f"no {store} backup generation in {catalog_path}",
+                             {"backup_generations_checked": []})
+    checked: list[dict] = []
+    for entry in entries:
+        info = entry["stores"][store]
+        verdict = {"generation": entry["id"], "watermark": info.get("watermark"), "data_end": info.get("data_end"),
+                   "taken_at": info.get("taken_at")}
+        try:
+            manifest = check(catalog_path.parent / info["manifest"])
+            if manifest.get("watermark") != info.get("watermark"):
+                raise BadGeneration(f"its manifest's watermark {manifest.get('watermark')} is not the "
+                                    f"catalogue's {info.get('watermark')}")
+        except BadGeneration as err:
+            checked.append({**verdict, "good": False, "reason": str(err)})
+            continue
+        checked.append({**verdict, "good": True})
+        return Choice(store, entry["id"], manifest, info["manifest"], checked)
+    reasons = "; ".join(f"{c['generation']}: {c['reason']}" for c in checked)
+    raise PermanentError(f"no good {store} backup generation ({len(checked)} checked, newest first): {reasons}",
+                         {"backup_generations_checked": checked})
+
+
+def postgres_check(path: Path) -> dict:
+    """A PostgreSQL generation is good when its manifest loads and its dump has the manifest's
+    size and sha256 (load_manifest checks both)."""
+    try:
+        return load_manifest(path)
+    except PermanentError as err:
+        raise BadGeneration(str(err)) from None
+
+
+def lake_check(geo_copy: BlobServiceClient, containers: Iterable[str]) -> Callable[[Path], dict]:
+    """A lake generation is good when its manifest loads and the snapshots it names, for the
+    zones a restore copies, are all there with the manifest's facts."""
+    containers = list(containers)
+
+    def check(path: Path) -> dict:
+        try:
+            manifest = load_manifest(path)
+        except PermanentError as err:
+            raise BadGeneration(str(err)) from None
+        problem = check_lake_generation(geo_copy, manifest, containers)  # service errors propagate
+        if problem:
+            raise BadGeneration(problem)
+        return manifest
+
+    return check
+
+
+def parse_damage(spec: str | None) -> tuple[tuple[str, ...], str]:
+    """`--corrupt-latest-backup STORE[:HOW]` -> (stores, how)."""
+    if not spec:
+        return (), "corrupt"
+    store, sep, how = spec.partition(":")
+    how = how if sep else "corrupt"  # "postgres:" is a typo, not a default
+    if store not in ("postgres", "lake", "all") or how not in DAMAGE_HOWS:
+        raise ValueError(f"{spec!r}: expected one of {', '.join(DAMAGE_CHOICES)}")
+    return (STORES if store == "all" else (store,)), how
+
+
+def damage_backups(backup_dir: Path, spec: str | None, geo_copy: BlobServiceClient) -> list[dict]:
+    """Apply `--corrupt-latest-backup` to the store: the newest generation, or every one. What was
+    done is returned for the run's record (prelude.json)."""
+    stores, how = parse_damage(spec)
+    generations = read_catalog(Path(backup_dir) / INDEX)["generations"] if stores else []
+    targets = generations if how == "every-generation" else generations[-1:]
+    done = []
+    for entry in reversed(targets):
+        for store in stores:
+            if store not in entry["stores"]:
+                continue
+            path = Path(backup_dir).resolve() / entry["stores"][store]["manifest"]
+            manifest = {**json.loads(path.read_text()), "manifest_dir": str(path.parent)}
+            kind = "missing" if how == "missing" else "corrupt"
+            done.append(damage_lake_generation(geo_copy, manifest, kind) if store == "lake"
+                        else damage_postgres_generation(manifest, kind))
+    return done
+
+
+def damage_postgres_generation(manifest: dict, how: str) -> dict:
+    """For rehearsals: `missing` deletes the generation's dump; `corrupt` inverts 16 bytes in its
+    middle, keeping its size, so only the sha256 in the manifest can tell."""
+    path = Path(manifest["manifest_dir"]) / manifest["dump"]["file"]
+    if how == "missing":
+        path.unlink()
+        what = f"{path.name} deleted"
+    else:
+        size = path.stat().st_size
+        offset = max(0, size // 2 - 8)
+        with open(path, "r+b") as handle:
+            handle.seek(offset)
+            chunk = handle.read(16)
+            handle.seek(offset)
+            handle.write(bytes(b ^ 0xFF for b in chunk))
+            handle.flush()
+            os.fsync(handle.fileno())
+        what = f"{len(chunk)} bytes of {path.name} inverted at offset {offset} (size unchanged)"
+    return {"store": "postgres", "generation": manifest.get("generation"), "damage": how, "what": what}
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")

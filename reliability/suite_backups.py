@@ -1,0 +1,215 @@
+"""Corrupt or missing backups: `drctl drill --local --corrupt-latest-backup STORE[:HOW]`.
+
+The drill's prelude takes two backup generations per store (g001 at batch 3, g002 at batch 5;
+batches 6 to 8 come after, orchestrator/targets/local/prelude.py) and then damages what the case
+names. Per case, as a user runs it (a separate drctl process against the real emulators):
+
+- a damaged newest generation is found before anything is restored (its manifest's sha256 and
+  size for a dump; its snapshots' listing for the lake), skipped with the generation and the
+  reason in the rehydrate step's evidence, and the older good one is restored;
+- validation is exact against the manifest of the generation restored;
+- the RPO before replay is that generation's data age (source's newest data end minus its data
+  end), computed here from the prelude's constants, not read from drctl; replay starts from its
+  watermark and brings the RPO to 0;
+- with no good generation at all the step fails permanently (one attempt) naming each generation
+  and why, its dependents are skipped, the other store still recovers exactly, the run ends
+  partial with exit 1;
+- no process is left running.
+
+The same cases run in CI and in the full run: they are few, and each is one drill.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+
+from orchestrator.targets.local.prelude import BATCH_INTERVAL_S, BATCHES_AFTER_BACKUP, GENERATIONS_AT_BATCHES
+
+REPO = Path(__file__).resolve().parents[1]
+DRCTL = [sys.executable, "-m", "orchestrator.cli"]
+TIMEOUT_S = 300
+STORES = ("lake", "postgres")
+OLDER, NEWEST = "g001", "g002"
+# the watermark (last batch) of each generation, and the source's newest batch at the disaster
+WATERMARKS = {f"g{n + 1:03d}": at - 1 for n, at in enumerate(GENERATIONS_AT_BATCHES)}
+LATEST = GENERATIONS_AT_BATCHES[-1] + BATCHES_AFTER_BACKUP - 1
+# what the skipped generation's reason must say, per damage
+REASONS = {("postgres", "corrupt"): "is corrupt: sha256", ("postgres", "missing"): "is missing",
+           ("lake", "corrupt"): "blob snapshots missing", ("lake", "missing"): "blob snapshots missing"}
+
+
+@dataclass(frozen=True)
+class Case:
+    name: str
+    spec: str | None  # the --corrupt-latest-backup value
+    damaged: tuple[str, ...]  # stores whose newest generation is bad
+    how: str = "corrupt"
+    every_generation: bool = False  # no good generation: the store fails permanently
+
+    def restored(self, store: str) -> str | None:
+        if store not in self.damaged:
+            return NEWEST
+        return None if self.every_generation else OLDER
+
+
+CASES = (
+    Case("control (no damage)", None, ()),
+    Case("latest postgres dump corrupt", "postgres", ("postgres",)),
+    Case("latest postgres dump missing", "postgres:missing", ("postgres",), how="missing"),
+    Case("latest lake generation lost blobs", "lake", ("lake",)),
+    Case("latest of both stores damaged", "all", STORES),
+    Case("every postgres generation corrupt", "postgres:every-generation", ("postgres",), every_generation=True),
+)
+
+
+def data_age_s(generation: str) -> float:
+    """The RPO of a store restored from `generation`: the batches it lacks, in simulated time."""
+    return float((LATEST - WATERMARKS[generation]) * BATCH_INTERVAL_S)
+
+
+def run(full: bool, workdir: Path) -> dict:  # noqa: ARG001 (full: the same cases either way)
+    results = [run_case(case, Path(workdir) / f"case-{n}") for n, case in enumerate(CASES)]
+    figures: dict[str, object] = {"cases": len(results), "cases passed": sum(not r["problems"] for r in results)}
+    for result in results:
+        figures.update({f"{result['case']}: {key}": value for key, value in result["figures"].items()})
+    notes = [f"{r['case']}: {problem}" for r in results for problem in r["problems"]]
+    notes += ["The lake's generations are blob snapshots of its geo copy; a snapshot cannot be rewritten, so the "
+              "lake's damage is loss (snapshots deleted), checked from listings (names, sizes, Content-MD5)."]
+    return {"suite": "backups", "figures": figures,
+            "outcome": "passed" if all(not r["problems"] for r in results) else "failed", "notes": notes}
+
+
+def run_case(case: Case, workdir: Path) -> dict:
+    workdir.mkdir(parents=True, exist_ok=True)
+    args = [*DRCTL, "drill", "--local", "--json", "--workdir", str(workdir)]
+    if case.spec:
+        args += ["--corrupt-latest-backup", case.spec]
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DRCTL_TEST_")}, "NO_COLOR": "1"}
+    started = time.monotonic()
+    try:
+        proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return {"case": case.name, "figures": {"outcome": "timed out"},
+                "problems": [f"no answer within {TIMEOUT_S}s"] + _leftovers(workdir)}
+    duration = round(time.monotonic() - started, 1)
+    try:
+        summary = json.loads(proc.stdout)
+        run_dir = Path(summary["run_dir"])
+        evidence = {p.stem: json.loads(p.read_text()) for p in (run_dir / "evidence").glob("*.json")}
+        prelude = json.loads((run_dir / "prelude.json").read_text())
+    except (ValueError, KeyError, OSError) as exc:
+        return {"case": case.name, "figures": {"outcome": f"exit {proc.returncode}, no summary"},
+                "problems": [f"unreadable run: {exc}; stderr: {proc.stderr[-800:]}"] + _leftovers(workdir)}
+    problems = check(case, proc.returncode, proc.stderr, summary, evidence, prelude) + _leftovers(workdir)
+    return {"case": case.name, "figures": figures_of(case, summary, evidence, duration), "problems": problems}
+
+
+def figures_of(case: Case, summary: dict, evidence: dict[str, dict], duration_s: float) -> dict:
+    restored = []
+    for store in STORES:
+        record = evidence.get(f"{store}.rehydrate") or {}
+        generation = (record.get("outputs") or {}).get("backup_generation")
+        restored.append(f"{store} {generation or 'none (' + str(record.get('state')) + ')'}")
+    return {"outcome": summary.get("outcome"), "restored": ", ".join(restored),
+            "rpo before replay (s)": summary.get("rpo_s_before_replay"),
+            "rpo after replay (s)": summary.get("rpo_s_after_replay"),
+            "validation": ", ".join(f"{c['name']} {c['validation']}" for c in summary.get("components", [])
+                                    if c["name"] in STORES),
+            "duration (s)": duration_s}
+
+
+def check(case: Case, code: int, stderr: str, summary: dict, evidence: dict[str, dict], prelude: dict) -> list[str]:
+    """Every way the case can be wrong, as one line each (empty: it passed)."""
+    problems = []
+    partial = case.every_generation
+    if code != (1 if partial else 0):
+        problems.append(f"exit {code}, expected {1 if partial else 0}")
+    if "Traceback" in stderr:
+        problems.append("a traceback on stderr")
+    if summary.get("outcome") != ("partial" if partial else "recovered"):
+        problems.append(f"outcome {summary.get('outcome')}")
+    damaged = {(d.get("store"), d.get("generation")) for d in (prelude.get("backup") or {}).get("damaged", [])}
+    want_damaged = {(s, g) for s in case.damaged for g in ((NEWEST, OLDER) if case.every_generation else (NEWEST,))}
+    if damaged != want_damaged:
+        problems.append(f"the prelude damaged {sorted(damaged)}, expected {sorted(want_damaged)}")
+    for store in STORES:
+        problems += [f"{store}: {p}" for p in _check_store(case, store, evidence, prelude)]
+    restored = [case.restored(s) for s in STORES]
+    if not partial:
+        want_rpo = max(data_age_s(g) for g in restored if g)
+        if summary.get("rpo_s_before_replay") != want_rpo:
+            problems.append(f"reported RPO before replay {summary.get('rpo_s_before_replay')}, expected {want_rpo}")
+        if summary.get("rpo_s_after_replay") != 0:
+            problems.append(f"reported RPO after replay {summary.get('rpo_s_after_replay')}, expected 0")
+    return problems
+
+
+def _check_store(case: Case, store: str, evidence: dict[str, dict], prelude: dict) -> list[str]:
+    rehydrate = evidence.get(f"{store}.rehydrate") or {}
+    checked = (rehydrate.get("evidence") or {}).get("backup_generations_checked") or []
+    verdicts = {c.get("generation"): c for c in checked}
+    problems = []
+    if store in case.damaged:
+        bad = verdicts.get(NEWEST) or {}
+        expect = REASONS[(store, case.how)]
+        if bad.get("good") is not False or expect not in str(bad.get("reason")):
+            problems.append(f"{NEWEST} not skipped for {expect!r}: {bad}")
+    want = case.restored(store)
+    if want is None:  # no good generation: a permanent failure naming each one, nothing restored
+        error = str(rehydrate.get("error") or "")
+        if rehydrate.get("state") != "failed" or rehydrate.get("attempts") != 1:
+            problems.append(f"rehydrate {rehydrate.get('state')} after {rehydrate.get('attempts')} attempt(s), "
+                            "expected one failed attempt")
+        for generation in (NEWEST, OLDER):
+            if f"{generation}: " not in error or verdicts.get(generation, {}).get("good") is not False:
+                problems.append(f"the failure does not name {generation} and why: {error[:300]}")
+        if "method" in (rehydrate.get("evidence") or {}):
+            problems.append("a restore ran although no generation was good")
+        for kind in ("validate", "replay", "smoke"):
+            if (evidence.get(f"{store}.{kind}") or {}).get("state") != "skipped":
+                problems.append(f"{store}.{kind} not skipped")
+        return problems
+    outputs = rehydrate.get("outputs") or {}
+    if outputs.get("backup_generation") != want or (want == OLDER and verdicts.get(OLDER, {}).get("good") is not True):
+        problems.append(f"restored {outputs.get('backup_generation')}, expected {want}")
+    if outputs.get("watermark") != WATERMARKS[want]:
+        problems.append(f"recovered watermark {outputs.get('watermark')}, expected {WATERMARKS[want]}")
+    recorded = next((g for g in (prelude.get("backup") or {}).get("generations", []) if g["generation"] == want), {})
+    if (recorded.get("stores") or {}).get(store, {}).get("watermark") != WATERMARKS[want]:
+        problems.append(f"the prelude recorded {want} at {recorded}, expected watermark {WATERMARKS[want]}")
+    validate = evidence.get(f"{store}.validate") or {}
+    detail = validate.get("evidence") or {}
+    if validate.get("state") != "succeeded" or detail.get("exact") is not True \
+            or (detail.get("watermark") or {}).get("expected") != WATERMARKS[want]:
+        problems.append(f"validation not exact against {want}'s manifest: {detail.get('mismatches')} "
+                        f"{detail.get('watermark')}")
+    replay = evidence.get(f"{store}.replay") or {}
+    out, replayed = replay.get("outputs") or {}, replay.get("evidence") or {}
+    if out.get("rpo_before_replay_s") != data_age_s(want):
+        problems.append(f"RPO before replay {out.get('rpo_before_replay_s')}, expected {data_age_s(want)} "
+                        f"({want}'s data age)")
+    if out.get("rpo_after_replay_s") != 0 or replayed.get("from_watermark") != WATERMARKS[want] \
+            or out.get("batches_replayed") != LATEST - WATERMARKS[want]:
+        problems.append(f"replay from {replayed.get('from_watermark')} ({out.get('batches_replayed')} batches) "
+                        f"to RPO {out.get('rpo_after_replay_s')}, expected from {WATERMARKS[want]} to 0")
+    return problems
+
+
+def _leftovers(workdir: Path) -> list[str]:
+    """A live process started for this case (its command line or working directory in `workdir`)."""
+    mark, found = str(workdir), []
+    for proc in psutil.process_iter(["pid", "cmdline", "cwd", "status"]):
+        info = proc.info
+        if proc.pid == os.getpid() or info["status"] == psutil.STATUS_ZOMBIE:
+            continue
+        if mark in " ".join(info["cmdline"] or []) or (info["cwd"] or "").startswith(mark):
+            found.append(f"process {proc.pid} left running")
+    return found
