@@ -1,14 +1,21 @@
 """Redaction at the boundary: secrets never reach stdout, logs, the journal, reports or evidence.
 
 Two nets: the exact values drctl knows to be secret (account keys it generated, tokens it was
-given) and patterns for secrets it did not create (connection strings, SAS signatures).
+given, and the secrets of its environment: SECRET_ENV_NAME) and patterns for secrets it did not
+create (connection strings, SAS signatures). An exact value is also masked URL-encoded, as it
+appears in a query string or an SDK's request URL, JSON- or HTML-escaped in rendered text.
 """
 
 from __future__ import annotations
 
+import html
+import json
+import os
 import re
 import threading
+from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 MASK = "[redacted]"
 
@@ -24,6 +31,15 @@ _PATTERNS = (
 )
 
 
+# Environment variables holding a secret drctl or the SDKs and CLIs it drives read (AZURE_CLIENT_SECRET,
+# ARM_CLIENT_SECRET, PULUMI_CONFIG_PASSPHRASE, AZURE_STORAGE_CONNECTION_STRING, PGPASSWORD...): by
+# name, since a secret has no shape of its own. *_FILE and *_PATH name where a secret is, not it.
+SECRET_ENV_NAME = re.compile(r"(?i)^(PGPASSWORD|.*(SECRET|PASSWORD|PASSPHRASE|TOKEN|_KEY|CONNECTION_STRING))$")
+# The secret parts of a connection string or SAS token held in such a variable: masked on their own,
+# since an error message may quote one part without the rest.
+_SECRET_PART = re.compile(r"(?i)(?:^|[;&?])(?:AccountKey|SharedAccessKey|SharedAccessSignature|Password|pwd|sig)=([^;&]+)")
+
+
 class Redactor:
     def __init__(self) -> None:
         self._secrets: set[str] = set()
@@ -33,7 +49,15 @@ class Redactor:
         # Short values would mask ordinary words; nothing drctl handles as a secret is that short.
         if value and len(value) >= 6:
             with self._lock:
-                self._secrets.add(value)
+                self._secrets.update(_encodings(value))
+
+    def add_environment(self, environ: Mapping[str, str]) -> None:
+        """Every secret SECRET_ENV_NAME finds in `environ`, and their secret parts."""
+        for name, value in environ.items():
+            if SECRET_ENV_NAME.match(name):
+                self.add_secret(value)
+                for part in _SECRET_PART.findall(value):
+                    self.add_secret(part)
 
     def text(self, value: str) -> str:
         with self._lock:
@@ -56,4 +80,15 @@ class Redactor:
         return value
 
 
+def _encodings(value: str) -> set[str]:
+    """The value, and how URL-encoding (upper- or lower-case hex, + or %20 for spaces), JSON and HTML
+    write it: text already rendered (a JSON document on stdout, report.html) is redacted as text."""
+    found = {value, json.dumps(value)[1:-1], html.escape(value)}
+    for encoded in (quote(value, safe=""), quote_plus(value, safe="")):
+        found |= {encoded, re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), encoded)}
+    return found
+
+
 REDACTOR = Redactor()
+# drctl's own environment, from the start: a secret there may surface in any message of any verb.
+REDACTOR.add_environment(os.environ)

@@ -36,6 +36,8 @@ class StepRecord:
     started_at: str | None = None
     finished_at: str | None = None
     description: str = ""
+    # The attempts that failed and were retried (journal step_retrying events), for evidence/<step>.json.
+    retries: tuple[dict[str, Any], ...] = ()
 
 
 def _smoke_status(steps: list[StepRecord]) -> str:
@@ -65,6 +67,29 @@ def _validation_status(profile: DRProfile | None, steps: list[StepRecord]) -> st
     )
 
 
+def _recovery(steps: list[StepRecord], smoke: str, validation: str, outputs: dict[str, Any]) -> tuple[bool | None, str]:
+    """Whether the component is recovered (None: not exercised, so not proven either way), and one
+    sentence saying so with the reason: the step that failed and its error, or what was skipped and why."""
+    failed = [s for s in steps if s.state == "failed"]
+    skipped: dict[str, list[str]] = {}
+    for s in steps:
+        if s.state == "skipped":
+            skipped.setdefault(s.error or "a step it depends on did not succeed", []).append(s.id)
+    other = [f"{s.id} {s.state}" for s in steps if s.state not in ("succeeded", "failed", "skipped")]
+    if failed or skipped or other:
+        reasons = [f"{s.id} failed ({s.error or 'no error recorded'})" for s in failed]
+        reasons += [f"{', '.join(ids)} skipped ({why})" for why, ids in skipped.items()]
+        return False, "NOT recovered: " + "; ".join(reasons + other)
+    if not any(s.exercised for s in steps):
+        return None, "declared, not exercised: not proven recovered"
+    proofs = {"exact": "validated exact against its backup", "by replay only": "rebuilt by replay"}
+    said = [proofs.get(validation), "smoke test passed" if smoke == "passed" else None]
+    if outputs.get("recovered_data_timestamp"):
+        said.append(f"data recovered to {outputs['recovered_data_timestamp']}, "
+                    f"after replay {outputs.get('data_timestamp') or '-'}")
+    return True, "recovered" + "".join(f"; {s}" for s in said if s)
+
+
 def component_reports(records: list[StepRecord], profiles: dict[str, DRProfile]) -> list[dict[str, Any]]:
     by_component: dict[str, list[StepRecord]] = {}
     for record in records:
@@ -78,6 +103,8 @@ def component_reports(records: list[StepRecord], profiles: dict[str, DRProfile])
         outputs: dict[str, Any] = {}
         for step in steps:
             outputs.update(step.outputs or {})
+        smoke, validation = _smoke_status(steps), _validation_status(profile, steps)
+        recovered, recovery = _recovery(steps, smoke, validation, outputs)
         reports.append(
             {
                 "name": name,
@@ -86,11 +113,16 @@ def component_reports(records: list[StepRecord], profiles: dict[str, DRProfile])
                 "recovery_action": str(profile.recovery_action) if profile else None,
                 "exercised": any(s.exercised for s in steps if s.state == "succeeded"),
                 "status": status,
-                "smoke": _smoke_status(steps),
-                "validation": _validation_status(profile, steps),
+                "smoke": smoke,
+                "validation": validation,
+                "recovered": recovered,  # None: declared, not exercised
+                "recovery": recovery,
                 "recovered_data_timestamp": outputs.get("recovered_data_timestamp"),
                 "data_timestamp": outputs.get("data_timestamp"),
                 "endpoints": outputs.get("endpoints", {}),
+                # which backup generation its rehydration restored, and how many newer ones it skipped as bad
+                "backup_generation": outputs.get("backup_generation"),
+                "backup_generations_skipped": outputs.get("backup_generations_skipped"),
                 "steps": [s.id for s in steps],
             }
         )
@@ -177,6 +209,11 @@ def _seconds(value: Any) -> str:
     return "-" if value is None else f"{float(value):.1f} s"
 
 
+def _cell(text: str) -> str:
+    # An error may hold a | or a line break; either would end the table cell (and the row) early.
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
 def render_markdown(report: dict[str, Any]) -> str:
     lines = [
         f"# Handover report: {report['kind']} of stack `{report['stack']}`",
@@ -205,14 +242,23 @@ def render_markdown(report: dict[str, Any]) -> str:
             f"{'yes' if c['exercised'] else 'declared, not exercised locally'} | {c['status']} | {c['smoke']} | "
             f"{c['validation']} | {c['recovered_data_timestamp'] or '-'} | {c['data_timestamp'] or '-'} |"
         )
+    lines += ["", "## What is and is not recovered", ""]
+    lines += [f"- {c['title']} (`{c['name']}`): {c['recovery']}" for c in report["components"] if "recovery" in c]
     endpoints = [(c["title"], k, v) for c in report["components"] for k, v in (c["endpoints"] or {}).items()]
     if endpoints:
         lines += ["", "## Endpoints of the recovered platform", ""]
         lines += [f"- {title}: {key} = `{value}`" for title, key, value in endpoints]
+    restored = [c for c in report["components"] if c.get("backup_generation")]
+    if restored:
+        lines += ["", "## Backup generations restored", ""]
+        lines += [f"- {c['title']}: generation {c['backup_generation']}"
+                  + (f", after {c['backup_generations_skipped']} newer generation(s) found damaged or missing "
+                     f"(why: evidence of its rehydrate step)" if c.get("backup_generations_skipped") else ", the newest")
+                  for c in restored]
     lines += ["", "## Steps", "", "| step | state | attempts | duration | detail |", "| --- | --- | --- | --- | --- |"]
     for s in report["steps"]:
         detail = s["error"] or ("" if s["exercised"] else "declared, not exercised locally")
-        lines.append(f"| {s['id']} | {s['state']} | {s['attempts']} | {_seconds(s['duration_s'])} | {detail} |")
+        lines.append(f"| {s['id']} | {s['state']} | {s['attempts']} | {_seconds(s['duration_s'])} | {_cell(detail)} |")
     if report["failures"]:
         lines += ["", "## Failures", ""]
         lines += [f"- `{f['step']}` {f['state']}: {f['error'] or ''}" for f in report["failures"]]

@@ -161,6 +161,11 @@ def _components(report: dict[str, Any]) -> list[str]:
             for c in report["components"]]
     head = ["component", "stateful", "exercised", "status", "smoke", "validation", "recovered to", "after replay"]
     out = ["<h2>Components</h2>"] + _table(head, rows)
+    said = [c for c in report["components"] if "recovery" in c]  # reports from before it lack the sentence
+    if said:
+        out += ["<h2>What is and is not recovered</h2>", "<ul>"]
+        out += [f"<li>{_t(c['title'])} (<code>{_t(c['name'])}</code>): {_t(c['recovery'])}</li>" for c in said]
+        out.append("</ul>")
     endpoints = [(c["title"], k, v) for c in report["components"] for k, v in (c["endpoints"] or {}).items()]
     if endpoints:
         out += ["<h2>Endpoints of the recovered platform</h2>", "<ul>"]

@@ -39,6 +39,7 @@ def records_from_journal(plan: Plan, run_dir: Path) -> list[StepRecord]:
                 started_at=rec.started_at if rec else None,
                 finished_at=rec.finished_at if rec else None,
                 description=step.description,
+                retries=tuple(rec.retries) if rec else (),
             )
         )
     return records
@@ -89,6 +90,8 @@ def write_step_evidence(run_dir: Path, records: list[StepRecord]) -> None:
                     "kind": str(record.kind),
                     "state": record.state,
                     "attempts": record.attempts,
+                    # each retried attempt: its error and the wait before the next (bounded by retry.py)
+                    "retries": list(record.retries),
                     "duration_s": record.duration_s,
                     "exercised": record.exercised,
                     "outputs": record.outputs,
