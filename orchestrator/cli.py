@@ -15,8 +15,10 @@ import click
 from orchestrator.cli_coverage import coverage
 from orchestrator.cli_evidence import verify_evidence
 from orchestrator.cli_fallback import fallback
-from orchestrator.cli_rehearse import cleanup, rehearse
+from orchestrator.cli_faults import fault_options
+from orchestrator.cli_rehearse import cleanup, corrupt_backup_option, rehearse
 from orchestrator.cli_runbook import runbook
+from orchestrator.cli_state import break_lease_option, state_url_option
 from orchestrator.errors import BadInput
 from orchestrator.history import REGRESSION_THRESHOLD
 from orchestrator.redact import REDACTOR
@@ -103,12 +105,18 @@ def plan(stack: str, as_json: bool, workdir: Path, history_from: str, regression
     help="Where run directories go.",
 )
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@state_url_option
+@break_lease_option
 @_project_option
-def failover(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bool, project_dir: Path) -> None:
+def failover(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bool, state_url: str | None,
+             break_lease: bool, project_dir: Path) -> None:
     """Fail over to STACK on Azure: preflight, pulumi up, rehydrate, validate, smoke, hand over."""
     from orchestrator.failover import failover_command
+    from orchestrator.lease import StackLease
 
-    document = failover_command(project_dir, stack, workdir=workdir, dry_run=dry_run, workers=workers)
+    with StackLease(workdir, stack, "failover", break_lease=break_lease) as lease:  # a dry run never takes it
+        document = failover_command(project_dir, stack, workdir=workdir, dry_run=dry_run, workers=workers,
+                                    state_url=None if dry_run else state_url, lease=lease)
     if dry_run:
         if as_json:
             _emit_json(document)
@@ -190,22 +198,34 @@ def posture(stack: str | None, as_json: bool, project_dir: Path) -> None:
 @click.option("--with-fallback", is_flag=True, help="After the handover, fall back to the primary (the round trip).")
 @click.option("--parallel-run-s", type=click.FloatRange(0, 3600), default=None,
               help="Length of the fallback's parallel run, in seconds (default 2 locally).")
+@corrupt_backup_option
+@fault_options
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary on stdout.")
+@state_url_option
+@break_lease_option
 @_project_option
 def drill(
     local: bool, scale: int, workdir: Path, workers: int, stack: str, keep_data: bool, require_approval: bool,
-    with_fallback: bool, parallel_run_s: float | None, as_json: bool, project_dir: Path
+    with_fallback: bool, parallel_run_s: float | None, corrupt_latest_backup: str | None, fault_rate: str | None,
+    fault_seed: int | None, fault_kinds: str | None, as_json: bool, state_url: str | None, break_lease: bool,
+    project_dir: Path
 ) -> None:
     """Rehearse a failover end to end: dataset, backup, disaster, recovery, validation, report."""
     if not local:
         raise BadInput("drill needs --local: it runs against the local region pair (on Azure, `drctl failover` runs the same plan)")
     from orchestrator.drill import run_local_drill
+    from orchestrator.faults import from_cli
 
+    inject_faults = from_cli(fault_rate, fault_seed, fault_kinds)  # before anything starts: bad values exit 2
     if parallel_run_s is not None and not with_fallback:
         raise BadInput("--parallel-run-s: only with --with-fallback")
-    summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=keep_data,
-                              with_fallback=with_fallback, parallel_run_s=parallel_run_s,
-                              require_approval=require_approval)
+    from orchestrator.lease import StackLease
+
+    with StackLease(workdir, stack, "drill", break_lease=break_lease) as lease:
+        summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=keep_data,
+                                  with_fallback=with_fallback, parallel_run_s=parallel_run_s,
+                                  require_approval=require_approval, corrupt_latest_backup=corrupt_latest_backup,
+                                  state_url=state_url, inject_faults=inject_faults, lease=lease)
     _finish_run(summary, as_json)
 
 
@@ -223,20 +243,37 @@ _workdir_option = click.option(
 @click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary on stdout.")
 @_workdir_option
+@state_url_option
+@break_lease_option
 @_project_option
-def resume(run: str, workers: int, as_json: bool, workdir: Path, project_dir: Path) -> None:
-    """Continue an interrupted run (RUN: its directory or run id); completed steps are not run again."""
-    from orchestrator.rundir import read_run, resolve_run
+def resume(run: str, workers: int, as_json: bool, workdir: Path, state_url: str | None, break_lease: bool,
+           project_dir: Path) -> None:
+    """Continue an interrupted run (RUN: its directory or run id); completed steps are not run again.
+    With --state-url (or for a run started with it) from any machine: RUN is fetched from the container."""
+    from orchestrator.lease import StackLease, lease_workdir
+    from orchestrator.rundir import read_run
+    from orchestrator.state_resume import open_for_resume
 
-    run_dir = resolve_run(run, workdir)
-    if read_run(run_dir)["kind"] == "failover":
-        from orchestrator.failover import resume_failover
+    run_dir, state = open_for_resume(run, workdir, state_url, break_lease=break_lease)
+    lease = None
+    try:
+        document = read_run(run_dir)
+        # The stack's lease, as for a new run: refused while another run (or this one) is running it.
+        lease = StackLease(lease_workdir(run_dir, document, workdir), document["stack"], "resume",
+                           break_lease=break_lease)
+        if document["kind"] == "failover":
+            from orchestrator.failover import resume_failover
 
-        summary = resume_failover(project_dir, run_dir, workers=workers)
-    else:
-        from orchestrator.drill import resume_run
+            summary = resume_failover(project_dir, run_dir, workers=workers, state=state, lease=lease)
+        else:
+            from orchestrator.drill import resume_run
 
-        summary = resume_run(project_dir, run_dir, workers=workers)
+            summary = resume_run(project_dir, run_dir, workers=workers, state=state, lease=lease)
+    finally:
+        if lease is not None:
+            lease.release()
+        if state is not None:
+            state.close()
     _finish_run(summary, as_json)
 
 
@@ -296,9 +333,20 @@ cli.add_command(cleanup)
 cli.add_command(runbook)
 
 
-def main(argv: list[str] | None = None) -> None:
-    from stacks.config import ConfigError
+def _config_error() -> type[Exception]:
+    # Only an imported module can have raised its error; importing stacks.config (pydantic, the
+    # schema) just to name it would cost every drctl call, a cached one too, a third of a second.
+    module = sys.modules.get("stacks.config")
+    return module.ConfigError if module is not None else BadInput
 
+
+def main(argv: list[str] | None = None) -> None:
+    if argv is None:
+        # A drctl process of its own: nothing in it can have patched a registry, so the offline
+        # verbs' documents may come from the content-keyed cache (orchestrator/graph_cache.py).
+        from orchestrator.graph_cache import enable_documents
+
+        enable_documents()
     try:
         exit_code = cli.main(args=argv, prog_name="drctl", standalone_mode=False)
     except click.exceptions.Abort:
@@ -310,12 +358,19 @@ def main(argv: list[str] | None = None) -> None:
     except click.ClickException as exc:
         click.echo(f"drctl: {REDACTOR.text(exc.format_message())}", err=True)
         sys.exit(exc.exit_code)
-    except (BadInput, ConfigError) as exc:
+    except (BadInput, _config_error()) as exc:
         click.echo(f"drctl: {REDACTOR.text(str(exc))}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("drctl: interrupted", err=True)
         sys.exit(130)
+    except Exception:
+        # A bug: its traceback is what to report, but through the redactor, since the exception's
+        # message may quote a connection string or a key. Exit 1, as Python's own handler would.
+        import traceback
+
+        click.echo(REDACTOR.text(traceback.format_exc()), err=True, nl=False)
+        sys.exit(1)
     if isinstance(exit_code, int) and exit_code:
         sys.exit(exit_code)
 

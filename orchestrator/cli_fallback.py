@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from orchestrator.cli_state import break_lease_option
 from orchestrator.redact import REDACTOR
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
@@ -21,11 +22,19 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 @click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
 @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=PROJECT_DIR,
               help="Folder holding Pulumi.yaml and the stack files (default: this repository).")
-def fallback(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bool, project_dir: Path) -> None:
+@break_lease_option
+def fallback(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bool, project_dir: Path,
+             break_lease: bool) -> None:
     """Fall back to the primary STACK once its region is healthy: smoke, drift, sync, parallel run, switch."""
     from orchestrator.fallback import fallback_command
+    from orchestrator.lease import StackLease
 
-    document = fallback_command(project_dir, stack, dry_run=dry_run, workdir=workdir, workers=workers)
+    if dry_run:
+        document = fallback_command(project_dir, stack, dry_run=True)
+    else:
+        with StackLease(workdir, stack, "fallback", break_lease=break_lease) as lease:
+            document = fallback_command(project_dir, stack, dry_run=False, workdir=workdir, workers=workers,
+                                        lease=lease)
     if not dry_run:
         from orchestrator.cli import _finish_run  # the run's summary and exit code, as for a failover
 

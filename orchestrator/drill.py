@@ -15,16 +15,20 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from components.profile import DRProfile
+from orchestrator import faults
 from orchestrator.commands import build_stack_plan, check_stack, stack_profiles
 from orchestrator.engine import Engine
 from orchestrator.errors import BadInput
+from orchestrator.faults import FaultSettings
 from orchestrator.journal import Journal, JournalCorrupt
+from orchestrator.lease import StackLease
 from orchestrator.plan import plan_from_json, plan_to_json
 from orchestrator.redact import REDACTOR
 from orchestrator.render import progress_line
 from orchestrator.progress import progress_for
 from orchestrator.report.run_summary import finish_run
 from orchestrator.rundir import create_run_dir, read_run, write_json_atomic
+from orchestrator.state_store import RunStateStore
 from orchestrator.targets.local.prelude import PRELUDE_FILE, DrillData, reset_local_data, run_prelude
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.runner import LocalTarget
@@ -45,18 +49,26 @@ def _lake_account(graph: Any) -> str:
 def run_local_drill(
     project_dir: Path, stack: str, workdir: Path, *, scale: int, workers: int, keep_data: bool = False,
     with_fallback: bool = False, parallel_run_s: float | None = None, require_approval: bool = False,
-    on_start: Callable[[Path, dict[str, Any]], None] | None = None,
+    on_start: Callable[[Path, dict[str, Any]], None] | None = None, inject_faults: FaultSettings | None = None,
+    corrupt_latest_backup: str | None = None, state_url: str | None = None, lease: StackLease | None = None,
 ) -> dict[str, Any]:
+    """`lease`: the stack's lease (orchestrator/lease.py), taken once the input is checked; the caller releases it."""
     check_stack(project_dir, stack)
+    # Before any run directory exists: a bad --state-url, key or container is one line, nothing made.
+    state = RunStateStore.connect(state_url) if state_url else None
     plan, graph, config = build_stack_plan(project_dir, stack)
     if config.role != "secondary":
         raise BadInput(f"--stack: {stack} is a {config.role} stack; a drill fails over to a secondary stack")
     from orchestrator.commands import capture
 
     primary_graph = capture(project_dir, config.paired_stack)
+    if lease is not None:
+        lease.acquire()  # another run on the stack is refused here, before anything is created
     run_id, run_dir = create_run_dir(workdir, stack, "drill")
     local_dir = Path(workdir).resolve() / "local" / run_id
     _announce(run_dir)
+    if lease is not None:
+        lease.bind(run_id, run_dir)  # after the `run:` line, which stays the first on stderr
     run = {
         "run_id": run_id,
         "kind": KIND,
@@ -74,16 +86,29 @@ def run_local_drill(
         "secondary_account": _lake_account(graph),
         "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s},
     }
+    if inject_faults is not None:  # in run.json, so `drctl resume` injects the same way
+        run["faults"] = inject_faults.to_json()
+    if corrupt_latest_backup:  # in run.json: a prelude staged again on resume damages the same way
+        run["corrupt_latest_backup"] = corrupt_latest_backup
+    if state is not None:  # in run.json, so a plain `drctl resume` keeps the container current
+        run["state_url"] = state.location.url
     if on_start is not None:
         # Before run.json and before any emulator: `drctl rehearse` marks the run (and may add to it) here.
         on_start(run_dir, run)
     write_json_atomic(run_dir / "run.json", run)
     write_json_atomic(run_dir / "plan.json", plan_to_json(plan))
     profiles = {profile.key: profile for profile in stack_profiles(graph, config)}
-    return _drive(project_dir, run_dir, run, workers, fresh=True, profiles=profiles)
+    if state is None:
+        return _drive(project_dir, run_dir, run, workers, fresh=True, profiles=profiles)
+    state.start_run(run_dir, run)
+    try:
+        return _drive(project_dir, run_dir, run, workers, fresh=True, profiles=profiles, state=state)
+    finally:
+        state.close()  # the last files sent, the lease released: any machine may resume it now
 
 
-def resume_run(project_dir: Path, run_dir: Path, *, workers: int) -> dict[str, Any]:
+def resume_run(project_dir: Path, run_dir: Path, *, workers: int, state: RunStateStore | None = None,
+               lease: StackLease | None = None) -> dict[str, Any]:
     run = read_run(run_dir)
     if run["kind"] != KIND:
         raise BadInput(f"RUN: resuming a {run['kind']} run is not supported here (only {KIND})")
@@ -93,8 +118,12 @@ def resume_run(project_dir: Path, run_dir: Path, *, workers: int) -> dict[str, A
                        "removes what an interrupted one left)")
     run_dir = Path(run_dir).resolve()
     _check_resumable(run_dir, run)  # before anything is started or written
+    if lease is not None:
+        lease.acquire(run["run_id"])  # refused while another process runs the stack (or this run)
     _announce(run_dir)
-    return _drive(project_dir, run_dir, run, workers, fresh=False)
+    if lease is not None:
+        lease.bind(run["run_id"], run_dir)
+    return _drive(project_dir, run_dir, run, workers, fresh=False, state=state)
 
 
 def _announce(run_dir: Path) -> None:
@@ -129,10 +158,13 @@ def _drive(
     workers: int,
     fresh: bool,
     profiles: dict[str, DRProfile] | None = None,
+    state: RunStateStore | None = None,
 ) -> dict[str, Any]:
+    """`state`: the run's state container (--state-url), which the caller closes."""
     plan = plan_from_json(_read_json(run_dir / "plan.json"))
     if profiles is None:
         profiles = _profiles_by_key(project_dir, run["stack"])
+    injector = faults.start(run_dir, run)  # None unless the run was started with --inject-faults
     data = DrillData(local_dir=Path(run["local_dir"]), database=run["database"], scale=int(run["scale"]))
     pair = LocalRegionPair(data.local_dir, run["primary_account"], run["secondary_account"])
     for server in (pair.primary_azurite, pair.secondary_azurite):
@@ -144,21 +176,28 @@ def _drive(
             if not fresh:
                 progress_line("the run died before the disaster was staged: staging it again from nothing")
                 reset_local_data(pair, data)
-            prelude = run_prelude(pair, data, run_dir, progress_line)
+            prelude = run_prelude(pair, data, run_dir, progress_line,
+                                  corrupt_latest_backup=run.get("corrupt_latest_backup"))
         else:
             progress_line("restarting the secondary region's services from their data directories")
             pair.restart_secondary()
             prelude = _read_json(prelude_path)
-        journal = Journal.open(run_dir, redact=REDACTOR)
+        if state is not None:
+            state.sync()  # the manifests and prelude.json: a resume elsewhere validates against them
+        journal = Journal.open(run_dir, redact=REDACTOR, mirror=state.journal_mirror if state else None)
         try:
             target = LocalTarget(pair, data, run_dir, profiles, plan, require_approval=bool(run.get("require_approval")))
             engine = Engine(plan, target, journal, max_workers=workers, on_event=progress_for(plan, journal))
-            result = engine.run()
+            with faults.injecting(injector):  # the steps only: the prelude above staged the world fault-free
+                result = engine.run()
         finally:
             journal.close()
+            # counts into faults.json even when interrupted: a resumed run adds to them
+            injected = faults.record(run_dir, injector) if injector is not None else None
+        extra = {"backup": prelude.get("backup"), **({"faults": injected} if injected else {})}
         summary = finish_run(
             run_dir=run_dir, run=run, kind=KIND, plan=plan, profiles=profiles, outcome=str(result.outcome),
-            disaster_at=prelude["disaster_at"], extra={"backup": prelude.get("backup")},
+            disaster_at=prelude["disaster_at"], extra=extra,
         )
         if run.get("with_fallback") and summary["outcome"] == "recovered":
             summary = _with_fallback(project_dir, run, pair, data, workers, summary)

@@ -25,10 +25,12 @@ from orchestrator.commands import build_stack_plan, capture, check_stack, stack_
 from orchestrator.engine import Engine
 from orchestrator.errors import BadInput
 from orchestrator.journal import Journal, JournalState
+from orchestrator.lease import StackLease
 from orchestrator.model import Plan, StepKind, StepRunner, StepState
 from orchestrator.plan import plan_from_json, plan_to_json
 from orchestrator.progress import progress_for
 from orchestrator.signals import sigterm_as_interrupt
+from orchestrator.state_store import RunStateStore
 from orchestrator.redact import REDACTOR
 from orchestrator.report.run_summary import finish_run
 from orchestrator.retry import RetryPolicy
@@ -97,8 +99,10 @@ class _ClosingRunner:
 def failover_command(project_dir: Path, stack: str, *, workdir: Path, dry_run: bool = False, workers: int = 4,
                      preconditions: Preconditions | None = None, data_steps: DataStepsFactory | None = None,
                      retry: RetryPolicy | None = None,
-                     preflight: Callable[[], dict[str, Any]] | None = None) -> dict[str, Any]:
+                     preflight: Callable[[], dict[str, Any]] | None = None,
+                     state_url: str | None = None, lease: StackLease | None = None) -> dict[str, Any]:
     """Fail over to `stack`: the run's JSON summary, or with dry_run the plan and checks it would run.
+    `state_url`: the container the run's state is mirrored to (orchestrator/state_store.py).
 
     Preflight comes first: a blocked preflight ends the command (outcome "blocked", its report
     attached) before anything is deployed or a run directory exists."""
@@ -108,7 +112,10 @@ def failover_command(project_dir: Path, stack: str, *, workdir: Path, dry_run: b
     preconditions = preconditions or Preconditions()
     command = preconditions.find_pulumi()
     preconditions.check_credentials()
+    state = RunStateStore.connect(state_url) if state_url else None  # bad input before anything exists
     factory = data_steps if data_steps is not None else azure_data_steps(project_dir, stack)
+    if lease is not None:
+        lease.acquire()  # after bad input, before preflight: another run on the stack is refused here
     report = (preflight or _real_preflight(project_dir, stack, command))()
     if report.get("blocked"):
         return {"outcome": "blocked", "stack": stack, "preflight": report}
@@ -117,21 +124,33 @@ def failover_command(project_dir: Path, stack: str, *, workdir: Path, dry_run: b
     declared_at = utc_now()  # the failover is declared now: the RTO clock starts here
     run_id, run_dir = create_run_dir(workdir, stack, "failover")
     _announce(run_dir)
+    if lease is not None:
+        lease.bind(run_id, run_dir)
     run = {
         "run_id": run_id, "kind": KIND, "stack": stack, "paired_stack": config.paired_stack, "region": config.region,
         "declared_at": declared_at, "disaster_at": declared_at,
         "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s},
     }
+    if state is not None:  # in run.json, so a plain `drctl resume` keeps the container current
+        run["state_url"] = state.location.url
     write_json_atomic(run_dir / "run.json", run)
     write_json_atomic(run_dir / "plan.json", plan_to_json(plan))
     write_json_atomic(run_dir / "preflight.json", report)
-    return _drive(project_dir, run_dir, run, workers=workers, command=command, graph=graph, config=config,
-                  data_steps=factory, retry=retry)
+    if state is not None:
+        state.start_run(run_dir, run)
+    try:
+        return _drive(project_dir, run_dir, run, workers=workers, command=command, graph=graph, config=config,
+                      data_steps=factory, retry=retry, state=state)
+    finally:
+        if state is not None:
+            state.close()  # the last files sent, the lease released: any machine may resume it now
 
 
 def resume_failover(project_dir: Path, run_dir: Path, *, workers: int = 4, preconditions: Preconditions | None = None,
-                    data_steps: DataStepsFactory | None = None, retry: RetryPolicy | None = None) -> dict[str, Any]:
-    """Continue a failover run; an update that was running when drctl stopped is refreshed first."""
+                    data_steps: DataStepsFactory | None = None, retry: RetryPolicy | None = None,
+                    state: RunStateStore | None = None, lease: StackLease | None = None) -> dict[str, Any]:
+    """Continue a failover run; an update that was running when drctl stopped is refreshed first.
+    `state`: the run's state container when it has one (the caller closes it)."""
     run = read_run(run_dir)
     if run["kind"] != KIND:
         raise BadInput(f"RUN: {run_dir} is a {run['kind']} run, not a {KIND} run")
@@ -143,8 +162,13 @@ def resume_failover(project_dir: Path, run_dir: Path, *, workers: int = 4, preco
     preconditions.check_credentials()
     factory = data_steps if data_steps is not None else azure_data_steps(project_dir, run["stack"])
     run_dir = Path(run_dir).resolve()
+    if lease is not None:
+        lease.acquire(run["run_id"])
     _announce(run_dir)
-    return _drive(project_dir, run_dir, run, workers=workers, command=command, data_steps=factory, retry=retry)
+    if lease is not None:
+        lease.bind(run["run_id"], run_dir)
+    return _drive(project_dir, run_dir, run, workers=workers, command=command, data_steps=factory, retry=retry,
+                  state=state)
 
 
 def _real_preflight(project_dir: Path, stack: str, command: Path) -> Callable[[], dict[str, Any]]:
@@ -192,14 +216,14 @@ def update_interrupted(state: JournalState, plan: Plan) -> bool:
 
 def _drive(project_dir: Path, run_dir: Path, run: dict[str, Any], *, workers: int, command: Path,
            graph: Any = None, config: Any = None, data_steps: DataStepsFactory | None,
-           retry: RetryPolicy | None) -> dict[str, Any]:
+           retry: RetryPolicy | None, state: RunStateStore | None = None) -> dict[str, Any]:
     from stacks.config import load_stack_config
 
     plan = plan_from_json(_read_json(run_dir / "plan.json"))
     graph = graph if graph is not None else capture(project_dir, run["stack"])
     config = config if config is not None else load_stack_config(Path(project_dir), run["stack"])
     profiles = {profile.key: profile for profile in stack_profiles(graph, config)}
-    journal = Journal.open(run_dir, redact=REDACTOR)
+    journal = Journal.open(run_dir, redact=REDACTOR, mirror=state.journal_mirror if state else None)
     other = data_steps(run_dir, config, graph) if data_steps is not None else None
     try:
         session = DeploymentSession(PulumiStack(project_dir, run["stack"], command=command),

@@ -74,7 +74,7 @@ def fallback_command(project_dir: Path, stack: str, *, dry_run: bool, workdir: P
 
 def run_azure_fallback(project_dir: Path, stack: str, *, workdir: Path, workers: int = 4,
                        preconditions: Any = None, steps_factory: Callable[..., Any] | None = None,
-                       retry: Any = None, approval_poll_s: float = 10.0) -> dict[str, Any]:
+                       retry: Any = None, approval_poll_s: float = 10.0, lease: Any = None) -> dict[str, Any]:
     """The fallback plan on Azure, a run of its own on the primary stack. Bad input first (one
     line, exit 2): the stack, then what `drctl failover` needs (the Pulumi CLI, credentials, a
     subscription). There is no `drctl resume` for it yet, so its gates wait in-process for their
@@ -94,10 +94,14 @@ def run_azure_fallback(project_dir: Path, stack: str, *, workdir: Path, workers:
     command = preconditions.find_pulumi()
     preconditions.check_credentials()
     subscription = subscription_id_for(Path(project_dir), stack)
+    if lease is not None:  # the stack's StackLease (orchestrator/lease.py): refused here while another run holds it
+        lease.acquire()
     profiles = {p.key: p for p in stack_profiles(graph, config)}
     started_at = utc_now()
     run_id, run_dir = create_run_dir(workdir, stack, KIND_AZURE)
     _announce(run_dir)
+    if lease is not None:
+        lease.bind(run_id, run_dir)
     run = {"run_id": run_id, "kind": KIND_AZURE, "target": "azure", "stack": stack, "secondary_stack": secondary,
            "started_at": started_at, "disaster_at": started_at,
            "fallback": {"parallel_run_minutes": config.fallback.parallel_run_minutes,

@@ -5,6 +5,7 @@ Also the DRCTL_TEST_PAUSE_AFTER test hook (tests/test_drill_integration.py only)
 DRCTL_TEST_PAUSE_AFTER=<step id>, once that step's success is journaled the run blocks just before
 it would journal the next step start, and says so ("paused after <step id>"), so a test can kill
 or interrupt it at a known point. The pause ends by itself after PAUSE_MAX_S. Unset, nothing changes.
+And the DRCTL_TEST_KILL_AT hook (orchestrator/crashpoint.py), which SIGKILLs the run at a chosen point.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from orchestrator.crashpoint import kill_switch_from_env
 from orchestrator.redact import REDACTOR
 from orchestrator.render import progress_line
 
@@ -65,6 +67,7 @@ class ProgressReporter:
         self._bar: Progress | None = None
         self._task: Any = None
         self._running: list[str] = []
+        self._kill = kill_switch_from_env()
 
     def __call__(self, event: dict[str, Any]) -> None:
         line = describe_event(event)
@@ -74,6 +77,8 @@ class ProgressReporter:
             progress_line(line)
         if self.pause_after is not None:
             self._maybe_pause(event)
+        if self._kill is not None:
+            self._kill(event)  # last: the line above is on stderr when the kill lands
 
     def _show(self, event: dict[str, Any], line: str | None) -> None:
         if self._bar is None:
