@@ -8,7 +8,6 @@ the engine is the one a real failover uses; only the target differs.
 from __future__ import annotations
 
 import shutil
-import signal
 import sys
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +26,7 @@ from orchestrator.redact import REDACTOR
 from orchestrator.render import progress_line
 from orchestrator.progress import progress_for
 from orchestrator.report.run_summary import finish_run
+from orchestrator.signals import sigterm_as_interrupt
 from orchestrator.rundir import create_run_dir, read_run, write_json_atomic
 from orchestrator.state_store import RunStateStore
 from orchestrator.targets.local.prelude import PRELUDE_FILE, DrillData, reset_local_data, run_prelude
@@ -246,16 +246,11 @@ def _read_json(path: Path) -> dict[str, Any]:
 @contextmanager
 def _stopped_on_exit(pair: LocalRegionPair) -> Iterator[None]:
     """Every process the drill started is stopped when it ends: success, failure, Ctrl-C or SIGTERM."""
-
-    def _terminate(signum, frame):  # noqa: ARG001
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, _terminate)
-    try:
-        yield
-    finally:
+    with sigterm_as_interrupt():
         try:
-            pair.stop()
+            yield
         finally:
-            signal.signal(signal.SIGTERM, previous)
-            sys.stderr.flush()
+            try:
+                pair.stop()
+            finally:
+                sys.stderr.flush()

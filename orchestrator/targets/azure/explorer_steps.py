@@ -8,12 +8,12 @@ cluster ends as current as the lake. The logic is in explorer.py; this binds it 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime, timezone
 from typing import Any
 
 from orchestrator.model import PermanentError, StepContext, StepKind, StepOutcome
 from orchestrator.targets.azure import explorer
 from orchestrator.targets.azure.kusto import KustoClient, cluster_uri
+from orchestrator.targets.azure.lake import as_utc
 
 COMPONENT = "data_explorer"
 CLUSTER_TYPE = "azure-native:kusto:Cluster"
@@ -62,7 +62,7 @@ class ExplorerSteps:
         # The cluster holds what the lake holds: once every lake file is in, it is as far behind
         # as the lake was after its own replay, and no further.
         if recovered and "rpo_after_replay_s" in lake:
-            outputs["rpo_before_replay_s"] = round((_utc(self.data.now()) - _utc(recovered)).total_seconds(), 3)
+            outputs["rpo_before_replay_s"] = round((as_utc(self.data.now()) - as_utc(recovered)).total_seconds(), 3)
             outputs["rpo_after_replay_s"] = lake["rpo_after_replay_s"]
         return StepOutcome(outputs=outputs, evidence={**evidence, "table": state, "recovered_data_timestamp": recovered,
                                                       "lake_replay": {k: lake.get(k) for k in ("rpo_after_replay_s",
@@ -85,9 +85,3 @@ def _outputs(context: StepContext, step_id: str) -> dict:
         return context.outputs_of(step_id) or {}
     except KeyError:  # that step is not in this plan
         return {}
-
-
-def _utc(value: datetime | str) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)

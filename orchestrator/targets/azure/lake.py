@@ -49,14 +49,14 @@ def _utc_now() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def _as_utc(value: datetime | str) -> datetime:
+def as_utc(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
 
 
 def iso_z(value: datetime | str) -> str:
-    return _as_utc(value).astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return as_utc(value).astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def blob_url(endpoint: str, container: str, name: str) -> str:

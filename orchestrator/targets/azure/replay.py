@@ -15,14 +15,14 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from orchestrator.model import PermanentError, StepOutcome, TransientError
 from orchestrator.rundir import write_json_atomic
 from orchestrator.targets.azure.errors import call, redact
-from orchestrator.targets.azure.lake import iso_z
+from orchestrator.targets.azure.lake import as_utc, iso_z
 
 # pipelines/ingest_events.json: copies the landing files modified after its `watermark`
 # parameter into the lake's raw zone (pipelines/datasets/events_raw.json).
@@ -93,7 +93,7 @@ def replay_store(adf: Any, component: str, rehydrated: dict, *, resource_group: 
                              "find the store's data timestamp and run the pipeline by hand",
                              {"rehydrate_outputs": sorted(rehydrated)})
     watermark = iso_z(recovered)
-    rpo_before = (_utc(now()) - _utc(watermark)).total_seconds()
+    rpo_before = (as_utc(now()) - as_utc(watermark)).total_seconds()
     record = record_dir / f"{component}.json"
     run_id = _recorded_run(record, watermark)
     evidence = replay_from_watermark(
@@ -126,9 +126,3 @@ def _recorded_run(record: Path, watermark: str) -> str | None:
 def _record_run(record: Path, run_id: str, watermark: str) -> None:
     record.parent.mkdir(parents=True, exist_ok=True)
     write_json_atomic(record, {"run_id": run_id, "watermark": watermark})
-
-
-def _utc(value: datetime | str) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
