@@ -15,7 +15,8 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,8 @@ from orchestrator.retry import RetryNotice, RetryPolicy
 from orchestrator.workers import WorkerPool
 
 log = logging.getLogger(__name__)
+
+START_BATCH = 8  # starts in a pass's first journal group; later groups double
 
 status_from_journal = status  # `drctl status` reads the journal only; see journal.status
 
@@ -181,16 +184,21 @@ class Engine:
                 # Group commit: the transitions of one pass (finishes, skips, starts) are written,
                 # then fsynced once, before any takes effect: a started step goes to a worker only
                 # after the group. One fsync per pass rather than per transition, as durable.
-                self._unannounced = []
-                with self.journal.group():
+                batch = START_BATCH
+                with self._group():
                     while self._inbox:
                         self._finish(self._inbox.popleft())
                     self._skip_blocked()
-                    started = self._start_ready()
-                self._announce()
-                for step_id, task in started:
-                    self._running.add(step_id)
-                    self._pool.submit(task)
+                    started = self._start_ready(batch)
+                self._hand_over(started)
+                # A pass that makes many steps ready (a foundation done: a thousand deploys) starts
+                # them in groups of doubling size, critical path first, so the first ones reach
+                # their workers after a few records rather than after all of them.
+                while len(started) == batch:
+                    batch *= 2
+                    with self._group():
+                        started = self._start_ready(batch)
+                    self._hand_over(started)
                 if not self._running:
                     break
                 self._inbox.append(self._results.get())  # blocks; Ctrl-C interrupts the wait
@@ -207,6 +215,18 @@ class Engine:
         outcome = self._outcome()
         self._record(Event.RUN_FINISHED, outcome=str(outcome))
         return self._result(outcome)
+
+    @contextmanager
+    def _group(self) -> Iterator[None]:
+        self._unannounced = []
+        with self.journal.group():
+            yield
+        self._announce()
+
+    def _hand_over(self, started: list[tuple[str, Callable[[], None]]]) -> None:
+        for step_id, task in started:
+            self._running.add(step_id)
+            self._pool.submit(task)
 
     def _skip_blocked(self) -> None:
         if not self._check_blocked:
@@ -229,9 +249,9 @@ class Engine:
         return (self._rec(step.id).state == StepState.PENDING and step.id not in self._running
                 and all(self._rec(dep).state == StepState.SUCCEEDED for dep in step.depends_on))
 
-    def _start_ready(self) -> list[tuple[str, Callable[[], None]]]:
-        """Journal the starts of as many ready steps as there are free workers; the caller hands
-        them to workers once the journal group is durable."""
+    def _start_ready(self, limit: int) -> list[tuple[str, Callable[[], None]]]:
+        """Journal the starts of up to `limit` ready steps, as many as there are free workers; the
+        caller hands them to workers once the journal group is durable."""
         fresh = self.plan.steps if self._candidates is None else [self._steps[sid] for sid in self._candidates]
         self._candidates = set()
         for step in fresh:
@@ -239,7 +259,7 @@ class Engine:
                 # Critical path first: the step with the most estimated work behind it, then plan order.
                 heapq.heappush(self._ready, (-self._remaining[step.id], self._order[step.id], step.id))
         started: list[tuple[str, Callable[[], None]]] = []
-        while self._ready and len(self._running) + len(started) < self.max_workers:
+        while self._ready and len(started) < limit and len(self._running) + len(started) < self.max_workers:
             step = self._steps[heapq.heappop(self._ready)[2]]
             if not self._can_start(step):
                 continue  # skipped since, or already started (a heap may hold a step twice)
@@ -365,7 +385,7 @@ class Engine:
                 id=step.id, state=rec.state, attempts=rec.attempts, duration_s=rec.duration_s,
                 started_at=rec.started_at, finished_at=rec.finished_at,
                 error=(rec.error or {}).get("error") if failed else None, reason=rec.reason,
-                exercised=rec.exercised, outputs=copy.deepcopy(rec.outputs),
+                exercised=rec.exercised, outputs=copy.deepcopy(rec.outputs) if rec.outputs else {},
             )
         state = self.journal.state
         return RunResult(outcome, steps, state.started_at, state.finished_at, self.journal.run_dir)

@@ -85,3 +85,35 @@ def test_the_engine_fsyncs_once_per_pass_not_once_per_transition(tmp_path, monke
     events = len(seqs(tmp_path))
     assert events == 2 + 2 * len(steps)  # run started/finished, and each step started and succeeded
     assert len(fsyncs) < events / 2  # one per pass (plus the new file's directory)
+
+
+def test_a_pass_that_readies_many_steps_hands_them_over_in_doubling_groups_critical_path_first(tmp_path, monkeypatch):
+    # 40 steps ready at once; "s07" has the most work behind it, so it must be in the first group,
+    # which reaches the workers after 8 records rather than after all 40.
+    steps = [Step(f"s{n:02d}.deploy", f"s{n:02d}", StepKind.DEPLOY, (), 1.0) for n in range(40)]
+    steps.append(Step("s07.smoke", "s07", StepKind.SMOKE, ("s07.deploy",), 50.0))
+    plan = Plan("dev", tuple(steps), 3600, 0)
+    release = threading.Event()
+    handed_over_with: dict[str, int] = {}
+
+    def runner(step, context):
+        handed_over_with.setdefault(step.id, len(seqs(tmp_path)))
+        release.wait(5)
+        return StepOutcome()
+
+    writes: list[list[str]] = []
+    real_write = Journal._write
+
+    def write(self, data: bytes) -> None:
+        writes.append([json.loads(line)["event"] for line in data.decode().splitlines()])
+        real_write(self, data)
+
+    monkeypatch.setattr(Journal, "_write", write)
+    threading.Timer(0.5, release.set).start()
+    result = Engine(plan, runner, Journal.open(tmp_path), max_workers=40).run()
+    assert result.outcome == Outcome.RECOVERED
+    assert writes[0] == ["run_started"]
+    assert [len(w) for w in writes[1:4]] == [8, 16, 16] and all(set(w) == {"step_started"} for w in writes[1:4])
+    first_group = {json.loads(line)["step"] for line in (tmp_path / JOURNAL_FILE).read_text().splitlines()[1:9]}
+    assert "s07.deploy" in first_group
+    assert handed_over_with["s07.deploy"] >= 9  # its start was durable before its worker ran
