@@ -6,15 +6,13 @@ CLI module stays one screen per verb.
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
+from orchestrator.cli_common import emit_json, json_option, project_option
 from orchestrator.redact import REDACTOR
-
-PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 @click.command()
@@ -26,14 +24,8 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
     default=None,
     help="Also write the results as JUnit XML to this file (one testcase per check per component).",
 )
-@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
-@click.option(
-    "--project-dir",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=PROJECT_DIR,
-    show_default=False,
-    help="Folder holding Pulumi.yaml and the stack files (default: this repository).",
-)
+@json_option
+@project_option
 def coverage(stack: str, junit: Path | None, as_json: bool, project_dir: Path) -> None:
     """Offline DR coverage gate: profiles, smoke and data checks, backup sources, replay paths, the
     secondary's counterparts and the security baseline. Exit 1 lists each gap."""
@@ -43,7 +35,7 @@ def coverage(stack: str, junit: Path | None, as_json: bool, project_dir: Path) -
     if junit is not None:
         write_junit(document, junit)
     if as_json:
-        click.echo(REDACTOR.text(json.dumps(document, indent=2)))
+        emit_json(document)
     else:
         print_coverage(document)
     if not document["passed"]:

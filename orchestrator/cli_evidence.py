@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
-from orchestrator.redact import REDACTOR
+from orchestrator.cli_common import workdir_option, emit_json, json_option
 
 
 @click.command("verify-evidence")
 @click.argument("run")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".drill"), show_default=True,
-              help="Where run directories are, when RUN is a run id.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@workdir_option("Where run directories are, when RUN is a run id.")
+@json_option
 def verify_evidence(run: str, workdir: Path, as_json: bool) -> None:
     """Check RUN's files against its SHA256SUMS: exit 0 intact, 1 naming each altered, missing or added file."""
     from orchestrator.report.bundle import verify
@@ -25,7 +23,7 @@ def verify_evidence(run: str, workdir: Path, as_json: bool) -> None:
     result = verify(run_dir)
     document = {"run_dir": str(run_dir), "intact": not result["problems"], **result}
     if as_json:
-        click.echo(REDACTOR.text(json.dumps(document, indent=2)))
+        emit_json(document)
     elif result["problems"]:
         for problem in result["problems"]:
             click.echo(f"{problem['problem']}: {problem['file']}")

@@ -2,26 +2,21 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import click
 
+from orchestrator.cli_common import workdir_option, emit_json, finish_run, json_option, project_option, workers_option
 from orchestrator.cli_state import break_lease_option
-from orchestrator.redact import REDACTOR
-
-PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 @click.command()
 @click.option("--stack", default="primary", show_default=True, help="The primary stack to return to.")
 @click.option("--dry-run", is_flag=True, help="Print the fallback plan and its settings; touch nothing.")
-@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="Steps run at once.")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".drill"), show_default=True,
-              help="Where run directories go.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
-@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=PROJECT_DIR,
-              help="Folder holding Pulumi.yaml and the stack files (default: this repository).")
+@workers_option
+@workdir_option("Where run directories go.")
+@json_option
+@project_option
 @break_lease_option
 def fallback(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bool, project_dir: Path,
              break_lease: bool) -> None:
@@ -36,12 +31,10 @@ def fallback(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bo
             document = fallback_command(project_dir, stack, dry_run=False, workdir=workdir, workers=workers,
                                         lease=lease)
     if not dry_run:
-        from orchestrator.cli import _finish_run  # the run's summary and exit code, as for a failover
-
-        _finish_run(document, as_json)
+        finish_run(document, as_json)
         return
     if as_json:
-        click.echo(REDACTOR.text(json.dumps(document, indent=2)))
+        emit_json(document)
         return
     from orchestrator.render import print_plan
 

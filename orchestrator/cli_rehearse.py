@@ -8,7 +8,6 @@ Exit codes as everywhere: 0 done, 1 the run or a removal failed (or the teardown
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from pathlib import Path
@@ -17,11 +16,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from orchestrator.cli_common import DEFAULT_WORKDIR, emit_json, json_option, project_option, workers_option
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
-
-PROJECT_DIR = Path(__file__).resolve().parents[1]
-DEFAULT_WORKDIR = Path(".drill")
 
 
 def _check_damage(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
@@ -43,10 +40,6 @@ corrupt_backup_option = click.option(
          "(every generation corrupted: nothing good to restore).")
 
 
-def _echo_json(document: dict) -> None:
-    click.echo(REDACTOR.text(json.dumps(document, indent=2)))
-
-
 def _console() -> Console:
     # As orchestrator/render.py: piped output has no terminal width, so allow a wide page.
     return Console(no_color="NO_COLOR" in os.environ, highlight=False, soft_wrap=True,
@@ -60,13 +53,12 @@ def _console() -> Console:
               help="Dataset size multiplier (--local).")
 @click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_WORKDIR,
               show_default=True, help="Where run directories (and local emulator data) go.")
-@click.option("--workers", type=click.IntRange(1, 64), default=4, show_default=True, help="Steps run at once.")
+@workers_option
 @click.option("--ttl-hours", type=click.FloatRange(min=0, min_open=True, max=24 * 30), default=4.0,
               show_default=True, help="After this, `drctl cleanup` may remove what the rehearsal left.")
 @corrupt_backup_option
-@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
-@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=PROJECT_DIR,
-              show_default=False, help="Folder holding Pulumi.yaml and the stack files (default: this repository).")
+@json_option
+@project_option
 def rehearse(local: bool, stack: str | None, scale: int, workdir: Path, workers: int, ttl_hours: float,
              corrupt_latest_backup: str | None, as_json: bool, project_dir: Path) -> None:
     """Rehearse the failover: a marked, expiring run whose steps are timed against the plan, torn down
@@ -86,7 +78,7 @@ def rehearse(local: bool, stack: str | None, scale: int, workdir: Path, workers:
 
         document = rehearse_stack(project_dir, stack, workdir=workdir, ttl_hours=ttl_hours, workers=workers)
     if as_json:
-        _echo_json(document)
+        emit_json(document)
     elif document.get("outcome") == "blocked":
         from orchestrator.render import print_preflight
 
@@ -135,7 +127,7 @@ def print_rehearsal(record: dict) -> None:
               show_default=True, help="Where local rehearsals ran.")
 @click.option("--subscription", default=None, help="Azure: the subscription whose tagged resource groups are checked.")
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
-@click.option("--json", "as_json", is_flag=True, help="One JSON document on stdout.")
+@json_option
 def cleanup(local: bool, workdir: Path, subscription: str | None, dry_run: bool, as_json: bool) -> None:
     """Remove what rehearsals left behind: expired (or orphaned) local emulator data, expired tagged
     resource groups on Azure."""
@@ -149,7 +141,7 @@ def cleanup(local: bool, workdir: Path, subscription: str | None, dry_run: bool,
     if local:
         document["local"] = cleanup_local(workdir, dry_run=dry_run)
     if as_json:
-        _echo_json(document)
+        emit_json(document)
     else:
         print_cleanup(document)
     if _failed(document):

@@ -1,7 +1,6 @@
 """`drctl runbook`: write the DR plan document of a stack (orchestrator/runbook.py builds it).
 
-Registered in orchestrator/cli.py with `cli.add_command(runbook)`. PROJECT_DIR is defined here, not
-imported from orchestrator.cli: `python -m orchestrator.cli` would import that module a second time.
+Registered in orchestrator/cli.py; the options every verb shares come from orchestrator/cli_common.py.
 """
 
 from __future__ import annotations
@@ -12,10 +11,9 @@ from pathlib import Path
 
 import click
 
+from orchestrator.cli_common import workdir_option, project_option
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
-
-PROJECT_DIR = Path(__file__).resolve().parents[1]
 
 
 @click.command()
@@ -26,12 +24,10 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
               help="Write the document to this file instead of stdout.")
 @click.option("--contacts", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="The contacts file (default: dr/contacts.yaml in the project).")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=Path(".drill"), show_default=True,
-              help="Where runs record their step durations: the estimates are `drctl plan`'s.")
+@workdir_option("Where runs record their step durations: the estimates are `drctl plan`'s.")
 @click.option("--history-from", type=click.Choice(["azure", "local", "none"]), default="azure", show_default=True,
               help="Whose history sets the estimates: failovers on Azure, local drills, or none (profiles only).")
-@click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path), default=PROJECT_DIR,
-              show_default=False, help="Folder holding Pulumi.yaml and the stack files (default: this repository).")
+@project_option
 def runbook(stack: str, fmt: str, output: Path | None, contacts: Path | None, workdir: Path, history_from: str,
             project_dir: Path) -> None:
     """The DR plan document of STACK, generated from the plan `drctl failover` runs: process, contacts,
