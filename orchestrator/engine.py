@@ -17,14 +17,15 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.journal import Event, Journal, StepRecord, status
-from orchestrator.model import GateWaiting, Plan, PermanentError, Step, StepKind, StepOutcome, StepRunner, StepState
+from orchestrator.journal import Journal, status
+from orchestrator.journal_state import Event, StepRecord
+from orchestrator.model import Plan, Step, StepOutcome, StepRunner, StepState
 from orchestrator.plan import plan_to_json, remaining_seconds, validate_plan
-from orchestrator.results import Outcome, RunResult, StepResult
-from orchestrator.retry import RetryNotice, RetryPolicy
+from orchestrator.results import Outcome, RunResult, StepResult, verdict
+from orchestrator.retry import RetryPolicy
+from orchestrator.step_worker import Interrupted, StepContext, StepDone, describe, run_step
 from orchestrator.workers import WorkerPool
 
 log = logging.getLogger(__name__)
@@ -32,47 +33,6 @@ log = logging.getLogger(__name__)
 START_BATCH = 8  # starts in a pass's first journal group; later groups double
 
 status_from_journal = status  # `drctl status` reads the journal only; see journal.status
-
-
-class _Interrupted(BaseException):
-    """Raised inside a worker to stop retrying once the run is interrupted (never retried)."""
-
-
-@dataclass
-class _Done:
-    step_id: str
-    state: StepState
-    attempt: int
-    duration_s: float
-    outcome: StepOutcome | None = None
-    error: BaseException | None = None
-    retriable: bool = False
-
-
-def _describe(error: BaseException) -> str:
-    return f"{type(error).__name__}: {error}"
-
-
-class _Context:
-    """What a runner may see: the run directory and the recorded outputs of upstream steps."""
-
-    def __init__(self, engine: "Engine", step: Step, attempt: int) -> None:
-        self.run_dir = engine.journal.run_dir
-        self.step, self.attempt = step, attempt
-        self._engine = engine
-
-    @property
-    def cancelled(self) -> bool:
-        return self._engine._stopping.is_set()
-
-    def outputs_of(self, step_id: str) -> dict[str, Any]:
-        # Only upstream steps: anything else may not have run yet, which would make runs differ.
-        if step_id not in self._engine._ancestors[self.step.id]:
-            raise KeyError(f"{step_id} is not upstream of {self.step.id}; its outputs may not exist yet")
-        record = self._engine.journal.state.steps.get(step_id)
-        if record is None or record.state != StepState.SUCCEEDED:
-            raise KeyError(f"{step_id} has not succeeded")
-        return copy.deepcopy(record.outputs)  # as journaled (redacted), the same on resume
 
 
 class Engine:
@@ -113,12 +73,12 @@ class Engine:
         self._candidates: set[str] | None = None
         self._ready: list[tuple[float, int, str]] = []
         self._check_blocked = True
-        self._inbox: deque[_Done] = deque()  # results taken from the queue, not yet journaled
+        self._inbox: deque[StepDone] = deque()  # results taken from the queue, not yet journaled
         # Records of the main thread's open journal group: shown to on_event only once the group is
         # durable, so a progress line (or a test's kill after one) never gets ahead of the journal.
         self._unannounced: list[dict[str, Any]] | None = None
         self._running: set[str] = set()
-        self._results: queue.Queue[_Done] = queue.Queue()
+        self._results: queue.Queue[StepDone] = queue.Queue()
         self._stopping = threading.Event()
         self._used = False
         self._check_journal_plan()
@@ -268,7 +228,7 @@ class Engine:
             started.append((step.id, lambda step=step, base=base: self._execute(step, base)))
         return started
 
-    def _finish(self, done: _Done) -> None:
+    def _finish(self, done: StepDone) -> None:
         # Off the running set even if Ctrl-C lands mid-record: its result is already in hand, so
         # the interrupt must not wait for it; the journal then says running and resume reruns it.
         try:
@@ -281,7 +241,7 @@ class Engine:
         elif done.state != StepState.WAITING:
             self._check_blocked = True
 
-    def _record_finish(self, done: _Done) -> None:
+    def _record_finish(self, done: StepDone) -> None:
         fields = {"step": done.step_id, "attempt": done.attempt, "duration_s": done.duration_s}
         if done.state == StepState.SUCCEEDED:
             outcome = done.outcome or StepOutcome()
@@ -289,12 +249,12 @@ class Engine:
                          exercised=outcome.exercised, **fields)
         elif done.state == StepState.WAITING:
             self._record(Event.STEP_WAITING, reason=str(done.error), **fields)
-        elif self._stopping.is_set() and (done.retriable or isinstance(done.error, _Interrupted)):
+        elif self._stopping.is_set() and (done.retriable or isinstance(done.error, Interrupted)):
             # Retrying was cut short by the interrupt: not a verdict on the step.
             self._record(Event.STEP_ABANDONED, reason="run interrupted during retries", **fields)
         else:
             step = self._steps[done.step_id]
-            self._record(Event.STEP_FAILED, error=_describe(done.error), retriable=done.retriable, final=True,
+            self._record(Event.STEP_FAILED, error=describe(done.error), retriable=done.retriable, final=True,
                          component=step.component, kind=str(step.kind),
                          evidence=getattr(done.error, "evidence", None) or {}, **fields)
 
@@ -323,58 +283,17 @@ class Engine:
     # -- one step, with its retries (worker thread) -------------------------------------------
 
     def _execute(self, step: Step, base: int) -> None:
-        started = self._clock()
-        attempt = base + 1
+        def context_for(attempt: int) -> StepContext:
+            return StepContext(step, attempt, self.journal.run_dir, self._ancestors[step.id], self.journal.state,
+                               self._stopping)
 
-        def one_attempt(n: int) -> StepOutcome:
-            nonlocal attempt
-            attempt = base + n
-            if n > 1:
-                if self._stopping.is_set():
-                    raise _Interrupted()
-                self._record(Event.STEP_STARTED, step=step.id, attempt=attempt, component=step.component, kind=str(step.kind))
-            outcome = self.runner(step, _Context(self, step, attempt))
-            if outcome is None:
-                return StepOutcome()
-            if not isinstance(outcome, StepOutcome):
-                raise PermanentError(f"runner returned {type(outcome).__name__}, not a StepOutcome")
-            return outcome
-
-        def on_retry(notice: RetryNotice) -> None:
-            if self._stopping.is_set():
-                raise _Interrupted()
-            error = _describe(notice.error)
-            self._record(Event.STEP_FAILED, step=step.id, attempt=base + notice.attempt, error=error,
-                         retriable=True, final=False, component=step.component, kind=str(step.kind))
-            self._record(Event.STEP_RETRYING, step=step.id, attempt=base + notice.attempt + 1,
-                         delay_s=notice.delay_s, error=error)
-
-        try:
-            outcome = self.retry.call(one_attempt, on_retry=on_retry, cancelled=self._stopping.is_set)
-            done = _Done(step.id, StepState.SUCCEEDED, attempt, 0.0, outcome=outcome)
-        except GateWaiting as exc:
-            done = _Done(step.id, StepState.WAITING, attempt, 0.0, error=exc)
-        except BaseException as exc:  # anything unexpected fails the step; the run goes on
-            done = _Done(step.id, StepState.FAILED, attempt, 0.0, error=exc, retriable=self.retry.is_transient(exc))
-        done.duration_s = self._clock() - started
-        self._results.put(done)
+        self._results.put(run_step(step, base, self.runner, self.retry, record=self._record, context_for=context_for,
+                                   stopping=self._stopping, clock=self._clock))
 
     # -- the verdict ---------------------------------------------------------------------------
 
     def _outcome(self) -> Outcome:
-        states = {step.id: self._rec(step.id).state for step in self.plan.steps}
-        if StepState.WAITING in states.values():
-            return Outcome.WAITING
-        if all(state == StepState.SUCCEEDED for state in states.values()):
-            return Outcome.RECOVERED
-        first_deploy = next((s for s in self.plan.steps if s.kind == StepKind.DEPLOY), None)
-        if first_deploy is not None and states[first_deploy.id] == StepState.FAILED:
-            return Outcome.FAILED
-        # "Useful" means a component proven by its smoke test (any step, in a plan without smokes).
-        useful = [s.id for s in self.plan.steps if s.kind == StepKind.SMOKE] or list(states)
-        if not any(states[sid] == StepState.SUCCEEDED for sid in useful):
-            return Outcome.FAILED
-        return Outcome.PARTIAL
+        return verdict(self.plan, {step.id: self._rec(step.id).state for step in self.plan.steps})
 
     def _result(self, outcome: Outcome) -> RunResult:
         steps = {}

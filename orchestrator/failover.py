@@ -24,7 +24,8 @@ from typing import Any, Callable
 from orchestrator.commands import build_stack_plan, capture, check_stack, stack_profiles
 from orchestrator.engine import Engine
 from orchestrator.errors import BadInput
-from orchestrator.journal import Journal, JournalState
+from orchestrator.journal import Journal
+from orchestrator.journal_state import JournalState
 from orchestrator.lease import StackLease
 from orchestrator.model import Plan, StepKind, StepRunner, StepState
 from orchestrator.plan import plan_from_json, plan_to_json

@@ -23,7 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from orchestrator.journal import Event, Journal, JournalState
+from orchestrator.journal import Journal
+from orchestrator.journal_state import Event, JournalState
 from orchestrator.model import Plan, StepKind, StepState
 from orchestrator.rundir import utc_now
 

@@ -7,7 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from orchestrator.model import StepState
+from orchestrator.model import Plan, StepKind, StepState
 
 
 class Outcome(StrEnum):
@@ -50,3 +50,19 @@ class RunResult:
     @property
     def durations(self) -> dict[str, float | None]:
         return {sid: result.duration_s for sid, result in self.steps.items()}
+
+
+def verdict(plan: Plan, states: dict[str, StepState]) -> Outcome:
+    """The run's outcome from its steps' final states."""
+    if StepState.WAITING in states.values():
+        return Outcome.WAITING
+    if all(state == StepState.SUCCEEDED for state in states.values()):
+        return Outcome.RECOVERED
+    first_deploy = next((s for s in plan.steps if s.kind == StepKind.DEPLOY), None)
+    if first_deploy is not None and states[first_deploy.id] == StepState.FAILED:
+        return Outcome.FAILED
+    # "Useful" means a component proven by its smoke test (any step, in a plan without smokes).
+    useful = [s.id for s in plan.steps if s.kind == StepKind.SMOKE] or list(states)
+    if not any(states[sid] == StepState.SUCCEEDED for sid in useful):
+        return Outcome.FAILED
+    return Outcome.PARTIAL

@@ -19,7 +19,8 @@ import pytest
 from fake_pulumi import scenario as fake
 from orchestrator.engine import Engine, Outcome
 from orchestrator.errors import BadInput
-from orchestrator.journal import JOURNAL_FILE, Event, Journal
+from orchestrator.journal import JOURNAL_FILE, Journal
+from orchestrator.journal_state import Event
 from orchestrator.model import PermanentError, Plan, Step, StepKind
 from orchestrator.preview import Graph
 from orchestrator.retry import RetryPolicy

@@ -20,7 +20,8 @@ from hypothesis import strategies as st
 
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction
 from orchestrator.engine import Engine, Outcome, status_from_journal
-from orchestrator.journal import JOURNAL_FILE, Event, Journal
+from orchestrator.journal import JOURNAL_FILE, Journal
+from orchestrator.journal_state import Event
 from orchestrator.model import GateWaiting, PermanentError, Plan, Step, StepKind, StepOutcome, StepState, TransientError
 from orchestrator.plan import build_plan, plan_to_json
 from orchestrator.retry import RetryPolicy

@@ -18,7 +18,8 @@ from orchestrator import failover
 from orchestrator.commands import capture, plan_command
 from orchestrator.errors import BadInput
 from orchestrator.failover import failover_command, resume_failover, update_interrupted
-from orchestrator.journal import Event, Journal
+from orchestrator.journal import Journal
+from orchestrator.journal_state import Event
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
 from orchestrator.plan import plan_from_json
 from orchestrator.retry import RetryPolicy

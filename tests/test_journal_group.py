@@ -12,7 +12,8 @@ import os
 import threading
 
 from orchestrator.engine import Engine
-from orchestrator.journal import JOURNAL_FILE, Event, Journal
+from orchestrator.journal import JOURNAL_FILE, Journal
+from orchestrator.journal_state import Event
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
 from orchestrator.results import Outcome
 

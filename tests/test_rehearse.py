@@ -30,7 +30,8 @@ import yaml
 from fake_pulumi import scenario as fake
 from orchestrator.cleanup import MARKER
 from orchestrator.errors import BadInput
-from orchestrator.journal import Event, Journal
+from orchestrator.journal import Journal
+from orchestrator.journal_state import Event
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
 from orchestrator.plan import plan_to_json
 from orchestrator.rehearse import marker_document, step_timings, timings_markdown
