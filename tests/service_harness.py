@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
 from typing import Any
 
+import pulumi
 from pulumi_mocks import Deployment, deploy, stack_config
 
 from components.connectivity import DATA_SUBNET, FIREWALL_SUBNET, GATEWAY_SUBNET, PRIVATE_ENDPOINT_SUBNET
 from components.service import PlatformContext, ServiceSpec, service_specs
+from orchestrator.preview import AzureMocks, run_under_mocks
 from stacks.config import StackConfig
 
 GROUPS = {"foundation": "rg-test-foundation", "connectivity": "rg-test-connectivity", "data": "rg-test-data"}
@@ -58,3 +62,29 @@ def run_service(key: str, stack: str = "primary", settings: dict[str, Any] | Non
         exported.update(spec(key).deploy(context_for(config), config.optional_services[key]))
 
     return deploy(program, stack=stack), exported
+
+
+def resolved_outputs(key: str, stack: str = "primary", settings: dict[str, Any] | None = None, *,
+                     mocks: AzureMocks | None = None, config: dict[str, Any] | None = None,
+                     adapt_context: Callable[[PlatformContext], PlatformContext] | None = None,
+                     secrecy: bool = False) -> dict[str, Any]:
+    """Deploy service `key` under drctl's mocks (or `mocks`) and return its stack outputs resolved:
+    each a value, or (value, is_secret) with `secrecy`."""
+    stack_settings = config_with(stack, key, settings)
+    values: dict[str, Any] = {}
+
+    def program():
+        context = context_for(stack_settings)
+        if adapt_context is not None:
+            context = adapt_context(context)
+        outputs = spec(key).deploy(context, stack_settings.optional_services[key])
+
+        async def gather():
+            for name, value in outputs.items():
+                output = pulumi.Output.from_input(value)
+                values[name] = (await output.future(), await output.is_secret()) if secrecy else await output.future()
+
+        return asyncio.ensure_future(gather())
+
+    run_under_mocks(program, project="dataplatform", stack=stack, config=config, mocks=mocks or AzureMocks())
+    return values

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 
-import pulumi
 import pytest
 from pulumi_mocks import stack_config
-from service_harness import config_with, context_for, run_service, spec
+from service_harness import config_with, resolved_outputs, run_service, spec
 
 from components.profile import Responsibility
-from orchestrator.preview import AzureMocks, run_under_mocks
 from stacks.config import ConfigError
 
 KEY = "expressRoute"
@@ -22,21 +19,7 @@ ORDER = {"serviceProviderName": "Telstra", "peeringLocation": "Melbourne", "band
 
 def resolved(stack: str = "primary", settings: dict | None = None) -> dict:
     """The service's stack outputs once resolved, each as (value, is_secret)."""
-    config = config_with(stack, KEY, settings)
-    values: dict = {}
-
-    def program():
-        outputs = spec(KEY).deploy(context_for(config), config.optional_services[KEY])
-
-        async def gather():
-            for name, value in outputs.items():
-                output = pulumi.Output.from_input(value)
-                values[name] = (await output.future(), await output.is_secret())
-
-        return asyncio.ensure_future(gather())
-
-    run_under_mocks(program, project="dataplatform", stack=stack, mocks=AzureMocks())
-    return values
+    return resolved_outputs(KEY, stack, settings, secrecy=True)
 
 
 def test_circuit_is_the_seeds_standard_metered_circuit_from_the_provider_order():

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 
-import pulumi
 import pytest
-from service_harness import config_with, context_for, run_service, spec
+from service_harness import config_with, resolved_outputs, run_service, spec
 
-from orchestrator.preview import AzureMocks, run_under_mocks
 from stacks.config import ConfigError
 
 KEY = "loadBalancer"
@@ -19,20 +16,7 @@ GLOBAL = {**PUBLIC, "tier": "Global", "homeRegion": "southeastasia"}
 
 
 def resolved(stack: str = "primary", settings: dict | None = None) -> dict:
-    config = config_with(stack, KEY, settings)
-    values: dict = {}
-
-    def program():
-        outputs = spec(KEY).deploy(context_for(config), config.optional_services[KEY])
-
-        async def gather():
-            for name, value in outputs.items():
-                values[name] = await pulumi.Output.from_input(value).future()
-
-        return asyncio.ensure_future(gather())
-
-    run_under_mocks(program, project="dataplatform", stack=stack, mocks=AzureMocks())
-    return values
+    return resolved_outputs(KEY, stack, settings)
 
 
 def posture(settings: dict) -> tuple:

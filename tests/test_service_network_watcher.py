@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 import pulumi
 import pytest
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
-from service_harness import config_with, context_for, run_service, spec
+from service_harness import config_with, resolved_outputs, run_service, spec
 
-from orchestrator.preview import AzureMocks, run_under_mocks
+from orchestrator.preview import AzureMocks
 from stacks.config import ConfigError
 
 KEY = "networkWatcher"
@@ -49,23 +48,11 @@ class WatcherMocks(AzureMocks):
 
 def resolved(settings: dict, stack: str = "primary", mocks=None, output_subscription: bool = False, config=None):
     """Deploy under `mocks` and return the resolved stack outputs."""
-    stack_settings = config_with(stack, KEY, settings)
-    values: dict = {}
+    def subscription_as_output(context):  # as in the real program, where it comes from getClientConfig
+        return replace(context, subscription_id=pulumi.Output.from_input(SUBSCRIPTION))
 
-    def program():
-        context = context_for(stack_settings)
-        if output_subscription:  # as in the real program, where it comes from getClientConfig
-            context = replace(context, subscription_id=pulumi.Output.from_input(SUBSCRIPTION))
-        outputs = spec(KEY).deploy(context, stack_settings.optional_services[KEY])
-
-        async def gather():
-            for name, value in outputs.items():
-                values[name] = await pulumi.Output.from_input(value).future()
-
-        return asyncio.ensure_future(gather())
-
-    run_under_mocks(program, project="dataplatform", stack=stack, config=config, mocks=mocks or AzureMocks())
-    return values
+    return resolved_outputs(KEY, stack, settings, mocks=mocks, config=config,
+                            adapt_context=subscription_as_output if output_subscription else None)
 
 
 @pytest.mark.parametrize("stack, region", [("primary", "australiaeast"), ("secondary", "australiasoutheast")])
