@@ -110,11 +110,22 @@ class RetryPolicy:
         The last error is re-raised as itself (not wrapped) when the policy gives up.
         """
         started_at = self.clock()
+        # The first attempt runs outside tenacity: most steps succeed at once, and a Retrying
+        # object leaves reference cycles behind (about 35 objects a step), which made the cyclic
+        # garbage collector stop every thread for 50-65 ms a few times in a 5,000-step run.
+        try:
+            return fn(1)
+        except BaseException as error:
+            if not self.is_transient(error):
+                raise
+            first_error = error
         attempt = 0
 
         def attempt_once() -> T:
             nonlocal attempt
             attempt += 1
+            if attempt == 1:
+                raise first_error  # tenacity decides on it as if it had made the call itself
             return fn(attempt)
 
         def before_sleep(state: RetryCallState) -> None:
