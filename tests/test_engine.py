@@ -324,7 +324,16 @@ def test_ctrl_c_stops_scheduling_lets_running_steps_finish_and_keeps_the_journal
     assert sorted(runner.calls) == ["b", "c"]
 
 
-def test_a_real_sigint_in_the_main_thread_is_handled_the_same_way(tmp_path):
+@pytest.fixture
+def python_ctrl_c():
+    """Python's own Ctrl-C handler, whatever pytest inherited: a background job starts with SIGINT
+    ignored, and then the signal would never reach the engine."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_a_real_sigint_in_the_main_thread_is_handled_the_same_way(tmp_path, python_ctrl_c):
     def a(step, ctx):
         os.kill(os.getpid(), signal.SIGINT)  # what Ctrl-C does; Python raises it in the main thread
         return StepOutcome()
