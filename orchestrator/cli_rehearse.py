@@ -16,6 +16,7 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from orchestrator.cli_state import break_lease_option
 from orchestrator.cli_common import DEFAULT_WORKDIR, emit_json, json_option, project_option, workers_option
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
@@ -58,21 +59,27 @@ def _console() -> Console:
               show_default=True, help="After this, `drctl cleanup` may remove what the rehearsal left.")
 @corrupt_backup_option
 @json_option
+@break_lease_option
 @project_option
 def rehearse(local: bool, stack: str | None, scale: int, workdir: Path, workers: int, ttl_hours: float,
-             corrupt_latest_backup: str | None, as_json: bool, project_dir: Path) -> None:
+             corrupt_latest_backup: str | None, as_json: bool, break_lease: bool, project_dir: Path) -> None:
     """Rehearse the failover: a marked, expiring run whose steps are timed against the plan, torn down
     whatever happens (success, failure, Ctrl-C)."""
     if local == (stack is not None):
         raise BadInput("rehearse needs exactly one of --local (the local region pair) or --stack NAME "
                        "(an ephemeral copy of NAME on Azure)")
+    if break_lease and not local:
+        raise BadInput("--break-lease: only with --local (an Azure rehearsal runs in a stack of its own)")
     if corrupt_latest_backup and not local:
         raise BadInput("--corrupt-latest-backup: only with --local (it damages the local backup store)")
     if local:
+        from orchestrator.lease import StackLease
         from orchestrator.rehearse import rehearse_local
 
-        document = rehearse_local(project_dir, "secondary", workdir, scale=scale, workers=workers,
-                                  ttl_hours=ttl_hours, corrupt_latest_backup=corrupt_latest_backup)
+        # The local region pair in WORKDIR is the drill's too: one run on it at a time.
+        with StackLease(workdir, "secondary", "rehearse", break_lease=break_lease) as lease:
+            document = rehearse_local(project_dir, "secondary", workdir, scale=scale, workers=workers,
+                                      ttl_hours=ttl_hours, corrupt_latest_backup=corrupt_latest_backup, lease=lease)
     else:
         from orchestrator.rehearse_stack import rehearse_stack
 

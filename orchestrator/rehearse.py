@@ -25,6 +25,7 @@ from typing import Any, Callable, Iterator
 
 from orchestrator.cleanup import MARKER, iso, owner_fields, teardown_local_dir
 from orchestrator.journal import Journal
+from orchestrator.lease import StackLease
 from orchestrator.model import StepKind
 from orchestrator.plan import critical_path, plan_from_json
 from orchestrator.redact import REDACTOR
@@ -43,8 +44,10 @@ def marker_document(name: str, ttl_hours: float, now: datetime | None = None, **
 
 
 def rehearse_local(project_dir: Path, stack: str, workdir: Path, *, scale: int, workers: int,
-                   ttl_hours: float = DEFAULT_TTL_HOURS, corrupt_latest_backup: str | None = None) -> dict[str, Any]:
-    """The drill's summary plus `rehearsal`: name, marker, timings, teardown."""
+                   ttl_hours: float = DEFAULT_TTL_HOURS, corrupt_latest_backup: str | None = None,
+                   lease: StackLease | None = None) -> dict[str, Any]:
+    """The drill's summary plus `rehearsal`: name, marker, timings, teardown. `lease`: the stack's,
+    taken by the drill once its input is checked (orchestrator/lease.py)."""
     from orchestrator.drill import run_local_drill
 
     started: dict[str, Any] = {}
@@ -66,7 +69,7 @@ def rehearse_local(project_dir: Path, stack: str, workdir: Path, *, scale: int, 
             # keep_data: the drill would remove the data only when recovered; the rehearsal removes
             # it always, itself, marker last (teardown_local_dir).
             summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=True,
-                                      on_start=mark, corrupt_latest_backup=corrupt_latest_backup)
+                                      on_start=mark, corrupt_latest_backup=corrupt_latest_backup, lease=lease)
         except BaseException as exc:
             record["outcome"] = ended_by(exc)
             raise

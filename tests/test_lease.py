@@ -221,6 +221,16 @@ def test_a_fallback_is_refused_while_another_run_holds_the_stack(tmp_path, monke
     assert not (tmp_path / "runs").exists()
 
 
+def test_a_local_rehearsal_is_refused_while_another_run_holds_the_stack(tmp_path):
+    lease = FileLease(tmp_path, "secondary")
+    lease.acquire(holder("drill-running"))  # this process: alive, on this host
+    refused = drctl("rehearse", "--local", "--workdir", str(tmp_path))
+    assert refused.returncode == 2
+    assert refused.stderr.count("\n") == 1 and "run drill-running" in refused.stderr and "--break-lease" in refused.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["leases"]  # no run, no emulator data
+    assert drctl("rehearse", "--stack", "secondary", "--break-lease", "--workdir", str(tmp_path)).returncode == 2
+
+
 # -- end to end: drills on one workdir -----------------------------------------------------------------
 
 
