@@ -8,6 +8,7 @@ prints every item's figures. The cases come from pytest's JUnit XML, not from it
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -18,11 +19,13 @@ PROJECT_DIR = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 1800
 
 
-def run_test_files(suite: str, files: list[str], workdir: Path) -> dict:
+def run_test_files(suite: str, files: list[str], workdir: Path, env: dict[str, str] | None = None) -> dict:
+    workdir.mkdir(parents=True, exist_ok=True)
     junit = workdir / "junit.xml"
     command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={junit}", *files]
     try:
-        proc = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=TIMEOUT_S)
+        proc = subprocess.run(command, cwd=PROJECT_DIR, capture_output=True, text=True, timeout=TIMEOUT_S,
+                              env={**os.environ, **(env or {})})
     except subprocess.TimeoutExpired:
         return {"suite": suite, "outcome": "failed", "figures": {"cases": 0},
                 "notes": [f"{' '.join(files)}: no answer within {TIMEOUT_S}s"]}

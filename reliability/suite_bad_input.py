@@ -19,6 +19,8 @@ from pathlib import Path
 
 import yaml
 
+from reliability.pytest_suite import run_test_files
+
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml", "pipelines", "kql", "dr")
 STACK = "Pulumi.secondary.yaml"
@@ -193,7 +195,30 @@ def check(case: Case, code: int, out: str, err: str) -> list[str]:
     return problems
 
 
-def run(full: bool, workdir: Path) -> dict:  # noqa: ARG001 - the corpus is small: full and quick are the same
+PROPERTY_TESTS = ["tests/test_reliability_bad_input.py::test_any_stack_file_value_is_loaded_or_refused_with_a_config_error",
+                  "tests/test_reliability_bad_input.py::test_any_command_line_ends_in_an_exit_code_not_an_exception"]
+PROPERTY_EXAMPLES = 2000  # per property test in the full run; CI runs 150 of each through pytest
+
+
+def run(full: bool, workdir: Path) -> dict:
+    """The corpus (the same in full and quick runs: it is small), then, in a full run, the
+    hypothesis property tests over the config loader and the command line at PROPERTY_EXAMPLES."""
+    corpus = run_corpus(workdir)
+    if not full:
+        return corpus
+    properties = run_test_files("bad input", PROPERTY_TESTS, workdir / "properties",
+                                env={"DRCTL_PROPERTY_EXAMPLES": str(PROPERTY_EXAMPLES)})
+    failed = properties["figures"]["failed"] + properties["figures"]["skipped"]
+    corpus["figures"].update({"property tests (hypothesis)": properties["figures"]["cases"],
+                              "examples per property test": PROPERTY_EXAMPLES,
+                              "property tests with an unhandled exception or failure": failed})
+    if properties["outcome"] != "passed":
+        corpus["outcome"] = "failed"
+        corpus["notes"] += properties["notes"][1:]
+    return corpus
+
+
+def run_corpus(workdir: Path) -> dict:
     failures, touched = [], 0
     for number, case in enumerate(CASES):
         folder = workdir / f"case-{number:02d}"

@@ -4,6 +4,7 @@ config loader and the CLI answer anything with a decision, never with an unhandl
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -37,6 +38,10 @@ def test_the_checker_itself_catches_what_it_must():
     assert any("one 'drctl: ' line" in p for p in suite_bad_input.check(case, 2, "", f"drctl: {case.expect}\nmore\n"))
 
 
+# CI's count; `python -m reliability` runs these two with more (reliability/suite_bad_input.py).
+EXAMPLES = int(os.environ.get("DRCTL_PROPERTY_EXAMPLES", "150"))
+
+
 @pytest.fixture(scope="module")
 def project():
     folder = suite_bad_input.make_project(Path(tempfile.mkdtemp(prefix="drctl-hypothesis-")) / "p")
@@ -55,7 +60,7 @@ VALUES = st.recursive(
     max_leaves=12)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(edits=st.dictionaries(st.sampled_from(KEYS), VALUES, min_size=1, max_size=3))
 def test_any_stack_file_value_is_loaded_or_refused_with_a_config_error(project, edits):
     original = (project / suite_bad_input.STACK).read_text()
@@ -78,7 +83,7 @@ TOKENS = st.sampled_from(["--stack", "--json", "--workdir", "--project-dir", "--
     st.text(alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\x00"), max_size=12)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(argv=st.tuples(st.sampled_from(VERBS), st.lists(TOKENS, max_size=5)))
 def test_any_command_line_ends_in_an_exit_code_not_an_exception(argv, capsys):
     from orchestrator.cli import main
