@@ -18,7 +18,7 @@ from orchestrator.cli_fallback import fallback
 from orchestrator.cli_rehearse import cleanup, rehearse
 from orchestrator.cli_runbook import runbook
 from orchestrator.cli_runs import approve, drill, failover, resume, status
-from orchestrator.errors import BadInput
+from orchestrator.errors import BadInput, one_line
 from orchestrator.history import REGRESSION_THRESHOLD
 from orchestrator.redact import REDACTOR
 
@@ -142,13 +142,13 @@ def main(argv: list[str] | None = None) -> None:
         click.echo("drctl: interrupted", err=True)
         sys.exit(130)
     except click.UsageError as exc:
-        click.echo(f"drctl: {REDACTOR.text(exc.format_message())}", err=True)
+        click.echo(f"drctl: {REDACTOR.text(one_line(exc.format_message()))}", err=True)
         sys.exit(2)
     except click.ClickException as exc:
-        click.echo(f"drctl: {REDACTOR.text(exc.format_message())}", err=True)
+        click.echo(f"drctl: {REDACTOR.text(one_line(exc.format_message()))}", err=True)
         sys.exit(exc.exit_code)
     except (BadInput, _config_error()) as exc:
-        click.echo(f"drctl: {REDACTOR.text(str(exc))}", err=True)
+        click.echo(f"drctl: {REDACTOR.text(one_line(str(exc)))}", err=True)
         sys.exit(2)
     except KeyboardInterrupt:
         click.echo("drctl: interrupted", err=True)

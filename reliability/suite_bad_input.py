@@ -53,6 +53,7 @@ def _write(name: str, text: str) -> Callable[[Path], None]:
 PLAN = ("plan", "--stack", "secondary", "--project-dir", "{project}")
 CONFIG_CASES = [
     Case("unknown key", PLAN, "dataplatform:bogus", _set("bogus", "1")),
+    Case("key with a line break", PLAN, "dataplatform:bo\\ngus: unknown key", _set("bo\ngus", "1")),
     Case("unknown region", PLAN, "unknown Azure region", _set("pairedRegion", "atlantis")),
     Case("public address space", PLAN, "private IPv4", _set("addressSpace", "8.8.8.0/22")),
     Case("address space not CIDR", PLAN, "addressSpace", _set("addressSpace", "10.20.0.0/33")),

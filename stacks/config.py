@@ -38,7 +38,13 @@ class ConfigError(Exception):
 
     def __init__(self, source: str, key: str, message: str) -> None:
         self.source, self.key, self.message = source, key, message
-        super().__init__(f"{source}: {key}: {message}")
+        # A key or value from the file may hold a line break or another control character: shown
+        # escaped, or the error would be several lines (found by the property test over the loader).
+        super().__init__(_printable(f"{source}: {key}: {message}"))
+
+
+def _printable(text: str) -> str:
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
 
 
 @dataclass(frozen=True)
