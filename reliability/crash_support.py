@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
-import psutil
 
 from orchestrator.crashpoint import KILL_ENV as DRCTL_ENV_KILL
 
@@ -25,8 +23,7 @@ TIMEOUT_S = 300
 # Events after which a started step is no longer running (a non-final failure is followed by a retry).
 _ENDED = {"step_succeeded", "step_skipped", "step_waiting", "step_abandoned"}
 
-__all__ = ["DRCTL_ENV_KILL", "Drill", "cleanup_case", "drctl", "journal_records", "processes_of",
-           "running_at_end", "start_drill", "tear", "wait_for"]
+__all__ = ["DRCTL_ENV_KILL", "Drill", "drctl", "journal_records", "running_at_end", "start_drill", "tear", "wait_for"]
 
 
 def _env(extra: dict[str, str]) -> dict[str, str]:
@@ -119,28 +116,3 @@ def tear(path: Path, kind: str) -> None:
         handle.write(data)
         handle.flush()
         os.fsync(handle.fileno())
-
-
-def processes_of(workdir: Path) -> list[psutil.Process]:
-    """Live processes whose command line or working directory is inside `workdir`."""
-    mark, found = str(Path(workdir).resolve()), []
-    for proc in psutil.process_iter(["pid", "cmdline", "cwd", "status"]):
-        info = proc.info
-        if proc.pid == os.getpid() or info["status"] == psutil.STATUS_ZOMBIE:
-            continue
-        if mark in " ".join(info["cmdline"] or []) or (info["cwd"] or "").startswith(mark):
-            found.append(proc)
-    return found
-
-
-def cleanup_case(workdir: Path) -> int:
-    """Kill whatever still runs from `workdir` (a failed case's emulators), remove it; how many."""
-    procs = processes_of(workdir)
-    for proc in procs:
-        try:
-            proc.kill()
-        except psutil.NoSuchProcess:
-            pass
-    psutil.wait_procs(procs, timeout=10)
-    shutil.rmtree(workdir, ignore_errors=True)
-    return len(procs)

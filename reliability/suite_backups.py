@@ -29,8 +29,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import psutil
 
+from reliability.leftovers import leftover_problems
 from orchestrator.targets.local.prelude import BATCH_INTERVAL_S, BATCHES_AFTER_BACKUP, GENERATIONS_AT_BATCHES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,7 +98,7 @@ def run_case(case: Case, workdir: Path) -> dict:
         proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return {"case": case.name, "figures": {"outcome": "timed out"},
-                "problems": [f"no answer within {TIMEOUT_S}s"] + _leftovers(workdir)}
+                "problems": [f"no answer within {TIMEOUT_S}s"] + leftover_problems(workdir)}
     duration = round(time.monotonic() - started, 1)
     try:
         summary = json.loads(proc.stdout)
@@ -107,8 +107,8 @@ def run_case(case: Case, workdir: Path) -> dict:
         prelude = json.loads((run_dir / "prelude.json").read_text())
     except (ValueError, KeyError, OSError) as exc:
         return {"case": case.name, "figures": {"outcome": f"exit {proc.returncode}, no summary"},
-                "problems": [f"unreadable run: {exc}; stderr: {proc.stderr[-800:]}"] + _leftovers(workdir)}
-    problems = check(case, proc.returncode, proc.stderr, summary, evidence, prelude) + _leftovers(workdir)
+                "problems": [f"unreadable run: {exc}; stderr: {proc.stderr[-800:]}"] + leftover_problems(workdir)}
+    problems = check(case, proc.returncode, proc.stderr, summary, evidence, prelude) + leftover_problems(workdir)
     return {"case": case.name, "figures": figures_of(case, summary, evidence, duration), "problems": problems}
 
 
@@ -201,15 +201,3 @@ def _check_store(case: Case, store: str, evidence: dict[str, dict], prelude: dic
         problems.append(f"replay from {replayed.get('from_watermark')} ({out.get('batches_replayed')} batches) "
                         f"to RPO {out.get('rpo_after_replay_s')}, expected from {WATERMARKS[want]} to 0")
     return problems
-
-
-def _leftovers(workdir: Path) -> list[str]:
-    """A live process started for this case (its command line or working directory in `workdir`)."""
-    mark, found = str(workdir), []
-    for proc in psutil.process_iter(["pid", "cmdline", "cwd", "status"]):
-        info = proc.info
-        if proc.pid == os.getpid() or info["status"] == psutil.STATUS_ZOMBIE:
-            continue
-        if mark in " ".join(info["cmdline"] or []) or (info["cwd"] or "").startswith(mark):
-            found.append(f"process {proc.pid} left running")
-    return found

@@ -30,8 +30,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from reliability.leftovers import cleanup_case, processes_of
 from reliability.crash_support import (
-    DRCTL_ENV_KILL, cleanup_case, drctl, journal_records, processes_of, running_at_end, start_drill, tear, wait_for,
+    DRCTL_ENV_KILL, drctl, journal_records, running_at_end, start_drill, tear, wait_for,
 )
 
 SEED = 20260707

@@ -25,10 +25,10 @@ import time
 from collections import Counter
 from pathlib import Path
 
-import psutil
 
 from orchestrator.faults import KINDS, RETRY_AFTER_S, FaultSettings
 from orchestrator.retry import RetryPolicy
+from reliability.leftovers import leftover_problems
 
 REPO = Path(__file__).resolve().parents[1]
 RATE = 0.2
@@ -79,7 +79,7 @@ def run_drill(seed: int) -> dict:
         result.update(check_run(Path(summary["run_dir"])))
     except Exception as exc:  # noqa: BLE001 - a drill that raises is a finding, not the end of the suite
         result["problems"].append(f"the drill raised {type(exc).__name__}: {exc}")
-    result["problems"] += _leftovers(workdir)
+    result["problems"] += leftover_problems(workdir)
     result["duration_s"] = round(time.monotonic() - started, 1)
     if result["problems"]:
         result["problems"].append(f"kept for investigation: {workdir}")
@@ -130,14 +130,6 @@ def check_run(run_dir: Path) -> dict:
 
 def _journal(run_dir: Path) -> list[dict]:
     return [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines() if line.strip()]
-
-
-def _leftovers(workdir: Path) -> list[str]:
-    mark, found = str(workdir), []
-    for proc in psutil.process_iter(["pid", "cmdline", "status"]):
-        if proc.info["status"] != psutil.STATUS_ZOMBIE and mark in " ".join(proc.info["cmdline"] or []):
-            found.append(f"left running: pid {proc.pid}")
-    return found
 
 
 def _kinds(faults: dict) -> str:

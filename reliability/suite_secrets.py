@@ -29,6 +29,7 @@ from pathlib import Path
 import yaml
 
 from reliability import secrets_inject
+from reliability.leftovers import stop_processes_of
 from reliability.secret_scan import KEY_STORE, Needles, Scan, canary, make_prefix, scan_tree
 from reliability.suite_bad_input import STACK, make_project
 
@@ -249,22 +250,10 @@ def run(full: bool, workdir: Path) -> dict:
             more_cases(suite)
         suite.finish_inputs()
     finally:
-        _stop_leftovers(suite.workdir)
+        stop_processes_of(suite.workdir)
     scan = suite.scan
     return {"suite": "secrets", "outcome": "passed" if not suite.notes else "failed",
             "figures": {"cases": suite.cases, "drctl runs": suite.runs, "canaries placed": len(SECRET_ENV) + 2
                         + len(BAD_CONFIGS), "account keys watched": len(suite.account_keys),
                         "files scanned": scan.files, "bytes scanned": scan.bytes, "leaks": len(scan.leaks)},
             "notes": suite.notes + [f"skipped: {note}" for note in suite.notes_skipped]}
-
-
-def _stop_leftovers(workdir: Path) -> None:
-    """Emulators a failed case left running (their command line names their data folder)."""
-    import psutil
-
-    for proc in psutil.process_iter(["cmdline"]):
-        if proc.pid != os.getpid() and str(workdir) in " ".join(proc.info["cmdline"] or []):
-            try:
-                proc.kill()
-            except psutil.NoSuchProcess:
-                pass

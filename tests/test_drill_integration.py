@@ -24,6 +24,8 @@ from pathlib import Path
 import psutil
 import pytest
 
+from reliability.leftovers import cleanup_case, describe, processes_of
+
 pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,28 +52,6 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def processes_of(workdir: Path) -> list[psutil.Process]:
-    """Live (non-zombie) processes whose command line or working directory is in `workdir`."""
-    mark, found = str(workdir), []
-    for proc in psutil.process_iter(["pid", "cmdline", "cwd", "status"]):
-        info = proc.info
-        if proc.pid == os.getpid() or info["status"] == psutil.STATUS_ZOMBIE:
-            continue
-        if mark in " ".join(info["cmdline"] or []) or (info["cwd"] or "").startswith(mark):
-            found.append(proc)
-    return found
-
-
-def describe(procs: list[psutil.Process]) -> list[str]:
-    out = []
-    for proc in procs:
-        try:
-            out.append(f"{proc.pid}: {' '.join(proc.cmdline())[:200]}")
-        except psutil.NoSuchProcess:
-            pass
-    return out
-
-
 def alive(pid: int) -> bool:
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
@@ -83,13 +63,7 @@ def alive(pid: int) -> bool:
 def workdir():
     path = Path(tempfile.mkdtemp(prefix="drctl-it-")).resolve()
     yield path
-    # Whatever a failed test left behind in this workdir (and only there) goes too.
-    for proc in processes_of(path):
-        try:
-            proc.kill()
-        except psutil.NoSuchProcess:
-            pass
-    shutil.rmtree(path, ignore_errors=True)
+    cleanup_case(path)  # whatever a failed test left behind in this workdir (and only there) goes too
 
 
 def run_drctl(*args: str, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess:

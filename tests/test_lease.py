@@ -246,7 +246,7 @@ def drctl(*args: str) -> subprocess.CompletedProcess:
 @pytest.fixture
 def workdir():
     # Not pytest's tmp_path: the emulators' PostgreSQL runs as another user (tests/test_drill_integration.py).
-    from reliability.crash_support import cleanup_case
+    from reliability.leftovers import cleanup_case
 
     path = Path(tempfile.mkdtemp(prefix="drctl-lease-")).resolve()
     yield path

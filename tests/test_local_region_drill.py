@@ -28,6 +28,7 @@ from orchestrator.data.source import SourceSystem
 from orchestrator.model import PermanentError
 from orchestrator.targets.local.processes import stop_all
 from orchestrator.targets.local.region import LocalRegionPair
+from reliability.leftovers import describe, processes_of
 
 pytestmark = pytest.mark.integration
 
@@ -276,7 +277,4 @@ def test_stop_leaves_no_process_behind(drill):
     assert all(p is not None for p in pids.values())
     alive = {name: pid for name, pid in pids.items() if psutil.pid_exists(pid)}
     assert alive == {}
-    for name in ("postgres", "azurite-blob"):
-        leftovers = [p for p in psutil.process_iter(["cmdline"])
-                     if str(pair.workdir) in " ".join(p.info["cmdline"] or [])]
-        assert leftovers == [], name
+    assert describe(processes_of(pair.workdir)) == []  # neither postgres nor azurite-blob

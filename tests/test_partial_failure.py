@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import psutil
 import pytest
 
 from orchestrator.model import PermanentError, Plan, StepKind, StepOutcome
+from reliability.leftovers import cleanup_case
 from tests.report_runs import run_and_finish, step
 
 K = StepKind
@@ -138,7 +137,4 @@ def test_a_local_drill_whose_postgres_fails_recovers_the_lake_and_blocks_the_han
         assert report["handover"]["complete"] is False and report["rto_s"] is None
         assert pg["recovery"] in (run_dir / "report.html").read_text().replace("&#x27;", "'")
     finally:
-        for proc in psutil.process_iter(["cmdline"]):
-            if str(workdir) in " ".join(proc.info["cmdline"] or []):
-                proc.kill()
-        shutil.rmtree(workdir, ignore_errors=True)
+        cleanup_case(workdir)

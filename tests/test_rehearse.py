@@ -40,6 +40,7 @@ from orchestrator.retry import RetryPolicy
 from orchestrator.rundir import utc_now
 from orchestrator.targets.azure.deploy import PULUMI_COMMAND_ENV
 from orchestrator.targets.azure.preconditions import Preconditions
+from reliability.leftovers import cleanup_case, describe, processes_of
 
 REPO = Path(__file__).resolve().parents[1]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]
@@ -108,27 +109,11 @@ def test_bad_input_is_one_line_and_starts_nothing(tmp_path, args, message):
 # -- local, against the emulators -----------------------------------------------------------------------
 
 
-def processes_in(workdir: Path) -> list[str]:
-    """Live processes whose command line or working directory is inside `workdir`."""
-    found = []
-    for proc in psutil.process_iter(["pid", "cmdline", "cwd", "status"]):
-        info = proc.info
-        if proc.pid != os.getpid() and info["status"] != psutil.STATUS_ZOMBIE and (
-                str(workdir) in " ".join(info["cmdline"] or []) or (info["cwd"] or "").startswith(str(workdir))):
-            found.append(f"{proc.pid}: {' '.join(info['cmdline'] or [])[:160]}")
-    return found
-
-
 @pytest.fixture
 def workdir():
     path = Path(tempfile.mkdtemp(prefix="drctl-rehearse-")).resolve()
     yield path
-    for line in processes_in(path):
-        try:
-            psutil.Process(int(line.split(":")[0])).kill()
-        except psutil.NoSuchProcess:
-            pass
-    shutil.rmtree(path, ignore_errors=True)
+    cleanup_case(path)
 
 
 @pytest.mark.integration
@@ -158,7 +143,7 @@ def test_a_local_rehearsal_times_its_steps_and_leaves_only_its_evidence(workdir)
     assert teardown["complete"] and not Path(teardown["local_dir"]).exists()
     assert "teardown: emulator data removed" in result.stdout
     assert list((workdir / "local").iterdir()) == []
-    assert processes_in(workdir) == []
+    assert describe(processes_of(workdir)) == []
     assert (run_dir / "journal.jsonl").is_file() and list((run_dir / "evidence").glob("lake.*.json"))
     assert json.loads((run_dir / "run.json").read_text())["rehearsal"] == record["name"]
     history = (workdir / "history" / "secondary.jsonl").read_text().splitlines()
@@ -213,7 +198,7 @@ def test_sigterm_mid_rehearsal_still_tears_down(workdir):
             time.sleep(0.1)
         run_dir = Path(stderr_path.read_text().splitlines()[0].removeprefix("run: "))
         local_dir = Path(json.loads((run_dir / "run.json").read_text())["local_dir"])
-        assert (local_dir / MARKER).is_file() and processes_in(local_dir)
+        assert (local_dir / MARKER).is_file() and describe(processes_of(local_dir))
         proc.send_signal(signal.SIGTERM)
         stdout, _ = proc.communicate(timeout=60)
     finally:
@@ -224,7 +209,7 @@ def test_sigterm_mid_rehearsal_still_tears_down(workdir):
     assert proc.returncode == 130, stderr[-3000:]
     assert stderr.rstrip().splitlines()[-1] == "drctl: interrupted" and "Traceback" not in stderr
     assert "teardown: emulator data removed" in stderr and stdout == b""
-    assert not local_dir.exists() and processes_in(workdir) == []
+    assert not local_dir.exists() and describe(processes_of(workdir)) == []
     record = json.loads((run_dir / "rehearsal.json").read_text())
     assert record["outcome"] == "interrupted" and record["teardown"]["complete"]
     assert {r["step"]: r for r in record["timings"]["steps"]}["lake.rehydrate"]["state"] == "succeeded"

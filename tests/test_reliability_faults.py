@@ -12,7 +12,6 @@ import shutil
 import tempfile
 from pathlib import Path
 
-import psutil
 import pytest
 import requests
 from azure.core.pipeline.transport import RequestsTransport
@@ -32,6 +31,7 @@ from orchestrator.report.run_summary import records_from_journal, write_step_evi
 from orchestrator.retry import RetryPolicy
 from orchestrator.targets.local.region import LocalRegionPair
 from reliability import suite_faults
+from reliability.leftovers import describe, processes_of
 from smoke_tests import check_postgres
 
 pytestmark = pytest.mark.integration
@@ -139,7 +139,7 @@ def region():
     finally:
         pair.stop()
         shutil.rmtree(workdir, ignore_errors=True)
-    assert not [p for p in psutil.process_iter(["cmdline"]) if str(workdir) in " ".join(p.info["cmdline"] or [])]
+    assert describe(processes_of(workdir)) == []
 
 
 def _injecting(rate: float, kinds=faults.KINDS, seed: int = 5) -> faults.FaultInjector:

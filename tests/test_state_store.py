@@ -31,9 +31,8 @@ from orchestrator.state_resume import open_for_resume, resume_into
 from orchestrator.state_store import EVIDENCE_KEY, LEASE_EVIDENCE, RunStateStore
 from orchestrator.state_url import KEY_ENV, parse_state_url
 from orchestrator.targets.local.azurite import AzuriteServer, generate_account_key
-from tests.test_drill_integration import (
-    PAUSE_STEP, check_journal_recovered, check_recovered_summary, describe, journal, processes_of, succeeded,
-)
+from reliability.leftovers import cleanup_case, describe, processes_of
+from tests.test_drill_integration import PAUSE_STEP, check_journal_recovered, check_recovered_summary, journal, succeeded
 
 REPO = Path(__file__).resolve().parents[1]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]
@@ -72,9 +71,7 @@ def folders():
 
     yield make
     for path in made:
-        for proc in processes_of(path):
-            proc.kill()
-        shutil.rmtree(path, ignore_errors=True)
+        cleanup_case(path)
 
 
 def new_run(workdir: Path, run_id: str = "drill-20250101T000000Z-abc123") -> tuple[Path, dict]:
