@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli_common import workdir_option, emit_json, json_option
+from orchestrator.cli_common import emit_json, json_option, workdir_option
 
 
 @click.command("verify-evidence")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli_common import workdir_option, emit_json, finish_run, json_option, project_option, workers_option
+from orchestrator.cli_common import emit_json, finish_run, json_option, project_option, workdir_option, workers_option
 from orchestrator.cli_state import break_lease_option
 
 

@@ -16,8 +16,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 
+from orchestrator.cli_common import emit_json, json_option, project_option, workdir_option, workers_option
 from orchestrator.cli_state import break_lease_option
-from orchestrator.cli_common import DEFAULT_WORKDIR, emit_json, json_option, project_option, workers_option
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
 
@@ -52,8 +52,7 @@ def _console() -> Console:
 @click.option("--stack", default=None, help="Rehearse on Azure in an ephemeral copy of this (secondary) stack.")
 @click.option("--scale", type=click.IntRange(1, 1000), default=1, show_default=True,
               help="Dataset size multiplier (--local).")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_WORKDIR,
-              show_default=True, help="Where run directories (and local emulator data) go.")
+@workdir_option("Where run directories (and local emulator data) go.")
 @workers_option
 @click.option("--ttl-hours", type=click.FloatRange(min=0, min_open=True, max=24 * 30), default=4.0,
               show_default=True, help="After this, `drctl cleanup` may remove what the rehearsal left.")
@@ -130,8 +129,7 @@ def print_rehearsal(record: dict) -> None:
 
 @click.command()
 @click.option("--local", "local", is_flag=True, help="Local leftovers: marked emulator data under WORKDIR/local/.")
-@click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_WORKDIR,
-              show_default=True, help="Where local rehearsals ran.")
+@workdir_option("Where local rehearsals ran.")
 @click.option("--subscription", default=None, help="Azure: the subscription whose tagged resource groups are checked.")
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
 @json_option

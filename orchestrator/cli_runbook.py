@@ -11,7 +11,7 @@ from pathlib import Path
 
 import click
 
-from orchestrator.cli_common import workdir_option, project_option
+from orchestrator.cli_common import project_option, workdir_option
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
 

@@ -215,7 +215,7 @@ def run(full: bool, workdir: Path) -> dict:
                               "property tests with an unhandled exception or failure": failed})
     if properties["outcome"] != "passed":
         corpus["outcome"] = "failed"
-        corpus["notes"] += properties["notes"][1:]
+        corpus["notes"] += [note for note in properties["notes"] if not note.startswith("reproduce:")]
     return corpus
 
 
