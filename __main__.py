@@ -1,5 +1,5 @@
 """The Pulumi program: `pulumi up --stack primary|secondary` runs this from the repository root."""
 
-from stacks.platform import main
+from stacks.program import main
 
 main()

@@ -5,7 +5,7 @@
 SPEC is `{"resources": [{"type": ..., "inputs": {...}}, ...], "components": N}`: each resource is
 declared through its azure-native SDK class with the inputs the real program gave it (read from
 the graph drctl captured), under N component resources, with the mock runtime set up as
-orchestrator/preview.py sets it up (`set_mocks`, a monitor that echoes inputs). Nothing else
+orchestrator/program/capture.py sets it up (`set_mocks`, a monitor that echoes inputs). Nothing else
 happens: no config, no stack file, no components' logic, no DR profiles, no graph. What this
 costs is Pulumi's, and drctl's preview cannot take less. With resource groups and no inputs it is
 the issue's "N trivial resources" instead.
@@ -34,7 +34,7 @@ class EchoMocks(Mocks):
         identity = state.get("identity")
         if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
             # the provider answers a list of identity ids with a map keyed by id; the SDK's output
-            # types insist (orchestrator/preview.py's mocks do the same)
+            # types insist (orchestrator/program/capture.py's mocks do the same)
             state["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
         return f"/subscriptions/0/resourceGroups/rg/providers/{args.typ}/{args.name}", state
 

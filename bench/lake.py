@@ -28,7 +28,7 @@ from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from orchestrator.data.ingest import ZONES
 from orchestrator.data.manifest import lake_facts
-from orchestrator.targets.local.azurite import AzuriteServer, generate_account_key
+from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 
 ACCOUNTS = ("backup", "secondary", "streamed")
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30

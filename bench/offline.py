@@ -6,7 +6,7 @@
    captured: each resource's type and inputs, under as many components) under the same mock
    runtime: the floor.
 2. preview, plan, posture and coverage again on unchanged code and config: what the content-keyed
-   cache (orchestrator/graph_cache.py) gives, process start included.
+   cache (orchestrator/program/cache.py) gives, process start included.
 3. The plan of a synthetic 10,000-component graph, in-process: build_plan, the history, the
    critical path, the RTO levers and the JSON `drctl plan --json` prints.
 
@@ -155,10 +155,10 @@ def plan_at_scale(components: int, runs: int) -> list[Result]:
 
 def time_plan(components: int, runs: int) -> dict:
     from bench.synthetic import synthetic_components
-    from orchestrator.history import apply_history, step_histories
-    from orchestrator.plan import build_plan, plan_to_json
+    from orchestrator.plan.history import apply_history, step_histories
+    from orchestrator.plan.recovery import build_plan, plan_to_json
+    from orchestrator.plan.rto_levers import rto_levers
     from orchestrator.redact import REDACTOR
-    from orchestrator.rto_levers import rto_levers
 
     profiles = synthetic_components(components)
     by_key = {profile.key: profile for profile in profiles}

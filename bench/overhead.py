@@ -19,8 +19,8 @@ from dataclasses import replace
 from pathlib import Path
 
 from bench.report import Result
-from orchestrator.journal import Journal
-from orchestrator.plan import critical_path, plan_from_json
+from orchestrator.engine.journal import Journal
+from orchestrator.plan.recovery import critical_path, plan_from_json
 
 PROJECT = Path(__file__).resolve().parents[1]
 

@@ -1,7 +1,7 @@
 """PostgreSQL restore: drctl's restore path against a plain single-job pg_restore.
 
 A database of about 1 GiB (pg_database_size; 32 MiB with --quick) is generated with SQL in the
-local PostgreSQL (orchestrator/targets/local/postgres.py): a few event tables with a primary key
+local PostgreSQL (orchestrator/targets/local/servers/postgres.py): a few event tables with a primary key
 and an index on the timestamp, filled from generate_series. It is dumped as drctl's backup dumps
 (orchestrator/data/backup.py: pg_dump --format=custom), then restored twice into fresh databases:
 by drctl's restore_postgres (the dump's sha256 checked, then pg_restore --jobs=2, its default),
@@ -27,7 +27,7 @@ import psycopg
 from bench.report import Result
 from orchestrator.data.manifest import sha256_file
 from orchestrator.data.pg_recovery import restore_postgres
-from orchestrator.targets.local.postgres import PostgresServer
+from orchestrator.targets.local.servers.postgres import PostgresServer
 
 MIB, GIB = 1 << 20, 1 << 30
 TABLES = 4

@@ -21,11 +21,11 @@ from pathlib import Path
 
 from bench.report import Result
 from bench.synthetic import synthetic_plan
-from orchestrator.engine import Engine
-from orchestrator.journal import Journal
+from orchestrator.engine.journal import Journal
+from orchestrator.engine.scheduler import Engine
 from orchestrator.model import Plan, Step, StepOutcome
-from orchestrator.plan import critical_path, validate_plan
-from orchestrator.rto_levers import scheduled_seconds
+from orchestrator.plan.recovery import critical_path, validate_plan
+from orchestrator.plan.rto_levers import scheduled_seconds
 
 SIZES = (50, 500, 5000)
 # Critical path of the scaled-down plan, in seconds. Real steps take minutes and drctl's cost per

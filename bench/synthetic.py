@@ -1,6 +1,6 @@
 """Synthetic recovery plans shaped like the reference stack, of any size, from a seed.
 
-The plans come out of drctl's own plan builder (orchestrator/plan.py build_plan) from synthetic
+The plans come out of drctl's own plan builder (orchestrator/plan/recovery.py build_plan) from synthetic
 DR profiles, so they have the reference stack's structure: SaaS readiness checks first, a
 foundation, then networking, then components of every recovery kind (stateless: deploy, smoke;
 redeployed stateful: deploy, replay, smoke; service failover: deploy, validate, replay, smoke;
@@ -15,7 +15,7 @@ import random
 
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction
 from orchestrator.model import Plan
-from orchestrator.plan import build_plan
+from orchestrator.plan.recovery import build_plan
 
 # Seconds, as the reference stack's profiles estimate their phases.
 DEPLOY_S = (30, 60, 120, 180, 300, 600, 900, 1200, 1800, 2400, 2700, 3600)

@@ -15,10 +15,10 @@ from components.profile import DRProfile, all_profiles
 COMPONENT_MODULES = (
     "components.foundation",
     "components.connectivity",
-    "components.data.lake",
-    "components.data.relational",
-    "components.data.streaming",
-    "components.data.integration",
+    "components.lake",
+    "components.postgres",
+    "components.event_hubs",
+    "components.data_factory",
 )
 
 

@@ -13,7 +13,7 @@ Services that this project deploys are not here: Azure DNS (publicDns service), 
 
 from __future__ import annotations
 
-from components.profile import DRProfile, Dependency, Estimates, RecoveryAction, Responsibility, SeedFacts, register
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 
 MS, CUSTOMER = Responsibility.MICROSOFT, Responsibility.CUSTOMER
 COVERED = ("N/A: covered as part of the Azure service",)

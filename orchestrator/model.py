@@ -15,7 +15,7 @@ class StepKind(StrEnum):
     SMOKE = "smoke"
     GATE = "gate"
     HANDOVER = "handover"
-    # Fallback only (orchestrator/fallback_plan.py): the seed's steps back to the primary.
+    # Fallback only (orchestrator/plan/fallback.py): the seed's steps back to the primary.
     DRIFT = "drift"
     PARALLEL_RUN = "parallel-run"
     SWITCH = "switch"

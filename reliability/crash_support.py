@@ -1,6 +1,6 @@
 """What the crash suite (reliability/suite_crash.py) needs around drctl processes and journals.
 
-The journal is read here independently of orchestrator/journal.py, so a bug there cannot hide
+The journal is read here independently of orchestrator/engine/journal.py, so a bug there cannot hide
 itself: complete lines must each be JSON, and only bytes after the last newline may be torn.
 """
 
@@ -14,8 +14,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-
-from orchestrator.crashpoint import KILL_ENV as DRCTL_ENV_KILL
+from orchestrator.engine.crashpoint import KILL_ENV as DRCTL_ENV_KILL
 
 REPO = Path(__file__).resolve().parents[1]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]

@@ -65,7 +65,7 @@ def _postgres() -> None:
 
 
 def _crash() -> None:
-    import orchestrator.drill as drill
+    import orchestrator.verbs.drill as drill
 
     def crashing_report(*args, **kwargs):
         keys = json.loads((Path(kwargs["run"]["local_dir"]) / "account-keys.json").read_text())
@@ -77,7 +77,7 @@ def _crash() -> None:
 def main(argv: list[str]) -> None:
     kind, args = argv[0], argv[1:]
     {"postgres": _postgres, "crash": _crash}[kind]()
-    from orchestrator.cli import main as drctl
+    from orchestrator.cli.main import main as drctl
 
     drctl(args)
 

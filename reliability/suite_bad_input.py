@@ -141,9 +141,9 @@ def make_project(folder: Path) -> Path:
 
 def make_run(folder: Path) -> Path:
     """A resumable-looking local drill run directory: run.json, plan.json, a started journal."""
-    from orchestrator.journal import Journal
+    from orchestrator.engine.journal import Journal
     from orchestrator.model import Plan, Step, StepKind
-    from orchestrator.plan import plan_to_json
+    from orchestrator.plan.recovery import plan_to_json
 
     steps = (Step("lake.deploy", "lake", StepKind.DEPLOY, (), 60), Step("lake.smoke", "lake", StepKind.SMOKE,
                                                                         ("lake.deploy",), 60),

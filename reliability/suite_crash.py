@@ -30,10 +30,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
-from reliability.leftovers import cleanup_case, processes_of
 from reliability.crash_support import (
-    DRCTL_ENV_KILL, drctl, journal_records, running_at_end, start_drill, tear, wait_for,
+    DRCTL_ENV_KILL,
+    drctl,
+    journal_records,
+    running_at_end,
+    start_drill,
+    tear,
+    wait_for,
 )
+from reliability.leftovers import cleanup_case, processes_of
 
 SEED = 20260707
 EXERCISED = ("lake", "postgres")

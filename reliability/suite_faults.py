@@ -1,7 +1,7 @@
 """Fault injection: local drills at a 20% fault rate, every one recovered with exact validation.
 
 Each drill is `drctl drill --local --inject-faults 0.2 --fault-seed N` (all four kinds), run
-in-process through orchestrator/drill.py's run_local_drill at scale 1, in a fresh mkdtemp
+in-process through orchestrator/verbs/drill.py's run_local_drill at scale 1, in a fresh mkdtemp
 workdir (not pytest's tmp_path: PostgreSQL runs as another system user and must reach it).
 Seeds 1..20 in the full run, 1..3 in the quick one. Per drill the suite checks, from the run
 directory rather than drctl's summary alone:
@@ -10,7 +10,7 @@ directory rather than drctl's summary alone:
 - faults were injected (report.json "faults", the same counts as faults.json);
 - every step's retries are in its evidence/<step>.json (`retries`, one per failed attempt, as
   many as the journal's step_retrying events), `attempts` is retries + 1 and never above the
-  engine's bound (orchestrator/retry.py RetryPolicy.max_attempts), and a retry after a throttled
+  engine's bound (orchestrator/engine/retry.py RetryPolicy.max_attempts), and a retry after a throttled
   attempt waited what its Retry-After asked;
 - no process is left running in the drill's workdir.
 """
@@ -25,9 +25,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
-
-from orchestrator.faults import KINDS, RETRY_AFTER_S, FaultSettings
-from orchestrator.retry import RetryPolicy
+from orchestrator.data.faults import KINDS, RETRY_AFTER_S, FaultSettings
+from orchestrator.engine.retry import RetryPolicy
 from reliability.leftovers import leftover_problems
 
 REPO = Path(__file__).resolve().parents[1]
@@ -67,7 +66,7 @@ def run(full: bool, workdir: Path) -> dict:  # noqa: ARG001 (each drill gets its
 
 
 def run_drill(seed: int) -> dict:
-    from orchestrator.drill import run_local_drill
+    from orchestrator.verbs.drill import run_local_drill
 
     workdir = Path(tempfile.mkdtemp(prefix=f"drctl-faults-{seed}-"))
     started = time.monotonic()

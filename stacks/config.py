@@ -167,7 +167,7 @@ def config_from_mapping(
 
 
 def _service_keys() -> tuple[str, ...]:
-    from components.service import service_specs
+    from components.spec import service_specs
 
     return tuple(service_specs())
 
@@ -187,7 +187,7 @@ def _optional_services(source: str, services: Any, values: dict[str, Any]) -> di
 
     A disabled service's settings are still checked when present, so a typo never waits until the
     day the service is switched on."""
-    from components.service import service_specs
+    from components.spec import service_specs
 
     specs = service_specs()
     toggles = dict(services.model_extra or {})

@@ -1,4 +1,4 @@
-"""Stack output keys: exported by stacks/platform.py, read by drctl and the smoke tests."""
+"""Stack output keys: exported by stacks/program.py, read by drctl and the smoke tests."""
 
 from __future__ import annotations
 

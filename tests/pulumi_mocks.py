@@ -1,6 +1,6 @@
 """Shared helpers for tests that run components under Pulumi's mock runtime.
 
-The mocks and the recording monitor are drctl's own (orchestrator/preview.py), so the tests and
+The mocks and the recording monitor are drctl's own (orchestrator/program/capture.py), so the tests and
 `drctl preview` see resources the same way. Each run happens in a copy of the Pulumi context, so
 tests do not leak settings into each other.
 """
@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from orchestrator.preview import STACK_TYPE, SUBRESOURCE_TYPES, Registration, run_under_mocks
+from orchestrator.program.capture import STACK_TYPE, SUBRESOURCE_TYPES, Registration, run_under_mocks
 from stacks.config import StackConfig, config_from_mapping, read_stack_file, stack_file, to_pulumi_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent

@@ -12,11 +12,11 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable
 
-from orchestrator.engine import Engine
-from orchestrator.journal import Journal
+from orchestrator.engine.journal import Journal
+from orchestrator.engine.retry import RetryPolicy
+from orchestrator.engine.scheduler import Engine
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
 from orchestrator.report.run_summary import finish_run
-from orchestrator.retry import RetryPolicy
 
 T0 = 1_700_000_000.0
 

@@ -10,8 +10,8 @@ import pulumi
 from pulumi_mocks import Deployment, deploy, stack_config
 
 from components.connectivity import DATA_SUBNET, FIREWALL_SUBNET, GATEWAY_SUBNET, PRIVATE_ENDPOINT_SUBNET
-from components.service import PlatformContext, ServiceSpec, service_specs
-from orchestrator.preview import AzureMocks, run_under_mocks
+from components.spec import PlatformContext, ServiceSpec, service_specs
+from orchestrator.program.capture import AzureMocks, run_under_mocks
 from stacks.config import StackConfig
 
 GROUPS = {"foundation": "rg-test-foundation", "connectivity": "rg-test-connectivity", "data": "rg-test-data"}

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
-from orchestrator.approve import approve
 from orchestrator.errors import BadInput
 from orchestrator.model import Plan, Step, StepKind
-from orchestrator.plan import plan_to_json
-from orchestrator.rundir import write_json_atomic
+from orchestrator.plan.recovery import plan_to_json
+from orchestrator.run.approvals import approve
+from orchestrator.run.rundir import write_json_atomic
 
 
 @pytest.fixture
@@ -52,7 +52,7 @@ def test_bad_approvals_are_refused_and_nothing_is_written(run_dir, step, by, mes
 
 def test_the_azure_gate_step_reads_the_approval(run_dir):
     from orchestrator.model import GateWaiting
-    from orchestrator.targets.azure.runner_data import AzureDataSteps
+    from orchestrator.targets.azure.data_steps import AzureDataSteps
 
     steps = AzureDataSteps.__new__(AzureDataSteps)  # only the gate logic is used: no Azure session
     steps.run_dir = run_dir

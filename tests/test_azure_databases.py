@@ -15,9 +15,15 @@ from psycopg.conninfo import conninfo_to_dict
 from orchestrator.model import PermanentError, TransientError
 from orchestrator.redact import MASK, REDACTOR
 from orchestrator.targets.azure.clients import AzureSession
-from orchestrator.targets.azure.databases import (cosmos_failover, entra_token, event_hubs_alias_failover,
-                                                  postgres_conninfo, postgres_server_ready, sql_database_online,
-                                                  sql_recovery_point)
+from orchestrator.targets.azure.stores.databases import (
+    cosmos_failover,
+    entra_token,
+    event_hubs_alias_failover,
+    postgres_conninfo,
+    postgres_server_ready,
+    sql_database_online,
+    sql_recovery_point,
+)
 from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example, example_body
 
 SQL_RECOVERABLE = "sql/resource-manager/Microsoft.Sql/stable/2025-01-01/examples/RecoverableDatabaseGet.json"
@@ -269,11 +275,11 @@ def _runner(tmp_path, *routes: Route, services: dict | None = None, entra_admin:
     import dataclasses
     from pathlib import Path
 
-    from components.services.cosmos_db import CosmosDbSettings
-    from components.services.event_hubs_geo_dr import EventHubsGeoDrSettings
-    from components.services.sql_database import SqlDatabaseSettings
-    from orchestrator.preview import Graph
-    from orchestrator.targets.azure.runner_data import AzureDataSteps
+    from components.cosmos_db import CosmosDbSettings
+    from components.event_hubs_geo_dr import EventHubsGeoDrSettings
+    from components.sql_database import SqlDatabaseSettings
+    from orchestrator.program.capture import Graph
+    from orchestrator.targets.azure.data_steps import AzureDataSteps
     from stacks.config import load_stack_config
     from stacks.schema import EntraAdmin
 
@@ -325,7 +331,7 @@ def test_sql_rehydration_reports_the_last_backup_as_the_recovered_data_timestamp
 
 def test_postgres_steps_sign_in_with_an_entra_token_and_reuse_the_local_sql_checks(tmp_path, monkeypatch):
     from orchestrator.data.manifest import ValidationResult
-    from orchestrator.targets.azure import runner_data
+    from orchestrator.targets.azure import data_steps as runner_data
 
     dsns: list[str] = []
     monkeypatch.setattr(runner_data.db, "postgres_watermark", lambda dsn: dsns.append(dsn) or (41, "2026-01-01T10:00:00Z"))

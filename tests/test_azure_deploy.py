@@ -15,17 +15,17 @@ import uuid
 from pathlib import Path
 
 import pytest
-
 from fake_pulumi import scenario as fake
-from orchestrator.engine import Engine, Outcome
+
+from orchestrator.engine.journal import JOURNAL_FILE, Journal
+from orchestrator.engine.journal_state import Event
+from orchestrator.engine.retry import RetryPolicy
+from orchestrator.engine.scheduler import Engine, Outcome
 from orchestrator.errors import BadInput
-from orchestrator.journal import JOURNAL_FILE, Journal
-from orchestrator.journal_state import Event
 from orchestrator.model import PermanentError, Plan, Step, StepKind
-from orchestrator.preview import Graph
-from orchestrator.retry import RetryPolicy
-from orchestrator.targets.azure.deploy import PULUMI_COMMAND_ENV, PulumiCliMissing, PulumiStack, find_pulumi
-from orchestrator.targets.azure.deploy_session import ComponentIndex, DeploymentSession
+from orchestrator.program.capture import Graph
+from orchestrator.targets.azure.deploy.session import ComponentIndex, DeploymentSession
+from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV, PulumiCliMissing, PulumiStack, find_pulumi
 from orchestrator.targets.azure.target import NOT_EXERCISED, AzureTarget
 
 STACK = "secondary"
@@ -67,7 +67,7 @@ def component_events(component: str) -> list[dict]:
 
 
 def graph() -> Graph:
-    """The preview graph's shape (orchestrator/preview.py): the mock runtime's URNs keep the root
+    """The preview graph's shape (orchestrator/program/capture.py): the mock runtime's URNs keep the root
     stack in the chain, which the engine's do not, so matching cannot rely on the URN text."""
     resources = [
         {"urn": f"urn:pulumi:{STACK}::dataplatform::pulumi:pulumi:Stack${COMPONENTS[c]}${t}::{n}", "type": t, "name": n,
@@ -276,7 +276,7 @@ def test_a_command_error_is_permanent_with_the_redacted_stderr_tail(harness):
 
 def interrupted_journal(run_dir: Path) -> Journal:
     """The journal of a drctl that died while foundation.deploy (so `pulumi up`) was running."""
-    from orchestrator.plan import plan_to_json
+    from orchestrator.plan.recovery import plan_to_json
 
     journal = Journal.open(run_dir)
     journal.append(Event.RUN_STARTED, plan=plan_to_json(plan()), max_workers=4)
@@ -292,7 +292,7 @@ def test_resume_after_an_interrupted_update_refreshes_first(harness, cause):
                 "type": "creating"}]
     harness.scenario(up=[{"events": everything}], refresh=[{"events": [fake.summary({"refresh": 8})]}],
                      stack={"pending_operations": pending if cause == "pending-operations" else []})
-    from orchestrator.failover import update_interrupted
+    from orchestrator.verbs.failover import update_interrupted
 
     journal = interrupted_journal(harness.run_dir) if cause == "journal" else None
     interrupted = update_interrupted(journal.state, plan()) if journal else False

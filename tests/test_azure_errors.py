@@ -9,12 +9,17 @@ import re
 import time
 
 import pytest
-from azure.core.exceptions import (ClientAuthenticationError, HttpResponseError, IncompleteReadError,
-                                   ServiceRequestError, ServiceResponseError)
+from azure.core.exceptions import (
+    ClientAuthenticationError,
+    HttpResponseError,
+    IncompleteReadError,
+    ServiceRequestError,
+    ServiceResponseError,
+)
 from azure.identity import CredentialUnavailableError
 
+from orchestrator.engine.retry import RetryPolicy
 from orchestrator.model import PermanentError, TransientError
-from orchestrator.retry import RetryPolicy
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.errors import arm_errors, call, classify, is_retriable, wait_for
 from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route

@@ -18,12 +18,12 @@ from orchestrator.data.ingest import LakeSink
 from orchestrator.data.replay import catch_up
 from orchestrator.data.source import SourceSystem
 from orchestrator.model import PermanentError, Step, StepKind, TransientError
-from orchestrator.preview import Graph
-from orchestrator.targets.azure import explorer
+from orchestrator.program.capture import Graph
 from orchestrator.targets.azure.clients import AzureSession
-from orchestrator.targets.azure.kusto import KustoClient, first_table, quoted
-from orchestrator.targets.azure.runner_data import AzureDataSteps
-from orchestrator.targets.local.azurite import AzuriteServer, azurite_binary, generate_account_key
+from orchestrator.targets.azure.data_steps import AzureDataSteps
+from orchestrator.targets.azure.stores import data_explorer as explorer
+from orchestrator.targets.azure.stores.kusto import KustoClient, first_table, quoted
+from orchestrator.targets.local.servers.azurite import AzuriteServer, azurite_binary, generate_account_key
 from stacks.config import load_stack_config
 from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route
 from tests.kusto_double import KustoDouble
@@ -82,7 +82,7 @@ def steps_for(lake, double: KustoDouble, run_dir: Path, arm_routes: list[Route] 
 
 
 def _settings():
-    from components.services.data_explorer import DataExplorerSettings
+    from components.data_explorer import DataExplorerSettings
 
     return DataExplorerSettings(sku="Standard_E2ads_v5", capacity=2)
 

@@ -1,4 +1,4 @@
-"""The fallback on Azure (orchestrator/targets/azure/fallback_steps.py), step by step.
+"""The fallback on Azure (orchestrator/targets/azure/fallback/steps.py), step by step.
 
 ARM answers with the REST API specs' examples through azure-core's transport (Traffic Manager
 Profile-GET-WithEndpoints, ResourceGroups_Get, Factories_Get, PipelineRuns_Get); the Automation
@@ -17,15 +17,16 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-
-from components.services.traffic_manager import SERVICE as TM_SERVICE, TrafficManagerSettings
 from fake_pulumi import scenario as fake
+
+from components.traffic_manager import SERVICE as TM_SERVICE
+from components.traffic_manager import TrafficManagerSettings
 from orchestrator.model import GateWaiting, PermanentError, Step, StepKind, TransientError
-from orchestrator.preview import Graph
+from orchestrator.program.capture import Graph
 from orchestrator.targets.azure.clients import AzureSession
-from orchestrator.targets.azure.deploy import PulumiStack
-from orchestrator.targets.azure.fallback_steps import AzureFallbackSteps
-from orchestrator.targets.azure.fallback_traffic import DNS_NOT_YET
+from orchestrator.targets.azure.deploy.stack import PulumiStack
+from orchestrator.targets.azure.fallback.steps import AzureFallbackSteps
+from orchestrator.targets.azure.fallback.traffic import DNS_NOT_YET
 from stacks.config import load_stack_config
 from stacks.schema import FallbackConfig
 from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example_body

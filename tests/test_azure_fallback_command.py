@@ -1,4 +1,4 @@
-"""`drctl fallback --stack primary` on Azure (orchestrator/fallback.py run_azure_fallback): the
+"""`drctl fallback --stack primary` on Azure (orchestrator/verbs/fallback.py run_azure_fallback): the
 preconditions of a failover, then the fallback plan in a run directory of the primary stack, through
 the engine and journal to the report. The steps themselves are test_azure_fallback.py's; the CLI's
 one-line refusals are in test_fallback.py."""
@@ -9,12 +9,12 @@ import json
 from pathlib import Path
 
 import pytest
-
 from fake_pulumi import scenario as fake
+
 from orchestrator.errors import BadInput
-from orchestrator.fallback import run_azure_fallback
 from orchestrator.model import StepKind, StepOutcome
 from orchestrator.targets.azure.preconditions import Preconditions
+from orchestrator.verbs.fallback import run_azure_fallback
 from tests.azure_fixtures import SUBSCRIPTION
 
 REPO = Path(__file__).resolve().parents[1]

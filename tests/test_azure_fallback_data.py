@@ -20,10 +20,10 @@ from orchestrator.data.ingest import LakeSink, PostgresSink
 from orchestrator.data.replay import catch_up
 from orchestrator.data.source import SourceSystem, iso
 from orchestrator.model import PermanentError, Step, StepKind, TransientError
-from orchestrator.preview import Graph
+from orchestrator.program.capture import Graph
 from orchestrator.targets.azure.clients import AzureSession
-from orchestrator.targets.azure.deploy import PulumiStack
-from orchestrator.targets.azure.fallback_steps import AzureFallbackSteps
+from orchestrator.targets.azure.deploy.stack import PulumiStack
+from orchestrator.targets.azure.fallback.steps import AzureFallbackSteps
 from stacks.config import load_stack_config
 from stacks.schema import FallbackConfig
 from tests import test_azure_lake
@@ -43,7 +43,7 @@ def source(directory: Path, batches: int) -> SourceSystem:
 
 @pytest.fixture(scope="module")
 def regions(lake):
-    from orchestrator.targets.local.postgres import PostgresServer
+    from orchestrator.targets.local.servers.postgres import PostgresServer
 
     root = Path(tempfile.mkdtemp(prefix="drctl-azure-fallback-"))
     server = lake["server"]

@@ -36,10 +36,16 @@ from orchestrator.data.replay import catch_up
 from orchestrator.data.source import SourceSystem
 from orchestrator.model import PermanentError
 from orchestrator.redact import MASK, REDACTOR
-from orchestrator.targets.azure.lake import (UserDelegationSigner, aad_blob_service, blob_url, lake_source,
-                                             manifest_from_listing, primary_lake_account)
-from orchestrator.targets.local.azurite import AzuriteServer, azurite_binary, generate_account_key
-from orchestrator.targets.local.processes import HOST
+from orchestrator.targets.azure.stores.lake import (
+    UserDelegationSigner,
+    aad_blob_service,
+    blob_url,
+    lake_source,
+    manifest_from_listing,
+    primary_lake_account,
+)
+from orchestrator.targets.local.servers.azurite import AzuriteServer, azurite_binary, generate_account_key
+from orchestrator.targets.local.servers.processes import HOST
 
 GEO, NEW = "contosolakeaue", "contosolakease"
 RUNNER_NEW = "contosolakeasex"  # the runner's own new account (stack suffix "asex"), rehydrated from scratch
@@ -351,9 +357,9 @@ def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path):
     import dataclasses
 
     from orchestrator.model import Step, StepKind
-    from orchestrator.preview import Graph
+    from orchestrator.program.capture import Graph
     from orchestrator.targets.azure.clients import AzureSession
-    from orchestrator.targets.azure.runner_data import AzureDataSteps
+    from orchestrator.targets.azure.data_steps import AzureDataSteps
     from stacks.config import load_stack_config
     from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example_body
 
@@ -410,9 +416,9 @@ def test_a_lake_restored_from_a_backup_account_is_recovered_to_its_own_ingestion
 
     from orchestrator.data.source import T0, iso
     from orchestrator.model import Step, StepKind
-    from orchestrator.preview import Graph
+    from orchestrator.program.capture import Graph
     from orchestrator.targets.azure.clients import AzureSession
-    from orchestrator.targets.azure.runner_data import AzureDataSteps
+    from orchestrator.targets.azure.data_steps import AzureDataSteps
     from stacks.config import load_stack_config
     from stacks.schema import LakeRestore
     from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential

@@ -19,12 +19,12 @@ import pytest
 
 from components import naming
 from orchestrator.model import PermanentError, Step, StepKind, TransientError
-from orchestrator.preview import Graph
+from orchestrator.program.capture import Graph
 from orchestrator.report.handover import StepRecord
 from orchestrator.report.run_summary import measured_rpo
 from orchestrator.targets.azure.clients import AzureSession
-from orchestrator.targets.azure.replay import PIPELINE, replay_from_watermark
-from orchestrator.targets.azure.runner_data import REPLAY_NOT_YET, AzureDataSteps
+from orchestrator.targets.azure.data_steps import REPLAY_NOT_YET, AzureDataSteps
+from orchestrator.targets.azure.stores.replay import PIPELINE, replay_from_watermark
 from stacks.config import load_stack_config
 from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example_body
 

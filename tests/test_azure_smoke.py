@@ -17,10 +17,10 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from orchestrator.model import GateWaiting, PermanentError, Step, StepKind, TransientError
-from orchestrator.preview import Graph
+from orchestrator.program.capture import Graph
 from orchestrator.targets.azure.clients import AzureSession
-from orchestrator.targets.azure.runner_data import NOT_YET, REPLAY_NOT_YET, AzureDataSteps
-from orchestrator.targets.azure.smoke import ApiVersions, arm_type, check_provisioning, pulumi_api_version
+from orchestrator.targets.azure.data_steps import NOT_YET, REPLAY_NOT_YET, AzureDataSteps
+from orchestrator.targets.azure.stores.management import ApiVersions, arm_type, check_provisioning, pulumi_api_version
 from stacks.config import load_stack_config
 from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example_body
 

@@ -7,9 +7,9 @@ import pytest
 from components import component_profiles
 from components.catalog import CATALOG, catalog_profile, type_token
 from components.profile import RecoveryAction, Responsibility, profile_for
-from components.service import service_specs
+from components.spec import service_specs
 from orchestrator.model import StepKind
-from orchestrator.plan import build_plan
+from orchestrator.plan.recovery import build_plan
 from stacks.schema import DEFAULT_SAAS
 
 MS, CUSTOMER = Responsibility.MICROSOFT, Responsibility.CUSTOMER

@@ -21,9 +21,11 @@ from urllib.parse import parse_qs, urlparse
 
 import psutil
 import pytest
-
 from azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example_body
-from orchestrator.cleanup import (
+
+from orchestrator.errors import BadInput
+from orchestrator.targets.azure.clients import AzureSession
+from orchestrator.verbs.cleanup import (
     MARKER,
     cleanup_azure,
     cleanup_local,
@@ -31,8 +33,6 @@ from orchestrator.cleanup import (
     owner_fields,
     teardown_local_dir,
 )
-from orchestrator.errors import BadInput
-from orchestrator.targets.azure.clients import AzureSession
 
 REPO = Path(__file__).resolve().parents[1]
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -98,7 +98,7 @@ def test_local_leftovers_are_decided_by_expiry_and_by_their_owner(tmp_path):
 
 
 def test_a_removal_cut_short_keeps_the_marker_so_cleanup_finds_it_again(tmp_path, monkeypatch):
-    import orchestrator.cleanup as cleanup
+    import orchestrator.verbs.cleanup as cleanup
 
     local_dir = leftover(tmp_path, "drill-stuck", {"name": "r", "expires_at": stamp(NOW)})
 
@@ -146,8 +146,8 @@ def test_bad_input_is_one_line_and_touches_nothing(tmp_path, args, message):
 
 @pytest.mark.integration
 def test_emulators_still_running_from_a_leftover_are_stopped():
-    from orchestrator.targets.local.azurite import AzuriteServer, generate_account_key
-    from orchestrator.targets.local.postgres import PostgresServer
+    from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
+    from orchestrator.targets.local.servers.postgres import PostgresServer
 
     # mkdtemp, not tmp_path: PostgreSQL runs as another user and needs a path it can traverse.
     workdir = Path(tempfile.mkdtemp(prefix="drctl-cleanup-")).resolve()

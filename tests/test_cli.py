@@ -19,7 +19,7 @@ import pytest
 import yaml
 
 from components.naming import GLOBALLY_UNIQUE_TYPES
-from orchestrator.preview import SUBRESOURCE_TYPES
+from orchestrator.program.capture import SUBRESOURCE_TYPES
 
 REPO = Path(__file__).resolve().parents[1]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]

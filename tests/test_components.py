@@ -20,21 +20,21 @@ from components.connectivity import (
     ConnectivityArgs,
     carve_hub,
 )
-from components.data.integration import (
+from components.data_factory import (
     DataFactory,
     DataFactoryArgs,
     PipelineDefinitionError,
     load_factory_definitions,
 )
-from components.data.lake import ZONES, Lake, LakeArgs
-from components.data.relational import PostgresArgs, PostgresServer
-from components.data.streaming import EventHubs, EventHubsArgs
+from components.event_hubs import EventHubs, EventHubsArgs
 from components.foundation import Foundation, FoundationArgs
+from components.lake import ZONES, Lake, LakeArgs
+from components.postgres import PostgresArgs, PostgresServer
 from components.profile import RecoveryAction
-from orchestrator.preview import PLACEHOLDER_SUBSCRIPTION, PLACEHOLDER_TENANT
+from orchestrator.program.capture import PLACEHOLDER_SUBSCRIPTION, PLACEHOLDER_TENANT
 from stacks import outputs
+from stacks.program import build
 from stacks.schema import EntraAdmin, PostgresRestore
-from stacks.platform import build
 
 PRIMARY = stack_config("primary")
 SECONDARY = stack_config("secondary")

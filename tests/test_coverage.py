@@ -23,9 +23,9 @@ import components.profile as profile_registry
 from components import component_profiles
 from components.catalog import CATALOG
 from components.profile import RecoveryAction
-from components.service import service_specs
-from orchestrator.cli import main
-from orchestrator.coverage import CHECKS, StackView, assess, coverage_document, load_views, write_junit
+from components.spec import service_specs
+from orchestrator.cli.main import main
+from orchestrator.verbs.coverage import CHECKS, StackView, assess, coverage_document, load_views, write_junit
 
 REPO = Path(__file__).resolve().parents[1]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]

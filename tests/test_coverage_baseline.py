@@ -1,4 +1,4 @@
-"""The security baseline (orchestrator/baseline.py) over the mock-runtime graph of every stack file.
+"""The security baseline (orchestrator/program/baseline.py) over the mock-runtime graph of every stack file.
 
 `drctl coverage` reports the same violations as gaps; here the rules themselves are held to
 account: each one must match resources the program really declares (a mistyped type or input path
@@ -16,7 +16,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestrator.baseline import (
+from orchestrator.program.baseline import (
     CUSTOM,
     EXCEPTIONS,
     HTTPS,
@@ -35,7 +35,7 @@ from orchestrator.baseline import (
     check_resource,
     stale_exceptions,
 )
-from orchestrator.preview import capture_graph
+from orchestrator.program.capture import capture_graph
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -125,7 +125,7 @@ def test_a_compliant_resource_and_an_unlisted_type_pass():
 
 
 def _violation(resource: dict, rule: str):
-    from orchestrator.baseline import Violation
+    from orchestrator.program.baseline import Violation
 
     return Violation(resource["urn"], resource["type"], resource["name"], resource["component"], rule, "")
 
@@ -140,7 +140,7 @@ def test_every_listed_exception_still_covers_a_violation_of_the_reference_stack(
 
 
 def test_coverage_reports_each_exception_with_its_reason_not_as_a_pass(graphs):
-    from orchestrator.coverage import _baseline
+    from orchestrator.verbs.coverage import _baseline
 
     results = {r.component: r for r in _baseline(graphs["reference"])}
     for exception in EXCEPTIONS:

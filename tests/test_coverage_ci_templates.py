@@ -20,7 +20,7 @@ import yaml
 from yamllint import linter
 from yamllint.config import YamlLintConfig
 
-from orchestrator.cli_coverage import coverage
+from orchestrator.cli.coverage import coverage
 
 REPO = Path(__file__).resolve().parents[1]
 TEMPLATES = REPO / "ci-templates"
@@ -186,7 +186,7 @@ def test_azure_pipelines_rehearses_on_a_schedule_with_workload_identity_and_publ
 
 
 def test_the_rehearsal_command_lines_parse_with_drctl():
-    from orchestrator.cli import cli
+    from orchestrator.cli.main import cli
 
     command = cli.commands.get("rehearse")
     if command is None:

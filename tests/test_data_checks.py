@@ -12,7 +12,7 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError
 from orchestrator.data.errors import azure_errors, map_azure_error, map_pg_error, redact
 from orchestrator.data.manifest import compare, load_manifest, sha256_file, verify_dump, write_manifest
 from orchestrator.model import PermanentError, TransientError
-from orchestrator.targets.local.processes import owned_process, read_state, write_state
+from orchestrator.targets.local.servers.processes import owned_process, read_state, write_state
 
 
 class _Response:

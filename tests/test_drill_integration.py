@@ -2,7 +2,7 @@
 
 Three drills: one straight through; one killed with SIGKILL mid-failover and resumed with
 `drctl resume`; one interrupted with SIGINT (Ctrl-C). The kill and the interrupt land at a known
-point through the DRCTL_TEST_PAUSE_AFTER hook of orchestrator/drill.py, which blocks the drill
+point through the DRCTL_TEST_PAUSE_AFTER hook of orchestrator/verbs/drill.py, which blocks the drill
 once the named step's success is journaled and says "paused after <step>" on stderr.
 
 Workdirs come from tempfile.mkdtemp, not pytest's tmp_path: every pytest session resets

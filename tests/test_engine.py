@@ -19,12 +19,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction
-from orchestrator.engine import Engine, Outcome, status_from_journal
-from orchestrator.journal import JOURNAL_FILE, Journal
-from orchestrator.journal_state import Event
+from orchestrator.engine.journal import JOURNAL_FILE, Journal
+from orchestrator.engine.journal_state import Event
+from orchestrator.engine.retry import RetryPolicy
+from orchestrator.engine.scheduler import Engine, Outcome, status_from_journal
 from orchestrator.model import GateWaiting, PermanentError, Plan, Step, StepKind, StepOutcome, StepState, TransientError
-from orchestrator.plan import build_plan, plan_to_json
-from orchestrator.retry import RetryPolicy
+from orchestrator.plan.recovery import build_plan, plan_to_json
 
 SAFETY_S = 10  # only for Event.wait, so a broken engine fails the test instead of hanging it
 

@@ -93,7 +93,7 @@ def test_versions_name_the_commit_the_packages_and_the_stack_files(tmp_path):
 
 @pytest.mark.integration
 def test_after_a_local_drill_every_altered_byte_is_named_by_verify_evidence():
-    from orchestrator.drill import run_local_drill
+    from orchestrator.verbs.drill import run_local_drill
 
     workdir = Path(tempfile.mkdtemp(prefix="drctl-evidence-"))
     try:

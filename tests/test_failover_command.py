@@ -12,20 +12,20 @@ from pathlib import Path
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CredentialUnavailableError
-
 from fake_pulumi import scenario as fake
-from orchestrator import failover
-from orchestrator.commands import capture, plan_command
+
+from orchestrator.engine.journal import Journal
+from orchestrator.engine.journal_state import Event
+from orchestrator.engine.retry import RetryPolicy
 from orchestrator.errors import BadInput
-from orchestrator.failover import failover_command, resume_failover, update_interrupted
-from orchestrator.journal import Journal
-from orchestrator.journal_state import Event
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
-from orchestrator.plan import plan_from_json
-from orchestrator.retry import RetryPolicy
-from orchestrator.rundir import utc_now, write_json_atomic
-from orchestrator.targets.azure.deploy import PULUMI_COMMAND_ENV
+from orchestrator.plan.recovery import plan_from_json
+from orchestrator.run.rundir import utc_now, write_json_atomic
+from orchestrator.stack import capture, plan_command
+from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV
 from orchestrator.targets.azure.preconditions import Preconditions, check_azure_credentials
+from orchestrator.verbs import failover
+from orchestrator.verbs.failover import failover_command, resume_failover, update_interrupted
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 STACK = "secondary"
@@ -284,7 +284,7 @@ def test_resume_refuses_a_drill_run(tmp_path):
 def test_update_interrupted_reads_deploy_steps_only(tmp_path):
     plan = Plan("s", (Step("a.deploy", "a", StepKind.DEPLOY, (), 1.0), Step("a.smoke", "a", StepKind.SMOKE, ("a.deploy",), 1.0)),
                 60, 60)
-    from orchestrator.plan import plan_to_json
+    from orchestrator.plan.recovery import plan_to_json
 
     with Journal.open(tmp_path) as journal:
         journal.append(Event.RUN_STARTED, plan=plan_to_json(plan), max_workers=1)

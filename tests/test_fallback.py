@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 from components.profile import DRProfile, Estimates, RecoveryAction
-from orchestrator.fallback_plan import build_fallback_plan
 from orchestrator.model import StepKind
+from orchestrator.plan.fallback import build_fallback_plan
 
 REPO = Path(__file__).resolve().parents[1]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]
@@ -112,7 +112,7 @@ def workdir():
 
 @pytest.mark.integration
 def test_the_round_trip_brings_every_record_of_the_secondarys_time_back_to_the_primary(workdir):
-    from orchestrator.drill import run_local_drill
+    from orchestrator.verbs.drill import run_local_drill
 
     summary = run_local_drill(REPO, "secondary", workdir, scale=1, workers=4, keep_data=True, with_fallback=True,
                               parallel_run_s=0.5)
@@ -146,7 +146,7 @@ def test_a_fallback_that_cannot_prove_the_data_never_switches_traffic(workdir, m
     """The primary's PostgreSQL is not brought up to date (replay is broken): validation against the
     secondary fails naming the store, and the switch and the decommission never run."""
     import orchestrator.targets.local.fallback as local_fallback
-    from orchestrator.drill import run_local_drill
+    from orchestrator.verbs.drill import run_local_drill
 
     def no_replay(sink, source):  # claims to be caught up, writes nothing
         return {"store": sink.name, "caught_up": True, "data_end_after": None, "rpo_after_replay_s": 0.0,

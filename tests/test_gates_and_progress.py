@@ -20,10 +20,10 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from orchestrator.approve import auto_approval, recorded_approval
-from orchestrator.commands import build_stack_plan
+from orchestrator.engine.progress import ProgressReporter
 from orchestrator.model import GateWaiting, StepKind
-from orchestrator.progress import ProgressReporter
+from orchestrator.run.approvals import auto_approval, recorded_approval
+from orchestrator.stack import build_stack_plan
 
 REPO = Path(__file__).resolve().parents[1]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]

@@ -1,4 +1,4 @@
-"""The offline cache (orchestrator/graph_cache.py): keyed by content, never stale, never trusted
+"""The offline cache (orchestrator/program/cache.py): keyed by content, never stale, never trusted
 when damaged. The keyed files are copies in a temporary directory: the repository is not edited."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-import orchestrator.preview as preview
-from orchestrator import graph_cache
-from orchestrator.commands import capture
+import orchestrator.program.capture as preview
+from orchestrator.program import cache as graph_cache
+from orchestrator.stack import capture
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -12,8 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.engine import Engine, Outcome
-from orchestrator.history import (
+from orchestrator.engine.journal import Journal
+from orchestrator.engine.retry import RetryPolicy
+from orchestrator.engine.scheduler import Engine, Outcome
+from orchestrator.model import GateWaiting, PermanentError, Plan, Step, StepKind, StepOutcome
+from orchestrator.plan.history import (
     CONTINGENCY,
     HistoryCorrupt,
     append_line,
@@ -23,11 +26,8 @@ from orchestrator.history import (
     record_run,
     step_histories,
 )
-from orchestrator.journal import Journal
-from orchestrator.model import GateWaiting, PermanentError, Plan, Step, StepKind, StepOutcome
-from orchestrator.plan import critical_path
+from orchestrator.plan.recovery import critical_path
 from orchestrator.report.run_summary import finish_run
-from orchestrator.retry import RetryPolicy
 
 REPO = Path(__file__).resolve().parents[1]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]

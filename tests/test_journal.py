@@ -7,8 +7,8 @@ import os
 
 import pytest
 
-from orchestrator.journal import JOURNAL_FILE, Journal, JournalCorrupt, status
-from orchestrator.journal_state import Event
+from orchestrator.engine.journal import JOURNAL_FILE, Journal, JournalCorrupt, status
+from orchestrator.engine.journal_state import Event
 from orchestrator.model import StepState
 
 PLAN = {"stack": "dev", "steps": [{"id": "a.deploy", "depends_on": [], "kind": "deploy"},

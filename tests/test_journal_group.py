@@ -11,11 +11,11 @@ import json
 import os
 import threading
 
-from orchestrator.engine import Engine
-from orchestrator.journal import JOURNAL_FILE, Journal
-from orchestrator.journal_state import Event
+from orchestrator.engine.journal import JOURNAL_FILE, Journal
+from orchestrator.engine.journal_state import Event
+from orchestrator.engine.results import Outcome
+from orchestrator.engine.scheduler import Engine
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
-from orchestrator.results import Outcome
 
 
 def seqs(run_dir) -> list[int]:

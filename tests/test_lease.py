@@ -1,4 +1,4 @@
-"""Stack leases (orchestrator/lease.py): one failover, drill or fallback per stack at a time.
+"""Stack leases (orchestrator/run/lease.py): one failover, drill or fallback per stack at a time.
 
 The file lease against real processes and threads (a live holder, a dead one, one on "another
 host", a race for a stale lease), the failover and fallback commands refusing a held stack before
@@ -20,12 +20,12 @@ import time
 from pathlib import Path
 
 import pytest
-
 from fake_pulumi import scenario as fake
-from orchestrator.cleanup import owner_fields
+
 from orchestrator.errors import BadInput
-from orchestrator.lease import EVIDENCE_FILE, FileLease, LeaseHeld, StackLease, _iso
+from orchestrator.run.lease import EVIDENCE_FILE, FileLease, LeaseHeld, StackLease, _iso
 from orchestrator.targets.azure.preconditions import Preconditions
+from orchestrator.verbs.cleanup import owner_fields
 
 REPO = Path(__file__).resolve().parents[1]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]
@@ -197,7 +197,7 @@ def test_a_stack_name_that_is_a_path_cannot_name_a_lease(tmp_path):
 
 
 def test_a_failover_is_refused_while_another_run_holds_the_stack(tmp_path):
-    from orchestrator.failover import failover_command
+    from orchestrator.verbs.failover import failover_command
 
     FileLease(tmp_path, "secondary").acquire(holder("drill-running"))
     lease = StackLease(tmp_path, "secondary", "failover")
@@ -209,7 +209,7 @@ def test_a_failover_is_refused_while_another_run_holds_the_stack(tmp_path):
 
 
 def test_a_fallback_is_refused_while_another_run_holds_the_stack(tmp_path, monkeypatch):
-    from orchestrator.fallback import fallback_command
+    from orchestrator.verbs.fallback import fallback_command
 
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
     FileLease(tmp_path, "primary").acquire(holder("fallback-azure-running", stack="primary"))

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from components.profile import DRProfile, Estimates, RecoveryAction
-from orchestrator.lifecycle import apply_zone_policies, copied_zones, recreated_zones, reprocess_step_id, zone_of
-from orchestrator.plan import build_plan, critical_path
+from orchestrator.plan.recovery import build_plan, critical_path
+from orchestrator.plan.zones import apply_zone_policies, copied_zones, recreated_zones, reprocess_step_id, zone_of
 from stacks.schema import LakeConfig
 
 LAKE = DRProfile(

@@ -22,13 +22,14 @@ from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, ingest_batch
 from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
 from orchestrator.data.manifest import lake_facts, table_facts
 from orchestrator.data.pg_recovery import restore_postgres, validate_postgres
-from smoke_tests import check_lake as smoke_lake, check_postgres as smoke_postgres
 from orchestrator.data.replay import catch_up, replay
 from orchestrator.data.source import SourceSystem
 from orchestrator.model import PermanentError
-from orchestrator.targets.local.processes import stop_all
 from orchestrator.targets.local.region import LocalRegionPair
+from orchestrator.targets.local.servers.processes import stop_all
 from reliability.leftovers import describe, processes_of
+from smoke_tests import check_lake as smoke_lake
+from smoke_tests import check_postgres as smoke_postgres
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,9 @@ import psutil
 import psycopg
 import pytest
 
-from orchestrator.targets.local.azurite import AzuriteServer, generate_account_key
-from orchestrator.targets.local.processes import ServerStartError, is_gone, write_state
 from orchestrator.targets.local.region import LocalRegionPair
+from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
+from orchestrator.targets.local.servers.processes import ServerStartError, is_gone, write_state
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -99,7 +99,7 @@ def test_an_error_with_a_pipe_stays_in_its_table_cell(tmp_path):
 
 @pytest.mark.integration
 def test_a_local_drill_whose_postgres_fails_recovers_the_lake_and_blocks_the_handover(monkeypatch, capsys):
-    from orchestrator.cli import main
+    from orchestrator.cli.main import main
     from orchestrator.targets.local.runner import LocalTarget
 
     def failing_validation(self):

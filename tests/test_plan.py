@@ -8,7 +8,7 @@ import pytest
 
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction
 from orchestrator.model import Plan, Step, StepKind
-from orchestrator.plan import (
+from orchestrator.plan.recovery import (
     build_plan,
     critical_path,
     plan_from_json,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from pulumi_mocks import stack_config
 
-from orchestrator.posture import posture_document
+from orchestrator.verbs.posture import posture_document
 
 REPO = Path(__file__).resolve().parents[1]
 ROW_KEYS = {
@@ -103,7 +103,7 @@ def test_cli_json_and_table():
 
 
 def test_every_service_key_is_documented():
-    from components.service import service_specs
+    from components.spec import service_specs
 
     text = (REPO / "docs" / "config.md").read_text()
     assert [key for key in service_specs() if f"`{key}`" not in text] == []

@@ -7,8 +7,14 @@ import json
 import pytest
 from test_preflight_support import hosts, session_for, storage_list_route
 
-from orchestrator.targets.azure.preflight_backend import (
-    AccountFacts, Backend, check_state_readable, classify, decide_backend, find_account, resolve_backend,
+from orchestrator.targets.azure.preflight.backend import (
+    AccountFacts,
+    Backend,
+    check_state_readable,
+    classify,
+    decide_backend,
+    find_account,
+    resolve_backend,
 )
 
 FAILED = "australiaeast"

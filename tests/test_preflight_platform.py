@@ -9,12 +9,21 @@ import requests
 from azure.core.exceptions import ClientAuthenticationError
 from azure_fixtures import Route
 from test_preflight_support import (
-    COMPUTE_SKUS, LOCATIONS, SUB, STORAGE_SKUS, arm_error, body, config_for, hosts, platform_routes, quota_error, session_for,
+    COMPUTE_SKUS,
+    LOCATIONS,
+    STORAGE_SKUS,
+    SUB,
+    arm_error,
+    body,
+    config_for,
+    hosts,
+    platform_routes,
+    quota_error,
+    session_for,
 )
 
-from orchestrator.targets.azure import preflight_capacity as capacity
-from orchestrator.targets.azure import preflight_platform as platform
-from orchestrator.targets.azure.preflight_needs import Needs, VmNeed
+from orchestrator.targets.azure.preflight import capacity, platform
+from orchestrator.targets.azure.preflight.needs import Needs, VmNeed
 
 
 def needs(region: str = "eastus", **kwargs) -> Needs:

@@ -9,12 +9,26 @@ import pytest
 import requests
 from azure_fixtures import Route
 from test_preflight_support import (
-    COSMOS_ACCOUNT, PG_SERVER, PROJECT_DIR, RG, STORAGE_CAN_FAILOVER, STORAGE_NO_FAILOVER, VAULT, arm_error, body,
-    config_for, hosts, readiness_routes, session_for,
+    COSMOS_ACCOUNT,
+    PG_SERVER,
+    PROJECT_DIR,
+    RG,
+    STORAGE_CAN_FAILOVER,
+    STORAGE_NO_FAILOVER,
+    VAULT,
+    arm_error,
+    body,
+    config_for,
+    hosts,
+    readiness_routes,
+    session_for,
 )
 
-from orchestrator.targets.azure.preflight_readiness import (
-    UNREACHABLE, Target, primary_targets, readiness_checks,
+from orchestrator.targets.azure.preflight.readiness import (
+    UNREACHABLE,
+    Target,
+    primary_targets,
+    readiness_checks,
 )
 
 # The storage examples' lastSyncTime, and the SQL example's lastAvailableBackupDate.
@@ -42,7 +56,7 @@ def storage_variant(sku: str, example: str = STORAGE_NO_FAILOVER) -> dict:
 
 
 def test_targets_come_from_the_primary_programs_graph():
-    from orchestrator.preview import capture_graph
+    from orchestrator.program.capture import capture_graph
 
     targets = {(t.kind, t.name): t for t in primary_targets(capture_graph(PROJECT_DIR, "primary"))}
     assert targets[("storage", "contosolakeaue")].resource_group == "rg-contoso-data-aue"

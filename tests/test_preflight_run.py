@@ -8,17 +8,30 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
 from test_preflight_support import (
-    PROJECT_DIR, STORAGE_CAN_FAILOVER, body, config_for, hosts, platform_routes, project_copy, readiness_routes,
-    session_for, storage_list_route,
+    PROJECT_DIR,
+    STORAGE_CAN_FAILOVER,
+    body,
+    config_for,
+    hosts,
+    platform_routes,
+    project_copy,
+    readiness_routes,
+    session_for,
+    storage_list_route,
 )
 
 from orchestrator.errors import BadInput
-from orchestrator.targets.azure.preflight import (
-    PreflightInputs, planned_checks, preflight_command, run_checks, run_preflight, subscription_id_for,
+from orchestrator.targets.azure.preflight.backend import classify
+from orchestrator.targets.azure.preflight.needs import Needs
+from orchestrator.targets.azure.preflight.readiness import Target
+from orchestrator.targets.azure.preflight.run import (
+    PreflightInputs,
+    planned_checks,
+    preflight_command,
+    run_checks,
+    run_preflight,
+    subscription_id_for,
 )
-from orchestrator.targets.azure.preflight_backend import classify
-from orchestrator.targets.azure.preflight_needs import Needs
-from orchestrator.targets.azure.preflight_readiness import Target
 from stacks.config import load_stack_config
 
 NOW = datetime(2018, 10, 30, 0, 40, tzinfo=timezone.utc)  # 15 minutes after the storage examples' last sync
@@ -180,7 +193,7 @@ def test_importing_preflight_builds_no_client_and_imports_no_management_sdk():
     import sys
 
     code = (
-        "import sys, orchestrator.targets.azure.preflight as p, orchestrator.targets.azure.clients as c; "
+        "import sys, orchestrator.targets.azure.preflight.run as p, orchestrator.targets.azure.clients as c; "
         "print(sorted(m for m in sys.modules if m.startswith('azure.mgmt')))"
     )
     out = subprocess.run([sys.executable, "-c", code], cwd=PROJECT_DIR, capture_output=True, text=True, check=True)

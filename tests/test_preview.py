@@ -13,7 +13,7 @@ from pulumi_mocks import PROJECT_DIR, deploy, stack_values
 
 from components import ALL_COMPONENT_TYPES
 from components.naming import GLOBALLY_UNIQUE_TYPES, PHYSICAL_NAME_INPUTS
-from orchestrator.preview import SUBRESOURCE_TYPES, Graph, capture_graph, graph_to_json
+from orchestrator.program.capture import SUBRESOURCE_TYPES, Graph, capture_graph, graph_to_json
 from stacks import outputs
 from stacks.config import ConfigError, load_from_pulumi, load_stack_config
 
@@ -146,7 +146,7 @@ def test_pulumi_config_path_validates_like_the_stack_file():
 def test_program_entry_point_stops_on_bad_config_before_any_resource():
     # `pulumi up` runs stacks.platform.main(): a config error is a RunError (one line in the CLI,
     # no traceback) and nothing but the stack itself gets registered.
-    from stacks.platform import main
+    from stacks.program import main
 
     values = stack_values("secondary") | {"dataplatform:addressSpace": "10.10.0.0/16"}
     raised = []
@@ -168,7 +168,7 @@ def test_program_entry_point_stops_on_bad_config_before_any_resource():
 def test_a_failed_mock_run_does_not_spoil_the_next_one():
     from pulumi_azure_native import resources
 
-    from orchestrator.preview import run_under_mocks
+    from orchestrator.program.capture import run_under_mocks
 
     def failing():
         resources.ResourceGroup("rg", location="australiaeast")

@@ -13,10 +13,10 @@ import yaml
 
 from components.catalog import CATALOG
 from components.profile import profile_for
-from components.service import service_specs, subresource_types
-from orchestrator.commands import build_stack_plan
-from orchestrator.posture import posture_document
-from orchestrator.preview import SUBRESOURCE_TYPES
+from components.spec import service_specs, subresource_types
+from orchestrator.program.capture import SUBRESOURCE_TYPES
+from orchestrator.stack import build_stack_plan
+from orchestrator.verbs.posture import posture_document
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -26,20 +26,20 @@ from pathlib import Path
 import psutil
 import pytest
 import yaml
-
 from fake_pulumi import scenario as fake
-from orchestrator.cleanup import MARKER
+
+from orchestrator.engine.journal import Journal
+from orchestrator.engine.journal_state import Event
+from orchestrator.engine.retry import RetryPolicy
 from orchestrator.errors import BadInput
-from orchestrator.journal import Journal
-from orchestrator.journal_state import Event
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
-from orchestrator.plan import plan_to_json
-from orchestrator.rehearse import marker_document, step_timings, timings_markdown
-from orchestrator.rehearse_stack import rehearsal_config, rehearse_stack
-from orchestrator.retry import RetryPolicy
-from orchestrator.rundir import utc_now
-from orchestrator.targets.azure.deploy import PULUMI_COMMAND_ENV
+from orchestrator.plan.recovery import plan_to_json
+from orchestrator.run.rundir import utc_now
+from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV
 from orchestrator.targets.azure.preconditions import Preconditions
+from orchestrator.verbs.cleanup import MARKER
+from orchestrator.verbs.rehearse import marker_document, step_timings, timings_markdown
+from orchestrator.verbs.rehearse_stack import rehearsal_config, rehearse_stack
 from reliability.leftovers import cleanup_case, describe, processes_of
 
 REPO = Path(__file__).resolve().parents[1]
@@ -153,8 +153,8 @@ def test_a_local_rehearsal_times_its_steps_and_leaves_only_its_evidence(workdir)
 @pytest.mark.integration
 def test_a_failing_local_rehearsal_still_tears_down(workdir, monkeypatch):
     from orchestrator.model import PermanentError
-    from orchestrator.rehearse import rehearse_local
     from orchestrator.targets.local.runner import LocalTarget
+    from orchestrator.verbs.rehearse import rehearse_local
 
     seen: dict = {}
 
@@ -331,7 +331,7 @@ def test_a_failed_destroy_keeps_the_stack_and_says_what_to_do(project, tmp_path,
 
 
 def test_the_rehearsal_tags_reach_every_resource_group(project):
-    from orchestrator.commands import capture
+    from orchestrator.stack import capture
 
     marker = marker_document(NAME, 6)
     values = rehearsal_config(project, "secondary", NAME, SHORT, marker)
@@ -368,8 +368,8 @@ def test_a_primary_stack_is_refused_before_anything_is_created(project, tmp_path
 
 
 def test_a_rehearsal_run_is_not_resumed(tmp_path):
-    from orchestrator.drill import resume_run
-    from orchestrator.rundir import write_json_atomic
+    from orchestrator.run.rundir import write_json_atomic
+    from orchestrator.verbs.drill import resume_run
 
     run_dir = tmp_path / "runs" / "secondary" / "drill-x"
     run_dir.mkdir(parents=True)

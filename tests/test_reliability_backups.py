@@ -22,8 +22,18 @@ import pytest
 from azure.storage.blob import ContentSettings
 
 from orchestrator.data.backup_catalog import (
-    INDEX, BadGeneration, choose, copy_to_run, damage_backups, damage_postgres_generation, generation_dir,
-    next_generation, parse_damage, postgres_check, read_catalog, record_generation,
+    INDEX,
+    BadGeneration,
+    choose,
+    copy_to_run,
+    damage_backups,
+    damage_postgres_generation,
+    generation_dir,
+    next_generation,
+    parse_damage,
+    postgres_check,
+    read_catalog,
+    record_generation,
 )
 from orchestrator.data.manifest import lake_facts, load_manifest, sha256_file, write_manifest
 from orchestrator.model import PermanentError, TransientError
@@ -234,8 +244,15 @@ def _put(service, container: str, name: str, data: bytes) -> None:
 @pytest.mark.integration
 def test_a_lake_generation_pins_its_state_detects_loss_and_restores_server_side(azurite_pair):
     from orchestrator.data.backup_catalog import lake_check
-    from orchestrator.data.lake_generations import (check_lake_generation, damage_lake_generation, prune_to_generation,
-                                                    snapshot_items, snapshot_lake, snapshot_listing, snapshot_source)
+    from orchestrator.data.lake_generations import (
+        check_lake_generation,
+        damage_lake_generation,
+        prune_to_generation,
+        snapshot_items,
+        snapshot_lake,
+        snapshot_listing,
+        snapshot_source,
+    )
     from orchestrator.data.lake_recovery import rehydrate_lake
     from orchestrator.data.manifest import listing_facts
 

@@ -86,7 +86,7 @@ TOKENS = st.sampled_from(["--stack", "--json", "--workdir", "--project-dir", "--
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(argv=st.tuples(st.sampled_from(VERBS), st.lists(TOKENS, max_size=5)))
 def test_any_command_line_ends_in_an_exit_code_not_an_exception(argv, capsys):
-    from orchestrator.cli import main
+    from orchestrator.cli.main import main
 
     verb, rest = argv
     # A real stack name could start real (slow but harmless) work; random text never names one.

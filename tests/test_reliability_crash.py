@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.crashpoint import KillSwitch
+from orchestrator.engine.crashpoint import KillSwitch
 from orchestrator.errors import BadInput
 from reliability import suite_crash
 from reliability.crash_support import journal_records, tear

@@ -1,4 +1,4 @@
-"""Fault injection (orchestrator/faults.py): the quick suite, and the injector on its own.
+"""Fault injection (orchestrator/data/faults.py): the quick suite, and the injector on its own.
 
 The suite runs three seeded drills at a 20% fault rate (reliability/suite_faults.py); the other
 tests use one real Azurite and one real PostgreSQL (a secondary region started alone) and the
@@ -18,17 +18,17 @@ from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobServiceClient, LinearRetry
 from requests.adapters import HTTPAdapter
 
-from orchestrator import faults
-from orchestrator.cli import main as drctl
+from orchestrator.cli.main import main as drctl
+from orchestrator.data import faults
 from orchestrator.data.connect import CONNECT_RETRY
 from orchestrator.data.errors import map_azure_error
 from orchestrator.data.ingest import LakeSink, PostgresSink
-from orchestrator.engine import Engine
+from orchestrator.engine.journal import Journal
+from orchestrator.engine.retry import RetryPolicy
+from orchestrator.engine.scheduler import Engine
 from orchestrator.errors import BadInput
-from orchestrator.journal import Journal
 from orchestrator.model import Plan, Step, StepKind, StepOutcome, TransientError
 from orchestrator.report.run_summary import records_from_journal, write_step_evidence
-from orchestrator.retry import RetryPolicy
 from orchestrator.targets.local.region import LocalRegionPair
 from reliability import suite_faults
 from reliability.leftovers import describe, processes_of

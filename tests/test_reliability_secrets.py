@@ -105,15 +105,15 @@ def test_a_drctl_process_masks_a_secret_of_its_environment_from_its_first_line()
 
 
 def test_a_crash_prints_its_traceback_redacted(monkeypatch, capsys):
-    import orchestrator.commands
-    from orchestrator.cli import main
+    import orchestrator.stack
+    from orchestrator.cli.main import main
 
     REDACTOR.add_secret("CANARY-traceback-secret")
 
     def crash(*args, **kwargs):
         raise RuntimeError("connecting with AccountKey=abc123xyz; and CANARY-traceback-secret")
 
-    monkeypatch.setattr(orchestrator.commands, "plan_command", crash)
+    monkeypatch.setattr(orchestrator.stack, "plan_command", crash)
     with pytest.raises(SystemExit) as ended:
         main(["plan", "--stack", "secondary"])
     err = capsys.readouterr().err

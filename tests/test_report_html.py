@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from orchestrator.model import Plan, StepKind, StepOutcome
-from orchestrator.plan import critical_path
+from orchestrator.plan.recovery import critical_path
 from tests.png_pixels import read_png
 from tests.report_runs import iso, run_and_finish, step
 

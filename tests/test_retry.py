@@ -1,4 +1,4 @@
-"""orchestrator/retry.py: what is retried, how often, what is reported, and what is left behind."""
+"""orchestrator/engine/retry.py: what is retried, how often, what is reported, and what is left behind."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ import gc
 
 import pytest
 
+from orchestrator.engine.retry import RetryPolicy
 from orchestrator.model import PermanentError, TransientError
-from orchestrator.retry import RetryPolicy
 
 QUICK = RetryPolicy(max_attempts=4, initial_backoff_s=1, jitter_s=0).without_sleep()
 

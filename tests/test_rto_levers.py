@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, SeedFacts, Responsibility
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from orchestrator.model import Plan, Step, StepKind
-from orchestrator.plan import build_plan, critical_path, sequential_seconds
-from orchestrator.rto_levers import rto_levers, scheduled_seconds
+from orchestrator.plan.recovery import build_plan, critical_path, sequential_seconds
+from orchestrator.plan.rto_levers import rto_levers, scheduled_seconds
 
 REPO = Path(__file__).resolve().parents[1]
 

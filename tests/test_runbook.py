@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from orchestrator.runbook import Bullets, Para, Runbook, Section, Subsection, Table, duration
-from orchestrator.runbook_contacts import load_contacts
-from orchestrator.runbook_render import render_html, render_markdown
+from orchestrator.runbook.contacts import load_contacts
+from orchestrator.runbook.document import Bullets, Para, Runbook, Section, Subsection, Table, duration
+from orchestrator.runbook.render import render_html, render_markdown
 
 REPO = Path(__file__).resolve().parents[1]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]

@@ -1,4 +1,4 @@
-"""Azure AI Search (components/services/ai_search.py): private, key-less service; replicas as the HA uplift."""
+"""Azure AI Search (components/ai_search.py): private, key-less service; replicas as the HA uplift."""
 
 from __future__ import annotations
 

@@ -1,11 +1,11 @@
-"""Azure AI Services (components/services/ai_services.py): private, key-less account and model deployments."""
+"""Azure AI Services (components/ai_services.py): private, key-less account and model deployments."""
 
 from __future__ import annotations
 
 import pytest
 from service_harness import config_with, run_service, spec
 
-from components.services import ai_services
+from components import ai_services
 from stacks.config import ConfigError
 
 KEY = "aiServices"

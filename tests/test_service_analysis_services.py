@@ -1,4 +1,4 @@
-"""Azure Analysis Services (components/services/analysis_services.py): firewalled server, geo backups."""
+"""Azure Analysis Services (components/analysis_services.py): firewalled server, geo backups."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Azure Data Explorer (components/services/data_explorer.py): private V3 cluster, database retention,
+"""Azure Data Explorer (components/data_explorer.py): private V3 cluster, database retention,
 zones as the AZ uplift, and the re-ingestion path from the lake."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Azure Data Share (components/services/data_share.py): the provider account, identity required."""
+"""Azure Data Share (components/data_share.py): the provider account, identity required."""
 
 from __future__ import annotations
 

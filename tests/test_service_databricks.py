@@ -1,4 +1,4 @@
-"""Azure Databricks (components/services/databricks.py): security baseline, DBFS redundancy, VNet injection."""
+"""Azure Databricks (components/databricks.py): security baseline, DBFS redundancy, VNet injection."""
 
 from __future__ import annotations
 

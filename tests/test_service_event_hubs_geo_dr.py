@@ -104,7 +104,7 @@ def test_a_paired_secondary_namespace_declares_no_hubs_of_its_own():
     # Pairing needs an empty secondary namespace: the hubs arrive by the alias's metadata replication.
     from pulumi_mocks import deploy
 
-    from stacks.platform import build
+    from stacks.program import build
 
     for stack, hubs in (("secondary", 0), ("primary", 1)):
         config = config_with(stack, KEY)
@@ -116,9 +116,9 @@ def test_the_secondary_plan_fails_the_alias_over_though_the_secondary_declares_n
     import shutil
 
     import yaml
-
-    from orchestrator.commands import build_stack_plan
     from pulumi_mocks import PROJECT_DIR
+
+    from orchestrator.stack import build_stack_plan
 
     for name in ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml"):
         shutil.copy(PROJECT_DIR / name, tmp_path / name)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from pulumi_mocks import stack_config
 from service_harness import config_with, resolved_outputs, run_service, spec

@@ -1,4 +1,4 @@
-"""Microsoft Fabric capacity (components/services/fabric_capacity.py): SKU, administrators, DR setting."""
+"""Microsoft Fabric capacity (components/fabric_capacity.py): SKU, administrators, DR setting."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Azure Functions (components/services/function_app.py): EP plan, hardened Linux app, identity-based storage."""
+"""Azure Functions (components/function_app.py): EP plan, hardened Linux app, identity-based storage."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 from service_harness import config_with, resolved_outputs, run_service, spec
 

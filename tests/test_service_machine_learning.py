@@ -1,4 +1,4 @@
-"""Azure Machine Learning (components/services/machine_learning.py): private workspace and its dependants."""
+"""Azure Machine Learning (components/machine_learning.py): private workspace and its dependants."""
 
 from __future__ import annotations
 

@@ -14,7 +14,7 @@ from pulumi_mocks import PROJECT, Deployment
 from service_harness import config_with, context_for, spec
 
 from components.profile import RecoveryAction
-from orchestrator.preview import AzureMocks, run_under_mocks
+from orchestrator.program.capture import AzureMocks, run_under_mocks
 from stacks.config import ConfigError
 
 KEY = "mysql"

@@ -9,7 +9,7 @@ import pytest
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
 from service_harness import config_with, resolved_outputs, run_service, spec
 
-from orchestrator.preview import AzureMocks
+from orchestrator.program.capture import AzureMocks
 from stacks.config import ConfigError
 
 KEY = "networkWatcher"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from service_harness import config_with, run_service, spec
 
-from components.service import globally_unique_types, subresource_types
+from components.spec import globally_unique_types, subresource_types
 from stacks.config import ConfigError
 
 KEY = "publicDns"

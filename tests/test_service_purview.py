@@ -1,4 +1,4 @@
-"""Microsoft Purview (components/services/purview.py): a private, identity-based account per stack."""
+"""Microsoft Purview (components/purview.py): a private, identity-based account per stack."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Azure SQL Managed Instance (components/services/sql_managed_instance.py): Entra-only, private, and the
+"""Azure SQL Managed Instance (components/sql_managed_instance.py): Entra-only, private, and the
 instance failover group from the primary to the paired stack's instance."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""SQL Server on Azure VMs (components/services/sql_server_vm.py): the Site Recovery vault and A2A policy."""
+"""SQL Server on Azure VMs (components/sql_server_vm.py): the Site Recovery vault and A2A policy."""
 
 from __future__ import annotations
 

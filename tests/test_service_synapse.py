@@ -1,4 +1,4 @@
-"""Azure Synapse (components/services/synapse.py): Entra-only workspace on the lake, geo-backed SQL pool,
+"""Azure Synapse (components/synapse.py): Entra-only workspace on the lake, geo-backed SQL pool,
 the secondary's geo-restore, and the Spark pool."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-from service_harness import context_for, config_with, run_service, spec
+from service_harness import config_with, context_for, run_service, spec
 
 from components.profile import RecoveryAction
 from stacks.config import ConfigError

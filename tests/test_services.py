@@ -10,8 +10,8 @@ import pytest
 from service_harness import config_with, run_service, spec
 
 from components.profile import profile_for
-from components.service import globally_unique_types, physical_name_inputs, service_specs, subresource_types
-from orchestrator.preview import SUBRESOURCE_TYPES
+from components.spec import globally_unique_types, physical_name_inputs, service_specs, subresource_types
+from orchestrator.program.capture import SUBRESOURCE_TYPES
 from stacks.config import ConfigError
 
 KEYS = sorted(service_specs())

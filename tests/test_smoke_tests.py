@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from orchestrator.data.ingest import LakeSink, PostgresSink
-from orchestrator.targets.local.azurite import AzuriteServer, generate_account_key
-from orchestrator.targets.local.postgres import PostgresServer
+from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
+from orchestrator.targets.local.servers.postgres import PostgresServer
 from stacks import outputs as keys
 
 REPO = Path(__file__).resolve().parents[1]

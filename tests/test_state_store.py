@@ -24,15 +24,21 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
+from orchestrator.engine.journal import JOURNAL_FILE, Journal
 from orchestrator.errors import BadInput
-from orchestrator.journal import JOURNAL_FILE, Journal
-from orchestrator.state_lease import LeaseHeld, StateConflict
-from orchestrator.state_resume import open_for_resume, resume_into
-from orchestrator.state_store import EVIDENCE_KEY, LEASE_EVIDENCE, RunStateStore
-from orchestrator.state_url import KEY_ENV, parse_state_url
-from orchestrator.targets.local.azurite import AzuriteServer, generate_account_key
+from orchestrator.run.remote.lease import LeaseHeld, StateConflict
+from orchestrator.run.remote.resume import open_for_resume, resume_into
+from orchestrator.run.remote.store import EVIDENCE_KEY, LEASE_EVIDENCE, RunStateStore
+from orchestrator.run.remote.url import KEY_ENV, parse_state_url
+from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 from reliability.leftovers import cleanup_case, describe, processes_of
-from tests.test_drill_integration import PAUSE_STEP, check_journal_recovered, check_recovered_summary, journal, succeeded
+from tests.test_drill_integration import (
+    PAUSE_STEP,
+    check_journal_recovered,
+    check_recovered_summary,
+    journal,
+    succeeded,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]
@@ -224,8 +230,8 @@ def test_the_lease_blocks_a_second_executor_naming_the_holder(state, folders):
 HOLDER = """
 import json, sys, time
 from pathlib import Path
-from orchestrator.journal import Journal
-from orchestrator.state_store import RunStateStore
+from orchestrator.engine.journal import Journal
+from orchestrator.run.remote.store import RunStateStore
 run_dir = Path(sys.argv[2])
 store = RunStateStore.connect(sys.argv[1], lease_s=15)
 store.start_run(run_dir, json.loads((run_dir / "run.json").read_text()))

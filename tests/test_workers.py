@@ -1,4 +1,4 @@
-"""orchestrator/workers.py: the pool never runs more than its size, starts threads only when needed."""
+"""orchestrator/engine/workers.py: the pool never runs more than its size, starts threads only when needed."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import _thread
 import threading
 import time
 
-from orchestrator.workers import WorkerPool
+from orchestrator.engine.workers import WorkerPool
 
 
 def test_at_most_size_tasks_run_at_once_and_every_task_runs():

@@ -21,8 +21,15 @@ from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.ingest import ZONES, LakeSink
-from orchestrator.data.manifest import (container_facts, lake_facts, load_manifest, md5_text,
-                                        sha256_file, table_facts, write_manifest)
+from orchestrator.data.manifest import (
+    container_facts,
+    lake_facts,
+    load_manifest,
+    md5_text,
+    sha256_file,
+    table_facts,
+    write_manifest,
+)
 from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, TransientError
 

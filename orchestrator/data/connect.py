@@ -1,6 +1,6 @@
 """Connecting to the data stores: a bounded retry of a transient failure at the call itself.
 
-The engine retries whole steps (orchestrator/retry.py): right for a store that is away for a
+The engine retries whole steps (orchestrator/engine/retry.py): right for a store that is away for a
 while, costly for one refused connection or one throttled request, since the step starts over.
 So two small retries sit under it, each bounded, each giving up to the step retry:
 
@@ -10,7 +10,7 @@ So two small retries sit under it, each bounded, each giving up to the step retr
   (Azure Storage throttles with 503 ServerBusy; a 429 comes from a gateway in front of it, or
   from drctl's fault injection): `RetryThrottled` waits what its Retry-After asks, a few times.
 
-Every connection goes through orchestrator/faults.py, which is a plain psycopg.connect unless a
+Every connection goes through orchestrator/data/faults.py, which is a plain psycopg.connect unless a
 drill injects faults.
 """
 
@@ -22,8 +22,8 @@ import psycopg
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy
 
-from orchestrator import faults
-from orchestrator.retry import RetryPolicy
+from orchestrator.data import faults
+from orchestrator.engine.retry import RetryPolicy
 
 # Short waits: a server that refuses connections for longer is the step retry's business.
 CONNECT_RETRY = RetryPolicy(max_attempts=3, max_total_s=30.0, initial_backoff_s=0.5, max_backoff_s=2.0,

@@ -14,8 +14,7 @@ import time
 from typing import Iterator
 
 import psycopg
-from azure.core.exceptions import (HttpResponseError, IncompleteReadError, ServiceRequestError,
-                                   ServiceResponseError)
+from azure.core.exceptions import HttpResponseError, IncompleteReadError, ServiceRequestError, ServiceResponseError
 
 from orchestrator.model import PermanentError, TransientError
 

@@ -5,7 +5,7 @@ from the source URL (signed with a short-lived read SAS) and we only watch its c
 On Azure that is Azure's own copy engine; locally Azurite fetches the source itself.
 
 How a source URL is signed is the only thing that differs between targets: locally a shared-key
-SAS (`shared_key_source`), on Azure a user-delegation SAS (orchestrator/targets/azure/lake.py).
+SAS (`shared_key_source`), on Azure a user-delegation SAS (orchestrator/targets/azure/stores/lake.py).
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from orchestrator.data.errors import azure_errors, redact
 from orchestrator.data.ingest import ZONES, LakeSink
 from orchestrator.data.manifest import ValidationResult, compare, lake_facts, md5_text
 from orchestrator.model import PermanentError, TransientError
+
 
 class _InFlight:
     """Counts copies between their start and their terminal status; keeps the maximum seen."""

@@ -22,7 +22,7 @@ import yaml
 
 from orchestrator.data.manifest import sha256_file
 from orchestrator.errors import BadInput
-from orchestrator.rundir import write_json_atomic
+from orchestrator.run.rundir import write_json_atomic
 
 SUMS = "SHA256SUMS"
 VERSIONS = "versions.json"

@@ -7,13 +7,13 @@ from pathlib import Path
 from typing import Any
 
 from components.profile import DRProfile
-from orchestrator.journal import Journal
+from orchestrator.engine.journal import Journal
 from orchestrator.model import Plan, StepKind
-from orchestrator.plan import critical_path
+from orchestrator.plan.recovery import critical_path
 from orchestrator.redact import REDACTOR
-from orchestrator.report.handover import StepRecord, build_report, write_formats, write_report
 from orchestrator.report.bundle import seal, write_versions
-from orchestrator.rundir import write_json_atomic
+from orchestrator.report.handover import StepRecord, build_report, write_formats, write_report
+from orchestrator.run.rundir import write_json_atomic
 
 SUMMARY_COMPONENT_KEYS = ("name", "stateful", "exercised", "smoke", "validation")
 
@@ -161,11 +161,11 @@ def finish_run(
 def _record_history(run_dir: Path, run: dict[str, Any], outcome: str) -> None:
     """Every run that ends feeds `drctl plan`'s estimates. The recovery itself is done and reported
     by now: a history that cannot be written is said on stderr, not turned into a failed run."""
-    from orchestrator.history import record_run
+    from orchestrator.plan.history import record_run
 
     try:
         record_run(run_dir, run, outcome)
     except OSError as exc:
-        from orchestrator.render import progress_line
+        from orchestrator.cli.render import progress_line
 
         progress_line(f"step durations not recorded in the history: {exc}")

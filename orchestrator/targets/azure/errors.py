@@ -22,8 +22,14 @@ from typing import Any, TypeVar
 
 from azure.core.exceptions import AzureError
 
-from orchestrator.data.errors import (THROTTLING_CODES, TRANSIENT_STATUS, azure_errors, error_details,
-                                      map_azure_error, redact)
+from orchestrator.data.errors import (
+    THROTTLING_CODES,
+    TRANSIENT_STATUS,
+    azure_errors,
+    error_details,
+    map_azure_error,
+    redact,
+)
 from orchestrator.model import PermanentError, TransientError
 
 T = TypeVar("T")

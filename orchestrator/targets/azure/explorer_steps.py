@@ -11,9 +11,9 @@ from collections.abc import Callable
 from typing import Any
 
 from orchestrator.model import PermanentError, StepContext, StepKind, StepOutcome
-from orchestrator.targets.azure import explorer
-from orchestrator.targets.azure.kusto import KustoClient, cluster_uri
-from orchestrator.targets.azure.lake import as_utc
+from orchestrator.targets.azure.stores import data_explorer as explorer
+from orchestrator.targets.azure.stores.kusto import KustoClient, cluster_uri
+from orchestrator.targets.azure.stores.lake import as_utc
 
 COMPONENT = "data_explorer"
 CLUSTER_TYPE = "azure-native:kusto:Cluster"
@@ -27,7 +27,7 @@ class ExplorerSteps:
         self.max_in_flight, self.timeout_s = max_in_flight, timeout_s
 
     def _client(self) -> KustoClient:
-        from components.services.data_explorer import cluster_name
+        from components.data_explorer import cluster_name
 
         config = self.data.config
         return self.kusto(cluster_uri(cluster_name(config.prefix, config.name_suffix), config.region))
@@ -48,7 +48,7 @@ class ExplorerSteps:
                            evidence={**evidence, "table": state, "method": "re-ingestion from the recovered lake"})
 
     def validate(self) -> StepOutcome:
-        from orchestrator.targets.azure.runner_data import _validated
+        from orchestrator.targets.azure.data_steps import _validated
 
         files = explorer.lake_event_files(self.data._lake_dest())
         return _validated(explorer.validate(self._client(), self._database(), files))

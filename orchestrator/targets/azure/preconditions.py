@@ -15,7 +15,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
-from orchestrator.targets.azure.deploy import PULUMI_COMMAND_ENV, find_pulumi
+from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV, find_pulumi
 
 ARM_SCOPE = "https://management.azure.com/.default"
 CREDENTIAL_HINT = "set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, use workload identity, or az login"

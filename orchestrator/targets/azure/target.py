@@ -9,7 +9,7 @@ replay, smoke, gate, handover) is handed to `other_steps`; without one, such a s
 from __future__ import annotations
 
 from orchestrator.model import Step, StepContext, StepKind, StepOutcome, StepRunner
-from orchestrator.targets.azure.deploy_session import DeploymentSession
+from orchestrator.targets.azure.deploy.session import DeploymentSession
 
 NOT_EXERCISED = "declared, not exercised: the Azure data and smoke steps are not available in this drctl"
 

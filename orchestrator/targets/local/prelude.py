@@ -17,13 +17,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from orchestrator.data.backup_catalog import (backup_postgres_generation, copy_to_run, damage_backups,
-                                               generation_dir, next_generation, record_generation)
+from orchestrator.data.backup_catalog import (
+    backup_postgres_generation,
+    copy_to_run,
+    damage_backups,
+    generation_dir,
+    next_generation,
+    record_generation,
+)
 from orchestrator.data.ingest import LakeSink, PostgresSink
 from orchestrator.data.lake_generations import backup_lake_generation
 from orchestrator.data.replay import catch_up, data_end
 from orchestrator.data.source import SourceSystem, iso
-from orchestrator.rundir import utc_now, write_json_atomic
+from orchestrator.run.rundir import utc_now, write_json_atomic
 from orchestrator.targets.local.region import LocalRegionPair
 
 PRELUDE_FILE = "prelude.json"

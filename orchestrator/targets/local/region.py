@@ -19,8 +19,8 @@ from pathlib import Path
 
 from azure.storage.blob import BlobServiceClient
 
-from orchestrator.targets.local.azurite import AzuriteServer, generate_account_key
-from orchestrator.targets.local.postgres import PostgresServer
+from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
+from orchestrator.targets.local.servers.postgres import PostgresServer
 
 KEYS_FILE = "account-keys.json"
 

@@ -12,7 +12,6 @@ from pathlib import Path
 from typing import Any, Callable
 
 from components.profile import DRProfile
-from orchestrator.approve import auto_approval, recorded_approval
 from orchestrator.data.backup_catalog import INDEX, Choice, choose, lake_check, postgres_check
 from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink
 from orchestrator.data.lake_generations import prune_to_generation, snapshot_listing, snapshot_source
@@ -21,9 +20,10 @@ from orchestrator.data.manifest import load_manifest
 from orchestrator.data.pg_recovery import restore_postgres, validate_postgres
 from orchestrator.data.replay import data_end, replay, rpo_seconds
 from orchestrator.data.source import iso
-from orchestrator.lifecycle import zone_of
 from orchestrator.model import PermanentError, Plan, Step, StepContext, StepKind, StepOutcome
-from orchestrator.rundir import utc_now
+from orchestrator.plan.zones import zone_of
+from orchestrator.run.approvals import auto_approval, recorded_approval
+from orchestrator.run.rundir import utc_now
 from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
 from smoke_tests import check_lake, check_postgres

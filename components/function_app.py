@@ -1,0 +1,232 @@
+"""Azure Functions: an Elastic Premium Linux plan, a function app and the app's own storage account.
+
+The seeds class Azure Functions as stateless: redeployed from source control, then smoke-tested
+before it rejoins the system. The app's storage (triggers, leases, Durable state) is redeployed
+empty with it. The host reaches that storage as the app's managed identity
+(`AzureWebJobsStorage__accountName`), so the account has shared-key access off and no Azure Files
+content share, which would need a key (https://learn.microsoft.com/azure/azure-functions/storage-considerations);
+code therefore ships as a package (`WEBSITE_RUN_FROM_PACKAGE=1`, zip deploy).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pulumi
+from pulumi_azure_native import storage, web
+from pydantic import Field
+
+from components import naming, roles
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
+from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+
+TYPE_TOKEN = "dataplatform:compute:FunctionApp"
+
+# Web app names are DNS labels under azurewebsites.net: 2-60 letters, digits and '-', not at either end.
+SITE_NAME = naming.NameRule(
+    2, 60, r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", "letters, digits and '-', not at either end"
+)
+PLAN_NAME = naming.NameRule(1, 60, r"[A-Za-z0-9-]+", "letters, digits and '-'")
+
+HEALTH_PATH = "/api/health"
+# Built-in roles the host needs on its storage when it connects with an identity: blobs (keys,
+# leases, timers) and queues (blob-trigger and Durable work items).
+HOST_STORAGE_ROLES = {
+    "blob-owner": roles.STORAGE_BLOB_DATA_OWNER,
+    "queue-contributor": roles.STORAGE_QUEUE_DATA_CONTRIBUTOR,
+}
+# linuxFxVersion stack names per FUNCTIONS_WORKER_RUNTIME.
+LINUX_STACKS = {
+    "python": "Python",
+    "node": "Node",
+    "dotnet-isolated": "DOTNET-ISOLATED",
+    "java": "Java",
+    "powershell": "PowerShell",
+}
+
+PROFILE = register(
+    TYPE_TOKEN,
+    DRProfile(
+        key="function_app",
+        title="Azure Functions app (Elastic Premium, Linux)",
+        stateful=False,
+        recovery_action=RecoveryAction.REDEPLOY,
+        smoke_checks=("function-app-running", "function-health-endpoint"),
+        data_checks=(),
+        depends_on=(Dependency("foundation", "the plan, app and storage live in the data resource group"),),
+        priority=4,
+        # Plan, storage account and app deploy in parallel in a few minutes; the code package follows.
+        estimates=Estimates(deploy=300, smoke=120),
+        seed=(
+            SeedFacts(
+                service="Azure Functions",
+                component_responsibility=Responsibility.MICROSOFT,
+                workload_responsibility=Responsibility.CUSTOMER,
+                sku_selected="Elastic Premium EP1",
+                uplift_options=(
+                    "Zone-redundant Elastic Premium plan",
+                    "Redeploy from source control into the paired region, with a smoke test",
+                ),
+            ),
+        ),
+        notes=(
+            "Stateless: redeployed from source control, then GET /api/health must answer 200 before the "
+            "app rejoins the system.",
+            "Triggers restart from the new storage account: Durable orchestrations in flight at the "
+            "disaster are lost and re-submitted by their callers.",
+        ),
+    ),
+)
+
+
+class FunctionAppSettings(ServiceSettings):
+    sku: Literal["EP1", "EP2", "EP3"] = "EP1"
+    zone_redundant: bool = Field(False, alias="zoneRedundant")
+    maximum_elastic_workers: int = Field(20, alias="maximumElasticWorkers", ge=1, le=100)
+    runtime: Literal["python", "node", "dotnet-isolated", "java", "powershell"] = "python"
+    runtime_version: str = Field("3.11", alias="runtimeVersion", pattern=r"^\d+(\.\d+)?$")
+
+
+@dataclass(frozen=True)
+class FunctionAppArgs:
+    location: str
+    prefix: str
+    name_suffix: str
+    resource_group_name: pulumi.Input[str]
+    subscription_id: pulumi.Input[str]
+    settings: FunctionAppSettings
+
+
+def app_name(prefix: str, suffix: str) -> str:
+    return naming.check_name("function app", f"func-{prefix}-{suffix}", SITE_NAME)
+
+
+def storage_name(prefix: str, suffix: str) -> str:
+    return naming.check_name("storage account", f"{prefix}func{suffix}")
+
+
+class FunctionApp(pulumi.ComponentResource):
+    def __init__(self, name: str, args: FunctionAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(TYPE_TOKEN, name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        settings, group = args.settings, args.resource_group_name
+
+        self.storage = storage.StorageAccount(
+            f"{name}-storage",
+            account_name=storage_name(args.prefix, args.name_suffix),
+            resource_group_name=group,
+            location=args.location,
+            kind=storage.Kind.STORAGE_V2,
+            # Host state only (leases, queues): rebuilt empty on a redeploy, so locally redundant.
+            sku=storage.SkuArgs(name=storage.SkuName.STANDARD_LRS),
+            enable_https_traffic_only=True,
+            minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
+            allow_blob_public_access=False,
+            # The host authenticates with its identity; no key exists to leak.
+            allow_shared_key_access=False,
+            opts=child,
+        )
+        self.plan = web.AppServicePlan(
+            f"{name}-plan",
+            name=naming.check_name("app service plan", f"asp-{args.prefix}-func-{args.name_suffix}", PLAN_NAME),
+            resource_group_name=group,
+            location=args.location,
+            kind="elastic",
+            reserved=True,  # Linux
+            sku=web.SkuDescriptionArgs(name=settings.sku, tier="ElasticPremium"),
+            zone_redundant=settings.zone_redundant,
+            maximum_elastic_worker_count=settings.maximum_elastic_workers,
+            opts=child,
+        )
+        stack = f"{LINUX_STACKS[settings.runtime]}|{settings.runtime_version}"
+        self.app = web.WebApp(
+            f"{name}-app",
+            name=app_name(args.prefix, args.name_suffix),
+            resource_group_name=group,
+            location=args.location,
+            kind="functionapp,linux",
+            server_farm_id=self.plan.id,
+            reserved=True,
+            https_only=True,
+            identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
+            site_config=web.SiteConfigArgs(
+                linux_fx_version=stack,
+                min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+                scm_min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
+                ftps_state=web.FtpsState.DISABLED,
+                http20_enabled=True,
+                health_check_path=HEALTH_PATH,
+                app_settings=[
+                    web.NameValuePairArgs(name="FUNCTIONS_EXTENSION_VERSION", value="~4"),
+                    web.NameValuePairArgs(name="FUNCTIONS_WORKER_RUNTIME", value=settings.runtime),
+                    # Identity-based host storage: the account name, no connection string.
+                    web.NameValuePairArgs(name="AzureWebJobsStorage__accountName", value=self.storage.name),
+                    web.NameValuePairArgs(name="WEBSITE_RUN_FROM_PACKAGE", value="1"),
+                ],
+            ),
+            opts=child,
+        )
+        principal = roles.principal_of(self.app)
+        for role, definition in HOST_STORAGE_ROLES.items():
+            roles.grant(
+                f"{name}-storage-{role}",
+                seed=f"{args.prefix}/{args.name_suffix}/func/{role}",
+                scope=self.storage.id,
+                subscription_id=args.subscription_id,
+                role=definition,
+                principal_id=principal,
+                opts=child,
+            )
+        # Basic-auth publishing (FTP and the SCM site with a password) off: deployments use Entra tokens.
+        for kind, resource in (("ftp", web.WebAppFtpAllowed), ("scm", web.WebAppScmAllowed)):
+            resource(
+                f"{name}-{kind}-basic-auth", name=self.app.name, resource_group_name=group, allow=False, opts=child
+            )
+
+        self.app_name: pulumi.Output[str] = self.app.name
+        # Azure reports the host name once the app exists; until then it is the default <name>.azurewebsites.net.
+        self.health_url: pulumi.Output[str] = pulumi.Output.all(self.app.default_host_name, self.app.name).apply(
+            lambda parts: f"https://{parts[0] or parts[1] + '.azurewebsites.net'}{HEALTH_PATH}"
+        )
+        self.register_outputs({"app_name": self.app_name, "health_url": self.health_url})
+
+
+def deploy(context: PlatformContext, settings: FunctionAppSettings) -> dict[str, Any]:
+    app = FunctionApp(
+        "function-app",
+        FunctionAppArgs(
+            location=context.region,
+            prefix=context.prefix,
+            name_suffix=context.suffix,
+            resource_group_name=context.data_group,
+            subscription_id=context.subscription_id,
+            settings=settings,
+        ),
+    )
+    return {
+        "functionAppName": app.app_name,
+        "functionAppHealthUrl": app.health_url,
+        "functionAppStorageAccountName": app.storage.name,
+    }
+
+
+def posture(config: Any, settings: FunctionAppSettings | None) -> tuple[Posture, ...]:
+    if settings is None:
+        return (Posture(sku="none", uplift_enabled=(None, None)),)
+    # Both stacks declare the app from the same code, so redeployment into the pair is built in.
+    return (Posture(sku=f"Elastic Premium {settings.sku}", uplift_enabled=(settings.zone_redundant, True)),)
+
+
+SERVICE = ServiceSpec(
+    key="functionApp",
+    settings=FunctionAppSettings,
+    profile=PROFILE,
+    deploy=deploy,
+    posture=posture,
+    example={"sku": "EP1", "zoneRedundant": True, "runtime": "python", "runtimeVersion": "3.11"},
+    physical_names={"azure-native:web:WebApp": "name", "azure-native:web:AppServicePlan": "name"},
+    globally_unique=frozenset({"azure-native:web:WebApp"}),
+    # Basic-auth policies are children of the site with fixed names ("ftp", "scm").
+    subresources=frozenset({"azure-native:web:WebAppFtpAllowed", "azure-native:web:WebAppScmAllowed"}),
+)

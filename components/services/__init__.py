@@ -1,1 +1,0 @@
-"""Optional services, one module each, discovered by components.service.service_specs()."""

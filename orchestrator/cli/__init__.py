@@ -1,0 +1,1 @@
+"""drctl's command line: click wiring only; each verb's logic is in orchestrator/verbs/."""

@@ -1,0 +1,174 @@
+"""The verbs that run or inspect a recovery: failover, drill, resume, approve, status.
+
+Registered in orchestrator/cli/main.py; each parses its options, takes the stack's lease where a run
+starts, and hands over to one module (orchestrator/verbs/failover.py, drill.py, approve.py, commands.py).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from orchestrator.cli.common import emit_json, finish_run, json_option, project_option, workdir_option, workers_option
+from orchestrator.cli.faults import fault_options
+from orchestrator.cli.rehearse import corrupt_backup_option
+from orchestrator.cli.state import break_lease_option, state_url_option
+from orchestrator.errors import BadInput
+
+
+@click.command()
+@click.option("--stack", default="secondary", show_default=True, help="The stack failed over to.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and the preflight checks; touch nothing.")
+@workers_option
+@workdir_option("Where run directories go.")
+@json_option
+@state_url_option
+@break_lease_option
+@project_option
+def failover(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bool, state_url: str | None,
+             break_lease: bool, project_dir: Path) -> None:
+    """Fail over to STACK on Azure: preflight, pulumi up, rehydrate, validate, smoke, hand over."""
+    from orchestrator.run.lease import StackLease
+    from orchestrator.verbs.failover import failover_command
+
+    with StackLease(workdir, stack, "failover", break_lease=break_lease) as lease:  # a dry run never takes it
+        document = failover_command(project_dir, stack, workdir=workdir, dry_run=dry_run, workers=workers,
+                                    state_url=None if dry_run else state_url, lease=lease)
+    if dry_run:
+        if as_json:
+            emit_json(document)
+        else:
+            from orchestrator.cli.render import print_dry_run
+
+            print_dry_run(document)
+        return
+    if document.get("outcome") == "blocked":
+        if as_json:
+            emit_json(document)
+        else:
+            from orchestrator.cli.render import print_preflight
+
+            print_preflight(document["preflight"])
+        sys.exit(1)
+    finish_run(document, as_json)
+
+
+@click.command()
+@click.option("--local", "local", is_flag=True, help="Run against the local region pair of emulators.")
+@click.option("--scale", type=click.IntRange(1, 1000), default=1, show_default=True, help="Dataset size multiplier.")
+@workdir_option("Where run directories and emulator data go.")
+@workers_option
+@click.option("--stack", default="secondary", show_default=True, help="The stack failed over to.")
+@click.option("--keep-data", is_flag=True, help="Keep the emulators' data after a recovered run (kept anyway otherwise).")
+@click.option("--require-approval", is_flag=True,
+              help="Gates wait for `drctl approve` instead of being auto-approved (then `drctl resume`).")
+@click.option("--with-fallback", is_flag=True, help="After the handover, fall back to the primary (the round trip).")
+@click.option("--parallel-run-s", type=click.FloatRange(0, 3600), default=None,
+              help="Length of the fallback's parallel run, in seconds (default 2 locally).")
+@corrupt_backup_option
+@fault_options
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON summary on stdout.")
+@state_url_option
+@break_lease_option
+@project_option
+def drill(
+    local: bool, scale: int, workdir: Path, workers: int, stack: str, keep_data: bool, require_approval: bool,
+    with_fallback: bool, parallel_run_s: float | None, corrupt_latest_backup: str | None, fault_rate: str | None,
+    fault_seed: int | None, fault_kinds: str | None, as_json: bool, state_url: str | None, break_lease: bool,
+    project_dir: Path
+) -> None:
+    """Rehearse a failover end to end: dataset, backup, disaster, recovery, validation, report."""
+    if not local:
+        raise BadInput("drill needs --local: it runs against the local region pair (on Azure, `drctl failover` runs the same plan)")
+    from orchestrator.data.faults import from_cli
+    from orchestrator.verbs.drill import run_local_drill
+
+    inject_faults = from_cli(fault_rate, fault_seed, fault_kinds)  # before anything starts: bad values exit 2
+    if parallel_run_s is not None and not with_fallback:
+        raise BadInput("--parallel-run-s: only with --with-fallback")
+    from orchestrator.run.lease import StackLease
+
+    with StackLease(workdir, stack, "drill", break_lease=break_lease) as lease:
+        summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=keep_data,
+                                  with_fallback=with_fallback, parallel_run_s=parallel_run_s,
+                                  require_approval=require_approval, corrupt_latest_backup=corrupt_latest_backup,
+                                  state_url=state_url, inject_faults=inject_faults, lease=lease)
+    finish_run(summary, as_json)
+
+
+@click.command()
+@click.argument("run")
+@workers_option
+@click.option("--json", "as_json", is_flag=True, help="Print the JSON summary on stdout.")
+@workdir_option("Where run directories are looked up when RUN is a run id.")
+@state_url_option
+@break_lease_option
+@project_option
+def resume(run: str, workers: int, as_json: bool, workdir: Path, state_url: str | None, break_lease: bool,
+           project_dir: Path) -> None:
+    """Continue an interrupted run (RUN: its directory or run id); completed steps are not run again.
+    With --state-url (or for a run started with it) from any machine: RUN is fetched from the container."""
+    from orchestrator.run.lease import StackLease, lease_workdir
+    from orchestrator.run.remote.resume import open_for_resume
+    from orchestrator.run.rundir import read_run
+
+    run_dir, state = open_for_resume(run, workdir, state_url, break_lease=break_lease)
+    lease = None
+    try:
+        document = read_run(run_dir)
+        # The stack's lease, as for a new run: refused while another run (or this one) is running it.
+        lease = StackLease(lease_workdir(run_dir, document, workdir), document["stack"], "resume",
+                           break_lease=break_lease)
+        if document["kind"] == "failover":
+            from orchestrator.verbs.failover import resume_failover
+
+            summary = resume_failover(project_dir, run_dir, workers=workers, state=state, lease=lease)
+        else:
+            from orchestrator.verbs.drill import resume_run
+
+            summary = resume_run(project_dir, run_dir, workers=workers, state=state, lease=lease)
+    finally:
+        if lease is not None:
+            lease.release()
+        if state is not None:
+            state.close()
+    finish_run(summary, as_json)
+
+
+@click.command()
+@click.argument("run")
+@click.argument("step")
+@click.option("--by", "by", required=True, help="Who approves (recorded in the evidence).")
+@click.option("--note", default=None, help="Why, or what was checked.")
+@json_option
+@workdir_option("Where run directories are looked up when RUN is a run id.")
+def approve(run: str, step: str, by: str, note: str | None, as_json: bool, workdir: Path) -> None:
+    """Approve the gate STEP that run RUN waits at; then `drctl resume RUN` goes on."""
+    from orchestrator.run.approvals import approve as record_approval
+    from orchestrator.run.rundir import resolve_run
+
+    document = record_approval(resolve_run(run, workdir), step, by=by, note=note)
+    if as_json:
+        emit_json(document)
+    else:
+        click.echo(f"{document['step']} approved by {document['approved_by']}; continue with: {document['next']}")
+
+
+@click.command()
+@click.argument("run")
+@json_option
+@workdir_option("Where run directories are looked up when RUN is a run id.")
+def status(run: str, as_json: bool, workdir: Path) -> None:
+    """Where a run stands (RUN: its directory or run id), read from its journal."""
+    from orchestrator.run.rundir import resolve_run
+    from orchestrator.stack import status_command
+
+    document = status_command(resolve_run(run, workdir))
+    if as_json:
+        emit_json(document)
+    else:
+        from orchestrator.cli.render import print_status
+
+        print_status(document)

@@ -1,0 +1,2 @@
+"""A run on disk: its directory, the stack's lease, approvals, and its state mirrored off the
+executor's machine."""

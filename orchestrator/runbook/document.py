@@ -1,0 +1,212 @@
+"""`drctl runbook`: the DR plan document, as data, built from the plan the engine runs.
+
+The seed (003) lays out what a DR plan holds: process requirements, contacts, architecture,
+dependencies, prerequisites, the technical recovery step by step, post requisites, the business
+review and sign-off, and what follows the recovery. Everything here that can be derived is: the
+steps, their order, prerequisites and estimates are `drctl plan`'s (plan_command, history
+included), the actions and checks are the components' DR profiles, the names and endpoints are the
+stack's own graph. What no code knows (people, war room, authorisation) comes from the contacts
+file. So the document and `drctl failover` cannot drift apart: regenerate, never hand-edit.
+
+Rendering (Markdown, HTML) is orchestrator/runbook/render.py; the sections live in
+runbook_sections.py (process, contacts, architecture, dependencies), runbook_steps.py (the
+technical recovery) and runbook_checklists.py (prerequisites, post requisites, sign-off).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any, Union
+
+from components.profile import DRProfile
+from orchestrator.runbook.contacts import AreaContact, Contacts, Person, RoleContact
+
+# The seed's DR plan structure, in its order: the document's top-level sections.
+SECTION_TITLES = (
+    "Process Requirements",
+    "Contact Listing",
+    "Architecture Design",
+    "Dependencies",
+    "DR Prerequisites",
+    "Technical Recovery - Step-by-Step Instructions",
+    "Technical Recovery - Post Requisites",
+    "Business Stakeholder Review and Approval",
+    "Recovery Post Requisites",
+)
+
+RUN = "RUN"  # how the steps name the run: the directory `drctl failover` prints first (`run: <dir>`)
+
+
+# -- the content model: a few block kinds every renderer knows -------------------------------------
+# Text is plain; `backticks` mark commands, file names and step ids (code in either format).
+
+
+@dataclass(frozen=True)
+class Para:
+    text: str
+
+
+@dataclass(frozen=True)
+class Bullets:
+    items: tuple[str, ...]
+    checklist: bool = False  # boxes to tick on a printed copy
+
+
+@dataclass(frozen=True)
+class Table:
+    headers: tuple[str, ...]
+    rows: tuple[tuple[str, ...], ...]
+
+
+@dataclass(frozen=True)
+class Fields:
+    """Labelled entries; a label with several lines renders as a nested list."""
+
+    items: tuple[tuple[str, tuple[str, ...]], ...]
+
+
+@dataclass(frozen=True)
+class Subsection:
+    title: str
+    blocks: tuple["Block", ...]
+    anchor: str = ""
+
+
+Block = Union[Para, Bullets, Table, Fields, Subsection]
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str
+    blocks: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
+class RecoveryStep:
+    """One plan step as the runbook gives it to the executor."""
+
+    number: int
+    step_id: str
+    kind: str
+    component: str
+    title: str
+    prerequisites: tuple[str, ...]
+    actions: tuple[str, ...]
+    validation: tuple[str, ...]
+    estimate_s: float
+    estimate_source: str
+    expected: str  # the estimate with contingency, in words
+    on_failure: tuple[str, ...]
+    escalation: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Runbook:
+    title: str
+    stack: str
+    intro: tuple[Block, ...]
+    sections: tuple[Section, ...]
+    steps: tuple[RecoveryStep, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class Context:
+    """What every section reads: the plan document (plan_command's), the program's graph and
+    config, the components' profiles by key, and the contacts."""
+
+    stack: str
+    config: Any
+    graph: Any
+    document: dict[str, Any]
+    profiles: dict[str, DRProfile]
+    contacts: Contacts
+    preflight_checks: tuple[dict[str, Any], ...] = ()
+    preflight_note: str | None = None
+
+    @cached_property
+    def numbers(self) -> dict[str, int]:
+        return {step["id"]: n for n, step in enumerate(self.document["steps"], start=1)}
+
+    def step_ref(self, step_id: str) -> str:
+        return f"step {self.numbers[step_id]} (`{step_id}`)" if step_id in self.numbers else f"`{step_id}`"
+
+    @cached_property
+    def resources_by_key(self) -> dict[str, list[dict[str, Any]]]:
+        """The graph's resources grouped by the DR profile key of the component holding them."""
+        names = {name: profile.key for name, profile in self.graph.component_profiles().items()}
+        grouped: dict[str, list[dict[str, Any]]] = {}
+        for resource in self.graph.resources:
+            key = names.get(resource["component"] or "")
+            if key is not None:
+                grouped.setdefault(key, []).append(resource)
+        return grouped
+
+
+# -- helpers the section modules share ---------------------------------------------------------------
+
+
+def duration(seconds: float | None) -> str:
+    # The very format `drctl plan` prints, so a reader can hold the two side by side.
+    from orchestrator.cli.render import _duration
+
+    return _duration(seconds)
+
+
+def role_row(label: str, role: RoleContact) -> tuple[str, str, str, str]:
+    return (label, role.primary.reach(), role.secondary.reach(), role.escalation.reach())
+
+
+def area_label(entry: AreaContact) -> str:
+    return f"{entry.area} (components: {', '.join(entry.components)})" if entry.components else entry.area
+
+
+def chain(role: RoleContact, label: str, short: bool = False) -> str:
+    """A role's escalation order on one line (`short`: a name and one number each)."""
+    people = [(p.short() if short else p.reach()) for p in (role.primary, role.secondary, role.escalation)]
+    return f"{label}: {people[0]}; if unreachable {people[1]}; escalate to {people[2]}"
+
+
+def names(people: tuple[Person, ...]) -> str:
+    return ", ".join(person.name for person in people)
+
+
+# -- building ------------------------------------------------------------------------------------------
+
+
+def build_runbook(project_dir: Path, stack: str, contacts: Contacts, *, workdir: Path | None = None,
+                  history_from: str = "azure") -> Runbook:
+    """The runbook of `stack`: the plan `drctl plan --stack` prints (same history, same estimates)."""
+    from orchestrator.runbook.checklists import business_review, post_requisites, prerequisites, recovery_post
+    from orchestrator.runbook.sections import architecture, contact_listing, dependencies, process_requirements
+    from orchestrator.runbook.steps import recovery_section
+    from orchestrator.stack import build_stack_plan, plan_command, stack_profiles
+    from orchestrator.verbs.failover import planned_preflight
+
+    built = build_stack_plan(project_dir, stack)
+    document = plan_command(project_dir, stack, workdir=workdir, history_from=history_from, built=built)
+    _, graph, config = built
+    checks, note = planned_preflight(config)
+    context = Context(
+        stack=stack, config=config, graph=graph, document=document,
+        profiles={profile.key: profile for profile in stack_profiles(graph, config)}, contacts=contacts,
+        preflight_checks=tuple(checks), preflight_note=note,
+    )
+    steps, technical = recovery_section(context)
+    sections = (
+        process_requirements(context), contact_listing(context), architecture(context), dependencies(context),
+        prerequisites(context), technical, post_requisites(context), business_review(context), recovery_post(context),
+    )
+    history = document["history"]
+    source = (f"{history['runs']} {history['target']} run(s) recorded in `{history['file']}` where a step has some, "
+              "else the components' profiles") if history["runs"] else "the components' DR profiles (no run history)"
+    intro = (
+        Para(f"The disaster recovery plan of stack `{stack}` ({config.role}, region {config.region}; paired with "
+             f"`{config.paired_stack}` in {config.paired_region}), generated by `drctl runbook --stack {stack}` from "
+             f"the recovery plan that `drctl plan --stack {stack}` prints and `drctl failover --stack {stack}` runs: "
+             f"{len(steps)} steps, numbered in the order the plan lists them."),
+        Para(f"Estimates come from {source}. Regenerate this document after any change to the code, the stack "
+             "file or the contacts file rather than editing it: a hand-edited runbook stops matching the tool."),
+    )
+    return Runbook(title=f"DR plan: stack {stack}", stack=stack, intro=intro, sections=sections, steps=steps)

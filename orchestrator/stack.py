@@ -1,0 +1,189 @@
+"""The offline verbs: preview, plan and status, as JSON-ready documents."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from pathlib import Path
+
+from components.profile import DRProfile, profile_for
+from orchestrator.errors import BadInput
+
+_STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+# The seeds' DR plan ends with people: a technical validation and sign-off, then the handover to
+# solution teams with the data timestamps. Their time counts against the RTO like any step's.
+GATE_ESTIMATE_S = 900
+BUSINESS_GATE_ESTIMATE_S = 1800
+HANDOVER_ESTIMATE_S = 300
+
+
+def known_stacks(project_dir: Path) -> list[str]:
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in Path(project_dir).glob("Pulumi.*.yaml"))
+
+
+def check_stack(project_dir: Path, stack: str) -> None:
+    if not (Path(project_dir) / "Pulumi.yaml").is_file():
+        raise BadInput(f"--project-dir: no Pulumi.yaml in {project_dir}")
+    if not _STACK_NAME.match(stack) or not (Path(project_dir) / f"Pulumi.{stack}.yaml").is_file():
+        stacks = ", ".join(known_stacks(project_dir)) or "none"
+        raise BadInput(f"--stack: unknown stack {stack!r} (stacks here: {stacks})")
+
+
+def capture(project_dir: Path, stack: str):
+    """The stack's graph: the program under the mock runtime, or the graph it gave last time on
+    byte-identical code and stack files (orchestrator/program/cache.py)."""
+    from orchestrator.program.cache import cached_graph
+
+    check_stack(project_dir, stack)
+
+    def run_program():
+        from orchestrator.program.capture import capture_graph  # imports Pulumi: only on a miss
+
+        return capture_graph(Path(project_dir), stack)
+
+    return cached_graph(Path(project_dir), stack, run_program)
+
+
+def preview_command(project_dir: Path, stack: str) -> dict:
+    from orchestrator.program.cache import cached_document
+
+    def compute() -> dict:
+        from orchestrator.program.capture import graph_to_json
+
+        return graph_to_json(capture(project_dir, stack))
+
+    check_stack(project_dir, stack)
+    return cached_document("preview", project_dir, stack, (), compute)
+
+
+def profiles_in(graph) -> list[DRProfile]:
+    """The DR profile of every component the program registered, in registration order."""
+    from components import component_profiles
+    from components.spec import service_specs
+
+    # Profiles register when their modules are imported; a graph from the cache ran no program.
+    component_profiles(), service_specs()
+    profiles: list[DRProfile] = []
+    for component_type in graph.component_types():
+        profile = profile_for(component_type)
+        if profile is not None and profile not in profiles:
+            profiles.append(profile)
+    return profiles
+
+
+def stack_profiles(graph, config) -> list[DRProfile]:
+    """The SaaS and Microsoft-recovered services the stack relies on (readiness checks or a person's
+    confirmation, before anything is deployed on them), then the program's components, then the
+    services switched on that declare nothing on this stack's role but still have recovery work
+    here (the secondary fails the primary's Event Hubs alias over)."""
+    from components.catalog import catalog_profile
+    from components.spec import service_specs
+
+    deployed = profiles_in(graph)
+    elsewhere = [
+        spec.profile
+        for key, spec in service_specs().items()
+        if key in config.optional_services and config.role not in spec.roles and spec.profile not in deployed
+    ]
+    return [catalog_profile(key) for key in config.saas] + deployed + elsewhere
+
+
+def build_stack_plan(project_dir: Path, stack: str):
+    """The recovery plan of a stack, and its config, from the program's own graph."""
+    from orchestrator.plan.recovery import build_plan
+    from orchestrator.plan.zones import apply_zone_policies
+    from stacks.config import load_stack_config
+
+    graph = capture(project_dir, stack)
+    config = load_stack_config(Path(project_dir), stack)
+    plan = build_plan(
+        stack,
+        stack_profiles(graph, config),
+        rto_target_s=config.recovery.rto_minutes * 60,
+        rpo_target_s=config.recovery.rpo_minutes * 60,
+        gate_estimate_s=GATE_ESTIMATE_S,
+        business_gate_estimate_s=BUSINESS_GATE_ESTIMATE_S,
+        handover_estimate_s=HANDOVER_ESTIMATE_S,
+    )
+    if config.services.lake:
+        plan = apply_zone_policies(plan, config.lake)
+    return plan, graph, config
+
+
+def plan_command(project_dir: Path, stack: str, *, workdir: Path | None = None, history_from: str = "azure",
+                 regression_threshold: float | None = None, built: tuple | None = None) -> dict:
+    """The plan as JSON; with a workdir, estimates from `history_from` runs' history (orchestrator/plan/history.py)
+    where there is some, and when over the RTO the critical path and levers (orchestrator/plan/rto_levers.py).
+    `built`: build_stack_plan's (plan, graph, config) when the caller has them already (the runbook), so
+    the program is not run under the mock runtime twice."""
+    from orchestrator.plan.history import REGRESSION_THRESHOLD, history_path
+    from orchestrator.program.cache import cached_document
+
+    threshold = REGRESSION_THRESHOLD if regression_threshold is None else regression_threshold
+    path = history_path(workdir, stack) if workdir is not None and history_from != "none" else None
+    if built is not None:
+        return _plan_document(project_dir, stack, path, history_from, threshold, built)
+    check_stack(project_dir, stack)
+    # The history the estimates come from is part of the key, byte for byte, like the program.
+    try:
+        history = hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else None
+    except FileNotFoundError:
+        history = None
+    return cached_document("plan", project_dir, stack, (str(path), history, history_from, threshold),
+                           lambda: _plan_document(project_dir, stack, path, history_from, threshold, None))
+
+
+def _plan_document(project_dir: Path, stack: str, path: Path | None, history_from: str, threshold: float,
+                   built: tuple | None) -> dict:
+    from orchestrator.plan.history import HistoryCorrupt, apply_history, read_history, step_histories
+    from orchestrator.plan.recovery import plan_to_json
+    from orchestrator.plan.rto_levers import rto_levers
+
+    plan, graph, config = built if built is not None else build_stack_plan(project_dir, stack)
+    try:
+        runs = read_history(path) if path is not None else []
+    except HistoryCorrupt as exc:
+        raise BadInput(f"--workdir: history damaged: {exc} (move the file aside to plan without it)") from None
+    plan, sources, regressions = apply_history(plan, step_histories(runs, history_from), threshold)
+    document = plan_to_json(plan)
+    for step in document["steps"]:
+        step["estimate_source"] = sources[step["id"]]
+    document["history"] = {
+        "file": str(path) if path is not None else None,
+        "target": history_from,
+        "runs": sum(1 for run in runs if run.get("target") == history_from),
+        "regression_threshold": threshold,
+    }
+    document["regressions"] = regressions
+    profiles = {profile.key: profile for profile in stack_profiles(graph, config)}
+    document["rto_levers"] = rto_levers(plan, profiles, sources)
+    return document
+
+
+def status_command(run_dir: Path) -> dict:
+    from orchestrator.engine.journal import JournalCorrupt
+    from orchestrator.engine.scheduler import status_from_journal
+
+    run_dir = Path(run_dir)
+    if not (run_dir / "journal.jsonl").is_file():
+        raise BadInput(f"RUN: no journal.jsonl in {run_dir}")
+    try:
+        return status_from_journal(run_dir)
+    except JournalCorrupt as exc:
+        raise BadInput(f"RUN: journal damaged: {exc}") from None
+
+
+def posture_command(project_dir: Path, stack: str | None) -> dict:
+    from orchestrator.program.cache import cached_document
+
+    if stack is not None:
+        check_stack(project_dir, stack)
+
+    def compute() -> dict:
+        from orchestrator.verbs.posture import posture_document
+        from stacks.config import load_stack_config
+
+        return posture_document(load_stack_config(Path(project_dir), stack) if stack is not None else None)
+
+    return cached_document("posture", project_dir, stack or "-", (), compute)

@@ -1,0 +1,304 @@
+"""The azure target's data steps: rehydrate, validate, replay, smoke and the gates, per component.
+
+Deploy steps are the deploy runner's (Pulumi); this performs what follows them. Steps are
+dispatched on the component's DR profile: its key picks the store-specific handlers below (the
+profile carries no Azure-specific field yet), its recovery action and smoke checks decide the
+rest. Every non-SaaS component gets the generic management-plane smoke check (provisioningState
+of each resource its deploy step recorded); anything without an Azure implementation yet
+returns `exercised=False` with a note, never a pass. Replay re-runs the stack's Data Factory
+ingestion pipeline from the store's recovered data timestamp (replay.py); Data Explorer is
+re-ingested from the recovered lake (explorer_steps.py).
+
+Names (accounts, servers, groups) follow components/naming.py exactly as the program does, so
+nothing here needs the stack's outputs except the resource ids the deploy recorded:
+`context.outputs_of("<component>.deploy")["resources"]`, a list of {"urn", "type", "id"}.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from components import naming
+from components.profile import DRProfile, RecoveryAction
+from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
+from orchestrator.data.manifest import load_manifest, write_manifest
+from orchestrator.data.pg_recovery import validate_postgres
+from orchestrator.model import PermanentError, Step, StepContext, StepKind, StepOutcome
+from orchestrator.plan.zones import copied_zones, zone_of
+from orchestrator.run.approvals import recorded_approval
+from orchestrator.run.rundir import utc_now
+from orchestrator.targets.azure.errors import arm_errors
+from orchestrator.targets.azure.explorer_steps import ExplorerSteps
+from orchestrator.targets.azure.stores import databases as db
+from orchestrator.targets.azure.stores import replay as adf_replay
+from orchestrator.targets.azure.stores.lake import (
+    SAS_TTL_S,
+    UserDelegationSigner,
+    aad_blob_service,
+    iso_z,
+    lake_source,
+    manifest_from_listing,
+    primary_lake_account,
+)
+from orchestrator.targets.azure.stores.management import ApiVersions, check_provisioning, is_arm_id
+from smoke_tests import check_lake, check_postgres
+
+NOT_YET = "declared, not exercised on Azure: drctl has no Azure implementation of this step yet"
+REPLAY_NOT_YET = ("declared, not exercised on Azure: replay re-runs the platform's ingestion (a Data Factory "
+                  "pipeline) from the store's recovered data timestamp, and here there is none to run")
+LAKE_MANIFEST = "lake.json"
+
+
+class AzureDataSteps:
+    def __init__(self, session: Any, config: Any, graph: Any, run_dir: Path, *,
+                 blob_service: Callable[[str], Any] | None = None,
+                 copy_timeout_s: float = 6 * 3600, poll_interval_s: float = 5.0, max_in_flight: int = 16,
+                 replay_timeout_s: float = 2 * 3600, now: Callable[[], datetime] | None = None,
+                 kusto: Callable[[str], Any] | None = None) -> None:
+        from components import component_profiles
+        from components.spec import service_specs
+        from orchestrator.stack import stack_profiles
+
+        component_profiles(), service_specs()  # every profile registered, whoever built the graph
+        self.session, self.config, self.graph, self.run_dir = session, config, graph, Path(run_dir)
+        self.profiles: dict[str, DRProfile] = {p.key: p for p in stack_profiles(graph, config)}
+        self.blob_service = blob_service or (lambda endpoint: aad_blob_service(endpoint, session.credential))
+        self.copy_timeout_s, self.poll_interval_s, self.max_in_flight = copy_timeout_s, poll_interval_s, max_in_flight
+        self.replay_timeout_s, self.now = replay_timeout_s, now or (lambda: datetime.now(timezone.utc))
+        self.api_versions = ApiVersions(session.resources())
+        self.data_group = naming.resource_group_name(config.prefix, "data", config.name_suffix)
+        self.explorer = ExplorerSteps(self, kusto)
+
+    # -- dispatch ---------------------------------------------------------------------------------
+    def run(self, step: Step, context: StepContext) -> StepOutcome:
+        if step.kind == StepKind.GATE:
+            return self.gate(step)
+        if step.kind == StepKind.HANDOVER:
+            return StepOutcome(outputs={"handover_at": utc_now()}, evidence={"handover": "platform handed over"})
+        if step.kind == StepKind.DEPLOY:
+            raise PermanentError(f"{step.id}: deploy steps belong to the deploy runner, not AzureDataSteps")
+        profile = self.profiles.get(step.component)
+        if profile is None or profile.recovery_action == RecoveryAction.SAAS:
+            return StepOutcome(exercised=False, evidence={"note": NOT_YET})
+        if zone_of(step):
+            return StepOutcome(exercised=False, evidence={"note": NOT_YET, "zone": zone_of(step)})
+        if step.kind == StepKind.SMOKE:
+            return self.smoke(step, profile, context)
+        if step.kind == StepKind.REPLAY:
+            return self.replay(step.component, context)
+        handler = {("lake", StepKind.REHYDRATE): self.lake_rehydrate, ("lake", StepKind.VALIDATE): self.lake_validate,
+                   ("postgres", StepKind.REHYDRATE): self.postgres_rehydrate,
+                   ("postgres", StepKind.VALIDATE): self.postgres_validate,
+                   ("sql_database", StepKind.REHYDRATE): self.sql_rehydrate,
+                   ("data_explorer", StepKind.REHYDRATE): self.explorer.rehydrate,
+                   ("data_explorer", StepKind.VALIDATE): self.explorer.validate,
+                   ("cosmos_db", StepKind.VALIDATE): self.cosmos_validate}.get((profile.key, step.kind))
+        if handler is None:
+            return StepOutcome(exercised=False, evidence={"note": NOT_YET})
+        return handler()
+
+    __call__ = run
+
+    def gate(self, step: Step) -> StepOutcome:
+        """On Azure a person approves (`drctl approve`); the run waits until then."""
+        return recorded_approval(self.run_dir, step.id)
+
+    # -- smoke: every component ------------------------------------------------------------------------
+    def deployed_resources(self, component: str, context: StepContext) -> list[dict]:
+        names = {name for name, p in self.graph.component_profiles().items() if p.key == component}
+        urns = {r["urn"] for r in self.graph.resources if r["component"] in names}
+        if not urns:
+            return []
+        recorded = context.outputs_of(f"{component}.{StepKind.DEPLOY}").get("resources")
+        if not isinstance(recorded, list):
+            raise PermanentError(f"{component}: its deploy step recorded no resource ids to smoke-test")
+        mine = [r for r in recorded if r.get("urn") in urns]
+        missing = sorted(urns - {r.get("urn") for r in mine})
+        failed = sorted(r["urn"] for r in mine if r.get("status") == "failed")
+        if missing or failed:
+            raise PermanentError(f"{component}: {len(missing)} resource(s) of the program not deployed, "
+                                 f"{len(failed)} failed", {"missing_urns": missing[:20], "failed_urns": failed[:20]})
+        return [r for r in mine if is_arm_id(r.get("id"))]
+
+    def smoke(self, step: Step, profile: DRProfile, context: StepContext) -> StepOutcome:
+        evidence: dict[str, Any] = {}
+        resources = self.deployed_resources(step.component, context)
+        if resources:
+            evidence["management_plane"] = check_provisioning(self.session.resources(), resources, self.api_versions)
+        checks = {("lake", "blob-write-read-delete"): self.lake_smoke, ("postgres", "select-1"): self.postgres_smoke,
+                  ("sql_database", "database-online"): self.sql_online,
+                  ("event_hubs_geo_dr", "alias-resolves-to-secondary"): self.event_hubs_failover,
+                  ("data_explorer", "kql-print-1"): self.explorer.smoke_print,
+                  ("data_explorer", "cluster-running"): lambda: self.explorer.smoke_running(resources)}
+        done, skipped = {}, []
+        for name in profile.smoke_checks:
+            check = checks.get((profile.key, name))
+            if check is None:
+                skipped.append(name)
+                continue
+            done[name] = check()
+        evidence.update(data_plane=done, not_exercised=skipped)
+        if not resources and not done:
+            return StepOutcome(exercised=False, evidence={"note": NOT_YET, **evidence})
+        return StepOutcome(evidence=evidence)
+
+    # -- replay: the stores a Data Factory pipeline loads -----------------------------------------------
+    def replay(self, component: str, context: StepContext) -> StepOutcome:
+        if component == "data_explorer":  # re-ingests from the lake, not through a pipeline
+            return self.explorer.replay(context)
+        if component not in adf_replay.REPLAYED_BY_PIPELINE:
+            return _not_replayed(f"no pipeline of the repository loads {component}")
+        if not self.config.services.data_factory:
+            return _not_replayed("the Data Factory service is not in this stack")
+        try:
+            rehydrated = context.outputs_of(f"{component}.{StepKind.REHYDRATE}")
+        except KeyError:  # no rehydrate step upstream in this plan
+            rehydrated = {}
+        if not rehydrated:
+            return _not_replayed(f"{component}.rehydrate recorded nothing (not exercised): no recovered point")
+        return adf_replay.replay_store(
+            self.session.datafactory(), component, rehydrated, resource_group=self.data_group,
+            factory=naming.data_factory_name(self.config.prefix, self.config.name_suffix),
+            record_dir=self.run_dir / "replay", now=self.now, poll_interval_s=self.poll_interval_s,
+            timeout_s=self.replay_timeout_s)
+
+    # -- the lake ---------------------------------------------------------------------------------------
+    def _lake_dest(self):
+        account = naming.storage_account_name(self.config.prefix, self.config.name_suffix)
+        return self.blob_service(f"https://{account}.blob.core.windows.net")
+
+    def _last_sync_time(self, account: str) -> tuple[str | None, str | None]:
+        """The geo copy's lastSyncTime: writes after it may be missing from the secondary."""
+        group = naming.resource_group_name(self.config.paired_prefix, "data", self.config.paired_name_suffix)
+        try:
+            with arm_errors(f"geo-replication stats of {account}"):
+                props = self.session.storage().storage_accounts.get_properties(group, account, expand="geoReplicationStats")
+        except PermanentError as err:
+            return None, f"lastSyncTime unavailable: {err}"
+        stats = getattr(props, "geo_replication_stats", None)
+        last_sync = getattr(stats, "last_sync_time", None)
+        return (iso_z(last_sync) if last_sync else None), None
+
+    def lake_rehydrate(self) -> StepOutcome:
+        restore = self.config.restore.lake
+        account, endpoint = lake_source(restore, primary_lake_account(self.config.paired_prefix,
+                                                                      self.config.paired_name_suffix))
+        zones = copied_zones(self.config.lake)
+        source, dest = self.blob_service(endpoint), self._lake_dest()
+        last_sync, note = (None, "a backup account has no geo-replication lag") \
+            if getattr(restore, "source", "geo-secondary") == "backup-account" else self._last_sync_time(account)
+        manifest = manifest_from_listing(source, zones, last_sync_time=last_sync, account=account)
+        write_manifest(self.run_dir / "manifests" / LAKE_MANIFEST, manifest)
+        # source.url is the endpoint the client was made for (the -secondary host on Azure)
+        evidence = rehydrate_lake(source, dest, UserDelegationSigner(source, account, source.url), zones,
+                                  self.max_in_flight, sas_ttl_s=SAS_TTL_S, poll_interval_s=self.poll_interval_s,
+                                  copy_timeout_s=self.copy_timeout_s)
+        evidence = {**evidence, "source_endpoint": endpoint, "zones_copied": zones, "last_sync_time": last_sync,
+                    **({"note": note} if note else {})}
+        # The geo copy's last sync bounds what it holds; a backup account has no lag, so the lake's
+        # own ingestion watermark (its data_end) says to which time it was recovered.
+        recovered = last_sync or manifest.get("data_end")
+        return StepOutcome(outputs={"watermark": manifest["watermark"], "recovered_data_timestamp": recovered},
+                           evidence=evidence)
+
+    def lake_validate(self) -> StepOutcome:
+        manifest = load_manifest(self.run_dir / "manifests" / LAKE_MANIFEST)
+        return _validated(validate_lake(self._lake_dest(), manifest).to_evidence())
+
+    def lake_smoke(self) -> dict:
+        return _passed(check_lake(self._lake_dest()))
+
+    # -- PostgreSQL -------------------------------------------------------------------------------------
+    def _postgres(self) -> tuple[dict, str]:
+        server = naming.postgres_server_name(self.config.prefix, self.config.name_suffix)
+        ready = db.postgres_server_ready(self.session.postgres(), self.data_group, server)
+        admin = self.config.postgres.entra_admin
+        if admin is None:
+            raise PermanentError("postgres.entraAdmin is not set: drctl has no Entra principal to sign in as")
+        token = db.entra_token(self.session.credential)
+        return ready, db.postgres_conninfo(ready["fqdn"], self.config.postgres.databases[0], admin.principal_name, token)
+
+    def postgres_rehydrate(self) -> StepOutcome:
+        ready, dsn = self._postgres()
+        watermark, data_end = db.postgres_watermark(dsn)
+        return StepOutcome(outputs={"watermark": watermark, "recovered_data_timestamp": data_end},
+                           evidence={"server": ready, "method": "geo-restore (the deploy step, create_mode GeoRestore)",
+                                     "watermark": watermark, "data_end": data_end})
+
+    def postgres_validate(self) -> StepOutcome:
+        path = self.run_dir / "manifests" / f"postgres-{self.config.postgres.databases[0]}.json"
+        if not path.is_file():
+            return StepOutcome(exercised=False, evidence={
+                "note": f"declared, not exercised: no manifest of the primary at the restore point ({path.name})"})
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+        _, dsn = self._postgres()
+        return _validated(validate_postgres(dsn, manifest).to_evidence())
+
+    def postgres_smoke(self) -> dict:
+        return _passed(check_postgres(self._postgres()[1]))
+
+    # -- Azure SQL, Cosmos DB, Event Hubs Geo-DR --------------------------------------------------------
+    def _settings(self, component: str) -> Any:
+        from components.spec import service_specs
+
+        for key, spec in service_specs().items():
+            if spec.profile.key == component and key in self.config.optional_services:
+                return self.config.optional_services[key]
+        raise PermanentError(f"{component} is not enabled in the stack's services")
+
+    def sql_online(self) -> dict:
+        settings = self._settings("sql_database")
+        from components.sql_database import server_name
+
+        server = server_name(self.config.prefix, self.config.name_suffix)
+        return db.sql_database_online(self.session.sql(), self.data_group, server, settings.database)
+
+    def sql_rehydrate(self) -> StepOutcome:
+        settings = self._settings("sql_database")
+        if settings.restore is None:
+            return StepOutcome(exercised=False, evidence={"note": NOT_YET + " (failover-group recovery)"})
+        from components.sql_database import server_name
+
+        online = self.sql_online()
+        paired = (self.config.paired_prefix, self.config.paired_name_suffix)
+        group = naming.resource_group_name(paired[0], "data", paired[1])
+        point = db.sql_recovery_point(self.session.sql(), group, server_name(*paired), settings.database)
+        return StepOutcome(outputs={"recovered_data_timestamp": point["last_available_backup_date"]},
+                           evidence={"database": online, "recovery_point": point,
+                                     "method": "geo-restore (the deploy step, create_mode Recovery)"})
+
+    def cosmos_validate(self) -> StepOutcome:
+        self._settings("cosmos_db")
+        account = f"{self.config.prefix}-cosmos-{self.config.name_suffix}"
+        failover = db.cosmos_failover(self.session.cosmos(), self.data_group, account, self.config.region)
+        data_checks = list(self.profiles["cosmos_db"].data_checks)
+        return StepOutcome(evidence={"failover": failover, "not_exercised": data_checks})
+
+    def event_hubs_failover(self) -> dict:
+        from components.event_hubs_geo_dr import alias_name
+
+        alias = alias_name(self.config.paired_prefix, self.config.paired_name_suffix, self._settings("event_hubs_geo_dr"))
+        namespace = naming.event_hubs_namespace_name(self.config.prefix, self.config.name_suffix)
+        return db.event_hubs_alias_failover(self.session.eventhub(), self.data_group, namespace, alias)
+
+
+def _validated(evidence: dict) -> StepOutcome:
+    if not evidence["exact"]:
+        raise PermanentError(f"{evidence['store']} does not match its manifest: " + "; ".join(evidence["mismatches"][:5]),
+                             evidence)
+    return StepOutcome(outputs={"exact": True}, evidence=evidence)
+
+
+def _not_replayed(reason: str) -> StepOutcome:
+    return StepOutcome(exercised=False, evidence={"note": REPLAY_NOT_YET, "reason": reason})
+
+
+def _passed(evidence: dict) -> dict:
+    if not evidence["ok"]:
+        failed = [c["check"] for c in evidence["checks"] if not c["ok"]]
+        raise PermanentError("smoke test failed: " + ", ".join(failed), evidence)
+    return evidence

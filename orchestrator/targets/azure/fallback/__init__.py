@@ -1,0 +1,1 @@
+"""The azure target of a fallback: its steps, and switching users back to the primary region."""

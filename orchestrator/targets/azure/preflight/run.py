@@ -1,0 +1,225 @@
+"""`drctl preflight --stack NAME`: can this stack fail over into its region now, and at what cost?
+
+Reads the stack's config and its program's graph offline, then asks Azure (read-only calls):
+identity and subscription, region and pair, providers and types, SKUs and quota, the primary's
+DR readiness, and the Pulumi state backend. Each answer is a Check (findings.py); the report is
+blocked by any blocker finding or permanent error. `planned_checks` lists the same checks without
+touching Azure, for `drctl failover --dry-run`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from orchestrator.errors import BadInput
+from orchestrator.targets.azure.clients import AzureSession
+from orchestrator.targets.azure.preflight import backend as backend_checks
+from orchestrator.targets.azure.preflight import capacity, platform
+from orchestrator.targets.azure.preflight.findings import Check, PreflightReport, error_check
+from orchestrator.targets.azure.preflight.needs import Needs, needs_from
+from orchestrator.targets.azure.preflight.readiness import Target, primary_targets, readiness_checks
+from stacks.config import ConfigError, StackConfig, load_stack_config, read_stack_file, stack_file
+
+SessionFactory = Callable[[StackConfig], AzureSession]
+
+
+def planned_checks(config: StackConfig) -> list[dict[str, str]]:
+    """The checks preflight would run for `config`, without touching Azure."""
+    primary = platform.primary_region(config)
+    plan = [
+        ("credentials", "Credentials acquire a management token", "credential.get_token(management scope)"),
+        ("subscription", "The subscription is reachable and enabled", "SubscriptionClient.subscriptions.get"),
+        ("region", f"{config.region} exists and the program deploys into it", "SubscriptionClient.subscriptions.list_locations"),
+        ("region.pair", f"{config.region if config.is_secondary else config.paired_region} is Azure's pair of {primary}",
+         "list_locations metadata.pairedRegion"),
+        ("provider", "Resource providers of the program are Registered", "ResourceManagementClient.providers.list"),
+        ("resource-type", f"Every resource type is offered in {config.region}", "providers resourceTypes[].locations"),
+        ("sku.compute", "VM sizes are offered and unrestricted", "ComputeManagementClient.resource_skus.list(location)"),
+        ("sku.storage", "Storage SKUs are offered and unrestricted", "StorageManagementClient.skus.list"),
+        ("quota.vcpu", "Compute vCPU quota covers the stack", "ComputeManagementClient.usage.list(location)"),
+        ("quota.public-ips", "Public IP quota covers the stack", "NetworkManagementClient.usages.list(location)"),
+    ]
+    readiness = [
+        ("readiness.storage", config.services.lake, "storage_accounts.get_properties(expand=geoReplicationStats)"),
+        ("readiness.postgres", config.services.postgres, "PostgreSQLManagementClient.servers.get"),
+        ("readiness.sql", config.service_enabled("sqlDatabase"), "SqlManagementClient.recoverable_databases.get"),
+        ("readiness.cosmos", config.service_enabled("cosmosDb"), "CosmosDBManagementClient.database_accounts.get"),
+        ("readiness.recovery-vault", True, "RecoveryServicesClient.vaults.get"),
+    ]
+    for check_id, enabled, calls in readiness:
+        if enabled:
+            kind = check_id.split(".", 1)[1]
+            plan.append((check_id, f"DR readiness of the primary's {kind} ({config.paired_stack if config.is_secondary else config.stack})", calls))
+    plan += [
+        ("backend", "The Pulumi state backend survives the loss of the primary region",
+         "Pulumi.yaml backend.url / PULUMI_BACKEND_URL / credentials.json; azblob: storage_accounts.list"),
+        ("backend.state", "The stack's state can be read", "pulumi stack export (Automation API hook)"),
+    ]
+    return [{"id": i, "title": t, "calls": c} for i, t, c in plan]
+
+
+@dataclass(frozen=True)
+class PreflightInputs:
+    """Everything preflight knows before asking Azure."""
+
+    config: StackConfig
+    needs: Needs
+    targets: tuple[Target, ...]  # the primary's resources whose readiness is read
+    backend: backend_checks.Backend
+    targets_error: str | None = None  # why the primary's graph could not be built
+
+
+def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None = None) -> PreflightInputs:
+    from orchestrator.program.capture import capture_graph  # runs the program under mocks: imported when needed
+
+    project_dir = Path(project_dir)
+    config = load_stack_config(project_dir, stack)
+    graph = capture_graph(project_dir, stack)
+    targets: tuple[Target, ...] = ()
+    error = None
+    try:
+        # A secondary reads its primary's names from the primary's own program; a primary audits itself.
+        source = capture_graph(project_dir, config.paired_stack) if config.is_secondary else graph
+        targets = tuple(primary_targets(source))
+    except Exception as exc:  # noqa: BLE001 - reported as a check, the rest of preflight still runs
+        error = f"{type(exc).__name__}: {exc}"
+    return PreflightInputs(config, needs_from(config, graph), targets, backend_checks.resolve_backend(project_dir, env), error)
+
+
+def run_preflight(
+    project_dir: Path,
+    stack: str,
+    session: AzureSession,
+    *,
+    now: datetime | None = None,
+    state_readable: Callable[[], bool] | None = None,
+) -> PreflightReport:
+    return run_checks(gather_inputs(project_dir, stack), session, now=now, state_readable=state_readable)
+
+
+def run_checks(
+    inputs: PreflightInputs,
+    session: AzureSession,
+    *,
+    now: datetime | None = None,
+    state_readable: Callable[[], bool] | None = None,
+) -> PreflightReport:
+    config, needs = inputs.config, inputs.needs
+    now = now or datetime.now(timezone.utc)
+    checks: list[Check] = []
+
+    def report(skipped: tuple[str, ...] = ()) -> PreflightReport:
+        return PreflightReport(config.stack, config.region, tuple(checks), skipped)
+
+    # Without a token or a usable subscription every other call would fail the same way.
+    for gate in (platform.check_credentials, _subscription):
+        check = gate(session)
+        checks.append(check)
+        if check.status == "error" or check.blocks:
+            done = {c.id for c in checks}
+            return report(tuple(p["id"] for p in planned_checks(config) if p["id"] not in done))
+
+    try:
+        regions = platform.list_regions(session)
+    except Exception as exc:  # noqa: BLE001
+        checks.append(error_check("region", "The target region exists", exc, "listing locations"))
+        regions = None
+    if regions is not None:
+        checks.append(platform.check_region(config, needs, regions))
+        checks.append(platform.check_pair(config, regions))
+        checks += platform.safely("provider", "Resource providers and types", "listing providers",
+                                  lambda: platform.check_providers(session, needs, regions))
+
+    families: dict[str, int] = {}
+
+    def compute_skus() -> list[Check]:
+        found, counted = capacity.check_compute_skus(session, needs)
+        families.update(counted)
+        return found
+
+    checks += platform.safely("sku.compute", "VM sizes", "listing compute SKUs", compute_skus)
+    checks += platform.safely("sku.storage", "Storage SKUs", "listing storage SKUs",
+                              lambda: capacity.check_storage_skus(session, needs))
+    checks += platform.safely("quota.vcpu", "Compute vCPU quota", "listing compute usage",
+                              lambda: capacity.check_vcpu_quota(session, needs.region, families))
+    checks += platform.safely("quota.public-ips", "Public IP quota", "listing network usage",
+                              lambda: capacity.check_public_ip_quota(session, needs))
+
+    if inputs.targets_error is not None:
+        checks.append(error_check("readiness", "DR readiness of the primary",
+                                  RuntimeError(inputs.targets_error), "building the primary's graph"))
+    checks += readiness_checks(session, list(inputs.targets), config, now)
+
+    checks += platform.safely("backend", backend_checks.TITLE, "looking up the state account",
+                              lambda: _backend(session, inputs.backend, config))
+    checks.append(backend_checks.check_state_readable(state_readable))
+    return report()
+
+
+def _subscription(session: AzureSession) -> Check:
+    return platform.safely("subscription", "The subscription is reachable and enabled", "reading the subscription",
+                           lambda: platform.check_subscription(session))[0]
+
+
+def _backend(session: AzureSession, backend: backend_checks.Backend, config: StackConfig) -> Check:
+    account = None
+    if backend.kind == "azblob" and backend.storage_account:
+        account = backend_checks.find_account(session, backend.storage_account)
+    return backend_checks.decide_backend(backend, platform.primary_region(config), account)
+
+
+def subscription_id_for(project_dir: Path, stack: str, env: Mapping[str, str] | None = None) -> str:
+    """The subscription the deploy would use: the stack's azure-native:subscriptionId, else the
+    provider's ARM_SUBSCRIPTION_ID, else AZURE_SUBSCRIPTION_ID."""
+    env = os.environ if env is None else env
+    values = read_stack_file(stack_file(Path(project_dir), stack))
+    value = values.get("azure-native:subscriptionId") or env.get("ARM_SUBSCRIPTION_ID") or env.get("AZURE_SUBSCRIPTION_ID")
+    if not value:
+        raise BadInput(
+            f"no Azure subscription for stack '{stack}': set azure-native:subscriptionId in "
+            f"{stack_file(Path(project_dir), stack).name}, or ARM_SUBSCRIPTION_ID / AZURE_SUBSCRIPTION_ID"
+        )
+    return str(value)
+
+
+def preflight_command(
+    project_dir: Path,
+    stack: str,
+    *,
+    session_factory: SessionFactory | None = None,
+    state_readable: Callable[[], bool] | None = None,
+) -> dict[str, Any]:
+    """`drctl preflight --stack NAME`: the report as JSON (exit 1 when `blocked`, else 0).
+
+    Bad input (no such stack, an invalid stack file, no subscription id) raises BadInput.
+    """
+    project_dir = Path(project_dir)
+    try:
+        config = load_stack_config(project_dir, stack)
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
+    if session_factory is None:
+        subscription = subscription_id_for(project_dir, stack)
+
+        def session_factory(_config: StackConfig) -> AzureSession:
+            # A couple of SDK retries absorb a blip; a region that is down must not stall preflight.
+            return AzureSession.from_environment(subscription, retry_total=2)
+
+    session = session_factory(config)
+    try:
+        return run_preflight(project_dir, stack, session, state_readable=state_readable).to_json()
+    except ConfigError as exc:
+        raise BadInput(str(exc)) from None
+    finally:
+        session.close()
+
+
+__all__ = [
+    "PreflightInputs", "gather_inputs", "planned_checks", "preflight_command", "run_checks",
+    "run_preflight", "subscription_id_for",
+]

@@ -1,0 +1,1 @@
+"""The local emulator servers (Azurite, embedded PostgreSQL) and their processes."""

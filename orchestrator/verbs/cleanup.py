@@ -1,0 +1,237 @@
+"""`drctl cleanup`: find what rehearsals left behind and remove it.
+
+A rehearsal tears itself down; what is left is what its teardown could not do (drctl killed with
+SIGKILL, a power cut, a `pulumi destroy` that failed). Leftovers are found by the marks every
+rehearsal puts down before it starts anything:
+
+- locally, `<workdir>/local/<run-id>/.drctl-rehearsal.json` in the emulators' data directory:
+  name, created_at, expires_at, and the drctl process (host, pid, start time) that owns it;
+- on Azure, the tags `drctl-rehearsal` (the ephemeral stack's name) and `drctl-expires` (ISO 8601)
+  on every resource group of the rehearsal's stack (`dataplatform:foundation.tags`).
+
+Only marked things are touched: a drill's kept data has no marker, a resource group without the
+tag is never listed. The run directories (`<workdir>/runs/...`) are evidence and stay.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import socket
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from orchestrator.errors import BadInput
+from orchestrator.redact import REDACTOR
+
+MARKER = ".drctl-rehearsal.json"
+REHEARSAL_TAG = "drctl-rehearsal"
+EXPIRES_TAG = "drctl-expires"
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+def parse_time(value: Any) -> datetime | None:
+    """An ISO 8601 timestamp as an aware datetime (no zone means UTC), or None when it is not one."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+
+
+def iso(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def owner_fields() -> dict[str, Any]:
+    """Who owns a marker: this drctl process, told apart from a later one that reuses its pid."""
+    return {"host": socket.gethostname(), "pid": psutil.Process().pid, "pid_started": psutil.Process().create_time()}
+
+
+def owner_alive(marker: dict[str, Any]) -> bool | None:
+    """True/False when the owning drctl is known to run or to be gone; None when this host cannot
+    tell (another host wrote the marker, or it names no process)."""
+    pid, started = marker.get("pid"), marker.get("pid_started")
+    if marker.get("host") != socket.gethostname() or not isinstance(pid, int):
+        return None
+    try:
+        proc = psutil.Process(pid)
+        if proc.status() == psutil.STATUS_ZOMBIE:
+            return False
+        # A recycled pid belongs to somebody else: the owner is gone.
+        return not (isinstance(started, (int, float)) and abs(proc.create_time() - started) > 0.5)
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True  # it exists; whose it is cannot be read, so do not pull the data from under it
+
+
+# -- local ---------------------------------------------------------------------------------------
+
+
+def local_leftovers(workdir: Path, now: datetime) -> list[dict[str, Any]]:
+    """Every marked data directory under `<workdir>/local/`, with the decision and its reason."""
+    found = []
+    for marker_path in sorted(Path(workdir).resolve().glob(f"local/*/{MARKER}")):
+        entry: dict[str, Any] = {"local_dir": str(marker_path.parent)}
+        try:
+            marker = json.loads(marker_path.read_text(encoding="utf-8"))
+            if not isinstance(marker, dict):
+                raise ValueError("not an object")
+        except (OSError, ValueError):
+            found.append({**entry, "remove": False, "reason": "marker unreadable: left alone"})
+            continue
+        entry.update(name=marker.get("name"), expires_at=marker.get("expires_at"))
+        expires, alive = parse_time(marker.get("expires_at")), owner_alive(marker)
+        if alive:
+            entry.update(remove=False, reason=f"its drctl (pid {marker['pid']}) is still running")
+        elif alive is False:
+            entry.update(remove=True, reason=f"its drctl (pid {marker['pid']}) is gone")
+        elif expires is None:
+            entry.update(remove=False, reason="marker has no valid expires_at: left alone")
+        elif expires <= now:
+            entry.update(remove=True, reason=f"expired at {marker['expires_at']}")
+        else:
+            entry.update(remove=False, reason=f"expires at {marker['expires_at']}")
+        found.append(entry)
+    return found
+
+
+def stop_emulators(local_dir: Path) -> list[dict[str, Any]]:
+    """Stop every emulator still serving a data directory under `local_dir` (pid, start time and
+    command line must all match its record, as for a resumed drill: never somebody else's process)."""
+    from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
+    from orchestrator.targets.local.servers.postgres import PostgresServer
+
+    stopped = []
+    for record in sorted(Path(local_dir).glob("*/*/service.json")):
+        data_dir, kind = record.parent, (_read_json(record) or {}).get("kind")
+        if kind == "azurite":
+            # Stopping needs no account; the constructor wants one, and this throwaway key is never used.
+            server: Any = AzuriteServer(data_dir, {"leftover": generate_account_key()})
+        elif kind == "postgres":
+            server = PostgresServer(data_dir)
+        else:
+            continue
+        for pid in server.stop_orphans():
+            stopped.append({"service": kind, "data_dir": str(data_dir), "pid": pid})
+    return stopped
+
+
+def teardown_local_dir(local_dir: Path) -> dict[str, Any]:
+    """Stop the emulators of `local_dir`, then remove it, its marker last: a removal cut short
+    leaves a marked directory that `drctl cleanup` finds, never unmarked data."""
+    local_dir = Path(local_dir)
+    record: dict[str, Any] = {"local_dir": str(local_dir), "processes_stopped": [], "data_removed": False,
+                              "error": None}
+    try:
+        if local_dir.exists():
+            record["processes_stopped"] = stop_emulators(local_dir)
+            for child in local_dir.iterdir():
+                if child.name == MARKER:
+                    continue
+                if child.is_dir() and not child.is_symlink():
+                    shutil.rmtree(child)
+                else:
+                    child.unlink()
+            (local_dir / MARKER).unlink(missing_ok=True)
+            local_dir.rmdir()
+    except OSError as exc:
+        record["error"] = f"{type(exc).__name__}: {exc}"
+    record["data_removed"] = not local_dir.exists()
+    return record
+
+
+def cleanup_local(workdir: Path, *, dry_run: bool, now: datetime | None = None) -> dict[str, Any]:
+    now = now or datetime.now(timezone.utc)
+    found = local_leftovers(workdir, now)
+    if not dry_run:
+        for entry in found:
+            if entry["remove"]:
+                entry["teardown"] = teardown_local_dir(Path(entry["local_dir"]))
+    return {"workdir": str(Path(workdir).resolve()), "dry_run": dry_run, "leftovers": found}
+
+
+# -- Azure ---------------------------------------------------------------------------------------
+
+
+def cleanup_azure(subscription: str, *, dry_run: bool, now: datetime | None = None,
+                  session: Any = None) -> dict[str, Any]:
+    """List the resource groups tagged drctl-rehearsal, delete those whose drctl-expires passed.
+
+    `session` is an AzureSession (tests give one on the example-payload transport); without it,
+    DefaultAzureCredential must get a token first: a missing login is bad input, nothing listed."""
+    if not _GUID.match(subscription or ""):
+        raise BadInput(f"--subscription: {subscription!r} is not a subscription id (a GUID)")
+    now = now or datetime.now(timezone.utc)
+    owned = session is None
+    if owned:
+        from orchestrator.targets.azure.clients import AzureSession
+        from orchestrator.targets.azure.preconditions import check_azure_credentials
+
+        check_azure_credentials()
+        session = AzureSession.from_environment(subscription)
+    from azure.core.exceptions import HttpResponseError
+
+    document: dict[str, Any] = {"subscription": subscription, "dry_run": dry_run, "resource_groups": [], "error": None}
+    try:
+        groups = session.resources().resource_groups
+        try:
+            listed = list(groups.list(filter=f"tagName eq '{REHEARSAL_TAG}'"))
+        except HttpResponseError as exc:
+            document["error"] = f"listing the resource groups failed: {_http_error(exc)}"
+            return document
+        for group in listed:
+            document["resource_groups"].append(_decide(group, now))
+        if not dry_run:
+            # Start every deletion first, then wait: ARM deletes the groups in parallel.
+            pollers = []
+            for entry in (e for e in document["resource_groups"] if e["remove"]):
+                try:
+                    pollers.append((entry, groups.begin_delete(entry["name"])))
+                except HttpResponseError as exc:
+                    entry["error"] = _http_error(exc)
+            for entry, poller in pollers:
+                try:
+                    poller.result()
+                    entry["deleted"] = True
+                except HttpResponseError as exc:
+                    entry["error"] = _http_error(exc)
+    finally:
+        if owned:
+            session.close()
+    return REDACTOR(document)
+
+
+def _decide(group: Any, now: datetime) -> dict[str, Any]:
+    tags = dict(group.tags or {})
+    entry: dict[str, Any] = {"name": group.name, "location": group.location, "rehearsal": tags.get(REHEARSAL_TAG),
+                             "expires_at": tags.get(EXPIRES_TAG)}
+    expires = parse_time(tags.get(EXPIRES_TAG))
+    if expires is None:
+        # Without a readable expiry nobody said it may go: a rehearsal still running looks the same.
+        entry.update(remove=False, reason=f"no valid {EXPIRES_TAG} tag: left alone")
+    elif expires <= now:
+        entry.update(remove=True, reason=f"expired at {tags[EXPIRES_TAG]}")
+    else:
+        entry.update(remove=False, reason=f"expires at {tags[EXPIRES_TAG]}")
+    return entry
+
+
+def _http_error(exc: Any) -> str:
+    code = getattr(getattr(exc, "error", None), "code", None) or getattr(exc, "status_code", None)
+    message = str(getattr(exc, "message", None) or exc).splitlines()[0]
+    return REDACTOR.text(f"{code}: {message}"[:300])
+
+
+def _read_json(path: Path) -> Any:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
