@@ -12,7 +12,7 @@ What is looked for, per file, as bytes:
   a secret inside a base64 blob (a Basic auth header, an encoded document) shows up there, and which
   of the three depends on where in the blob it starts;
 - each account key of the local region (generated per drill, as secret as any canary): its first 20
-  characters (plain, and URL-encoded), as tests/test_local_region_drill.py does.
+  characters (plain, and URL-encoded), as tests/integration/test_local_region_drill.py does.
 """
 
 from __future__ import annotations

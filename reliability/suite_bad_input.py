@@ -196,8 +196,8 @@ def check(case: Case, code: int, out: str, err: str) -> list[str]:
     return problems
 
 
-PROPERTY_TESTS = ["tests/test_reliability_bad_input.py::test_any_stack_file_value_is_loaded_or_refused_with_a_config_error",
-                  "tests/test_reliability_bad_input.py::test_any_command_line_ends_in_an_exit_code_not_an_exception"]
+PROPERTY_TESTS = ["tests/reliability/test_bad_input.py::test_any_stack_file_value_is_loaded_or_refused_with_a_config_error",
+                  "tests/reliability/test_bad_input.py::test_any_command_line_ends_in_an_exit_code_not_an_exception"]
 PROPERTY_EXAMPLES = 2000  # per property test in the full run; CI runs 150 of each through pytest
 
 

@@ -1,6 +1,6 @@
 """A component that fails for good skips its dependents with the reason, independent branches complete, the run ends partial (exit 1) and the report says what is and is not recovered.
 
-Full count = CI's count: the cases of tests/test_partial_failure.py (see reliability/pytest_suite.py).
+Full count = CI's count: the cases of tests/integration/test_partial_failure.py (see reliability/pytest_suite.py).
 """
 
 from __future__ import annotations
@@ -11,4 +11,4 @@ from reliability.pytest_suite import run_test_files
 
 
 def run(full: bool, workdir: Path) -> dict:
-    return run_test_files("partial failure", ["tests/test_partial_failure.py"], workdir)
+    return run_test_files("partial failure", ["tests/integration/test_partial_failure.py"], workdir)

@@ -1,7 +1,7 @@
 """Progress of a run on stderr: a live progress bar on a terminal, else one timestamped line per
 step transition (logs, CI, a pipe: plain lines a person or a log search can read later).
 
-Also the DRCTL_TEST_PAUSE_AFTER test hook (tests/test_drill_integration.py only): with
+Also the DRCTL_TEST_PAUSE_AFTER test hook (tests/integration/test_drill.py only): with
 DRCTL_TEST_PAUSE_AFTER=<step id>, once that step's success is journaled the run blocks just before
 it would journal the next step start, and says so ("paused after <step id>"), so a test can kill
 or interrupt it at a known point. The pause ends by itself after PAUSE_MAX_S. Unset, nothing changes.

@@ -1,0 +1,11 @@
+"""The test tree mirrors the code (tests/<package>/test_<module>.py; the emulator suites in
+tests/integration/). Test modules are imported by path (`--import-mode=importlib`, pyproject.toml),
+so two folders may hold a test_<stem>.py each; the shared helpers beside this file
+(service_harness.py, pulumi_mocks.py, azure_fixtures.py, ...) are importable from any of them."""
+
+import sys
+from pathlib import Path
+
+HELPERS = str(Path(__file__).resolve().parent)
+if HELPERS not in sys.path:
+    sys.path.insert(0, HELPERS)

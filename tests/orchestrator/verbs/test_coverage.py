@@ -1,0 +1,259 @@
+"""drctl coverage: the DR coverage gate, over the real program and stack files, offline.
+
+Gaps are planted by registering a modified DR profile for the length of one test (the registry
+is what the program's components are looked up in), or in a temporary copy of the project's
+stack files; the repository's own profiles and stack files are never edited.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from junitparser import Failure, JUnitXml
+
+import components.profile as profile_registry
+from components import component_profiles
+from components.catalog import CATALOG
+from components.profile import RecoveryAction
+from components.spec import service_specs
+from orchestrator.cli.main import main
+from orchestrator.verbs.coverage import CHECKS, StackView, assess, coverage_document, load_views, write_junit
+
+REPO = Path(__file__).resolve().parents[3]
+DRCTL = [sys.executable, "-m", "orchestrator.cli"]
+LAKE = "dataplatform:data:Lake"
+POSTGRES = "dataplatform:data:PostgresServer"
+
+
+def drctl(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NO_COLOR": "1"}
+    return subprocess.run([*DRCTL, *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=180)
+
+
+@pytest.fixture(scope="module")
+def views() -> tuple[StackView, StackView]:
+    return load_views(REPO, "secondary")  # the secondary, and its paired primary
+
+
+def gaps_of(view: StackView, paired: StackView) -> list[str]:
+    return coverage_document(view, paired, assess(view, paired))["gaps"]
+
+
+def replace_profile(monkeypatch, token: str, **changes) -> None:
+    """Register a modified profile for `token` until the test ends."""
+    current = profile_registry.profile_for(token)
+    monkeypatch.setitem(profile_registry._REGISTRY, token, dataclasses.replace(current, **changes))
+
+
+# -- the repository's stacks --------------------------------------------------------------------------
+
+
+def test_the_real_pair_has_no_gap_from_either_side(views):
+    secondary, primary = views
+    assert gaps_of(secondary, primary) == []
+    assert gaps_of(primary, secondary) == []
+
+
+def test_every_check_runs_over_the_components_it_concerns(views):
+    secondary, primary = views
+    document = coverage_document(secondary, primary, assess(secondary, primary))
+    by_check: dict[str, set[str]] = {}
+    for result in document["checks"]:
+        by_check.setdefault(result["check"], set()).add(result["component"])
+    assert set(by_check) == set(CHECKS)
+    core = {"foundation", "connectivity", "lake", "postgres", "event_hubs", "data_factory"}
+    assert by_check["dr-profile"] == by_check["security-baseline"] == core
+    assert core <= by_check["smoke-check"] and core <= by_check["counterpart"]
+    assert by_check["backup-source"] == by_check["data-check"] == by_check["replay-path"] == {
+        "lake", "postgres", "event_hubs"
+    }
+    assert document["passed"] is True and document["paired_stack"] == "primary"
+
+
+def test_every_stateful_profile_declares_its_recovery_with_valid_seed_uplifts():
+    profiles = list(component_profiles().values()) + [spec.profile for spec in service_specs().values()]
+    for profile in profiles:
+        if not profile.stateful:
+            continue
+        recovery = profile.data_recovery
+        assert recovery and recovery.source.strip() and recovery.replay.strip(), profile.key
+        for row, option in recovery.source_uplifts:
+            assert option < len(profile.seed[row].uplift_options), (profile.key, row, option)
+    assert all(profile.recovery_action == RecoveryAction.SAAS for profile in CATALOG)
+
+
+# -- the acceptance: a removed smoke check or backup source fails the gate, naming the component -------
+
+
+def test_a_component_without_smoke_check_exits_1_naming_it(monkeypatch, capsys):
+    replace_profile(monkeypatch, LAKE, smoke_checks=())
+    with pytest.raises(SystemExit) as exited:
+        main(["coverage", "--stack", "secondary"])
+    assert exited.value.code == 1
+    out = capsys.readouterr().out
+    gap_lines = [line for line in out.splitlines() if line.startswith("gap: ")]
+    assert gap_lines == ["gap: lake: smoke-check: no smoke check declared (DRProfile.smoke_checks is empty)"]
+
+
+def test_a_store_without_backup_source_is_a_gap_naming_it(views, monkeypatch):
+    secondary, primary = views
+    replace_profile(monkeypatch, POSTGRES, data_recovery=None)
+    assert gaps_of(secondary, primary) == [
+        "postgres: backup-source: no backup or redundancy source declared (DRProfile.data_recovery)",
+        "postgres: replay-path: no replay path declared (DRProfile.data_recovery)",
+    ]
+
+
+def test_an_empty_source_or_missing_data_check_is_a_gap(views, monkeypatch):
+    secondary, primary = views
+    lake = profile_registry.profile_for(LAKE)
+    replace_profile(monkeypatch, LAKE, data_recovery=dataclasses.replace(lake.data_recovery, source="  "))
+    replace_profile(monkeypatch, POSTGRES, data_checks=())
+    assert gaps_of(secondary, primary) == [
+        "lake: backup-source: no backup or redundancy source declared (DRProfile.data_recovery)",
+        "postgres: data-check: no data check declared (DRProfile.data_checks is empty)",
+    ]
+
+
+def test_a_resource_outside_any_profiled_component_is_a_gap(views):
+    secondary, primary = views
+    graph = secondary.graph
+    stray = {**graph.resources[0], "urn": "urn:stray", "name": "stray-account", "component": None}
+    helper = {"urn": "urn:helper", "type": "dataplatform:misc:Helper", "name": "helper", "component": None}
+    inside = {**graph.resources[0], "urn": "urn:inside", "name": "helper-vnet", "component": "helper"}
+    changed = dataclasses.replace(
+        graph, resources=graph.resources + [stray, inside], components=graph.components + [helper]
+    )
+    gaps = gaps_of(StackView(changed, secondary.config), primary)
+    kind = graph.resources[0]["type"]
+    assert gaps == [
+        f"(no component) (no DR profile): dr-profile: {kind} 'stray-account' belongs to no component with a DR profile",
+        f"helper (no DR profile): dr-profile: {kind} 'helper-vnet' belongs to no component with a DR profile",
+    ]
+
+
+def test_a_broken_baseline_is_a_gap_naming_the_component(views):
+    secondary, primary = views
+    graph = secondary.graph
+    (account,) = [r for r in graph.resources if r["type"] == "azure-native:storage:StorageAccount"]
+    inputs = {**graph.inputs, account["urn"]: {**graph.inputs[account["urn"]], "allowBlobPublicAccess": True}}
+    gaps = gaps_of(StackView(dataclasses.replace(graph, inputs=inputs), secondary.config), primary)
+    assert gaps == [
+        f"lake: security-baseline: no public blob access: storage:StorageAccount {account['name']!r} "
+        "allowBlobPublicAccess is True, wants False"
+    ]
+
+
+# -- the stack files decide: geo-redundancy off in the primary, a service missing in the secondary -----
+
+
+def _project_copy(dest: Path) -> Path:
+    dest.mkdir(parents=True)
+    for name in ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml"):
+        shutil.copy2(REPO / name, dest / name)
+    shutil.copytree(REPO / "pipelines", dest / "pipelines")
+    return dest
+
+
+def _edit_stack(project: Path, stack: str, edit) -> None:
+    path = project / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text())
+    edit(document["config"])
+    path.write_text(yaml.safe_dump(document, sort_keys=False))
+
+
+def _primary_edits(config: dict) -> None:
+    config["dataplatform:lake"]["redundancy"] = "Standard_LRS"  # no geo copy to rehydrate from
+    config["dataplatform:services"].update({"eventHubsGeoDr": True, "ddos": True})
+    config["dataplatform:eventHubsGeoDr"] = {}
+    config["dataplatform:ddos"] = {"mode": "plan"}
+
+
+def _secondary_edits(config: dict) -> None:
+    # The alias deploys on the primary only; switched on here it is failed over from here.
+    config["dataplatform:services"]["eventHubsGeoDr"] = True
+    config["dataplatform:eventHubsGeoDr"] = {}
+
+
+@pytest.fixture(scope="module")
+def gapped(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
+    project = _project_copy(tmp_path_factory.mktemp("coverage") / "project")
+    _edit_stack(project, "primary", _primary_edits)
+    _edit_stack(project, "secondary", _secondary_edits)
+    junit = project / "reports" / "coverage.xml"
+    result = drctl("coverage", "--stack", "secondary", "--project-dir", str(project), "--junit", str(junit))
+    return result, junit
+
+
+def test_gaps_from_the_stack_files_exit_1_one_line_each(gapped):
+    result, _ = gapped
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    gaps = [line for line in result.stdout.splitlines() if line.startswith("gap: ")]
+    assert len(gaps) == 2, result.stdout
+    assert gaps[0].startswith("gap: lake: backup-source: its source is switched off in stack 'primary'")
+    assert "Geo-redundant storage" in gaps[0]
+    assert gaps[1] == (
+        "gap: ddos: counterpart: in the primary stack 'primary' but not in the secondary stack 'secondary' "
+        "(switch it on in Pulumi.secondary.yaml)"
+    )
+    assert result.stdout.splitlines()[-1] == "2 gaps: the coverage gate fails"
+
+
+def test_junit_has_one_testcase_per_check_per_component_and_a_failure_per_gap(gapped):
+    _, junit = gapped
+    xml = JUnitXml.fromfile(str(junit))
+    suites = {suite.name: suite for suite in xml}
+    assert set(suites) == {f"coverage.{check}" for check in CHECKS}
+    failures = {}
+    for suite in suites.values():
+        names = [case.name for case in suite]
+        assert len(names) == len(set(names)), suite.name  # one testcase per component
+        assert suite.tests == len(names)
+        for case in suite:
+            failed = [r for r in case.result if isinstance(r, Failure)]
+            if failed:
+                failures[(suite.name, case.name)] = failed[0].message
+    assert set(failures) == {("coverage.backup-source", "lake"), ("coverage.counterpart", "ddos")}
+    assert suites["coverage.counterpart"].failures == 1
+    # The alias deploys on the primary only, yet has its counterpart: the secondary fails it over.
+    assert "event_hubs_geo_dr" in [case.name for case in suites["coverage.counterpart"]]
+
+
+def test_json_is_one_document_with_the_gaps(views, tmp_path):
+    secondary, primary = views
+    document = coverage_document(secondary, primary, assess(secondary, primary))
+    write_junit(document, tmp_path / "nested" / "out.xml")
+    xml = JUnitXml.fromfile(str(tmp_path / "nested" / "out.xml"))
+    assert xml.tests == len(document["checks"]) and xml.failures == 0
+    assert json.loads(json.dumps(document)) == document
+
+
+# -- bad input: one line, exit 2 -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--stack", "nosuch"], "unknown stack 'nosuch'"),
+        (["--stack", "../secondary"], "unknown stack"),
+        ([], "Missing option '--stack'"),
+        (["--stack", "secondary", "--junit", "."], "--junit"),
+    ],
+    ids=["unknown-stack", "path-stack", "no-stack", "junit-is-a-directory"],
+)
+def test_bad_input_is_one_line_and_exit_2(args, words, tmp_path):
+    result = drctl("coverage", *args, cwd=tmp_path)
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and words in lines[0], result.stderr
+    assert list(tmp_path.iterdir()) == []
