@@ -24,53 +24,49 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:ai:Search"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="ai_search",
-        title="Azure AI Search service",
-        # The seeds file Search as stateless (its sources hold the data), but a new service is empty
-        # until its indexes are rebuilt: that rebuild is the rehydrate step.
-        stateful=True,
-        recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
-        smoke_checks=("service-running", "index-names-list", "search-top-1"),
-        data_checks=("document-counts", "indexer-status"),
-        data_recovery=DataRecovery(
-            source="the documents in the lake, re-indexed by the service's indexers",
-            replay="indexers re-run over the documents that reached the lake after its recovered timestamp",
-        ),
-        depends_on=(
-            Dependency("foundation", "the service lives in the data resource group"),
-            Dependency("lake", "indexers rebuild the indexes from documents in the lake", needs_data=True),
-        ),
-        priority=4,
-        # A Standard service provisions in about 15 minutes; a full re-index of a modest corpus
-        # takes about half an hour (it scales with document count and enrichment).
-        estimates=Estimates(deploy=900, rehydrate=1800, validate=300, replay=300, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Azure Cognitive Search (Azure AI Search)",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.MICROSOFT,
-                sku_selected="Standard S1",
-                uplift_options=(
-                    "HA design: replicas spread across availability zones",
-                    "Multiple services in separate regions",
-                ),
+PROFILE = DRProfile(
+    key="ai_search",
+    title="Azure AI Search service",
+    # The seeds file Search as stateless (its sources hold the data), but a new service is empty
+    # until its indexes are rebuilt: that rebuild is the rehydrate step.
+    stateful=True,
+    recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
+    smoke_checks=("service-running", "index-names-list", "search-top-1"),
+    data_checks=("document-counts", "indexer-status"),
+    data_recovery=DataRecovery(
+        source="the documents in the lake, re-indexed by the service's indexers",
+        replay="indexers re-run over the documents that reached the lake after its recovered timestamp",
+    ),
+    depends_on=(
+        Dependency("foundation", "the service lives in the data resource group"),
+        Dependency("lake", "indexers rebuild the indexes from documents in the lake", needs_data=True),
+    ),
+    priority=4,
+    # A Standard service provisions in about 15 minutes; a full re-index of a modest corpus
+    # takes about half an hour (it scales with document count and enrichment).
+    estimates=Estimates(deploy=900, rehydrate=1800, validate=300, replay=300, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Azure Cognitive Search (Azure AI Search)",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.MICROSOFT,
+            sku_selected="Standard S1",
+            uplift_options=(
+                "HA design: replicas spread across availability zones",
+                "Multiple services in separate regions",
             ),
         ),
-        notes=(
-            "No built-in disaster recovery: business continuity comes from a second service in another "
-            "region with its indexes kept (or rebuilt) from the same sources.",
-            "Two replicas give the read SLA, three the read-write SLA; Azure spreads them over zones where "
-            "the region has them.",
-        ),
+    ),
+    notes=(
+        "No built-in disaster recovery: business continuity comes from a second service in another "
+        "region with its indexes kept (or rebuilt) from the same sources.",
+        "Two replicas give the read SLA, three the read-write SLA; Azure spreads them over zones where "
+        "the region has them.",
     ),
 )
 
@@ -137,7 +133,7 @@ class AiSearch(pulumi.ComponentResource):
         self.register_outputs({"service_name": self.service_name, "endpoint": self.endpoint})
 
 
-def deploy(context: PlatformContext, settings: AiSearchSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: AiSearchSettings) -> dict[str, Any]:
     service = AiSearch(
         "ai-search",
         AiSearchArgs(
@@ -162,6 +158,7 @@ def posture(config: Any, settings: AiSearchSettings | None) -> tuple[Posture, ..
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="aiSearch",
     settings=AiSearchSettings,
     profile=PROFILE,

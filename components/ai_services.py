@@ -17,40 +17,37 @@ from pulumi_azure_native import cognitiveservices
 from pydantic import Field, field_validator
 
 from components import naming
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:ai:Services"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="ai_services",
-        title="Azure AI Services account and model deployments",
-        stateful=False,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("account-provisioned", "deployments-list", "inference-one-token"),
-        data_checks=("deployment-parity",),
-        depends_on=(Dependency("foundation", "the account lives in the data resource group"),),
-        priority=5,
-        # The account takes about a minute; each model deployment one to a few more, one at a time.
-        estimates=Estimates(deploy=300, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Azure Cognitive Services",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.MICROSOFT,
-                sku_selected="Pay As You Go",
-                uplift_options=("N/A, the APIs are hosted in Microsoft-managed data centres",),
-            ),
+PROFILE = DRProfile(
+    key="ai_services",
+    title="Azure AI Services account and model deployments",
+    stateful=False,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("account-provisioned", "deployments-list", "inference-one-token"),
+    data_checks=("deployment-parity",),
+    depends_on=(Dependency("foundation", "the account lives in the data resource group"),),
+    priority=5,
+    # The account takes about a minute; each model deployment one to a few more, one at a time.
+    estimates=Estimates(deploy=300, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Azure Cognitive Services",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.MICROSOFT,
+            sku_selected="Pay As You Go",
+            uplift_options=("N/A, the APIs are hosted in Microsoft-managed data centres",),
         ),
-        notes=(
-            "Services run from customer-deployed Docker containers would be the customer's to recover.",
-            "A deleted account is soft-deleted and keeps its name and subdomain reserved: every name "
-            "carries the stack's suffix so the secondary never needs the primary's.",
-            "Before relying on the secondary, check that its region offers each deployed model, version "
-            "and SKU, with quota.",
-        ),
+    ),
+    notes=(
+        "Services run from customer-deployed Docker containers would be the customer's to recover.",
+        "A deleted account is soft-deleted and keeps its name and subdomain reserved: every name "
+        "carries the stack's suffix so the secondary never needs the primary's.",
+        "Before relying on the secondary, check that its region offers each deployed model, version "
+        "and SKU, with quota.",
     ),
 )
 
@@ -148,7 +145,7 @@ class AiServices(pulumi.ComponentResource):
         )
 
 
-def deploy(context: PlatformContext, settings: AiServicesSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: AiServicesSettings) -> dict[str, Any]:
     services = AiServices(
         "ai-services",
         AiServicesArgs(
@@ -172,6 +169,7 @@ def posture(config: Any, settings: AiServicesSettings | None) -> tuple[Posture, 
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="aiServices",
     settings=AiServicesSettings,
     profile=PROFILE,

@@ -29,9 +29,8 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:analytics:AnalysisServices"
 
@@ -46,44 +45,41 @@ TIERS = {"D": "Development", "B": "Basic", "S": "Standard"}
 # An administrator: a user's UPN, or app:<appId>@<tenantId> / obj:<objectId>@<tenantId> for principals.
 Admin = Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+$")]
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="analysis_services",
-        title="Azure Analysis Services server",
-        # The tabular models hold processed data; their definitions are in source control.
-        stateful=True,
-        recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
-        smoke_checks=("analysis-server-succeeded", "xmla-connect"),
-        data_checks=("model-refresh",),
-        data_recovery=DataRecovery(
-            source="the latest .abf model backups in the geo-redundant backup account",
-            replay="the models refreshed from their sources (the lake)",
-            source_uplifts=((0, 0),),
+PROFILE = DRProfile(
+    key="analysis_services",
+    title="Azure Analysis Services server",
+    # The tabular models hold processed data; their definitions are in source control.
+    stateful=True,
+    recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
+    smoke_checks=("analysis-server-succeeded", "xmla-connect"),
+    data_checks=("model-refresh",),
+    data_recovery=DataRecovery(
+        source="the latest .abf model backups in the geo-redundant backup account",
+        replay="the models refreshed from their sources (the lake)",
+        source_uplifts=((0, 0),),
+    ),
+    depends_on=(
+        Dependency("foundation", "the server and its backup account live in the data resource group"),
+        Dependency("lake", "models are refreshed from the lake after the backups are restored", needs_data=True),
+    ),
+    priority=4,
+    # Server creation: about five minutes; restoring .abf backups and a refresh scale with model size.
+    estimates=Estimates(deploy=300, rehydrate=1800, validate=300, replay=1800, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Azure Analysis Services",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Standard S0",
+            uplift_options=("Model backups to geo-redundant storage, restorable on a server in another region",),
         ),
-        depends_on=(
-            Dependency("foundation", "the server and its backup account live in the data resource group"),
-            Dependency("lake", "models are refreshed from the lake after the backups are restored", needs_data=True),
-        ),
-        priority=4,
-        # Server creation: about five minutes; restoring .abf backups and a refresh scale with model size.
-        estimates=Estimates(deploy=300, rehydrate=1800, validate=300, replay=1800, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Azure Analysis Services",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Standard S0",
-                uplift_options=("Model backups to geo-redundant storage, restorable on a server in another region",),
-            ),
-        ),
-        notes=(
-            "Other key services (seeds): HA guidance is Analysis Services' BCDR documentation.",
-            "Connect each server's backup storage once (portal: Backups): the API wants a SAS URL, a secret "
-            "no stack key holds.",
-            "Rehydrate restores the latest .abf per model from the geo-redundant account; replay refreshes "
-            "the models from their sources; data check: every model refreshes successfully.",
-        ),
+    ),
+    notes=(
+        "Other key services (seeds): HA guidance is Analysis Services' BCDR documentation.",
+        "Connect each server's backup storage once (portal: Backups): the API wants a SAS URL, a secret "
+        "no stack key holds.",
+        "Rehydrate restores the latest .abf per model from the geo-redundant account; replay refreshes "
+        "the models from their sources; data check: every model refreshes successfully.",
     ),
 )
 
@@ -179,7 +175,7 @@ class AnalysisServices(pulumi.ComponentResource):
         self.register_outputs({"server_name": self.server_name, "backup_container_url": self.backup_container_url})
 
 
-def deploy(context: PlatformContext, settings: AnalysisServicesSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: AnalysisServicesSettings) -> dict[str, Any]:
     server = AnalysisServices(
         "analysis-services",
         AnalysisServicesArgs(
@@ -206,6 +202,7 @@ def posture(config: Any, settings: AnalysisServicesSettings | None) -> tuple[Pos
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="analysisServices",
     settings=AnalysisServicesSettings,
     profile=PROFILE,

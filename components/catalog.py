@@ -13,7 +13,7 @@ Services that this project deploys are not here: Azure DNS (publicDns service), 
 
 from __future__ import annotations
 
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 
 MS, CUSTOMER = Responsibility.MICROSOFT, Responsibility.CUSTOMER
 COVERED = ("N/A: covered as part of the Azure service",)
@@ -25,10 +25,6 @@ ENTRA = Dependency("entra_id", "signing in to the service needs Microsoft Entra 
 SUBSCRIPTION = Dependency("subscriptions", "the service is scoped to the platform's subscription")
 CAPACITY = Dependency("fabric_capacity", "Fabric items are reachable once workspaces sit on a running capacity")
 ONELAKE = Dependency("fabric_onelake", "the item's tables live in OneLake")
-
-
-def type_token(key: str) -> str:
-    return "dataplatform:catalog:" + "".join(part.capitalize() for part in key.split("_"))
 
 
 def _saas(
@@ -64,7 +60,7 @@ def _saas(
         ),
         notes=notes,
     )
-    return register(type_token(key), profile)
+    return profile
 
 
 # One entry per seed row; kept as a table (fmt: off) so each service reads in a few lines.

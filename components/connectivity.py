@@ -6,9 +6,8 @@ so the two hubs can be peered or both connected on-premises at the same time.
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
-from itertools import islice
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import network, privatedns
@@ -21,93 +20,49 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
+from components.firewall import hub_firewall
+from components.hub_layout import (
+    DATA_SUBNET,
+    FIREWALL_SUBNET,
+    GATEWAY_SUBNET,
+    PRIVATE_ENDPOINT_SUBNET,
+    carve_hub,
+)
+from components.private_endpoint import PRIVATE_DNS_ZONES
+from components.spec import Platform, Posture, ServiceSpec, StackFacts
 
 TYPE_TOKEN = "dataplatform:connectivity:Connectivity"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="connectivity",
-        title="Connectivity: hub VNet, NSGs, route table, Azure Firewall, private DNS zones",
-        stateful=False,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("vnet-subnets-present", "firewall-provisioned", "private-dns-zones-linked"),
-        data_checks=(),
-        depends_on=(Dependency("foundation", "the hub is deployed into the connectivity resource group"),),
-        priority=1,
-        # Azure Firewall dominates: about 10 minutes, after the VNet and its public IP.
-        estimates=Estimates(deploy=720, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Virtual Networks, including Subnets, UDR & NSGs",
-                component_responsibility=Responsibility.CUSTOMER,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="N/A",
-                uplift_options=("Replicate the VNet into the secondary, paired region ahead of time",),
-            ),
-            SeedFacts(
-                service="Azure Firewall",
-                component_responsibility=Responsibility.CUSTOMER,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Standard",
-                uplift_options=("Highly available by design; deploy across Availability Zones for more",),
-            ),
+PROFILE = DRProfile(
+    key="connectivity",
+    title="Connectivity: hub VNet, NSGs, route table, Azure Firewall, private DNS zones",
+    stateful=False,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("vnet-subnets-present", "firewall-provisioned", "private-dns-zones-linked"),
+    data_checks=(),
+    depends_on=(Dependency("foundation", "the hub is deployed into the connectivity resource group"),),
+    priority=1,
+    # Azure Firewall dominates: about 10 minutes, after the VNet and its public IP.
+    estimates=Estimates(deploy=720, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Virtual Networks, including Subnets, UDR & NSGs",
+            component_responsibility=Responsibility.CUSTOMER,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="N/A",
+            uplift_options=("Replicate the VNet into the secondary, paired region ahead of time",),
         ),
-        notes=("Firewall rules and routes are code: the secondary gets the same policy with its own addresses.",),
+        SeedFacts(
+            service="Azure Firewall",
+            component_responsibility=Responsibility.CUSTOMER,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Standard",
+            uplift_options=("Highly available by design; deploy across Availability Zones for more",),
+        ),
     ),
+    notes=("Firewall rules and routes are code: the secondary gets the same policy with its own addresses.",),
 )
-
-# Azure requires these exact subnet names for a firewall and a VPN/ExpressRoute gateway.
-FIREWALL_SUBNET = "AzureFirewallSubnet"
-GATEWAY_SUBNET = "GatewaySubnet"
-DATA_SUBNET = "data"
-PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
-
-# Private Link zones of the services the platform runs (one per sub-resource that gets an endpoint).
-# https://learn.microsoft.com/azure/private-link/private-endpoint-dns
-PRIVATE_DNS_ZONES: dict[str, str] = {
-    "blob": "privatelink.blob.core.windows.net",
-    "dfs": "privatelink.dfs.core.windows.net",
-    "postgres": "privatelink.postgres.database.azure.com",
-    "servicebus": "privatelink.servicebus.windows.net",  # Event Hubs
-    "vaultcore": "privatelink.vaultcore.azure.net",  # Key Vault
-    "datafactory": "privatelink.datafactory.azure.net",
-}
-
-
-@dataclass(frozen=True)
-class HubLayout:
-    """The hub's subnets, carved from the stack's address space."""
-
-    data: ipaddress.IPv4Network
-    private_endpoints: ipaddress.IPv4Network
-    firewall: ipaddress.IPv4Network
-    gateway: ipaddress.IPv4Network
-
-    @property
-    def firewall_private_ip(self) -> str:
-        # Azure keeps the first four addresses of every subnet (network, gateway, two for DNS), and a
-        # firewall's frontend takes the first free one. Knowing it up front lets the route table be
-        # created without waiting for (or cycling through) the firewall, and be checked offline.
-        return str(self.firewall.network_address + 4)
-
-
-def carve_hub(address_space: str) -> HubLayout:
-    """First /24 for data, second for private endpoints, then /26 firewall and /27 gateway.
-
-    /26 is the size Azure Firewall requires (room to scale out); /27 is the smallest GatewaySubnet
-    Microsoft recommends. Everything fits in a /22, the smallest space stacks/config.py accepts.
-    """
-    space = ipaddress.ip_network(address_space, strict=True)
-    if space.version != 4 or space.prefixlen > 22:
-        raise ValueError(f"{address_space}: the hub needs an IPv4 /22 or larger")
-    data, endpoints, infra = islice(space.subnets(new_prefix=24), 3)
-    firewall, rest = islice(infra.subnets(new_prefix=26), 2)
-    gateway = next(rest.subnets(new_prefix=27))
-    return HubLayout(data=data, private_endpoints=endpoints, firewall=firewall, gateway=gateway)
-
 
 def _inbound(name: str, priority: int, access: str, source: str, destination: str) -> network.SecurityRuleArgs:
     return network.SecurityRuleArgs(
@@ -133,6 +88,14 @@ def _nsg_rules(allow_vnet_inbound: bool) -> list[network.SecurityRuleArgs]:
     return [_inbound("allow-vnet-inbound", 4000, "Allow", "VirtualNetwork", "VirtualNetwork"), deny]
 
 
+# Stack outputs, read by drctl and the smoke tests.
+VNET_ID_OUTPUT = "vnetId"
+VNET_NAME_OUTPUT = "vnetName"
+SUBNET_IDS_OUTPUT = "subnetIds"
+FIREWALL_PRIVATE_IP_OUTPUT = "firewallPrivateIp"  # absent when services.firewall is off
+PRIVATE_DNS_ZONE_IDS_OUTPUT = "privateDnsZoneIds"
+
+
 @dataclass(frozen=True)
 class ConnectivityArgs:
     location: str
@@ -149,50 +112,77 @@ class Connectivity(pulumi.ComponentResource):
     def __init__(self, name: str, args: ConnectivityArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        prefix, suffix, location, group = args.prefix, args.name_suffix, args.location, args.resource_group_name
         self.layout = carve_hub(args.address_space)
+        self.nsgs = self._nsgs(name, args, child)
+        self.route_table = self._route_table(name, args, child) if args.firewall else None
+        self.vnet = self._vnet(name, args, child)
+        # A subnet's id is its VNet's id plus /subnets/<name>; no need to wait for the subnets list.
+        self.subnet_ids: dict[str, pulumi.Output[str]] = {
+            subnet: pulumi.Output.concat(self.vnet.id, "/subnets/", subnet)
+            for subnet in (DATA_SUBNET, PRIVATE_ENDPOINT_SUBNET, FIREWALL_SUBNET, GATEWAY_SUBNET)
+        }
 
+        self.firewall: network.AzureFirewall | None = None
+        self.firewall_private_ip: str | None = None
+        if args.firewall:
+            self._deploy_firewall(name, args, child)
+        self.dns_zones = self._dns_zones(name, args, child)
+
+        self.vnet_id: pulumi.Output[str] = self.vnet.id
+        self.vnet_name: pulumi.Output[str] = self.vnet.name
+        self.private_dns_zone_ids: dict[str, pulumi.Output[str]] = {k: z.id for k, z in self.dns_zones.items()}
+        self.register_outputs(
+            {
+                "vnet_id": self.vnet_id,
+                "vnet_name": self.vnet_name,
+                "subnet_ids": self.subnet_ids,
+                "firewall_private_ip": self.firewall_private_ip,
+                "private_dns_zone_ids": self.private_dns_zone_ids,
+            }
+        )
+
+    def _nsgs(self, name: str, args: ConnectivityArgs, child: pulumi.ResourceOptions) -> dict[str, Any]:
         # NSGs only on subnets that accept them: Azure refuses an NSG on AzureFirewallSubnet and
         # GatewaySubnet (https://learn.microsoft.com/azure/firewall/firewall-faq).
-        self.nsgs = {
+        return {
             role: network.NetworkSecurityGroup(
                 f"{name}-nsg-{role}",
-                network_security_group_name=naming.nsg_name(prefix, role, suffix),
-                resource_group_name=group,
-                location=location,
+                network_security_group_name=naming.nsg_name(args.prefix, role, args.name_suffix),
+                resource_group_name=args.resource_group_name,
+                location=args.location,
                 security_rules=_nsg_rules(allow_vnet_inbound=role == PRIVATE_ENDPOINT_SUBNET),
                 opts=child,
             )
             for role in (DATA_SUBNET, PRIVATE_ENDPOINT_SUBNET)
         }
 
-        self.route_table: network.RouteTable | None = None
-        if args.firewall:
-            self.route_table = network.RouteTable(
-                f"{name}-rt",
-                route_table_name=naming.route_table_name(prefix, suffix),
-                resource_group_name=group,
-                location=location,
-                # A default route learned over BGP (VPN/ExpressRoute) must not bypass the firewall.
-                disable_bgp_route_propagation=True,
-                routes=[
-                    network.RouteArgs(
-                        name="default-via-firewall",
-                        address_prefix="0.0.0.0/0",
-                        next_hop_type="VirtualAppliance",
-                        next_hop_ip_address=self.layout.firewall_private_ip,
-                    )
-                ],
-                opts=child,
-            )
+    def _route_table(self, name: str, args: ConnectivityArgs, child: pulumi.ResourceOptions) -> network.RouteTable:
+        return network.RouteTable(
+            f"{name}-rt",
+            route_table_name=naming.route_table_name(args.prefix, args.name_suffix),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            # A default route learned over BGP (VPN/ExpressRoute) must not bypass the firewall.
+            disable_bgp_route_propagation=True,
+            routes=[
+                network.RouteArgs(
+                    name="default-via-firewall",
+                    address_prefix="0.0.0.0/0",
+                    next_hop_type="VirtualAppliance",
+                    next_hop_ip_address=self.layout.firewall_private_ip,
+                )
+            ],
+            opts=child,
+        )
 
+    def _vnet(self, name: str, args: ConnectivityArgs, child: pulumi.ResourceOptions) -> network.VirtualNetwork:
         # Subnets inline: mixing inline subnets with standalone network.Subnet resources makes each
         # update fight the other (azure-native VirtualNetwork docs).
-        self.vnet = network.VirtualNetwork(
+        return network.VirtualNetwork(
             f"{name}-vnet",
-            virtual_network_name=naming.vnet_name(prefix, suffix),
-            resource_group_name=group,
-            location=location,
+            virtual_network_name=naming.vnet_name(args.prefix, args.name_suffix),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
             address_space=network.AddressSpaceArgs(address_prefixes=[args.address_space]),
             subnets=[
                 network.SubnetArgs(
@@ -218,90 +208,92 @@ class Connectivity(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        # A subnet's id is its VNet's id plus /subnets/<name>; no need to wait for the subnets list.
-        self.subnet_ids: dict[str, pulumi.Output[str]] = {
-            subnet: pulumi.Output.concat(self.vnet.id, "/subnets/", subnet)
-            for subnet in (DATA_SUBNET, PRIVATE_ENDPOINT_SUBNET, FIREWALL_SUBNET, GATEWAY_SUBNET)
-        }
 
-        self.firewall: network.AzureFirewall | None = None
-        self.firewall_private_ip: str | None = None
-        if args.firewall:
-            self._deploy_firewall(name, args, child)
-
-        self.dns_zones: dict[str, privatedns.PrivateZone] = {}
+    def _dns_zones(self, name: str, args: ConnectivityArgs, child: pulumi.ResourceOptions) -> dict[str, Any]:
+        zones: dict[str, privatedns.PrivateZone] = {}
         for key, zone in PRIVATE_DNS_ZONES.items():
             # Private DNS zones are global resources: Azure only accepts the location 'Global'.
-            self.dns_zones[key] = privatedns.PrivateZone(
+            zones[key] = privatedns.PrivateZone(
                 f"{name}-dns-{key}",
                 private_zone_name=zone,
-                resource_group_name=group,
+                resource_group_name=args.resource_group_name,
                 location="Global",
                 opts=child,
             )
             privatedns.VirtualNetworkLink(
                 f"{name}-dns-{key}-link",
-                virtual_network_link_name=naming.vnet_link_name(prefix, key, suffix),
-                private_zone_name=self.dns_zones[key].name,
-                resource_group_name=group,
+                virtual_network_link_name=naming.vnet_link_name(args.prefix, key, args.name_suffix),
+                private_zone_name=zones[key].name,
+                resource_group_name=args.resource_group_name,
                 location="Global",
                 virtual_network=privatedns.SubResourceArgs(id=self.vnet.id),
                 # Endpoint records are written by the private endpoints' DNS zone groups, not by VMs.
                 registration_enabled=False,
                 opts=child,
             )
-
-        self.vnet_id: pulumi.Output[str] = self.vnet.id
-        self.vnet_name: pulumi.Output[str] = self.vnet.name
-        self.private_dns_zone_ids: dict[str, pulumi.Output[str]] = {k: z.id for k, z in self.dns_zones.items()}
-        self.register_outputs(
-            {
-                "vnet_id": self.vnet_id,
-                "vnet_name": self.vnet_name,
-                "subnet_ids": self.subnet_ids,
-                "firewall_private_ip": self.firewall_private_ip,
-                "private_dns_zone_ids": self.private_dns_zone_ids,
-            }
-        )
+        return zones
 
     def _deploy_firewall(self, name: str, args: ConnectivityArgs, child: pulumi.ResourceOptions) -> None:
-        prefix, suffix, location, group = args.prefix, args.name_suffix, args.location, args.resource_group_name
-        # A firewall needs a Standard, static public IP. No zones: the seeds' Standard selection;
-        # zones are the listed uplift.
-        public_ip = network.PublicIPAddress(
-            f"{name}-fw-pip",
-            public_ip_address_name=naming.firewall_public_ip_name(prefix, suffix),
-            resource_group_name=group,
-            location=location,
-            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-            public_ip_allocation_method="Static",
-            opts=child,
-        )
-        # The policy is usable from any region, but its management plane lives in its resource
-        # group's region, so each stack deploys its own copy.
-        policy = network.FirewallPolicy(
-            f"{name}-fw-policy",
-            firewall_policy_name=naming.firewall_policy_name(prefix, suffix),
-            resource_group_name=group,
-            location=location,
-            sku=network.FirewallPolicySkuArgs(tier="Standard"),
-            threat_intel_mode="Alert",
-            opts=child,
-        )
-        self.firewall = network.AzureFirewall(
-            f"{name}-fw",
-            azure_firewall_name=naming.firewall_name(prefix, suffix),
-            resource_group_name=group,
-            location=location,
-            sku=network.AzureFirewallSkuArgs(name="AZFW_VNet", tier="Standard"),
-            firewall_policy=network.SubResourceArgs(id=policy.id),
-            ip_configurations=[
-                network.AzureFirewallIPConfigurationArgs(
-                    name="ipconfig",
-                    subnet=network.SubResourceArgs(id=self.subnet_ids[FIREWALL_SUBNET]),
-                    public_ip_address=network.SubResourceArgs(id=public_ip.id),
-                )
-            ],
-            opts=child,
-        )
+        self.firewall = hub_firewall(name, prefix=args.prefix, suffix=args.name_suffix, location=args.location,
+                                     group=args.resource_group_name, subnet_id=self.subnet_ids[FIREWALL_SUBNET],
+                                     child=child)
         self.firewall_private_ip = self.layout.firewall_private_ip
+
+
+def deploy(platform: Platform, settings: None) -> dict[str, object]:
+    """Hub VNet, NSGs, firewall and route table (when switched on), private DNS zones."""
+    group = platform.resource_groups["connectivity"]
+    hub = Connectivity(
+        "connectivity",
+        ConnectivityArgs(
+            location=platform.region,
+            prefix=platform.prefix,
+            name_suffix=platform.suffix,
+            resource_group_name=group,
+            address_space=platform.config.address_space,
+            firewall=platform.config.enabled("firewall"),
+        ),
+    )
+    platform.vnet_id, platform.subnet_ids = hub.vnet_id, hub.subnet_ids
+    platform.private_dns_zone_ids, platform.private_endpoint_subnet = hub.private_dns_zone_ids, PRIVATE_ENDPOINT_SUBNET
+    outputs: dict[str, object] = {
+        VNET_ID_OUTPUT: hub.vnet_id,
+        VNET_NAME_OUTPUT: hub.vnet_name,
+        SUBNET_IDS_OUTPUT: hub.subnet_ids,
+        PRIVATE_DNS_ZONE_IDS_OUTPUT: hub.private_dns_zone_ids,
+    }
+    if hub.firewall_private_ip is not None:
+        outputs[FIREWALL_PRIVATE_IP_OUTPUT] = hub.firewall_private_ip
+    # Key Vault's network ACL denies by default: its data plane is reached through the hub. Its
+    # endpoint belongs to the network layer: parented to the hub, it does not hold the foundation's
+    # deploy step until the VNet exists (the plan deploys foundation first).
+    if platform.key_vault_id is not None:
+        platform.open_privately(hub, "key_vault", group, platform.key_vault_id, ("vault", "vaultcore"))
+    return outputs
+
+
+def posture(config: StackFacts, settings: None) -> tuple[Posture, ...]:
+    firewall = "Standard" if config.enabled("firewall") else "not deployed"
+    # The VNet is replicated by construction: the paired stack declares the same hub in its region.
+    return (Posture(sku="N/A", uplift_enabled=(True,)), Posture(sku=firewall, uplift_enabled=(False,)))
+
+
+SERVICE = ServiceSpec(
+    key="connectivity",
+    type_token=TYPE_TOKEN,
+    profile=PROFILE,
+    settings=None,
+    deploy=deploy,
+    posture=posture,
+    switch="always",
+    physical_names={
+        "azure-native:network:VirtualNetwork": "virtualNetworkName",
+        "azure-native:network:NetworkSecurityGroup": "networkSecurityGroupName",
+        "azure-native:network:RouteTable": "routeTableName",
+        "azure-native:network:AzureFirewall": "azureFirewallName",
+        "azure-native:network:PublicIPAddress": "publicIpAddressName",
+        "azure-native:network:FirewallPolicy": "firewallPolicyName",
+        "azure-native:privatedns:PrivateZone": "privateZoneName",
+        "azure-native:privatedns:VirtualNetworkLink": "virtualNetworkLinkName",
+    },
+)

@@ -29,9 +29,8 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:data:CosmosDb"
 
@@ -45,46 +44,43 @@ CREATE_TIME_FIELDS = ("createMode", "restoreParameters")
 _UTC = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$"
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="cosmos_db",
-        title="Azure Cosmos DB account",
-        stateful=True,
-        recovery_action=RecoveryAction.SERVICE_FAILOVER,
-        smoke_checks=("account-read", "canary-upsert-read"),
-        data_checks=("document-count", "max-ts-watermark"),
-        data_recovery=DataRecovery(
-            source="the account's second (read) region, promoted by service-managed failover",
-            replay="writes the asynchronous replication had not carried, re-sent from the max _ts watermark",
-            source_uplifts=((0, 0),),
-        ),
-        depends_on=(
-            Dependency("foundation", "the account lives in the data resource group"),
-            Dependency("connectivity", "public access is off: clients come through the hub VNet"),
-        ),
-        priority=2,
-        # Service-managed failover of the write region: Cosmos's availability guidance plans for
-        # about 15 minutes. A point-in-time restore instead takes roughly an hour for small accounts.
-        estimates=Estimates(deploy=900, validate=300, replay=300, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Azure Cosmos DB",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.MICROSOFT,
-                sku_selected="Single Region Write with Periodic backup",
-                uplift_options=(
-                    "Single write region plus a second (read) region with service-managed failover",
-                    "Automatic failover enabled (recommended for production accounts)",
-                ),
+PROFILE = DRProfile(
+    key="cosmos_db",
+    title="Azure Cosmos DB account",
+    stateful=True,
+    recovery_action=RecoveryAction.SERVICE_FAILOVER,
+    smoke_checks=("account-read", "canary-upsert-read"),
+    data_checks=("document-count", "max-ts-watermark"),
+    data_recovery=DataRecovery(
+        source="the account's second (read) region, promoted by service-managed failover",
+        replay="writes the asynchronous replication had not carried, re-sent from the max _ts watermark",
+        source_uplifts=((0, 0),),
+    ),
+    depends_on=(
+        Dependency("foundation", "the account lives in the data resource group"),
+        Dependency("connectivity", "public access is off: clients come through the hub VNet"),
+    ),
+    priority=2,
+    # Service-managed failover of the write region: Cosmos's availability guidance plans for
+    # about 15 minutes. A point-in-time restore instead takes roughly an hour for small accounts.
+    estimates=Estimates(deploy=900, validate=300, replay=300, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Azure Cosmos DB",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.MICROSOFT,
+            sku_selected="Single Region Write with Periodic backup",
+            uplift_options=(
+                "Single write region plus a second (read) region with service-managed failover",
+                "Automatic failover enabled (recommended for production accounts)",
             ),
         ),
-        notes=(
-            "Without automatic failover a single write region loses write availability for the whole "
-            "outage: a manual failover needs the failed region to answer.",
-            "Clients fail over by themselves (the SDK follows the account's region list).",
-            "Periodic to Continuous backup is a one-way migration; only Continuous allows self-service restore.",
-        ),
+    ),
+    notes=(
+        "Without automatic failover a single write region loses write availability for the whole "
+        "outage: a manual failover needs the failed region to answer.",
+        "Clients fail over by themselves (the SDK follows the account's region list).",
+        "Periodic to Continuous backup is a one-way migration; only Continuous allows self-service restore.",
     ),
 )
 
@@ -252,7 +248,7 @@ class CosmosDb(pulumi.ComponentResource):
         )
 
 
-def deploy(context: PlatformContext, settings: CosmosDbSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: CosmosDbSettings) -> dict[str, Any]:
     cosmos = CosmosDb(
         "cosmos_db",
         CosmosDbArgs(
@@ -283,6 +279,7 @@ def posture(config: Any, settings: CosmosDbSettings | None) -> tuple[Posture, ..
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="cosmosDb",
     settings=CosmosDbSettings,
     profile=PROFILE,

@@ -25,52 +25,48 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:analytics:DataExplorer"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="data_explorer",
-        title="Azure Data Explorer cluster and database",
-        stateful=True,
-        recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
-        smoke_checks=("cluster-running", "kql-print-1"),
-        data_checks=("row-counts", "max-ingestion-time"),
-        data_recovery=DataRecovery(
-            source="the lake's copy of the ingested data, re-ingested into the new cluster",
-            replay="event files that land in the lake after the re-ingestion, ingested by the replay step "
-                   "(their ingest-by tags skip what the cluster already holds)",
-        ),
-        depends_on=(
-            Dependency("foundation", "the cluster lives in the data resource group"),
-            Dependency("lake", "tables are re-ingested from the lake's copy of the data", needs_data=True),
-        ),
-        priority=3,
-        # A cluster takes 10-20 minutes to create; re-ingesting a modest database from blobs about an
-        # hour (it scales with the data and the cluster's ingestion capacity).
-        estimates=Estimates(deploy=1200, rehydrate=3600, validate=300, replay=600, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Azure Data Explorer",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Pay As You Go (or cluster size based on workload)",
-                uplift_options=(
-                    "No automatic regional failover: clusters in paired regions (active/active or "
-                    "active/passive) with replicated ingestion",
-                    "Zone-redundant storage and availability zones chosen at cluster creation",
-                ),
+PROFILE = DRProfile(
+    key="data_explorer",
+    title="Azure Data Explorer cluster and database",
+    stateful=True,
+    recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
+    smoke_checks=("cluster-running", "kql-print-1"),
+    data_checks=("row-counts", "max-ingestion-time"),
+    data_recovery=DataRecovery(
+        source="the lake's copy of the ingested data, re-ingested into the new cluster",
+        replay="event files that land in the lake after the re-ingestion, ingested by the replay step "
+               "(their ingest-by tags skip what the cluster already holds)",
+    ),
+    depends_on=(
+        Dependency("foundation", "the cluster lives in the data resource group"),
+        Dependency("lake", "tables are re-ingested from the lake's copy of the data", needs_data=True),
+    ),
+    priority=3,
+    # A cluster takes 10-20 minutes to create; re-ingesting a modest database from blobs about an
+    # hour (it scales with the data and the cluster's ingestion capacity).
+    estimates=Estimates(deploy=1200, rehydrate=3600, validate=300, replay=600, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Azure Data Explorer",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Pay As You Go (or cluster size based on workload)",
+            uplift_options=(
+                "No automatic regional failover: clusters in paired regions (active/active or "
+                "active/passive) with replicated ingestion",
+                "Zone-redundant storage and availability zones chosen at cluster creation",
             ),
         ),
-        notes=(
-            "Schema (tables, mappings, policies) is re-applied from code (KQL scripts) before re-ingestion.",
-            "Zones are a create-time choice and only exist in regions with availability zones.",
-            "Streaming data that reached the cluster after the lake's last copy is replayed from Event Hubs.",
-        ),
+    ),
+    notes=(
+        "Schema (tables, mappings, policies) is re-applied from code (KQL scripts) before re-ingestion.",
+        "Zones are a create-time choice and only exist in regions with availability zones.",
+        "Streaming data that reached the cluster after the lake's last copy is replayed from Event Hubs.",
     ),
 )
 
@@ -206,7 +202,7 @@ def schema_path(project_dir: Path | None) -> Path:
     return (project_dir or Path(__file__).resolve().parents[1]) / "kql" / "events.kql"
 
 
-def deploy(context: PlatformContext, settings: DataExplorerSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: DataExplorerSettings) -> dict[str, Any]:
     explorer = DataExplorer(
         "data-explorer",
         DataExplorerArgs(
@@ -235,6 +231,7 @@ def posture(config: Any, settings: DataExplorerSettings | None) -> tuple[Posture
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="dataExplorer",
     settings=DataExplorerSettings,
     profile=PROFILE,

@@ -8,15 +8,11 @@ datasets. They are read and checked before anything is deployed.
 
 from __future__ import annotations
 
-import json
-import re
 from dataclasses import dataclass
-from graphlib import CycleError, TopologicalSorter
-from pathlib import Path
-from typing import Any, Iterator
 
 import pulumi
 from pulumi_azure_native import authorization, datafactory
+from pydantic import Field
 
 from components import naming, roles
 from components.profile import (
@@ -26,186 +22,62 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
+from components.pipeline_definitions import (
+    LAKE_LINKED_SERVICE,
+    PIPELINE_FIELDS,
+    FactoryDefinitions,
+    PipelineDefinitionError,
+    load_factory_definitions,
+    pipeline_order,
+    references,
+)
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 
 TYPE_TOKEN = "dataplatform:data:DataFactory"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="data_factory",
-        title="Azure Data Factory and the repository's pipelines",
-        stateful=False,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("factory-provisioned", "pipeline-parity", "smoke-pipeline-run"),
-        data_checks=(),
-        depends_on=(
-            Dependency("foundation", "the factory lives in the data resource group"),
-            Dependency("connectivity", "its private endpoint zone (privatelink.datafactory) is in the hub"),
-            Dependency("lake", "the lake linked service and the pipelines' datasets point at the lake"),
-            Dependency("postgres", "pipelines load into and read from the relational store"),
-            Dependency("event_hubs", "replay re-runs ingestion, which must find the hubs in place"),
+PROFILE = DRProfile(
+    key="data_factory",
+    title="Azure Data Factory and the repository's pipelines",
+    stateful=False,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("factory-provisioned", "pipeline-parity", "smoke-pipeline-run"),
+    data_checks=(),
+    depends_on=(
+        Dependency("foundation", "the factory lives in the data resource group"),
+        Dependency("connectivity", "its private endpoint zone (privatelink.datafactory) is in the hub"),
+        Dependency("lake", "the lake linked service and the pipelines' datasets point at the lake"),
+        Dependency("postgres", "pipelines load into and read from the relational store"),
+        Dependency("event_hubs", "replay re-runs ingestion, which must find the hubs in place"),
+    ),
+    priority=4,
+    # Factory, linked service, datasets and pipelines: a couple of minutes; smoke = one short run.
+    estimates=Estimates(deploy=120, smoke=120),
+    seed=(
+        SeedFacts(
+            service="Microsoft Fabric: Data Factory",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Fabric Capacity",
+            uplift_options=("Cross-region pipeline deployment (pipelines redeployed through CI/CD)",),
         ),
-        priority=4,
-        # Factory, linked service, datasets and pipelines: a couple of minutes; smoke = one short run.
-        estimates=Estimates(deploy=120, smoke=120),
-        seed=(
-            SeedFacts(
-                service="Microsoft Fabric: Data Factory",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Fabric Capacity",
-                uplift_options=("Cross-region pipeline deployment (pipelines redeployed through CI/CD)",),
-            ),
-        ),
-        notes=(
-            "Implemented with Azure Data Factory, which the seeds allow as the physical ELT service and "
-            "class as stateless: redeployed from source control, then smoke-tested.",
-            "Run history and trigger state stay in the primary; triggers are restarted after handover.",
-        ),
+    ),
+    notes=(
+        "Implemented with Azure Data Factory, which the seeds allow as the physical ELT service and "
+        "class as stateless: redeployed from source control, then smoke-tested.",
+        "Run history and trigger state stay in the primary; triggers are restarted after handover.",
     ),
 )
 
-LAKE_LINKED_SERVICE = "lake"
-
-# ADF object names: no . + ? / < > * % & : \ and at most 140 characters.
-_ADF_NAME = re.compile(r"[A-Za-z0-9_][^.+?/<>*%&:\\]{0,139}")
-# Pipeline `properties` keys and the Pipeline argument each one becomes; lastPublishTime is written
-# by ADF's Git integration and has no meaning on deploy.
-_PIPELINE_FIELDS = {
-    "activities": "activities",
-    "parameters": "parameters",
-    "variables": "variables",
-    "annotations": "annotations",
-    "description": "description",
-    "concurrency": "concurrency",
-    "folder": "folder",
-    "runDimensions": "run_dimensions",
-    "policy": "policy",
-}
-_IGNORED_FIELDS = {"lastPublishTime"}
-_NESTED_ACTIVITY_KEYS = ("activities", "ifTrueActivities", "ifFalseActivities", "defaultActivities")
-_REFERENCE_KINDS = {
-    "DatasetReference": "dataset",
-    "PipelineReference": "pipeline",
-    "LinkedServiceReference": "linked service",
-}
+# Stack outputs, read by drctl and the smoke tests.
+FACTORY_NAME_OUTPUT = "dataFactoryName"
+PIPELINES_OUTPUT = "dataFactoryPipelines"
+SMOKE_PIPELINE_OUTPUT = "smokePipeline"
 
 
-class PipelineDefinitionError(ValueError):
-    """A pipeline or dataset file that cannot be deployed; the message starts with the file."""
-
-
-@dataclass(frozen=True)
-class Definition:
-    kind: str  # "pipeline" or "dataset"
-    name: str
-    path: Path
-    properties: dict[str, Any]  # as ADF JSON, typeProperties already flattened (Pulumi's shape)
-
-
-@dataclass(frozen=True)
-class FactoryDefinitions:
-    pipelines: tuple[Definition, ...]
-    datasets: tuple[Definition, ...]
-
-
-def _flatten(node: dict[str, Any]) -> dict[str, Any]:
-    """ADF's JSON nests type-specific fields under typeProperties; azure-native flattens them."""
-    flat = {key: value for key, value in node.items() if key != "typeProperties"}
-    flat.update(node.get("typeProperties") or {})
-    for key in _NESTED_ACTIVITY_KEYS:  # ForEach, Until, IfCondition, Switch hold activities
-        if isinstance(flat.get(key), list):
-            flat[key] = [_flatten(a) if isinstance(a, dict) else a for a in flat[key]]
-    if isinstance(flat.get("cases"), list):
-        flat["cases"] = [
-            {**case, "activities": [_flatten(a) for a in case.get("activities", [])]} for case in flat["cases"]
-        ]
-    return flat
-
-
-def _read(path: Path, kind: str) -> Definition:
-    try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        where = f"line {exc.lineno}, column {exc.colno}"
-        raise PipelineDefinitionError(f"{path}: not valid JSON ({where}: {exc.msg})") from None
-    except UnicodeDecodeError:
-        raise PipelineDefinitionError(f"{path}: not UTF-8 text") from None
-    if not isinstance(document, dict) or not isinstance(document.get("properties"), dict):
-        raise PipelineDefinitionError(f'{path}: expected ADF\'s shape {{"name": ..., "properties": {{...}}}}')
-    name = document.get("name")
-    if not isinstance(name, str) or _ADF_NAME.fullmatch(name) is None:
-        raise PipelineDefinitionError(f"{path}: 'name' {name!r} is not a valid Data Factory name")
-    if name != path.stem:
-        raise PipelineDefinitionError(f"{path}: 'name' is {name!r} but the file is {path.name}; they must match")
-    properties = document["properties"]
-    if kind == "pipeline":
-        unknown = set(properties) - set(_PIPELINE_FIELDS) - _IGNORED_FIELDS
-        if unknown:
-            raise PipelineDefinitionError(f"{path}: unknown pipeline properties: {', '.join(sorted(unknown))}")
-        activities = properties.get("activities")
-        if not isinstance(activities, list) or not activities:
-            raise PipelineDefinitionError(f"{path}: properties.activities must be a non-empty list")
-        for index, activity in enumerate(activities):
-            if not isinstance(activity, dict) or not activity.get("name") or not activity.get("type"):
-                raise PipelineDefinitionError(f"{path}: activity #{index + 1} needs a 'name' and a 'type'")
-        flat = {k: v for k, v in properties.items() if k not in _IGNORED_FIELDS}
-        flat["activities"] = [_flatten(a) for a in activities]
-    else:
-        if not isinstance(properties.get("type"), str) or not isinstance(properties.get("linkedServiceName"), dict):
-            raise PipelineDefinitionError(f"{path}: a dataset needs properties.type and properties.linkedServiceName")
-        flat = _flatten(properties)
-    return Definition(kind=kind, name=name, path=path, properties=flat)
-
-
-def _references(node: Any) -> Iterator[tuple[str, str]]:
-    """Every (kind, name) a definition points at: datasets, pipelines, linked services."""
-    if isinstance(node, dict):
-        kind = _REFERENCE_KINDS.get(node.get("type"))  # type: ignore[arg-type]
-        if kind and isinstance(node.get("referenceName"), str):
-            yield kind, node["referenceName"]
-        for value in node.values():
-            yield from _references(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _references(value)
-
-
-def load_factory_definitions(
-    folder: Path, linked_services: tuple[str, ...] = (LAKE_LINKED_SERVICE,)
-) -> FactoryDefinitions:
-    """Read and cross-check every pipeline and dataset file; raise PipelineDefinitionError naming the file.
-
-    `linked_services` are those the component will deploy; a reference to any other is an error.
-    """
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise PipelineDefinitionError(f"{folder}: the pipelines folder does not exist")
-    pipelines = tuple(_read(p, "pipeline") for p in sorted(folder.glob("*.json")))
-    dataset_folder = folder / "datasets"
-    dataset_files = sorted(dataset_folder.glob("*.json")) if dataset_folder.is_dir() else []
-    datasets = tuple(_read(p, "dataset") for p in dataset_files)
-    known = {
-        "pipeline": {d.name for d in pipelines},
-        "dataset": {d.name for d in datasets},
-        "linked service": set(linked_services),
-    }
-    for definition in pipelines + datasets:
-        for kind, name in _references(definition.properties):
-            if name not in known[kind]:
-                raise PipelineDefinitionError(f"{definition.path}: refers to {kind} '{name}', which is not deployed")
-    return FactoryDefinitions(pipelines=pipelines, datasets=datasets)
-
-
-def _pipeline_order(definitions: FactoryDefinitions) -> list[Definition]:
-    by_name = {d.name: d for d in definitions.pipelines}
-    graph = {d.name: {n for k, n in _references(d.properties) if k == "pipeline"} for d in definitions.pipelines}
-    try:
-        return [by_name[name] for name in TopologicalSorter(graph).static_order()]
-    except CycleError as exc:
-        raise PipelineDefinitionError(f"pipelines call each other in a cycle: {exc.args[1]}") from None
+class DataFactorySettings(ServiceSettings):
+    # Relative to the project (where Pulumi.yaml is).
+    pipelines_dir: str = Field("pipelines", alias="pipelinesDir")
 
 
 @dataclass(frozen=True)
@@ -244,7 +116,7 @@ class DataFactory(pulumi.ComponentResource):
             self.linked_services.append(self._lake_access(name, args, child))
         deployed = {LAKE_LINKED_SERVICE} if self.linked_services else set()
         for d in args.definitions.datasets:
-            missing = {n for k, n in _references(d.properties) if k == "linked service"} - deployed
+            missing = {n for k, n in references(d.properties) if k == "linked service"} - deployed
             if missing:
                 raise PipelineDefinitionError(f"{d.path}: refers to linked service {sorted(missing)}, not deployed")
 
@@ -262,9 +134,9 @@ class DataFactory(pulumi.ComponentResource):
             for d in args.definitions.datasets
         }
         self.pipelines: dict[str, datafactory.Pipeline] = {}
-        for d in _pipeline_order(args.definitions):
-            called = [self.pipelines[n] for k, n in _references(d.properties) if k == "pipeline"]
-            fields = {_PIPELINE_FIELDS[key]: value for key, value in d.properties.items()}
+        for d in pipeline_order(args.definitions):
+            called = [self.pipelines[n] for k, n in references(d.properties) if k == "pipeline"]
+            fields = {PIPELINE_FIELDS[key]: value for key, value in d.properties.items()}
             self.pipelines[d.name] = datafactory.Pipeline(
                 f"{name}-pipeline-{d.name}",
                 pipeline_name=d.name,
@@ -308,3 +180,61 @@ class DataFactory(pulumi.ComponentResource):
             properties=datafactory.AzureBlobFSLinkedServiceArgs(type="AzureBlobFS", url=args.lake_dfs_endpoint),
             opts=child,
         )
+
+
+def prepare(platform: Platform, settings: DataFactorySettings) -> FactoryDefinitions:
+    """Read the factory's pipelines first: a bad file stops the program before anything is declared."""
+    if platform.project_dir is None:
+        raise PipelineDefinitionError("the project folder is unknown: nowhere to read the pipelines from")
+    linked = (LAKE_LINKED_SERVICE,) if platform.config.enabled("lake") else ()
+    return load_factory_definitions(platform.project_dir / settings.pipelines_dir, linked_services=linked)
+
+
+def deploy(platform: Platform, settings: DataFactorySettings) -> dict[str, object]:
+    """The factory last of the core: its linked service and datasets point at the lake."""
+    factory = DataFactory(
+        "data_factory",
+        DataFactoryArgs(
+            location=platform.region,
+            prefix=platform.prefix,
+            name_suffix=platform.suffix,
+            resource_group_name=platform.data_group,
+            definitions=platform.prepared[SERVICE.key],
+            lake_dfs_endpoint=platform.lake_dfs_endpoint,
+            lake_account_id=platform.lake_account_id,
+        ),
+    )
+    outputs: dict[str, object] = {FACTORY_NAME_OUTPUT: factory.factory_name, PIPELINES_OUTPUT: factory.pipeline_names}
+    # The factory's own API (authoring, runs); the "portal" group id is for ADF Studio only.
+    platform.open_privately(factory, "data_factory", platform.data_group, factory.factory.id,
+                            ("dataFactory", "datafactory"))
+    if factory.smoke_pipeline is not None:
+        outputs[SMOKE_PIPELINE_OUTPUT] = factory.smoke_pipeline
+    return outputs
+
+
+def posture(config: StackFacts, settings: DataFactorySettings) -> tuple[Posture, ...]:
+    # The pipelines are in the repository and deployed by both stacks.
+    return (Posture(sku="Azure Data Factory", uplift_enabled=(True,)),)
+
+
+SERVICE = ServiceSpec(
+    key="dataFactory",
+    type_token=TYPE_TOKEN,
+    profile=PROFILE,
+    settings=DataFactorySettings,
+    deploy=deploy,
+    posture=posture,
+    switch="on",
+    prepare=prepare,
+    physical_names={
+        "azure-native:datafactory:Factory": "factoryName",
+        "azure-native:datafactory:LinkedService": "linkedServiceName",
+        "azure-native:datafactory:Dataset": "datasetName",
+        "azure-native:datafactory:Pipeline": "pipelineName",
+    },
+    globally_unique=frozenset({"azure-native:datafactory:Factory"}),
+    subresources=frozenset(
+        {"azure-native:datafactory:LinkedService", "azure-native:datafactory:Dataset", "azure-native:datafactory:Pipeline"}
+    ),
+)

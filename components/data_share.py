@@ -23,52 +23,48 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:sharing:DataShare"
 
 # Conservative rule: letters and digits only, which every Data Share account name accepts.
 DATA_SHARE_NAME = naming.NameRule(3, 90, r"[A-Za-z0-9]+", "letters and digits only")
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="data_share",
-        title="Azure Data Share account",
-        # The seeds list Data Share with the stateful services: shares, invitations and snapshot
-        # schedules are configuration the account remembers (the data stays in the stores).
-        stateful=True,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("data-share-account-reachable",),
-        data_checks=("snapshot-sync-status",),
-        data_recovery=DataRecovery(
-            source="share definitions from code; the shared data stays in its source stores (the lake)",
-            replay="snapshot syncs re-run once the shares are recreated",
+PROFILE = DRProfile(
+    key="data_share",
+    title="Azure Data Share account",
+    # The seeds list Data Share with the stateful services: shares, invitations and snapshot
+    # schedules are configuration the account remembers (the data stays in the stores).
+    stateful=True,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("data-share-account-reachable",),
+    data_checks=("snapshot-sync-status",),
+    data_recovery=DataRecovery(
+        source="share definitions from code; the shared data stays in its source stores (the lake)",
+        replay="snapshot syncs re-run once the shares are recreated",
+    ),
+    depends_on=(
+        Dependency("foundation", "the account lives in the data resource group"),
+        Dependency("lake", "shares publish the lake's containers as datasets"),
+    ),
+    priority=5,
+    # An account with no shares is a metadata object: a minute or two. Replay is re-running the
+    # snapshot syncs once the shares are recreated.
+    estimates=Estimates(deploy=120, replay=900, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Azure Data Share",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.MICROSOFT,
+            sku_selected="N/A",
+            uplift_options=("HA deployment into a secondary region",),
         ),
-        depends_on=(
-            Dependency("foundation", "the account lives in the data resource group"),
-            Dependency("lake", "shares publish the lake's containers as datasets"),
-        ),
-        priority=5,
-        # An account with no shares is a metadata object: a minute or two. Replay is re-running the
-        # snapshot syncs once the shares are recreated.
-        estimates=Estimates(deploy=120, replay=900, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Azure Data Share",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.MICROSOFT,
-                sku_selected="N/A",
-                uplift_options=("HA deployment into a secondary region",),
-            ),
-        ),
-        notes=(
-            "After a redeploy the shares are recreated and every consumer must accept a new invitation: "
-            "consumers are told as part of the handover.",
-            "Snapshot schedules restart from the next trigger; the data check reads the latest sync status.",
-        ),
+    ),
+    notes=(
+        "After a redeploy the shares are recreated and every consumer must accept a new invitation: "
+        "consumers are told as part of the handover.",
+        "Snapshot schedules restart from the next trigger; the data check reads the latest sync status.",
     ),
 )
 
@@ -107,7 +103,7 @@ class DataShareAccount(pulumi.ComponentResource):
         self.register_outputs({"account_name": self.account_name, "account_id": self.account_id})
 
 
-def deploy(context: PlatformContext, settings: DataShareSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: DataShareSettings) -> dict[str, Any]:
     account = DataShareAccount(
         "data-share",
         DataShareAccountArgs(
@@ -127,6 +123,7 @@ def posture(config: Any, settings: DataShareSettings | None) -> tuple[Posture, .
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="dataShare",
     settings=DataShareSettings,
     profile=PROFILE,

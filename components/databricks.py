@@ -24,60 +24,56 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:analytics:Databricks"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="databricks",
-        title="Azure Databricks workspace",
-        # The seeds list Databricks with the stateful services: its workspace objects and metastore.
-        stateful=True,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("workspace-url-resolves", "current-user-me", "clusters-list", "smoke-job-run"),
-        data_checks=("workspace-object-counts", "delta-table-row-counts"),
-        data_recovery=DataRecovery(
-            source="the tables in the geo-redundant lake, and workspace objects re-applied from code",
-            replay=(
-                "workspace objects re-applied from code and the lake's tables re-registered in the region's "
-                "metastore"
-            ),
-            source_uplifts=((0, 1),),
+PROFILE = DRProfile(
+    key="databricks",
+    title="Azure Databricks workspace",
+    # The seeds list Databricks with the stateful services: its workspace objects and metastore.
+    stateful=True,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("workspace-url-resolves", "current-user-me", "clusters-list", "smoke-job-run"),
+    data_checks=("workspace-object-counts", "delta-table-row-counts"),
+    data_recovery=DataRecovery(
+        source="the tables in the geo-redundant lake, and workspace objects re-applied from code",
+        replay=(
+            "workspace objects re-applied from code and the lake's tables re-registered in the region's "
+            "metastore"
         ),
-        depends_on=(
-            Dependency("foundation", "the workspace lives in the data resource group"),
-            Dependency("connectivity", "with VNet injection, clusters run in delegated subnets of the hub"),
-            Dependency("lake", "notebooks and jobs read and write the tables kept in the lake"),
-        ),
-        priority=4,
-        # A workspace deploys in about 5-10 minutes (the managed resource group and DBFS account
-        # included); the smoke job starts a cluster, which takes another 5 minutes or so.
-        estimates=Estimates(deploy=600, replay=300, smoke=420),
-        seed=(
-            SeedFacts(
-                service="Azure Databricks",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Premium or Enterprise tier",
-                uplift_options=(
-                    "Deploy a secondary workspace in the paired region and replicate configuration and data",
-                    "Geo-redundant Azure Storage options for the underlying data in ADLS Gen2",
-                ),
+        source_uplifts=((0, 1),),
+    ),
+    depends_on=(
+        Dependency("foundation", "the workspace lives in the data resource group"),
+        Dependency("connectivity", "with VNet injection, clusters run in delegated subnets of the hub"),
+        Dependency("lake", "notebooks and jobs read and write the tables kept in the lake"),
+    ),
+    priority=4,
+    # A workspace deploys in about 5-10 minutes (the managed resource group and DBFS account
+    # included); the smoke job starts a cluster, which takes another 5 minutes or so.
+    estimates=Estimates(deploy=600, replay=300, smoke=420),
+    seed=(
+        SeedFacts(
+            service="Azure Databricks",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Premium or Enterprise tier",
+            uplift_options=(
+                "Deploy a secondary workspace in the paired region and replicate configuration and data",
+                "Geo-redundant Azure Storage options for the underlying data in ADLS Gen2",
             ),
         ),
-        notes=(
-            "In-region HA is built in (zone redundancy); cross-region DR is the customer's setup.",
-            "Workspace objects (jobs, notebooks, cluster policies, secret scopes) are not replicated: "
-            "they are re-applied from code after the redeploy, then counted against the source manifest.",
-            "Unity Catalog metastores are regional: the secondary needs its own, with the lake's tables "
-            "re-registered (or DEEP CLONEd) from the geo-redundant lake.",
-            "VNet injection needs two subnets delegated to Microsoft.Databricks/workspaces in the hub; the "
-            "hub does not carve them today, so injection is off unless the stack names existing subnets.",
-        ),
+    ),
+    notes=(
+        "In-region HA is built in (zone redundancy); cross-region DR is the customer's setup.",
+        "Workspace objects (jobs, notebooks, cluster policies, secret scopes) are not replicated: "
+        "they are re-applied from code after the redeploy, then counted against the source manifest.",
+        "Unity Catalog metastores are regional: the secondary needs its own, with the lake's tables "
+        "re-registered (or DEEP CLONEd) from the geo-redundant lake.",
+        "VNet injection needs two subnets delegated to Microsoft.Databricks/workspaces in the hub; the "
+        "hub does not carve them today, so injection is off unless the stack names existing subnets.",
     ),
 )
 
@@ -181,7 +177,7 @@ class DatabricksWorkspace(pulumi.ComponentResource):
         )
 
 
-def deploy(context: PlatformContext, settings: DatabricksSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: DatabricksSettings) -> dict[str, Any]:
     injection = settings.vnet_injection
     if injection is not None:
         missing = [s for s in (injection.public_subnet_name, injection.private_subnet_name) if s not in context.subnet_ids]
@@ -211,12 +207,13 @@ def posture(config: Any, settings: DatabricksSettings | None) -> tuple[Posture, 
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None)),)
     # A secondary workspace is the paired stack's business: one stack file cannot tell.
-    lake_geo = not config.services.lake or config.lake.redundancy in GEO_REDUNDANT
+    lake_geo = not config.enabled("lake") or config.settings_of("lake").redundancy in GEO_REDUNDANT
     storage_geo = settings.dbfs_storage_sku in GEO_REDUNDANT and lake_geo
     return (Posture(sku=settings.sku, uplift_enabled=(None, storage_geo)),)
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="databricks",
     settings=DatabricksSettings,
     profile=PROFILE,

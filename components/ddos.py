@@ -13,35 +13,32 @@ import pulumi
 from pulumi_azure_native import network
 
 from components import naming
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:connectivity:DdosProtection"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="ddos",
-        title="Azure DDoS Network Protection plan",
-        stateful=False,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("ddos-plan-provisioned",),
-        data_checks=(),
-        depends_on=(Dependency("foundation", "the plan lives in the connectivity resource group"),),
-        priority=1,
-        # The plan itself is a metadata object: about a minute.
-        estimates=Estimates(deploy=60, smoke=30),
-        seed=(
-            SeedFacts(
-                service="Azure DDoS",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="DDoS Network Protection",
-                uplift_options=("N/A, covered as part of the Azure service",),
-            ),
+PROFILE = DRProfile(
+    key="ddos",
+    title="Azure DDoS Network Protection plan",
+    stateful=False,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("ddos-plan-provisioned",),
+    data_checks=(),
+    depends_on=(Dependency("foundation", "the plan lives in the connectivity resource group"),),
+    priority=1,
+    # The plan itself is a metadata object: about a minute.
+    estimates=Estimates(deploy=60, smoke=30),
+    seed=(
+        SeedFacts(
+            service="Azure DDoS",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="DDoS Network Protection",
+            uplift_options=("N/A, covered as part of the Azure service",),
         ),
-        notes=("A plan can protect VNets in other subscriptions of the tenant; one per region keeps each stack self-contained.",),
     ),
+    notes=("A plan can protect VNets in other subscriptions of the tenant; one per region keeps each stack self-contained.",),
 )
 
 
@@ -74,7 +71,7 @@ class DdosProtection(pulumi.ComponentResource):
         self.register_outputs({"plan_id": self.plan_id})
 
 
-def deploy(context: PlatformContext, settings: DdosSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: DdosSettings) -> dict[str, Any]:
     plan = DdosProtection(
         "ddos",
         DdosProtectionArgs(
@@ -93,6 +90,7 @@ def posture(config: Any, settings: DdosSettings | None) -> tuple[Posture, ...]:
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="ddos",
     settings=DdosSettings,
     profile=PROFILE,

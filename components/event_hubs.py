@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 from pulumi_azure_native import eventhub
+from pydantic import Field
 
 from components import naming
 from components.profile import (
@@ -16,53 +18,67 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from stacks.schema import EventHubsConfig
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 
 TYPE_TOKEN = "dataplatform:data:EventHubs"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="event_hubs",
-        title="Event Hubs namespace and hubs",
-        # Events in flight are state, but nothing can bring them back: Geo-DR replicates metadata
-        # only. The namespace is redeployed empty and the events are replayed from the producers.
-        stateful=True,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("send-receive-event",),
-        data_checks=("hubs-and-partitions", "replayed-event-count"),
-        data_recovery=DataRecovery(
-            source=(
-                "the producers' system of record: Geo-DR carries metadata only, so the namespace is "
-                "redeployed empty"
-            ),
-            replay="producers re-send from the replay watermark; consumers restart from it",
+PROFILE = DRProfile(
+    key="event_hubs",
+    title="Event Hubs namespace and hubs",
+    # Events in flight are state, but nothing can bring them back: Geo-DR replicates metadata
+    # only. The namespace is redeployed empty and the events are replayed from the producers.
+    stateful=True,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("send-receive-event",),
+    data_checks=("hubs-and-partitions", "replayed-event-count"),
+    data_recovery=DataRecovery(
+        source=(
+            "the producers' system of record: Geo-DR carries metadata only, so the namespace is "
+            "redeployed empty"
         ),
-        depends_on=(
-            Dependency("foundation", "the namespace lives in the data resource group"),
-            Dependency("connectivity", "clients reach it through the hub's privatelink.servicebus zone"),
-        ),
-        priority=3,
-        # A Standard namespace and its hubs take 2-3 minutes; replay depends on the producers.
-        estimates=Estimates(deploy=180, replay=300, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Azure Event Hubs",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Standard",
-                uplift_options=(
-                    "Availability zones in the namespace",
-                    "Geo-disaster recovery alias: metadata only, no event data",
-                    "Geo-replication of metadata and data (Premium/Dedicated only)",
-                ),
-            ),
-        ),
-        notes=("Consumers restart from the replay watermark; checkpoints in the primary are not reused.",),
+        replay="producers re-send from the replay watermark; consumers restart from it",
     ),
+    depends_on=(
+        Dependency("foundation", "the namespace lives in the data resource group"),
+        Dependency("connectivity", "clients reach it through the hub's privatelink.servicebus zone"),
+    ),
+    priority=3,
+    # A Standard namespace and its hubs take 2-3 minutes; replay depends on the producers.
+    estimates=Estimates(deploy=180, replay=300, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Azure Event Hubs",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Standard",
+            uplift_options=(
+                "Availability zones in the namespace",
+                "Geo-disaster recovery alias: metadata only, no event data",
+                "Geo-replication of metadata and data (Premium/Dedicated only)",
+            ),
+        ),
+    ),
+    notes=("Consumers restart from the replay watermark; checkpoints in the primary are not reused.",),
 )
+
+
+# Stack outputs, read by drctl and the smoke tests.
+NAMESPACE_OUTPUT = "eventHubsNamespace"
+ENDPOINT_OUTPUT = "eventHubsEndpoint"
+HUBS_OUTPUT = "eventHubs"
+
+
+class EventHub(ServiceSettings):
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,49}$")
+    partitions: int = Field(4, ge=1, le=32)
+    retention_days: int = Field(1, alias="retentionDays", ge=1, le=7)
+
+
+class EventHubsSettings(ServiceSettings):
+    sku: Literal["Basic", "Standard", "Premium"] = "Standard"
+    capacity: int = Field(1, ge=1, le=40)
+    hubs: tuple[EventHub, ...] = (EventHub(name="telemetry"),)
 
 
 @dataclass(frozen=True)
@@ -71,7 +87,7 @@ class EventHubsArgs:
     prefix: str
     name_suffix: str
     resource_group_name: pulumi.Input[str]
-    settings: EventHubsConfig = EventHubsConfig()
+    settings: EventHubsSettings = EventHubsSettings()
 
 
 class EventHubs(pulumi.ComponentResource):
@@ -128,3 +144,53 @@ class EventHubs(pulumi.ComponentResource):
                 "hub_names": self.hub_names,
             }
         )
+
+
+def deploy(platform: Platform, settings: EventHubsSettings) -> dict[str, object]:
+    """The namespace and its hubs, reached through the hub's privatelink.servicebus zone."""
+    config = platform.config
+    if config.is_secondary and config.enabled("eventHubsGeoDr"):
+        # A Geo-DR pairing needs an empty secondary namespace: the primary's hubs arrive there by the
+        # alias's metadata replication, so the secondary stack declares none of its own.
+        settings = settings.model_copy(update={"hubs": ()})
+    event_hubs = EventHubs(
+        "event_hubs",
+        EventHubsArgs(
+            location=platform.region,
+            prefix=platform.prefix,
+            name_suffix=platform.suffix,
+            resource_group_name=platform.data_group,
+            settings=settings,
+        ),
+    )
+    platform.event_hubs_namespace_id = event_hubs.namespace_id
+    outputs = {
+        NAMESPACE_OUTPUT: event_hubs.namespace_name,
+        ENDPOINT_OUTPUT: event_hubs.endpoint,
+        HUBS_OUTPUT: event_hubs.hub_names,
+    }
+    platform.open_privately(event_hubs, "event_hubs", platform.data_group, event_hubs.namespace_id,
+                            ("namespace", "servicebus"))
+    return outputs
+
+
+def posture(config: StackFacts, settings: EventHubsSettings) -> tuple[Posture, ...]:
+    # Zone redundancy is the service default in regions with zones; geo-replication needs Premium.
+    return (Posture(sku=settings.sku, uplift_enabled=(None, config.enabled("eventHubsGeoDr"), False)),)
+
+
+SERVICE = ServiceSpec(
+    key="eventHubs",
+    type_token=TYPE_TOKEN,
+    profile=PROFILE,
+    settings=EventHubsSettings,
+    deploy=deploy,
+    posture=posture,
+    switch="on",
+    physical_names={
+        "azure-native:eventhub:Namespace": "namespaceName",
+        "azure-native:eventhub:EventHub": "eventHubName",
+    },
+    globally_unique=frozenset({"azure-native:eventhub:Namespace"}),
+    subresources=frozenset({"azure-native:eventhub:EventHub"}),
+)

@@ -22,43 +22,40 @@ from pulumi_azure_native import eventhub
 from pydantic import Field
 
 from components import naming
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:data:EventHubsGeoDr"
 
 # The alias is a DNS label under servicebus.windows.net, so it follows the namespace rule.
 ALIAS_NAME = naming.RULES["event hubs namespace"]
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="event_hubs_geo_dr",
-        title="Event Hubs Geo-DR alias (metadata pairing of the namespaces)",
-        # The alias carries configuration only: the events themselves are never replicated.
-        stateful=False,
-        recovery_action=RecoveryAction.SERVICE_FAILOVER,
-        smoke_checks=("alias-resolves-to-secondary",),
-        data_checks=("hubs-and-consumer-groups-match",),
-        depends_on=(Dependency("event_hubs", "the alias pairs the two core namespaces, which must both exist"),),
-        priority=4,
-        # The failover is a metadata switch the docs call "nearly instantaneous"; DNS takes a minute.
-        estimates=Estimates(deploy=120, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Azure Event Hubs: Geo-disaster recovery alias",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Standard",
-                uplift_options=("Geo-disaster recovery alias: metadata only, no event data",),
-            ),
+PROFILE = DRProfile(
+    key="event_hubs_geo_dr",
+    title="Event Hubs Geo-DR alias (metadata pairing of the namespaces)",
+    # The alias carries configuration only: the events themselves are never replicated.
+    stateful=False,
+    recovery_action=RecoveryAction.SERVICE_FAILOVER,
+    smoke_checks=("alias-resolves-to-secondary",),
+    data_checks=("hubs-and-consumer-groups-match",),
+    depends_on=(Dependency("event_hubs", "the alias pairs the two core namespaces, which must both exist"),),
+    priority=4,
+    # The failover is a metadata switch the docs call "nearly instantaneous"; DNS takes a minute.
+    estimates=Estimates(deploy=120, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Azure Event Hubs: Geo-disaster recovery alias",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Standard",
+            uplift_options=("Geo-disaster recovery alias: metadata only, no event data",),
         ),
-        notes=(
-            "Pairing needs an empty secondary namespace: the hubs arrive there by metadata replication.",
-            "Deploy the secondary stack first: the primary's alias names the secondary namespace as partner.",
-            "Failover is once-only and removes the pairing; clients must use the alias, not a namespace name.",
-            "Entra role assignments on entities are not replicated: the secondary stack grants its own.",
-        ),
+    ),
+    notes=(
+        "Pairing needs an empty secondary namespace: the hubs arrive there by metadata replication.",
+        "Deploy the secondary stack first: the primary's alias names the secondary namespace as partner.",
+        "Failover is once-only and removes the pairing; clients must use the alias, not a namespace name.",
+        "Entra role assignments on entities are not replicated: the secondary stack grants its own.",
     ),
 )
 
@@ -107,7 +104,7 @@ def paired_namespace_id(subscription_id: str, paired_prefix: str, paired_suffix:
     return f"/subscriptions/{subscription_id}/resourceGroups/{group}/providers/Microsoft.EventHub/namespaces/{namespace}"
 
 
-def _paired_names(context: PlatformContext) -> tuple[str, str]:
+def _paired_names(context: Platform) -> tuple[str, str]:
     config = context.config
     if not config.paired_prefix or not config.paired_name_suffix:
         raise ValueError(
@@ -116,11 +113,11 @@ def _paired_names(context: PlatformContext) -> tuple[str, str]:
     return config.paired_prefix, config.paired_name_suffix
 
 
-def deploy(context: PlatformContext, settings: EventHubsGeoDrSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: EventHubsGeoDrSettings) -> dict[str, Any]:
     config = context.config
     if context.event_hubs_namespace_id is None:
         raise ValueError("eventHubsGeoDr needs the core Event Hubs namespace: set dataplatform:services.eventHubs true")
-    if config.event_hubs.sku == "Basic":
+    if config.settings_of("eventHubs").sku == "Basic":
         raise ValueError("eventHubsGeoDr: Basic namespaces have no Geo-DR; use Standard or Premium")
     paired_prefix, paired_suffix = _paired_names(context)
     if config.is_secondary:
@@ -154,11 +151,12 @@ def deploy(context: PlatformContext, settings: EventHubsGeoDrSettings) -> dict[s
 
 def posture(config: Any, settings: EventHubsGeoDrSettings | None) -> tuple[Posture, ...]:
     # Both stacks report the pairing: the secondary is the partner of the alias the primary creates.
-    paired = settings is not None and config.services.event_hubs and config.event_hubs.sku != "Basic"
-    return (Posture(sku=config.event_hubs.sku if config.services.event_hubs else "none", uplift_enabled=(paired,)),)
+    paired = settings is not None and config.enabled("eventHubs") and config.settings_of("eventHubs").sku != "Basic"
+    return (Posture(sku=config.settings_of("eventHubs").sku if config.enabled("eventHubs") else "none", uplift_enabled=(paired,)),)
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="eventHubsGeoDr",
     settings=EventHubsGeoDrSettings,
     profile=PROFILE,

@@ -20,51 +20,48 @@ from pulumi_azure_native import network
 from pydantic import Field
 
 from components import naming
-from components.connectivity import GATEWAY_SUBNET
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.hub_layout import GATEWAY_SUBNET
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:connectivity:ExpressRoute"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="express_route",
-        title="ExpressRoute circuit and ExpressRoute gateway",
-        stateful=False,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("circuit-provisioned", "gateway-provisioned", "connection-connected"),
-        data_checks=("routes-learned",),
-        depends_on=(Dependency("connectivity", "the gateway sits in the hub's GatewaySubnet"),),
-        priority=2,
-        # An ExpressRoute gateway takes up to 45 minutes to create (Microsoft's figure); the
-        # circuit resource is quick, but the provider's provisioning is days and must predate the day.
-        estimates=Estimates(deploy=2700, smoke=120),
-        seed=(
-            SeedFacts(
-                service="ExpressRoute Circuit",
-                # The seed: "Contoso, connectivity partner and Microsoft" (see notes).
-                component_responsibility=Responsibility.SHARED,
-                # The seed: "Connectivity partner and Microsoft": not Contoso's (see notes).
-                workload_responsibility=Responsibility.MICROSOFT,
-                sku_selected="Standard",
-                uplift_options=(
-                    "Geo-redundant private peering: a second circuit at another peering location",
-                    "ExpressRoute high-availability designs",
-                    "Site-to-site VPN as a backup path for ExpressRoute",
-                ),
+PROFILE = DRProfile(
+    key="express_route",
+    title="ExpressRoute circuit and ExpressRoute gateway",
+    stateful=False,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("circuit-provisioned", "gateway-provisioned", "connection-connected"),
+    data_checks=("routes-learned",),
+    depends_on=(Dependency("connectivity", "the gateway sits in the hub's GatewaySubnet"),),
+    priority=2,
+    # An ExpressRoute gateway takes up to 45 minutes to create (Microsoft's figure); the
+    # circuit resource is quick, but the provider's provisioning is days and must predate the day.
+    estimates=Estimates(deploy=2700, smoke=120),
+    seed=(
+        SeedFacts(
+            service="ExpressRoute Circuit",
+            # The seed: "Contoso, connectivity partner and Microsoft" (see notes).
+            component_responsibility=Responsibility.SHARED,
+            # The seed: "Connectivity partner and Microsoft": not Contoso's (see notes).
+            workload_responsibility=Responsibility.MICROSOFT,
+            sku_selected="Standard",
+            uplift_options=(
+                "Geo-redundant private peering: a second circuit at another peering location",
+                "ExpressRoute high-availability designs",
+                "Site-to-site VPN as a backup path for ExpressRoute",
             ),
         ),
-        notes=(
-            "Component recovery is shared by Contoso, the connectivity partner and Microsoft "
-            "(Responsibility.SHARED stands for all three); workload recovery lies with the partner "
-            "and Microsoft, recorded as Microsoft since the enum has no partner value.",
-            "Each circuit already has two links to two Microsoft edge routers at its peering location.",
-            "A Premium circuit reaches every Azure region worldwide; Standard reaches the regions of "
-            "its geopolitical area, which covers a paired region in the same geography.",
-            "The provider provisions the circuit from its service key: order the secondary's circuit "
-            "before a disaster, not during one.",
-        ),
+    ),
+    notes=(
+        "Component recovery is shared by Contoso, the connectivity partner and Microsoft "
+        "(Responsibility.SHARED stands for all three); workload recovery lies with the partner "
+        "and Microsoft, recorded as Microsoft since the enum has no partner value.",
+        "Each circuit already has two links to two Microsoft edge routers at its peering location.",
+        "A Premium circuit reaches every Azure region worldwide; Standard reaches the regions of "
+        "its geopolitical area, which covers a paired region in the same geography.",
+        "The provider provisions the circuit from its service key: order the secondary's circuit "
+        "before a disaster, not during one.",
     ),
 )
 
@@ -174,7 +171,7 @@ class ExpressRoute(pulumi.ComponentResource):
         )
 
 
-def deploy(context: PlatformContext, settings: ExpressRouteSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: ExpressRouteSettings) -> dict[str, Any]:
     express_route = ExpressRoute(
         "express-route",
         ExpressRouteArgs(
@@ -199,11 +196,12 @@ def posture(config: Any, settings: ExpressRouteSettings | None) -> tuple[Posture
     # A second circuit at another peering location, and the HA designs (circuits at separate
     # locations, active connections), show only across both stacks: not from this stack's config.
     # The VPN backup path is on exactly when this stack also runs the VPN gateway service.
-    vpn_backup = config.service_enabled("vpnGateway") if config is not None else None
+    vpn_backup = config.enabled("vpnGateway") if config is not None else None
     return (Posture(sku=f"{settings.tier} ({settings.family})", uplift_enabled=(None, None, vpn_backup)),)
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="expressRoute",
     settings=ExpressRouteSettings,
     profile=PROFILE,

@@ -18,8 +18,8 @@ from pulumi_azure_native import fabric
 from pydantic import Field, StringConstraints
 
 from components import naming
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:compute:FabricCapacity"
 
@@ -38,34 +38,31 @@ DR_SETTING_NOTE = (
     "Recovery). It must be on before a disaster; turned on later it protects nothing already lost."
 )
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="fabric_capacity",
-        title="Microsoft Fabric capacity",
-        # The capacity is compute; OneLake and the items (the catalog's rows) hold the state.
-        stateful=False,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("fabric-capacity-active",),
-        data_checks=(),
-        depends_on=(Dependency("foundation", "the capacity lives in the data resource group"),),
-        priority=2,
-        # A capacity is created and active in one to two minutes.
-        estimates=Estimates(deploy=120, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Microsoft Fabric capacity",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Fabric Capacity",
-                uplift_options=("Disaster Recovery capacity setting (OneLake replication to the paired region)",),
-            ),
+PROFILE = DRProfile(
+    key="fabric_capacity",
+    title="Microsoft Fabric capacity",
+    # The capacity is compute; OneLake and the items (the catalog's rows) hold the state.
+    stateful=False,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("fabric-capacity-active",),
+    data_checks=(),
+    depends_on=(Dependency("foundation", "the capacity lives in the data resource group"),),
+    priority=2,
+    # A capacity is created and active in one to two minutes.
+    estimates=Estimates(deploy=120, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Microsoft Fabric capacity",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Fabric Capacity",
+            uplift_options=("Disaster Recovery capacity setting (OneLake replication to the paired region)",),
         ),
-        notes=(
-            DR_SETTING_NOTE,
-            "After the redeploy, workspaces are reassigned to the new capacity (Fabric admin portal or the "
-            "Fabric REST API) before any item is recovered.",
-        ),
+    ),
+    notes=(
+        DR_SETTING_NOTE,
+        "After the redeploy, workspaces are reassigned to the new capacity (Fabric admin portal or the "
+        "Fabric REST API) before any item is recovered.",
     ),
 )
 
@@ -109,7 +106,7 @@ class FabricCapacity(pulumi.ComponentResource):
         self.register_outputs({"capacity_name": self.capacity_name, "capacity_id": self.capacity_id})
 
 
-def deploy(context: PlatformContext, settings: FabricCapacitySettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: FabricCapacitySettings) -> dict[str, Any]:
     capacity = FabricCapacity(
         "fabric",
         FabricCapacityArgs(
@@ -136,6 +133,7 @@ def posture(config: Any, settings: FabricCapacitySettings | None) -> tuple[Postu
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="fabricCapacity",
     settings=FabricCapacitySettings,
     profile=PROFILE,

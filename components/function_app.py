@@ -18,8 +18,8 @@ from pulumi_azure_native import storage, web
 from pydantic import Field
 
 from components import naming, roles
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:compute:FunctionApp"
 
@@ -45,37 +45,34 @@ LINUX_STACKS = {
     "powershell": "PowerShell",
 }
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="function_app",
-        title="Azure Functions app (Elastic Premium, Linux)",
-        stateful=False,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("function-app-running", "function-health-endpoint"),
-        data_checks=(),
-        depends_on=(Dependency("foundation", "the plan, app and storage live in the data resource group"),),
-        priority=4,
-        # Plan, storage account and app deploy in parallel in a few minutes; the code package follows.
-        estimates=Estimates(deploy=300, smoke=120),
-        seed=(
-            SeedFacts(
-                service="Azure Functions",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Elastic Premium EP1",
-                uplift_options=(
-                    "Zone-redundant Elastic Premium plan",
-                    "Redeploy from source control into the paired region, with a smoke test",
-                ),
+PROFILE = DRProfile(
+    key="function_app",
+    title="Azure Functions app (Elastic Premium, Linux)",
+    stateful=False,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("function-app-running", "function-health-endpoint"),
+    data_checks=(),
+    depends_on=(Dependency("foundation", "the plan, app and storage live in the data resource group"),),
+    priority=4,
+    # Plan, storage account and app deploy in parallel in a few minutes; the code package follows.
+    estimates=Estimates(deploy=300, smoke=120),
+    seed=(
+        SeedFacts(
+            service="Azure Functions",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Elastic Premium EP1",
+            uplift_options=(
+                "Zone-redundant Elastic Premium plan",
+                "Redeploy from source control into the paired region, with a smoke test",
             ),
         ),
-        notes=(
-            "Stateless: redeployed from source control, then GET /api/health must answer 200 before the "
-            "app rejoins the system.",
-            "Triggers restart from the new storage account: Durable orchestrations in flight at the "
-            "disaster are lost and re-submitted by their callers.",
-        ),
+    ),
+    notes=(
+        "Stateless: redeployed from source control, then GET /api/health must answer 200 before the "
+        "app rejoins the system.",
+        "Triggers restart from the new storage account: Durable orchestrations in flight at the "
+        "disaster are lost and re-submitted by their callers.",
     ),
 )
 
@@ -192,7 +189,7 @@ class FunctionApp(pulumi.ComponentResource):
         self.register_outputs({"app_name": self.app_name, "health_url": self.health_url})
 
 
-def deploy(context: PlatformContext, settings: FunctionAppSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: FunctionAppSettings) -> dict[str, Any]:
     app = FunctionApp(
         "function-app",
         FunctionAppArgs(
@@ -219,6 +216,7 @@ def posture(config: Any, settings: FunctionAppSettings | None) -> tuple[Posture,
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="functionApp",
     settings=FunctionAppSettings,
     profile=PROFILE,

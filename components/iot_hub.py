@@ -27,9 +27,8 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:data:IotHub"
 
@@ -38,47 +37,44 @@ IOT_HUB_NAME = naming.NameRule(
     3, 50, r"[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?", "letters, digits and '-', not ending with '-'"
 )
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="iot_hub",
-        title="Azure IoT Hub",
-        # The device registry (identities, twins) and in-flight cloud-to-device messages are state.
-        stateful=True,
-        recovery_action=RecoveryAction.SERVICE_FAILOVER,
-        smoke_checks=("hub-active", "endpoint-health"),
-        data_checks=("device-count",),
-        data_recovery=DataRecovery(
-            source="the hub's replica in the paired region, by Microsoft-initiated or manual failover",
-            replay="devices re-send the telemetry not acknowledged before the failover",
-            source_uplifts=((0, 0), (0, 1)),
-        ),
-        depends_on=(
-            Dependency("foundation", "the hub lives in the data resource group"),
-            Dependency("connectivity", "public access is off: clients come through the hub VNet"),
-        ),
-        priority=3,
-        # Manual failover: Microsoft's HA/DR page gives 10 minutes to a couple of hours; an hour plans
-        # for the middle. Device telemetry is not replayed (devices resend), so replay is a short check.
-        estimates=Estimates(deploy=3600, validate=300, replay=60, smoke=120),
-        seed=(
-            SeedFacts(
-                service="Azure IoT Hubs",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Standard",
-                uplift_options=(
-                    "Cross-regional HA: a second hub in another region, devices re-provisioned through DPS",
-                    "Microsoft-initiated and manual failover to the paired region (data residency off)",
-                ),
+PROFILE = DRProfile(
+    key="iot_hub",
+    title="Azure IoT Hub",
+    # The device registry (identities, twins) and in-flight cloud-to-device messages are state.
+    stateful=True,
+    recovery_action=RecoveryAction.SERVICE_FAILOVER,
+    smoke_checks=("hub-active", "endpoint-health"),
+    data_checks=("device-count",),
+    data_recovery=DataRecovery(
+        source="the hub's replica in the paired region, by Microsoft-initiated or manual failover",
+        replay="devices re-send the telemetry not acknowledged before the failover",
+        source_uplifts=((0, 0), (0, 1)),
+    ),
+    depends_on=(
+        Dependency("foundation", "the hub lives in the data resource group"),
+        Dependency("connectivity", "public access is off: clients come through the hub VNet"),
+    ),
+    priority=3,
+    # Manual failover: Microsoft's HA/DR page gives 10 minutes to a couple of hours; an hour plans
+    # for the middle. Device telemetry is not replayed (devices resend), so replay is a short check.
+    estimates=Estimates(deploy=3600, validate=300, replay=60, smoke=120),
+    seed=(
+        SeedFacts(
+            service="Azure IoT Hubs",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Standard",
+            uplift_options=(
+                "Cross-regional HA: a second hub in another region, devices re-provisioned through DPS",
+                "Microsoft-initiated and manual failover to the paired region (data residency off)",
             ),
         ),
-        notes=(
-            "enable_data_residency must stay false: true keeps the data in-region and disables failover.",
-            "After a failover the hub's location reads as the paired region; the primary stack ignores "
-            "location changes so a later `pulumi up` does not replace the failed-over hub.",
-            "Failback is a second manual failover, allowed once the hub has been in its region an hour.",
-        ),
+    ),
+    notes=(
+        "enable_data_residency must stay false: true keeps the data in-region and disables failover.",
+        "After a failover the hub's location reads as the paired region; the primary stack ignores "
+        "location changes so a later `pulumi up` does not replace the failed-over hub.",
+        "Failback is a second manual failover, allowed once the hub has been in its region an hour.",
     ),
 )
 
@@ -141,7 +137,7 @@ class IotHub(pulumi.ComponentResource):
         self.register_outputs({"hub_name": self.hub_name, "hub_id": self.hub_id, "host_name": self.host_name})
 
 
-def deploy(context: PlatformContext, settings: IotHubSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: IotHubSettings) -> dict[str, Any]:
     hub = IotHub(
         "iot_hub",
         IotHubArgs(
@@ -164,6 +160,7 @@ def posture(config: Any, settings: IotHubSettings | None) -> tuple[Posture, ...]
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="iotHub",
     settings=IotHubSettings,
     profile=PROFILE,

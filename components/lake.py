@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 import pulumi
 from pulumi_azure_native import storage
+from pydantic import Field, field_validator
 
 from components import naming
 from components.profile import (
@@ -16,55 +18,128 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 
 TYPE_TOKEN = "dataplatform:data:Lake"
 
 # The zones data moves through, in order; one container (ADLS file system) each.
 ZONES = ("raw", "enriched", "curated", "presentation")
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="lake",
-        title="Data lake (ADLS Gen2): raw, enriched, curated, presentation",
-        stateful=True,
-        recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
-        smoke_checks=("blob-write-read-delete",),
-        data_checks=("container-counts", "bytes", "content-md5"),
-        data_recovery=DataRecovery(
-            source="the primary account's geo-redundant copy (its RA-GRS secondary endpoint), copied server-side",
-            replay="the repository's ingest_events pipeline re-run from the lake's recovered watermark",
-            source_uplifts=((0, 0),),
-        ),
-        depends_on=(
-            Dependency("foundation", "the account lives in the data resource group"),
-            Dependency("connectivity", "its blob/dfs endpoints resolve through the hub's private DNS zones"),
-        ),
-        priority=2,
-        # Account and containers: about a minute. Rehydration is a server-side copy from the primary's
-        # geo-secondary (RA-GRS) endpoint; half an hour covers a modest lake, large ones scale with size.
-        estimates=Estimates(deploy=60, rehydrate=1800, validate=300, replay=600, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Storage Account: Azure Data Lake Gen2",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="LRS",
-                uplift_options=(
-                    "Geo-redundant storage (GRS / RA-GRS / GZRS / RA-GZRS): a copy in the paired region",
-                ),
+PROFILE = DRProfile(
+    key="lake",
+    title="Data lake (ADLS Gen2): raw, enriched, curated, presentation",
+    stateful=True,
+    recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
+    smoke_checks=("blob-write-read-delete",),
+    data_checks=("container-counts", "bytes", "content-md5"),
+    data_recovery=DataRecovery(
+        source="the primary account's geo-redundant copy (its RA-GRS secondary endpoint), copied server-side",
+        replay="the repository's ingest_events pipeline re-run from the lake's recovered watermark",
+        source_uplifts=((0, 0),),
+    ),
+    depends_on=(
+        Dependency("foundation", "the account lives in the data resource group"),
+        Dependency("connectivity", "its blob/dfs endpoints resolve through the hub's private DNS zones"),
+    ),
+    priority=2,
+    # Account and containers: about a minute. Rehydration is a server-side copy from the primary's
+    # geo-secondary (RA-GRS) endpoint; half an hour covers a modest lake, large ones scale with size.
+    estimates=Estimates(deploy=60, rehydrate=1800, validate=300, replay=600, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Storage Account: Azure Data Lake Gen2",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="LRS",
+            uplift_options=(
+                "Geo-redundant storage (GRS / RA-GRS / GZRS / RA-GZRS): a copy in the paired region",
             ),
         ),
-        local_emulator="azurite",
-        notes=(
-            "Rehydration needs the primary to have been geo-redundant before the disaster: LRS cannot be "
-            "uplifted after the fact.",
-            "The account name differs per region: storage names are global DNS labels.",
-        ),
+    ),
+    local_emulator="azurite",
+    notes=(
+        "Rehydration needs the primary to have been geo-redundant before the disaster: LRS cannot be "
+        "uplifted after the fact.",
+        "The account name differs per region: storage names are global DNS labels.",
     ),
 )
+
+
+# Stack outputs, read by drctl and the smoke tests.
+ACCOUNT_NAME_OUTPUT = "lakeAccountName"
+BLOB_ENDPOINT_OUTPUT = "lakeBlobEndpoint"
+DFS_ENDPOINT_OUTPUT = "lakeDfsEndpoint"
+CONTAINERS_OUTPUT = "lakeContainers"
+
+Redundancy = Literal[
+    "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"
+]
+GEO_REDUNDANT = frozenset({"Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"})
+ZoneName = Literal["raw", "enriched", "curated", "presentation"]
+
+
+class ZonePolicy(ServiceSettings):
+    """How one lake zone is protected and recovered (the seeds' "Backup and DR for data platforms")."""
+
+    backup: bool
+    replicated: bool = True
+    # copy: rehydrated from the replicated copy or the backup; recreate: re-processed from source.
+    recovery: Literal["copy", "recreate"] = "copy"
+    load: Literal["incremental", "full-daily"] = "incremental"
+    partitioning: Literal["none", "daily", "weekly", "monthly"] = "none"
+    reprocess_minutes: int = Field(60, alias="reprocessMinutes", ge=1, le=10080)
+
+
+# The seed's defaults per zone: raw is the platform's copy of the source, so backed up and
+# replicated; enriched is fully automated, so a backup achieves little but a replicated copy
+# saves expensive compute; curated may need rollback (backup) and partitioning bounds a reprocess;
+# presentation is commonly reloaded in full daily, and backed up and replicated.
+DEFAULT_ZONES: dict[str, dict] = {
+    "raw": {"backup": True, "replicated": True},
+    "enriched": {"backup": False, "replicated": True},
+    "curated": {"backup": True, "replicated": True, "partitioning": "weekly"},
+    "presentation": {"backup": True, "replicated": True, "load": "full-daily"},
+}
+
+
+class ModelPolicy(ServiceSettings):
+    """The model layer: a daily full load needs no backup of its own (the lake's per-load folder is
+    one) and is reloaded in a disaster; a partitioned incremental load needs backups of the
+    increments and, to shorten reloads, a replicated copy of the model itself."""
+
+    load: Literal["full-daily", "partitioned-incremental"] = "full-daily"
+    backup: bool = False
+    replicated: bool = False
+
+
+class LakeSettings(ServiceSettings):
+    # LRS is what the seeds' Contoso selected; the geo options are the DR uplift.
+    redundancy: Redundancy = "Standard_LRS"
+    zones: dict[ZoneName, ZonePolicy] = Field(default_factory=lambda: _zones({}), validate_default=True)
+    model: ModelPolicy = ModelPolicy()
+    # Whether the system of record keeps its history, so raw could be recreated from it.
+    source_retains_data: bool = Field(False, alias="sourceRetainsData")
+
+    @field_validator("zones", mode="before")
+    @classmethod
+    def _merge_defaults(cls, value: object) -> object:
+        return _zones(value) if isinstance(value, dict) else value
+
+
+def _zones(overrides: dict) -> dict:
+    """Each zone's settings over the seed's defaults: a stack file names only what it changes."""
+    merged = {zone: dict(policy) for zone, policy in DEFAULT_ZONES.items()}
+    for zone, policy in overrides.items():
+        merged[zone] = {**merged.get(zone, {}), **policy} if isinstance(policy, dict) else policy
+    return merged
+
+
+class LakeRestore(ServiceSettings):
+    """Where the secondary's lake is rehydrated from (`dataplatform:restore.lake`)."""
+
+    source: Literal["geo-secondary", "backup-account"] = "geo-secondary"
+    source_account: str | None = Field(None, alias="sourceAccount", pattern=r"^[a-z0-9]{3,24}$")
 
 
 @dataclass(frozen=True)
@@ -139,3 +214,50 @@ class Lake(pulumi.ComponentResource):
                 "container_names": self.container_names,
             }
         )
+
+
+def deploy(platform: Platform, settings: LakeSettings) -> dict[str, object]:
+    """The ADLS Gen2 account and its zone containers, reached through the hub's private endpoints."""
+    lake = Lake(
+        "lake",
+        LakeArgs(
+            location=platform.region,
+            prefix=platform.prefix,
+            name_suffix=platform.suffix,
+            resource_group_name=platform.data_group,
+            redundancy=settings.redundancy,
+        ),
+    )
+    platform.lake_account_id = lake.account_id
+    platform.lake_account_name = lake.account_name
+    platform.lake_dfs_endpoint = lake.dfs_endpoint
+    outputs = {
+        ACCOUNT_NAME_OUTPUT: lake.account_name,
+        BLOB_ENDPOINT_OUTPUT: lake.blob_endpoint,
+        DFS_ENDPOINT_OUTPUT: lake.dfs_endpoint,
+        CONTAINERS_OUTPUT: lake.container_names,
+    }
+    # One endpoint per sub-resource: Blob API clients and ADLS (dfs) clients use different hosts.
+    platform.open_privately(lake, "lake", platform.data_group, lake.account_id, ("blob", "blob"), ("dfs", "dfs"))
+    return outputs
+
+
+def posture(config: StackFacts, settings: LakeSettings) -> tuple[Posture, ...]:
+    return (Posture(sku=settings.redundancy, uplift_enabled=(settings.redundancy in GEO_REDUNDANT,)),)
+
+
+SERVICE = ServiceSpec(
+    key="lake",
+    type_token=TYPE_TOKEN,
+    profile=PROFILE,
+    settings=LakeSettings,
+    deploy=deploy,
+    posture=posture,
+    switch="on",
+    physical_names={
+        "azure-native:storage:StorageAccount": "accountName",
+        "azure-native:storage:BlobContainer": "containerName",
+    },
+    globally_unique=frozenset({"azure-native:storage:StorageAccount"}),
+    subresources=frozenset({"azure-native:storage:BlobContainer"}),
+)

@@ -22,42 +22,39 @@ from pulumi_azure_native import network
 from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
-from components.connectivity import DATA_SUBNET, carve_hub
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
-from stacks.config import ConfigError
+from components.hub_layout import DATA_SUBNET, carve_hub
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.errors import ConfigError
 
 TYPE_TOKEN = "dataplatform:connectivity:LoadBalancer"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="load_balancer",
-        title="Azure Load Balancer (Standard), optionally behind a cross-region load balancer",
-        stateful=False,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("load-balancer-provisioned", "probe-health", "data-path-availability"),
-        data_checks=(),
-        depends_on=(Dependency("connectivity", "the frontend takes an address in the hub's data subnet"),),
-        priority=2,
-        # A load balancer and its public IP provision in one to two minutes.
-        estimates=Estimates(deploy=120, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Azure Load Balancer",
-                component_responsibility=Responsibility.CUSTOMER,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Standard",
-                uplift_options=(
-                    "Zone-redundant frontend: the data path survives while one zone is healthy",
-                    "Cross-region load balancer in front of the regional ones",
-                ),
+PROFILE = DRProfile(
+    key="load_balancer",
+    title="Azure Load Balancer (Standard), optionally behind a cross-region load balancer",
+    stateful=False,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("load-balancer-provisioned", "probe-health", "data-path-availability"),
+    data_checks=(),
+    depends_on=(Dependency("connectivity", "the frontend takes an address in the hub's data subnet"),),
+    priority=2,
+    # A load balancer and its public IP provision in one to two minutes.
+    estimates=Estimates(deploy=120, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Azure Load Balancer",
+            component_responsibility=Responsibility.CUSTOMER,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Standard",
+            uplift_options=(
+                "Zone-redundant frontend: the data path survives while one zone is healthy",
+                "Cross-region load balancer in front of the regional ones",
             ),
         ),
-        notes=(
-            "Traffic Manager (DNS-based, global) is the other way across regions: see traffic_manager.",
-            "probe-health reads the DipAvailability metric, data-path-availability VipAvailability.",
-        ),
+    ),
+    notes=(
+        "Traffic Manager (DNS-based, global) is the other way across regions: see traffic_manager.",
+        "probe-health reads the DipAvailability metric, data-path-availability VipAvailability.",
     ),
 )
 
@@ -261,7 +258,7 @@ class LoadBalancer(pulumi.ComponentResource):
         self.global_address = public_ip.ip_address
 
 
-def _private_ip_in_data_subnet(context: PlatformContext, settings: LoadBalancerSettings) -> None:
+def _private_ip_in_data_subnet(context: Platform, settings: LoadBalancerSettings) -> None:
     if settings.private_ip is None:
         return
     data = carve_hub(context.config.address_space).data
@@ -275,7 +272,7 @@ def _private_ip_in_data_subnet(context: PlatformContext, settings: LoadBalancerS
         )
 
 
-def _paired_frontend(context: PlatformContext, settings: LoadBalancerSettings) -> tuple[str, pulumi.Output[str]] | None:
+def _paired_frontend(context: Platform, settings: LoadBalancerSettings) -> tuple[str, pulumi.Output[str]] | None:
     """The paired stack's public frontend, by its id: both stacks name resources by one scheme,
     so the id follows from the paired prefix and suffix without asking Azure."""
     config = context.config
@@ -288,7 +285,7 @@ def _paired_frontend(context: PlatformContext, settings: LoadBalancerSettings) -
     return config.paired_region, child_id(context.subscription_id, group, name, "frontendIPConfigurations", FRONTEND)
 
 
-def deploy(context: PlatformContext, settings: LoadBalancerSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: LoadBalancerSettings) -> dict[str, Any]:
     _private_ip_in_data_subnet(context, settings)
     balancer = LoadBalancer(
         "load-balancer",
@@ -316,6 +313,7 @@ def posture(config: Any, settings: LoadBalancerSettings | None) -> tuple[Posture
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="loadBalancer",
     settings=LoadBalancerSettings,
     profile=PROFILE,

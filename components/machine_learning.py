@@ -25,57 +25,53 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:ai:MachineLearning"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="machine_learning",
-        title="Azure Machine Learning workspace",
-        # The seeds list AML with the stateful services: run history and registered assets.
-        stateful=True,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("workspace-provisioned", "models-list", "datastores-list"),
-        data_checks=("asset-parity",),
-        data_recovery=DataRecovery(
-            source=(
-                "models, environments and datastores kept as code (or in an AML registry replicated to both "
-                "regions)"
-            ),
-            replay="assets re-registered from code and compared with the manifest (run history is not recovered)",
+PROFILE = DRProfile(
+    key="machine_learning",
+    title="Azure Machine Learning workspace",
+    # The seeds list AML with the stateful services: run history and registered assets.
+    stateful=True,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("workspace-provisioned", "models-list", "datastores-list"),
+    data_checks=("asset-parity",),
+    data_recovery=DataRecovery(
+        source=(
+            "models, environments and datastores kept as code (or in an AML registry replicated to both "
+            "regions)"
         ),
-        depends_on=(
-            Dependency("foundation", "the workspace keeps its secrets in the platform Key Vault and logs to its workspace"),
-        ),
-        priority=5,
-        # Workspace, storage and Application Insights deploy in parallel: 3-5 minutes; assets are
-        # re-registered from code in the replay step.
-        estimates=Estimates(deploy=300, replay=600, smoke=120),
-        seed=(
-            SeedFacts(
-                service="Azure Machine Learning",
-                component_responsibility=Responsibility.SHARED,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="General Purpose, D series instances",
-                uplift_options=(
-                    "High availability of the dependent services provisioned in the customer's subscription "
-                    "(storage, Key Vault, container registry, Application Insights)",
-                    "Multi-regional deployment",
-                ),
+        replay="assets re-registered from code and compared with the manifest (run history is not recovered)",
+    ),
+    depends_on=(
+        Dependency("foundation", "the workspace keeps its secrets in the platform Key Vault and logs to its workspace"),
+    ),
+    priority=5,
+    # Workspace, storage and Application Insights deploy in parallel: 3-5 minutes; assets are
+    # re-registered from code in the replay step.
+    estimates=Estimates(deploy=300, replay=600, smoke=120),
+    seed=(
+        SeedFacts(
+            service="Azure Machine Learning",
+            component_responsibility=Responsibility.SHARED,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="General Purpose, D series instances",
+            uplift_options=(
+                "High availability of the dependent services provisioned in the customer's subscription "
+                "(storage, Key Vault, container registry, Application Insights)",
+                "Multi-regional deployment",
             ),
         ),
-        notes=(
-            "Azure Machine Learning itself provides no automatic failover or disaster recovery.",
-            "Run history is lost with the region; models, environments and datastores are re-registered "
-            "from code (or an AML registry replicated to both regions) and compared with the manifest.",
-            "Compute (General Purpose D series) is created by jobs and endpoints from code, not here.",
-            "Public network access is off: users and compute need private endpoints to the workspace, its "
-            "storage and registry (not modelled by the hub yet).",
-        ),
+    ),
+    notes=(
+        "Azure Machine Learning itself provides no automatic failover or disaster recovery.",
+        "Run history is lost with the region; models, environments and datastores are re-registered "
+        "from code (or an AML registry replicated to both regions) and compared with the manifest.",
+        "Compute (General Purpose D series) is created by jobs and endpoints from code, not here.",
+        "Public network access is off: users and compute need private endpoints to the workspace, its "
+        "storage and registry (not modelled by the hub yet).",
     ),
 )
 
@@ -187,7 +183,7 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
         )
 
 
-def deploy(context: PlatformContext, settings: MachineLearningSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: MachineLearningSettings) -> dict[str, Any]:
     workspace = MachineLearningWorkspace(
         "machine-learning",
         MachineLearningArgs(
@@ -220,6 +216,7 @@ def posture(config: Any, settings: MachineLearningSettings | None) -> tuple[Post
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="machineLearning",
     settings=MachineLearningSettings,
     profile=PROFILE,

@@ -29,9 +29,8 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:data:MySqlServer"
 
@@ -50,46 +49,43 @@ SERVER_PARAMETERS = {
     "require_secure_transport": "ON",
 }
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="mysql",
-        title="Azure Database for MySQL flexible server",
-        stateful=True,
-        recovery_action=RecoveryAction.GEO_RESTORE,
-        smoke_checks=("server-ready", "select-1"),
-        data_checks=("row-counts", "table-checksums", "max-timestamp"),
-        data_recovery=DataRecovery(
-            source="the primary server's geo-redundant backup (geo-restore), or a cross-region read replica",
-            replay="ingestion re-run from the restored tables' max-timestamp watermark",
-            source_uplifts=((0, 0), (0, 1)),
-        ),
-        depends_on=(
-            Dependency("foundation", "the server lives in the data resource group"),
-            Dependency("connectivity", "public access is off: clients come through the hub VNet"),
-        ),
-        priority=2,
-        # The geo-restore is the deploy step; Microsoft's business-continuity page puts geo-restore
-        # RTO at up to an hour for typical sizes, RPO under an hour.
-        estimates=Estimates(deploy=3600, validate=300, replay=300, smoke=60),
-        seed=(
-            SeedFacts(
-                # "Other key services" in the seeds: facts from the flexible-server BCDR documentation.
-                service="Azure Database for MySQL Flexible Server",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="General Purpose (no Contoso selection in the seeds)",
-                uplift_options=(
-                    "Geo-redundant backup storage, for a geo-restore into the paired region",
-                    "Cross-region read replica, promoted on failover",
-                ),
+PROFILE = DRProfile(
+    key="mysql",
+    title="Azure Database for MySQL flexible server",
+    stateful=True,
+    recovery_action=RecoveryAction.GEO_RESTORE,
+    smoke_checks=("server-ready", "select-1"),
+    data_checks=("row-counts", "table-checksums", "max-timestamp"),
+    data_recovery=DataRecovery(
+        source="the primary server's geo-redundant backup (geo-restore), or a cross-region read replica",
+        replay="ingestion re-run from the restored tables' max-timestamp watermark",
+        source_uplifts=((0, 0), (0, 1)),
+    ),
+    depends_on=(
+        Dependency("foundation", "the server lives in the data resource group"),
+        Dependency("connectivity", "public access is off: clients come through the hub VNet"),
+    ),
+    priority=2,
+    # The geo-restore is the deploy step; Microsoft's business-continuity page puts geo-restore
+    # RTO at up to an hour for typical sizes, RPO under an hour.
+    estimates=Estimates(deploy=3600, validate=300, replay=300, smoke=60),
+    seed=(
+        SeedFacts(
+            # "Other key services" in the seeds: facts from the flexible-server BCDR documentation.
+            service="Azure Database for MySQL Flexible Server",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="General Purpose (no Contoso selection in the seeds)",
+            uplift_options=(
+                "Geo-redundant backup storage, for a geo-restore into the paired region",
+                "Cross-region read replica, promoted on failover",
             ),
         ),
-        notes=(
-            "Geo-redundant backup is a create-time setting: a primary created without it cannot be geo-restored.",
-            "Geo-restore targets the paired region only, from the last geo-replicated backup.",
-            "The server's identity needs Graph read permissions (tenant admin) before Entra logins work.",
-        ),
+    ),
+    notes=(
+        "Geo-redundant backup is a create-time setting: a primary created without it cannot be geo-restored.",
+        "Geo-restore targets the paired region only, from the last geo-replicated backup.",
+        "The server's identity needs Graph read permissions (tenant admin) before Entra logins work.",
     ),
 )
 
@@ -255,7 +251,7 @@ class MySqlServer(pulumi.ComponentResource):
         return pulumi.Output.from_input(args.subscription_id).apply(lambda s: paired_server_id(s, prefix, suffix))
 
 
-def deploy(context: PlatformContext, settings: MySqlSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: MySqlSettings) -> dict[str, Any]:
     config = context.config
     server = MySqlServer(
         "mysql",
@@ -287,6 +283,7 @@ def posture(config: Any, settings: MySqlSettings | None) -> tuple[Posture, ...]:
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="mysql",
     settings=MySqlSettings,
     profile=PROFILE,

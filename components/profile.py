@@ -100,23 +100,3 @@ class DRProfile:
             RecoveryAction.REDEPLOY_REHYDRATE,
             RecoveryAction.GEO_RESTORE,
         )
-
-
-_REGISTRY: dict[str, DRProfile] = {}
-
-
-def register(type_token: str, profile: DRProfile) -> DRProfile:
-    """Tie a component type token to its profile; a token is registered once."""
-    existing = _REGISTRY.get(type_token)
-    if existing is not None and existing != profile:
-        raise ValueError(f"{type_token} already has a DR profile")
-    _REGISTRY[type_token] = profile
-    return profile
-
-
-def profile_for(type_token: str) -> DRProfile | None:
-    return _REGISTRY.get(type_token)
-
-
-def all_profiles() -> dict[str, DRProfile]:
-    return dict(_REGISTRY)

@@ -28,42 +28,39 @@ from pulumi_azure_native import dns
 from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:connectivity:PublicDns"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="public_dns",
-        title="Azure DNS public zone and the platform's entry-point records",
-        stateful=False,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("zone-name-servers", "records-resolve"),
-        data_checks=(),
-        depends_on=(
-            Dependency("foundation", "the zone and its records live in a connectivity resource group"),
-            Dependency("load_balancer", "A records point at the regions' public frontends"),
-            Dependency("traffic_manager", "the shared entry point is a CNAME to the Traffic Manager profile"),
+PROFILE = DRProfile(
+    key="public_dns",
+    title="Azure DNS public zone and the platform's entry-point records",
+    stateful=False,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("zone-name-servers", "records-resolve"),
+    data_checks=(),
+    depends_on=(
+        Dependency("foundation", "the zone and its records live in a connectivity resource group"),
+        Dependency("load_balancer", "A records point at the regions' public frontends"),
+        Dependency("traffic_manager", "the shared entry point is a CNAME to the Traffic Manager profile"),
+    ),
+    priority=4,
+    # Record sets are written in seconds; the smoke check waits out a 60 s TTL at resolvers.
+    estimates=Estimates(deploy=60, smoke=120),
+    seed=(
+        SeedFacts(
+            service="Azure DNS",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.MICROSOFT,
+            sku_selected="Single Zone - Public",
+            uplift_options=("N/A, DNS is highly available by design",),
         ),
-        priority=4,
-        # Record sets are written in seconds; the smoke check waits out a 60 s TTL at resolvers.
-        estimates=Estimates(deploy=60, smoke=120),
-        seed=(
-            SeedFacts(
-                service="Azure DNS",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.MICROSOFT,
-                sku_selected="Single Zone - Public",
-                uplift_options=("N/A, DNS is highly available by design",),
-            ),
-        ),
-        notes=(
-            "One stack (the primary) owns the zone; the other only adds its own records to it.",
-            "The zone cannot be changed while its resource group's region is down: fail over through "
-            "Traffic Manager, not through DNS writes.",
-        ),
+    ),
+    notes=(
+        "One stack (the primary) owns the zone; the other only adds its own records to it.",
+        "The zone cannot be changed while its resource group's region is down: fail over through "
+        "Traffic Manager, not through DNS writes.",
     ),
 )
 
@@ -167,7 +164,7 @@ class PublicDns(pulumi.ComponentResource):
         self.register_outputs({"name_servers": self.name_servers, "fqdns": self.fqdns})
 
 
-def zone_resource_group(context: PlatformContext, settings: PublicDnsSettings) -> pulumi.Input[str]:
+def zone_resource_group(context: Platform, settings: PublicDnsSettings) -> pulumi.Input[str]:
     if settings.resource_group:
         return settings.resource_group
     if settings.owner:
@@ -178,7 +175,7 @@ def zone_resource_group(context: PlatformContext, settings: PublicDnsSettings) -
     return naming.resource_group_name(config.paired_prefix, "connectivity", config.paired_name_suffix)
 
 
-def deploy(context: PlatformContext, settings: PublicDnsSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: PublicDnsSettings) -> dict[str, Any]:
     public_dns = PublicDns("public-dns", PublicDnsArgs(zone_resource_group(context, settings), settings))
     outputs: dict[str, Any] = {
         "publicDnsZoneName": settings.zone_name,
@@ -196,6 +193,7 @@ def posture(config: Any, settings: PublicDnsSettings | None) -> tuple[Posture, .
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="publicDns",
     settings=PublicDnsSettings,
     profile=PROFILE,

@@ -23,9 +23,8 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:governance:Purview"
 
@@ -35,50 +34,47 @@ PURVIEW_NAME = naming.NameRule(
     3, 63, r"[A-Za-z](?:[A-Za-z0-9-]*[A-Za-z0-9])?", "letters, digits and '-', a letter first, alphanumeric last"
 )
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="purview",
-        title="Microsoft Purview account (Data Map)",
-        # The seeds list Purview with the stateful services: the Data Map holds scanned metadata,
-        # lineage, glossary and collections.
-        stateful=True,
-        # Nothing to restore from: the account is redeployed and its metadata comes back by
-        # re-registering the sources and scanning them again (the replay step).
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("purview-account-provisioned", "purview-collections-readable"),
-        data_checks=("asset-counts",),
-        data_recovery=DataRecovery(
-            source=(
-                "the customer's exports of the Data Map (glossary, collections, role assignments) and its "
-                "sources"
-            ),
-            replay="the sources re-registered (the lake first) and scanned again",
+PROFILE = DRProfile(
+    key="purview",
+    title="Microsoft Purview account (Data Map)",
+    # The seeds list Purview with the stateful services: the Data Map holds scanned metadata,
+    # lineage, glossary and collections.
+    stateful=True,
+    # Nothing to restore from: the account is redeployed and its metadata comes back by
+    # re-registering the sources and scanning them again (the replay step).
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("purview-account-provisioned", "purview-collections-readable"),
+    data_checks=("asset-counts",),
+    data_recovery=DataRecovery(
+        source=(
+            "the customer's exports of the Data Map (glossary, collections, role assignments) and its "
+            "sources"
         ),
-        depends_on=(
-            Dependency("foundation", "the account lives in the data resource group"),
-            Dependency("lake", "the lake is re-registered and re-scanned as a Data Map source"),
+        replay="the sources re-registered (the lake first) and scanned again",
+    ),
+    depends_on=(
+        Dependency("foundation", "the account lives in the data resource group"),
+        Dependency("lake", "the lake is re-registered and re-scanned as a Data Map source"),
+    ),
+    priority=5,
+    # Account creation provisions the managed Data Map: about 10-15 minutes in practice. A full
+    # scan of a lake of moderate size is measured in an hour; both are drill-measured figures to refine.
+    estimates=Estimates(deploy=900, replay=3600, smoke=120),
+    seed=(
+        SeedFacts(
+            service="Microsoft Purview",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="N/A",
+            uplift_options=("N/A: no automated BCDR; the customer backs up and restores the Data Map",),
         ),
-        priority=5,
-        # Account creation provisions the managed Data Map: about 10-15 minutes in practice. A full
-        # scan of a lake of moderate size is measured in an hour; both are drill-measured figures to refine.
-        estimates=Estimates(deploy=900, replay=3600, smoke=120),
-        seed=(
-            SeedFacts(
-                service="Microsoft Purview",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="N/A",
-                uplift_options=("N/A: no automated BCDR; the customer backs up and restores the Data Map",),
-            ),
-        ),
-        notes=(
-            "Purview does not support automated BCDR: the customer is responsible for backup and restore "
-            "of the Data Map (seed tables).",
-            "Recovery: redeploy the account, re-register the sources (the lake first) and re-scan them; "
-            "re-import glossary terms, collections and role assignments from the customer's exports.",
-            "Data check: asset counts per collection against the last export of the primary's Data Map.",
-        ),
+    ),
+    notes=(
+        "Purview does not support automated BCDR: the customer is responsible for backup and restore "
+        "of the Data Map (seed tables).",
+        "Recovery: redeploy the account, re-register the sources (the lake first) and re-scan them; "
+        "re-import glossary terms, collections and role assignments from the customer's exports.",
+        "Data check: asset counts per collection against the last export of the primary's Data Map.",
     ),
 )
 
@@ -131,7 +127,7 @@ class PurviewAccount(pulumi.ComponentResource):
         self.register_outputs({"account_name": self.account_name, "account_id": self.account_id})
 
 
-def deploy(context: PlatformContext, settings: PurviewSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: PurviewSettings) -> dict[str, Any]:
     account = PurviewAccount(
         "purview",
         PurviewAccountArgs(
@@ -151,6 +147,7 @@ def posture(config: Any, settings: PurviewSettings | None) -> tuple[Posture, ...
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="purview",
     settings=PurviewSettings,
     profile=PROFILE,

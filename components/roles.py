@@ -8,10 +8,17 @@ https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 from pulumi_azure_native import authorization
+from pydantic import Field
+
+from components.spec import ServiceSettings
+
+# A role assignment is an extension resource of its scope: named by its GUID input, no location.
+PHYSICAL_NAMES = {"azure-native:authorization:RoleAssignment": "roleAssignmentName"}
+SUBRESOURCES = frozenset({"azure-native:authorization:RoleAssignment"})
 
 STORAGE_BLOB_DATA_READER = "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1"
 STORAGE_BLOB_DATA_CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
@@ -55,3 +62,11 @@ def grant(
         principal_type="ServicePrincipal",
         opts=opts,
     )
+
+
+class EntraAdmin(ServiceSettings):
+    """The Entra principal that administers a server (PostgreSQL, Synapse): no password admin exists."""
+
+    object_id: str = Field(alias="objectId", min_length=1)
+    principal_name: str = Field(alias="principalName", min_length=1)
+    principal_type: Literal["User", "Group", "ServicePrincipal"] = Field("Group", alias="principalType")

@@ -29,9 +29,8 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:data:SqlDatabase"
 
@@ -44,47 +43,44 @@ DATABASE_NAME = naming.NameRule(1, 128, r"[A-Za-z0-9_][A-Za-z0-9_-]*", "letters,
 CREATE_TIME_FIELDS = ("createMode", "sourceDatabaseId")
 GEO_BACKUP = ("Geo", "GeoZone")
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="sql_database",
-        title="Azure SQL Database (logical server and database)",
-        stateful=True,
-        recovery_action=RecoveryAction.GEO_RESTORE,
-        smoke_checks=("database-online", "select-1"),
-        data_checks=("row-counts", "table-checksums", "max-updated-at"),
-        data_recovery=DataRecovery(
-            source="the failover group's geo-secondary, or the geo-redundant backups (geo-restore)",
-            replay="ingestion re-run from the max-updated-at watermark",
-            source_uplifts=((0, 0), (0, 1), (0, 2)),
-        ),
-        depends_on=(
-            Dependency("foundation", "the server lives in the data resource group"),
-            Dependency("connectivity", "public access is off: clients come through the hub VNet"),
-        ),
-        priority=2,
-        # Geo-restore is the deploy step. Microsoft quotes up to 12 h RTO / 1 h RPO for geo-restore at
-        # any size; a database of this platform's size restores in under an hour.
-        estimates=Estimates(deploy=3600, validate=300, replay=300, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Azure SQL Database",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Business Critical or Premium tier",
-                uplift_options=(
-                    "Failover groups for cross-region failover",
-                    "Active geo-replication for readable secondary databases",
-                    "Geo-redundant backup storage, for a geo-restore",
-                ),
+PROFILE = DRProfile(
+    key="sql_database",
+    title="Azure SQL Database (logical server and database)",
+    stateful=True,
+    recovery_action=RecoveryAction.GEO_RESTORE,
+    smoke_checks=("database-online", "select-1"),
+    data_checks=("row-counts", "table-checksums", "max-updated-at"),
+    data_recovery=DataRecovery(
+        source="the failover group's geo-secondary, or the geo-redundant backups (geo-restore)",
+        replay="ingestion re-run from the max-updated-at watermark",
+        source_uplifts=((0, 0), (0, 1), (0, 2)),
+    ),
+    depends_on=(
+        Dependency("foundation", "the server lives in the data resource group"),
+        Dependency("connectivity", "public access is off: clients come through the hub VNet"),
+    ),
+    priority=2,
+    # Geo-restore is the deploy step. Microsoft quotes up to 12 h RTO / 1 h RPO for geo-restore at
+    # any size; a database of this platform's size restores in under an hour.
+    estimates=Estimates(deploy=3600, validate=300, replay=300, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Azure SQL Database",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Business Critical or Premium tier",
+            uplift_options=(
+                "Failover groups for cross-region failover",
+                "Active geo-replication for readable secondary databases",
+                "Geo-redundant backup storage, for a geo-restore",
             ),
         ),
-        notes=(
-            "Backup redundancy Geo/GeoZone must be set on the primary database before the disaster.",
-            "With a failover group the secondary stack must be deployed first (the group's partner server), "
-            "and it declares no database: the group seeds the geo-secondary.",
-            "Geo-restore brings the data to the last geo-replicated backup (last_available_backup_date); the rest is replayed.",
-        ),
+    ),
+    notes=(
+        "Backup redundancy Geo/GeoZone must be set on the primary database before the disaster.",
+        "With a failover group the secondary stack must be deployed first (the group's partner server), "
+        "and it declares no database: the group seeds the geo-secondary.",
+        "Geo-restore brings the data to the last geo-replicated backup (last_available_backup_date); the rest is replayed.",
     ),
 )
 
@@ -259,7 +255,7 @@ class SqlDatabase(pulumi.ComponentResource):
         )
 
 
-def deploy(context: PlatformContext, settings: SqlDatabaseSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: SqlDatabaseSettings) -> dict[str, Any]:
     config = context.config
     server = SqlDatabase(
         "sql_database",
@@ -301,6 +297,7 @@ def posture(config: Any, settings: SqlDatabaseSettings | None) -> tuple[Posture,
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="sqlDatabase",
     settings=SqlDatabaseSettings,
     profile=PROFILE,

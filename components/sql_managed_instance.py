@@ -27,9 +27,8 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:data:SqlManagedInstance"
 
@@ -44,47 +43,44 @@ GUID = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 # Read by Azure only when the instance is created: the DNS zone is shared from then on.
 CREATE_TIME_FIELDS = ("dns_zone_partner",)
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="sql_managed_instance",
-        title="Azure SQL Managed Instance",
-        stateful=True,
-        recovery_action=RecoveryAction.SERVICE_FAILOVER,
-        smoke_checks=("managed-instance-ready", "select-1"),
-        data_checks=("row-counts", "max-timestamp"),
-        data_recovery=DataRecovery(
-            source="the instance failover group's geo-secondary, or the geo-redundant backups (geo-restore)",
-            replay="ingestion re-run from the max-timestamp watermark",
-            source_uplifts=((0, 0), (0, 1)),
-        ),
-        depends_on=(Dependency("foundation", "the instance lives in the data resource group"),),
-        priority=2,
-        # The secondary instance already exists (the group's partner): the deploy step is a no-change
-        # update and the group failover, minutes. Building an instance from nothing takes hours.
-        estimates=Estimates(deploy=600, validate=300, replay=600, smoke=60),
-        seed=(
-            SeedFacts(
-                service="Azure SQL Managed Instance",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                # Other key services (seeds): no Contoso row; the lowest production tier, as elsewhere.
-                sku_selected="General Purpose (Gen5)",
-                uplift_options=(
-                    "Instance failover group with a geo-secondary in the paired region",
-                    "Geo-redundant backup storage for geo-restore",
-                    "Zone redundancy",
-                ),
+PROFILE = DRProfile(
+    key="sql_managed_instance",
+    title="Azure SQL Managed Instance",
+    stateful=True,
+    recovery_action=RecoveryAction.SERVICE_FAILOVER,
+    smoke_checks=("managed-instance-ready", "select-1"),
+    data_checks=("row-counts", "max-timestamp"),
+    data_recovery=DataRecovery(
+        source="the instance failover group's geo-secondary, or the geo-redundant backups (geo-restore)",
+        replay="ingestion re-run from the max-timestamp watermark",
+        source_uplifts=((0, 0), (0, 1)),
+    ),
+    depends_on=(Dependency("foundation", "the instance lives in the data resource group"),),
+    priority=2,
+    # The secondary instance already exists (the group's partner): the deploy step is a no-change
+    # update and the group failover, minutes. Building an instance from nothing takes hours.
+    estimates=Estimates(deploy=600, validate=300, replay=600, smoke=60),
+    seed=(
+        SeedFacts(
+            service="Azure SQL Managed Instance",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            # Other key services (seeds): no Contoso row; the lowest production tier, as elsewhere.
+            sku_selected="General Purpose (Gen5)",
+            uplift_options=(
+                "Instance failover group with a geo-secondary in the paired region",
+                "Geo-redundant backup storage for geo-restore",
+                "Zone redundancy",
             ),
         ),
-        notes=(
-            "Deploy order for the failover group: primary instance, then the secondary (created as the "
-            "primary's DNS-zone partner), then the group on the primary.",
-            "Without a failover group: geo-restore each database into the secondary's instance from the "
-            "geo-redundant backups (not declared here: the databases are the workload's).",
-            "After a failover the group's roles are swapped in Azure; the primary stack's declaration is "
-            "reconciled when failing back.",
-        ),
+    ),
+    notes=(
+        "Deploy order for the failover group: primary instance, then the secondary (created as the "
+        "primary's DNS-zone partner), then the group on the primary.",
+        "Without a failover group: geo-restore each database into the secondary's instance from the "
+        "geo-redundant backups (not declared here: the databases are the workload's).",
+        "After a failover the group's roles are swapped in Azure; the primary stack's declaration is "
+        "reconciled when failing back.",
     ),
 )
 
@@ -245,7 +241,7 @@ class SqlManagedInstance(pulumi.ComponentResource):
         )
 
 
-def deploy(context: PlatformContext, settings: SqlManagedInstanceSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: SqlManagedInstanceSettings) -> dict[str, Any]:
     config = context.config
     instance = SqlManagedInstance(
         "sql-managed-instance",
@@ -288,6 +284,7 @@ def posture(config: Any, settings: SqlManagedInstanceSettings | None) -> tuple[P
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="sqlManagedInstance",
     settings=SqlManagedInstanceSettings,
     profile=PROFILE,

@@ -33,57 +33,53 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:iaas:SqlServerVmRecovery"
 
 # Site Recovery takes crash-consistent points every five minutes; the API accepts no other value.
 CRASH_CONSISTENT_MINUTES = 5
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="sql_server_vm",
-        title="SQL Server on Azure VMs (Site Recovery vault and replication policy)",
-        # Replicated disks carry the databases: a recovery point is the state recovered.
-        stateful=True,
-        recovery_action=RecoveryAction.SERVICE_FAILOVER,
-        smoke_checks=("recovery-plan-readable", "replicated-items-healthy"),
-        data_checks=("row-counts", "max-timestamp"),
-        data_recovery=DataRecovery(
-            source=(
-                "Site Recovery's replicated disks (recovery points) in the paired region, or an Always On "
-                "replica"
-            ),
-            replay="ingestion re-run from the databases' max-timestamp after the recovery point",
-            source_uplifts=((0, 0), (0, 1)),
+PROFILE = DRProfile(
+    key="sql_server_vm",
+    title="SQL Server on Azure VMs (Site Recovery vault and replication policy)",
+    # Replicated disks carry the databases: a recovery point is the state recovered.
+    stateful=True,
+    recovery_action=RecoveryAction.SERVICE_FAILOVER,
+    smoke_checks=("recovery-plan-readable", "replicated-items-healthy"),
+    data_checks=("row-counts", "max-timestamp"),
+    data_recovery=DataRecovery(
+        source=(
+            "Site Recovery's replicated disks (recovery points) in the paired region, or an Always On "
+            "replica"
         ),
-        depends_on=(Dependency("foundation", "the vault lives in the data resource group"),),
-        priority=2,
-        # A recovery plan failover of a few VMs typically completes in 15-30 minutes (Site Recovery's
-        # SLA is a two-hour RTO per protected instance); SQL Server recovery follows on boot.
-        estimates=Estimates(deploy=1800, validate=600, replay=600, smoke=300),
-        seed=(
-            SeedFacts(
-                service="SQL Server on Azure VMs",
-                component_responsibility=Responsibility.CUSTOMER,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="N/A (IaaS)",
-                uplift_options=(
-                    "Azure Site Recovery replication to the paired region (vault and A2A policy in the target region)",
-                    "Always On availability group with a replica in the paired region",
-                ),
+        replay="ingestion re-run from the databases' max-timestamp after the recovery point",
+        source_uplifts=((0, 0), (0, 1)),
+    ),
+    depends_on=(Dependency("foundation", "the vault lives in the data resource group"),),
+    priority=2,
+    # A recovery plan failover of a few VMs typically completes in 15-30 minutes (Site Recovery's
+    # SLA is a two-hour RTO per protected instance); SQL Server recovery follows on boot.
+    estimates=Estimates(deploy=1800, validate=600, replay=600, smoke=300),
+    seed=(
+        SeedFacts(
+            service="SQL Server on Azure VMs",
+            component_responsibility=Responsibility.CUSTOMER,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="N/A (IaaS)",
+            uplift_options=(
+                "Azure Site Recovery replication to the paired region (vault and A2A policy in the target region)",
+                "Always On availability group with a replica in the paired region",
             ),
         ),
-        notes=(
-            "Enable sqlServerVm on the SECONDARY stack: Site Recovery's vault must be in the target region.",
-            "Replication is enabled per VM, which creates the fabrics, containers, mappings and protected "
-            "items; recovery plans group the VMs and are what drctl fails over.",
-            "App-consistent points (VSS) give SQL Server a transactionally consistent restart; "
-            "crash-consistent points rely on SQL Server's crash recovery.",
-        ),
+    ),
+    notes=(
+        "Enable sqlServerVm on the SECONDARY stack: Site Recovery's vault must be in the target region.",
+        "Replication is enabled per VM, which creates the fabrics, containers, mappings and protected "
+        "items; recovery plans group the VMs and are what drctl fails over.",
+        "App-consistent points (VSS) give SQL Server a transactionally consistent restart; "
+        "crash-consistent points rely on SQL Server's crash recovery.",
     ),
 )
 
@@ -169,7 +165,7 @@ class SqlServerVmRecovery(pulumi.ComponentResource):
         )
 
 
-def deploy(context: PlatformContext, settings: SqlServerVmSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: SqlServerVmSettings) -> dict[str, Any]:
     recovery = SqlServerVmRecovery(
         "sql-server-vm",
         SqlServerVmRecoveryArgs(
@@ -199,6 +195,7 @@ def posture(config: Any, settings: SqlServerVmSettings | None) -> tuple[Posture,
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="sqlServerVm",
     settings=SqlServerVmSettings,
     profile=PROFILE,

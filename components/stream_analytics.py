@@ -19,8 +19,8 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from components import naming, roles
 from components.lake import ZONES
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 
 TYPE_TOKEN = "dataplatform:data:StreamAnalytics"
 
@@ -31,37 +31,34 @@ INPUT_NAME, OUTPUT_NAME = "events", "lake"
 # running job, so a later change must not reach it.
 CREATE_TIME_FIELDS = ("outputStartMode", "outputStartTime")
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="stream_analytics",
-        title="Azure Stream Analytics job",
-        # The query is code and window state is rebuilt from the input: nothing to restore.
-        stateful=False,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("job-running", "input-output-test"),
-        data_checks=("output-watermark-advancing",),
-        depends_on=(
-            Dependency("foundation", "the job lives in the data resource group"),
-            Dependency("lake", "the job writes to the lake's containers"),
-            Dependency("event_hubs", "the job reads the core event hub"),
+PROFILE = DRProfile(
+    key="stream_analytics",
+    title="Azure Stream Analytics job",
+    # The query is code and window state is rebuilt from the input: nothing to restore.
+    stateful=False,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("job-running", "input-output-test"),
+    data_checks=("output-watermark-advancing",),
+    depends_on=(
+        Dependency("foundation", "the job lives in the data resource group"),
+        Dependency("lake", "the job writes to the lake's containers"),
+        Dependency("event_hubs", "the job reads the core event hub"),
+    ),
+    priority=4,
+    # Creating a job is a metadata call (~1 min); starting it takes 1-3 minutes.
+    estimates=Estimates(deploy=120, smoke=180),
+    seed=(
+        SeedFacts(
+            service="Azure Stream Analytics",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Standard",
+            uplift_options=("Identical jobs deployed in multiple regions (no automatic geo-failover)",),
         ),
-        priority=4,
-        # Creating a job is a metadata call (~1 min); starting it takes 1-3 minutes.
-        estimates=Estimates(deploy=120, smoke=180),
-        seed=(
-            SeedFacts(
-                service="Azure Stream Analytics",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Standard",
-                uplift_options=("Identical jobs deployed in multiple regions (no automatic geo-failover)",),
-            ),
-        ),
-        notes=(
-            "Set outputStartMode CustomTime and outputStartTime to the replay watermark on the secondary.",
-            "Changing the query or inputs of a running job needs the job stopped first (Azure refuses otherwise).",
-        ),
+    ),
+    notes=(
+        "Set outputStartMode CustomTime and outputStartTime to the replay watermark on the secondary.",
+        "Changing the query or inputs of a running job needs the job stopped first (Azure refuses otherwise).",
     ),
 )
 
@@ -218,7 +215,7 @@ class StreamAnalyticsJob(pulumi.ComponentResource):
         )
 
 
-def deploy(context: PlatformContext, settings: StreamAnalyticsSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: StreamAnalyticsSettings) -> dict[str, Any]:
     job = StreamAnalyticsJob(
         "stream_analytics",
         StreamAnalyticsArgs(
@@ -249,6 +246,7 @@ def posture(config: Any, settings: StreamAnalyticsSettings | None) -> tuple[Post
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="streamAnalytics",
     settings=StreamAnalyticsSettings,
     profile=PROFILE,

@@ -25,64 +25,60 @@ from components.profile import (
     RecoveryAction,
     Responsibility,
     SeedFacts,
-    register,
 )
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
-from stacks.schema import EntraAdmin
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.roles import EntraAdmin
 
 TYPE_TOKEN = "dataplatform:analytics:Synapse"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="synapse",
-        title="Azure Synapse workspace, dedicated SQL pool and Spark pool",
-        # The seeds file Synapse under the stateless services, but the dedicated SQL pool holds data
-        # and is geo-restored; the workspace and Spark pool alone would be stateless.
-        stateful=True,
-        recovery_action=RecoveryAction.GEO_RESTORE,
-        smoke_checks=("workspace-provisioned", "sql-pool-online", "sql-select-1", "spark-pool-provisioned"),
-        data_checks=("row-counts", "max-load-timestamp"),
-        data_recovery=DataRecovery(
-            source="the dedicated SQL pool's daily geo-backup (geo-restore); Spark and pipelines hold no data",
-            replay="loads re-run from the lake from the max-load-timestamp (the geo-backup can be 24 hours old)",
-            source_uplifts=((2, 0),),
-        ),
-        depends_on=(
-            Dependency("foundation", "the workspace lives in the data resource group"),
-            Dependency("connectivity", "public network access is off: clients come through the hub"),
-            Dependency("lake", "the workspace's default storage is a filesystem of the lake"),
-        ),
-        priority=3,
-        # Workspace 5-10 min; a geo-restore of a DW100c pool typically 20-30 min (it is the deploy step
-        # on the secondary); the Spark pool deploys meanwhile in a few minutes.
-        estimates=Estimates(deploy=2400, validate=600, replay=900, smoke=300),
-        # All three seed rows: Microsoft recovers the component, Contoso the workload.
-        seed=tuple(
-            SeedFacts(
-                service=f"Azure Synapse: {service}",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected=sku,
-                uplift_options=(uplift,),
-            )
-            for service, sku, uplift in (
-                ("Pipelines", "Compute Optimized Gen2",
-                 "N/A, resiliency is part of the service (automatic failover of pipelines)"),
-                ("Spark Pools", "Compute Optimized, Small (4 cores)", "N/A, resiliency is part of the service"),
-                ("Serverless and Dedicated SQL Pools", "Compute Optimized Gen2",
-                 "N/A, resiliency is part of the service; the daily geo-backup to the paired region "
-                 "(RPO 24 h) allows a geo-restore"),
-            )
-        ),
-        notes=(
-            "Restore points are kept seven days; the geo-backup runs once a day, so a geo-restore can lose up "
-            "to 24 hours (RPO 24 h): the rest is replayed from the lake.",
-            "Spark pools have no DR of their own: redeployed, their data lives in the lake. Self-hosted "
-            "integration runtimes, if any, stay the customer's to recover.",
-            "The seeds' 'Azure Synapse: Data Explorer Pools' row is not modelled separately: the platform runs "
-            "Azure Data Explorer clusters instead (service dataExplorer).",
-        ),
+PROFILE = DRProfile(
+    key="synapse",
+    title="Azure Synapse workspace, dedicated SQL pool and Spark pool",
+    # The seeds file Synapse under the stateless services, but the dedicated SQL pool holds data
+    # and is geo-restored; the workspace and Spark pool alone would be stateless.
+    stateful=True,
+    recovery_action=RecoveryAction.GEO_RESTORE,
+    smoke_checks=("workspace-provisioned", "sql-pool-online", "sql-select-1", "spark-pool-provisioned"),
+    data_checks=("row-counts", "max-load-timestamp"),
+    data_recovery=DataRecovery(
+        source="the dedicated SQL pool's daily geo-backup (geo-restore); Spark and pipelines hold no data",
+        replay="loads re-run from the lake from the max-load-timestamp (the geo-backup can be 24 hours old)",
+        source_uplifts=((2, 0),),
+    ),
+    depends_on=(
+        Dependency("foundation", "the workspace lives in the data resource group"),
+        Dependency("connectivity", "public network access is off: clients come through the hub"),
+        Dependency("lake", "the workspace's default storage is a filesystem of the lake"),
+    ),
+    priority=3,
+    # Workspace 5-10 min; a geo-restore of a DW100c pool typically 20-30 min (it is the deploy step
+    # on the secondary); the Spark pool deploys meanwhile in a few minutes.
+    estimates=Estimates(deploy=2400, validate=600, replay=900, smoke=300),
+    # All three seed rows: Microsoft recovers the component, Contoso the workload.
+    seed=tuple(
+        SeedFacts(
+            service=f"Azure Synapse: {service}",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected=sku,
+            uplift_options=(uplift,),
+        )
+        for service, sku, uplift in (
+            ("Pipelines", "Compute Optimized Gen2",
+             "N/A, resiliency is part of the service (automatic failover of pipelines)"),
+            ("Spark Pools", "Compute Optimized, Small (4 cores)", "N/A, resiliency is part of the service"),
+            ("Serverless and Dedicated SQL Pools", "Compute Optimized Gen2",
+             "N/A, resiliency is part of the service; the daily geo-backup to the paired region "
+             "(RPO 24 h) allows a geo-restore"),
+        )
+    ),
+    notes=(
+        "Restore points are kept seven days; the geo-backup runs once a day, so a geo-restore can lose up "
+        "to 24 hours (RPO 24 h): the rest is replayed from the lake.",
+        "Spark pools have no DR of their own: redeployed, their data lives in the lake. Self-hosted "
+        "integration runtimes, if any, stay the customer's to recover.",
+        "The seeds' 'Azure Synapse: Data Explorer Pools' row is not modelled separately: the platform runs "
+        "Azure Data Explorer clusters instead (service dataExplorer).",
     ),
 )
 
@@ -290,7 +286,7 @@ class SynapseWorkspace(pulumi.ComponentResource):
         )
 
 
-def deploy(context: PlatformContext, settings: SynapseSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: SynapseSettings) -> dict[str, Any]:
     if context.lake_account_id is None or context.lake_account_name is None or context.lake_dfs_endpoint is None:
         raise ValueError("dataplatform:services.synapse needs the core lake (dataplatform:services.lake): "
                          "a workspace's default storage is an ADLS Gen2 filesystem")
@@ -335,6 +331,7 @@ def posture(config: Any, settings: SynapseSettings | None) -> tuple[Posture, ...
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="synapse",
     settings=SynapseSettings,
     profile=PROFILE,

@@ -30,44 +30,41 @@ from pulumi_azure_native import trafficmanager
 from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from stacks.regions import AZURE_REGIONS
 
 TYPE_TOKEN = "dataplatform:connectivity:TrafficManager"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="traffic_manager",
-        title="Azure Traffic Manager profile (global, one owning stack)",
-        stateful=False,
-        # Global and Microsoft-run: failover is a probe-driven switch, or a priority change.
-        recovery_action=RecoveryAction.SERVICE_FAILOVER,
-        smoke_checks=("profile-monitor-online", "endpoints-online", "fqdn-resolves-to-secondary"),
-        data_checks=(),
-        depends_on=(
-            Dependency("foundation", "the profile lives in the owning stack's connectivity resource group"),
-            Dependency("load_balancer", "endpoints usually target the regions' public load balancer frontends"),
+PROFILE = DRProfile(
+    key="traffic_manager",
+    title="Azure Traffic Manager profile (global, one owning stack)",
+    stateful=False,
+    # Global and Microsoft-run: failover is a probe-driven switch, or a priority change.
+    recovery_action=RecoveryAction.SERVICE_FAILOVER,
+    smoke_checks=("profile-monitor-online", "endpoints-online", "fqdn-resolves-to-secondary"),
+    data_checks=(),
+    depends_on=(
+        Dependency("foundation", "the profile lives in the owning stack's connectivity resource group"),
+        Dependency("load_balancer", "endpoints usually target the regions' public load balancer frontends"),
+    ),
+    priority=3,
+    # A priority change is one update (about a minute); clients follow after probes notice
+    # (30 s x 3 failures) and the 30 s TTL expires: about three minutes in all.
+    estimates=Estimates(deploy=60, smoke=180),
+    seed=(
+        # The seeds name Traffic Manager in the Load Balancer row's notes only.
+        SeedFacts(
+            service="Azure Traffic Manager",
+            component_responsibility=Responsibility.MICROSOFT,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="N/A (Priority routing)",
+            uplift_options=("Priority or performance routing across the paired regions",),
         ),
-        priority=3,
-        # A priority change is one update (about a minute); clients follow after probes notice
-        # (30 s x 3 failures) and the 30 s TTL expires: about three minutes in all.
-        estimates=Estimates(deploy=60, smoke=180),
-        seed=(
-            # The seeds name Traffic Manager in the Load Balancer row's notes only.
-            SeedFacts(
-                service="Azure Traffic Manager",
-                component_responsibility=Responsibility.MICROSOFT,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="N/A (Priority routing)",
-                uplift_options=("Priority or performance routing across the paired regions",),
-            ),
-        ),
-        notes=(
-            "One stack owns the profile; a deliberate failover is a config change of that stack.",
-            "The profile's DNS label is <name>.trafficmanager.net, unique across Azure.",
-        ),
+    ),
+    notes=(
+        "One stack owns the profile; a deliberate failover is a config change of that stack.",
+        "The profile's DNS label is <name>.trafficmanager.net, unique across Azure.",
     ),
 )
 
@@ -194,7 +191,7 @@ class TrafficManager(pulumi.ComponentResource):
         self.register_outputs({"profile_id": self.profile.id, "fqdn": self.fqdn})
 
 
-def deploy(context: PlatformContext, settings: TrafficManagerSettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: TrafficManagerSettings) -> dict[str, Any]:
     config = context.config
     if not settings.owner:
         # Nothing to declare: the paired stack owns the profile. Its FQDN, for smoke checks.
@@ -226,6 +223,7 @@ def posture(config: Any, settings: TrafficManagerSettings | None) -> tuple[Postu
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="trafficManager",
     settings=TrafficManagerSettings,
     profile=PROFILE,

@@ -24,42 +24,39 @@ from pulumi_azure_native import network
 from pydantic import Field
 
 from components import naming
-from components.connectivity import GATEWAY_SUBNET
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
-from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
-from stacks.config import ConfigError
+from components.hub_layout import GATEWAY_SUBNET
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.errors import ConfigError
 
 TYPE_TOKEN = "dataplatform:connectivity:VpnGateway"
 
-PROFILE = register(
-    TYPE_TOKEN,
-    DRProfile(
-        key="vpn_gateway",
-        title="Site-to-site VPN gateway, on-premises site and IPsec connection",
-        stateful=False,
-        recovery_action=RecoveryAction.REDEPLOY,
-        smoke_checks=("gateway-provisioned", "connection-connected"),
-        data_checks=("routes-learned",),
-        depends_on=(Dependency("connectivity", "the gateway sits in the hub's GatewaySubnet"),),
-        priority=2,
-        # Microsoft quotes 30-45 minutes to provision a VPN gateway; 45 minutes, the upper bound.
-        estimates=Estimates(deploy=2700, smoke=120),
-        seed=(
-            SeedFacts(
-                service="VPN Gateway",
-                component_responsibility=Responsibility.CUSTOMER,
-                workload_responsibility=Responsibility.CUSTOMER,
-                sku_selected="Single Zone - VpnGw1",
-                uplift_options=("Zone-redundant gateway with the VpnGw#AZ SKUs",),
-            ),
+PROFILE = DRProfile(
+    key="vpn_gateway",
+    title="Site-to-site VPN gateway, on-premises site and IPsec connection",
+    stateful=False,
+    recovery_action=RecoveryAction.REDEPLOY,
+    smoke_checks=("gateway-provisioned", "connection-connected"),
+    data_checks=("routes-learned",),
+    depends_on=(Dependency("connectivity", "the gateway sits in the hub's GatewaySubnet"),),
+    priority=2,
+    # Microsoft quotes 30-45 minutes to provision a VPN gateway; 45 minutes, the upper bound.
+    estimates=Estimates(deploy=2700, smoke=120),
+    seed=(
+        SeedFacts(
+            service="VPN Gateway",
+            component_responsibility=Responsibility.CUSTOMER,
+            workload_responsibility=Responsibility.CUSTOMER,
+            sku_selected="Single Zone - VpnGw1",
+            uplift_options=("Zone-redundant gateway with the VpnGw#AZ SKUs",),
         ),
-        notes=(
-            "The secondary's gateway gets new public IPs: pre-stage the on-premises peer with them "
-            "(deploy the gateway ahead of time, or read vpnGatewayPublicIps) before a failover.",
-            "The IPsec pre-shared key is set out of band, never in the stack files.",
-            "Microsoft is moving VPN gateways onto the AZ SKUs; if a region refuses a new VpnGw1, "
-            "use VpnGw1AZ (https://learn.microsoft.com/azure/vpn-gateway/about-gateway-skus).",
-        ),
+    ),
+    notes=(
+        "The secondary's gateway gets new public IPs: pre-stage the on-premises peer with them "
+        "(deploy the gateway ahead of time, or read vpnGatewayPublicIps) before a failover.",
+        "The IPsec pre-shared key is set out of band, never in the stack files.",
+        "Microsoft is moving VPN gateways onto the AZ SKUs; if a region refuses a new VpnGw1, "
+        "use VpnGw1AZ (https://learn.microsoft.com/azure/vpn-gateway/about-gateway-skus).",
     ),
 )
 
@@ -192,7 +189,7 @@ class VpnGateway(pulumi.ComponentResource):
         )
 
 
-def _check_site_outside_hub(context: PlatformContext, settings: VpnGatewaySettings) -> None:
+def _check_site_outside_hub(context: Platform, settings: VpnGatewaySettings) -> None:
     """Routes to the on-premises ranges must not shadow the hub's own: Azure would send hub
     traffic into the tunnel. Checked here because the hub's space lives in another key."""
     hub = ipaddress.ip_network(context.config.address_space)
@@ -205,7 +202,7 @@ def _check_site_outside_hub(context: PlatformContext, settings: VpnGatewaySettin
             )
 
 
-def deploy(context: PlatformContext, settings: VpnGatewaySettings) -> dict[str, Any]:
+def deploy(context: Platform, settings: VpnGatewaySettings) -> dict[str, Any]:
     _check_site_outside_hub(context, settings)
     gateway = VpnGateway(
         "vpn-gateway",
@@ -232,6 +229,7 @@ def posture(config: Any, settings: VpnGatewaySettings | None) -> tuple[Posture, 
 
 
 SERVICE = ServiceSpec(
+    type_token=TYPE_TOKEN,
     key="vpnGateway",
     settings=VpnGatewaySettings,
     profile=PROFILE,

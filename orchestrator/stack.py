@@ -6,7 +6,7 @@ import hashlib
 import re
 from pathlib import Path
 
-from components.profile import DRProfile, profile_for
+from components.profile import DRProfile
 from orchestrator.errors import BadInput
 
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
@@ -59,11 +59,8 @@ def preview_command(project_dir: Path, stack: str) -> dict:
 
 def profiles_in(graph) -> list[DRProfile]:
     """The DR profile of every component the program registered, in registration order."""
-    from components import component_profiles
-    from components.spec import service_specs
+    from components.registry import profile_for
 
-    # Profiles register when their modules are imported; a graph from the cache ran no program.
-    component_profiles(), service_specs()
     profiles: list[DRProfile] = []
     for component_type in graph.component_types():
         profile = profile_for(component_type)
@@ -78,13 +75,13 @@ def stack_profiles(graph, config) -> list[DRProfile]:
     services switched on that declare nothing on this stack's role but still have recovery work
     here (the secondary fails the primary's Event Hubs alias over)."""
     from components.catalog import catalog_profile
-    from components.spec import service_specs
+    from components.registry import SERVICES
 
     deployed = profiles_in(graph)
     elsewhere = [
         spec.profile
-        for key, spec in service_specs().items()
-        if key in config.optional_services and config.role not in spec.roles and spec.profile not in deployed
+        for spec in SERVICES
+        if config.enabled(spec.key) and config.role not in spec.roles and spec.profile not in deployed
     ]
     return [catalog_profile(key) for key in config.saas] + deployed + elsewhere
 
@@ -106,7 +103,7 @@ def build_stack_plan(project_dir: Path, stack: str):
         business_gate_estimate_s=BUSINESS_GATE_ESTIMATE_S,
         handover_estimate_s=HANDOVER_ESTIMATE_S,
     )
-    if config.services.lake:
+    if config.enabled("lake"):
         plan = apply_zone_policies(plan, config.lake)
     return plan, graph, config
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from stacks import outputs as keys
+from components import lake, postgres
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -47,7 +47,7 @@ def _output(stack_outputs: dict, key: str):
 def lake_service(stack_outputs: dict):
     from azure.storage.blob import BlobServiceClient
 
-    endpoint = _output(stack_outputs, keys.LAKE_BLOB_ENDPOINT)
+    endpoint = _output(stack_outputs, lake.BLOB_ENDPOINT_OUTPUT)
     connection_string = os.environ.get("AZURE_STORAGE_CONNECTION_STRING")
     if connection_string:
         return BlobServiceClient.from_connection_string(connection_string)
@@ -60,8 +60,8 @@ def lake_service(stack_outputs: dict):
 def postgres_conninfo(stack_outputs: dict) -> str:
     from psycopg.conninfo import make_conninfo
 
-    host = _output(stack_outputs, keys.POSTGRES_FQDN)
-    database = _output(stack_outputs, keys.POSTGRES_DATABASES)[0]
+    host = _output(stack_outputs, postgres.FQDN_OUTPUT)
+    database = _output(stack_outputs, postgres.DATABASES_OUTPUT)[0]
     if os.environ.get("PGPASSWORD") or host in ("127.0.0.1", "localhost"):
         return make_conninfo(host=host, dbname=database)  # libpq reads PGUSER/PGPASSWORD/PGPORT itself
     from azure.identity import DefaultAzureCredential

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
-from orchestrator.program.capture import STACK_TYPE, SUBRESOURCE_TYPES, Registration, run_under_mocks
+from components.registry import subresource_types
+from orchestrator.program.capture import STACK_TYPE, Registration, run_under_mocks
 from stacks.config import StackConfig, config_from_mapping, read_stack_file, stack_file, to_pulumi_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -65,7 +66,7 @@ class Deployment:
         return [
             r
             for r in self.resources
-            if r.type not in SUBRESOURCE_TYPES and str(r.inputs.get("location", "")).lower() != "global"
+            if r.type not in subresource_types() and str(r.inputs.get("location", "")).lower() != "global"
         ]
 
 

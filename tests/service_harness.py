@@ -9,8 +9,9 @@ from typing import Any
 import pulumi
 from pulumi_mocks import Deployment, deploy, stack_config
 
-from components.connectivity import DATA_SUBNET, FIREWALL_SUBNET, GATEWAY_SUBNET, PRIVATE_ENDPOINT_SUBNET
-from components.spec import PlatformContext, ServiceSpec, service_specs
+from components.hub_layout import DATA_SUBNET, FIREWALL_SUBNET, GATEWAY_SUBNET, PRIVATE_ENDPOINT_SUBNET
+from components.registry import service
+from components.spec import ClientConfig, Platform, ServiceSpec
 from orchestrator.program.capture import AzureMocks, run_under_mocks
 from stacks.config import StackConfig
 
@@ -24,16 +25,18 @@ SUBNETS = {
 
 
 def spec(key: str) -> ServiceSpec:
-    return service_specs()[key]
+    return service(key)
 
 
-def context_for(config: StackConfig) -> PlatformContext:
+def context_for(config: StackConfig) -> Platform:
     """What the core platform would hand a service, with recognisable placeholder ids."""
-    return PlatformContext(
+    return Platform(
         config=config,
         resource_groups=GROUPS,
-        tenant_id="00000000-0000-0000-0000-000000000001",
-        subscription_id="00000000-0000-0000-0000-000000000000",
+        client=ClientConfig(
+            tenant_id="00000000-0000-0000-0000-000000000001",
+            subscription_id="00000000-0000-0000-0000-000000000000",
+        ),
         log_analytics_workspace_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.OperationalInsights/workspaces/log",
         key_vault_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv",
         vnet_id=VNET,
@@ -49,7 +52,7 @@ def config_with(stack: str, key: str, settings: dict[str, Any] | None = None) ->
     """The stack's shipped config with service `key` switched on (example settings by default)."""
     values = {f"dataplatform:{key}": dict(spec(key).example if settings is None else settings)}
     base = stack_config(stack)
-    services = {**base.services.model_dump(by_alias=True), key: True}
+    services = {**base.switches, key: True}
     return stack_config(stack, {"dataplatform:services": services, **values})
 
 
@@ -66,7 +69,7 @@ def run_service(key: str, stack: str = "primary", settings: dict[str, Any] | Non
 
 def resolved_outputs(key: str, stack: str = "primary", settings: dict[str, Any] | None = None, *,
                      mocks: AzureMocks | None = None, config: dict[str, Any] | None = None,
-                     adapt_context: Callable[[PlatformContext], PlatformContext] | None = None,
+                     adapt_context: Callable[[Platform], Platform] | None = None,
                      secrecy: bool = False) -> dict[str, Any]:
     """Deploy service `key` under drctl's mocks (or `mocks`) and return its stack outputs resolved:
     each a value, or (value, is_secret) with `secrecy`."""

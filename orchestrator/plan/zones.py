@@ -1,7 +1,7 @@
 """Lake zone policies in the plan: a zone recreated from source is re-processed, not copied.
 
 The plan builder works per component; the lake's zone policies (stack config, seed defaults in
-stacks/schema.py) refine its chain: `lake.rehydrate` copies only the zones recovered by copy,
+components/lake.py) refine its chain: `lake.rehydrate` copies only the zones recovered by copy,
 and each zone recovered by re-processing gets its own step between validation and replay.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from orchestrator.model import Plan, Step, StepKind
-from stacks.schema import LakeConfig
+from components.lake import LakeSettings
 
 LAKE = "lake"
 
@@ -25,15 +25,15 @@ def zone_of(step: Step) -> str | None:
     return step.id[len(prefix):] if step.component == LAKE and step.id.startswith(prefix) else None
 
 
-def copied_zones(lake: LakeConfig) -> list[str]:
+def copied_zones(lake: LakeSettings) -> list[str]:
     return [zone for zone, policy in lake.zones.items() if policy.recovery == "copy"]
 
 
-def recreated_zones(lake: LakeConfig) -> list[str]:
+def recreated_zones(lake: LakeSettings) -> list[str]:
     return [zone for zone, policy in lake.zones.items() if policy.recovery == "recreate"]
 
 
-def apply_zone_policies(plan: Plan, lake: LakeConfig) -> Plan:
+def apply_zone_policies(plan: Plan, lake: LakeSettings) -> Plan:
     """The plan with the lake's chain following its zone policies (unchanged without a lake)."""
     ids = {step.id for step in plan.steps}
     validate, replay = f"{LAKE}.{StepKind.VALIDATE}", f"{LAKE}.{StepKind.REPLAY}"

@@ -20,9 +20,8 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components import component_profiles
-from components.profile import DRProfile, profile_for
-from components.spec import physical_name_inputs, subresource_types
+from components.profile import DRProfile
+from components.registry import SERVICES, physical_name_inputs, profile_for, subresource_types
 from stacks.config import load_stack_config, read_stack_file, stack_file, to_pulumi_config
 
 STACK_TYPE = "pulumi:pulumi:Stack"
@@ -31,24 +30,6 @@ PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 PLACEHOLDER_TENANT = "00000000-0000-0000-0000-000000000001"
 PLACEHOLDER_CLIENT = "00000000-0000-0000-0000-000000000002"
 PLACEHOLDER_OBJECT = "00000000-0000-0000-0000-000000000003"
-
-# Resources that Azure only knows inside a parent (container in an account, hub in a namespace,
-# pipeline in a factory...): they have no location of their own.
-SUBRESOURCE_TYPES = frozenset(
-    {
-        "azure-native:storage:BlobContainer",
-        "azure-native:dbforpostgresql:Database",
-        "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra",
-        "azure-native:eventhub:EventHub",
-        "azure-native:datafactory:LinkedService",
-        "azure-native:datafactory:Dataset",
-        "azure-native:datafactory:Pipeline",
-        "azure-native:authorization:RoleAssignment",
-        # A private endpoint's DNS zone group: the endpoint's link to its privatelink zone.
-        "azure-native:network:PrivateDnsZoneGroup",
-    }
-)
-
 
 @dataclass(frozen=True)
 class Registration:
@@ -255,7 +236,7 @@ def capture_graph(project_dir: Path, stack: str) -> Graph:
 
     resources: list[GraphResource] = []
     components: list[ComponentNode] = []
-    subresources = subresource_types(SUBRESOURCE_TYPES)
+    subresources = subresource_types()
     for registration in registrations:
         if registration.type == STACK_TYPE:
             continue
@@ -280,8 +261,8 @@ def capture_graph(project_dir: Path, stack: str) -> Graph:
             )
         )
     # Registration order depends on when outputs resolve, so it is not used: resources are listed by
-    # URN, components in the dependency order of components.COMPONENT_MODULES.
-    order = {token: index for index, token in enumerate(component_profiles())}
+    # URN; components the core first, in the registry's (dependency) order, then the optional ones by URN.
+    order = {spec.type_token: index for index, spec in enumerate(SERVICES) if spec.switch != "off"}
     return Graph(
         stack=stack,
         region=config.region,

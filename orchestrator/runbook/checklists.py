@@ -79,7 +79,7 @@ def _endpoints(ctx: Context) -> list[tuple[str, str]]:
     outputs, config = ctx.graph.outputs, ctx.config
     rows = [(f"`{key}`", f"`{value}`") for key, value in sorted(outputs.items())
             if isinstance(value, str) and (key.endswith(_ENDPOINT_SUFFIXES) or "://" in value)]
-    if config.services.postgres and not outputs.get("postgresFqdn"):
+    if config.enabled("postgres") and not outputs.get("postgresFqdn"):
         # Azure reports the FQDN once the server exists; its form follows from the name alone.
         server = naming.postgres_server_name(config.prefix, config.name_suffix)
         rows.append(("PostgreSQL server (from its name)", f"`{server}.postgres.database.azure.com`"))

@@ -118,12 +118,10 @@ class Contacts(_Strict):
 def known_component_keys() -> set[str]:
     """Every DR profile key drctl knows: the platform's components, the optional services and the
     SaaS catalog. A contacts file serves every stack, so it is checked against all of them."""
-    from components import component_profiles
     from components.catalog import CATALOG
-    from components.spec import service_specs
+    from components.registry import SERVICES
 
-    keys = {profile.key for profile in component_profiles().values()}
-    keys |= {spec.profile.key for spec in service_specs().values()}
+    keys = {spec.profile.key for spec in SERVICES}
     return keys | {profile.key for profile in CATALOG}
 
 

@@ -39,7 +39,7 @@ def _checks(names: tuple[str, ...]) -> str:
 
 
 def _key_resources(ctx: Context, key: str) -> str:
-    from components.spec import globally_unique_types
+    from components.registry import globally_unique_types
 
     unique = globally_unique_types()
     found = [f"`{r['physical_name']}` ({r['type'].rsplit(':', 1)[-1]})" for r in ctx.resources_by_key.get(key, [])

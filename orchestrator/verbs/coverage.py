@@ -23,7 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from components.profile import DRProfile, RecoveryAction, profile_for
+from components.profile import DRProfile, RecoveryAction
+from components.registry import profile_for
 from orchestrator.program.baseline import assess_graph
 from orchestrator.report.junit import Case, testsuites
 from orchestrator.stack import check_stack, stack_profiles

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from components import component_profiles
-from components.catalog import CATALOG, catalog_profile, type_token
-from components.profile import RecoveryAction, Responsibility, profile_for
-from components.spec import service_specs
+from components.catalog import CATALOG, catalog_profile
+from components.profile import RecoveryAction, Responsibility
+from components.registry import profile_for
+from components.registry import SERVICES
 from orchestrator.model import StepKind
 from orchestrator.plan.recovery import build_plan
 from stacks.schema import DEFAULT_SAAS
@@ -115,8 +115,7 @@ def test_every_entry_is_saas_with_nothing_to_deploy():
 def test_services_the_project_deploys_are_not_in_the_catalog():
     services = {seed.service for profile in CATALOG for seed in profile.seed}
     assert not services & {"Microsoft Purview", "Azure DNS", "Microsoft Fabric: Data Factory"}
-    deployed = [seed.service for p in component_profiles().values() for seed in p.seed]
-    deployed += [seed.service for spec in service_specs().values() for seed in spec.profile.seed]
+    deployed = [seed.service for spec in SERVICES for seed in spec.profile.seed]
     assert not services & set(deployed)
 
 
@@ -124,16 +123,14 @@ def test_keys_are_unique_and_clash_with_no_component_or_service():
     keys = [profile.key for profile in CATALOG]
     assert len(keys) == len(set(keys))
     assert all(key == key.lower() and " " not in key for key in keys)
-    taken = {p.key for p in component_profiles().values()} | {s.profile.key for s in service_specs().values()}
+    taken = {spec.profile.key for spec in SERVICES}
     assert not set(keys) & taken
 
 
-def test_each_entry_is_registered_under_its_catalog_type_token():
+def test_each_entry_is_found_by_its_key_and_is_no_component_of_the_program():
     for profile in CATALOG:
-        token = type_token(profile.key)
-        assert token.startswith("dataplatform:catalog:")
-        assert profile_for(token) is profile
-    assert type_token("entra_id") == "dataplatform:catalog:EntraId"
+        assert catalog_profile(profile.key) is profile
+        assert profile_for(f"dataplatform:catalog:{profile.key}") is None
 
 
 def test_unknown_key_names_the_known_ones():
@@ -142,8 +139,7 @@ def test_unknown_key_names_the_known_ones():
 
 
 def test_dependencies_name_known_components():
-    known = {p.key for p in CATALOG} | {p.key for p in component_profiles().values()}
-    known |= {s.profile.key for s in service_specs().values()}
+    known = {p.key for p in CATALOG} | {spec.profile.key for spec in SERVICES}
     for profile in CATALOG:
         for dependency in profile.depends_on:
             assert dependency.component in known, (profile.key, dependency.component)

@@ -10,16 +10,16 @@ from pathlib import Path
 import pytest
 from pulumi_mocks import PROJECT_DIR, Deployment, deploy, stack_config, stack_values
 
-from components import ALL_COMPONENT_TYPES, component_profiles, profile_by_key
+from components.registry import SERVICES, profile_by_key
 from components.connectivity import (
     FIREWALL_SUBNET,
     GATEWAY_SUBNET,
-    PRIVATE_DNS_ZONES,
     PRIVATE_ENDPOINT_SUBNET,
     Connectivity,
     ConnectivityArgs,
-    carve_hub,
 )
+from components.hub_layout import carve_hub
+from components.private_endpoint import PRIVATE_DNS_ZONES
 from components.data_factory import (
     DataFactory,
     DataFactoryArgs,
@@ -32,9 +32,11 @@ from components.lake import ZONES, Lake, LakeArgs
 from components.postgres import PostgresArgs, PostgresServer
 from components.profile import RecoveryAction
 from orchestrator.program.capture import PLACEHOLDER_SUBSCRIPTION, PLACEHOLDER_TENANT
+from components import connectivity, data_factory, event_hubs, foundation, lake, postgres
 from stacks import outputs
 from stacks.program import build
-from stacks.schema import EntraAdmin, PostgresRestore
+from components.postgres import PostgresRestore
+from components.roles import EntraAdmin
 
 PRIMARY = stack_config("primary")
 SECONDARY = stack_config("secondary")
@@ -398,7 +400,7 @@ def program_run(stack: str, changes: dict | None = None) -> Deployment:
 
 def test_program_deploys_every_component_once_in_its_region():
     run = program_run("secondary")
-    assert sorted(c.type for c in run.components) == sorted(ALL_COMPONENT_TYPES)
+    assert sorted(c.type for c in run.components) == sorted(spec.type_token for spec in SERVICES if spec.switch != "off")
     assert all(r.inputs["location"] == "australiasoutheast" for r in run.regional())
 
 
@@ -506,16 +508,18 @@ def test_output_keys_are_the_shared_constants():
     config = stack_config("primary")
     exported: dict = {}
     deploy(lambda: exported.update(build(config, PROJECT_DIR)))
-    assert set(exported) <= set(outputs.ALL_KEYS)
-    assert set(outputs.ALL_KEYS) == set(exported)  # everything is on in the shipped primary
-    assert exported[outputs.POSTGRES_CREATE_MODE] == "Default" and exported[outputs.SMOKE_PIPELINE] == "smoke"
+    declared = {outputs.REGION, outputs.ROLE}
+    for module in (foundation, connectivity, lake, postgres, event_hubs, data_factory):
+        declared |= {value for name, value in vars(module).items() if name.endswith("_OUTPUT")}
+    assert set(exported) == declared  # everything is on in the shipped primary
+    assert exported[postgres.CREATE_MODE_OUTPUT] == "Default" and exported[data_factory.SMOKE_PIPELINE_OUTPUT] == "smoke"
 
 
 # --- DR profiles -----------------------------------------------------------------------------
 
 
 def test_every_component_has_a_consistent_profile():
-    profiles = component_profiles()
+    profiles = {spec.type_token: spec.profile for spec in SERVICES if spec.switch != "off"}
     assert len(profiles) == 6
     from components.catalog import CATALOG
 

@@ -63,7 +63,7 @@ def test_outputs():
 
 def _posture(settings: dict, lake: str):
     base = stack_config("primary")
-    services = {**base.services.model_dump(by_alias=True), KEY: True}
+    services = {**base.switches, KEY: True}
     config = stack_config(
         "primary",
         {"dataplatform:services": services, f"dataplatform:{KEY}": settings, "dataplatform:lake": {"redundancy": lake}},

@@ -63,7 +63,7 @@ def test_basic_event_hubs_is_refused_by_the_core_config():
             "primary",
             {
                 "dataplatform:eventHubs": {"sku": "Basic"},
-                "dataplatform:services": {**stack_config("primary").services.model_dump(by_alias=True), KEY: True},
+                "dataplatform:services": {**stack_config("primary").switches, KEY: True},
             },
         )
     assert raised.value.key == "dataplatform:eventHubs"
@@ -86,7 +86,7 @@ def test_posture_without_core_event_hubs_is_not_paired():
     base = stack_config("primary")
     config = stack_config(
         "primary",
-        {"dataplatform:services": {**base.services.model_dump(by_alias=True), "eventHubs": False, KEY: True}},
+        {"dataplatform:services": {**base.switches, "eventHubs": False, KEY: True}},
     )
     (row,) = spec(KEY).posture(config, config.optional_services[KEY])
     assert row.uplift_enabled == (False,)

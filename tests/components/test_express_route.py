@@ -71,7 +71,7 @@ def test_service_key_is_exported_as_a_secret():
 def test_vpn_backup_uplift_follows_the_vpn_gateway_service():
     alone = config_with("primary", KEY, ORDER)
     assert spec(KEY).posture(alone, alone.optional_services[KEY])[0].uplift_enabled == (None, None, False)
-    services = {**alone.services.model_dump(by_alias=True), KEY: True, "vpnGateway": True}
+    services = {**alone.switches, KEY: True, "vpnGateway": True}
     both = stack_config(
         "primary",
         {

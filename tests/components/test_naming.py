@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components import naming
+from components.registry import SERVICES, globally_unique_types, physical_name_inputs
 from components.naming import AzureNameError, check_name
 
 # The same patterns stacks/config.py enforces on prefix and nameSuffix.
@@ -151,10 +152,11 @@ def test_paired_postgres_server_id_needs_a_bare_subscription_id(subscription):
 
 
 def test_globally_unique_types_are_azure_native_tokens_with_a_name_input():
-    for token in naming.GLOBALLY_UNIQUE_TYPES:
+    for token in globally_unique_types():
         assert token.startswith("azure-native:") and token.count(":") == 2
-    deployed = {t for t in naming.GLOBALLY_UNIQUE_TYPES if t in naming.PHYSICAL_NAME_INPUTS}
-    assert deployed == {
+        assert token in physical_name_inputs(), token
+    core = [spec for spec in SERVICES if spec.switch != "off"]
+    assert set().union(*(spec.globally_unique for spec in core)) == {
         "azure-native:storage:StorageAccount",
         "azure-native:keyvault:Vault",
         "azure-native:dbforpostgresql:Server",

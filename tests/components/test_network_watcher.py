@@ -7,6 +7,7 @@ from dataclasses import replace
 import pulumi
 import pytest
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
+from components.spec import ClientConfig
 from service_harness import config_with, resolved_outputs, run_service, spec
 
 from orchestrator.program.capture import AzureMocks
@@ -49,7 +50,8 @@ class WatcherMocks(AzureMocks):
 def resolved(settings: dict, stack: str = "primary", mocks=None, output_subscription: bool = False, config=None):
     """Deploy under `mocks` and return the resolved stack outputs."""
     def subscription_as_output(context):  # as in the real program, where it comes from getClientConfig
-        return replace(context, subscription_id=pulumi.Output.from_input(SUBSCRIPTION))
+        client = ClientConfig(tenant_id=context.tenant_id, subscription_id=pulumi.Output.from_input(SUBSCRIPTION))
+        return replace(context, client=client)
 
     return resolved_outputs(KEY, stack, settings, mocks=mocks, config=config,
                             adapt_context=subscription_as_output if output_subscription else None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from service_harness import config_with, run_service, spec
 
-from components.spec import globally_unique_types, subresource_types
+from components.registry import globally_unique_types, subresource_types
 from stacks.config import ConfigError
 
 KEY = "publicDns"
@@ -64,7 +64,7 @@ def test_apex_record_is_named_at():
 def test_zone_is_global_not_a_global_dns_label_and_records_are_subresources():
     # Azure accepts one zone name in many resource groups; only the delegation picks one.
     assert ZONE not in globally_unique_types()
-    assert RECORD in subresource_types(frozenset())
+    assert RECORD in subresource_types()
 
 
 def record(**fields) -> dict:

@@ -6,7 +6,7 @@ import pytest
 from service_harness import config_with, run_service, spec
 
 from components.profile import RecoveryAction
-from components.spec import globally_unique_types, physical_name_inputs
+from components.registry import globally_unique_types, physical_name_inputs
 from stacks.config import ConfigError
 
 KEY = "trafficManager"

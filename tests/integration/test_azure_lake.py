@@ -420,7 +420,7 @@ def test_a_lake_restored_from_a_backup_account_is_recovered_to_its_own_ingestion
     from orchestrator.targets.azure.clients import AzureSession
     from orchestrator.targets.azure.data_steps import AzureDataSteps
     from stacks.config import load_stack_config
-    from stacks.schema import LakeRestore
+    from components.lake import LakeRestore
     from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential
 
     base = load_stack_config(Path(__file__).resolve().parents[2], "secondary")

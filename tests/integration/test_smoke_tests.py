@@ -16,6 +16,8 @@ import pytest
 from orchestrator.data.ingest import LakeSink, PostgresSink
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 from orchestrator.targets.local.servers.postgres import PostgresServer
+from components import lake as lake_service
+from components import postgres as postgres_service
 from stacks import outputs as keys
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,9 +46,9 @@ def deployed_stack():
         PostgresSink(postgres.dsn("platform")).ensure_schema()
         outputs = {
             keys.REGION: "australiasoutheast",
-            keys.LAKE_BLOB_ENDPOINT: azurite.blob_endpoint(ACCOUNT),
-            keys.POSTGRES_FQDN: "127.0.0.1",
-            keys.POSTGRES_DATABASES: ["platform"],
+            lake_service.BLOB_ENDPOINT_OUTPUT: azurite.blob_endpoint(ACCOUNT),
+            postgres_service.FQDN_OUTPUT: "127.0.0.1",
+            postgres_service.DATABASES_OUTPUT: ["platform"],
         }
         outputs_file = root / "outputs.json"
         outputs_file.write_text(json.dumps(outputs))

@@ -12,9 +12,7 @@ import pytest
 import yaml
 
 from components.catalog import CATALOG
-from components.profile import profile_for
-from components.spec import service_specs, subresource_types
-from orchestrator.program.capture import SUBRESOURCE_TYPES
+from components.registry import SERVICES, profile_for, subresource_types
 from orchestrator.stack import build_stack_plan
 from orchestrator.verbs.posture import posture_document
 
@@ -29,13 +27,13 @@ def reference():
 
 def test_every_service_is_switched_on(reference):
     _, _, config = reference
-    assert set(config.optional_services) == set(service_specs())
+    assert set(config.optional_services) == {spec.key for spec in SERVICES if spec.switch == "off"}
     assert set(config.saas) == {profile.key for profile in CATALOG}
 
 
 def test_every_regional_resource_is_in_the_stack_region(reference):
     _, graph, config = reference
-    subresources = subresource_types(SUBRESOURCE_TYPES)
+    subresources = subresource_types()
     for resource in graph.resources:
         if resource["type"] in subresources or resource["location"] is None:
             continue
@@ -45,14 +43,14 @@ def test_every_regional_resource_is_in_the_stack_region(reference):
 def test_every_service_deploys_a_component_with_a_profile(reference):
     _, graph, config = reference
     keys = {profile_for(t).key for t in graph.component_types() if profile_for(t)}
-    expected = {spec.profile.key for key, spec in service_specs().items() if config.role in spec.roles}
+    expected = {spec.profile.key for spec in SERVICES if config.role in spec.roles}
     assert expected <= keys
 
 
 def test_the_plan_recovers_every_service_and_saas_dependency(reference):
     plan, _, config = reference
     components = {step.component for step in plan.steps}
-    assert {spec.profile.key for spec in service_specs().values()} <= components
+    assert {spec.profile.key for spec in SERVICES} <= components
     assert {profile.key for profile in CATALOG} <= components
     assert plan.step("platform.gate").depends_on  # waits for every smoke and readiness check
 

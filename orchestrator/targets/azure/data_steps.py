@@ -59,11 +59,8 @@ class AzureDataSteps:
                  copy_timeout_s: float = 6 * 3600, poll_interval_s: float = 5.0, max_in_flight: int = 16,
                  replay_timeout_s: float = 2 * 3600, now: Callable[[], datetime] | None = None,
                  kusto: Callable[[str], Any] | None = None) -> None:
-        from components import component_profiles
-        from components.spec import service_specs
         from orchestrator.stack import stack_profiles
 
-        component_profiles(), service_specs()  # every profile registered, whoever built the graph
         self.session, self.config, self.graph, self.run_dir = session, config, graph, Path(run_dir)
         self.profiles: dict[str, DRProfile] = {p.key: p for p in stack_profiles(graph, config)}
         self.blob_service = blob_service or (lambda endpoint: aad_blob_service(endpoint, session.credential))
@@ -152,7 +149,7 @@ class AzureDataSteps:
             return self.explorer.replay(context)
         if component not in adf_replay.REPLAYED_BY_PIPELINE:
             return _not_replayed(f"no pipeline of the repository loads {component}")
-        if not self.config.services.data_factory:
+        if not self.config.enabled("dataFactory"):
             return _not_replayed("the Data Factory service is not in this stack")
         try:
             rehydrated = context.outputs_of(f"{component}.{StepKind.REHYDRATE}")
@@ -243,11 +240,11 @@ class AzureDataSteps:
 
     # -- Azure SQL, Cosmos DB, Event Hubs Geo-DR --------------------------------------------------------
     def _settings(self, component: str) -> Any:
-        from components.spec import service_specs
+        from components.registry import SERVICES
 
-        for key, spec in service_specs().items():
-            if spec.profile.key == component and key in self.config.optional_services:
-                return self.config.optional_services[key]
+        for spec in SERVICES:
+            if spec.profile.key == component and self.config.enabled(spec.key):
+                return self.config.settings_of(spec.key)
         raise PermanentError(f"{component} is not enabled in the stack's services")
 
     def sql_online(self) -> dict:

@@ -18,8 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.naming import GLOBALLY_UNIQUE_TYPES
-from orchestrator.program.capture import SUBRESOURCE_TYPES
+from components.registry import globally_unique_types, subresource_types
 
 REPO = Path(__file__).resolve().parents[3]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]
@@ -110,7 +109,7 @@ def test_every_regional_resource_of_the_secondary_is_in_the_secondary_region(vie
     assert located, "no regional resource at all"
     assert {r["location"] for r in located} == {region}
     for resource in secondary["resources"]:
-        if resource["type"] in SUBRESOURCE_TYPES or resource["type"].startswith("azure-native:privatedns:"):
+        if resource["type"] in subresource_types() or resource["type"].startswith("azure-native:privatedns:"):
             continue  # lives inside a parent, or is global by nature
         assert resource["location"] == region, resource
 
@@ -119,7 +118,7 @@ def test_no_globally_unique_name_of_the_secondary_is_one_of_the_primary(views):
     def unique_names(document: dict) -> dict[str, set[str]]:
         names: dict[str, set[str]] = {}
         for resource in document["resources"]:
-            if resource["type"] in GLOBALLY_UNIQUE_TYPES:
+            if resource["type"] in globally_unique_types():
                 assert resource["physical_name"], resource  # a globally unique name must be chosen, not left to chance
                 names.setdefault(resource["type"], set()).add(resource["physical_name"].lower())
         return names

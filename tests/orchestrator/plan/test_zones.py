@@ -7,7 +7,7 @@ import pytest
 from components.profile import DRProfile, Estimates, RecoveryAction
 from orchestrator.plan.recovery import build_plan, critical_path
 from orchestrator.plan.zones import apply_zone_policies, copied_zones, recreated_zones, reprocess_step_id, zone_of
-from stacks.schema import LakeConfig
+from components.lake import LakeSettings
 
 LAKE = DRProfile(
     key="lake", title="Lake", stateful=True, recovery_action=RecoveryAction.REDEPLOY_REHYDRATE, smoke_checks=(),
@@ -17,12 +17,12 @@ LAKE = DRProfile(
 
 
 def lake_plan(zones: dict | None = None):
-    lake = LakeConfig.model_validate({"zones": zones or {}})
+    lake = LakeSettings.model_validate({"zones": zones or {}})
     return apply_zone_policies(build_plan("dev", [LAKE], 14400, 3600), lake), lake
 
 
 def test_seed_defaults_per_zone():
-    lake = LakeConfig()
+    lake = LakeSettings()
     assert {z: (p.backup, p.replicated, p.recovery) for z, p in lake.zones.items()} == {
         "raw": (True, True, "copy"),
         "enriched": (False, True, "copy"),  # backup achieves little for an automated stage
@@ -34,7 +34,7 @@ def test_seed_defaults_per_zone():
 
 
 def test_a_stack_file_names_only_what_it_changes():
-    lake = LakeConfig.model_validate({"zones": {"enriched": {"recovery": "recreate"}}})
+    lake = LakeSettings.model_validate({"zones": {"enriched": {"recovery": "recreate"}}})
     assert lake.zones["enriched"].recovery == "recreate" and lake.zones["enriched"].replicated is True
     assert lake.zones["raw"].backup is True  # untouched zones keep the seed's defaults
 

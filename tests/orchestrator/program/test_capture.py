@@ -11,10 +11,9 @@ import pytest
 import yaml
 from pulumi_mocks import PROJECT_DIR, deploy, stack_values
 
-from components import ALL_COMPONENT_TYPES
-from components.naming import GLOBALLY_UNIQUE_TYPES, PHYSICAL_NAME_INPUTS
-from orchestrator.program.capture import SUBRESOURCE_TYPES, Graph, capture_graph, graph_to_json
-from stacks import outputs
+from components.registry import SERVICES, globally_unique_types, physical_name_inputs, subresource_types
+from orchestrator.program.capture import Graph, capture_graph, graph_to_json
+from components import data_factory, lake, postgres
 from stacks.config import ConfigError, load_from_pulumi, load_stack_config
 
 RESOURCE_KEYS = {"urn", "type", "name", "physical_name", "location", "component"}
@@ -39,7 +38,7 @@ def test_every_regional_resource_of_the_secondary_is_in_its_region(graphs):
     for resource in secondary.resources:
         if resource["location"] is None:
             global_type = resource["type"].startswith("azure-native:privatedns:")
-            assert resource["type"] in SUBRESOURCE_TYPES or global_type, resource
+            assert resource["type"] in subresource_types() or global_type, resource
 
 
 def test_primary_is_in_its_own_region(graphs):
@@ -51,11 +50,11 @@ def test_no_globally_unique_name_is_shared_between_the_stacks(graphs):
         return {
             (r["type"], r["physical_name"].lower())
             for r in graph.resources
-            if r["type"] in GLOBALLY_UNIQUE_TYPES and r["physical_name"]
+            if r["type"] in globally_unique_types() and r["physical_name"]
         }
 
     primary, secondary = unique_names(graphs["primary"]), unique_names(graphs["secondary"])
-    deployed = {t for t in GLOBALLY_UNIQUE_TYPES if any(r["type"] == t for r in graphs["secondary"].resources)}
+    deployed = {t for t in globally_unique_types() if any(r["type"] == t for r in graphs["secondary"].resources)}
     assert len(deployed) == 5 and {t for t, _ in secondary} == deployed  # every one of them is named
     assert primary.isdisjoint(secondary)
 
@@ -63,7 +62,7 @@ def test_no_globally_unique_name_is_shared_between_the_stacks(graphs):
 def test_every_resource_the_program_names_has_a_physical_name(graphs):
     for resource in graphs["secondary"].resources:
         named_by_azure = resource["type"] == "azure-native:authorization:RoleAssignment"  # a GUID
-        if resource["type"] in PHYSICAL_NAME_INPUTS and not named_by_azure:
+        if resource["type"] in physical_name_inputs() and not named_by_azure:
             assert resource["physical_name"], resource
             assert resource["physical_name"] != resource["name"] or resource["type"].endswith(
                 ("BlobContainer", "EventHub", "Pipeline", "Dataset", "LinkedService", "Database")
@@ -83,7 +82,7 @@ def test_json_shape(graphs):
 
 def test_components_are_present_and_own_their_resources(graphs):
     for graph in graphs.values():
-        assert graph.component_types() == list(ALL_COMPONENT_TYPES)  # dependency order
+        assert graph.component_types() == [spec.type_token for spec in SERVICES if spec.switch != "off"]  # dependency order
         profiles = graph.component_profiles()
         assert set(profiles) == {c["name"] for c in graph.components}
         for component in graph.components:
@@ -94,11 +93,11 @@ def test_components_are_present_and_own_their_resources(graphs):
 
 
 def test_secondary_geo_restores_and_primary_does_not(graphs):
-    assert graphs["primary"].outputs[outputs.POSTGRES_CREATE_MODE] == "Default"
-    assert graphs["secondary"].outputs[outputs.POSTGRES_CREATE_MODE] == "GeoRestore"
+    assert graphs["primary"].outputs[postgres.CREATE_MODE_OUTPUT] == "Default"
+    assert graphs["secondary"].outputs[postgres.CREATE_MODE_OUTPUT] == "GeoRestore"
     databases = [r for r in graphs["secondary"].resources if r["type"] == "azure-native:dbforpostgresql:Database"]
     assert databases == []
-    assert graphs["secondary"].outputs[outputs.LAKE_ACCOUNT_NAME] == "contosolakease"
+    assert graphs["secondary"].outputs[lake.ACCOUNT_NAME_OUTPUT] == "contosolakease"
 
 
 def test_capture_is_repeatable_and_leaves_pulumi_settings_alone(graphs):
@@ -133,7 +132,7 @@ def test_pipelines_are_read_from_the_given_project(tmp_path):
     graph = capture_graph(project, "primary")
     pipelines = {r["physical_name"] for r in graph.resources if r["type"] == "azure-native:datafactory:Pipeline"}
     assert pipelines == {"ingest_events"}
-    assert outputs.SMOKE_PIPELINE not in graph.outputs
+    assert data_factory.SMOKE_PIPELINE_OUTPUT not in graph.outputs
 
 
 def test_pulumi_config_path_validates_like_the_stack_file():

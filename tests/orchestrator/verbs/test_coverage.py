@@ -1,8 +1,8 @@
 """drctl coverage: the DR coverage gate, over the real program and stack files, offline.
 
-Gaps are planted by registering a modified DR profile for the length of one test (the registry
-is what the program's components are looked up in), or in a temporary copy of the project's
-stack files; the repository's own profiles and stack files are never edited.
+Gaps are planted by putting a service with a modified DR profile in the registry for the length of
+one test (the registry is what the program's components are looked up in), or in a temporary copy of
+the project's stack files; the repository's own profiles and stack files are never edited.
 """
 
 from __future__ import annotations
@@ -19,11 +19,9 @@ import pytest
 import yaml
 from junitparser import Failure, JUnitXml
 
-import components.profile as profile_registry
-from components import component_profiles
+from components import registry
 from components.catalog import CATALOG
 from components.profile import RecoveryAction
-from components.spec import service_specs
 from orchestrator.cli.main import main
 from orchestrator.verbs.coverage import CHECKS, StackView, assess, coverage_document, load_views, write_junit
 
@@ -48,9 +46,10 @@ def gaps_of(view: StackView, paired: StackView) -> list[str]:
 
 
 def replace_profile(monkeypatch, token: str, **changes) -> None:
-    """Register a modified profile for `token` until the test ends."""
-    current = profile_registry.profile_for(token)
-    monkeypatch.setitem(profile_registry._REGISTRY, token, dataclasses.replace(current, **changes))
+    """The service of component type `token` has a modified profile until the test ends."""
+    spec = registry._BY_TYPE[token]
+    changed = dataclasses.replace(spec, profile=dataclasses.replace(spec.profile, **changes))
+    monkeypatch.setitem(registry._BY_TYPE, token, changed)
 
 
 # -- the repository's stacks --------------------------------------------------------------------------
@@ -79,7 +78,7 @@ def test_every_check_runs_over_the_components_it_concerns(views):
 
 
 def test_every_stateful_profile_declares_its_recovery_with_valid_seed_uplifts():
-    profiles = list(component_profiles().values()) + [spec.profile for spec in service_specs().values()]
+    profiles = [spec.profile for spec in registry.SERVICES]
     for profile in profiles:
         if not profile.stateful:
             continue
@@ -114,7 +113,7 @@ def test_a_store_without_backup_source_is_a_gap_naming_it(views, monkeypatch):
 
 def test_an_empty_source_or_missing_data_check_is_a_gap(views, monkeypatch):
     secondary, primary = views
-    lake = profile_registry.profile_for(LAKE)
+    lake = registry.profile_for(LAKE)
     replace_profile(monkeypatch, LAKE, data_recovery=dataclasses.replace(lake.data_recovery, source="  "))
     replace_profile(monkeypatch, POSTGRES, data_checks=())
     assert gaps_of(secondary, primary) == [

@@ -47,10 +47,6 @@ class ComponentIndex:
 
     @classmethod
     def from_graph(cls, graph: Any) -> "ComponentIndex":
-        from components import component_profiles
-        from components.spec import service_specs
-
-        component_profiles(), service_specs()  # profiles register on import: make the registry complete
         profiles = graph.component_profiles()  # logical component name -> DR profile
         enclosing = {c["name"]: c["component"] for c in graph.components}
 

@@ -165,7 +165,7 @@ def needs_from(config: StackConfig, graph: Any) -> Needs:
 
 def _vm_sizes(config: StackConfig) -> tuple[VmNeed, ...]:
     sizes = []
-    if config.services.postgres:
+    if config.enabled("postgres"):
         sizes.append(VmNeed(config.postgres.sku_name, "postgres"))
     mysql = config.optional_services.get("mysql")
     if mysql is not None:
@@ -177,7 +177,7 @@ def _vm_sizes(config: StackConfig) -> tuple[VmNeed, ...]:
 
 def _storage_skus(config: StackConfig) -> dict[str, str]:
     skus: dict[str, str] = {}
-    if config.services.lake:
+    if config.enabled("lake"):
         skus.setdefault(config.lake.redundancy, "lake")
     for key, attribute in _STORAGE_SKU_SETTINGS.items():
         settings = config.optional_services.get(key)

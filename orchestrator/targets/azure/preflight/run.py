@@ -45,10 +45,10 @@ def planned_checks(config: StackConfig) -> list[dict[str, str]]:
         ("quota.public-ips", "Public IP quota covers the stack", "NetworkManagementClient.usages.list(location)"),
     ]
     readiness = [
-        ("readiness.storage", config.services.lake, "storage_accounts.get_properties(expand=geoReplicationStats)"),
-        ("readiness.postgres", config.services.postgres, "PostgreSQLManagementClient.servers.get"),
-        ("readiness.sql", config.service_enabled("sqlDatabase"), "SqlManagementClient.recoverable_databases.get"),
-        ("readiness.cosmos", config.service_enabled("cosmosDb"), "CosmosDBManagementClient.database_accounts.get"),
+        ("readiness.storage", config.enabled("lake"), "storage_accounts.get_properties(expand=geoReplicationStats)"),
+        ("readiness.postgres", config.enabled("postgres"), "PostgreSQLManagementClient.servers.get"),
+        ("readiness.sql", config.enabled("sqlDatabase"), "SqlManagementClient.recoverable_databases.get"),
+        ("readiness.cosmos", config.enabled("cosmosDb"), "CosmosDBManagementClient.database_accounts.get"),
         ("readiness.recovery-vault", True, "RecoveryServicesClient.vaults.get"),
     ]
     for check_id, enabled, calls in readiness:

@@ -7,7 +7,6 @@ run through AzureDataSteps as `drctl failover` runs them.
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import tempfile
 from pathlib import Path
@@ -65,7 +64,7 @@ class Context:
 
 def steps_for(lake, double: KustoDouble, run_dir: Path, arm_routes: list[Route] = ()) -> AzureDataSteps:
     base = load_stack_config(Path(__file__).resolve().parents[4], "secondary")
-    config = dataclasses.replace(base, optional_services={**base.optional_services, "dataExplorer": _settings()})
+    config = base.with_services({"dataExplorer": _settings()})
     graph = Graph(stack="secondary", region=config.region, resources=[], components=[
         {"urn": "urn:adx", "type": "dataplatform:analytics:DataExplorer", "name": "data-explorer", "component": None}])
     session = AzureSession(FakeCredential(), SUBSCRIPTION, transport=ExampleTransport(list(arm_routes)), retry_total=0)

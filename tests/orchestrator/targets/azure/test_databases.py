@@ -281,15 +281,17 @@ def _runner(tmp_path, *routes: Route, services: dict | None = None, entra_admin:
     from orchestrator.program.capture import Graph
     from orchestrator.targets.azure.data_steps import AzureDataSteps
     from stacks.config import load_stack_config
-    from stacks.schema import EntraAdmin
+    from components.roles import EntraAdmin
 
     config = load_stack_config(Path(__file__).resolve().parents[4], "secondary")
     admin = EntraAdmin(objectId="33333333-3333-3333-3333-333333333333", principalName="pg-admins") if entra_admin else None
     optional = {"sqlDatabase": SqlDatabaseSettings.model_validate(
                     {"adminLogin": "sql-admins", "adminObjectId": "44444444-4444-4444-4444-444444444444", "restore": {}}),
                 "cosmosDb": CosmosDbSettings.model_validate({}), "eventHubsGeoDr": EventHubsGeoDrSettings.model_validate({})}
-    config = dataclasses.replace(config, postgres=config.postgres.model_copy(update={"entra_admin": admin}),
-                                 optional_services=services if services is not None else optional)
+    assert not config.optional_services  # the shipped secondary switches none on: the test chooses
+    postgres = config.postgres.model_copy(update={"entra_admin": admin})
+    config = dataclasses.replace(config, settings={**config.settings, "postgres": postgres})
+    config = config.with_services(services if services is not None else optional)
     types = {"postgres": "dataplatform:data:PostgresServer", "sql_database": "dataplatform:data:SqlDatabase",
              "cosmos_db": "dataplatform:data:CosmosDb", "event_hubs_geo_dr": "dataplatform:data:EventHubsGeoDr"}
     graph = Graph(stack="secondary", region=config.region, resources=[],

@@ -94,8 +94,8 @@ class Harness:
         path = fake.write_scenario(self.dir, stacks={"primary": {"resources": state("primary")},
                                                      "secondary": {"resources": state("secondary")}}, **scenario)
         self.config = load_stack_config(REPO, "primary")
-        self.config = replace(self.config, fallback=FallbackConfig.model_validate(fallback or {}),
-                              optional_services={**self.config.optional_services, **(services or {})})
+        self.config = replace(self.config, fallback=FallbackConfig.model_validate(fallback or {}))
+        self.config = self.config.with_services(services or {})
         self.transport = ExampleTransport(list(routes))
         session = AzureSession(FakeCredential(), SUBSCRIPTION, transport=self.transport, retry_total=0)
         stacks = {name: PulumiStack(REPO, name, command=fake.FAKE_BIN, env_vars=fake.fake_env(path))

@@ -166,7 +166,7 @@ NOW = datetime(2018, 6, 16, 1, 30, tzinfo=timezone.utc)
 
 def steps(tmp_path: Path, *routes: Route, data_factory: bool = True) -> tuple[AzureDataSteps, ExampleTransport]:
     config = load_stack_config(REPO, "secondary")
-    config = dataclasses.replace(config, services=config.services.model_copy(update={"data_factory": data_factory}))
+    config = dataclasses.replace(config, switches={**config.switches, "dataFactory": data_factory})
     graph = Graph(stack="secondary", region=config.region, resources=[],
                   components=[{"urn": "urn:l", "type": "dataplatform:data:Lake", "name": "lake", "component": None},
                               {"urn": "urn:p", "type": "dataplatform:data:PostgresServer", "name": "postgres",
