@@ -16,6 +16,7 @@ import random
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction
 from orchestrator.model import Plan
 from orchestrator.plan.recovery import build_plan
+from smoke_tests.check import data, smoke
 
 # Seconds, as the reference stack's profiles estimate their phases.
 DEPLOY_S = (30, 60, 120, 180, 300, 600, 900, 1200, 1800, 2400, 2700, 3600)
@@ -36,7 +37,7 @@ def _profile(key: str, kind: str, rng: random.Random, depends_on: tuple[Dependen
     estimates = Estimates(deploy=rng.choice(DEPLOY_S), rehydrate=rng.choice(REHYDRATE_S),
                           validate=rng.choice(VALIDATE_S), replay=rng.choice(REPLAY_S), smoke=rng.choice(SMOKE_S))
     return DRProfile(key=key, title=key, stateful=stateful, recovery_action=action,
-                     smoke_checks=("synthetic",), data_checks=("synthetic",) if stateful else (),
+                     checks=(smoke(key, "synthetic"),) + ((data(key, "synthetic"),) if stateful else ()),
                      depends_on=depends_on, priority=rng.randint(1, 9), estimates=estimates, seed=())
 
 

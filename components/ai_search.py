@@ -26,6 +26,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.ai_search import CHECKS
 
 TYPE_TOKEN = "dataplatform:ai:Search"
 
@@ -36,8 +37,7 @@ PROFILE = DRProfile(
     # until its indexes are rebuilt: that rebuild is the rehydrate step.
     stateful=True,
     recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
-    smoke_checks=("service-running", "index-names-list", "search-top-1"),
-    data_checks=("document-counts", "indexer-status"),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source="the documents in the lake, re-indexed by the service's indexers",
         replay="indexers re-run over the documents that reached the lake after its recovered timestamp",

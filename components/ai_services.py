@@ -19,6 +19,7 @@ from pydantic import Field, field_validator
 from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.ai_services import CHECKS
 
 TYPE_TOKEN = "dataplatform:ai:Services"
 
@@ -27,8 +28,7 @@ PROFILE = DRProfile(
     title="Azure AI Services account and model deployments",
     stateful=False,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("account-provisioned", "deployments-list", "inference-one-token"),
-    data_checks=("deployment-parity",),
+    checks=CHECKS,
     depends_on=(Dependency("foundation", "the account lives in the data resource group"),),
     priority=5,
     # The account takes about a minute; each model deployment one to a few more, one at a time.

@@ -31,6 +31,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.analysis_services import CHECKS
 
 TYPE_TOKEN = "dataplatform:analytics:AnalysisServices"
 
@@ -51,8 +52,7 @@ PROFILE = DRProfile(
     # The tabular models hold processed data; their definitions are in source control.
     stateful=True,
     recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
-    smoke_checks=("analysis-server-succeeded", "xmla-connect"),
-    data_checks=("model-refresh",),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source="the latest .abf model backups in the geo-redundant backup account",
         replay="the models refreshed from their sources (the lake)",

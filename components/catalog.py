@@ -14,6 +14,7 @@ Services that this project deploys are not here: Azure DNS (publicDns service), 
 from __future__ import annotations
 
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from smoke_tests.catalog import READINESS
 
 MS, CUSTOMER = Responsibility.MICROSOFT, Responsibility.CUSTOMER
 COVERED = ("N/A: covered as part of the Azure service",)
@@ -35,7 +36,6 @@ def _saas(
     responsibility: tuple[Responsibility, Responsibility],
     sku: str,
     uplift: tuple[str, ...],
-    readiness: str | None,
     depends_on: tuple[Dependency, ...] = (),
     notes: tuple[str, ...] = (),
 ) -> DRProfile:
@@ -44,8 +44,7 @@ def _saas(
         title=service,
         stateful=stateful,
         recovery_action=RecoveryAction.SAAS,
-        smoke_checks=(readiness,) if readiness else (),
-        data_checks=(),
+        checks=READINESS.get(key, ()),
         depends_on=depends_on,
         priority=0,
         estimates=SAAS_ESTIMATES,
@@ -70,13 +69,11 @@ CATALOG: tuple[DRProfile, ...] = (
     _saas(
         "entra_id", "Microsoft Entra ID including role entitlements", stateful=True, responsibility=(MS, MS),
         sku="Premium P1", uplift=("N/A: Microsoft Entra resiliency is part of its SaaS offering",),
-        readiness="token-acquisition",
         notes=("Microsoft Entra ID's backup authentication service keeps sign-ins working through outages.",),
     ),
     _saas(
         "azure_devops", "Azure DevOps", stateful=True, responsibility=(MS, MS), sku="DevOps Services",
-        uplift=("N/A: service and data resiliency is part of the SaaS offering",),
-        readiness="devops-status-api", depends_on=(ENTRA,),
+        uplift=("N/A: service and data resiliency is part of the SaaS offering",), depends_on=(ENTRA,),
         notes=(
             "DevOps Server (on-premises) remains the customer's to recover.",
             "Third-party tools in the toolchain (SonarCloud, Artifactory, Jenkins) and IaaS build VMs "
@@ -89,7 +86,6 @@ CATALOG: tuple[DRProfile, ...] = (
             "Back up repositories for disaster recovery purposes",
             "Follow the GitHub Codespaces disaster recovery guidance for a full-region outage",
         ),
-        readiness="github-status-api",
         notes=(
             "GitHub Enterprise Server (self-hosted) remains the customer's to back up and restore.",
             "Third-party integrations and self-hosted Actions runners remain the customer's to recover.",
@@ -97,25 +93,23 @@ CATALOG: tuple[DRProfile, ...] = (
     ),
     # Stateless foundational components.
     _saas(
-        "subscriptions", "Subscriptions", stateful=False, responsibility=(MS, MS), sku="N/A", uplift=COVERED,
-        readiness="subscription-reachable", depends_on=(ENTRA,),
+        "subscriptions", "Subscriptions", stateful=False, responsibility=(MS, MS), sku="N/A", uplift=COVERED, depends_on=(ENTRA,),
     ),
     _saas(
         "management_groups", "Management Groups", stateful=False, responsibility=(MS, MS), sku="N/A",
-        uplift=COVERED, readiness="management-group-readable", depends_on=(ENTRA,),
+        uplift=COVERED, depends_on=(ENTRA,),
     ),
     _saas(
-        "azure_monitor", "Azure Monitor", stateful=False, responsibility=(MS, MS), sku="N/A", uplift=COVERED,
-        readiness="log-analytics-query", depends_on=(SUBSCRIPTION,),
+        "azure_monitor", "Azure Monitor", stateful=False, responsibility=(MS, MS), sku="N/A", uplift=COVERED, depends_on=(SUBSCRIPTION,),
         notes=("The stack's own Log Analytics workspace is the foundation's, redeployed per region.",),
     ),
     _saas(
         "cost_management", "Azure Cost Management", stateful=False, responsibility=(MS, MS), sku="N/A",
-        uplift=COVERED, readiness="cost-query", depends_on=(SUBSCRIPTION,),
+        uplift=COVERED, depends_on=(SUBSCRIPTION,),
     ),
     _saas(
         "defender_for_cloud", "Microsoft Defender for Cloud", stateful=False, responsibility=(MS, MS), sku="N/A",
-        uplift=COVERED, readiness="secure-score-readable", depends_on=(SUBSCRIPTION,),
+        uplift=COVERED, depends_on=(SUBSCRIPTION,),
     ),
     # Stateful data platform services.
     _saas(
@@ -124,14 +118,12 @@ CATALOG: tuple[DRProfile, ...] = (
             "Built-in DR with Azure availability zones for in-region resilience",
             "Self-service cross-region failover for production environments",
         ),
-        # The environment's region is shown in the Power Platform admin center: a person confirms.
-        readiness=None, depends_on=(ENTRA,),
+        # The environment's region is shown in the Power Platform admin center: a person confirms. depends_on=(ENTRA,),
         notes=("Business continuity for Dynamics 365 and Power Platform is described in their BCDR guidance.",),
     ),
     _saas(
         "power_bi", "Power BI", stateful=True, responsibility=(MS, MS), sku="Power BI Pro",
-        uplift=("N/A: Power BI's resiliency is part of its SaaS offering",),
-        readiness="powerbi-rest-reachable", depends_on=(ENTRA,),
+        uplift=("N/A: Power BI's resiliency is part of its SaaS offering",), depends_on=(ENTRA,),
         notes=(
             "Power BI resides in the Office 365 tenancy, not in Azure.",
             "Availability zones protect it from datacenter failures; on a regional failure Microsoft fails "
@@ -140,8 +132,7 @@ CATALOG: tuple[DRProfile, ...] = (
     ),
     _saas(
         "fabric_onelake", "Microsoft Fabric: OneLake", stateful=True, responsibility=(MS, CUSTOMER),
-        sku="Fabric Capacity", uplift=("Enable BCDR for the Fabric capacity",),
-        readiness="fabric-rest-reachable", depends_on=(ENTRA, CAPACITY),
+        sku="Fabric Capacity", uplift=("Enable BCDR for the Fabric capacity",), depends_on=(ENTRA, CAPACITY),
         notes=(
             "OneLake data is replicated to the paired region only when the capacity's Disaster Recovery "
             "setting is on (the fabricCapacity service records the intended value).",
@@ -149,21 +140,18 @@ CATALOG: tuple[DRProfile, ...] = (
     ),
     _saas(
         "fabric_sql_database", "Microsoft Fabric: SQL database in Fabric", stateful=True,
-        responsibility=(MS, CUSTOMER), sku="Fabric Capacity", uplift=FABRIC_GEO,
-        readiness="fabric-rest-reachable", depends_on=(CAPACITY,),
+        responsibility=(MS, CUSTOMER), sku="Fabric Capacity", uplift=FABRIC_GEO, depends_on=(CAPACITY,),
         notes=("Geo-redundancy must be configured manually.",),
     ),
     _saas(
         "fabric_data_engineering", "Microsoft Fabric: Data Engineering", stateful=True,
         responsibility=(MS, CUSTOMER), sku="Fabric Capacity (Memory Optimized SKU)",
-        uplift=("Back up notebooks, Spark job definitions and Lakehouse data to a workspace in another region",),
-        readiness="fabric-rest-reachable", depends_on=(CAPACITY, ONELAKE),
+        uplift=("Back up notebooks, Spark job definitions and Lakehouse data to a workspace in another region",), depends_on=(CAPACITY, ONELAKE),
         notes=("Notebooks are redeployed through CI/CD.",),
     ),
     _saas(
         "fabric_data_warehouse", "Microsoft Fabric: Data Warehouse", stateful=True,
-        responsibility=(MS, CUSTOMER), sku="Fabric Capacity", uplift=FABRIC_GEO,
-        readiness="fabric-rest-reachable", depends_on=(CAPACITY, ONELAKE),
+        responsibility=(MS, CUSTOMER), sku="Fabric Capacity", uplift=FABRIC_GEO, depends_on=(CAPACITY, ONELAKE),
         notes=(
             "For cross-region DR with automated continuity, Microsoft recommends two warehouses in two "
             "regions kept at code and data parity by regular deployments and ingestion to both.",
@@ -176,14 +164,12 @@ CATALOG: tuple[DRProfile, ...] = (
             "Enable the DR capacity setting for cross-region replication of Lakehouse and Warehouse data",
             "Redeploy SQL objects (views, stored procedures, security roles) through CI/CD in the DR region",
             "Refresh the endpoint's schema with the metadata sync API or the UI after failover",
-        ),
-        readiness="fabric-rest-reachable", depends_on=(CAPACITY, ONELAKE),
+        ), depends_on=(CAPACITY, ONELAKE),
         notes=("The endpoint is read-only over the Delta tables stored in OneLake.",),
     ),
     _saas(
         "fabric_mirrored_database", "Microsoft Fabric: Mirrored Database", stateful=True,
-        responsibility=(MS, CUSTOMER), sku="Fabric Capacity", uplift=FABRIC_GEO,
-        readiness="fabric-rest-reachable", depends_on=(CAPACITY,),
+        responsibility=(MS, CUSTOMER), sku="Fabric Capacity", uplift=FABRIC_GEO, depends_on=(CAPACITY,),
         notes=(
             "Mirrored databases of the primary region stay unavailable and their settings are not "
             "replicated: recreate the mirror in a workspace of another region.",
@@ -193,30 +179,26 @@ CATALOG: tuple[DRProfile, ...] = (
     _saas(
         "ai_foundry", "Azure AI Foundry", stateful=False, responsibility=(MS, CUSTOMER), sku="Pay As You Go",
         uplift=("Extra measures to reinforce the model infrastructure of Azure OpenAI applications needing "
-                "strong resiliency",),
-        readiness="foundry-project-reachable", depends_on=(ENTRA,),
+                "strong resiliency",), depends_on=(ENTRA,),
         notes=("Customer-enabled disaster recovery guidance for Azure AI Foundry applies.",),
     ),
     _saas(
         "fabric_real_time_intelligence", "Microsoft Fabric: Real-Time Intelligence", stateful=False,
         responsibility=(MS, CUSTOMER), sku="Fabric Capacity",
-        uplift=("Two or more KQL databases in different regions, with data and policies kept in sync",),
-        readiness="fabric-rest-reachable", depends_on=(CAPACITY,),
+        uplift=("Two or more KQL databases in different regions, with data and policies kept in sync",), depends_on=(CAPACITY,),
     ),
     _saas(
         "fabric_data_science", "Microsoft Fabric: Data Science", stateful=False, responsibility=(MS, CUSTOMER),
         sku="Fabric Capacity",
         uplift=("Workspaces in two regions: copy the data and import notebooks, experiments and models into "
-                "the secondary",),
-        readiness="fabric-rest-reachable", depends_on=(CAPACITY, ONELAKE),
+                "the secondary",), depends_on=(CAPACITY, ONELAKE),
         notes=("No built-in cross-region replication: resources are copied and recreated manually.",),
     ),
     # The seeds' key addition for an IaaS footprint (no row of its own in the tables).
     _saas(
         "site_recovery", "Azure Site Recovery", stateful=True, responsibility=(MS, CUSTOMER),
         sku="N/A (for the IaaS footprint)",
-        uplift=("Replicate Azure VMs to the paired region and fail over with recovery plans",),
-        readiness="recovery-plan-readable", depends_on=(SUBSCRIPTION,),
+        uplift=("Replicate Azure VMs to the paired region and fail over with recovery plans",), depends_on=(SUBSCRIPTION,),
         notes=(
             "IaaS: Site Recovery orchestrates VM replication between regions. The sqlServerVm service "
             "declares its vault and replication policy in the target region.",

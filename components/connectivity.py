@@ -31,6 +31,7 @@ from components.hub_layout import (
 )
 from components.private_endpoint import PRIVATE_DNS_ZONES
 from components.spec import Platform, Posture, ServiceSpec, StackFacts
+from smoke_tests.connectivity import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:Connectivity"
 
@@ -39,8 +40,7 @@ PROFILE = DRProfile(
     title="Connectivity: hub VNet, NSGs, route table, Azure Firewall, private DNS zones",
     stateful=False,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("vnet-subnets-present", "firewall-provisioned", "private-dns-zones-linked"),
-    data_checks=(),
+    checks=CHECKS,
     depends_on=(Dependency("foundation", "the hub is deployed into the connectivity resource group"),),
     priority=1,
     # Azure Firewall dominates: about 10 minutes, after the VNet and its public IP.

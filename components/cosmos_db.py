@@ -31,6 +31,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.cosmos_db import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:CosmosDb"
 
@@ -49,8 +50,7 @@ PROFILE = DRProfile(
     title="Azure Cosmos DB account",
     stateful=True,
     recovery_action=RecoveryAction.SERVICE_FAILOVER,
-    smoke_checks=("account-read", "canary-upsert-read"),
-    data_checks=("document-count", "max-ts-watermark"),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source="the account's second (read) region, promoted by service-managed failover",
         replay="writes the asynchronous replication had not carried, re-sent from the max _ts watermark",

@@ -27,6 +27,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.data_explorer import CHECKS
 
 TYPE_TOKEN = "dataplatform:analytics:DataExplorer"
 
@@ -35,8 +36,7 @@ PROFILE = DRProfile(
     title="Azure Data Explorer cluster and database",
     stateful=True,
     recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
-    smoke_checks=("cluster-running", "kql-print-1"),
-    data_checks=("row-counts", "max-ingestion-time"),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source="the lake's copy of the ingested data, re-ingested into the new cluster",
         replay="event files that land in the lake after the re-ingestion, ingested by the replay step "

@@ -33,6 +33,7 @@ from components.pipeline_definitions import (
     references,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
+from smoke_tests.data_factory import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:DataFactory"
 
@@ -41,8 +42,7 @@ PROFILE = DRProfile(
     title="Azure Data Factory and the repository's pipelines",
     stateful=False,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("factory-provisioned", "pipeline-parity", "smoke-pipeline-run"),
-    data_checks=(),
+    checks=CHECKS,
     depends_on=(
         Dependency("foundation", "the factory lives in the data resource group"),
         Dependency("connectivity", "its private endpoint zone (privatelink.datafactory) is in the hub"),

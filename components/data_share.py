@@ -25,6 +25,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.data_share import CHECKS
 
 TYPE_TOKEN = "dataplatform:sharing:DataShare"
 
@@ -38,8 +39,7 @@ PROFILE = DRProfile(
     # schedules are configuration the account remembers (the data stays in the stores).
     stateful=True,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("data-share-account-reachable",),
-    data_checks=("snapshot-sync-status",),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source="share definitions from code; the shared data stays in its source stores (the lake)",
         replay="snapshot syncs re-run once the shares are recreated",

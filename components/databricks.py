@@ -26,6 +26,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.databricks import CHECKS
 
 TYPE_TOKEN = "dataplatform:analytics:Databricks"
 
@@ -35,8 +36,7 @@ PROFILE = DRProfile(
     # The seeds list Databricks with the stateful services: its workspace objects and metastore.
     stateful=True,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("workspace-url-resolves", "current-user-me", "clusters-list", "smoke-job-run"),
-    data_checks=("workspace-object-counts", "delta-table-row-counts"),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source="the tables in the geo-redundant lake, and workspace objects re-applied from code",
         replay=(

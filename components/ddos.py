@@ -15,6 +15,7 @@ from pulumi_azure_native import network
 from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.ddos import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:DdosProtection"
 
@@ -23,8 +24,7 @@ PROFILE = DRProfile(
     title="Azure DDoS Network Protection plan",
     stateful=False,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("ddos-plan-provisioned",),
-    data_checks=(),
+    checks=CHECKS,
     depends_on=(Dependency("foundation", "the plan lives in the connectivity resource group"),),
     priority=1,
     # The plan itself is a metadata object: about a minute.

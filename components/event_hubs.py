@@ -20,6 +20,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
+from smoke_tests.event_hubs import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:EventHubs"
 
@@ -30,8 +31,7 @@ PROFILE = DRProfile(
     # only. The namespace is redeployed empty and the events are replayed from the producers.
     stateful=True,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("send-receive-event",),
-    data_checks=("hubs-and-partitions", "replayed-event-count"),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source=(
             "the producers' system of record: Geo-DR carries metadata only, so the namespace is "

@@ -24,6 +24,7 @@ from pydantic import Field
 from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.event_hubs_geo_dr import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:EventHubsGeoDr"
 
@@ -36,8 +37,7 @@ PROFILE = DRProfile(
     # The alias carries configuration only: the events themselves are never replicated.
     stateful=False,
     recovery_action=RecoveryAction.SERVICE_FAILOVER,
-    smoke_checks=("alias-resolves-to-secondary",),
-    data_checks=("hubs-and-consumer-groups-match",),
+    checks=CHECKS,
     depends_on=(Dependency("event_hubs", "the alias pairs the two core namespaces, which must both exist"),),
     priority=4,
     # The failover is a metadata switch the docs call "nearly instantaneous"; DNS takes a minute.

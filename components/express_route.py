@@ -23,6 +23,7 @@ from components import naming
 from components.hub_layout import GATEWAY_SUBNET
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.express_route import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:ExpressRoute"
 
@@ -31,8 +32,7 @@ PROFILE = DRProfile(
     title="ExpressRoute circuit and ExpressRoute gateway",
     stateful=False,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("circuit-provisioned", "gateway-provisioned", "connection-connected"),
-    data_checks=("routes-learned",),
+    checks=CHECKS,
     depends_on=(Dependency("connectivity", "the gateway sits in the hub's GatewaySubnet"),),
     priority=2,
     # An ExpressRoute gateway takes up to 45 minutes to create (Microsoft's figure); the

@@ -20,6 +20,7 @@ from pydantic import Field, StringConstraints
 from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.fabric_capacity import CHECKS
 
 TYPE_TOKEN = "dataplatform:compute:FabricCapacity"
 
@@ -44,8 +45,7 @@ PROFILE = DRProfile(
     # The capacity is compute; OneLake and the items (the catalog's rows) hold the state.
     stateful=False,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("fabric-capacity-active",),
-    data_checks=(),
+    checks=CHECKS,
     depends_on=(Dependency("foundation", "the capacity lives in the data resource group"),),
     priority=2,
     # A capacity is created and active in one to two minutes.

@@ -17,6 +17,7 @@ from pulumi_azure_native import authorization, keyvault, operationalinsights, re
 from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
+from smoke_tests.foundation import CHECKS
 
 TYPE_TOKEN = "dataplatform:foundation:Foundation"
 
@@ -27,13 +28,7 @@ PROFILE = DRProfile(
     # stack owns is their (empty) configuration, which is redeployed under the region's names.
     stateful=False,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=(
-        "resource-groups-present",
-        "log-analytics-ready",
-        "key-vault-reachable",
-        "recovery-vault-ready",
-    ),
-    data_checks=(),
+    checks=CHECKS,
     # The seeds' first steps: identity and subscriptions (Microsoft-recovered) must be available
     # before anything is deployed; these are catalog services (components/catalog.py).
     depends_on=(

@@ -20,6 +20,7 @@ from pydantic import Field
 from components import naming, roles
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.function_app import CHECKS
 
 TYPE_TOKEN = "dataplatform:compute:FunctionApp"
 
@@ -50,8 +51,7 @@ PROFILE = DRProfile(
     title="Azure Functions app (Elastic Premium, Linux)",
     stateful=False,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("function-app-running", "function-health-endpoint"),
-    data_checks=(),
+    checks=CHECKS,
     depends_on=(Dependency("foundation", "the plan, app and storage live in the data resource group"),),
     priority=4,
     # Plan, storage account and app deploy in parallel in a few minutes; the code package follows.

@@ -29,6 +29,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.iot_hub import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:IotHub"
 
@@ -43,8 +44,7 @@ PROFILE = DRProfile(
     # The device registry (identities, twins) and in-flight cloud-to-device messages are state.
     stateful=True,
     recovery_action=RecoveryAction.SERVICE_FAILOVER,
-    smoke_checks=("hub-active", "endpoint-health"),
-    data_checks=("device-count",),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source="the hub's replica in the paired region, by Microsoft-initiated or manual failover",
         replay="devices re-send the telemetry not acknowledged before the failover",

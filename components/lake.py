@@ -20,6 +20,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
+from smoke_tests.lake import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:Lake"
 
@@ -31,8 +32,7 @@ PROFILE = DRProfile(
     title="Data lake (ADLS Gen2): raw, enriched, curated, presentation",
     stateful=True,
     recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
-    smoke_checks=("blob-write-read-delete",),
-    data_checks=("container-counts", "bytes", "content-md5"),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source="the primary account's geo-redundant copy (its RA-GRS secondary endpoint), copied server-side",
         replay="the repository's ingest_events pipeline re-run from the lake's recovered watermark",
@@ -57,7 +57,6 @@ PROFILE = DRProfile(
             ),
         ),
     ),
-    local_emulator="azurite",
     notes=(
         "Rehydration needs the primary to have been geo-redundant before the disaster: LRS cannot be "
         "uplifted after the fact.",

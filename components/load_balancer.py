@@ -26,6 +26,7 @@ from components.hub_layout import DATA_SUBNET, carve_hub
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from components.errors import ConfigError
+from smoke_tests.load_balancer import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:LoadBalancer"
 
@@ -34,8 +35,7 @@ PROFILE = DRProfile(
     title="Azure Load Balancer (Standard), optionally behind a cross-region load balancer",
     stateful=False,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("load-balancer-provisioned", "probe-health", "data-path-availability"),
-    data_checks=(),
+    checks=CHECKS,
     depends_on=(Dependency("connectivity", "the frontend takes an address in the hub's data subnet"),),
     priority=2,
     # A load balancer and its public IP provision in one to two minutes.

@@ -27,6 +27,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.machine_learning import CHECKS
 
 TYPE_TOKEN = "dataplatform:ai:MachineLearning"
 
@@ -36,8 +37,7 @@ PROFILE = DRProfile(
     # The seeds list AML with the stateful services: run history and registered assets.
     stateful=True,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("workspace-provisioned", "models-list", "datastores-list"),
-    data_checks=("asset-parity",),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source=(
             "models, environments and datastores kept as code (or in an AML registry replicated to both "

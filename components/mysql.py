@@ -31,6 +31,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.mysql import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:MySqlServer"
 
@@ -54,8 +55,7 @@ PROFILE = DRProfile(
     title="Azure Database for MySQL flexible server",
     stateful=True,
     recovery_action=RecoveryAction.GEO_RESTORE,
-    smoke_checks=("server-ready", "select-1"),
-    data_checks=("row-counts", "table-checksums", "max-timestamp"),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source="the primary server's geo-redundant backup (geo-restore), or a cross-region read replica",
         replay="ingestion re-run from the restored tables' max-timestamp watermark",

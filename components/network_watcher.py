@@ -33,6 +33,7 @@ from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from components.errors import ConfigError
+from smoke_tests.network_watcher import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:NetworkWatcher"
 
@@ -41,8 +42,7 @@ PROFILE = DRProfile(
     title="Network Watcher (the region's Azure-created watcher)",
     stateful=False,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("network-watcher-present",),
-    data_checks=(),
+    checks=CHECKS,
     depends_on=(Dependency("connectivity", "Azure creates the region's watcher with its first VNet"),),
     priority=2,
     # Nothing to provision: a read (or an import) of an existing resource takes seconds.

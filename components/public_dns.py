@@ -30,6 +30,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.public_dns import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:PublicDns"
 
@@ -38,8 +39,7 @@ PROFILE = DRProfile(
     title="Azure DNS public zone and the platform's entry-point records",
     stateful=False,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("zone-name-servers", "records-resolve"),
-    data_checks=(),
+    checks=CHECKS,
     depends_on=(
         Dependency("foundation", "the zone and its records live in a connectivity resource group"),
         Dependency("load_balancer", "A records point at the regions' public frontends"),

@@ -25,6 +25,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.purview import CHECKS
 
 TYPE_TOKEN = "dataplatform:governance:Purview"
 
@@ -43,8 +44,7 @@ PROFILE = DRProfile(
     # Nothing to restore from: the account is redeployed and its metadata comes back by
     # re-registering the sources and scanning them again (the replay step).
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("purview-account-provisioned", "purview-collections-readable"),
-    data_checks=("asset-counts",),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source=(
             "the customer's exports of the Data Map (glossary, collections, role assignments) and its "

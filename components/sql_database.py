@@ -31,6 +31,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.sql_database import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:SqlDatabase"
 
@@ -48,8 +49,7 @@ PROFILE = DRProfile(
     title="Azure SQL Database (logical server and database)",
     stateful=True,
     recovery_action=RecoveryAction.GEO_RESTORE,
-    smoke_checks=("database-online", "select-1"),
-    data_checks=("row-counts", "table-checksums", "max-updated-at"),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source="the failover group's geo-secondary, or the geo-redundant backups (geo-restore)",
         replay="ingestion re-run from the max-updated-at watermark",

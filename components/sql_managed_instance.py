@@ -29,6 +29,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.sql_managed_instance import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:SqlManagedInstance"
 
@@ -48,8 +49,7 @@ PROFILE = DRProfile(
     title="Azure SQL Managed Instance",
     stateful=True,
     recovery_action=RecoveryAction.SERVICE_FAILOVER,
-    smoke_checks=("managed-instance-ready", "select-1"),
-    data_checks=("row-counts", "max-timestamp"),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source="the instance failover group's geo-secondary, or the geo-redundant backups (geo-restore)",
         replay="ingestion re-run from the max-timestamp watermark",

@@ -35,6 +35,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.sql_server_vm import CHECKS
 
 TYPE_TOKEN = "dataplatform:iaas:SqlServerVmRecovery"
 
@@ -47,8 +48,7 @@ PROFILE = DRProfile(
     # Replicated disks carry the databases: a recovery point is the state recovered.
     stateful=True,
     recovery_action=RecoveryAction.SERVICE_FAILOVER,
-    smoke_checks=("recovery-plan-readable", "replicated-items-healthy"),
-    data_checks=("row-counts", "max-timestamp"),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source=(
             "Site Recovery's replicated disks (recovery points) in the paired region, or an Always On "

@@ -21,6 +21,7 @@ from components import naming, roles
 from components.lake import ZONES
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.stream_analytics import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:StreamAnalytics"
 
@@ -37,8 +38,7 @@ PROFILE = DRProfile(
     # The query is code and window state is rebuilt from the input: nothing to restore.
     stateful=False,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("job-running", "input-output-test"),
-    data_checks=("output-watermark-advancing",),
+    checks=CHECKS,
     depends_on=(
         Dependency("foundation", "the job lives in the data resource group"),
         Dependency("lake", "the job writes to the lake's containers"),

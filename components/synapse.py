@@ -28,6 +28,7 @@ from components.profile import (
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from components.roles import EntraAdmin
+from smoke_tests.synapse import CHECKS
 
 TYPE_TOKEN = "dataplatform:analytics:Synapse"
 
@@ -38,8 +39,7 @@ PROFILE = DRProfile(
     # and is geo-restored; the workspace and Spark pool alone would be stateless.
     stateful=True,
     recovery_action=RecoveryAction.GEO_RESTORE,
-    smoke_checks=("workspace-provisioned", "sql-pool-online", "sql-select-1", "spark-pool-provisioned"),
-    data_checks=("row-counts", "max-load-timestamp"),
+    checks=CHECKS,
     data_recovery=DataRecovery(
         source="the dedicated SQL pool's daily geo-backup (geo-restore); Spark and pipelines hold no data",
         replay="loads re-run from the lake from the max-load-timestamp (the geo-backup can be 24 hours old)",

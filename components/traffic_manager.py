@@ -33,6 +33,7 @@ from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from stacks.regions import AZURE_REGIONS
+from smoke_tests.traffic_manager import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:TrafficManager"
 
@@ -42,8 +43,7 @@ PROFILE = DRProfile(
     stateful=False,
     # Global and Microsoft-run: failover is a probe-driven switch, or a priority change.
     recovery_action=RecoveryAction.SERVICE_FAILOVER,
-    smoke_checks=("profile-monitor-online", "endpoints-online", "fqdn-resolves-to-secondary"),
-    data_checks=(),
+    checks=CHECKS,
     depends_on=(
         Dependency("foundation", "the profile lives in the owning stack's connectivity resource group"),
         Dependency("load_balancer", "endpoints usually target the regions' public load balancer frontends"),

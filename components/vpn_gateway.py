@@ -28,6 +28,7 @@ from components.hub_layout import GATEWAY_SUBNET
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from components.errors import ConfigError
+from smoke_tests.vpn_gateway import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:VpnGateway"
 
@@ -36,8 +37,7 @@ PROFILE = DRProfile(
     title="Site-to-site VPN gateway, on-premises site and IPsec connection",
     stateful=False,
     recovery_action=RecoveryAction.REDEPLOY,
-    smoke_checks=("gateway-provisioned", "connection-connected"),
-    data_checks=("routes-learned",),
+    checks=CHECKS,
     depends_on=(Dependency("connectivity", "the gateway sits in the hub's GatewaySubnet"),),
     priority=2,
     # Microsoft quotes 30-45 minutes to provision a VPN gateway; 45 minutes, the upper bound.

@@ -6,6 +6,12 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Callable, Protocol
 
+# A step fails as its checks do: retry the transient, stop on the permanent (smoke_tests/check.py).
+from smoke_tests.check import PermanentError, TransientError
+
+__all__ = ["GateWaiting", "PermanentError", "Plan", "Step", "StepContext", "StepKind", "StepOutcome", "StepRunner",
+           "StepState", "TERMINAL_STATES", "TransientError"]
+
 
 class StepKind(StrEnum):
     DEPLOY = "deploy"
@@ -77,25 +83,6 @@ class Plan:
             if step.id == step_id:
                 return step
         raise KeyError(step_id)
-
-
-class TransientError(Exception):
-    """Worth retrying: throttling, a 5xx, a timeout, a reset connection, a concurrent update."""
-
-    def __init__(self, message: str, retry_after_s: float | None = None) -> None:
-        super().__init__(message)
-        self.retry_after_s = retry_after_s
-
-
-class PermanentError(Exception):
-    """Retrying cannot help: bad data, a missing source, a refused request.
-
-    `evidence` (JSON-able, no secrets) is journaled with the failure, e.g. a validation's mismatches.
-    """
-
-    def __init__(self, message: str, evidence: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.evidence = evidence
 
 
 @dataclass

@@ -45,23 +45,25 @@ def secrets_message(account_key: str) -> str:
 
 def _postgres() -> None:
     from orchestrator.model import PermanentError, StepOutcome
-    from orchestrator.targets.local.runner import LocalTarget
+    from orchestrator.targets.local import runner
+    from orchestrator.targets.local.stores.postgres import PostgresStore
 
-    smoke = LocalTarget.lake_smoke
+    def key(store) -> str:
+        return store.pair.secondary_azurite.account_key(store.pair.secondary_account)
 
-    def key(target: LocalTarget) -> str:
-        return target.pair.secondary_azurite.account_key(target.pair.secondary_account)
-
-    def failing_validation(self: LocalTarget) -> StepOutcome:
+    def failing_validation(self: PostgresStore, checks) -> StepOutcome:
         raise PermanentError(secrets_message(key(self)))
 
-    def chatty_smoke(self: LocalTarget) -> StepOutcome:
-        outcome = smoke(self)
-        outcome.evidence = {**(outcome.evidence or {}), "chatty": secrets_message(key(self))}
+    smoke = runner.run_smoke
+
+    def chatty_smoke(profile, probe, errors) -> StepOutcome:
+        outcome = smoke(profile, probe, errors)
+        if profile.key == "lake":
+            outcome.evidence = {**(outcome.evidence or {}), "chatty": secrets_message(key(probe.__self__))}
         return outcome
 
-    LocalTarget.postgres_validate = failing_validation
-    LocalTarget.lake_smoke = chatty_smoke
+    PostgresStore.validate = failing_validation
+    runner.run_smoke = chatty_smoke
 
 
 def _crash() -> None:

@@ -1,16 +1,6 @@
-"""Per-component smoke checks, keyed by the check names the DR profiles declare.
+"""Each service's smoke and data checks, one module per service (smoke_tests/<stem>.py), as Check
+objects (smoke_tests/check.py) that the service's DR profile refers to.
 
-The engine calls them for each component's smoke step; a person runs them with pytest against a
-deployed stack's outputs (see smoke_tests/test_stack.py and the README).
+drctl runs them in each component's smoke and validate steps; a person runs the smoke checks with
+pytest against a deployed stack's outputs (smoke_tests/conftest.py, smoke_tests/test_stack.py).
 """
-
-from smoke_tests.lake import check_lake
-from smoke_tests.postgres import check_postgres
-
-# profile smoke-check name -> the function that performs it
-CHECKS = {
-    "blob-write-read-delete": check_lake,
-    "select-1": check_postgres,
-}
-
-__all__ = ["CHECKS", "check_lake", "check_postgres"]

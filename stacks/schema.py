@@ -78,6 +78,15 @@ class StackValues(_Model):
             raise ValueError(f"unknown Azure region {region!r} (use the programmatic name, e.g. australiaeast)")
         return region
 
+    @field_validator("name_suffix")
+    @classmethod
+    def _no_reserved_ending(cls, suffix: str) -> str:
+        # The Event Hubs namespace is <prefix>-evh-<suffix>, and Service Bus reserves names ending in
+        # -sb or -mgmt for its management endpoints (components/naming.py).
+        if suffix in ("sb", "mgmt"):
+            raise ValueError(f"{suffix!r} would end the Event Hubs namespace name in -{suffix}, which Azure reserves")
+        return suffix
+
     @field_validator("address_space")
     @classmethod
     def _private_cidr(cls, value: str) -> str:

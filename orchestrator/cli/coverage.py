@@ -53,6 +53,10 @@ def print_coverage(document: dict) -> None:
     for check, counts in document["summary"].items():
         verdict = "ok" if not counts["failed"] else f"{counts['failed']} with gaps"
         echo(f"  {check:<18} {counts['passed'] + counts['failed']:>3} checked, {verdict}")
+    declared = document.get("declared_checks") or []
+    implemented = sum(1 for check in declared if check["implemented"])
+    echo(f"  declared smoke and data checks: {len(declared)}, implemented {implemented}, "
+         f"declared only {len(declared) - implemented} (--json: declared_checks)")
     if document.get("excepted"):  # covered by a listed exception: said, never silently passed
         echo("justified exceptions (orchestrator/program/baseline.py EXCEPTIONS), not gaps:")
         for line in document["excepted"]:

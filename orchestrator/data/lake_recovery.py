@@ -10,6 +10,8 @@ SAS (`shared_key_source`), on Azure a user-delegation SAS (orchestrator/targets/
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import threading
 import time
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -23,6 +25,8 @@ from orchestrator.data.errors import azure_errors, redact
 from orchestrator.data.ingest import ZONES, LakeSink
 from orchestrator.data.manifest import ValidationResult, compare, lake_facts, md5_text
 from orchestrator.model import PermanentError, TransientError
+from smoke_tests import lake as lake_checks
+from smoke_tests.check import Check
 
 
 class _InFlight:
@@ -156,12 +160,13 @@ def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceC
             "max_in_flight_observed": in_flight.max, "payload_bytes_through_drctl": 0}
 
 
-def validate_lake(dest_service: BlobServiceClient, manifest: dict) -> ValidationResult:
-    """Count, bytes and listing digest per container, and the lake's own watermark, exactly
-    against the manifest. Nothing is downloaded but the small watermark record."""
+def validate_lake(dest_service: BlobServiceClient, manifest: dict,
+                  checks: Sequence[Check] = lake_checks.DATA) -> ValidationResult:
+    """The lake's data checks (count, bytes and listing digest per container) and its own
+    watermark, exactly against the manifest. Nothing is downloaded but the small watermark record."""
     expected = manifest["containers"]
     with azure_errors("lake validation"):
         actual = lake_facts(dest_service, list(expected))
         watermark = LakeSink(dest_service).watermark()
-    return compare("lake", expected, actual, ("blobs", "bytes", "digest"),
+    return compare("lake", expected, actual, checks,
                    manifest.get("watermark"), watermark)

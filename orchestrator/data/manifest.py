@@ -13,6 +13,7 @@ import json
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from collections.abc import Sequence
 from typing import Any, Iterable
 
 import psycopg
@@ -20,7 +21,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 from psycopg import sql
 
-from orchestrator.model import PermanentError
+from orchestrator.model import PermanentError, StepOutcome
+from smoke_tests.check import Check
 
 MANIFEST_VERSION = 1
 
@@ -162,9 +164,11 @@ class ValidationResult:
                 "watermark": dict(self.watermark), "details": self.details}
 
 
-def compare(store: str, expected: dict[str, dict], actual: dict[str, dict | None], keys: tuple[str, ...],
+def compare(store: str, expected: dict[str, dict], actual: dict[str, dict | None], checks: Sequence[Check],
             expected_watermark: int | None, actual_watermark: int | None) -> ValidationResult:
-    """Exact comparison of facts; objects present on one side only are mismatches too."""
+    """Exact comparison of facts, object by object, by each data check (a SameFact: smoke_tests/check.py);
+    objects present on one side only are mismatches too."""
+    keys = tuple(check.function.fact for check in checks)
     details, mismatches = {}, []
     for name in sorted(set(expected) | set(actual)):
         want, got = expected.get(name), actual.get(name)
@@ -172,11 +176,20 @@ def compare(store: str, expected: dict[str, dict], actual: dict[str, dict | None
             details[name] = {"expected": want, "actual": got, "exact": False}
             mismatches.append(f"{name}: {'missing' if got is None else 'not in the manifest'}")
             continue
-        diff = [k for k in keys if want.get(k) != got.get(k)]
+        diff = [found for found in (check.function(want, got) for check in checks) if found is not None]
         details[name] = {"expected": {k: want.get(k) for k in keys},
                          "actual": {k: got.get(k) for k in keys}, "exact": not diff}
-        mismatches += [f"{name}: {k} expected {want.get(k)!r}, found {got.get(k)!r}" for k in diff]
+        mismatches += [f"{name}: {found}" for found in diff]
     if expected_watermark != actual_watermark:
         mismatches.append(f"watermark: expected {expected_watermark}, found {actual_watermark}")
     return ValidationResult(store=store, exact=not mismatches, details=details, mismatches=mismatches,
                             watermark={"expected": expected_watermark, "actual": actual_watermark})
+
+
+def validated(evidence: dict) -> StepOutcome:
+    """A validate step's outcome: exact, or a permanent failure naming the first mismatches."""
+    if not evidence["exact"]:
+        raise PermanentError(
+            f"{evidence['store']} does not match its manifest: " + "; ".join(evidence["mismatches"][:5]), evidence
+        )
+    return StepOutcome(outputs={"exact": True}, evidence=evidence)

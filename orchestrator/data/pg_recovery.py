@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import os
 import subprocess
 from typing import Protocol
@@ -11,6 +13,8 @@ from orchestrator.data.errors import pg_errors, redact
 from orchestrator.data.ingest import PostgresSink
 from orchestrator.data.manifest import ValidationResult, compare, table_facts, verify_dump
 from orchestrator.model import PermanentError, TransientError
+from smoke_tests import postgres as postgres_checks
+from smoke_tests.check import Check
 
 _CONNECT_FAILURES = ("could not connect", "connection refused", "connection to server",
                      "server closed the connection", "timeout expired")
@@ -54,10 +58,10 @@ def restore_postgres(server: RestoreTarget, manifest: dict, jobs: int = 2,
             "manifest_watermark": manifest.get("watermark")}
 
 
-def validate_postgres(dsn: str, manifest: dict) -> ValidationResult:
-    """Row counts, checksums and max(ts) per table, and the store's watermark, exactly as the
-    manifest recorded them."""
+def validate_postgres(dsn: str, manifest: dict, checks: Sequence[Check] = postgres_checks.DATA) -> ValidationResult:
+    """PostgreSQL's data checks (row counts, checksums and max(ts) per table) and the store's
+    watermark, exactly as the manifest recorded them."""
     with pg_errors("postgres validation"), pg_connect(dsn, site="postgres: validation") as conn:
         actual = table_facts(conn)
-    return compare("postgres", manifest["tables"], actual, ("rows", "checksum", "max_ts"),
+    return compare("postgres", manifest["tables"], actual, checks,
                    manifest.get("watermark"), PostgresSink(dsn).watermark())

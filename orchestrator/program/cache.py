@@ -34,7 +34,7 @@ from typing import Any
 
 CACHE_FORMAT = 1
 CODE_ROOT = Path(__file__).resolve().parents[2]
-CODE_PACKAGES = ("components", "stacks", "orchestrator")
+CODE_PACKAGES = ("components", "stacks", "smoke_tests", "orchestrator")
 PROJECT_DIRS = ("pipelines", "kql")
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py")
 VERSIONED = ("azure-dataplatform-dr", "pulumi", "pulumi-azure-native")

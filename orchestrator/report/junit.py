@@ -2,7 +2,7 @@
 
 One testsuite per smoke or data-check step, one testcase per check the step's evidence names:
 
-- a smoke step's evidence lists its checks (`checks`: smoke_tests' check_lake/check_postgres;
+- a smoke step's evidence lists its checks (`checks`: what smoke_tests/<stem>.py's checks return;
   on Azure `management_plane` and `data_plane` per named check, `not_exercised` check names);
 - a validate step compares stores against a manifest (or, in a fallback, the primary against
   the secondary): one testcase per table, container or zone it compared, plus the watermark and

@@ -29,13 +29,14 @@ from orchestrator.runbook.document import (
     chain,
     duration,
 )
+from smoke_tests.check import Check
 
 NOT_EXERCISED = ("If drctl records the step 'declared, not exercised' (it has nothing to run it against here), "
                  "it proved nothing: do the action by hand, and keep what shows it was done with the run's evidence.")
 
 
-def _checks(names: tuple[str, ...]) -> str:
-    return ", ".join(f"`{name}`" for name in names) or "none declared"
+def _checks(checks: tuple[Check, ...]) -> str:
+    return ", ".join(f"`{check.name}`" for check in checks) or "none declared"
 
 
 def _key_resources(ctx: Context, key: str) -> str:

@@ -110,7 +110,19 @@ def coverage_document(view: StackView, paired: StackView, results: list[Result])
         ],
         "gaps": gaps,
         "excepted": [f"{r.component}: {r.check}: {line}" for r in results for line in r.excepted],
+        "declared_checks": declared_checks(view.profiles()),
     }
+
+
+def declared_checks(profiles: list[DRProfile]) -> list[dict[str, Any]]:
+    """Every smoke and data check the stack's profiles declare, and whether drctl can run it at all
+    (`implemented`) and where (`runs_on`): a declared check with no implementation shows here."""
+    return [
+        {"component": check.component, "check": check.name, "kind": str(check.kind), "implemented": check.implemented,
+         "runs_on": sorted(str(target) for target in check.runs_on)}
+        for profile in profiles
+        for check in profile.checks
+    ]
 
 
 def coverage_command(project_dir: Path, stack: str) -> dict[str, Any]:
@@ -166,7 +178,7 @@ def _ownership(graph) -> list[Result]:
 
 def _smoke(profile: DRProfile) -> Result:
     if profile.smoke_checks:
-        return Result("smoke-check", profile.key, detail=", ".join(profile.smoke_checks))
+        return Result("smoke-check", profile.key, detail=", ".join(check.name for check in profile.smoke_checks))
     if profile.recovery_action == RecoveryAction.SAAS:
         # Nothing deployed and no API to ask: the plan gives it a gate where a person confirms.
         return Result("smoke-check", profile.key, detail="manual gate: a person confirms the service is available")
@@ -216,7 +228,7 @@ def _data_recovery(profile: DRProfile, postures) -> list[Result]:
         Result("backup-source", profile.key, (off,) if off else (), source)
         if source
         else Result("backup-source", profile.key, ("no backup or redundancy source declared (DRProfile.data_recovery)",)),
-        Result("data-check", profile.key, detail=", ".join(profile.data_checks))
+        Result("data-check", profile.key, detail=", ".join(check.name for check in profile.data_checks))
         if profile.data_checks
         else Result("data-check", profile.key, ("no data check declared (DRProfile.data_checks is empty)",)),
         Result("replay-path", profile.key, detail=replay)

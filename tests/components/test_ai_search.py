@@ -47,7 +47,7 @@ def test_indexer_identity_may_read_the_lake():
 def test_profile_rebuilds_indexes_and_counts_documents():
     profile = spec(KEY).profile
     assert profile.recovery_action == RecoveryAction.REDEPLOY_REHYDRATE and profile.rehydrates
-    assert "document-counts" in profile.data_checks
+    assert "document-counts" in [c.name for c in profile.data_checks]
     assert profile.seed[0].sku_selected == "Standard S1"
 
 

@@ -101,5 +101,5 @@ def test_profile_rehydrates_from_backups_then_refreshes_models():
     profile = spec(KEY).profile
     assert profile.stateful and profile.recovery_action == RecoveryAction.REDEPLOY_REHYDRATE
     assert profile.rehydrates
-    assert profile.data_checks == ("model-refresh",)
+    assert tuple(c.name for c in profile.data_checks) == ("model-refresh",)
     assert profile.estimates.rehydrate > 0

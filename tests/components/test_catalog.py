@@ -93,7 +93,7 @@ def test_facts_match_the_seed_tables(key):
     assert (seed.service, seed.component_responsibility, seed.workload_responsibility) == (service, component, workload)
     assert seed.sku_selected == sku
     assert profile.stateful is stateful
-    assert profile.smoke_checks == ((readiness,) if readiness else ())
+    assert tuple(c.name for c in profile.smoke_checks) == ((readiness,) if readiness else ())
 
 
 def test_seed_uplift_options_are_kept():
@@ -106,7 +106,7 @@ def test_seed_uplift_options_are_kept():
 def test_every_entry_is_saas_with_nothing_to_deploy():
     for profile in CATALOG:
         assert profile.recovery_action == RecoveryAction.SAAS, profile.key
-        assert profile.priority == 0 and profile.local_emulator is None
+        assert profile.priority == 0 and not any(check.implemented for check in profile.checks)
         assert (profile.estimates.deploy, profile.estimates.smoke) == (0, 300)
         assert profile.data_checks == ()
         assert len(profile.smoke_checks) <= 1

@@ -61,7 +61,7 @@ def test_cluster_identity_may_read_the_lake_for_reingestion():
 def test_profile_rehydrates_from_the_lake():
     profile = spec(KEY).profile
     assert profile.recovery_action == RecoveryAction.REDEPLOY_REHYDRATE and profile.rehydrates
-    assert profile.data_checks == ("row-counts", "max-ingestion-time")
+    assert tuple(c.name for c in profile.data_checks) == ("row-counts", "max-ingestion-time")
     assert "lake" in {dependency.component for dependency in profile.depends_on}
 
 

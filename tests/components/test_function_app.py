@@ -129,4 +129,4 @@ def test_invalid_values_are_refused_naming_the_key(field, value):
 def test_profile_is_stateless_with_a_health_smoke_test():
     profile = spec(KEY).profile
     assert not profile.stateful
-    assert "function-health-endpoint" in profile.smoke_checks
+    assert "function-health-endpoint" in [c.name for c in profile.smoke_checks]

@@ -12,9 +12,10 @@ from components import naming
 from components.registry import SERVICES, globally_unique_types, physical_name_inputs
 from components.naming import AzureNameError, check_name
 
-# The same patterns stacks/config.py enforces on prefix and nameSuffix.
+# The same rules stacks/schema.py enforces on prefix and nameSuffix (which refuses the two suffixes
+# that would end the Event Hubs namespace in a name Service Bus reserves).
 PREFIXES = st.from_regex(r"[a-z][a-z0-9]{1,9}", fullmatch=True)
-SUFFIXES = st.from_regex(r"[a-z0-9]{2,6}", fullmatch=True)
+SUFFIXES = st.from_regex(r"[a-z0-9]{2,6}", fullmatch=True).filter(lambda suffix: suffix not in ("sb", "mgmt"))
 
 BUILDERS = {
     "log analytics workspace": naming.log_analytics_name,

@@ -52,7 +52,7 @@ def test_posture_reports_the_sku_and_no_uplift_to_turn_on():
 def test_profile_follows_the_seed_row_and_rescans_on_replay():
     profile = spec(KEY).profile
     assert profile.stateful and profile.recovery_action == RecoveryAction.REDEPLOY
-    assert profile.data_checks == ("asset-counts",)
+    assert tuple(c.name for c in profile.data_checks) == ("asset-counts",)
     # The Data Map comes back by scanning the sources again: that is the replay step's work.
     assert profile.estimates.replay > 0
     assert {d.component for d in profile.depends_on} == {"foundation", "lake"}

@@ -99,5 +99,5 @@ def test_posture_counts_the_vault_only_on_the_target_stack():
 def test_profile_is_a_site_recovery_failover_enabled_on_the_secondary():
     profile = spec(KEY).profile
     assert profile.stateful and profile.recovery_action == RecoveryAction.SERVICE_FAILOVER
-    assert "recovery-plan-readable" in profile.smoke_checks
+    assert "recovery-plan-readable" in [c.name for c in profile.smoke_checks]
     assert any("SECONDARY stack" in note for note in profile.notes)

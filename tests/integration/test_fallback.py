@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 
+from smoke_tests.check import smoke
 from components.profile import DRProfile, Estimates, RecoveryAction
 from orchestrator.model import StepKind
 from orchestrator.plan.fallback import build_fallback_plan
@@ -25,8 +26,8 @@ DRCTL = [sys.executable, "-m", "orchestrator.cli"]
 
 
 def profile(key: str, *, stateful: bool = False, action: RecoveryAction = RecoveryAction.REDEPLOY) -> DRProfile:
-    return DRProfile(key=key, title=key.title(), stateful=stateful, recovery_action=action, smoke_checks=("s",),
-                     data_checks=(), depends_on=(), priority=10, estimates=Estimates(deploy=60, rehydrate=600,
+    return DRProfile(key=key, title=key.title(), stateful=stateful, recovery_action=action, checks=(smoke(key, "s"),),
+                     depends_on=(), priority=10, estimates=Estimates(deploy=60, rehydrate=600,
                                                                                           replay=300, validate=120),
                      seed=())
 

@@ -28,8 +28,9 @@ from orchestrator.model import PermanentError
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.servers.processes import stop_all
 from reliability.leftovers import describe, processes_of
-from smoke_tests import check_lake as smoke_lake
-from smoke_tests import check_postgres as smoke_postgres
+from orchestrator.data.connect import pg_connect
+from smoke_tests.lake import LakeProbe, blob_write_read_delete
+from smoke_tests.postgres import PostgresProbe, select_1
 
 pytestmark = pytest.mark.integration
 
@@ -102,8 +103,8 @@ def drill():
         out["pg_validation"] = validate_postgres(dsn, pg_manifest)
         out["lake_replay"] = replay(LakeSink(pair.secondary_lake()), source)
         out["pg_replay"] = replay(PostgresSink(dsn), source)
-        out["lake_smoke"] = smoke_lake(pair.secondary_lake())
-        out["pg_smoke"] = smoke_postgres(dsn)
+        out["lake_smoke"] = blob_write_read_delete(LakeProbe(pair.secondary_lake(), ZONES))
+        out["pg_smoke"] = select_1(PostgresProbe(lambda: pg_connect(dsn, site="postgres: smoke test")))
         yield out
     finally:
         pair.stop()

@@ -100,12 +100,12 @@ def test_an_error_with_a_pipe_stays_in_its_table_cell(tmp_path):
 @pytest.mark.integration
 def test_a_local_drill_whose_postgres_fails_recovers_the_lake_and_blocks_the_handover(monkeypatch, capsys):
     from orchestrator.cli.main import main
-    from orchestrator.targets.local.runner import LocalTarget
+    from orchestrator.targets.local.stores.postgres import PostgresStore
 
-    def failing_validation(self):
+    def failing_validation(self, checks):
         raise PermanentError(ERROR)
 
-    monkeypatch.setattr(LocalTarget, "postgres_validate", failing_validation)
+    monkeypatch.setattr(PostgresStore, "validate", failing_validation)
     workdir = Path(tempfile.mkdtemp(prefix="drctl-partial-")).resolve()
     # The offline graph cache of this run, not the repository's (shared with every other session).
     monkeypatch.setenv("DRCTL_CACHE_DIR", str(workdir / "cache"))

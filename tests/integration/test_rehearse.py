@@ -153,19 +153,19 @@ def test_a_local_rehearsal_times_its_steps_and_leaves_only_its_evidence(workdir)
 @pytest.mark.integration
 def test_a_failing_local_rehearsal_still_tears_down(workdir, monkeypatch):
     from orchestrator.model import PermanentError
-    from orchestrator.targets.local.runner import LocalTarget
+    from orchestrator.targets.local.stores.lake import LakeStore
     from orchestrator.verbs.rehearse import rehearse_local
 
     seen: dict = {}
 
-    def broken_validation(self):
+    def broken_validation(self, checks):
         # Mid-run: the marker is in place and the emulators are up (remembered to check they stop).
-        local_dir = self.data.local_dir
+        local_dir = self.run.data.local_dir
         seen["marker"] = json.loads((local_dir / MARKER).read_text())
         seen["pids"] = [pid for pid in self.pair.pids().values() if pid]
         raise PermanentError("lake: raw: blobs expected 10, found 9 (injected)")
 
-    monkeypatch.setattr(LocalTarget, "lake_validate", broken_validation)
+    monkeypatch.setattr(LakeStore, "validate", broken_validation)
 
     summary = rehearse_local(REPO, "secondary", workdir, scale=1, workers=4, ttl_hours=0.5)
 

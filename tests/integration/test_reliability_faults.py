@@ -32,7 +32,9 @@ from orchestrator.report.run_summary import records_from_journal, write_step_evi
 from orchestrator.targets.local.region import LocalRegionPair
 from reliability import suite_faults
 from reliability.leftovers import describe, processes_of
-from smoke_tests import check_postgres
+from orchestrator.data.connect import pg_connect
+from orchestrator.data.errors import pg_errors
+from smoke_tests.postgres import PostgresProbe, select_1
 
 pytestmark = pytest.mark.integration
 
@@ -152,7 +154,8 @@ def test_at_rate_zero_real_calls_are_counted_and_none_fails(region):
         lake = LakeSink(region.secondary_lake())
         lake.ensure_containers()
         assert lake.watermark() is None
-        assert check_postgres(region.secondary_postgres.dsn("app"))["checks"][0]["ok"]
+        dsn = region.secondary_postgres.dsn("app")
+        assert select_1(PostgresProbe(lambda: pg_connect(dsn, site="postgres: smoke test")))["checks"][0]["ok"]
     summary = injector.summary()
     assert summary["injected"] == 0
     assert summary["calls_by_site"]["faultslake: Create Container"] == 4
@@ -195,8 +198,9 @@ def _run_failing_steps(run_dir: Path, region: LocalRegionPair) -> dict:
     def runner(step, context):
         if step.component == "lake":
             LakeSink(region.secondary_lake()).ensure_containers()
-        else:
-            check_postgres(dsn)
+        else:  # as the local target runs the smoke check: its errors become the engine's kinds
+            with pg_errors("postgres smoke test"):
+                select_1(PostgresProbe(lambda: pg_connect(dsn, site="postgres: smoke test")))
         return StepOutcome()
 
     journal = Journal.open(run_dir)

@@ -39,6 +39,7 @@ BAD_CONFIGS = [
     ("bad role", {"dataplatform:role": "tertiary"}, "dataplatform:role"),
     ("paired region equals region", {"dataplatform:pairedRegion": "australiasoutheast"}, "dataplatform:pairedRegion"),
     ("suffix with capitals", {"dataplatform:nameSuffix": "ASE"}, "dataplatform:nameSuffix"),
+    ("suffix Service Bus reserves", {"dataplatform:nameSuffix": "sb"}, "dataplatform:nameSuffix"),
     ("prefix too long", {"dataplatform:prefix": "contosodataplatform"}, "dataplatform:prefix"),
     ("address space not CIDR", {"dataplatform:addressSpace": "10.20.0.0/33"}, "dataplatform:addressSpace"),
     ("public address space", {"dataplatform:addressSpace": "8.8.0.0/16"}, "dataplatform:addressSpace"),

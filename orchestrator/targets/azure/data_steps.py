@@ -25,7 +25,7 @@ from typing import Any
 from components import naming
 from components.profile import DRProfile, RecoveryAction
 from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
-from orchestrator.data.manifest import load_manifest, write_manifest
+from orchestrator.data.manifest import load_manifest, validated, write_manifest
 from orchestrator.data.pg_recovery import validate_postgres
 from orchestrator.model import PermanentError, Step, StepContext, StepKind, StepOutcome
 from orchestrator.plan.zones import copied_zones, zone_of
@@ -45,7 +45,9 @@ from orchestrator.targets.azure.stores.lake import (
     primary_lake_account,
 )
 from orchestrator.targets.azure.stores.management import ApiVersions, check_provisioning, is_arm_id
-from smoke_tests import check_lake, check_postgres
+from orchestrator.targets.azure.probes import AzureProbes
+from smoke_tests.check import Check, Target
+from smoke_tests.sql_database import database_online
 
 NOT_YET = "declared, not exercised on Azure: drctl has no Azure implementation of this step yet"
 REPLAY_NOT_YET = ("declared, not exercised on Azure: replay re-runs the platform's ingestion (a Data Factory "
@@ -69,6 +71,7 @@ class AzureDataSteps:
         self.api_versions = ApiVersions(session.resources())
         self.data_group = naming.resource_group_name(config.prefix, "data", config.name_suffix)
         self.explorer = ExplorerSteps(self, kusto)
+        self.probes = AzureProbes(self)
 
     # -- dispatch ---------------------------------------------------------------------------------
     def run(self, step: Step, context: StepContext) -> StepOutcome:
@@ -126,22 +129,28 @@ class AzureDataSteps:
         resources = self.deployed_resources(step.component, context)
         if resources:
             evidence["management_plane"] = check_provisioning(self.session.resources(), resources, self.api_versions)
-        checks = {("lake", "blob-write-read-delete"): self.lake_smoke, ("postgres", "select-1"): self.postgres_smoke,
-                  ("sql_database", "database-online"): self.sql_online,
-                  ("event_hubs_geo_dr", "alias-resolves-to-secondary"): self.event_hubs_failover,
-                  ("data_explorer", "kql-print-1"): self.explorer.smoke_print,
-                  ("data_explorer", "cluster-running"): lambda: self.explorer.smoke_running(resources)}
-        done, skipped = {}, []
-        for name in profile.smoke_checks:
-            check = checks.get((profile.key, name))
-            if check is None:
-                skipped.append(name)
-                continue
-            done[name] = check()
+        done, skipped = self.run_smoke_checks(profile, resources)
         evidence.update(data_plane=done, not_exercised=skipped)
         if not resources and not done:
             return StepOutcome(exercised=False, evidence={"note": NOT_YET, **evidence})
         return StepOutcome(evidence=evidence)
+
+    def run_smoke_checks(self, profile: DRProfile, resources: list[dict],
+                         runs: Callable[[Check], bool] = lambda check: True) -> tuple[dict, list[str]]:
+        """Every smoke check of `profile` that runs on Azure (and that `runs` allows), through its Check
+        object against the component's probe: (results by name, the names not exercised)."""
+        done: dict[str, Any] = {}
+        for check in profile.smoke_checks:
+            built = self.probes.probe(profile.key, resources) if check.runs_on_target(Target.AZURE) else None
+            if built is None or check.function is None or not runs(check):
+                continue
+            probe, errors = built
+            with errors:
+                done[check.name] = _passed(check.function(probe))
+        return done, [check.name for check in profile.smoke_checks if check.name not in done]
+
+    def data_checks(self, component: str) -> list[Check]:
+        return [check for check in self.profiles[component].data_checks if check.runs_on_target(Target.AZURE)]
 
     # -- replay: the stores a Data Factory pipeline loads -----------------------------------------------
     def replay(self, component: str, context: StepContext) -> StepOutcome:
@@ -204,10 +213,7 @@ class AzureDataSteps:
 
     def lake_validate(self) -> StepOutcome:
         manifest = load_manifest(self.run_dir / "manifests" / LAKE_MANIFEST)
-        return _validated(validate_lake(self._lake_dest(), manifest).to_evidence())
-
-    def lake_smoke(self) -> dict:
-        return _passed(check_lake(self._lake_dest()))
+        return validated(validate_lake(self._lake_dest(), manifest, self.data_checks("lake")).to_evidence())
 
     # -- PostgreSQL -------------------------------------------------------------------------------------
     def _postgres(self) -> tuple[dict, str]:
@@ -233,10 +239,7 @@ class AzureDataSteps:
                 "note": f"declared, not exercised: no manifest of the primary at the restore point ({path.name})"})
         manifest = json.loads(path.read_text(encoding="utf-8"))
         _, dsn = self._postgres()
-        return _validated(validate_postgres(dsn, manifest).to_evidence())
-
-    def postgres_smoke(self) -> dict:
-        return _passed(check_postgres(self._postgres()[1]))
+        return validated(validate_postgres(dsn, manifest, self.data_checks("postgres")).to_evidence())
 
     # -- Azure SQL, Cosmos DB, Event Hubs Geo-DR --------------------------------------------------------
     def _settings(self, component: str) -> Any:
@@ -247,20 +250,13 @@ class AzureDataSteps:
                 return self.config.settings_of(spec.key)
         raise PermanentError(f"{component} is not enabled in the stack's services")
 
-    def sql_online(self) -> dict:
-        settings = self._settings("sql_database")
-        from components.sql_database import server_name
-
-        server = server_name(self.config.prefix, self.config.name_suffix)
-        return db.sql_database_online(self.session.sql(), self.data_group, server, settings.database)
-
     def sql_rehydrate(self) -> StepOutcome:
         settings = self._settings("sql_database")
         if settings.restore is None:
             return StepOutcome(exercised=False, evidence={"note": NOT_YET + " (failover-group recovery)"})
         from components.sql_database import server_name
 
-        online = self.sql_online()
+        online = database_online(self.probes.sql_database([])[0])
         paired = (self.config.paired_prefix, self.config.paired_name_suffix)
         group = naming.resource_group_name(paired[0], "data", paired[1])
         point = db.sql_recovery_point(self.session.sql(), group, server_name(*paired), settings.database)
@@ -272,22 +268,9 @@ class AzureDataSteps:
         self._settings("cosmos_db")
         account = f"{self.config.prefix}-cosmos-{self.config.name_suffix}"
         failover = db.cosmos_failover(self.session.cosmos(), self.data_group, account, self.config.region)
-        data_checks = list(self.profiles["cosmos_db"].data_checks)
+        data_checks = [check.name for check in self.profiles["cosmos_db"].data_checks]
         return StepOutcome(evidence={"failover": failover, "not_exercised": data_checks})
 
-    def event_hubs_failover(self) -> dict:
-        from components.event_hubs_geo_dr import alias_name
-
-        alias = alias_name(self.config.paired_prefix, self.config.paired_name_suffix, self._settings("event_hubs_geo_dr"))
-        namespace = naming.event_hubs_namespace_name(self.config.prefix, self.config.name_suffix)
-        return db.event_hubs_alias_failover(self.session.eventhub(), self.data_group, namespace, alias)
-
-
-def _validated(evidence: dict) -> StepOutcome:
-    if not evidence["exact"]:
-        raise PermanentError(f"{evidence['store']} does not match its manifest: " + "; ".join(evidence["mismatches"][:5]),
-                             evidence)
-    return StepOutcome(outputs={"exact": True}, evidence=evidence)
 
 
 def _not_replayed(reason: str) -> StepOutcome:
@@ -295,7 +278,7 @@ def _not_replayed(reason: str) -> StepOutcome:
 
 
 def _passed(evidence: dict) -> dict:
-    if not evidence["ok"]:
+    if evidence.get("ok") is False:
         failed = [c["check"] for c in evidence["checks"] if not c["ok"]]
         raise PermanentError("smoke test failed: " + ", ".join(failed), evidence)
     return evidence

@@ -1,4 +1,4 @@
-"""The Data Explorer steps of the azure target: rehydrate, validate, replay and smoke.
+"""The Data Explorer steps of the azure target: rehydrate, validate and replay (its smoke checks are in smoke_tests/data_explorer.py).
 
 Rehydrate re-ingests the recovered lake (the plan runs it after the lake's replay: the profile's
 lake dependency has needs_data); replay ingests the files that landed in the lake since, so the
@@ -10,13 +10,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from orchestrator.model import PermanentError, StepContext, StepKind, StepOutcome
+from orchestrator.data.manifest import validated
+from orchestrator.model import StepContext, StepKind, StepOutcome
 from orchestrator.targets.azure.stores import data_explorer as explorer
 from orchestrator.targets.azure.stores.kusto import KustoClient, cluster_uri
 from orchestrator.targets.azure.stores.lake import as_utc
 
 COMPONENT = "data_explorer"
-CLUSTER_TYPE = "azure-native:kusto:Cluster"
 
 
 class ExplorerSteps:
@@ -48,10 +48,8 @@ class ExplorerSteps:
                            evidence={**evidence, "table": state, "method": "re-ingestion from the recovered lake"})
 
     def validate(self) -> StepOutcome:
-        from orchestrator.targets.azure.data_steps import _validated
-
         files = explorer.lake_event_files(self.data._lake_dest())
-        return _validated(explorer.validate(self._client(), self._database(), files))
+        return validated(explorer.validate(self._client(), self._database(), files, self.data.data_checks(COMPONENT)))
 
     def replay(self, context: StepContext) -> StepOutcome:
         rehydrated = _outputs(context, f"{COMPONENT}.{StepKind.REHYDRATE}")
@@ -67,17 +65,6 @@ class ExplorerSteps:
         return StepOutcome(outputs=outputs, evidence={**evidence, "table": state, "recovered_data_timestamp": recovered,
                                                       "lake_replay": {k: lake.get(k) for k in ("rpo_after_replay_s",
                                                                                                "data_timestamp")}})
-
-    def smoke_print(self) -> dict:
-        return explorer.kql_print(self._client(), self._database())
-
-    def smoke_running(self, resources: list[dict]) -> dict:
-        clusters = [r for r in resources if r.get("type") == CLUSTER_TYPE]
-        if not clusters:
-            raise PermanentError("data explorer: its deploy step recorded no cluster to check")
-        cluster = clusters[0]
-        version, _ = self.data.api_versions.for_resource(cluster["id"], CLUSTER_TYPE, cluster.get("api_version"))
-        return explorer.cluster_running(self.data.session.resources(), cluster["id"], version)
 
 
 def _outputs(context: StepContext, step_id: str) -> dict:

@@ -30,8 +30,9 @@ from orchestrator.run.approvals import auto_approval
 from orchestrator.run.rundir import utc_now, write_json_atomic
 from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
-from orchestrator.targets.local.runner import AZURITE, NOT_EXERCISED, POSTGRES, _smoked
-from smoke_tests import check_lake, check_postgres
+from orchestrator.targets.local.checks import NOT_EXERCISED, run_smoke
+from orchestrator.targets.local.stores import lake as local_lake
+from orchestrator.targets.local.stores import postgres as local_postgres
 
 TRAFFIC_FILE = "traffic.json"  # the local stand-in for Traffic Manager priorities / the DNS record
 
@@ -52,18 +53,18 @@ class LocalFallbackTarget:
         if step.kind in platform:
             return platform[step.kind]()
         profile = self.profiles.get(step.component)
-        emulator = profile.local_emulator if profile else None
-        handler = {(AZURITE, StepKind.SMOKE): lambda: _smoked(check_lake(self.pair.primary_lake())),
-                   (POSTGRES, StepKind.SMOKE): lambda: _smoked(check_postgres(self._dsn("primary"))),
-                   (AZURITE, StepKind.REHYDRATE): self.lake_rehydrate,
-                   (POSTGRES, StepKind.REHYDRATE): self.postgres_establish,
-                   (AZURITE, StepKind.REPLAY): lambda: self._replay(LakeSink(self.pair.primary_lake()), context, step),
-                   (POSTGRES, StepKind.REPLAY): lambda: self._replay(PostgresSink(self._dsn("primary")), context, step),
-                   (AZURITE, StepKind.VALIDATE): self.lake_validate,
-                   (POSTGRES, StepKind.VALIDATE): self.postgres_validate}.get((emulator, step.kind))
-        if handler is None:
+        if profile is None or step.component not in ("lake", "postgres"):
             return StepOutcome(exercised=False, evidence={"note": NOT_EXERCISED})
-        return handler()
+        if step.kind == StepKind.SMOKE:
+            if step.component == "lake":
+                return run_smoke(profile, lambda: local_lake.probe(self.pair, "primary"), local_lake.errors)
+            return run_smoke(profile, lambda: local_postgres.probe(self.pair, self.data.database, "primary"),
+                             local_postgres.errors)
+        lake = step.component == "lake"
+        sink = LakeSink(self.pair.primary_lake()) if lake else PostgresSink(self._dsn("primary"))
+        return {StepKind.REHYDRATE: self.lake_rehydrate if lake else self.postgres_establish,
+                StepKind.REPLAY: lambda: self._replay(sink, context, step),
+                StepKind.VALIDATE: self.lake_validate if lake else self.postgres_validate}[step.kind]()
 
     def _dsn(self, region: str) -> str:
         server = self.pair.primary_postgres if region == "primary" else self.pair.secondary_postgres

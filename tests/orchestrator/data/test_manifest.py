@@ -10,6 +10,7 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
 from orchestrator.data.errors import azure_errors, map_azure_error, map_pg_error, redact
+from smoke_tests import lake as lake_checks
 from orchestrator.data.manifest import compare, load_manifest, sha256_file, verify_dump, write_manifest
 from orchestrator.model import PermanentError, TransientError
 from orchestrator.targets.local.servers.processes import owned_process, read_state, write_state
@@ -118,10 +119,10 @@ def test_unreadable_manifests_are_permanent_errors(tmp_path):
 
 def test_compare_is_exact_and_names_every_difference():
     expected = {"raw": {"blobs": 2, "bytes": 10, "digest": "d1"}, "curated": {"blobs": 1, "bytes": 5, "digest": "d2"}}
-    same = compare("lake", expected, json.loads(json.dumps(expected)), ("blobs", "bytes", "digest"), 3, 3)
+    same = compare("lake", expected, json.loads(json.dumps(expected)), lake_checks.DATA, 3, 3)
     assert same.exact and same.mismatches == []
     actual = {"raw": {"blobs": 2, "bytes": 10, "digest": "other"}, "curated": None}
-    diff = compare("lake", expected, actual, ("blobs", "bytes", "digest"), 3, 2)
+    diff = compare("lake", expected, actual, lake_checks.DATA, 3, 2)
     assert not diff.exact
     assert diff.details["raw"]["exact"] is False and diff.details["curated"]["actual"] is None
     assert len(diff.mismatches) == 3  # digest, missing container, watermark

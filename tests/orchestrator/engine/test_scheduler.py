@@ -67,8 +67,7 @@ def events(tmp_path, name=None) -> list[dict]:
 
 def platform_plan() -> Plan:
     def profile(key, deps=(), stateful=False, action=RecoveryAction.REDEPLOY, priority=50):
-        return DRProfile(key=key, title=key, stateful=stateful, recovery_action=action, smoke_checks=(),
-                         data_checks=(), depends_on=tuple(Dependency(d, "needs it") for d in deps),
+        return DRProfile(key=key, title=key, stateful=stateful, recovery_action=action, checks=(), depends_on=tuple(Dependency(d, "needs it") for d in deps),
                          priority=priority, estimates=Estimates(deploy=100), seed=())
     return build_plan("dev", [
         profile("net", priority=1),

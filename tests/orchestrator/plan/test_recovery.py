@@ -8,6 +8,7 @@ import pytest
 
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction
 from orchestrator.model import Plan, Step, StepKind
+from smoke_tests.check import smoke
 from orchestrator.plan.recovery import (
     build_plan,
     critical_path,
@@ -25,8 +26,7 @@ def profile(key: str, *, stateful: bool = False, action: RecoveryAction = Recove
         Dependency(d, f"{key} needs {d}") if isinstance(d, str) else Dependency(*d) for d in deps
     )
     return DRProfile(
-        key=key, title=key.title(), stateful=stateful, recovery_action=action, smoke_checks=(),
-        data_checks=(), depends_on=depends_on, priority=priority, estimates=estimates, seed=(),
+        key=key, title=key.title(), stateful=stateful, recovery_action=action, checks=(), depends_on=depends_on, priority=priority, estimates=estimates, seed=(),
     )
 
 
@@ -200,7 +200,7 @@ def test_plan_from_json_rejects_a_document_that_is_not_a_plan():
 def test_saas_services_get_a_readiness_check_or_a_manual_gate_and_no_deploy():
     from dataclasses import replace
 
-    entra = replace(profile("entra_id", action=RecoveryAction.SAAS), smoke_checks=("token-acquisition",))
+    entra = replace(profile("entra_id", action=RecoveryAction.SAAS), checks=(smoke("entra_id", "token-acquisition"),))
     power_bi = profile("power_bi", action=RecoveryAction.SAAS)
     foundation = profile("foundation", deps=("entra_id",))
     plan = build_plan("dev", [entra, power_bi, foundation], 3600, 900)
@@ -222,7 +222,7 @@ def test_a_component_reading_another_ones_data_waits_for_that_data_to_be_caught_
     search = profile("search", deps=(("lake", "indexes are rebuilt from the lake"),))
     explorer = DRProfile(
         key="explorer", title="Explorer", stateful=True, recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
-        smoke_checks=(), data_checks=(), priority=1, estimates=Estimates(deploy=10), seed=(),
+        checks=(), priority=1, estimates=Estimates(deploy=10), seed=(),
         depends_on=(Dependency("lake", "re-ingested from the lake", needs_data=True),))
     steps = {step.id: step for step in build_plan("s", [lake, search, explorer], 3600, 900).steps}
     # Its first data step waits for the lake's replay; the deploy only for the lake's deploy.

@@ -23,7 +23,7 @@ LAKE_SEED = SeedFacts("Storage", Responsibility.SHARED, Responsibility.CUSTOMER,
 
 
 def profile(key, *, stateful=False, action=RecoveryAction.REDEPLOY, deps=(), estimates=Estimates(deploy=100), seed=()):
-    return DRProfile(key=key, title=key, stateful=stateful, recovery_action=action, smoke_checks=(), data_checks=(),
+    return DRProfile(key=key, title=key, stateful=stateful, recovery_action=action, checks=(),
                      depends_on=tuple(Dependency(d, "needs it") for d in deps), priority=50, estimates=estimates,
                      seed=seed)
 

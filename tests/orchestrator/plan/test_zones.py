@@ -10,8 +10,7 @@ from orchestrator.plan.zones import apply_zone_policies, copied_zones, recreated
 from components.lake import LakeSettings
 
 LAKE = DRProfile(
-    key="lake", title="Lake", stateful=True, recovery_action=RecoveryAction.REDEPLOY_REHYDRATE, smoke_checks=(),
-    data_checks=(), depends_on=(), priority=2, estimates=Estimates(deploy=60, rehydrate=1800, validate=300, replay=600),
+    key="lake", title="Lake", stateful=True, recovery_action=RecoveryAction.REDEPLOY_REHYDRATE, checks=(), depends_on=(), priority=2, estimates=Estimates(deploy=60, rehydrate=1800, validate=300, replay=600),
     seed=(),
 )
 

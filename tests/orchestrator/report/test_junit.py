@@ -31,7 +31,7 @@ def db_mismatch(s, clock):
 
 def lake_smoked(s, clock):
     clock.t += 2
-    # smoke_tests.check_lake's evidence
+    # smoke_tests/lake.py's blob-write-read-delete evidence
     return StepOutcome(evidence={"ok": True, "account": "dev", "checks": [
         {"check": "container raw exists", "ok": True}, {"check": "write canary", "ok": True},
         {"check": "read canary back intact", "ok": True}]})

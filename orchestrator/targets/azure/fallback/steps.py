@@ -42,7 +42,6 @@ from orchestrator.targets.azure.stores.management import check_provisioning, is_
 
 # Strip-back empties and removes these; the foundation and network stay for the next failover.
 DATA_COMPONENTS = ("lake", "postgres", "event_hubs", "data_factory")
-LAKE_KEYS, TABLE_KEYS = ("blobs", "bytes", "digest"), ("rows", "checksum", "max_ts")
 # Preview operations that change nothing: reading a resource the program only looks up, and the
 # refresh itself (a refreshing preview may count it).
 NO_CHANGE = frozenset({"same", "read", "refresh"})
@@ -113,13 +112,10 @@ class AzureFallbackSteps:
         evidence: dict[str, Any] = {"resources_from": f"the state of stack {self.stack.name}", "not_in_state": missing}
         if resources:
             evidence["management_plane"] = check_provisioning(self.session.resources(), resources, self.data.api_versions)
-        # Only the checks that are the same in both directions: the failover's Event Hubs check
-        # fails the Geo-DR alias over, which must never run against the primary.
-        checks = {("lake", "blob-write-read-delete"): self.data.lake_smoke,
-                  ("postgres", "select-1"): self.data.postgres_smoke,
-                  ("sql_database", "database-online"): self.data.sql_online}
-        done = {name: checks[(profile.key, name)]() for name in profile.smoke_checks if (profile.key, name) in checks}
-        evidence.update(data_plane=done, not_exercised=[n for n in profile.smoke_checks if n not in done])
+        # Only the checks that read: the failover's Event Hubs check fails the Geo-DR alias over,
+        # which must never run against the primary.
+        done, skipped = self.data.run_smoke_checks(profile, resources, runs=lambda check: not check.fails_over)
+        evidence.update(data_plane=done, not_exercised=skipped)
         if not resources and not done:
             return StepOutcome(exercised=False, evidence={"note": NOT_YET, **evidence})
         return StepOutcome(evidence=evidence)
@@ -170,7 +166,8 @@ class AzureFallbackSteps:
         with azure_errors("lake: the primary against the secondary"):
             facts = {"primary": lake_facts(primary, zones), "secondary": lake_facts(secondary, zones)}
             marks = {"primary": LakeSink(primary).watermark(), "secondary": LakeSink(secondary).watermark()}
-        result = compare("lake", facts["secondary"], facts["primary"], LAKE_KEYS, marks["secondary"], marks["primary"])
+        result = compare("lake", facts["secondary"], facts["primary"], self.data.data_checks("lake"), marks["secondary"],
+                         marks["primary"])
         return _compared(result.to_evidence(), zones=zones)
 
     # -- PostgreSQL --------------------------------------------------------------------------------------
@@ -198,7 +195,8 @@ class AzureFallbackSteps:
         for region in ("primary", "secondary"):
             with pg_errors(f"postgres: the {region}'s tables"), psycopg.connect(self._dsn(region)) as conn:
                 facts[region] = table_facts(conn)
-        return _compared(compare("postgres", facts["secondary"], facts["primary"], TABLE_KEYS, None, None).to_evidence())
+        checks = self.data.data_checks("postgres")
+        return _compared(compare("postgres", facts["secondary"], facts["primary"], checks, None, None).to_evidence())
 
     # -- the parallel run, the approvals, the switch, the secondary --------------------------------------
     def parallel_run(self, context: StepContext) -> StepOutcome:

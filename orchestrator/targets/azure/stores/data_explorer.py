@@ -17,12 +17,14 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from orchestrator.model import PermanentError, TransientError
 from orchestrator.targets.azure.errors import call
 from orchestrator.targets.azure.stores.kusto import KustoClient, quoted
+from smoke_tests.check import Check
+from smoke_tests.data_explorer import ExplorerFacts
 
 TABLE = "Events"
 MAPPING = "events_json"  # kql/events.kql
@@ -125,37 +127,16 @@ def table_state(client: KustoClient, database: str) -> dict:
             "last_ingestion": row.get("last_ingestion") or None}
 
 
-def validate(client: KustoClient, database: str, files: list[tuple[str, str]]) -> dict:
-    """row-counts and max-ingestion-time: every lake file is held (by its tag), the table has rows
-    from each, and the newest event and ingestion times. Exact when nothing is missing."""
+def validate(client: KustoClient, database: str, files: list[tuple[str, str]], checks: Sequence[Check]) -> dict:
+    """The data checks (smoke_tests/data_explorer.py: row-counts, max-ingestion-time) over what the
+    cluster holds against the lake's files. Exact when none finds a mismatch."""
     held, extent_rows, extent_count = extents(client, database)
-    state = table_state(client, database)
-    missing = sorted({source for source, _ in files} - held)
-    mismatches = [f"{len(missing)} lake file(s) not ingested, first {missing[0]}"] if missing else []
-    if extent_rows != state["rows"]:
-        mismatches.append(f"extents hold {extent_rows} rows but the table counts {state['rows']}")
-    if files and state["rows"] < len(files):
-        mismatches.append(f"{state['rows']} rows from {len(files)} files: some files gave no row")
-    return {"store": "data_explorer", "exact": not mismatches, "mismatches": mismatches,
-            "checks": {"row-counts": {"files_in_lake": len(files), "files_held": len(files) - len(missing),
-                                      "rows": state["rows"], "extents": extent_count},
-                       "max-ingestion-time": {"max_ts": state["max_ts"], "last_ingestion": state["last_ingestion"]}},
-            "missing_files": missing[:20]}
-
-
-def kql_print(client: KustoClient, database: str) -> dict:
-    """The kql-print-1 smoke check: the engine answers a query."""
-    rows = client.query(database, "print ok=1")
-    if not rows or rows[0].get("ok") != 1:
-        raise PermanentError("data explorer: `print ok=1` did not return 1", {"rows": rows[:1]})
-    return {"check": "kql-print-1", "ok": True}
-
-
-def cluster_running(resources_client: Any, cluster_id: str, api_version: str) -> dict:
-    """The cluster-running smoke check: ARM says the cluster's state is Running (not Stopped)."""
-    cluster = call(f"get {cluster_id}", resources_client.resources.get_by_id, cluster_id, api_version=api_version)
-    state = (getattr(cluster, "properties", None) or {}).get("state")
-    if state != "Running":
-        raise PermanentError(f"data explorer cluster {cluster_id.rsplit('/', 1)[-1]} is {state or 'in no state'}, "
-                             "not Running", {"state": state})
-    return {"check": "cluster-running", "ok": True, "state": state}
+    facts = ExplorerFacts(files=files, held=held, extent_rows=extent_rows, extent_count=extent_count,
+                          table=table_state(client, database))
+    mismatches: list[str] = []
+    judged: dict[str, dict] = {}
+    for check in checks:
+        found, judged[check.name] = check.function(facts)
+        mismatches += found
+    return {"store": "data_explorer", "exact": not mismatches, "mismatches": mismatches, "checks": judged,
+            "missing_files": facts.missing[:20]}

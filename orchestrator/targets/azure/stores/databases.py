@@ -3,17 +3,15 @@
 - Azure SQL: the geo-restore is the deploy step (`create_mode: Recovery` from the paired server's
   recoverable database). Its data timestamp, the RPO watermark, is the recoverable database's
   lastAvailableBackupDate: the newest geo-replicated backup the restore could use. The restored
-  database must then report status Online.
+  database must then report status Online (smoke_tests/sql_database.py).
 - PostgreSQL flexible server: the geo-restore is also the deploy step (stack config
   `restore.postgres`); the server must report state Ready, then validation is by SQL with the
-  same code as locally (pg_recovery.validate_postgres, smoke_tests.check_postgres), signed in
+  same code as locally (pg_recovery.validate_postgres, smoke_tests/postgres.py), signed in
   with an Entra token as the password.
 - Cosmos DB: service-managed failover moves the write region by itself; drctl checks that the
   recovery region now has failover priority 0, and otherwise changes the priorities itself (the
   customer-initiated failover), https://learn.microsoft.com/azure/cosmos-db/how-to-manage-database-account
-- Event Hubs Geo-DR: the alias is failed over from the SECONDARY namespace (the primary may be
-  unreachable); afterwards the secondary's role is PrimaryNotReplicating and the pairing is gone,
-  https://learn.microsoft.com/azure/event-hubs/event-hubs-geo-dr
+- Event Hubs Geo-DR: the alias's failover is its smoke check (smoke_tests/event_hubs_geo_dr.py).
 
 Each function takes the management client it needs (AzureSession gives them), returns evidence,
 raises TransientError for "not yet" and PermanentError for "cannot".
@@ -35,9 +33,7 @@ from orchestrator.targets.azure.errors import call, wait_for
 from orchestrator.targets.azure.stores.lake import iso_z
 
 POSTGRES_SCOPE = "https://ossrdbms-aad.database.windows.net/.default"
-# Statuses that are on their way to Online/Ready: worth waiting for. Anything else is a verdict.
-SQL_COMING_ONLINE = frozenset({"Creating", "Restoring", "Recovering", "Copying", "Scaling", "Resuming", "Starting",
-                               "OnlineChangingDwPerformanceTiers"})
+# States on their way to Ready: worth waiting for. Anything else is a verdict.
 POSTGRES_COMING_READY = frozenset({"Provisioning", "Starting", "Updating", "Restarting"})
 FAILOVER_TIMEOUT_S = 1800.0
 
@@ -65,19 +61,6 @@ def sql_recovery_point(sql: Any, resource_group: str, server: str, database: str
                              {"recoverable_database_id": recoverable.id})
     return {"recoverable_database_id": recoverable.id, "last_available_backup_date": iso_z(last_backup),
             "edition": recoverable.edition, "service_level_objective": recoverable.service_level_objective}
-
-
-def sql_database_online(sql: Any, resource_group: str, server: str, database: str) -> dict:
-    what = f"SQL database {server}/{database}"
-    db = call(what, sql.databases.get, resource_group, server, database)
-    status = _text(db.status)
-    evidence = {"database_id": db.id, "status": status, "location": db.location,
-                "backup_storage_redundancy": _text(getattr(db, "current_backup_storage_redundancy", None))}
-    if status == "Online":
-        return evidence
-    if status in SQL_COMING_ONLINE:
-        raise TransientError(f"{what} is {status}, not Online yet")
-    raise PermanentError(f"{what} is {status}, not Online", evidence)
 
 
 # -- PostgreSQL flexible server ---------------------------------------------------------------------
@@ -153,30 +136,6 @@ def cosmos_failover(cosmos: Any, resource_group: str, account_name: str, region:
     if after.get(norm_region(region), (None, None))[1] != 0:
         raise TransientError(f"{what}: the failover priority change completed but {region} is not priority 0 yet")
     return {**evidence, "action": f"failover priority change: {region} is now the write region"}
-
-
-# -- Event Hubs Geo-DR alias ---------------------------------------------------------------------------
-def event_hubs_alias_failover(eventhub: Any, resource_group: str, secondary_namespace: str, alias: str) -> dict:
-    """Fail the alias over to the secondary namespace, once. Idempotent: an alias whose secondary
-    is already primary is left alone (a second failover is an error in Azure)."""
-    what = f"Event Hubs alias {alias} on {secondary_namespace}"
-    configs = eventhub.disaster_recovery_configs
-    before = call(what, configs.get, resource_group, secondary_namespace, alias)
-    role = _text(before.role)
-    evidence: dict[str, Any] = {"alias": alias, "namespace": secondary_namespace, "role_before": role,
-                                "partner_namespace": before.partner_namespace}
-    if role in ("Primary", "PrimaryNotReplicating"):
-        return {**evidence, "action": "none: the secondary namespace already holds the alias", "role": role}
-    if role != "Secondary":
-        raise PermanentError(f"{what}: unexpected role {role}", evidence)
-    call(f"{what}: failover", configs.fail_over, resource_group, secondary_namespace, alias)
-    after = call(what, configs.get, resource_group, secondary_namespace, alias)
-    role_after = _text(after.role)
-    evidence.update(role=role_after, provisioning_state=_text(after.provisioning_state))
-    if role_after == "Secondary":
-        # Accepted, not applied yet: the next attempt sees it done and does not fail over twice.
-        raise TransientError(f"{what}: failover accepted, the namespace is not primary yet")
-    return {**evidence, "action": "failed over: the alias now resolves to the secondary namespace"}
 
 
 def postgres_watermark(dsn: str) -> tuple[int | None, str | None]:

@@ -6,6 +6,8 @@ only the socket is replaced (tests/azure_fixtures.ExampleTransport). Nothing lea
 
 from __future__ import annotations
 
+import contextlib
+
 import copy
 import json
 
@@ -15,16 +17,29 @@ from psycopg.conninfo import conninfo_to_dict
 from orchestrator.model import PermanentError, TransientError
 from orchestrator.redact import MASK, REDACTOR
 from orchestrator.targets.azure.clients import AzureSession
+from orchestrator.targets.azure.errors import call
 from orchestrator.targets.azure.stores.databases import (
     cosmos_failover,
     entra_token,
-    event_hubs_alias_failover,
     postgres_conninfo,
     postgres_server_ready,
-    sql_database_online,
     sql_recovery_point,
 )
+from smoke_tests.event_hubs_geo_dr import AliasProbe, alias_resolves_to_secondary
+from smoke_tests.sql_database import SqlDatabaseProbe, database_online
 from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example, example_body
+
+
+
+def sql_database_online(sql, group: str, server: str, database: str) -> dict:
+    """smoke_tests/sql_database.py's database-online, as the azure target probes it."""
+    return database_online(SqlDatabaseProbe(call, sql, group, server, database))
+
+
+def event_hubs_alias_failover(eventhub, group: str, namespace: str, alias: str) -> dict:
+    """smoke_tests/event_hubs_geo_dr.py's alias-resolves-to-secondary, as the azure target probes it."""
+    return alias_resolves_to_secondary(AliasProbe(call, eventhub, group, namespace, alias))
+
 
 SQL_RECOVERABLE = "sql/resource-manager/Microsoft.Sql/stable/2025-01-01/examples/RecoverableDatabaseGet.json"
 SQL_RECOVERY_CREATE = ("sql/resource-manager/Microsoft.Sql/SQL/stable/2025-01-01/examples/"
@@ -334,12 +349,26 @@ def test_sql_rehydration_reports_the_last_backup_as_the_recovered_data_timestamp
 def test_postgres_steps_sign_in_with_an_entra_token_and_reuse_the_local_sql_checks(tmp_path, monkeypatch):
     from orchestrator.data.manifest import ValidationResult
     from orchestrator.targets.azure import data_steps as runner_data
+    from orchestrator.targets.azure import probes
 
     dsns: list[str] = []
     monkeypatch.setattr(runner_data.db, "postgres_watermark", lambda dsn: dsns.append(dsn) or (41, "2026-01-01T10:00:00Z"))
     monkeypatch.setattr(runner_data, "validate_postgres",
-                        lambda dsn, manifest: dsns.append(dsn) or ValidationResult("postgres", True, {}, [], {}))
-    monkeypatch.setattr(runner_data, "check_postgres", lambda dsn: dsns.append(dsn) or {"ok": True, "checks": []})
+                        lambda dsn, manifest, checks: dsns.append(dsn) or ValidationResult("postgres", True, {}, [], {}))
+
+    class Answers:  # select-1's queries, answered: SELECT 1, then each platform table is present
+        def execute(self, query, *args):
+            return self
+
+        def fetchone(self):
+            return (1,)
+
+    @contextlib.contextmanager
+    def connect(dsn, site):
+        dsns.append(dsn)
+        yield Answers()
+
+    monkeypatch.setattr(probes, "pg_connect", connect)
     runner, transport = _runner(tmp_path, Route(
         "GET", f"{SECONDARY_RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/contoso-pg-ase", body=_pg()))
     outcome = runner.run(_step("postgres", "rehydrate"), _Context(tmp_path))

@@ -1,0 +1,67 @@
+"""What each service's checks run against on Azure, by service stem: the clients, names and ids the
+check functions in smoke_tests/<stem>.py take, built from the stack's config and the session, and how
+their SDK errors become the engine's."""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
+
+from components import naming
+from orchestrator.data.connect import pg_connect
+from orchestrator.data.errors import azure_errors, pg_errors
+from orchestrator.data.ingest import ZONES
+from orchestrator.targets.azure.errors import call
+from smoke_tests.data_explorer import ExplorerProbe
+from smoke_tests.event_hubs_geo_dr import AliasProbe
+from smoke_tests.lake import LakeProbe
+from smoke_tests.postgres import PostgresProbe
+from smoke_tests.sql_database import SqlDatabaseProbe
+
+CLUSTER_TYPE = "azure-native:kusto:Cluster"
+
+
+class AzureProbes:
+    def __init__(self, steps: Any) -> None:
+        self.steps = steps  # the target's AzureDataSteps: config, session, clients
+
+    def probe(self, component: str, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]] | None:
+        """(probe, the block its SDK errors are translated in), or None: no Azure probe for `component`."""
+        build = {"lake": self.lake, "postgres": self.postgres, "sql_database": self.sql_database,
+                 "event_hubs_geo_dr": self.event_hubs_geo_dr, "data_explorer": self.data_explorer}.get(component)
+        return build(resources) if build is not None else None
+
+    def lake(self, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
+        return LakeProbe(self.steps._lake_dest(), ZONES), azure_errors("lake smoke test")
+
+    def postgres(self, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
+        dsn = self.steps._postgres()[1]
+        return PostgresProbe(lambda: pg_connect(dsn, site="postgres: smoke test")), pg_errors("postgres smoke test")
+
+    def sql_database(self, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
+        from components.sql_database import server_name
+
+        config = self.steps.config
+        database = self.steps._settings("sql_database").database
+        probe = SqlDatabaseProbe(call, self.steps.session.sql(), self.steps.data_group,
+                                 server_name(config.prefix, config.name_suffix), database)
+        return probe, nullcontext()
+
+    def event_hubs_geo_dr(self, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
+        from components.event_hubs_geo_dr import alias_name
+
+        config = self.steps.config
+        alias = alias_name(config.paired_prefix, config.paired_name_suffix, self.steps._settings("event_hubs_geo_dr"))
+        namespace = naming.event_hubs_namespace_name(config.prefix, config.name_suffix)
+        return AliasProbe(call, self.steps.session.eventhub(), self.steps.data_group, namespace, alias), nullcontext()
+
+    def data_explorer(self, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
+        explorer = self.steps.explorer
+        clusters = [r for r in resources if r.get("type") == CLUSTER_TYPE]
+        cluster_id = clusters[0]["id"] if clusters else None
+        version = None
+        if clusters:
+            version, _ = self.steps.api_versions.for_resource(cluster_id, CLUSTER_TYPE, clusters[0].get("api_version"))
+        probe = ExplorerProbe(call, explorer._client(), explorer._database(), self.steps.session.resources(),
+                              cluster_id, version)
+        return probe, nullcontext()

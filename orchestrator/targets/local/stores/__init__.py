@@ -1,0 +1,2 @@
+"""The stores the local region pair really runs, one module per service stem: the lake on Azurite,
+PostgreSQL on embedded PostgreSQL. A component with no store here is declared, not exercised locally."""

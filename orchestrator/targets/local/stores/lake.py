@@ -1,0 +1,86 @@
+"""The lake on the local region pair's Azurite: deploy, rehydrate from the geo copy's snapshots,
+validate, re-process recreated zones, replay, and the probe its checks run against."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from contextlib import AbstractContextManager
+from typing import Any
+
+from orchestrator.data.backup_catalog import lake_check
+from orchestrator.data.errors import azure_errors
+from orchestrator.data.ingest import ZONES, LakeSink
+from orchestrator.data.lake_generations import prune_to_generation, snapshot_listing, snapshot_source
+from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
+from orchestrator.data.manifest import validated
+from orchestrator.data.replay import replay
+from orchestrator.model import StepOutcome
+from orchestrator.targets.local.region import LocalRegionPair
+from orchestrator.targets.local.stores.run import LocalRun
+from smoke_tests.check import Check
+from smoke_tests.lake import LakeProbe
+
+
+def probe(pair: LocalRegionPair, region: str) -> LakeProbe:
+    """What the lake's checks run against: the region's Azurite account and its zones."""
+    return LakeProbe(pair.secondary_lake() if region == "secondary" else pair.primary_lake(), ZONES)
+
+
+def errors(what: str) -> AbstractContextManager[None]:
+    return azure_errors(f"lake {what}")
+
+
+class LakeStore:
+    def __init__(self, run: LocalRun) -> None:
+        self.run, self.pair = run, run.pair
+
+    def probe(self) -> LakeProbe:
+        return probe(self.pair, "secondary")
+
+    errors = staticmethod(errors)
+
+    def deploy(self) -> StepOutcome:
+        LakeSink(self.pair.secondary_lake()).ensure_containers()
+        endpoint = self.pair.secondary_azurite.blob_endpoint(self.pair.secondary_account)
+        return StepOutcome(
+            outputs={"endpoints": {"blob": endpoint}, "account": self.pair.secondary_account},
+            evidence={"account": self.pair.secondary_account, "containers": "raw, enriched, curated, presentation"},
+        )
+
+    def rehydrate(self) -> StepOutcome:
+        geo_copy, copied = self.pair.geo_copy_lake(), self.run.copied
+        choice = self.run.choose("lake", lake_check(geo_copy, copied))  # before anything is copied
+        snapshots = choice.manifest["snapshots"]
+        pruned = prune_to_generation(self.pair.secondary_lake(), snapshots, copied)
+        evidence = rehydrate_lake(
+            geo_copy, self.pair.secondary_lake(), snapshot_source(geo_copy, self.pair.geo_copy_key(), snapshots),
+            containers=copied, listing=snapshot_listing(geo_copy, snapshots),
+        )
+        watermark = LakeSink(self.pair.secondary_lake()).watermark()
+        evidence = {**evidence, "zones_copied": copied, "zones_recreated": self.run.recreated,
+                    "blobs_pruned": pruned, **choice.evidence()}
+        return StepOutcome(outputs={**self.run.recovered_to(watermark), **choice.outputs()}, evidence=evidence)
+
+    def _manifest(self, zones: list[str]) -> dict[str, Any]:
+        manifest = self.run.restored_manifest("lake.json")
+        return {**manifest, "containers": {z: f for z, f in manifest["containers"].items() if z in zones}}
+
+    def validate(self, checks: Sequence[Check]) -> StepOutcome:
+        result = validate_lake(self.pair.secondary_lake(), self._manifest(self.run.copied), checks)
+        return validated(result.to_evidence())
+
+    def reprocess(self, zone: str, recovered: int | None, checks: Sequence[Check]) -> StepOutcome:
+        """Rebuild a zone from the source up to the recovered watermark; replay adds the delta.
+        What it rebuilds must equal the backup's manifest for that zone, exactly."""
+        sink = LakeSink(self.pair.secondary_lake())
+        sink.ensure_containers()
+        batches = [b for b in self.run.source.batches() if recovered is not None and b.index <= recovered]
+        written = sink.rebuild_zone(zone, batches, self.run.source.devices())
+        result = validate_lake(self.pair.secondary_lake(), self._manifest([zone]), checks).to_evidence()
+        outcome = validated(result)
+        outcome.outputs.update({"zone": zone, "batches_reprocessed": len(written)})
+        outcome.evidence = {**result, "zone": zone, "batches_reprocessed": written}
+        return outcome
+
+    def replay(self, recovered: int | None) -> StepOutcome:
+        return self.run.replayed(replay(LakeSink(self.pair.secondary_lake()), self.run.source), recovered)
