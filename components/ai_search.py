@@ -16,6 +16,7 @@ from pulumi_azure_native import search
 from pydantic import Field
 
 from components import naming, roles
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -88,11 +89,7 @@ class AiSearchSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class AiSearchArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class AiSearchArgs(Placement):
     subscription_id: pulumi.Input[str]
     settings: AiSearchSettings
     lake_account_id: pulumi.Input[str] | None = None
@@ -140,11 +137,8 @@ class AiSearch(pulumi.ComponentResource):
 def deploy(context: PlatformContext, settings: AiSearchSettings) -> dict[str, Any]:
     service = AiSearch(
         "ai-search",
-        AiSearchArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
+        AiSearchArgs.from_context(
+            context,
             subscription_id=context.subscription_id,
             settings=settings,
             lake_account_id=context.lake_account_id,

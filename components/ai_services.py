@@ -17,6 +17,7 @@ from pulumi_azure_native import cognitiveservices
 from pydantic import Field, field_validator
 
 from components import naming
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -85,11 +86,7 @@ class AiServicesSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class AiServicesArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class AiServicesArgs(Placement):
     settings: AiServicesSettings
 
 
@@ -151,13 +148,7 @@ class AiServices(pulumi.ComponentResource):
 def deploy(context: PlatformContext, settings: AiServicesSettings) -> dict[str, Any]:
     services = AiServices(
         "ai-services",
-        AiServicesArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            settings=settings,
-        ),
+        AiServicesArgs.from_context(context, settings=settings),
     )
     return {
         "aiServicesAccountName": services.account_name,

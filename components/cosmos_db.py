@@ -21,6 +21,7 @@ from pulumi_azure_native import cosmosdb
 from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -131,12 +132,8 @@ class CosmosDbSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class CosmosDbArgs:
-    location: str
+class CosmosDbArgs(Placement):
     paired_region: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
     settings: CosmosDbSettings
 
@@ -255,12 +252,9 @@ class CosmosDb(pulumi.ComponentResource):
 def deploy(context: PlatformContext, settings: CosmosDbSettings) -> dict[str, Any]:
     cosmos = CosmosDb(
         "cosmos_db",
-        CosmosDbArgs(
-            location=context.region,
+        CosmosDbArgs.from_context(
+            context,
             paired_region=context.config.paired_region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
             subscription_id=context.subscription_id,
             settings=settings,
         ),

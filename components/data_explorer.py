@@ -17,6 +17,7 @@ from pulumi_azure_native import kusto
 from pydantic import Field, field_validator, model_validator
 
 from components import naming, roles
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -112,11 +113,7 @@ class DataExplorerSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class DataExplorerArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class DataExplorerArgs(Placement):
     subscription_id: pulumi.Input[str]
     settings: DataExplorerSettings
     lake_account_id: pulumi.Input[str] | None = None
@@ -209,11 +206,8 @@ def schema_path(project_dir: Path | None) -> Path:
 def deploy(context: PlatformContext, settings: DataExplorerSettings) -> dict[str, Any]:
     explorer = DataExplorer(
         "data-explorer",
-        DataExplorerArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
+        DataExplorerArgs.from_context(
+            context,
             subscription_id=context.subscription_id,
             settings=settings,
             lake_account_id=context.lake_account_id,

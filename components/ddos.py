@@ -6,13 +6,13 @@ The template for an optional service: a DR profile with the seed facts, a settin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
 from pulumi_azure_native import network
 
 from components import naming
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -50,16 +50,8 @@ class DdosSettings(ServiceSettings):
     mode: Literal["plan"] = "plan"
 
 
-@dataclass(frozen=True)
-class DdosProtectionArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
-
-
 class DdosProtection(pulumi.ComponentResource):
-    def __init__(self, name: str, args: DdosProtectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: Placement, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         self.plan = network.DdosProtectionPlan(
             f"{name}-plan",
@@ -77,12 +69,7 @@ class DdosProtection(pulumi.ComponentResource):
 def deploy(context: PlatformContext, settings: DdosSettings) -> dict[str, Any]:
     plan = DdosProtection(
         "ddos",
-        DdosProtectionArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.resource_groups["connectivity"],
-        ),
+        Placement.from_context(context, layer="connectivity"),
     )
     return {"ddosProtectionPlanId": plan.plan_id}
 

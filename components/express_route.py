@@ -21,6 +21,7 @@ from pydantic import Field
 
 from components import naming
 from components.connectivity import GATEWAY_SUBNET
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -87,11 +88,7 @@ class ExpressRouteSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class ExpressRouteArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class ExpressRouteArgs(Placement):
     gateway_subnet_id: pulumi.Input[str]
     settings: ExpressRouteSettings
 
@@ -177,11 +174,9 @@ class ExpressRoute(pulumi.ComponentResource):
 def deploy(context: PlatformContext, settings: ExpressRouteSettings) -> dict[str, Any]:
     express_route = ExpressRoute(
         "express-route",
-        ExpressRouteArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.resource_groups["connectivity"],
+        ExpressRouteArgs.from_context(
+            context,
+            layer="connectivity",
             gateway_subnet_id=context.subnet_ids[GATEWAY_SUBNET],
             settings=settings,
         ),

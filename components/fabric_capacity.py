@@ -18,6 +18,7 @@ from pulumi_azure_native import fabric
 from pydantic import Field, StringConstraints
 
 from components import naming
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -79,11 +80,7 @@ class FabricCapacitySettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class FabricCapacityArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class FabricCapacityArgs(Placement):
     sku: str
     administrators: tuple[str, ...]
 
@@ -112,14 +109,7 @@ class FabricCapacity(pulumi.ComponentResource):
 def deploy(context: PlatformContext, settings: FabricCapacitySettings) -> dict[str, Any]:
     capacity = FabricCapacity(
         "fabric",
-        FabricCapacityArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            sku=settings.sku,
-            administrators=settings.administrators,
-        ),
+        FabricCapacityArgs.from_context(context, sku=settings.sku, administrators=settings.administrators),
     )
     return {
         "fabricCapacityName": capacity.capacity_name,

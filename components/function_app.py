@@ -18,6 +18,7 @@ from pulumi_azure_native import storage, web
 from pydantic import Field
 
 from components import naming, roles
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -89,11 +90,7 @@ class FunctionAppSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class FunctionAppArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class FunctionAppArgs(Placement):
     subscription_id: pulumi.Input[str]
     settings: FunctionAppSettings
 
@@ -195,14 +192,7 @@ class FunctionApp(pulumi.ComponentResource):
 def deploy(context: PlatformContext, settings: FunctionAppSettings) -> dict[str, Any]:
     app = FunctionApp(
         "function-app",
-        FunctionAppArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            subscription_id=context.subscription_id,
-            settings=settings,
-        ),
+        FunctionAppArgs.from_context(context, subscription_id=context.subscription_id, settings=settings),
     )
     return {
         "functionAppName": app.app_name,

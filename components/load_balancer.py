@@ -23,6 +23,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
 from components.connectivity import DATA_SUBNET, carve_hub
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
 from stacks.config import ConfigError
@@ -128,11 +129,7 @@ def child_id(subscription: pulumi.Input[str], group: pulumi.Input[str], lb: str,
 
 
 @dataclass(frozen=True)
-class LoadBalancerArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class LoadBalancerArgs(Placement):
     subscription_id: pulumi.Input[str]
     data_subnet_id: pulumi.Input[str]
     settings: LoadBalancerSettings
@@ -292,11 +289,9 @@ def deploy(context: PlatformContext, settings: LoadBalancerSettings) -> dict[str
     _private_ip_in_data_subnet(context, settings)
     balancer = LoadBalancer(
         "load-balancer",
-        LoadBalancerArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.resource_groups["connectivity"],
+        LoadBalancerArgs.from_context(
+            context,
+            layer="connectivity",
             subscription_id=context.subscription_id,
             data_subnet_id=context.subnet_ids[DATA_SUBNET],
             settings=settings,

@@ -17,6 +17,7 @@ from pulumi_azure_native import applicationinsights, containerregistry, machinel
 from pydantic import Field
 
 from components import naming
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -102,11 +103,7 @@ class MachineLearningSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class MachineLearningArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class MachineLearningArgs(Placement):
     key_vault_id: pulumi.Input[str]
     log_analytics_workspace_id: pulumi.Input[str]
     settings: MachineLearningSettings
@@ -190,11 +187,8 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
 def deploy(context: PlatformContext, settings: MachineLearningSettings) -> dict[str, Any]:
     workspace = MachineLearningWorkspace(
         "machine-learning",
-        MachineLearningArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
+        MachineLearningArgs.from_context(
+            context,
             key_vault_id=context.key_vault_id,
             log_analytics_workspace_id=context.log_analytics_workspace_id,
             settings=settings,

@@ -21,6 +21,7 @@ from pulumi_azure_native import dbformysql, managedidentity
 from pydantic import Field, field_validator
 
 from components import naming
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -141,11 +142,7 @@ def paired_server_id(subscription_id: str, paired_prefix: str, paired_suffix: st
 
 
 @dataclass(frozen=True)
-class MySqlArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class MySqlArgs(Placement):
     tenant_id: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
     settings: MySqlSettings
@@ -259,11 +256,8 @@ def deploy(context: PlatformContext, settings: MySqlSettings) -> dict[str, Any]:
     config = context.config
     server = MySqlServer(
         "mysql",
-        MySqlArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
+        MySqlArgs.from_context(
+            context,
             tenant_id=context.tenant_id,
             subscription_id=context.subscription_id,
             settings=settings,

@@ -21,6 +21,7 @@ from pulumi_azure_native import sql
 from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -147,11 +148,7 @@ def recoverable_database_id(subscription_id: str, prefix: str, suffix: str, data
 
 
 @dataclass(frozen=True)
-class SqlDatabaseArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class SqlDatabaseArgs(Placement):
     tenant_id: pulumi.Input[str]
     subscription_id: pulumi.Input[str]
     is_secondary: bool
@@ -263,11 +260,8 @@ def deploy(context: PlatformContext, settings: SqlDatabaseSettings) -> dict[str,
     config = context.config
     server = SqlDatabase(
         "sql_database",
-        SqlDatabaseArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
+        SqlDatabaseArgs.from_context(
+            context,
             tenant_id=context.tenant_id,
             subscription_id=context.subscription_id,
             is_secondary=config.is_secondary,

@@ -19,6 +19,7 @@ from pulumi_azure_native import sql
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components import naming
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -131,11 +132,7 @@ class SqlManagedInstanceSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class SqlManagedInstanceArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class SqlManagedInstanceArgs(Placement):
     subscription_id: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
     settings: SqlManagedInstanceSettings
@@ -249,11 +246,8 @@ def deploy(context: PlatformContext, settings: SqlManagedInstanceSettings) -> di
     config = context.config
     instance = SqlManagedInstance(
         "sql-managed-instance",
-        SqlManagedInstanceArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
+        SqlManagedInstanceArgs.from_context(
+            context,
             subscription_id=context.subscription_id,
             tenant_id=context.tenant_id,
             settings=settings,

@@ -19,6 +19,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from components import naming, roles
 from components.lake import ZONES
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -105,11 +106,7 @@ class StreamAnalyticsSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class StreamAnalyticsArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class StreamAnalyticsArgs(Placement):
     subscription_id: pulumi.Input[str]
     settings: StreamAnalyticsSettings
     event_hubs_namespace_id: pulumi.Input[str] | None = None
@@ -221,11 +218,8 @@ class StreamAnalyticsJob(pulumi.ComponentResource):
 def deploy(context: PlatformContext, settings: StreamAnalyticsSettings) -> dict[str, Any]:
     job = StreamAnalyticsJob(
         "stream_analytics",
-        StreamAnalyticsArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
+        StreamAnalyticsArgs.from_context(
+            context,
             subscription_id=context.subscription_id,
             settings=settings,
             event_hubs_namespace_id=context.event_hubs_namespace_id,

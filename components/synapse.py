@@ -17,6 +17,7 @@ from pydantic import Field, field_validator, model_validator
 
 from components import naming, roles
 from components.lake import ZONES as LAKE_ZONES
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -146,11 +147,7 @@ class SynapseSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class SynapseArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class SynapseArgs(Placement):
     subscription_id: pulumi.Input[str]
     tenant_id: pulumi.Input[str]
     lake_account_id: pulumi.Input[str]
@@ -298,11 +295,8 @@ def deploy(context: PlatformContext, settings: SynapseSettings) -> dict[str, Any
         raise ValueError("dataplatform:synapse.restore applies to a secondary stack only")
     workspace = SynapseWorkspace(
         "synapse",
-        SynapseArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
+        SynapseArgs.from_context(
+            context,
             subscription_id=context.subscription_id,
             tenant_id=context.tenant_id,
             lake_account_id=context.lake_account_id,

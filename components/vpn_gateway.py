@@ -25,6 +25,7 @@ from pydantic import Field
 
 from components import naming
 from components.connectivity import GATEWAY_SUBNET
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
 from stacks.config import ConfigError
@@ -92,11 +93,7 @@ class VpnGatewaySettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class VpnGatewayArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class VpnGatewayArgs(Placement):
     gateway_subnet_id: pulumi.Input[str]
     settings: VpnGatewaySettings
 
@@ -209,11 +206,9 @@ def deploy(context: PlatformContext, settings: VpnGatewaySettings) -> dict[str, 
     _check_site_outside_hub(context, settings)
     gateway = VpnGateway(
         "vpn-gateway",
-        VpnGatewayArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.resource_groups["connectivity"],
+        VpnGatewayArgs.from_context(
+            context,
+            layer="connectivity",
             gateway_subnet_id=context.subnet_ids[GATEWAY_SUBNET],
             settings=settings,
         ),
