@@ -25,6 +25,7 @@ from components import naming
 from components.connectivity import DATA_SUBNET, carve_hub
 from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
+from components.public_ip import ALL_ZONES, standard_public_ip
 from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
 from stacks.config import ConfigError
 
@@ -142,7 +143,7 @@ class LoadBalancer(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         self._args = args
         settings, probe = args.settings, args.settings.probe
-        zones = ["1", "2", "3"] if settings.zone_redundant else None
+        zones = ALL_ZONES if settings.zone_redundant else None
         lb = lb_name(args.prefix, args.name_suffix, settings.frontend == "public")
 
         self.public_ip: network.PublicIPAddress | None = None
@@ -188,15 +189,14 @@ class LoadBalancer(pulumi.ComponentResource):
         )
 
     def _public_ip(self, resource: str, ip_name: str, location: str, tier: str, zones: list[str] | None):
-        return network.PublicIPAddress(
+        return standard_public_ip(
             resource,
-            public_ip_address_name=naming.check_name("public ip address", ip_name),
+            ip_name=ip_name,
             resource_group_name=self._args.resource_group_name,
             location=location,
-            sku=network.PublicIPAddressSkuArgs(name="Standard", tier=tier),
-            public_ip_allocation_method="Static",
             zones=zones,
-            opts=pulumi.ResourceOptions(parent=self),
+            parent=self,
+            tier=tier,
         )
 
     def _load_balancer(self, resource, lb, location, tier, frontend, pool, protocol, port, backend_port, probe=None):
