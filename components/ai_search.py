@@ -120,13 +120,12 @@ class AiSearch(pulumi.ComponentResource):
             opts=child,
         )
         if args.lake_account_id is not None:
-            roles.grant(
+            roles.grant_lake_read(
                 f"{name}-lake-read",
                 seed=f"{args.prefix}/{args.name_suffix}/search/lake",
-                scope=args.lake_account_id,
+                lake_account_id=args.lake_account_id,
                 subscription_id=args.subscription_id,
-                role=roles.STORAGE_BLOB_DATA_READER,
-                principal_id=roles.principal_of(self.service),
+                reader=self.service,
                 opts=child,
             )
         self.service_name: pulumi.Output[str] = self.service.name

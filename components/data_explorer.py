@@ -159,14 +159,12 @@ class DataExplorer(pulumi.ComponentResource):
             opts=child,
         )
         if args.lake_account_id is not None:
-            # Re-ingestion reads the lake as the cluster's identity: no SAS, no account key.
-            roles.grant(
+            roles.grant_lake_read(
                 f"{name}-lake-read",
                 seed=f"{args.prefix}/{args.name_suffix}/adx/lake",
-                scope=args.lake_account_id,
+                lake_account_id=args.lake_account_id,
                 subscription_id=args.subscription_id,
-                role=roles.STORAGE_BLOB_DATA_READER,
-                principal_id=roles.principal_of(self.cluster),
+                reader=self.cluster,
                 opts=child,
             )
         if args.schema_kql is not None:

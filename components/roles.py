@@ -55,3 +55,25 @@ def grant(
         principal_type="ServicePrincipal",
         opts=opts,
     )
+
+
+def grant_lake_read(
+    name: str,
+    *,
+    seed: str,
+    lake_account_id: pulumi.Input[str],
+    subscription_id: pulumi.Input[str],
+    reader: Any,
+    opts: pulumi.ResourceOptions,
+) -> authorization.RoleAssignment:
+    """Let `reader`'s system-assigned identity read the lake's blobs: a service that rebuilds its data
+    from the lake (indexers, re-ingestion) does so with no SAS and no account key."""
+    return grant(
+        name,
+        seed=seed,
+        scope=lake_account_id,
+        subscription_id=subscription_id,
+        role=STORAGE_BLOB_DATA_READER,
+        principal_id=principal_of(reader),
+        opts=opts,
+    )
