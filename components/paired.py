@@ -27,10 +27,11 @@ def resource_id(subscription_id: str, prefix: str, suffix: str, path: str, layer
 
 @dataclass(frozen=True, kw_only=True)
 class PairedPlacement(Placement):
-    """A placement that can also address the paired stack's resources: the subscription both stacks
-    share, and the paired stack's prefix and suffix (None when its stack file is not known)."""
+    """A placement that also knows the paired stack: its region, the subscription both stacks share,
+    and its prefix and name suffix (None when its stack file is not known)."""
 
     subscription_id: pulumi.Input[str]
+    paired_region: str
     paired_prefix: str | None = None
     paired_name_suffix: str | None = None
 
@@ -41,6 +42,7 @@ class PairedPlacement(Placement):
             context,
             layer=layer,
             subscription_id=context.subscription_id,
+            paired_region=config.paired_region,
             paired_prefix=config.paired_prefix,
             paired_name_suffix=config.paired_name_suffix,
             **fields,

@@ -136,7 +136,6 @@ class SqlManagedInstanceArgs(PairedPlacement):
     tenant_id: pulumi.Input[str]
     settings: SqlManagedInstanceSettings
     role: Literal["primary", "secondary"] = "primary"
-    paired_region: str | None = None
 
 
 def instance_name(prefix: str, suffix: str) -> str:
@@ -236,12 +235,9 @@ class SqlManagedInstance(pulumi.ComponentResource):
 
 
 def deploy(context: PlatformContext, settings: SqlManagedInstanceSettings) -> dict[str, Any]:
-    config = context.config
     instance = SqlManagedInstance(
         "sql-managed-instance",
-        SqlManagedInstanceArgs.from_context(
-            context, tenant_id=context.tenant_id, settings=settings, role=config.role, paired_region=config.paired_region
-        ),
+        SqlManagedInstanceArgs.from_context(context, tenant_id=context.tenant_id, settings=settings, role=context.config.role),
     )
     outputs: dict[str, Any] = {
         "sqlManagedInstanceName": instance.instance_name,
