@@ -14,7 +14,6 @@ a failover and pre-stage the peer. https://learn.microsoft.com/azure/vpn-gateway
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any, Literal
@@ -25,11 +24,11 @@ from pydantic import Field
 
 from components import naming
 from components.connectivity import GATEWAY_SUBNET
+from components.hub_addresses import check_outside_hub
 from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.public_ip import ALL_ZONES, gateway_ip_configurations, standard_public_ip
 from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
-from stacks.config import ConfigError
 
 TYPE_TOKEN = "dataplatform:connectivity:VpnGateway"
 
@@ -189,21 +188,11 @@ class VpnGateway(pulumi.ComponentResource):
         )
 
 
-def _check_site_outside_hub(context: PlatformContext, settings: VpnGatewaySettings) -> None:
-    """Routes to the on-premises ranges must not shadow the hub's own: Azure would send hub
-    traffic into the tunnel. Checked here because the hub's space lives in another key."""
-    hub = ipaddress.ip_network(context.config.address_space)
-    for site_range in settings.on_premises.address_space:
-        if site_range.overlaps(hub):
-            raise ConfigError(
-                context.config.source,
-                "dataplatform:vpnGateway.onPremises.addressSpace",
-                f"{site_range} overlaps the hub's address space {hub}",
-            )
-
-
 def deploy(context: PlatformContext, settings: VpnGatewaySettings) -> dict[str, Any]:
-    _check_site_outside_hub(context, settings)
+    # A route to an on-premises range inside the hub would send hub traffic into the tunnel.
+    check_outside_hub(
+        context.config, settings.on_premises.address_space, "dataplatform:vpnGateway.onPremises.addressSpace"
+    )
     gateway = VpnGateway(
         "vpn-gateway",
         VpnGatewayArgs.from_context(
