@@ -22,6 +22,7 @@ from pulumi_azure_native import eventhub
 from pydantic import Field
 
 from components import naming
+from components.paired import resource_id
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts, register
 from components.spec import PlatformContext, Posture, ServiceSettings, ServiceSpec
 
@@ -101,10 +102,9 @@ def alias_name(prefix: str, primary_suffix: str, settings: EventHubsGeoDrSetting
 
 
 def paired_namespace_id(subscription_id: str, paired_prefix: str, paired_suffix: str) -> str:
-    """ARM id of the paired stack's core namespace: both stacks share a subscription and the naming scheme."""
-    group = naming.resource_group_name(paired_prefix, "data", paired_suffix)
+    """ARM id of the paired stack's core namespace."""
     namespace = naming.event_hubs_namespace_name(paired_prefix, paired_suffix)
-    return f"/subscriptions/{subscription_id}/resourceGroups/{group}/providers/Microsoft.EventHub/namespaces/{namespace}"
+    return resource_id(subscription_id, paired_prefix, paired_suffix, f"Microsoft.EventHub/namespaces/{namespace}")
 
 
 def _paired_names(context: PlatformContext) -> tuple[str, str]:
