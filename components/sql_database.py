@@ -237,11 +237,10 @@ class SqlDatabase(pulumi.ComponentResource):
 
 
 def deploy(context: PlatformContext, settings: SqlDatabaseSettings) -> dict[str, Any]:
-    config = context.config
     server = SqlDatabase(
         "sql_database",
         SqlDatabaseArgs.from_context(
-            context, tenant_id=context.tenant_id, is_secondary=config.is_secondary, settings=settings
+            context, tenant_id=context.tenant_id, is_secondary=context.config.is_secondary, settings=settings
         ),
     )
     outputs: dict[str, Any] = {
