@@ -16,6 +16,7 @@ from pulumi_azure_native import search
 from pydantic import Field
 
 from components import naming, roles
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -84,11 +85,7 @@ class AiSearchSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class AiSearchArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class AiSearchArgs(Placement):
     subscription_id: pulumi.Input[str]
     settings: AiSearchSettings
     lake_account_id: pulumi.Input[str] | None = None
@@ -119,13 +116,12 @@ class AiSearch(pulumi.ComponentResource):
             opts=child,
         )
         if args.lake_account_id is not None:
-            roles.grant(
+            roles.grant_lake_read(
                 f"{name}-lake-read",
                 seed=f"{args.prefix}/{args.name_suffix}/search/lake",
-                scope=args.lake_account_id,
+                lake_account_id=args.lake_account_id,
                 subscription_id=args.subscription_id,
-                role=roles.STORAGE_BLOB_DATA_READER,
-                principal_id=roles.principal_of(self.service),
+                reader=self.service,
                 opts=child,
             )
         self.service_name: pulumi.Output[str] = self.service.name
@@ -136,11 +132,8 @@ class AiSearch(pulumi.ComponentResource):
 def deploy(context: Platform, settings: AiSearchSettings) -> dict[str, Any]:
     service = AiSearch(
         "ai-search",
-        AiSearchArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
+        AiSearchArgs.from_context(
+            context,
             subscription_id=context.subscription_id,
             settings=settings,
             lake_account_id=context.lake_account_id,

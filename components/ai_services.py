@@ -20,6 +20,7 @@ from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.ai_services import CHECKS
+from components.placement import Placement
 
 TYPE_TOKEN = "dataplatform:ai:Services"
 
@@ -82,11 +83,7 @@ class AiServicesSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class AiServicesArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class AiServicesArgs(Placement):
     settings: AiServicesSettings
 
 
@@ -148,13 +145,7 @@ class AiServices(pulumi.ComponentResource):
 def deploy(context: Platform, settings: AiServicesSettings) -> dict[str, Any]:
     services = AiServices(
         "ai-services",
-        AiServicesArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            settings=settings,
-        ),
+        AiServicesArgs.from_context(context, settings=settings),
     )
     return {
         "aiServicesAccountName": services.account_name,

@@ -21,6 +21,7 @@ from pulumi_azure_native import analysisservices, storage
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from components import naming
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -105,11 +106,7 @@ class AnalysisServicesSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class AnalysisServicesArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class AnalysisServicesArgs(Placement):
     settings: AnalysisServicesSettings
 
 
@@ -178,13 +175,7 @@ class AnalysisServices(pulumi.ComponentResource):
 def deploy(context: Platform, settings: AnalysisServicesSettings) -> dict[str, Any]:
     server = AnalysisServices(
         "analysis-services",
-        AnalysisServicesArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            settings=settings,
-        ),
+        AnalysisServicesArgs.from_context(context, settings=settings),
     )
     return {
         "analysisServicesServerName": server.server_name,

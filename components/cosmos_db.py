@@ -21,6 +21,7 @@ from pulumi_azure_native import cosmosdb
 from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
+from components.paired import PairedPlacement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -127,13 +128,7 @@ class CosmosDbSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class CosmosDbArgs:
-    location: str
-    paired_region: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
+class CosmosDbArgs(PairedPlacement):
     settings: CosmosDbSettings
 
 
@@ -153,44 +148,58 @@ def _backup_policy(backup: CosmosBackup) -> Any:
     )
 
 
-def restore_source(subscription_id: str, source_region: str, instance_id: str) -> str:
-    return (
-        f"/subscriptions/{subscription_id}/providers/Microsoft.DocumentDB/locations/{source_region}"
-        f"/restorableDatabaseAccounts/{instance_id}"
+def has_read_region(settings: CosmosDbSettings) -> bool:
+    # A restore lands while the paired region is down: adding it as a read region would fail.
+    return settings.secondary_read_region and settings.restore is None
+
+
+def _restore_inputs(args: CosmosDbArgs) -> dict[str, Any]:
+    """A point-in-time restore from the source account's restorable instance in the paired region."""
+    restore = args.settings.restore
+    if restore is None:
+        return {}
+    region, instance = args.paired_region, restore.source_instance_id
+    source = pulumi.Output.from_input(args.subscription_id).apply(
+        lambda subscription: f"/subscriptions/{subscription}/providers/Microsoft.DocumentDB/locations/{region}"
+        f"/restorableDatabaseAccounts/{instance}"
     )
+    return {
+        "create_mode": "Restore",
+        "restore_parameters": cosmosdb.RestoreParametersArgs(
+            restore_mode="PointInTime",
+            restore_source=source,
+            restore_timestamp_in_utc=restore.restore_timestamp_utc,
+            source_backup_location=region,
+        ),
+    }
 
 
 class CosmosDb(pulumi.ComponentResource):
     def __init__(self, name: str, args: CosmosDbArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        settings, restore = args.settings, args.settings.restore
-        child = pulumi.ResourceOptions(parent=self)
+        restore = args.settings.restore
+        self.read_region = has_read_region(args.settings)
+        self.account = self._account(name, args)
+        # A restored account already holds its databases and containers; declaring them would ask
+        # Azure to create what exists.
+        if restore is None:
+            self._database_and_container(name, args)
+
+        self.account_name: pulumi.Output[str] = self.account.name
+        self.endpoint: pulumi.Output[str] = self.account.name.apply(lambda n: f"https://{n}.documents.azure.com:443/")
+        self.create_mode = "Restore" if restore is not None else "Default"
+        self.register_outputs(
+            {"account_name": self.account_name, "endpoint": self.endpoint, "create_mode": self.create_mode}
+        )
+
+    def _account(self, name: str, args: CosmosDbArgs) -> cosmosdb.DatabaseAccount:
+        settings = args.settings
         locations = [
             cosmosdb.LocationArgs(location_name=args.location, failover_priority=0, is_zone_redundant=settings.zone_redundant)
         ]
-        # A restore lands while the paired region is down: adding it as a read region would fail.
-        self.read_region = settings.secondary_read_region and restore is None
         if self.read_region:
             locations.append(cosmosdb.LocationArgs(location_name=args.paired_region, failover_priority=1))
-
-        restore_inputs: dict[str, Any] = {}
-        account_opts = child
-        if restore is not None:
-            source_region, instance = args.paired_region, restore.source_instance_id
-            restore_inputs = {
-                "create_mode": "Restore",
-                "restore_parameters": cosmosdb.RestoreParametersArgs(
-                    restore_mode="PointInTime",
-                    restore_source=pulumi.Output.from_input(args.subscription_id).apply(
-                        lambda subscription: restore_source(subscription, source_region, instance)
-                    ),
-                    restore_timestamp_in_utc=restore.restore_timestamp_utc,
-                    source_backup_location=source_region,
-                ),
-            }
-            account_opts = pulumi.ResourceOptions(parent=self, ignore_changes=list(CREATE_TIME_FIELDS))
-
-        self.account = cosmosdb.DatabaseAccount(
+        return cosmosdb.DatabaseAccount(
             f"{name}-account",
             account_name=naming.check_name("cosmos db account", f"{args.prefix}-cosmos-{args.name_suffix}", ACCOUNT_NAME),
             resource_group_name=args.resource_group_name,
@@ -207,60 +216,41 @@ class CosmosDb(pulumi.ComponentResource):
             public_network_access="Disabled",
             minimal_tls_version="Tls12",
             identity=cosmosdb.ManagedServiceIdentityArgs(type="SystemAssigned"),
-            **restore_inputs,
-            opts=account_opts,
+            **_restore_inputs(args),
+            opts=pulumi.ResourceOptions(
+                parent=self, ignore_changes=list(CREATE_TIME_FIELDS) if settings.restore is not None else None
+            ),
         )
 
-        # A restored account already holds its databases and containers; declaring them would ask
-        # Azure to create what exists.
-        if restore is None:
-            database = cosmosdb.SqlResourceSqlDatabase(
-                f"{name}-db-{settings.database}",
-                database_name=settings.database,
-                account_name=self.account.name,
-                resource_group_name=args.resource_group_name,
-                resource=cosmosdb.SqlDatabaseResourceArgs(id=settings.database),
-                options=cosmosdb.CreateUpdateOptionsArgs(
-                    autoscale_settings=cosmosdb.AutoscaleSettingsArgs(max_throughput=settings.autoscale_max_throughput)
-                ),
-                opts=child,
-            )
-            cosmosdb.SqlResourceSqlContainer(
-                f"{name}-container-{settings.container}",
-                container_name=settings.container,
-                database_name=database.name,
-                account_name=self.account.name,
-                resource_group_name=args.resource_group_name,
-                resource=cosmosdb.SqlContainerResourceArgs(
-                    id=settings.container,
-                    partition_key=cosmosdb.ContainerPartitionKeyArgs(
-                        paths=[settings.partition_key_path], kind="Hash", version=2
-                    ),
-                ),
-                opts=child,
-            )
-
-        self.account_name: pulumi.Output[str] = self.account.name
-        self.endpoint: pulumi.Output[str] = self.account.name.apply(lambda n: f"https://{n}.documents.azure.com:443/")
-        self.create_mode = "Restore" if restore is not None else "Default"
-        self.register_outputs(
-            {"account_name": self.account_name, "endpoint": self.endpoint, "create_mode": self.create_mode}
+    def _database_and_container(self, name: str, args: CosmosDbArgs) -> None:
+        settings = args.settings
+        database = cosmosdb.SqlResourceSqlDatabase(
+            f"{name}-db-{settings.database}",
+            database_name=settings.database,
+            account_name=self.account.name,
+            resource_group_name=args.resource_group_name,
+            resource=cosmosdb.SqlDatabaseResourceArgs(id=settings.database),
+            options=cosmosdb.CreateUpdateOptionsArgs(
+                autoscale_settings=cosmosdb.AutoscaleSettingsArgs(max_throughput=settings.autoscale_max_throughput)
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        cosmosdb.SqlResourceSqlContainer(
+            f"{name}-container-{settings.container}",
+            container_name=settings.container,
+            database_name=database.name,
+            account_name=self.account.name,
+            resource_group_name=args.resource_group_name,
+            resource=cosmosdb.SqlContainerResourceArgs(
+                id=settings.container,
+                partition_key=cosmosdb.ContainerPartitionKeyArgs(paths=[settings.partition_key_path], kind="Hash", version=2),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
 
 def deploy(context: Platform, settings: CosmosDbSettings) -> dict[str, Any]:
-    cosmos = CosmosDb(
-        "cosmos_db",
-        CosmosDbArgs(
-            location=context.region,
-            paired_region=context.config.paired_region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            subscription_id=context.subscription_id,
-            settings=settings,
-        ),
-    )
+    cosmos = CosmosDb("cosmos_db", CosmosDbArgs.from_context(context, settings=settings))
     return {
         "cosmosAccountName": cosmos.account_name,
         "cosmosEndpoint": cosmos.endpoint,
@@ -274,8 +264,7 @@ def posture(config: Any, settings: CosmosDbSettings | None) -> tuple[Posture, ..
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None)),)
     sku = f"Single Region Write with {settings.backup.mode} backup"
-    read_region = settings.secondary_read_region and settings.restore is None
-    return (Posture(sku=sku, uplift_enabled=(read_region, settings.automatic_failover)),)
+    return (Posture(sku=sku, uplift_enabled=(has_read_region(settings), settings.automatic_failover)),)
 
 
 SERVICE = ServiceSpec(

@@ -17,6 +17,7 @@ from pulumi_azure_native import kusto
 from pydantic import Field, field_validator, model_validator
 
 from components import naming, roles
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -108,11 +109,7 @@ class DataExplorerSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class DataExplorerArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class DataExplorerArgs(Placement):
     subscription_id: pulumi.Input[str]
     settings: DataExplorerSettings
     lake_account_id: pulumi.Input[str] | None = None
@@ -158,14 +155,12 @@ class DataExplorer(pulumi.ComponentResource):
             opts=child,
         )
         if args.lake_account_id is not None:
-            # Re-ingestion reads the lake as the cluster's identity: no SAS, no account key.
-            roles.grant(
+            roles.grant_lake_read(
                 f"{name}-lake-read",
                 seed=f"{args.prefix}/{args.name_suffix}/adx/lake",
-                scope=args.lake_account_id,
+                lake_account_id=args.lake_account_id,
                 subscription_id=args.subscription_id,
-                role=roles.STORAGE_BLOB_DATA_READER,
-                principal_id=roles.principal_of(self.cluster),
+                reader=self.cluster,
                 opts=child,
             )
         if args.schema_kql is not None:
@@ -205,11 +200,8 @@ def schema_path(project_dir: Path | None) -> Path:
 def deploy(context: Platform, settings: DataExplorerSettings) -> dict[str, Any]:
     explorer = DataExplorer(
         "data-explorer",
-        DataExplorerArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
+        DataExplorerArgs.from_context(
+            context,
             subscription_id=context.subscription_id,
             settings=settings,
             lake_account_id=context.lake_account_id,

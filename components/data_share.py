@@ -8,13 +8,13 @@ are recreated and every consumer must accept a new invitation, which is a person
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 import pulumi
 from pulumi_azure_native import datashare
 
 from components import naming
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -73,20 +73,12 @@ class DataShareSettings(ServiceSettings):
     """No knobs: the account has no SKU or redundancy setting; shares are the workload's."""
 
 
-@dataclass(frozen=True)
-class DataShareAccountArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
-
-
 def account_name(prefix: str, suffix: str) -> str:
     return naming.check_name("data share account", f"{prefix}share{suffix}", DATA_SHARE_NAME)
 
 
 class DataShareAccount(pulumi.ComponentResource):
-    def __init__(self, name: str, args: DataShareAccountArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: Placement, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         self.account = datashare.Account(
             f"{name}-account",
@@ -106,12 +98,7 @@ class DataShareAccount(pulumi.ComponentResource):
 def deploy(context: Platform, settings: DataShareSettings) -> dict[str, Any]:
     account = DataShareAccount(
         "data-share",
-        DataShareAccountArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-        ),
+        Placement.from_context(context),
     )
     return {"dataShareAccountName": account.account_name, "dataShareAccountId": account.account_id}
 

@@ -16,6 +16,7 @@ from pulumi_azure_native import databricks
 from pydantic import Field, model_validator
 
 from components import naming
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -112,11 +113,7 @@ class DatabricksSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class DatabricksArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class DatabricksArgs(Placement):
     subscription_id: pulumi.Input[str]
     vnet_id: pulumi.Input[str]
     settings: DatabricksSettings
@@ -186,11 +183,8 @@ def deploy(context: Platform, settings: DatabricksSettings) -> dict[str, Any]:
             pulumi.log.warn(f"databricks: subnets {', '.join(missing)} are not declared by the hub; they must exist")
     workspace = DatabricksWorkspace(
         "databricks",
-        DatabricksArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
+        DatabricksArgs.from_context(
+            context,
             subscription_id=context.subscription_id,
             vnet_id=context.vnet_id,
             settings=settings,

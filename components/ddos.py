@@ -6,7 +6,6 @@ The template for an optional service: a DR profile with the seed facts, a settin
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Literal
 
 import pulumi
@@ -16,6 +15,7 @@ from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.ddos import CHECKS
+from components.placement import Placement
 
 TYPE_TOKEN = "dataplatform:connectivity:DdosProtection"
 
@@ -47,16 +47,8 @@ class DdosSettings(ServiceSettings):
     mode: Literal["plan"] = "plan"
 
 
-@dataclass(frozen=True)
-class DdosProtectionArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
-
-
 class DdosProtection(pulumi.ComponentResource):
-    def __init__(self, name: str, args: DdosProtectionArgs, opts: pulumi.ResourceOptions | None = None) -> None:
+    def __init__(self, name: str, args: Placement, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         self.plan = network.DdosProtectionPlan(
             f"{name}-plan",
@@ -74,12 +66,7 @@ class DdosProtection(pulumi.ComponentResource):
 def deploy(context: Platform, settings: DdosSettings) -> dict[str, Any]:
     plan = DdosProtection(
         "ddos",
-        DdosProtectionArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.resource_groups["connectivity"],
-        ),
+        Placement.from_context(context, layer="connectivity"),
     )
     return {"ddosProtectionPlanId": plan.plan_id}
 

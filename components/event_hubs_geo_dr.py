@@ -25,6 +25,7 @@ from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.event_hubs_geo_dr import CHECKS
+from components.paired import resource_id
 
 TYPE_TOKEN = "dataplatform:data:EventHubsGeoDr"
 
@@ -98,10 +99,9 @@ def alias_name(prefix: str, primary_suffix: str, settings: EventHubsGeoDrSetting
 
 
 def paired_namespace_id(subscription_id: str, paired_prefix: str, paired_suffix: str) -> str:
-    """ARM id of the paired stack's core namespace: both stacks share a subscription and the naming scheme."""
-    group = naming.resource_group_name(paired_prefix, "data", paired_suffix)
+    """ARM id of the paired stack's core namespace."""
     namespace = naming.event_hubs_namespace_name(paired_prefix, paired_suffix)
-    return f"/subscriptions/{subscription_id}/resourceGroups/{group}/providers/Microsoft.EventHub/namespaces/{namespace}"
+    return resource_id(subscription_id, paired_prefix, paired_suffix, f"Microsoft.EventHub/namespaces/{namespace}")
 
 
 def _paired_names(context: Platform) -> tuple[str, str]:

@@ -24,6 +24,8 @@ from components.hub_layout import GATEWAY_SUBNET
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.express_route import CHECKS
+from components.placement import Placement
+from components.public_ip import ALL_ZONES, gateway_ip_configurations, standard_public_ip
 
 TYPE_TOKEN = "dataplatform:connectivity:ExpressRoute"
 
@@ -84,11 +86,7 @@ class ExpressRouteSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class ExpressRouteArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class ExpressRouteArgs(Placement):
     gateway_subnet_id: pulumi.Input[str]
     settings: ExpressRouteSettings
 
@@ -96,12 +94,27 @@ class ExpressRouteArgs:
 class ExpressRoute(pulumi.ComponentResource):
     def __init__(self, name: str, args: ExpressRouteArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        settings, prefix, suffix = args.settings, args.prefix, args.name_suffix
+        self.circuit = self._circuit(name, args)
+        self.gateway = self._gateway(name, args)
+        self.connection: network.VirtualNetworkGatewayConnection | None = None
+        if args.settings.connect_circuit:
+            self.connection = self._connection(name, args)
 
-        self.circuit = network.ExpressRouteCircuit(
+        self.circuit_id: pulumi.Output[str] = self.circuit.id
+        self.gateway_id: pulumi.Output[str] = self.gateway.id
+        # The provider needs the service key to provision the circuit; treat it as sensitive.
+        self.service_key: pulumi.Output[str] = pulumi.Output.secret(self.circuit.service_key)
+        self.register_outputs(
+            {"circuit_id": self.circuit_id, "gateway_id": self.gateway_id, "service_key": self.service_key}
+        )
+
+    def _circuit(self, name: str, args: ExpressRouteArgs) -> network.ExpressRouteCircuit:
+        settings = args.settings
+        return network.ExpressRouteCircuit(
             f"{name}-circuit",
-            circuit_name=naming.check_name("expressroute circuit", f"erc-{prefix}-{suffix}", naming.GENERAL_NAME),
+            circuit_name=naming.check_name(
+                "expressroute circuit", f"erc-{args.prefix}-{args.name_suffix}", naming.GENERAL_NAME
+            ),
             resource_group_name=args.resource_group_name,
             location=args.location,
             # The SKU name is always "<tier>_<family>".
@@ -114,21 +127,22 @@ class ExpressRoute(pulumi.ComponentResource):
                 bandwidth_in_mbps=settings.bandwidth_mbps,
             ),
             allow_classic_operations=False,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _gateway(self, name: str, args: ExpressRouteArgs) -> network.VirtualNetworkGateway:
+        prefix, suffix = args.prefix, args.name_suffix
         # The gateway's address is used by Azure for management only; it still must be Standard
         # and zone-redundant to match the AZ gateway SKU.
-        public_ip = network.PublicIPAddress(
+        public_ip = standard_public_ip(
             f"{name}-gateway-pip",
-            public_ip_address_name=naming.check_name("public ip address", f"pip-ergw-{prefix}-{suffix}"),
+            ip_name=f"pip-ergw-{prefix}-{suffix}",
             resource_group_name=args.resource_group_name,
             location=args.location,
-            sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-            public_ip_allocation_method="Static",
-            zones=["1", "2", "3"],
-            opts=child,
+            zones=ALL_ZONES,
+            parent=self,
         )
-        self.gateway = network.VirtualNetworkGateway(
+        return network.VirtualNetworkGateway(
             f"{name}-gateway",
             virtual_network_gateway_name=naming.check_name(
                 "expressroute gateway", f"ergw-{prefix}-{suffix}", naming.GENERAL_NAME
@@ -136,51 +150,31 @@ class ExpressRoute(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             gateway_type="ExpressRoute",
-            sku=network.VirtualNetworkGatewaySkuArgs(name=settings.gateway_sku, tier=settings.gateway_sku),
-            ip_configurations=[
-                network.VirtualNetworkGatewayIPConfigurationArgs(
-                    name="ipconfig1",
-                    private_ip_allocation_method="Dynamic",
-                    subnet=network.SubResourceArgs(id=args.gateway_subnet_id),
-                    public_ip_address=network.SubResourceArgs(id=public_ip.id),
-                )
-            ],
-            opts=child,
+            sku=network.VirtualNetworkGatewaySkuArgs(name=args.settings.gateway_sku, tier=args.settings.gateway_sku),
+            ip_configurations=gateway_ip_configurations(args.gateway_subnet_id, [public_ip]),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.connection: network.VirtualNetworkGatewayConnection | None = None
-        if settings.connect_circuit:
-            self.connection = network.VirtualNetworkGatewayConnection(
-                f"{name}-connection",
-                virtual_network_gateway_connection_name=naming.check_name(
-                    "expressroute connection", f"cn-{prefix}-erc-{suffix}", naming.GENERAL_NAME
-                ),
-                resource_group_name=args.resource_group_name,
-                location=args.location,
-                connection_type="ExpressRoute",
-                virtual_network_gateway1=network.VirtualNetworkGatewayArgs(id=self.gateway.id),
-                peer=network.SubResourceArgs(id=self.circuit.id),
-                opts=child,
-            )
 
-        self.circuit_id: pulumi.Output[str] = self.circuit.id
-        self.gateway_id: pulumi.Output[str] = self.gateway.id
-        # The provider needs the service key to provision the circuit; treat it as sensitive.
-        self.service_key: pulumi.Output[str] = pulumi.Output.secret(self.circuit.service_key)
-        self.register_outputs(
-            {"circuit_id": self.circuit_id, "gateway_id": self.gateway_id, "service_key": self.service_key}
+    def _connection(self, name: str, args: ExpressRouteArgs) -> network.VirtualNetworkGatewayConnection:
+        return network.VirtualNetworkGatewayConnection(
+            f"{name}-connection",
+            virtual_network_gateway_connection_name=naming.check_name(
+                "expressroute connection", f"cn-{args.prefix}-erc-{args.name_suffix}", naming.GENERAL_NAME
+            ),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            connection_type="ExpressRoute",
+            virtual_network_gateway1=network.VirtualNetworkGatewayArgs(id=self.gateway.id),
+            peer=network.SubResourceArgs(id=self.circuit.id),
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
 
 def deploy(context: Platform, settings: ExpressRouteSettings) -> dict[str, Any]:
     express_route = ExpressRoute(
         "express-route",
-        ExpressRouteArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.resource_groups["connectivity"],
-            gateway_subnet_id=context.subnet_ids[GATEWAY_SUBNET],
-            settings=settings,
+        ExpressRouteArgs.from_context(
+            context, layer="connectivity", gateway_subnet_id=context.subnet_ids[GATEWAY_SUBNET], settings=settings
         ),
     )
     return {

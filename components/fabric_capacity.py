@@ -21,6 +21,7 @@ from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.fabric_capacity import CHECKS
+from components.placement import Placement
 
 TYPE_TOKEN = "dataplatform:compute:FabricCapacity"
 
@@ -76,11 +77,7 @@ class FabricCapacitySettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class FabricCapacityArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class FabricCapacityArgs(Placement):
     sku: str
     administrators: tuple[str, ...]
 
@@ -109,14 +106,7 @@ class FabricCapacity(pulumi.ComponentResource):
 def deploy(context: Platform, settings: FabricCapacitySettings) -> dict[str, Any]:
     capacity = FabricCapacity(
         "fabric",
-        FabricCapacityArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            sku=settings.sku,
-            administrators=settings.administrators,
-        ),
+        FabricCapacityArgs.from_context(context, sku=settings.sku, administrators=settings.administrators),
     )
     return {
         "fabricCapacityName": capacity.capacity_name,

@@ -21,6 +21,7 @@ from components import naming, roles
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.function_app import CHECKS
+from components.placement import Placement
 
 TYPE_TOKEN = "dataplatform:compute:FunctionApp"
 
@@ -86,11 +87,7 @@ class FunctionAppSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class FunctionAppArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class FunctionAppArgs(Placement):
     subscription_id: pulumi.Input[str]
     settings: FunctionAppSettings
 
@@ -106,13 +103,32 @@ def storage_name(prefix: str, suffix: str) -> str:
 class FunctionApp(pulumi.ComponentResource):
     def __init__(self, name: str, args: FunctionAppArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        settings, group = args.settings, args.resource_group_name
+        self.storage = self._host_storage(name, args)
+        self.plan = self._plan(name, args)
+        self.app = self._app(name, args)
+        self._host_storage_access(name, args)
+        # Basic-auth publishing (FTP and the SCM site with a password) off: deployments use Entra tokens.
+        for kind, resource in (("ftp", web.WebAppFtpAllowed), ("scm", web.WebAppScmAllowed)):
+            resource(
+                f"{name}-{kind}-basic-auth",
+                name=self.app.name,
+                resource_group_name=args.resource_group_name,
+                allow=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
-        self.storage = storage.StorageAccount(
+        self.app_name: pulumi.Output[str] = self.app.name
+        # Azure reports the host name once the app exists; until then it is the default <name>.azurewebsites.net.
+        self.health_url: pulumi.Output[str] = pulumi.Output.all(self.app.default_host_name, self.app.name).apply(
+            lambda parts: f"https://{parts[0] or parts[1] + '.azurewebsites.net'}{HEALTH_PATH}"
+        )
+        self.register_outputs({"app_name": self.app_name, "health_url": self.health_url})
+
+    def _host_storage(self, name: str, args: FunctionAppArgs) -> storage.StorageAccount:
+        return storage.StorageAccount(
             f"{name}-storage",
             account_name=storage_name(args.prefix, args.name_suffix),
-            resource_group_name=group,
+            resource_group_name=args.resource_group_name,
             location=args.location,
             kind=storage.Kind.STORAGE_V2,
             # Host state only (leases, queues): rebuilt empty on a redeploy, so locally redundant.
@@ -122,25 +138,30 @@ class FunctionApp(pulumi.ComponentResource):
             allow_blob_public_access=False,
             # The host authenticates with its identity; no key exists to leak.
             allow_shared_key_access=False,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.plan = web.AppServicePlan(
+
+    def _plan(self, name: str, args: FunctionAppArgs) -> web.AppServicePlan:
+        settings = args.settings
+        return web.AppServicePlan(
             f"{name}-plan",
             name=naming.check_name("app service plan", f"asp-{args.prefix}-func-{args.name_suffix}", PLAN_NAME),
-            resource_group_name=group,
+            resource_group_name=args.resource_group_name,
             location=args.location,
             kind="elastic",
             reserved=True,  # Linux
             sku=web.SkuDescriptionArgs(name=settings.sku, tier="ElasticPremium"),
             zone_redundant=settings.zone_redundant,
             maximum_elastic_worker_count=settings.maximum_elastic_workers,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        stack = f"{LINUX_STACKS[settings.runtime]}|{settings.runtime_version}"
-        self.app = web.WebApp(
+
+    def _app(self, name: str, args: FunctionAppArgs) -> web.WebApp:
+        settings = args.settings
+        return web.WebApp(
             f"{name}-app",
             name=app_name(args.prefix, args.name_suffix),
-            resource_group_name=group,
+            resource_group_name=args.resource_group_name,
             location=args.location,
             kind="functionapp,linux",
             server_farm_id=self.plan.id,
@@ -148,7 +169,7 @@ class FunctionApp(pulumi.ComponentResource):
             https_only=True,
             identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
             site_config=web.SiteConfigArgs(
-                linux_fx_version=stack,
+                linux_fx_version=f"{LINUX_STACKS[settings.runtime]}|{settings.runtime_version}",
                 min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
                 scm_min_tls_version=web.SupportedTlsVersions.SUPPORTED_TLS_VERSIONS_1_2,
                 ftps_state=web.FtpsState.DISABLED,
@@ -162,8 +183,10 @@ class FunctionApp(pulumi.ComponentResource):
                     web.NameValuePairArgs(name="WEBSITE_RUN_FROM_PACKAGE", value="1"),
                 ],
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+
+    def _host_storage_access(self, name: str, args: FunctionAppArgs) -> None:
         principal = roles.principal_of(self.app)
         for role, definition in HOST_STORAGE_ROLES.items():
             roles.grant(
@@ -173,33 +196,14 @@ class FunctionApp(pulumi.ComponentResource):
                 subscription_id=args.subscription_id,
                 role=definition,
                 principal_id=principal,
-                opts=child,
+                opts=pulumi.ResourceOptions(parent=self),
             )
-        # Basic-auth publishing (FTP and the SCM site with a password) off: deployments use Entra tokens.
-        for kind, resource in (("ftp", web.WebAppFtpAllowed), ("scm", web.WebAppScmAllowed)):
-            resource(
-                f"{name}-{kind}-basic-auth", name=self.app.name, resource_group_name=group, allow=False, opts=child
-            )
-
-        self.app_name: pulumi.Output[str] = self.app.name
-        # Azure reports the host name once the app exists; until then it is the default <name>.azurewebsites.net.
-        self.health_url: pulumi.Output[str] = pulumi.Output.all(self.app.default_host_name, self.app.name).apply(
-            lambda parts: f"https://{parts[0] or parts[1] + '.azurewebsites.net'}{HEALTH_PATH}"
-        )
-        self.register_outputs({"app_name": self.app_name, "health_url": self.health_url})
 
 
 def deploy(context: Platform, settings: FunctionAppSettings) -> dict[str, Any]:
     app = FunctionApp(
         "function-app",
-        FunctionAppArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            subscription_id=context.subscription_id,
-            settings=settings,
-        ),
+        FunctionAppArgs.from_context(context, subscription_id=context.subscription_id, settings=settings),
     )
     return {
         "functionAppName": app.app_name,

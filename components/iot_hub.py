@@ -19,6 +19,7 @@ from pulumi_azure_native import iothub
 from pydantic import Field
 
 from components import naming
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -91,11 +92,7 @@ class IotHubSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class IotHubArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class IotHubArgs(Placement):
     settings: IotHubSettings
 
 
@@ -140,13 +137,7 @@ class IotHub(pulumi.ComponentResource):
 def deploy(context: Platform, settings: IotHubSettings) -> dict[str, Any]:
     hub = IotHub(
         "iot_hub",
-        IotHubArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            settings=settings,
-        ),
+        IotHubArgs.from_context(context, settings=settings),
     )
     return {"iotHubName": hub.hub_name, "iotHubId": hub.hub_id, "iotHubHostName": hub.host_name}
 

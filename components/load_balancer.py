@@ -1,13 +1,9 @@
 """Standard load balancer in front of the platform's compute, private (in the hub's data subnet) or public.
 
 Uplifts from the seeds: a zone-redundant frontend, and `tier: Global`, which adds a cross-region
-(Global-tier) load balancer in front of this region's and the paired region's load balancers.
-
-Cross-region facts (https://learn.microsoft.com/azure/load-balancer/cross-region-overview): public
-frontends and backends only, TCP only, no probe of its own (it polls the regional ones), the rule's
-backend port is the regional frontend port, created in a "home region" whose loss does not stop
-traffic. Enable it on ONE stack: both regions' load balancers are its backends, so the paired one
-must exist (warm standby), or set `pairedBackend: false` until it does.
+(Global-tier) load balancer in front of this region's and the paired region's load balancers
+(components/cross_region_lb.py). Enable it on ONE stack: both regions' load balancers are its
+backends, so the paired one must exist (warm standby), or set `pairedBackend: false` until it does.
 The pools' members (NICs, scale sets) join from the compute that uses them.
 """
 
@@ -22,11 +18,15 @@ from pulumi_azure_native import network
 from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
-from components.hub_layout import DATA_SUBNET, carve_hub
+from components.hub_layout import DATA_SUBNET
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
-from components.errors import ConfigError
 from smoke_tests.load_balancer import CHECKS
+from components.cross_region_lb import HomeRegion, cross_region_load_balancer
+from components.hub_addresses import check_usable_in_data_subnet
+from components.placement import Placement
+from components.public_ip import ALL_ZONES, standard_public_ip
+from components.single_rule_lb import BACKEND, FRONTEND, PROBE, child_id, single_rule_load_balancer
 
 TYPE_TOKEN = "dataplatform:connectivity:LoadBalancer"
 
@@ -57,16 +57,6 @@ PROFILE = DRProfile(
         "probe-health reads the DipAvailability metric, data-path-availability VipAvailability.",
     ),
 )
-
-FRONTEND = "frontend"
-BACKEND = "backend"
-PROBE = "health"
-
-# Where a cross-region load balancer (and its Global public IP) can be created (verify: the list grows).
-HomeRegion = Literal[
-    "eastus2", "westus", "westeurope", "southeastasia", "centralus", "northeurope", "eastasia",
-    "usgovvirginia", "ukwest", "uksouth",
-]
 
 
 class ProbeSettings(ServiceSettings):
@@ -115,21 +105,8 @@ def lb_name(prefix: str, suffix: str, public: bool) -> str:
     return naming.check_name("load balancer", f"{'lbe' if public else 'lbi'}-{prefix}-{suffix}", naming.GENERAL_NAME)
 
 
-def child_id(subscription: pulumi.Input[str], group: pulumi.Input[str], lb: str, kind: str, name: str) -> pulumi.Output[str]:
-    """A load balancer's sub-resource id: rules must name the frontend, pool and probe by id
-    before Azure has created any of them."""
-    return pulumi.Output.concat(
-        "/subscriptions/", subscription, "/resourceGroups/", group,
-        "/providers/Microsoft.Network/loadBalancers/", lb, f"/{kind}/{name}",
-    )
-
-
 @dataclass(frozen=True)
-class LoadBalancerArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class LoadBalancerArgs(Placement):
     subscription_id: pulumi.Input[str]
     data_subnet_id: pulumi.Input[str]
     settings: LoadBalancerSettings
@@ -137,40 +114,66 @@ class LoadBalancerArgs:
     paired_frontend: tuple[str, pulumi.Input[str]] | None = None
 
 
+def _regional_frontend(
+    args: LoadBalancerArgs, public_ip: network.PublicIPAddress | None, zones: list[str] | None
+) -> network.FrontendIPConfigurationArgs:
+    if public_ip is not None:
+        return network.FrontendIPConfigurationArgs(
+            name=FRONTEND, public_ip_address=network.PublicIPAddressArgs(id=public_ip.id)
+        )
+    private_ip = args.settings.private_ip
+    return network.FrontendIPConfigurationArgs(
+        name=FRONTEND,
+        subnet=network.SubnetArgs(id=args.data_subnet_id),
+        private_ip_allocation_method="Static" if private_ip else "Dynamic",
+        private_ip_address=str(private_ip) if private_ip else None,
+        zones=zones,
+    )
+
+
+def _health_probe(probe: ProbeSettings) -> network.ProbeArgs:
+    return network.ProbeArgs(
+        name=PROBE,
+        protocol=probe.protocol,
+        port=probe.port,
+        request_path=probe.path if probe.protocol != "Tcp" else None,
+        interval_in_seconds=probe.interval_seconds,
+        probe_threshold=2,
+    )
+
+
 class LoadBalancer(pulumi.ComponentResource):
     def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        self._args = args
-        settings, probe = args.settings, args.settings.probe
-        zones = ["1", "2", "3"] if settings.zone_redundant else None
+        settings = args.settings
+        zones = ALL_ZONES if settings.zone_redundant else None
         lb = lb_name(args.prefix, args.name_suffix, settings.frontend == "public")
 
         self.public_ip: network.PublicIPAddress | None = None
         if settings.frontend == "public":
             # A public frontend is as zone-redundant as its address: the zones go on the public IP.
-            self.public_ip = self._public_ip(f"{name}-pip", f"pip-{lb}", args.location, "Regional", zones)
-            frontend = network.FrontendIPConfigurationArgs(
-                name=FRONTEND, public_ip_address=network.PublicIPAddressArgs(id=self.public_ip.id)
-            )
-        else:
-            frontend = network.FrontendIPConfigurationArgs(
-                name=FRONTEND,
-                subnet=network.SubnetArgs(id=args.data_subnet_id),
-                private_ip_allocation_method="Static" if settings.private_ip else "Dynamic",
-                private_ip_address=str(settings.private_ip) if settings.private_ip else None,
+            self.public_ip = standard_public_ip(
+                f"{name}-pip",
+                ip_name=f"pip-{lb}",
+                resource_group_name=args.resource_group_name,
+                location=args.location,
                 zones=zones,
+                parent=self,
             )
-        health = network.ProbeArgs(
-            name=PROBE,
-            protocol=probe.protocol,
-            port=probe.port,
-            request_path=probe.path if probe.protocol != "Tcp" else None,
-            interval_in_seconds=probe.interval_seconds,
-            probe_threshold=2,
-        )
-        self.load_balancer = self._load_balancer(
-            f"{name}-lb", lb, args.location, "Regional", frontend, network.BackendAddressPoolArgs(name=BACKEND),
-            settings.protocol, settings.port, settings.backend_port, health,
+        self.load_balancer = single_rule_load_balancer(
+            f"{name}-lb",
+            lb=lb,
+            subscription_id=args.subscription_id,
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            tier="Regional",
+            frontend=_regional_frontend(args, self.public_ip, zones),
+            pool=network.BackendAddressPoolArgs(name=BACKEND),
+            protocol=settings.protocol,
+            port=settings.port,
+            backend_port=settings.backend_port,
+            probe=_health_probe(settings.probe),
+            parent=self,
         )
         self.load_balancer_id: pulumi.Output[str] = self.load_balancer.id
         self.frontend_id = child_id(args.subscription_id, args.resource_group_name, lb, "frontendIPConfigurations", FRONTEND)
@@ -181,95 +184,28 @@ class LoadBalancer(pulumi.ComponentResource):
         )
         self.global_address: pulumi.Output[Any] | None = None
         if settings.tier == "Global":
-            self._cross_region(name)
+            self._cross_region(name, args)
         self.register_outputs(
             {"load_balancer_id": self.load_balancer_id, "frontend_address": self.frontend_address,
              "global_address": self.global_address}
         )
 
-    def _public_ip(self, resource: str, ip_name: str, location: str, tier: str, zones: list[str] | None):
-        return network.PublicIPAddress(
-            resource,
-            public_ip_address_name=naming.check_name("public ip address", ip_name),
-            resource_group_name=self._args.resource_group_name,
-            location=location,
-            sku=network.PublicIPAddressSkuArgs(name="Standard", tier=tier),
-            public_ip_allocation_method="Static",
-            zones=zones,
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _load_balancer(self, resource, lb, location, tier, frontend, pool, protocol, port, backend_port, probe=None):
-        args = self._args
-
-        def ref(kind: str, sub_name: str) -> network.SubResourceArgs:
-            return network.SubResourceArgs(id=child_id(args.subscription_id, args.resource_group_name, lb, kind, sub_name))
-
-        return network.LoadBalancer(
-            resource,
-            load_balancer_name=lb,
-            resource_group_name=args.resource_group_name,
-            location=location,
-            sku=network.LoadBalancerSkuArgs(name="Standard", tier=tier),
-            frontend_ip_configurations=[frontend],
-            backend_address_pools=[pool],
-            probes=[probe] if probe else None,
-            load_balancing_rules=[
-                network.LoadBalancingRuleArgs(
-                    name="default",
-                    protocol=protocol,
-                    frontend_port=port,
-                    backend_port=backend_port,
-                    frontend_ip_configuration=ref("frontendIPConfigurations", FRONTEND),
-                    backend_address_pool=ref("backendAddressPools", BACKEND),
-                    probe=ref("probes", PROBE) if probe else None,
-                    enable_tcp_reset=protocol == "Tcp",
-                    # Egress leaves through the hub firewall, never a load balancer's SNAT (a
-                    # cross-region rule has no such setting).
-                    disable_outbound_snat=True if tier == "Regional" else None,
-                )
-            ],
-            opts=pulumi.ResourceOptions(parent=self),
-        )
-
-    def _cross_region(self, name: str) -> None:
-        args, settings = self._args, self._args.settings
+    def _cross_region(self, name: str, args: LoadBalancerArgs) -> None:
+        settings = args.settings
         assert settings.home_region is not None  # enforced by the settings model
-        lb = naming.check_name("load balancer", f"lbg-{args.prefix}-{args.name_suffix}", naming.GENERAL_NAME)
-        # Anycast from every participating region; created in the home region, like the load balancer.
-        public_ip = self._public_ip(f"{name}-global-pip", f"pip-{lb}", settings.home_region, "Global", None)
         members = [(args.location, self.frontend_id)] + ([args.paired_frontend] if args.paired_frontend else [])
-        pool = network.BackendAddressPoolArgs(
-            name=BACKEND,
-            load_balancer_backend_addresses=[
-                network.LoadBalancerBackendAddressArgs(
-                    name=region, load_balancer_frontend_ip_configuration=network.SubResourceArgs(id=frontend_id)
-                )
-                for region, frontend_id in members
-            ],
-        )
-        frontend = network.FrontendIPConfigurationArgs(
-            name=FRONTEND, public_ip_address=network.PublicIPAddressArgs(id=public_ip.id)
-        )
-        # No probe (it polls the regional load balancers); the backend port is their frontend port.
-        self.global_load_balancer = self._load_balancer(
-            f"{name}-global-lb", lb, settings.home_region, "Global", frontend, pool, "Tcp", settings.port, settings.port
+        self.global_load_balancer, public_ip = cross_region_load_balancer(
+            name,
+            prefix=args.prefix,
+            suffix=args.name_suffix,
+            subscription_id=args.subscription_id,
+            resource_group_name=args.resource_group_name,
+            home_region=settings.home_region,
+            port=settings.port,
+            members=members,
+            parent=self,
         )
         self.global_address = public_ip.ip_address
-
-
-def _private_ip_in_data_subnet(context: Platform, settings: LoadBalancerSettings) -> None:
-    if settings.private_ip is None:
-        return
-    data = carve_hub(context.config.address_space).data
-    # Azure keeps the first four addresses and the last one of every subnet for itself.
-    usable_first, usable_last = data.network_address + 4, data.broadcast_address - 1
-    if not usable_first <= settings.private_ip <= usable_last:
-        raise ConfigError(
-            context.config.source,
-            "dataplatform:loadBalancer.privateIp",
-            f"{settings.private_ip} is not a usable address of the data subnet ({usable_first}-{usable_last})",
-        )
 
 
 def _paired_frontend(context: Platform, settings: LoadBalancerSettings) -> tuple[str, pulumi.Output[str]] | None:
@@ -286,14 +222,13 @@ def _paired_frontend(context: Platform, settings: LoadBalancerSettings) -> tuple
 
 
 def deploy(context: Platform, settings: LoadBalancerSettings) -> dict[str, Any]:
-    _private_ip_in_data_subnet(context, settings)
+    if settings.private_ip is not None:
+        check_usable_in_data_subnet(context.config, settings.private_ip, "dataplatform:loadBalancer.privateIp")
     balancer = LoadBalancer(
         "load-balancer",
-        LoadBalancerArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.resource_groups["connectivity"],
+        LoadBalancerArgs.from_context(
+            context,
+            layer="connectivity",
             subscription_id=context.subscription_id,
             data_subnet_id=context.subnet_ids[DATA_SUBNET],
             settings=settings,

@@ -17,6 +17,7 @@ from pulumi_azure_native import applicationinsights, containerregistry, machinel
 from pydantic import Field
 
 from components import naming
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -98,11 +99,7 @@ class MachineLearningSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class MachineLearningArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class MachineLearningArgs(Placement):
     key_vault_id: pulumi.Input[str]
     log_analytics_workspace_id: pulumi.Input[str]
     settings: MachineLearningSettings
@@ -111,66 +108,13 @@ class MachineLearningArgs:
 class MachineLearningWorkspace(pulumi.ComponentResource):
     def __init__(self, name: str, args: MachineLearningArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        settings = args.settings
-        prefix, suffix = args.prefix, args.name_suffix
-
-        self.storage = storage.StorageAccount(
-            f"{name}-storage",
-            account_name=naming.check_name("storage account", f"{prefix}mlst{suffix}"),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            kind="StorageV2",
-            sku=storage.SkuArgs(name=settings.storage_redundancy),
-            # AML's datastores and compute file shares do not support a hierarchical namespace.
-            is_hns_enabled=False,
-            enable_https_traffic_only=True,
-            minimum_tls_version="TLS1_2",
-            allow_blob_public_access=False,
-            # Shared keys stay on: AML's default (credential-based) datastores and compute file shares
-            # use them; identity-only datastores would need system_datastores_auth_mode "identity".
-            opts=child,
-        )
-        # Workspace-based: telemetry lands in the platform's Log Analytics workspace.
-        self.insights = applicationinsights.Component(
-            f"{name}-insights",
-            resource_name_=naming.check_name("application insights", f"appi-{prefix}-ml-{suffix}", INSIGHTS_NAME),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            kind="web",
-            application_type="web",
-            workspace_resource_id=args.log_analytics_workspace_id,
-            ingestion_mode="LogAnalytics",
-            opts=child,
-        )
+        self.storage = self._storage(name, args)
+        self.insights = self._insights(name, args)
         self.registry: containerregistry.Registry | None = None
-        if settings.container_registry:
-            self.registry = containerregistry.Registry(
-                f"{name}-registry",
-                registry_name=naming.check_name("container registry", f"{prefix}mlcr{suffix}", REGISTRY_NAME),
-                resource_group_name=args.resource_group_name,
-                location=args.location,
-                sku=containerregistry.SkuArgs(name="Premium"),
-                admin_user_enabled=False,
-                public_network_access="Disabled",
-                opts=child,
-            )
-        self.workspace = machinelearningservices.Workspace(
-            f"{name}-workspace",
-            workspace_name=naming.check_name("machine learning workspace", f"mlw-{prefix}-{suffix}", WORKSPACE_NAME),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            kind="Default",
-            sku=machinelearningservices.SkuArgs(name=settings.sku),
-            identity=machinelearningservices.ManagedServiceIdentityArgs(type="SystemAssigned"),
-            storage_account=self.storage.id,
-            key_vault=args.key_vault_id,
-            application_insights=self.insights.id,
-            container_registry=self.registry.id if self.registry else None,
-            public_network_access="Disabled",
-            managed_network=machinelearningservices.ManagedNetworkSettingsArgs(isolation_mode=settings.isolation_mode),
-            opts=child,
-        )
+        if args.settings.container_registry:
+            self.registry = self._registry(name, args)
+        self.workspace = self._workspace(name, args)
+
         self.workspace_name: pulumi.Output[str] = self.workspace.name
         self.workspace_id: pulumi.Output[str] = self.workspace.id
         self.storage_account_name: pulumi.Output[str] = self.storage.name
@@ -182,15 +126,79 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             }
         )
 
+    def _storage(self, name: str, args: MachineLearningArgs) -> storage.StorageAccount:
+        return storage.StorageAccount(
+            f"{name}-storage",
+            account_name=naming.check_name("storage account", f"{args.prefix}mlst{args.name_suffix}"),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="StorageV2",
+            sku=storage.SkuArgs(name=args.settings.storage_redundancy),
+            # AML's datastores and compute file shares do not support a hierarchical namespace.
+            is_hns_enabled=False,
+            enable_https_traffic_only=True,
+            minimum_tls_version="TLS1_2",
+            allow_blob_public_access=False,
+            # Shared keys stay on: AML's default (credential-based) datastores and compute file shares
+            # use them; identity-only datastores would need system_datastores_auth_mode "identity".
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _insights(self, name: str, args: MachineLearningArgs) -> applicationinsights.Component:
+        # Workspace-based: telemetry lands in the platform's Log Analytics workspace.
+        return applicationinsights.Component(
+            f"{name}-insights",
+            resource_name_=naming.check_name(
+                "application insights", f"appi-{args.prefix}-ml-{args.name_suffix}", INSIGHTS_NAME
+            ),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="web",
+            application_type="web",
+            workspace_resource_id=args.log_analytics_workspace_id,
+            ingestion_mode="LogAnalytics",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _registry(self, name: str, args: MachineLearningArgs) -> containerregistry.Registry:
+        return containerregistry.Registry(
+            f"{name}-registry",
+            registry_name=naming.check_name("container registry", f"{args.prefix}mlcr{args.name_suffix}", REGISTRY_NAME),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            sku=containerregistry.SkuArgs(name="Premium"),
+            admin_user_enabled=False,
+            public_network_access="Disabled",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _workspace(self, name: str, args: MachineLearningArgs) -> machinelearningservices.Workspace:
+        settings = args.settings
+        return machinelearningservices.Workspace(
+            f"{name}-workspace",
+            workspace_name=naming.check_name(
+                "machine learning workspace", f"mlw-{args.prefix}-{args.name_suffix}", WORKSPACE_NAME
+            ),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            kind="Default",
+            sku=machinelearningservices.SkuArgs(name=settings.sku),
+            identity=machinelearningservices.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            storage_account=self.storage.id,
+            key_vault=args.key_vault_id,
+            application_insights=self.insights.id,
+            container_registry=self.registry.id if self.registry else None,
+            public_network_access="Disabled",
+            managed_network=machinelearningservices.ManagedNetworkSettingsArgs(isolation_mode=settings.isolation_mode),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
 
 def deploy(context: Platform, settings: MachineLearningSettings) -> dict[str, Any]:
     workspace = MachineLearningWorkspace(
         "machine-learning",
-        MachineLearningArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
+        MachineLearningArgs.from_context(
+            context,
             key_vault_id=context.key_vault_id,
             log_analytics_workspace_id=context.log_analytics_workspace_id,
             settings=settings,

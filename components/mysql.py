@@ -21,6 +21,7 @@ from pulumi_azure_native import dbformysql, managedidentity
 from pydantic import Field, field_validator
 
 from components import naming
+from components.paired import PairedPlacement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -127,48 +128,47 @@ def server_name(prefix: str, suffix: str) -> str:
     return naming.check_name("mysql server", f"{prefix}-mysql-{suffix}", SERVER_NAME)
 
 
-def paired_server_id(subscription_id: str, paired_prefix: str, paired_suffix: str) -> str:
-    """ARM id of the paired stack's server: both stacks share a subscription and the naming scheme."""
-    group = naming.resource_group_name(paired_prefix, "data", paired_suffix)
-    return (
-        f"/subscriptions/{subscription_id}/resourceGroups/{group}"
-        f"/providers/Microsoft.DBforMySQL/flexibleServers/{server_name(paired_prefix, paired_suffix)}"
-    )
+def server_path(prefix: str, suffix: str) -> str:
+    return f"Microsoft.DBforMySQL/flexibleServers/{server_name(prefix, suffix)}"
 
 
 @dataclass(frozen=True)
-class MySqlArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class MySqlArgs(PairedPlacement):
     tenant_id: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
     settings: MySqlSettings
-    paired_prefix: str | None = None
-    paired_name_suffix: str | None = None
 
 
 class MySqlServer(pulumi.ComponentResource):
     def __init__(self, name: str, args: MySqlArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        settings, restore = args.settings, args.settings.restore
-        child = pulumi.ResourceOptions(parent=self)
+        restore = args.settings.restore
         self.identity = managedidentity.UserAssignedIdentity(
             f"{name}-identity",
             resource_name_=naming.check_name("managed identity", f"id-{args.prefix}-mysql-{args.name_suffix}", IDENTITY_NAME),
             resource_group_name=args.resource_group_name,
             location=args.location,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
+        self.server = self._server(name, args)
+        self._entra_only(name, args)
+        # A geo-restored server already holds its databases.
+        if restore is None:
+            self._databases(name, args)
 
+        self.server_name: pulumi.Output[str] = self.server.name
+        self.fqdn: pulumi.Output[str] = self.server.name.apply(lambda n: f"{n}.mysql.database.azure.com")
+        self.create_mode = restore.mode if restore is not None else "Default"
+        self.register_outputs({"server_name": self.server_name, "fqdn": self.fqdn, "create_mode": self.create_mode})
+
+    def _server(self, name: str, args: MySqlArgs) -> dbformysql.Server:
+        settings, restore = args.settings, args.settings.restore
         ignored = [PASSWORD_FIELD]
         if restore is not None:
             mode_inputs = {"create_mode": restore.mode, "source_server_resource_id": self._source(args)}
             ignored += CREATE_TIME_FIELDS
         else:
             mode_inputs = self._bootstrap_login()
-        self.server = dbformysql.Server(
+        return dbformysql.Server(
             f"{name}-server",
             server_name=server_name(args.prefix, args.name_suffix),
             resource_group_name=args.resource_group_name,
@@ -188,17 +188,18 @@ class MySqlServer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignored),
         )
 
+    def _entra_only(self, name: str, args: MySqlArgs) -> None:
         admin = dbformysql.AzureADAdministrator(
             f"{name}-entra-admin",
             administrator_name="ActiveDirectory",
             administrator_type="ActiveDirectory",
             identity_resource_id=self.identity.id,
-            login=settings.admin_login,
-            sid=settings.admin_object_id,
+            login=args.settings.admin_login,
+            sid=args.settings.admin_object_id,
             tenant_id=args.tenant_id,
             server_name=self.server.name,
             resource_group_name=args.resource_group_name,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
         # One at a time: the server takes one configuration change at a time, and Entra-only mode
         # is refused until an Entra administrator exists. tls_version is static: it applies at the
@@ -215,23 +216,17 @@ class MySqlServer(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous]),
             )
 
-        # A geo-restored server already holds its databases.
-        if restore is None:
-            for database in settings.databases:
-                dbformysql.Database(
-                    f"{name}-db-{database}",
-                    database_name=database,
-                    server_name=self.server.name,
-                    resource_group_name=args.resource_group_name,
-                    charset="utf8mb4",
-                    collation="utf8mb4_0900_ai_ci",
-                    opts=child,
-                )
-
-        self.server_name: pulumi.Output[str] = self.server.name
-        self.fqdn: pulumi.Output[str] = self.server.name.apply(lambda n: f"{n}.mysql.database.azure.com")
-        self.create_mode = restore.mode if restore is not None else "Default"
-        self.register_outputs({"server_name": self.server_name, "fqdn": self.fqdn, "create_mode": self.create_mode})
+    def _databases(self, name: str, args: MySqlArgs) -> None:
+        for database in args.settings.databases:
+            dbformysql.Database(
+                f"{name}-db-{database}",
+                database_name=database,
+                server_name=self.server.name,
+                resource_group_name=args.resource_group_name,
+                charset="utf8mb4",
+                collation="utf8mb4_0900_ai_ci",
+                opts=pulumi.ResourceOptions(parent=self),
+            )
 
     @staticmethod
     def _bootstrap_login() -> dict[str, Any]:
@@ -243,30 +238,13 @@ class MySqlServer(pulumi.ComponentResource):
     @staticmethod
     def _source(args: MySqlArgs) -> pulumi.Input[str]:
         assert args.settings.restore is not None
-        if args.settings.restore.source_server_id:
-            return args.settings.restore.source_server_id
-        if not args.paired_prefix or not args.paired_name_suffix:
-            raise ValueError("mysql.restore has no sourceServerId and the paired stack's prefix/nameSuffix are unknown")
-        prefix, suffix = args.paired_prefix, args.paired_name_suffix
-        return pulumi.Output.from_input(args.subscription_id).apply(lambda s: paired_server_id(s, prefix, suffix))
+        return args.settings.restore.source_server_id or args.paired_id(
+            server_path, unknown="mysql.restore has no sourceServerId and the paired stack's prefix/nameSuffix are unknown"
+        )
 
 
 def deploy(context: Platform, settings: MySqlSettings) -> dict[str, Any]:
-    config = context.config
-    server = MySqlServer(
-        "mysql",
-        MySqlArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            tenant_id=context.tenant_id,
-            subscription_id=context.subscription_id,
-            settings=settings,
-            paired_prefix=config.paired_prefix,
-            paired_name_suffix=config.paired_name_suffix,
-        ),
-    )
+    server = MySqlServer("mysql", MySqlArgs.from_context(context, tenant_id=context.tenant_id, settings=settings))
     return {
         "mysqlServerName": server.server_name,
         "mysqlFqdn": server.fqdn,

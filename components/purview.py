@@ -15,6 +15,7 @@ import pulumi
 from pulumi_azure_native import purview
 
 from components import naming
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -85,11 +86,7 @@ class PurviewSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class PurviewAccountArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class PurviewAccountArgs(Placement):
     sku: str = "Standard"
 
 
@@ -130,13 +127,7 @@ class PurviewAccount(pulumi.ComponentResource):
 def deploy(context: Platform, settings: PurviewSettings) -> dict[str, Any]:
     account = PurviewAccount(
         "purview",
-        PurviewAccountArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            sku=settings.sku,
-        ),
+        PurviewAccountArgs.from_context(context, sku=settings.sku),
     )
     return {"purviewAccountName": account.account_name, "purviewAccountId": account.account_id}
 

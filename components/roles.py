@@ -70,3 +70,25 @@ class EntraAdmin(ServiceSettings):
     object_id: str = Field(alias="objectId", min_length=1)
     principal_name: str = Field(alias="principalName", min_length=1)
     principal_type: Literal["User", "Group", "ServicePrincipal"] = Field("Group", alias="principalType")
+
+
+def grant_lake_read(
+    name: str,
+    *,
+    seed: str,
+    lake_account_id: pulumi.Input[str],
+    subscription_id: pulumi.Input[str],
+    reader: Any,
+    opts: pulumi.ResourceOptions,
+) -> authorization.RoleAssignment:
+    """Let `reader`'s system-assigned identity read the lake's blobs: a service that rebuilds its data
+    from the lake (indexers, re-ingestion) does so with no SAS and no account key."""
+    return grant(
+        name,
+        seed=seed,
+        scope=lake_account_id,
+        subscription_id=subscription_id,
+        role=STORAGE_BLOB_DATA_READER,
+        principal_id=principal_of(reader),
+        opts=opts,
+    )

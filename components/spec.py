@@ -17,16 +17,12 @@ from pathlib import Path
 from typing import Any, Literal, Protocol
 
 import pulumi
-from pydantic import BaseModel, ConfigDict
 
 from components.private_endpoint import private_endpoint
 from components.profile import DRProfile
+from components.settings import ServiceSettings
 
-
-class ServiceSettings(BaseModel):
-    """Base of every service's settings model: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+__all__ = ["ClientConfig", "Platform", "Posture", "ServiceSettings", "ServiceSpec", "StackFacts"]
 
 
 class StackFacts(Protocol):

@@ -21,6 +21,7 @@ from pulumi_azure_native import sql
 from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
+from components.paired import PairedPlacement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -43,6 +44,7 @@ DATABASE_NAME = naming.NameRule(1, 128, r"[A-Za-z0-9_][A-Za-z0-9_-]*", "letters,
 # Read by Azure only when the database is created.
 CREATE_TIME_FIELDS = ("createMode", "sourceDatabaseId")
 GEO_BACKUP = ("Geo", "GeoZone")
+PAIRED_SERVER_UNKNOWN = "sqlDatabase: the paired stack's prefix/nameSuffix are unknown, so its server cannot be named"
 
 PROFILE = DRProfile(
     key="sql_database",
@@ -132,28 +134,15 @@ def server_name(prefix: str, suffix: str) -> str:
     return naming.check_name("sql server", f"{prefix}-sql-{suffix}", SERVER_NAME)
 
 
-def server_id(subscription_id: str, prefix: str, suffix: str) -> str:
-    group = naming.resource_group_name(prefix, "data", suffix)
-    return f"/subscriptions/{subscription_id}/resourceGroups/{group}/providers/Microsoft.Sql/servers/{server_name(prefix, suffix)}"
-
-
-def recoverable_database_id(subscription_id: str, prefix: str, suffix: str, database: str) -> str:
-    """The paired server's geo-replicated backup of `database`: the source of a geo-restore."""
-    return f"{server_id(subscription_id, prefix, suffix)}/recoverableDatabases/{database}"
+def server_path(prefix: str, suffix: str) -> str:
+    return f"Microsoft.Sql/servers/{server_name(prefix, suffix)}"
 
 
 @dataclass(frozen=True)
-class SqlDatabaseArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class SqlDatabaseArgs(PairedPlacement):
     tenant_id: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
     is_secondary: bool
     settings: SqlDatabaseSettings
-    paired_prefix: str | None = None
-    paired_name_suffix: str | None = None
 
 
 class SqlDatabase(pulumi.ComponentResource):
@@ -196,24 +185,16 @@ class SqlDatabase(pulumi.ComponentResource):
         self.fqdn: pulumi.Output[str] = self.server.name.apply(lambda n: f"{n}.database.windows.net")
         self.register_outputs({"server_name": self.server_name, "fqdn": self.fqdn, "create_mode": self.create_mode})
 
-    def _paired(self, args: SqlDatabaseArgs) -> tuple[str, str]:
-        if not args.paired_prefix or not args.paired_name_suffix:
-            raise ValueError("sqlDatabase: the paired stack's prefix/nameSuffix are unknown, so its server cannot be named")
-        return args.paired_prefix, args.paired_name_suffix
-
     def _database(self, name: str, args: SqlDatabaseArgs) -> sql.Database:
         settings, restore = args.settings, args.settings.restore
         restore_inputs: dict[str, Any] = {}
         opts = pulumi.ResourceOptions(parent=self)
         if restore is not None:
-            source: pulumi.Input[str]
-            if restore.source_database_id:
-                source = restore.source_database_id
-            else:
-                prefix, suffix = self._paired(args)
-                source = pulumi.Output.from_input(args.subscription_id).apply(
-                    lambda s: recoverable_database_id(s, prefix, suffix, settings.database)
-                )
+            # The paired server's geo-replicated backup of the database.
+            source = restore.source_database_id or args.paired_id(
+                lambda prefix, suffix: f"{server_path(prefix, suffix)}/recoverableDatabases/{settings.database}",
+                unknown=PAIRED_SERVER_UNKNOWN,
+            )
             restore_inputs = {"create_mode": restore.mode, "source_database_id": source}
             opts = pulumi.ResourceOptions(parent=self, ignore_changes=list(CREATE_TIME_FIELDS))
             self.create_mode = restore.mode
@@ -232,7 +213,7 @@ class SqlDatabase(pulumi.ComponentResource):
         )
 
     def _failover_group(self, name: str, args: SqlDatabaseArgs) -> sql.FailoverGroup:
-        prefix, suffix = self._paired(args)
+        partner = args.paired_id(server_path, unknown=PAIRED_SERVER_UNKNOWN)
         policy = args.settings.failover_group
         assert self.database is not None
         return sql.FailoverGroup(
@@ -240,11 +221,7 @@ class SqlDatabase(pulumi.ComponentResource):
             failover_group_name=naming.check_name("sql failover group", f"{args.prefix}-sqlfog-{args.name_suffix}", SERVER_NAME),
             server_name=self.server.name,
             resource_group_name=args.resource_group_name,
-            partner_servers=[
-                sql.PartnerInfoArgs(
-                    id=pulumi.Output.from_input(args.subscription_id).apply(lambda s: server_id(s, prefix, suffix))
-                )
-            ],
+            partner_servers=[sql.PartnerInfoArgs(id=partner)],
             read_write_endpoint=sql.FailoverGroupReadWriteEndpointArgs(
                 failover_policy=policy.policy,
                 # Only meaningful (and then required) for Automatic.
@@ -256,20 +233,10 @@ class SqlDatabase(pulumi.ComponentResource):
 
 
 def deploy(context: Platform, settings: SqlDatabaseSettings) -> dict[str, Any]:
-    config = context.config
     server = SqlDatabase(
         "sql_database",
-        SqlDatabaseArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            tenant_id=context.tenant_id,
-            subscription_id=context.subscription_id,
-            is_secondary=config.is_secondary,
-            settings=settings,
-            paired_prefix=config.paired_prefix,
-            paired_name_suffix=config.paired_name_suffix,
+        SqlDatabaseArgs.from_context(
+            context, tenant_id=context.tenant_id, is_secondary=context.config.is_secondary, settings=settings
         ),
     )
     outputs: dict[str, Any] = {

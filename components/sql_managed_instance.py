@@ -19,6 +19,7 @@ from pulumi_azure_native import sql
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from components import naming
+from components.paired import PairedPlacement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -127,51 +128,47 @@ class SqlManagedInstanceSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class SqlManagedInstanceArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
+class SqlManagedInstanceArgs(PairedPlacement):
     tenant_id: pulumi.Input[str]
     settings: SqlManagedInstanceSettings
     role: Literal["primary", "secondary"] = "primary"
-    paired_region: str | None = None
-    paired_prefix: str | None = None
-    paired_name_suffix: str | None = None
 
 
 def instance_name(prefix: str, suffix: str) -> str:
     return naming.check_name("sql managed instance", f"{prefix}-sqlmi-{suffix}", SQL_DNS_NAME)
 
 
-def paired_instance_id(subscription_id: str, paired_prefix: str, paired_suffix: str) -> str:
-    """ARM id of the paired stack's instance: both stacks share a subscription and this naming scheme."""
-    group = naming.resource_group_name(paired_prefix, "data", paired_suffix)
-    return (
-        f"/subscriptions/{subscription_id}/resourceGroups/{group}"
-        f"/providers/Microsoft.Sql/managedInstances/{instance_name(paired_prefix, paired_suffix)}"
-    )
+def instance_path(prefix: str, suffix: str) -> str:
+    return f"Microsoft.Sql/managedInstances/{instance_name(prefix, suffix)}"
 
 
 class SqlManagedInstance(pulumi.ComponentResource):
     def __init__(self, name: str, args: SqlManagedInstanceArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        settings, group = args.settings, args.resource_group_name
-        group_settings = settings.failover_group
-        partner = self._partner_id(args) if group_settings.enabled else None
+        partner = self._partner_id(args) if args.settings.failover_group.enabled else None
+        self.instance = self._instance(name, args, partner)
+        self.failover_group: sql.InstanceFailoverGroup | None = None
+        if partner is not None and args.role == "primary":
+            self.failover_group = self._failover_group(name, args, partner)
 
+        self.instance_name: pulumi.Output[str] = self.instance.name
+        self.instance_id: pulumi.Output[str] = self.instance.id
+        self.register_outputs({"instance_name": self.instance_name, "instance_id": self.instance_id})
+
+    def _instance(
+        self, name: str, args: SqlManagedInstanceArgs, partner: pulumi.Input[str] | None
+    ) -> sql.ManagedInstance:
+        settings = args.settings
         partner_inputs: dict[str, Any] = {}
         instance_opts = pulumi.ResourceOptions(parent=self)
         if partner is not None and args.role == "secondary":
             # A failover group needs both instances in one DNS zone, fixed when the secondary is created.
             partner_inputs["dns_zone_partner"] = partner
             instance_opts = pulumi.ResourceOptions(parent=self, ignore_changes=list(CREATE_TIME_FIELDS))
-
-        self.instance = sql.ManagedInstance(
+        return sql.ManagedInstance(
             f"{name}-instance",
             managed_instance_name=instance_name(args.prefix, args.name_suffix),
-            resource_group_name=group,
+            resource_group_name=args.resource_group_name,
             location=args.location,
             sku=sql.SkuArgs(name="GP_Gen5", tier="GeneralPurpose", family="Gen5"),
             v_cores=settings.v_cores,
@@ -198,66 +195,45 @@ class SqlManagedInstance(pulumi.ComponentResource):
             opts=instance_opts,
         )
 
-        self.failover_group: sql.InstanceFailoverGroup | None = None
-        if partner is not None and args.role == "primary":
-            self.failover_group = sql.InstanceFailoverGroup(
-                f"{name}-failover-group",
-                failover_group_name=naming.check_name(
-                    "instance failover group", f"{args.prefix}-sqlmi-fog-{args.name_suffix}", SQL_DNS_NAME
-                ),
-                resource_group_name=group,
-                # The group is addressed under the primary instance's region.
-                location_name=args.location,
-                managed_instance_pairs=[
-                    sql.ManagedInstancePairInfoArgs(
-                        primary_managed_instance_id=self.instance.id, partner_managed_instance_id=partner
-                    )
-                ],
-                partner_regions=[sql.PartnerRegionInfoArgs(location=args.paired_region)],
-                read_write_endpoint=sql.InstanceFailoverGroupReadWriteEndpointArgs(
-                    failover_policy=group_settings.failover_policy,
-                    failover_with_data_loss_grace_period_minutes=group_settings.grace_period_minutes,
-                ),
-                secondary_type=group_settings.secondary_type,
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-
-        self.instance_name: pulumi.Output[str] = self.instance.name
-        self.instance_id: pulumi.Output[str] = self.instance.id
-        self.register_outputs({"instance_name": self.instance_name, "instance_id": self.instance_id})
+    def _failover_group(
+        self, name: str, args: SqlManagedInstanceArgs, partner: pulumi.Input[str]
+    ) -> sql.InstanceFailoverGroup:
+        group_settings = args.settings.failover_group
+        return sql.InstanceFailoverGroup(
+            f"{name}-failover-group",
+            failover_group_name=naming.check_name(
+                "instance failover group", f"{args.prefix}-sqlmi-fog-{args.name_suffix}", SQL_DNS_NAME
+            ),
+            resource_group_name=args.resource_group_name,
+            # The group is addressed under the primary instance's region.
+            location_name=args.location,
+            managed_instance_pairs=[
+                sql.ManagedInstancePairInfoArgs(
+                    primary_managed_instance_id=self.instance.id, partner_managed_instance_id=partner
+                )
+            ],
+            partner_regions=[sql.PartnerRegionInfoArgs(location=args.paired_region)],
+            read_write_endpoint=sql.InstanceFailoverGroupReadWriteEndpointArgs(
+                failover_policy=group_settings.failover_policy,
+                failover_with_data_loss_grace_period_minutes=group_settings.grace_period_minutes,
+            ),
+            secondary_type=group_settings.secondary_type,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     @staticmethod
     def _partner_id(args: SqlManagedInstanceArgs) -> pulumi.Input[str]:
-        if args.settings.failover_group.partner_instance_id:
-            return args.settings.failover_group.partner_instance_id
-        if not args.paired_prefix or not args.paired_name_suffix:
-            raise ValueError(
-                "sqlManagedInstance.failoverGroup has no partnerInstanceId and the paired stack's prefix/nameSuffix "
-                "are unknown"
-            )
-        paired_prefix, paired_suffix = args.paired_prefix, args.paired_name_suffix
-        return pulumi.Output.from_input(args.subscription_id).apply(
-            lambda subscription: paired_instance_id(subscription, paired_prefix, paired_suffix)
+        return args.settings.failover_group.partner_instance_id or args.paired_id(
+            instance_path,
+            unknown="sqlManagedInstance.failoverGroup has no partnerInstanceId and the paired stack's prefix/nameSuffix "
+            "are unknown",
         )
 
 
 def deploy(context: Platform, settings: SqlManagedInstanceSettings) -> dict[str, Any]:
-    config = context.config
     instance = SqlManagedInstance(
         "sql-managed-instance",
-        SqlManagedInstanceArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            subscription_id=context.subscription_id,
-            tenant_id=context.tenant_id,
-            settings=settings,
-            role=config.role,
-            paired_region=config.paired_region,
-            paired_prefix=config.paired_prefix,
-            paired_name_suffix=config.paired_name_suffix,
-        ),
+        SqlManagedInstanceArgs.from_context(context, tenant_id=context.tenant_id, settings=settings, role=context.config.role),
     )
     outputs: dict[str, Any] = {
         "sqlManagedInstanceName": instance.instance_name,

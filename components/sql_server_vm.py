@@ -25,6 +25,7 @@ from pulumi_azure_native import recoveryservices
 from pydantic import Field, model_validator
 
 from components import naming
+from components.placement import Placement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -103,11 +104,7 @@ class SqlServerVmSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class SqlServerVmRecoveryArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class SqlServerVmRecoveryArgs(Placement):
     settings: SqlServerVmSettings
 
 
@@ -168,13 +165,7 @@ class SqlServerVmRecovery(pulumi.ComponentResource):
 def deploy(context: Platform, settings: SqlServerVmSettings) -> dict[str, Any]:
     recovery = SqlServerVmRecovery(
         "sql-server-vm",
-        SqlServerVmRecoveryArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            settings=settings,
-        ),
+        SqlServerVmRecoveryArgs.from_context(context, settings=settings),
     )
     return {
         "sqlServerVmRecoveryVaultName": recovery.vault_name,

@@ -22,6 +22,7 @@ from components.lake import ZONES
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.stream_analytics import CHECKS
+from components.placement import Placement
 
 TYPE_TOKEN = "dataplatform:data:StreamAnalytics"
 
@@ -102,11 +103,7 @@ class StreamAnalyticsSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class StreamAnalyticsArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class StreamAnalyticsArgs(Placement):
     subscription_id: pulumi.Input[str]
     settings: StreamAnalyticsSettings
     event_hubs_namespace_id: pulumi.Input[str] | None = None
@@ -114,51 +111,58 @@ class StreamAnalyticsArgs:
     lake_account_name: pulumi.Input[str] | None = None
 
 
+def _job_inputs(args: StreamAnalyticsArgs) -> list[streamanalytics.InputArgs]:
+    if args.event_hubs_namespace_id is None:
+        return []
+    settings = args.settings
+    namespace = pulumi.Output.from_input(args.event_hubs_namespace_id).apply(lambda i: i.rsplit("/", 1)[-1])
+    return [
+        streamanalytics.InputArgs(
+            name=INPUT_NAME,
+            properties=streamanalytics.StreamInputPropertiesArgs(
+                type="Stream",
+                datasource=streamanalytics.EventHubV2StreamInputDataSourceArgs(
+                    type="Microsoft.EventHub/EventHub",
+                    service_bus_namespace=namespace,
+                    event_hub_name=settings.input_hub,
+                    consumer_group_name=settings.consumer_group,
+                    # The job's managed identity: the namespace has local (SAS) auth off.
+                    authentication_mode="Msi",
+                ),
+                serialization=streamanalytics.JsonSerializationArgs(type="Json", encoding="UTF8"),
+            ),
+        )
+    ]
+
+
+def _job_outputs(args: StreamAnalyticsArgs) -> list[streamanalytics.OutputArgs]:
+    if args.lake_account_name is None:
+        return []
+    return [
+        streamanalytics.OutputArgs(
+            name=OUTPUT_NAME,
+            datasource=streamanalytics.BlobOutputDataSourceArgs(
+                type="Microsoft.Storage/Blob",
+                storage_accounts=[streamanalytics.StorageAccountArgs(account_name=args.lake_account_name)],
+                container=args.settings.output_container,
+                path_pattern="streamanalytics/{date}/{time}",
+                date_format="yyyy/MM/dd",
+                time_format="HH",
+                authentication_mode="Msi",
+            ),
+            serialization=streamanalytics.JsonSerializationArgs(type="Json", encoding="UTF8", format="LineSeparated"),
+        )
+    ]
+
+
 class StreamAnalyticsJob(pulumi.ComponentResource):
     def __init__(self, name: str, args: StreamAnalyticsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
         settings = args.settings
-        job_name = naming.check_name("stream analytics job", f"asa-{args.prefix}-{args.name_suffix}", JOB_NAME)
-        json_lines = streamanalytics.JsonSerializationArgs(type="Json", encoding="UTF8", format="LineSeparated")
-        inputs, outputs = [], []
-        if args.event_hubs_namespace_id is not None:
-            namespace = pulumi.Output.from_input(args.event_hubs_namespace_id).apply(lambda i: i.rsplit("/", 1)[-1])
-            inputs.append(
-                streamanalytics.InputArgs(
-                    name=INPUT_NAME,
-                    properties=streamanalytics.StreamInputPropertiesArgs(
-                        type="Stream",
-                        datasource=streamanalytics.EventHubV2StreamInputDataSourceArgs(
-                            type="Microsoft.EventHub/EventHub",
-                            service_bus_namespace=namespace,
-                            event_hub_name=settings.input_hub,
-                            consumer_group_name=settings.consumer_group,
-                            # The job's managed identity: the namespace has local (SAS) auth off.
-                            authentication_mode="Msi",
-                        ),
-                        serialization=streamanalytics.JsonSerializationArgs(type="Json", encoding="UTF8"),
-                    ),
-                )
-            )
-        if args.lake_account_name is not None:
-            outputs.append(
-                streamanalytics.OutputArgs(
-                    name=OUTPUT_NAME,
-                    datasource=streamanalytics.BlobOutputDataSourceArgs(
-                        type="Microsoft.Storage/Blob",
-                        storage_accounts=[streamanalytics.StorageAccountArgs(account_name=args.lake_account_name)],
-                        container=settings.output_container,
-                        path_pattern="streamanalytics/{date}/{time}",
-                        date_format="yyyy/MM/dd",
-                        time_format="HH",
-                        authentication_mode="Msi",
-                    ),
-                    serialization=json_lines,
-                )
-            )
+        inputs, outputs = _job_inputs(args), _job_outputs(args)
         self.job = streamanalytics.StreamingJob(
             f"{name}-job",
-            job_name=job_name,
+            job_name=naming.check_name("stream analytics job", f"asa-{args.prefix}-{args.name_suffix}", JOB_NAME),
             resource_group_name=args.resource_group_name,
             location=args.location,
             sku=streamanalytics.SkuArgs(name="Standard"),
@@ -180,7 +184,7 @@ class StreamAnalyticsJob(pulumi.ComponentResource):
             output_start_time=settings.output_start_time,
             opts=pulumi.ResourceOptions(parent=self, ignore_changes=list(CREATE_TIME_FIELDS)),
         )
-        principal = self.job.identity.apply(lambda identity: identity.principal_id if identity else None)
+        principal = roles.principal_of(self.job)
         if args.event_hubs_namespace_id is not None:
             self._grant(name, args, "hub-read", args.event_hubs_namespace_id, roles.EVENT_HUBS_DATA_RECEIVER, principal)
         if args.lake_account_id is not None and args.lake_account_name is not None:
@@ -218,11 +222,8 @@ class StreamAnalyticsJob(pulumi.ComponentResource):
 def deploy(context: Platform, settings: StreamAnalyticsSettings) -> dict[str, Any]:
     job = StreamAnalyticsJob(
         "stream_analytics",
-        StreamAnalyticsArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
+        StreamAnalyticsArgs.from_context(
+            context,
             subscription_id=context.subscription_id,
             settings=settings,
             event_hubs_namespace_id=context.event_hubs_namespace_id,

@@ -9,14 +9,15 @@ Geo-backups: https://learn.microsoft.com/azure/synapse-analytics/sql-data-wareho
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import storage, synapse
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, field_validator
 
 from components import naming, roles
 from components.lake import ZONES as LAKE_ZONES
+from components.paired import PairedPlacement
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -26,8 +27,17 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from components.roles import EntraAdmin
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.synapse_pools import (
+    SPARK_POOL_NAME,
+    SQL_POOL_NAME,
+    SparkPoolSettings,
+    SqlPoolSettings,
+    SynapseRestore,
+    spark_pool,
+    sql_pool,
+)
 from smoke_tests.synapse import CHECKS
 
 TYPE_TOKEN = "dataplatform:analytics:Synapse"
@@ -86,38 +96,6 @@ PROFILE = DRProfile(
 WORKSPACE_NAME = naming.NameRule(
     1, 50, r"(?!.*-ondemand)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", "lowercase letters, digits and '-', not '-ondemand'"
 )
-SQL_POOL_NAME = "dwh"
-SPARK_POOL_NAME = "spark"
-# Read by Azure only when the pool is created; ignoring them keeps a later `pulumi up` from
-# replacing the restored pool (or diffing a source that may no longer exist).
-CREATE_TIME_FIELDS = ("create_mode", "recoverable_database_id")
-DwSku = Literal["DW100c", "DW200c", "DW300c", "DW400c", "DW500c", "DW1000c", "DW1500c", "DW2000c", "DW2500c", "DW3000c"]
-
-
-class SqlPoolSettings(ServiceSettings):
-    sku: DwSku = "DW100c"
-    # GRS keeps the daily geo-backups in the paired region: without it there is nothing to restore.
-    storage_account_type: Literal["GRS", "LRS"] = Field("GRS", alias="storageAccountType")
-
-
-class SparkPoolSettings(ServiceSettings):
-    node_size: Literal["Small", "Medium", "Large", "XLarge", "XXLarge"] = Field("Small", alias="nodeSize")
-    min_nodes: int = Field(3, alias="minNodes", ge=3, le=200)
-    max_nodes: int = Field(6, alias="maxNodes", ge=3, le=200)
-    auto_pause_minutes: int = Field(15, alias="autoPauseMinutes", ge=5, le=10080)
-    spark_version: str = Field("3.4", alias="sparkVersion", pattern=r"^3\.[0-9]$")
-
-    @model_validator(mode="after")
-    def _range(self) -> "SparkPoolSettings":
-        if self.max_nodes < self.min_nodes:
-            raise ValueError(f"maxNodes ({self.max_nodes}) is below minNodes ({self.min_nodes})")
-        return self
-
-
-class SynapseRestore(ServiceSettings):
-    mode: Literal["Recovery"] = "Recovery"
-    # Defaults to the paired stack's pool, derived from its prefix and suffix.
-    recoverable_database_id: str | None = Field(None, alias="recoverableDatabaseId", pattern=r"^/subscriptions/.+/[^/]+$")
 
 
 class SynapseSettings(ServiceSettings):
@@ -142,42 +120,37 @@ class SynapseSettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class SynapseArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
-    subscription_id: pulumi.Input[str]
+class SynapseArgs(PairedPlacement):
     tenant_id: pulumi.Input[str]
     lake_account_id: pulumi.Input[str]
     lake_account_name: pulumi.Input[str]
     lake_dfs_endpoint: pulumi.Input[str]
     settings: SynapseSettings
-    paired_prefix: str | None = None
-    paired_name_suffix: str | None = None
 
 
 def workspace_name(prefix: str, suffix: str) -> str:
     return naming.check_name("synapse workspace", f"syn-{prefix}-{suffix}", WORKSPACE_NAME)
 
 
-def paired_recoverable_pool_id(subscription_id: str, paired_prefix: str, paired_suffix: str) -> str:
-    """The geo-backup source: the paired stack's pool, in the SQL database form the backup service
-    takes (a Synapse pool is served by a logical SQL server named after its workspace)."""
-    group = naming.resource_group_name(paired_prefix, "data", paired_suffix)
-    server = workspace_name(paired_prefix, paired_suffix)
-    return (
-        f"/subscriptions/{subscription_id}/resourceGroups/{group}"
-        f"/providers/Microsoft.Sql/servers/{server}/databases/{SQL_POOL_NAME}"
+def recoverable_pool_path(prefix: str, suffix: str) -> str:
+    """The geo-backup source, in the SQL database form the backup service takes: a Synapse pool is
+    served by a logical SQL server named after its workspace."""
+    return f"Microsoft.Sql/servers/{workspace_name(prefix, suffix)}/databases/{SQL_POOL_NAME}"
+
+
+def _source_pool_id(args: SynapseArgs) -> pulumi.Input[str] | None:
+    restore = args.settings.restore
+    if restore is None:
+        return None
+    return restore.recoverable_database_id or args.paired_id(
+        recoverable_pool_path, unknown="synapse.restore has no recoverableDatabaseId and the paired stack's names are unknown"
     )
 
 
 class SynapseWorkspace(pulumi.ComponentResource):
     def __init__(self, name: str, args: SynapseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         settings = args.settings
-
         # Synapse does not create its default filesystem: it must exist in the lake beforehand.
         self.filesystem = storage.BlobContainer(
             f"{name}-filesystem",
@@ -185,9 +158,47 @@ class SynapseWorkspace(pulumi.ComponentResource):
             account_name=args.lake_account_name,
             resource_group_name=args.resource_group_name,
             public_access="None",
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        self.workspace = synapse.Workspace(
+        self.workspace = self._workspace(name, args)
+        self._lake_access(name, args)
+        synapse.WorkspaceAadAdmin(
+            f"{name}-entra-admin",
+            workspace_name=self.workspace.name,
+            resource_group_name=args.resource_group_name,
+            administrator_type="ActiveDirectory",
+            login=settings.entra_admin.principal_name,
+            sid=settings.entra_admin.object_id,
+            tenant_id=args.tenant_id,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.sql_pool = sql_pool(
+            f"{name}-sql",
+            placement=args,
+            workspace_name=self.workspace.name,
+            settings=settings.sql_pool,
+            restore=settings.restore,
+            source_pool_id=_source_pool_id(args),
+            parent=self,
+        )
+        self.spark_pool = spark_pool(
+            f"{name}-spark",
+            placement=args,
+            workspace_name=self.workspace.name,
+            settings=settings.spark_pool,
+            parent=self,
+        )
+
+        self.workspace_name: pulumi.Output[str] = self.workspace.name
+        self.sql_endpoint: pulumi.Output[str] = pulumi.Output.concat(self.workspace.name, ".sql.azuresynapse.net")
+        self.create_mode: str = "Recovery" if settings.restore else "Default"
+        self.register_outputs(
+            {"workspace_name": self.workspace_name, "sql_endpoint": self.sql_endpoint, "sql_pool_name": SQL_POOL_NAME,
+             "spark_pool_name": SPARK_POOL_NAME, "create_mode": self.create_mode}
+        )
+
+    def _workspace(self, name: str, args: SynapseArgs) -> synapse.Workspace:
+        return synapse.Workspace(
             f"{name}-workspace",
             workspace_name=workspace_name(args.prefix, args.name_suffix),
             resource_group_name=args.resource_group_name,
@@ -195,7 +206,7 @@ class SynapseWorkspace(pulumi.ComponentResource):
             identity=synapse.ManagedIdentityArgs(type="SystemAssigned"),
             default_data_lake_storage=synapse.DataLakeStorageAccountDetailsArgs(
                 account_url=args.lake_dfs_endpoint,
-                filesystem=settings.filesystem,
+                filesystem=args.settings.filesystem,
                 resource_id=args.lake_account_id,
                 # Spark in the managed VNet reaches the lake through a managed private endpoint.
                 create_managed_private_endpoint=True,
@@ -206,40 +217,6 @@ class SynapseWorkspace(pulumi.ComponentResource):
             azure_ad_only_authentication=True,
             public_network_access="Disabled",
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.filesystem]),
-        )
-        self._lake_access(name, args)
-        synapse.WorkspaceAadAdmin(
-            f"{name}-entra-admin",
-            workspace_name=self.workspace.name,
-            resource_group_name=args.resource_group_name,
-            administrator_type="ActiveDirectory",
-            login=settings.entra_admin.principal_name,
-            sid=settings.entra_admin.object_id,
-            tenant_id=args.tenant_id,
-            opts=child,
-        )
-        self.sql_pool = self._sql_pool(name, args)
-        spark = settings.spark_pool
-        self.spark_pool = synapse.BigDataPool(
-            f"{name}-spark",
-            big_data_pool_name=SPARK_POOL_NAME,
-            workspace_name=self.workspace.name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            node_size=spark.node_size,
-            node_size_family="MemoryOptimized",
-            spark_version=spark.spark_version,
-            auto_scale=synapse.AutoScalePropertiesArgs(enabled=True, min_node_count=spark.min_nodes, max_node_count=spark.max_nodes),
-            # Idle pools cost nothing once paused; a cold start takes a few minutes.
-            auto_pause=synapse.AutoPausePropertiesArgs(enabled=True, delay_in_minutes=spark.auto_pause_minutes),
-            opts=child,
-        )
-        self.workspace_name: pulumi.Output[str] = self.workspace.name
-        self.sql_endpoint: pulumi.Output[str] = pulumi.Output.concat(self.workspace.name, ".sql.azuresynapse.net")
-        self.create_mode: str = "Recovery" if settings.restore else "Default"
-        self.register_outputs(
-            {"workspace_name": self.workspace_name, "sql_endpoint": self.sql_endpoint, "sql_pool_name": SQL_POOL_NAME,
-             "spark_pool_name": SPARK_POOL_NAME, "create_mode": self.create_mode}
         )
 
     def _lake_access(self, name: str, args: SynapseArgs) -> None:
@@ -254,37 +231,6 @@ class SynapseWorkspace(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _sql_pool(self, name: str, args: SynapseArgs) -> synapse.SqlPool:
-        pool = args.settings.sql_pool
-        restore = args.settings.restore
-        extra: dict[str, Any] = {"create_mode": "Default", "collation": "SQL_Latin1_General_CP1_CI_AS"}
-        opts = pulumi.ResourceOptions(parent=self)
-        if restore is not None:
-            extra = {"create_mode": restore.mode, "recoverable_database_id": self._source_pool_id(args, restore)}
-            opts = pulumi.ResourceOptions(parent=self, ignore_changes=list(CREATE_TIME_FIELDS))
-        return synapse.SqlPool(
-            f"{name}-sql",
-            sql_pool_name=SQL_POOL_NAME,
-            workspace_name=self.workspace.name,
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            sku=synapse.SkuArgs(name=pool.sku),
-            storage_account_type=pool.storage_account_type,
-            **extra,
-            opts=opts,
-        )
-
-    @staticmethod
-    def _source_pool_id(args: SynapseArgs, restore: SynapseRestore) -> pulumi.Input[str]:
-        if restore.recoverable_database_id:
-            return restore.recoverable_database_id
-        if not args.paired_prefix or not args.paired_name_suffix:
-            raise ValueError("synapse.restore has no recoverableDatabaseId and the paired stack's names are unknown")
-        prefix, suffix = args.paired_prefix, args.paired_name_suffix
-        return pulumi.Output.from_input(args.subscription_id).apply(
-            lambda subscription: paired_recoverable_pool_id(subscription, prefix, suffix)
-        )
-
 
 def deploy(context: Platform, settings: SynapseSettings) -> dict[str, Any]:
     if context.lake_account_id is None or context.lake_account_name is None or context.lake_dfs_endpoint is None:
@@ -294,19 +240,13 @@ def deploy(context: Platform, settings: SynapseSettings) -> dict[str, Any]:
         raise ValueError("dataplatform:synapse.restore applies to a secondary stack only")
     workspace = SynapseWorkspace(
         "synapse",
-        SynapseArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.data_group,
-            subscription_id=context.subscription_id,
+        SynapseArgs.from_context(
+            context,
             tenant_id=context.tenant_id,
             lake_account_id=context.lake_account_id,
             lake_account_name=context.lake_account_name,
             lake_dfs_endpoint=context.lake_dfs_endpoint,
             settings=settings,
-            paired_prefix=context.config.paired_prefix,
-            paired_name_suffix=context.config.paired_name_suffix,
         ),
     )
     return {

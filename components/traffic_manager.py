@@ -31,8 +31,8 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.settings import AzureRegion
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
-from stacks.regions import AZURE_REGIONS
 from smoke_tests.traffic_manager import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:TrafficManager"
@@ -101,7 +101,7 @@ class Endpoint(ServiceSettings):
     name: str = Field(pattern=_LABEL)
     # An external endpoint: the region's public host name (or IPv4 address).
     target: str = Field(min_length=1, max_length=253)
-    region: str
+    region: AzureRegion
     priority: int = Field(ge=1, le=1000)
     enabled: bool = True
 
@@ -115,12 +115,6 @@ class Endpoint(ServiceSettings):
                 raise ValueError(f"{value!r} is neither a host name nor an IPv4 address") from None
         return value
 
-    @field_validator("region")
-    @classmethod
-    def _azure_region(cls, value: str) -> str:
-        if value not in AZURE_REGIONS:
-            raise ValueError(f"{value!r} is not an Azure region name (e.g. australiaeast)")
-        return value
 
 
 class TrafficManagerSettings(ServiceSettings):

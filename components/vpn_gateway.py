@@ -14,7 +14,6 @@ a failover and pre-stage the peer. https://learn.microsoft.com/azure/vpn-gateway
 
 from __future__ import annotations
 
-import ipaddress
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv4Network
 from typing import Any, Literal
@@ -27,8 +26,10 @@ from components import naming
 from components.hub_layout import GATEWAY_SUBNET
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
-from components.errors import ConfigError
 from smoke_tests.vpn_gateway import CHECKS
+from components.hub_addresses import check_outside_hub
+from components.placement import Placement
+from components.public_ip import ALL_ZONES, gateway_ip_configurations, standard_public_ip
 
 TYPE_TOKEN = "dataplatform:connectivity:VpnGateway"
 
@@ -89,11 +90,7 @@ class VpnGatewaySettings(ServiceSettings):
 
 
 @dataclass(frozen=True)
-class VpnGatewayArgs:
-    location: str
-    prefix: str
-    name_suffix: str
-    resource_group_name: pulumi.Input[str]
+class VpnGatewayArgs(Placement):
     gateway_subnet_id: pulumi.Input[str]
     settings: VpnGatewaySettings
 
@@ -105,78 +102,25 @@ def zone_redundant(sku: str) -> bool:
 class VpnGateway(pulumi.ComponentResource):
     def __init__(self, name: str, args: VpnGatewayArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        settings, prefix, suffix = args.settings, args.prefix, args.name_suffix
-
-        # Basic public IPs are retired: gateways take Standard, static addresses. The AZ SKUs need
-        # zone-redundant addresses; the others must have none.
-        count = 2 if settings.active_active else 1
+        settings = args.settings
+        # The AZ SKUs need zone-redundant addresses; the others must have none.
+        zones = ALL_ZONES if zone_redundant(settings.sku) else None
         self.public_ips = [
-            network.PublicIPAddress(
+            standard_public_ip(
                 f"{name}-pip-{index}",
-                public_ip_address_name=naming.check_name("public ip address", f"pip-vgw-{prefix}-{suffix}-{index}"),
+                ip_name=f"pip-vgw-{args.prefix}-{args.name_suffix}-{index}",
                 resource_group_name=args.resource_group_name,
                 location=args.location,
-                sku=network.PublicIPAddressSkuArgs(name="Standard", tier="Regional"),
-                public_ip_allocation_method="Static",
-                zones=["1", "2", "3"] if zone_redundant(settings.sku) else None,
-                opts=child,
+                zones=zones,
+                parent=self,
             )
-            for index in range(1, count + 1)
+            for index in range(1, (2 if settings.active_active else 1) + 1)
         ]
-        self.gateway = network.VirtualNetworkGateway(
-            f"{name}-gateway",
-            virtual_network_gateway_name=naming.check_name("vpn gateway", f"vgw-{prefix}-{suffix}", naming.GENERAL_NAME),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            gateway_type="Vpn",
-            # Route-based: required for IKEv2, BGP, active-active and coexistence with ExpressRoute.
-            vpn_type="RouteBased",
-            vpn_gateway_generation="Generation2",
-            sku=network.VirtualNetworkGatewaySkuArgs(name=settings.sku, tier=settings.sku),
-            active_active=settings.active_active,
-            enable_bgp=False,
-            ip_configurations=[
-                network.VirtualNetworkGatewayIPConfigurationArgs(
-                    name=f"ipconfig{index}",
-                    private_ip_allocation_method="Dynamic",
-                    subnet=network.SubResourceArgs(id=args.gateway_subnet_id),
-                    public_ip_address=network.SubResourceArgs(id=public_ip.id),
-                )
-                for index, public_ip in enumerate(self.public_ips, start=1)
-            ],
-            opts=child,
-        )
-        site = settings.on_premises
-        self.local_gateway = network.LocalNetworkGateway(
-            f"{name}-onprem",
-            local_network_gateway_name=naming.check_name(
-                "local network gateway", f"lgw-{prefix}-onprem-{suffix}", naming.GENERAL_NAME
-            ),
-            resource_group_name=args.resource_group_name,
-            location=args.location,
-            gateway_ip_address=str(site.gateway_ip),
-            local_network_address_space=network.AddressSpaceArgs(
-                address_prefixes=[str(prefix_) for prefix_ in site.address_space]
-            ),
-            opts=child,
-        )
+        self.gateway = self._gateway(name, args)
+        self.local_gateway = self._on_premises_site(name, args)
         self.connection: network.VirtualNetworkGatewayConnection | None = None
         if settings.connection.enabled:
-            self.connection = network.VirtualNetworkGatewayConnection(
-                f"{name}-connection",
-                virtual_network_gateway_connection_name=naming.check_name(
-                    "vpn connection", f"cn-{prefix}-onprem-{suffix}", naming.GENERAL_NAME
-                ),
-                resource_group_name=args.resource_group_name,
-                location=args.location,
-                connection_type="IPsec",
-                connection_protocol=settings.connection.protocol,
-                virtual_network_gateway1=network.VirtualNetworkGatewayArgs(id=self.gateway.id),
-                local_network_gateway2=network.LocalNetworkGatewayArgs(id=self.local_gateway.id),
-                # No shared_key: it is set out of band and must survive later updates.
-                opts=pulumi.ResourceOptions(parent=self, ignore_changes=["shared_key"]),
-            )
+            self.connection = self._connection(name, args)
 
         self.gateway_id: pulumi.Output[str] = self.gateway.id
         self.public_ip_addresses = pulumi.Output.all(*[ip.ip_address for ip in self.public_ips])
@@ -188,31 +132,68 @@ class VpnGateway(pulumi.ComponentResource):
             }
         )
 
+    def _gateway(self, name: str, args: VpnGatewayArgs) -> network.VirtualNetworkGateway:
+        settings = args.settings
+        return network.VirtualNetworkGateway(
+            f"{name}-gateway",
+            virtual_network_gateway_name=naming.check_name(
+                "vpn gateway", f"vgw-{args.prefix}-{args.name_suffix}", naming.GENERAL_NAME
+            ),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            gateway_type="Vpn",
+            # Route-based: required for IKEv2, BGP, active-active and coexistence with ExpressRoute.
+            vpn_type="RouteBased",
+            vpn_gateway_generation="Generation2",
+            sku=network.VirtualNetworkGatewaySkuArgs(name=settings.sku, tier=settings.sku),
+            active_active=settings.active_active,
+            enable_bgp=False,
+            ip_configurations=gateway_ip_configurations(args.gateway_subnet_id, self.public_ips),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
-def _check_site_outside_hub(context: Platform, settings: VpnGatewaySettings) -> None:
-    """Routes to the on-premises ranges must not shadow the hub's own: Azure would send hub
-    traffic into the tunnel. Checked here because the hub's space lives in another key."""
-    hub = ipaddress.ip_network(context.config.address_space)
-    for site_range in settings.on_premises.address_space:
-        if site_range.overlaps(hub):
-            raise ConfigError(
-                context.config.source,
-                "dataplatform:vpnGateway.onPremises.addressSpace",
-                f"{site_range} overlaps the hub's address space {hub}",
-            )
+    def _on_premises_site(self, name: str, args: VpnGatewayArgs) -> network.LocalNetworkGateway:
+        site = args.settings.on_premises
+        return network.LocalNetworkGateway(
+            f"{name}-onprem",
+            local_network_gateway_name=naming.check_name(
+                "local network gateway", f"lgw-{args.prefix}-onprem-{args.name_suffix}", naming.GENERAL_NAME
+            ),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            gateway_ip_address=str(site.gateway_ip),
+            local_network_address_space=network.AddressSpaceArgs(
+                address_prefixes=[str(prefix_) for prefix_ in site.address_space]
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _connection(self, name: str, args: VpnGatewayArgs) -> network.VirtualNetworkGatewayConnection:
+        return network.VirtualNetworkGatewayConnection(
+            f"{name}-connection",
+            virtual_network_gateway_connection_name=naming.check_name(
+                "vpn connection", f"cn-{args.prefix}-onprem-{args.name_suffix}", naming.GENERAL_NAME
+            ),
+            resource_group_name=args.resource_group_name,
+            location=args.location,
+            connection_type="IPsec",
+            connection_protocol=args.settings.connection.protocol,
+            virtual_network_gateway1=network.VirtualNetworkGatewayArgs(id=self.gateway.id),
+            local_network_gateway2=network.LocalNetworkGatewayArgs(id=self.local_gateway.id),
+            # No shared_key: it is set out of band and must survive later updates.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["shared_key"]),
+        )
 
 
 def deploy(context: Platform, settings: VpnGatewaySettings) -> dict[str, Any]:
-    _check_site_outside_hub(context, settings)
+    # A route to an on-premises range inside the hub would send hub traffic into the tunnel.
+    check_outside_hub(
+        context.config, settings.on_premises.address_space, "dataplatform:vpnGateway.onPremises.addressSpace"
+    )
     gateway = VpnGateway(
         "vpn-gateway",
-        VpnGatewayArgs(
-            location=context.region,
-            prefix=context.prefix,
-            name_suffix=context.suffix,
-            resource_group_name=context.resource_groups["connectivity"],
-            gateway_subnet_id=context.subnet_ids[GATEWAY_SUBNET],
-            settings=settings,
+        VpnGatewayArgs.from_context(
+            context, layer="connectivity", gateway_subnet_id=context.subnet_ids[GATEWAY_SUBNET], settings=settings
         ),
     )
     return {

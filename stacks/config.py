@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ValidationError
 
 from components.errors import ConfigError
+from components.settings import REGIONS_CONTEXT
+from stacks.regions import AZURE_REGIONS
 from stacks.schema import FallbackConfig, RecoveryTargets, RestoreSources, StackValues
 from stacks.stack_file import (
     LOCATION_KEY,
@@ -213,7 +215,8 @@ def _service_settings(config: StackConfig, values: dict[str, Any]) -> dict[str, 
             continue
         raw = values.get(spec.key, {})
         try:
-            validated = spec.settings.model_validate(raw if raw is not None else {})
+            validated = spec.settings.model_validate(raw if raw is not None else {},
+                                                     context={REGIONS_CONTEXT: AZURE_REGIONS})
         except ValidationError as exc:
             raise _config_error(config.source, exc, service=spec.key) from None
         if on or spec.switch != "off":
