@@ -118,7 +118,8 @@ CATALOG: tuple[DRProfile, ...] = (
             "Built-in DR with Azure availability zones for in-region resilience",
             "Self-service cross-region failover for production environments",
         ),
-        # The environment's region is shown in the Power Platform admin center: a person confirms. depends_on=(ENTRA,),
+        # The environment's region is shown in the Power Platform admin center: a person confirms.
+        depends_on=(ENTRA,),
         notes=("Business continuity for Dynamics 365 and Power Platform is described in their BCDR guidance.",),
     ),
     _saas(
