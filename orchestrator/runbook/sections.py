@@ -128,8 +128,8 @@ def architecture(ctx: Context) -> Section:
             ("Resources", (f"{len(graph.resources)} in total: "
                            + ", ".join(f"{n} {where}" for where, n in sorted(located.items())),)),
             ("Supporting documentation", (
-                "`README.md` (how drctl works), `docs/design-notes.md` (the decisions behind the plan and the "
-                "engine), `docs/config.md` (the stack file's keys)",
+                "`docs/README.md` (how drctl works: tutorial, how-tos, reference), `docs/design-notes.md` (the "
+                "decisions behind the plan and the engine), `docs/reference/config.md` (the stack file's keys)",
                 f"`drctl preview --stack {ctx.stack}` (every resource with its physical name and region), "
                 f"`drctl posture --stack {ctx.stack}` (service tiers, uplifts, recovery actions), "
                 f"`drctl coverage --stack {ctx.stack}` (the DR coverage gate)",

@@ -105,5 +105,5 @@ def test_cli_json_and_table():
 def test_every_service_key_is_documented():
     from components.registry import SERVICES
 
-    text = (REPO / "docs" / "config.md").read_text()
+    text = (REPO / "docs" / "reference" / "config.md").read_text()
     assert [spec.key for spec in SERVICES if spec.switch == "off" and f"`{spec.key}`" not in text] == []
