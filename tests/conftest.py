@@ -9,3 +9,11 @@ from pathlib import Path
 HELPERS = str(Path(__file__).resolve().parent)
 if HELPERS not in sys.path:
     sys.path.insert(0, HELPERS)
+
+
+def pytest_report_header(config) -> str | None:
+    """One line when the REST API spec examples are missing: where to get them (the tests that read
+    them skip, or fail where DRCTL_REQUIRE_SPEC_EXAMPLES is set, as in CI)."""
+    from azure_fixtures import MISSING, examples_present
+
+    return None if examples_present() else f"note: {MISSING}"
