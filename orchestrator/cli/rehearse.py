@@ -17,28 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.cli.common import emit_json, json_option, project_option, workdir_option, workers_option
+from orchestrator.cli.faults import corrupt_backup_option
 from orchestrator.cli.state import break_lease_option
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
-
-
-def _check_damage(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    # parsed lazily: the backup modules (Azure SDK, psycopg) are not loaded for every command line
-    from orchestrator.data.backup_catalog import parse_damage
-
-    try:
-        parse_damage(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    return value or None
-
-
-corrupt_backup_option = click.option(
-    "--corrupt-latest-backup", metavar="STORE[:HOW]", default=None, callback=_check_damage,
-    help="Practise a damaged backup: once the backups are taken, damage the newest generation of STORE "
-         "(postgres, lake or all). HOW: corrupt (default; bytes flipped in the dump, a blob snapshot "
-         "deleted per lake zone), missing (the dump or every snapshot deleted) or every-generation "
-         "(every generation corrupted: nothing good to restore).")
 
 
 def _console() -> Console:

@@ -12,8 +12,7 @@ from pathlib import Path
 import click
 
 from orchestrator.cli.common import emit_json, finish_run, json_option, project_option, workdir_option, workers_option
-from orchestrator.cli.faults import fault_options
-from orchestrator.cli.rehearse import corrupt_backup_option
+from orchestrator.cli.faults import corrupt_backup_option, fault_options
 from orchestrator.cli.state import break_lease_option, state_url_option
 from orchestrator.errors import BadInput
 

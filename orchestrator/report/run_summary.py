@@ -8,6 +8,7 @@ from typing import Any
 
 from components.profile import DRProfile
 from orchestrator.engine.journal import Journal
+from orchestrator.engine.progress import progress_line
 from orchestrator.model import Plan, StepKind
 from orchestrator.plan.recovery import critical_path
 from orchestrator.redact import REDACTOR
@@ -166,6 +167,4 @@ def _record_history(run_dir: Path, run: dict[str, Any], outcome: str) -> None:
     try:
         record_run(run_dir, run, outcome)
     except OSError as exc:
-        from orchestrator.cli.render import progress_line
-
         progress_line(f"step durations not recorded in the history: {exc}")

@@ -36,9 +36,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from orchestrator.engine.progress import progress_line
 from orchestrator.errors import BadInput
+from orchestrator.run.ownership import owner_alive, owner_fields, parse_time
 from orchestrator.run.rundir import write_json_atomic
-from orchestrator.verbs.cleanup import owner_alive, owner_fields, parse_time
 
 LEASES_DIR = "leases"
 EVIDENCE_FILE = "lease.json"
@@ -211,11 +212,7 @@ class StackLease:
         self._heartbeat: threading.Thread | None = None
 
     def say(self, line: str) -> None:
-        if self._say is None:
-            from orchestrator.cli.render import progress_line
-
-            self._say = progress_line
-        self._say(line)
+        (self._say or progress_line)(line)
 
     def acquire(self, run_id: str | None = None) -> None:
         """Take the lease (LeaseHeld, one line, when another run holds it); says nothing yet, so the

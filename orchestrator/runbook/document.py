@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any, Union
 
 from components.profile import DRProfile
+from orchestrator.report.durations import human_duration
 from orchestrator.runbook.contacts import AreaContact, Contacts, Person, RoleContact
 
 # The seed's DR plan structure, in its order: the document's top-level sections.
@@ -149,9 +150,7 @@ class Context:
 
 def duration(seconds: float | None) -> str:
     # The very format `drctl plan` prints, so a reader can hold the two side by side.
-    from orchestrator.cli.render import _duration
-
-    return _duration(seconds)
+    return human_duration(seconds)
 
 
 def role_row(label: str, role: RoleContact) -> tuple[str, str, str, str]:

@@ -14,11 +14,10 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from components.profile import DRProfile
-from orchestrator.cli.render import progress_line
 from orchestrator.data import faults
 from orchestrator.data.faults import FaultSettings
 from orchestrator.engine.journal import Journal, JournalCorrupt
-from orchestrator.engine.progress import progress_for
+from orchestrator.engine.progress import progress_for, progress_line
 from orchestrator.engine.scheduler import Engine
 from orchestrator.engine.signals import sigterm_as_interrupt
 from orchestrator.errors import BadInput

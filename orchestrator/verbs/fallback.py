@@ -21,7 +21,7 @@ from orchestrator.data.backup import replicate_lake
 from orchestrator.data.ingest import LakeSink, PostgresSink
 from orchestrator.data.replay import catch_up
 from orchestrator.engine.journal import Journal
-from orchestrator.engine.progress import ProgressReporter
+from orchestrator.engine.progress import ProgressReporter, progress_line
 from orchestrator.engine.scheduler import Engine
 from orchestrator.errors import BadInput
 from orchestrator.model import Plan, StepKind
@@ -79,7 +79,6 @@ def run_azure_fallback(project_dir: Path, stack: str, *, workdir: Path, workers:
     line, exit 2): the stack, then what `drctl failover` needs (the Pulumi CLI, credentials, a
     subscription). There is no `drctl resume` for it yet, so its gates wait in-process for their
     approval files (polled every `approval_poll_s`) instead of ending the run `waiting`."""
-    from orchestrator.cli.render import progress_line
     from orchestrator.targets.azure.deploy.stack import PulumiStack
     from orchestrator.targets.azure.preconditions import Preconditions
     from orchestrator.targets.azure.preflight.run import subscription_id_for

@@ -23,15 +23,16 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from orchestrator.cli.render import progress_line
 from orchestrator.engine.journal import Journal
+from orchestrator.engine.progress import progress_line
 from orchestrator.engine.signals import sigterm_as_interrupt
 from orchestrator.model import StepKind
 from orchestrator.plan.recovery import critical_path, plan_from_json
 from orchestrator.redact import REDACTOR
 from orchestrator.run.lease import StackLease
+from orchestrator.run.ownership import iso, owner_fields
 from orchestrator.run.rundir import write_json_atomic
-from orchestrator.verbs.cleanup import MARKER, iso, owner_fields, teardown_local_dir
+from orchestrator.verbs.cleanup import MARKER, teardown_local_dir
 
 RECORD_FILE = "rehearsal.json"
 DEFAULT_TTL_HOURS = 4.0

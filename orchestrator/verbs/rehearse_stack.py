@@ -27,7 +27,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator.cli.render import progress_line
+from orchestrator.engine.progress import progress_line
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
 from orchestrator.stack import check_stack

@@ -24,13 +24,13 @@ import pytest
 from azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example_body
 
 from orchestrator.errors import BadInput
+from orchestrator.run.ownership import owner_fields
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.verbs.cleanup import (
     MARKER,
     cleanup_azure,
     cleanup_local,
     local_leftovers,
-    owner_fields,
     teardown_local_dir,
 )
 

@@ -24,8 +24,8 @@ from fake_pulumi import scenario as fake
 
 from orchestrator.errors import BadInput
 from orchestrator.run.lease import EVIDENCE_FILE, FileLease, LeaseHeld, StackLease, _iso
+from orchestrator.run.ownership import owner_fields
 from orchestrator.targets.azure.preconditions import Preconditions
-from orchestrator.verbs.cleanup import owner_fields
 
 REPO = Path(__file__).resolve().parents[2]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]

@@ -34,8 +34,8 @@ from typing import Any
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
-from orchestrator.cli.render import progress_line
 from orchestrator.engine.journal import JOURNAL_FILE
+from orchestrator.engine.progress import progress_line
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
 from orchestrator.run.remote.lease import LEASE_S, RunLease, StateConflict, executor_identity
