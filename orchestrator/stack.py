@@ -164,10 +164,11 @@ def _plan_document(project_dir: Path, stack: str, path: Path | None, history_fro
 def status_command(run_dir: Path) -> dict:
     from orchestrator.engine.journal import JournalCorrupt
     from orchestrator.engine.scheduler import status_from_journal
+    from orchestrator.run.rundir import RunDir
 
     run_dir = Path(run_dir)
-    if not (run_dir / "journal.jsonl").is_file():
-        raise BadInput(f"RUN: no journal.jsonl in {run_dir}")
+    if not RunDir(run_dir).journal.is_file():
+        raise BadInput(f"RUN: no {RunDir.JOURNAL} in {run_dir}")
     try:
         return status_from_journal(run_dir)
     except JournalCorrupt as exc:

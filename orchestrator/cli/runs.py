@@ -111,12 +111,12 @@ def resume(run: str, workers: int, as_json: bool, workdir: Path, state_url: str 
     With --state-url (or for a run started with it) from any machine: RUN is fetched from the container."""
     from orchestrator.run.lease import StackLease, lease_workdir
     from orchestrator.run.remote.resume import open_for_resume
-    from orchestrator.run.rundir import read_run
+    from orchestrator.run.rundir import RunDir
 
     run_dir, state = open_for_resume(run, workdir, state_url, break_lease=break_lease)
     lease = None
     try:
-        document = read_run(run_dir)
+        document = RunDir(run_dir).read_run()
         # The stack's lease, as for a new run: refused while another run (or this one) is running it.
         lease = StackLease(lease_workdir(run_dir, document, workdir), document["stack"], "resume",
                            break_lease=break_lease)
@@ -146,9 +146,9 @@ def resume(run: str, workers: int, as_json: bool, workdir: Path, state_url: str 
 def approve(run: str, step: str, by: str, note: str | None, as_json: bool, workdir: Path) -> None:
     """Approve the gate STEP that run RUN waits at; then `drctl resume RUN` goes on."""
     from orchestrator.run.approvals import approve as record_approval
-    from orchestrator.run.rundir import resolve_run
+    from orchestrator.run.rundir import RunDir
 
-    document = record_approval(resolve_run(run, workdir), step, by=by, note=note)
+    document = record_approval(RunDir.find(run, workdir).path, step, by=by, note=note)
     if as_json:
         emit_json(document)
     else:
@@ -161,10 +161,10 @@ def approve(run: str, step: str, by: str, note: str | None, as_json: bool, workd
 @workdir_option("Where run directories are looked up when RUN is a run id.")
 def status(run: str, as_json: bool, workdir: Path) -> None:
     """Where a run stands (RUN: its directory or run id), read from its journal."""
-    from orchestrator.run.rundir import resolve_run
+    from orchestrator.run.rundir import RunDir
     from orchestrator.stack import status_command
 
-    document = status_command(resolve_run(run, workdir))
+    document = status_command(RunDir.find(run, workdir).path)
     if as_json:
         emit_json(document)
     else:

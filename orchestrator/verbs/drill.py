@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from components.profile import DRProfile
+from orchestrator.atomic import write_json_atomic
 from orchestrator.data import faults
 from orchestrator.data.faults import FaultSettings
 from orchestrator.engine.journal import Journal, JournalCorrupt
@@ -26,9 +27,9 @@ from orchestrator.redact import REDACTOR
 from orchestrator.report.run_summary import finish_run
 from orchestrator.run.lease import StackLease
 from orchestrator.run.remote.store import RunStateStore
-from orchestrator.run.rundir import create_run_dir, read_run, write_json_atomic
+from orchestrator.run.rundir import RunDir
 from orchestrator.stack import build_stack_plan, check_stack, stack_profiles
-from orchestrator.targets.local.prelude import PRELUDE_FILE, DrillData, reset_local_data, run_prelude
+from orchestrator.targets.local.prelude import DrillData, reset_local_data, run_prelude
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.runner import LocalTarget
 
@@ -63,7 +64,8 @@ def run_local_drill(
     primary_graph = capture(project_dir, config.paired_stack)
     if lease is not None:
         lease.acquire()  # another run on the stack is refused here, before anything is created
-    run_id, run_dir = create_run_dir(workdir, stack, "drill")
+    created = RunDir.create(workdir, stack, "drill")
+    run_id, run_dir = created.run_id, created.path
     local_dir = Path(workdir).resolve() / "local" / run_id
     _announce(run_dir)
     if lease is not None:
@@ -94,8 +96,8 @@ def run_local_drill(
     if on_start is not None:
         # Before run.json and before any emulator: `drctl rehearse` marks the run (and may add to it) here.
         on_start(run_dir, run)
-    write_json_atomic(run_dir / "run.json", run)
-    write_json_atomic(run_dir / "plan.json", plan_to_json(plan))
+    write_json_atomic(created.run_json, run)
+    write_json_atomic(created.plan_json, plan_to_json(plan))
     profiles = {profile.key: profile for profile in stack_profiles(graph, config)}
     if state is None:
         return _drive(project_dir, run_dir, run, workers, fresh=True, profiles=profiles)
@@ -108,7 +110,7 @@ def run_local_drill(
 
 def resume_run(project_dir: Path, run_dir: Path, *, workers: int, state: RunStateStore | None = None,
                lease: StackLease | None = None) -> dict[str, Any]:
-    run = read_run(run_dir)
+    run = RunDir(run_dir).read_run()
     if run["kind"] != KIND:
         raise BadInput(f"RUN: resuming a {run['kind']} run is not supported here (only {KIND})")
     if run.get("rehearsal"):
@@ -134,11 +136,11 @@ def _check_resumable(run_dir: Path, run: dict[str, Any]) -> None:
     """BadInput naming what is wrong with a run directory that cannot be resumed as it is."""
     missing = [key for key in RUN_KEYS if key not in run]
     if missing:
-        raise BadInput(f"RUN: {run_dir / 'run.json'} lacks {', '.join(missing)}")
+        raise BadInput(f"RUN: {RunDir(run_dir).run_json} lacks {', '.join(missing)}")
     try:
-        plan = plan_from_json(_read_json(run_dir / "plan.json"))
+        plan = plan_from_json(RunDir(run_dir).read_json(RunDir(run_dir).plan_json))
     except ValueError as exc:
-        raise BadInput(f"RUN: {run_dir / 'plan.json'}: {exc}") from None
+        raise BadInput(f"RUN: {RunDir(run_dir).plan_json}: {exc}") from None
     try:
         state = Journal.open(run_dir).state
     except JournalCorrupt as exc:
@@ -147,7 +149,7 @@ def _check_resumable(run_dir: Path, run: dict[str, Any]) -> None:
         mine = {(s.id, tuple(s.depends_on), str(s.kind)) for s in plan.steps}
         theirs = {(s.get("id"), tuple(s.get("depends_on", ())), s.get("kind")) for s in state.plan.get("steps", [])}
         if mine != theirs:
-            raise BadInput(f"RUN: {run_dir / 'journal.jsonl'} was written for another plan than plan.json")
+            raise BadInput(f"RUN: {RunDir(run_dir).journal} was written for another plan than {RunDir.PLAN}")
 
 
 def _drive(
@@ -160,7 +162,7 @@ def _drive(
     state: RunStateStore | None = None,
 ) -> dict[str, Any]:
     """`state`: the run's state container (--state-url), which the caller closes."""
-    plan = plan_from_json(_read_json(run_dir / "plan.json"))
+    plan = plan_from_json(RunDir(run_dir).read_json(RunDir(run_dir).plan_json))
     if profiles is None:
         profiles = _profiles_by_key(project_dir, run["stack"])
     injector = faults.start(run_dir, run)  # None unless the run was started with --inject-faults
@@ -170,7 +172,7 @@ def _drive(
         for account in server.accounts:
             REDACTOR.add_secret(server.account_key(account))
     with _stopped_on_exit(pair):
-        prelude_path = run_dir / PRELUDE_FILE
+        prelude_path = RunDir(run_dir).prelude_json
         if not prelude_path.exists():
             if not fresh:
                 progress_line("the run died before the disaster was staged: staging it again from nothing")
@@ -180,7 +182,7 @@ def _drive(
         else:
             progress_line("restarting the secondary region's services from their data directories")
             pair.restart_secondary()
-            prelude = _read_json(prelude_path)
+            prelude = RunDir(run_dir).read_json(prelude_path)
         if state is not None:
             state.sync()  # the manifests and prelude.json: a resume elsewhere validates against them
         journal = Journal.open(run_dir, redact=REDACTOR, mirror=state.journal_mirror if state else None)
@@ -229,17 +231,6 @@ def _profiles_by_key(project_dir: Path, stack: str) -> dict[str, DRProfile]:
 
     config = load_stack_config(Path(project_dir), stack)
     return {profile.key: profile for profile in stack_profiles(capture(project_dir, stack), config)}
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    import json
-
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"RUN: {path.name} is missing in {path.parent}") from None
-    except json.JSONDecodeError:
-        raise BadInput(f"RUN: {path} is not valid JSON") from None
 
 
 @contextmanager

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import importlib
 import importlib.util
-import json
 import sys
 from pathlib import Path
 from typing import Any, Callable
 
+from orchestrator.atomic import write_json_atomic
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.journal_state import JournalState
 from orchestrator.engine.progress import progress_for
@@ -34,7 +34,7 @@ from orchestrator.redact import REDACTOR
 from orchestrator.report.run_summary import finish_run
 from orchestrator.run.lease import StackLease
 from orchestrator.run.remote.store import RunStateStore
-from orchestrator.run.rundir import create_run_dir, read_run, utc_now, write_json_atomic
+from orchestrator.run.rundir import RunDir, utc_now
 from orchestrator.stack import build_stack_plan, capture, check_stack, stack_profiles
 from orchestrator.targets.azure.deploy.session import ComponentIndex, DeploymentSession
 from orchestrator.targets.azure.deploy.stack import PulumiStack
@@ -123,7 +123,8 @@ def failover_command(project_dir: Path, stack: str, *, workdir: Path, dry_run: b
     plan, graph, config = build_stack_plan(project_dir, stack)
     _check_role(stack, config)
     declared_at = utc_now()  # the failover is declared now: the RTO clock starts here
-    run_id, run_dir = create_run_dir(workdir, stack, "failover")
+    created = RunDir.create(workdir, stack, "failover")
+    run_id, run_dir = created.run_id, created.path
     _announce(run_dir)
     if lease is not None:
         lease.bind(run_id, run_dir)
@@ -134,9 +135,9 @@ def failover_command(project_dir: Path, stack: str, *, workdir: Path, dry_run: b
     }
     if state is not None:  # in run.json, so a plain `drctl resume` keeps the container current
         run["state_url"] = state.location.url
-    write_json_atomic(run_dir / "run.json", run)
-    write_json_atomic(run_dir / "plan.json", plan_to_json(plan))
-    write_json_atomic(run_dir / "preflight.json", report)
+    write_json_atomic(created.run_json, run)
+    write_json_atomic(created.plan_json, plan_to_json(plan))
+    write_json_atomic(created.preflight_json, report)
     if state is not None:
         state.start_run(run_dir, run)
     try:
@@ -152,12 +153,12 @@ def resume_failover(project_dir: Path, run_dir: Path, *, workers: int = 4, preco
                     state: RunStateStore | None = None, lease: StackLease | None = None) -> dict[str, Any]:
     """Continue a failover run; an update that was running when drctl stopped is refreshed first.
     `state`: the run's state container when it has one (the caller closes it)."""
-    run = read_run(run_dir)
+    run = RunDir(run_dir).read_run()
     if run["kind"] != KIND:
         raise BadInput(f"RUN: {run_dir} is a {run['kind']} run, not a {KIND} run")
     missing = [key for key in RUN_KEYS if key not in run]
     if missing:
-        raise BadInput(f"RUN: {Path(run_dir) / 'run.json'} lacks {', '.join(missing)}")
+        raise BadInput(f"RUN: {RunDir(run_dir).run_json} lacks {', '.join(missing)}")
     preconditions = preconditions or Preconditions()
     command = preconditions.find_pulumi()
     preconditions.check_credentials()
@@ -220,7 +221,7 @@ def _drive(project_dir: Path, run_dir: Path, run: dict[str, Any], *, workers: in
            retry: RetryPolicy | None, state: RunStateStore | None = None) -> dict[str, Any]:
     from stacks.config import load_stack_config
 
-    plan = plan_from_json(_read_json(run_dir / "plan.json"))
+    plan = plan_from_json(RunDir(run_dir).read_json(RunDir(run_dir).plan_json))
     graph = graph if graph is not None else capture(project_dir, run["stack"])
     config = config if config is not None else load_stack_config(Path(project_dir), run["stack"])
     profiles = {profile.key: profile for profile in stack_profiles(graph, config)}
@@ -264,15 +265,6 @@ def _check_role(stack: str, config: Any) -> None:
 def _announce(run_dir: Path) -> None:
     """The first line on stderr is exactly `run: <run_dir>`, as for a drill, for scripts to read."""
     print(f"run: {run_dir}", file=sys.stderr, flush=True)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"RUN: {path.name} is missing in {path.parent}") from None
-    except json.JSONDecodeError:
-        raise BadInput(f"RUN: {path} is not valid JSON") from None
 
 
 _sigterm_as_interrupt = sigterm_as_interrupt  # orchestrator/verbs/fallback.py imports it from here

@@ -17,6 +17,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Callable
 
+from orchestrator.atomic import write_json_atomic
 from orchestrator.data.backup import replicate_lake
 from orchestrator.data.ingest import LakeSink, PostgresSink
 from orchestrator.data.replay import catch_up
@@ -29,7 +30,7 @@ from orchestrator.plan.fallback import build_fallback_plan
 from orchestrator.plan.recovery import plan_to_json
 from orchestrator.redact import REDACTOR
 from orchestrator.report.run_summary import finish_run, records_from_journal
-from orchestrator.run.rundir import create_run_dir, utc_now, write_json_atomic
+from orchestrator.run.rundir import RunDir, utc_now
 from orchestrator.stack import capture, check_stack, stack_profiles
 from orchestrator.targets.local.fallback import LocalFallbackTarget
 from orchestrator.targets.local.prelude import DrillData
@@ -97,7 +98,8 @@ def run_azure_fallback(project_dir: Path, stack: str, *, workdir: Path, workers:
         lease.acquire()
     profiles = {p.key: p for p in stack_profiles(graph, config)}
     started_at = utc_now()
-    run_id, run_dir = create_run_dir(workdir, stack, KIND_AZURE)
+    created = RunDir.create(workdir, stack, KIND_AZURE)
+    run_id, run_dir = created.run_id, created.path
     _announce(run_dir)
     if lease is not None:
         lease.bind(run_id, run_dir)
@@ -107,8 +109,8 @@ def run_azure_fallback(project_dir: Path, stack: str, *, workdir: Path, workers:
                         "secondary_strategy": config.fallback.secondary_strategy,
                         "traffic_switch": config.fallback.traffic_switch},
            "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s}}
-    write_json_atomic(run_dir / "run.json", run)
-    write_json_atomic(run_dir / "plan.json", plan_to_json(plan))
+    write_json_atomic(created.run_json, run)
+    write_json_atomic(created.plan_json, plan_to_json(plan))
     session = None
     if steps_factory is None:
         from orchestrator.targets.azure.clients import AzureSession
@@ -142,7 +144,8 @@ def run_local_fallback(project_dir: Path, workdir: Path, failover_run: dict[str,
     stack = failover_run["paired_stack"]
     plan, graph, config = fallback_plan_for(project_dir, stack, parallel_run_s=parallel_run_s)
     profiles = {p.key: p for p in stack_profiles(graph, config)}
-    run_id, run_dir = create_run_dir(workdir, stack, "fallback")
+    created = RunDir.create(workdir, stack, "fallback")
+    run_id, run_dir = created.run_id, created.path
     say(f"fallback run: {run_dir}")
 
     source = data.source()
@@ -166,8 +169,8 @@ def run_local_fallback(project_dir: Path, workdir: Path, failover_run: dict[str,
            "secondary_time_batches": list(window), "parallel_run_s": parallel_run_s,
            "secondary_strategy": config.fallback.secondary_strategy,
            "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s}}
-    write_json_atomic(run_dir / "run.json", run)
-    write_json_atomic(run_dir / "plan.json", plan_to_json(plan))
+    write_json_atomic(created.run_json, run)
+    write_json_atomic(created.plan_json, plan_to_json(plan))
     target = LocalFallbackTarget(pair, data, profiles, secondary_window=window, parallel_run_s=parallel_run_s,
                                  strategy=config.fallback.secondary_strategy, say=say)
     journal = Journal.open(run_dir, redact=REDACTOR)

@@ -23,6 +23,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from orchestrator.atomic import write_json_atomic
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.progress import progress_line
 from orchestrator.engine.signals import sigterm_as_interrupt
@@ -31,10 +32,9 @@ from orchestrator.plan.recovery import critical_path, plan_from_json
 from orchestrator.redact import REDACTOR
 from orchestrator.run.lease import StackLease
 from orchestrator.run.ownership import iso, owner_fields
-from orchestrator.run.rundir import write_json_atomic
+from orchestrator.run.rundir import RunDir
 from orchestrator.verbs.cleanup import MARKER, teardown_local_dir
 
-RECORD_FILE = "rehearsal.json"
 DEFAULT_TTL_HOURS = 4.0
 
 
@@ -103,9 +103,8 @@ def _say_teardown(teardown: dict[str, Any]) -> None:
 
 def step_timings(run_dir: Path, rto_s: float | None) -> dict[str, Any]:
     """Each step's measured duration against the plan's estimate, and the run against the RTO."""
-    run_dir = Path(run_dir)
     try:
-        plan = plan_from_json(json.loads((run_dir / "plan.json").read_text(encoding="utf-8")))
+        plan = plan_from_json(json.loads(RunDir(run_dir).plan_json.read_text(encoding="utf-8")))
     except (OSError, ValueError):
         return {"steps": [], "rto": None}
     steps = Journal.open(run_dir).state.steps
@@ -168,8 +167,8 @@ def fmt_ratio(value: float | None) -> str:
 def record_rehearsal(run_dir: Path, record: dict[str, Any]) -> None:
     """rehearsal.json in the run directory, and the same as a section of report.md (when there is one)."""
     record = REDACTOR(record)
-    write_json_atomic(Path(run_dir) / RECORD_FILE, record)
-    report = Path(run_dir) / "report.md"
+    write_json_atomic(RunDir(run_dir).rehearsal_json, record)
+    report = RunDir(run_dir).report_md
     if report.exists():
         teardown = record["teardown"]
         section = [

@@ -30,6 +30,7 @@ import yaml
 from orchestrator.engine.progress import progress_line
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
+from orchestrator.run.rundir import RunDir
 from orchestrator.stack import check_stack
 from orchestrator.targets.azure.preconditions import Preconditions
 from orchestrator.verbs.cleanup import EXPIRES_TAG, REHEARSAL_TAG
@@ -116,7 +117,8 @@ def rehearse_stack(project_dir: Path, stack: str, *, workdir: Path, ttl_hours: f
                 teardown = teardown_stack(project_dir, name, command, path, created=ran["created"])
                 progress_line(f"teardown of {name}: " + ("complete" if teardown["complete"] else
                                                          f"INCOMPLETE: {teardown['error']}"))
-                run_dir = _run_dir(workdir, name)
+                found = RunDir.latest_of(workdir, name)  # the stack name is unique: its only run
+                run_dir = found.path if found else None
                 rto_s = (document or {}).get("rto_s")
                 record.update(marker, outcome=(document or {}).get("outcome", record.get("outcome")), teardown=teardown,
                               timings=step_timings(run_dir, rto_s) if run_dir else {"steps": [], "rto": None})
@@ -206,8 +208,3 @@ def teardown_stack(project_dir: Path, name: str, command: Path, path: Path, *, c
     record["complete"] = record["stack_file_removed"]
     return record
 
-
-def _run_dir(workdir: Path, name: str) -> Path | None:
-    """The failover's run directory: the stack name is unique, so there is at most one."""
-    found = sorted(p.parent for p in (Path(workdir).resolve() / "runs" / name).glob("*/run.json"))
-    return found[-1] if found else None

@@ -368,7 +368,7 @@ def test_a_primary_stack_is_refused_before_anything_is_created(project, tmp_path
 
 
 def test_a_rehearsal_run_is_not_resumed(tmp_path):
-    from orchestrator.run.rundir import write_json_atomic
+    from orchestrator.atomic import write_json_atomic
     from orchestrator.verbs.drill import resume_run
 
     run_dir = tmp_path / "runs" / "secondary" / "drill-x"

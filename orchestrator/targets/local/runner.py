@@ -23,7 +23,7 @@ from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, Plan, Step, StepContext, StepKind, StepOutcome
 from orchestrator.plan.zones import zone_of
 from orchestrator.run.approvals import auto_approval, recorded_approval
-from orchestrator.run.rundir import utc_now
+from orchestrator.run.rundir import RunDir, utc_now
 from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
 from smoke_tests import check_lake, check_postgres
@@ -88,7 +88,7 @@ class LocalTarget:
 
     # -- manifests and backup generations -----------------------------------------------------------
     def _manifest(self, name: str) -> dict[str, Any]:
-        return load_manifest(self.run_dir / "manifests" / name)
+        return load_manifest(RunDir(self.run_dir).manifest(name))
 
     def _restored_manifest(self, newest: str) -> dict[str, Any]:
         """The manifest of the generation the rehydrate step restored, as its outputs name it (a
@@ -97,7 +97,7 @@ class LocalTarget:
 
     def _choose(self, store: str, check: Callable[[Path], dict]) -> Choice:
         """The newest good backup generation of `store`, from the run's copy of the catalogue."""
-        return choose(self.run_dir / "manifests" / INDEX, store, check)
+        return choose(RunDir(self.run_dir).manifest(INDEX), store, check)
 
     @property
     def _pg_manifest_name(self) -> str:

@@ -42,7 +42,7 @@ def edit(path: Path) -> bytes:
 @pytest.mark.parametrize("keyed", [
     "code/components/foundation.py",  # a component source
     "code/stacks/config.py",  # the config schema
-    "code/orchestrator/plan.py",  # drctl itself
+    "code/orchestrator/plan/recovery.py",  # drctl itself
     "project/Pulumi.secondary.yaml",  # a stack file
     "project/Pulumi.yaml",
     "project/pipelines/ingest_events.json",  # a pipeline

@@ -14,13 +14,14 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CredentialUnavailableError
 from fake_pulumi import scenario as fake
 
+from orchestrator.atomic import write_json_atomic
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.journal_state import Event
 from orchestrator.engine.retry import RetryPolicy
 from orchestrator.errors import BadInput
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
 from orchestrator.plan.recovery import plan_from_json
-from orchestrator.run.rundir import utc_now, write_json_atomic
+from orchestrator.run.rundir import utc_now
 from orchestrator.stack import capture, plan_command
 from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV
 from orchestrator.targets.azure.preconditions import Preconditions, check_azure_credentials
