@@ -27,6 +27,7 @@ from pathlib import Path
 
 from orchestrator.data.faults import KINDS, RETRY_AFTER_S, FaultSettings
 from orchestrator.engine.retry import RetryPolicy
+from orchestrator.stack import load_stack
 from reliability.leftovers import leftover_problems
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,8 +73,8 @@ def run_drill(seed: int) -> dict:
     started = time.monotonic()
     result = {"seed": seed, "outcome": None, "faults": {}, "retries_by_step": {}, "max_attempts": 0, "problems": []}
     try:
-        summary = run_local_drill(REPO, "secondary", workdir, scale=1, workers=4,
-                                  inject_faults=FaultSettings(rate=RATE, seed=seed, kinds=KINDS))
+        summary = run_local_drill(load_stack(REPO, "secondary"), load_stack(REPO, "primary"), workdir, scale=1,
+                                  workers=4, inject_faults=FaultSettings(rate=RATE, seed=seed, kinds=KINDS))
         result["outcome"] = summary["outcome"]
         result.update(check_run(Path(summary["run_dir"])))
     except Exception as exc:  # noqa: BLE001 - a drill that raises is a finding, not the end of the suite

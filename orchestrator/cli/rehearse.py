@@ -55,11 +55,14 @@ def rehearse(local: bool, stack: str | None, scale: int, workdir: Path, workers:
         raise BadInput("--corrupt-latest-backup: only with --local (it damages the local backup store)")
     if local:
         from orchestrator.run.lease import StackLease
+        from orchestrator.stack import load_stack
         from orchestrator.verbs.rehearse import rehearse_local
 
+        model = load_stack(project_dir, "secondary")
+        primary = load_stack(project_dir, model.config.paired_stack)
         # The local region pair in WORKDIR is the drill's too: one run on it at a time.
         with StackLease(workdir, "secondary", "rehearse", break_lease=break_lease) as lease:
-            document = rehearse_local(project_dir, "secondary", workdir, scale=scale, workers=workers,
+            document = rehearse_local(model, primary, workdir, scale=scale, workers=workers,
                                       ttl_hours=ttl_hours, corrupt_latest_backup=corrupt_latest_backup, lease=lease)
     else:
         from orchestrator.verbs.rehearse_stack import rehearse_stack

@@ -34,7 +34,7 @@ def runbook(stack: str, fmt: str, output: Path | None, contacts: Path | None, wo
     from orchestrator.runbook.contacts import DEFAULT_CONTACTS, load_contacts
     from orchestrator.runbook.document import build_runbook
     from orchestrator.runbook.render import render
-    from orchestrator.stack import check_stack
+    from orchestrator.stack import check_stack, load_stack
 
     # Cheap checks first: bad input is reported before the program runs under the mock runtime.
     check_stack(project_dir, stack)
@@ -42,7 +42,7 @@ def runbook(stack: str, fmt: str, output: Path | None, contacts: Path | None, wo
     loaded = load_contacts(path, str(contacts) if contacts is not None else str(DEFAULT_CONTACTS))
     if output is not None and not output.resolve().parent.is_dir():
         raise BadInput(f"--output: no folder {output.parent} to write {output.name} into")
-    book = build_runbook(project_dir, stack, loaded, workdir=workdir, history_from=history_from)
+    book = build_runbook(load_stack(project_dir, stack), loaded, workdir=workdir, history_from=history_from)
     text = REDACTOR.text(render(book, fmt))
     if output is None:
         click.echo(text, nl=False)

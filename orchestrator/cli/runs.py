@@ -30,10 +30,12 @@ def failover(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bo
              break_lease: bool, project_dir: Path) -> None:
     """Fail over to STACK on Azure: preflight, pulumi up, rehydrate, validate, smoke, hand over."""
     from orchestrator.run.lease import StackLease
+    from orchestrator.stack import load_stack
     from orchestrator.verbs.failover import failover_command
 
+    model = load_stack(project_dir, stack)
     with StackLease(workdir, stack, "failover", break_lease=break_lease) as lease:  # a dry run never takes it
-        document = failover_command(project_dir, stack, workdir=workdir, dry_run=dry_run, workers=workers,
+        document = failover_command(model, workdir=workdir, dry_run=dry_run, workers=workers,
                                     state_url=None if dry_run else state_url, lease=lease)
     if dry_run:
         if as_json:
@@ -88,9 +90,12 @@ def drill(
     if parallel_run_s is not None and not with_fallback:
         raise BadInput("--parallel-run-s: only with --with-fallback")
     from orchestrator.run.lease import StackLease
+    from orchestrator.stack import load_stack
 
+    model = load_stack(project_dir, stack)
+    primary = load_stack(project_dir, model.config.paired_stack)  # its region pair's other half
     with StackLease(workdir, stack, "drill", break_lease=break_lease) as lease:
-        summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=keep_data,
+        summary = run_local_drill(model, primary, workdir, scale=scale, workers=workers, keep_data=keep_data,
                                   with_fallback=with_fallback, parallel_run_s=parallel_run_s,
                                   require_approval=require_approval, corrupt_latest_backup=corrupt_latest_backup,
                                   state_url=state_url, inject_faults=inject_faults, lease=lease)
@@ -112,22 +117,26 @@ def resume(run: str, workers: int, as_json: bool, workdir: Path, state_url: str 
     from orchestrator.run.lease import StackLease, lease_workdir
     from orchestrator.run.remote.resume import open_for_resume
     from orchestrator.run.rundir import RunDir
+    from orchestrator.stack import load_stack
 
     run_dir, state = open_for_resume(run, workdir, state_url, break_lease=break_lease)
     lease = None
     try:
         document = RunDir(run_dir).read_run()
+        model = load_stack(project_dir, document["stack"])
         # The stack's lease, as for a new run: refused while another run (or this one) is running it.
         lease = StackLease(lease_workdir(run_dir, document, workdir), document["stack"], "resume",
                            break_lease=break_lease)
         if document["kind"] == "failover":
             from orchestrator.verbs.failover import resume_failover
 
-            summary = resume_failover(project_dir, run_dir, workers=workers, state=state, lease=lease)
+            summary = resume_failover(model, run_dir, workers=workers, state=state, lease=lease)
         else:
             from orchestrator.verbs.drill import resume_run
 
-            summary = resume_run(project_dir, run_dir, workers=workers, state=state, lease=lease)
+            # A drill with --with-fallback falls back to its primary once recovered.
+            primary = load_stack(project_dir, model.config.paired_stack) if document.get("with_fallback") else None
+            summary = resume_run(model, run_dir, workers=workers, state=state, lease=lease, primary=primary)
     finally:
         if lease is not None:
             lease.release()

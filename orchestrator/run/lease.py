@@ -205,6 +205,10 @@ class StackLease:
     def say(self, line: str) -> None:
         (self._say or progress_line)(line)
 
+    @property
+    def held(self) -> bool:
+        return self.lease is not None and self.lease.holder is not None
+
     def acquire(self, run_id: str | None = None) -> None:
         """Take the lease (LeaseHeld, one line, when another run holds it); says nothing yet, so the
         run's `run:` line can still come first on stderr: `bind` reports a takeover."""

@@ -33,6 +33,7 @@ from orchestrator.redact import REDACTOR
 from orchestrator.run.lease import StackLease
 from orchestrator.run.ownership import iso, owner_fields
 from orchestrator.run.rundir import RunDir
+from orchestrator.stack import StackModel
 from orchestrator.verbs.cleanup import MARKER, teardown_local_dir
 
 DEFAULT_TTL_HOURS = 4.0
@@ -44,7 +45,7 @@ def marker_document(name: str, ttl_hours: float, now: datetime | None = None, **
             "ttl_hours": ttl_hours, **extra}
 
 
-def rehearse_local(project_dir: Path, stack: str, workdir: Path, *, scale: int, workers: int,
+def rehearse_local(stack: StackModel, primary: StackModel, workdir: Path, *, scale: int, workers: int,
                    ttl_hours: float = DEFAULT_TTL_HOURS, corrupt_latest_backup: str | None = None,
                    lease: StackLease | None = None) -> dict[str, Any]:
     """The drill's summary plus `rehearsal`: name, marker, timings, teardown. `lease`: the stack's,
@@ -55,7 +56,7 @@ def rehearse_local(project_dir: Path, stack: str, workdir: Path, *, scale: int, 
 
     def mark(run_dir: Path, run: dict[str, Any]) -> None:
         local_dir = Path(run["local_dir"])
-        marker = marker_document(f"rehearsal-{run['run_id']}", ttl_hours, kind="local", stack=stack,
+        marker = marker_document(f"rehearsal-{run['run_id']}", ttl_hours, kind="local", stack=stack.name,
                                  run_dir=str(run_dir), **owner_fields())
         started.update(run_dir=run_dir, run=run, marker=marker, local_dir=local_dir)
         local_dir.mkdir(parents=True, exist_ok=True)
@@ -69,7 +70,7 @@ def rehearse_local(project_dir: Path, stack: str, workdir: Path, *, scale: int, 
         try:
             # keep_data: the drill would remove the data only when recovered; the rehearsal removes
             # it always, itself, marker last (teardown_local_dir).
-            summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=True,
+            summary = run_local_drill(stack, primary, workdir, scale=scale, workers=workers, keep_data=True,
                                       on_start=mark, corrupt_latest_backup=corrupt_latest_backup, lease=lease)
         except BaseException as exc:
             record["outcome"] = ended_by(exc)

@@ -31,7 +31,7 @@ from orchestrator.engine.progress import progress_line
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
 from orchestrator.run.rundir import RunDir
-from orchestrator.stack import check_stack
+from orchestrator.stack import check_stack, load_stack
 from orchestrator.targets.azure.preconditions import Preconditions
 from orchestrator.verbs.cleanup import EXPIRES_TAG, REHEARSAL_TAG
 from orchestrator.verbs.rehearse import (
@@ -105,7 +105,8 @@ def rehearse_stack(project_dir: Path, stack: str, *, workdir: Path, ttl_hours: f
             progress_line(f"rehearsal {name}: a copy of stack {stack}, expires {marker['expires_at']}")
             _create_stack(project_dir, name, command)
             ran["created"] = True
-            document = failover_command(project_dir, name, workdir=workdir, workers=workers,
+            # The copy is a stack of its own: loaded once, now that its file exists.
+            document = failover_command(load_stack(project_dir, name), workdir=workdir, workers=workers,
                                         # Checked above, before anything was created.
                                         preconditions=Preconditions(lambda: command, lambda: None),
                                         data_steps=_approving_gates(factory), **failover_options)

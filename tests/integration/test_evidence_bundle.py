@@ -18,6 +18,7 @@ import pytest
 from orchestrator.errors import BadInput
 from orchestrator.report.bundle import config_digest, seal, verify, write_versions
 from orchestrator.run.rundir import RunDir
+from orchestrator.stack import load_stack
 
 REPO = Path(__file__).resolve().parents[2]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]
@@ -98,7 +99,8 @@ def test_after_a_local_drill_every_altered_byte_is_named_by_verify_evidence():
 
     workdir = Path(tempfile.mkdtemp(prefix="drctl-evidence-"))
     try:
-        summary = run_local_drill(REPO, "secondary", workdir, scale=1, workers=4)
+        summary = run_local_drill(load_stack(REPO, "secondary"), load_stack(REPO, "primary"), workdir, scale=1,
+                                  workers=4)
         assert summary["outcome"] == "recovered"
         run_dir = Path(summary["run_dir"])
         done = subprocess.run([*DRCTL, "verify-evidence", str(run_dir)], capture_output=True, text=True, cwd=REPO)

@@ -26,6 +26,7 @@ from orchestrator.errors import BadInput
 from orchestrator.run.lease import FileLease, LeaseHeld, StackLease, _iso
 from orchestrator.run.ownership import owner_fields
 from orchestrator.run.rundir import RunDir
+from orchestrator.stack import load_stack
 from orchestrator.targets.azure.preconditions import Preconditions
 
 REPO = Path(__file__).resolve().parents[2]
@@ -203,20 +204,21 @@ def test_a_failover_is_refused_while_another_run_holds_the_stack(tmp_path):
     FileLease(tmp_path, "secondary").acquire(holder("drill-running"))
     lease = StackLease(tmp_path, "secondary", "failover")
     with pytest.raises(LeaseHeld, match="run drill-running"):
-        failover_command(REPO, "secondary", workdir=tmp_path, lease=lease, preflight=never, data_steps=never,
+        failover_command(load_stack(REPO, "secondary"), workdir=tmp_path, lease=lease, preflight=never, data_steps=never,
                          preconditions=Preconditions(find_pulumi=lambda: fake.FAKE_BIN, check_credentials=lambda: None))
     lease.release()
     assert not (tmp_path / "runs").exists()
 
 
 def test_a_fallback_is_refused_while_another_run_holds_the_stack(tmp_path, monkeypatch):
-    from orchestrator.verbs.fallback import fallback_command
+    from orchestrator.verbs.fallback import run_azure_fallback
 
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
     FileLease(tmp_path, "primary").acquire(holder("fallback-azure-running", stack="primary"))
     lease = StackLease(tmp_path, "primary", "fallback")
     with pytest.raises(LeaseHeld, match="run fallback-azure-running"):
-        fallback_command(REPO, "primary", dry_run=False, workdir=tmp_path, lease=lease, steps_factory=never,
+        run_azure_fallback(load_stack(REPO, "primary"), load_stack(REPO, "secondary"), workdir=tmp_path, lease=lease,
+                           steps_factory=never,
                          preconditions=Preconditions(find_pulumi=lambda: fake.FAKE_BIN, check_credentials=lambda: None))
     lease.release()
     assert not (tmp_path / "runs").exists()

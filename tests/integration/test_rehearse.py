@@ -35,6 +35,7 @@ from orchestrator.errors import BadInput
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
 from orchestrator.plan.recovery import plan_to_json
 from orchestrator.run.rundir import utc_now
+from orchestrator.stack import load_stack
 from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV
 from orchestrator.targets.azure.preconditions import Preconditions
 from orchestrator.verbs.cleanup import MARKER
@@ -167,7 +168,7 @@ def test_a_failing_local_rehearsal_still_tears_down(workdir, monkeypatch):
 
     monkeypatch.setattr(LocalTarget, "lake_validate", broken_validation)
 
-    summary = rehearse_local(REPO, "secondary", workdir, scale=1, workers=4, ttl_hours=0.5)
+    summary = rehearse_local(load_stack(REPO, "secondary"), load_stack(REPO, "primary"), workdir, scale=1, workers=4, ttl_hours=0.5)
 
     assert summary["outcome"] == "partial"
     marker = seen["marker"]
@@ -376,5 +377,5 @@ def test_a_rehearsal_run_is_not_resumed(tmp_path):
     write_json_atomic(run_dir / "run.json", {"run_id": "drill-x", "kind": "drill-local", "stack": "secondary",
                                              "rehearsal": "rehearsal-drill-x"})
     with pytest.raises(BadInput, match="rehearsal-drill-x is a rehearsal; it is not resumed"):
-        resume_run(REPO, run_dir, workers=1)
+        resume_run(load_stack(REPO, "secondary"), run_dir, workers=1)
     assert sorted(p.name for p in run_dir.iterdir()) == ["run.json"]

@@ -22,7 +22,7 @@ from orchestrator.errors import BadInput
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
 from orchestrator.plan.recovery import plan_from_json
 from orchestrator.run.rundir import utc_now
-from orchestrator.stack import capture, plan_command
+from orchestrator.stack import capture, load_stack, plan_command
 from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV
 from orchestrator.targets.azure.preconditions import Preconditions, check_azure_credentials
 from orchestrator.verbs import failover
@@ -66,7 +66,7 @@ def test_no_pulumi_cli_is_bad_input_before_anything_runs(tmp_path, monkeypatch):
     monkeypatch.delenv(PULUMI_COMMAND_ENV, raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(BadInput) as bad:
-        failover_command(PROJECT_DIR, STACK, workdir=tmp_path / "work",
+        failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work",
                          preconditions=Preconditions(check_credentials=never), data_steps=never)
     message = one_line(str(bad.value))
     assert message.startswith("the Pulumi CLI is not installed: no `pulumi` on PATH")
@@ -82,7 +82,7 @@ def test_no_azure_credentials_is_bad_input_before_anything_runs(tmp_path, monkey
         check_azure_credentials(lambda: credential, environ={})
 
     with pytest.raises(BadInput) as bad:
-        failover_command(PROJECT_DIR, STACK, workdir=tmp_path / "work",
+        failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work",
                          preconditions=Preconditions(check_credentials=no_credentials), data_steps=never)
     assert one_line(str(bad.value)) == ("no Azure credentials: set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, "
                                         "use workload identity, or az login")
@@ -128,7 +128,7 @@ def test_dry_run_prints_the_plan_and_checks_without_cli_or_credentials(tmp_path,
     monkeypatch.setitem(sys.modules, failover.PREFLIGHT_MODULE, module)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no CLI anywhere
 
-    document = failover_command(PROJECT_DIR, STACK, workdir=tmp_path / "work", dry_run=True,
+    document = failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work", dry_run=True,
                                 preconditions=Preconditions(find_pulumi=never, check_credentials=never),
                                 data_steps=never)
 
@@ -149,7 +149,7 @@ def test_dry_run_without_a_preflight_module_says_so(monkeypatch):
 
 def test_a_primary_stack_is_refused(tmp_path):
     with pytest.raises(BadInput, match="primary is a primary stack"):
-        failover_command(PROJECT_DIR, "primary", workdir=tmp_path, dry_run=True)
+        failover_command(load_stack(PROJECT_DIR, "primary"), workdir=tmp_path, dry_run=True)
 
 
 # -- a whole run with the fake CLI ------------------------------------------------------------------------
@@ -207,7 +207,7 @@ def test_failover_deploys_through_pulumi_and_reports(tmp_path, monkeypatch, seco
         monkeypatch.setenv(key, value)
     steps = DataSteps()
 
-    summary = failover_command(PROJECT_DIR, STACK, workdir=tmp_path / "work", workers=4,
+    summary = failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work", workers=4,
                                preconditions=preconditions(), data_steps=steps.factory,
                                retry=RetryPolicy(sleep=lambda _s: None), preflight=preflight_passed)
 
@@ -261,7 +261,7 @@ def test_resume_refreshes_an_update_that_died_with_drctl(tmp_path, monkeypatch, 
         monkeypatch.setenv(key, value)
     steps = DataSteps()
 
-    summary = resume_failover(PROJECT_DIR, run_dir, preconditions=preconditions(), data_steps=steps.factory,
+    summary = resume_failover(load_stack(PROJECT_DIR, STACK), run_dir, preconditions=preconditions(), data_steps=steps.factory,
                               retry=RetryPolicy(sleep=lambda _s: None))
 
     assert summary["outcome"] == "recovered"
@@ -279,7 +279,7 @@ def test_resume_refuses_a_drill_run(tmp_path):
     run_dir.mkdir()
     write_json_atomic(run_dir / "run.json", {"run_id": "x", "kind": "drill-local", "stack": STACK})
     with pytest.raises(BadInput, match="drill-local run, not a failover run"):
-        resume_failover(PROJECT_DIR, run_dir, preconditions=Preconditions(find_pulumi=never, check_credentials=never))
+        resume_failover(load_stack(PROJECT_DIR, STACK), run_dir, preconditions=Preconditions(find_pulumi=never, check_credentials=never))
 
 
 def test_update_interrupted_reads_deploy_steps_only(tmp_path):
@@ -306,7 +306,7 @@ def test_the_azure_data_steps_need_a_subscription_before_anything_runs(tmp_path,
     for name in ("ARM_SUBSCRIPTION_ID", "AZURE_SUBSCRIPTION_ID"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(BadInput, match="no Azure subscription for stack 'secondary'"):
-        failover_command(PROJECT_DIR, STACK, workdir=tmp_path / "work", preconditions=preconditions())
+        failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work", preconditions=preconditions())
     assert not (tmp_path / "work").exists()
 
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "11111111-2222-3333-4444-555555555555")
@@ -324,7 +324,7 @@ def test_a_blocked_preflight_stops_the_failover_before_anything_is_deployed(tmp_
         monkeypatch.setenv(key, value)
     blocked = {"blocked": True, "checks": [{"id": "readiness.lake", "status": "finding", "severity": "blocker"}]}
 
-    summary = failover_command(PROJECT_DIR, STACK, workdir=tmp_path / "work", preconditions=preconditions(),
+    summary = failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work", preconditions=preconditions(),
                                data_steps=DataSteps().factory, preflight=lambda: blocked)
 
     assert summary == {"outcome": "blocked", "stack": STACK, "preflight": blocked}

@@ -1,0 +1,95 @@
+"""StackModel: a stack is read once per command, at the CLI's edge, and passed down.
+
+The loads are counted at stacks.config.load_stack_config, whatever module imported it by name, so
+a verb, target or report that reads the stack file again makes these tests fail.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import stacks.config
+from orchestrator.cli.main import main
+from orchestrator.stack import build_stack_plan, load_stack
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def loads(monkeypatch) -> Counter:
+    """Calls of load_stack_config by stack, from here on."""
+    original = stacks.config.load_stack_config
+    counted: Counter = Counter()
+
+    def counting(project_dir, stack):
+        counted[stack] += 1
+        return original(project_dir, stack)
+
+    for module in list(sys.modules.values()):
+        if getattr(module, "load_stack_config", None) is original:
+            monkeypatch.setattr(module, "load_stack_config", counting)
+    return counted
+
+
+@pytest.fixture(params=["cached", "uncached"])
+def graph_cache(request, monkeypatch, tmp_path):
+    """Both ways a graph is had: from the cache, and by running the program (which needs the config)."""
+    monkeypatch.setenv("DRCTL_CACHE_DIR", str(tmp_path / "cache"))
+    if request.param == "uncached":
+        monkeypatch.setenv("DRCTL_CACHE", "off")
+    else:
+        monkeypatch.delenv("DRCTL_CACHE", raising=False)
+        load_stack(REPO, "secondary"), load_stack(REPO, "primary")  # warm: the graphs are in the cache
+    return request.param
+
+
+def drctl(capsys, *args: str) -> dict:
+    try:
+        main([*args, "--json"])
+    except SystemExit as ended:
+        assert ended.code in (None, 0)
+    return json.loads(capsys.readouterr().out)
+
+
+def test_a_failover_dry_run_reads_the_stack_once(graph_cache, loads, capsys):
+    document = drctl(capsys, "failover", "--stack", "secondary", "--dry-run")
+    assert document["dry_run"] is True and document["plan"]["steps"]
+    assert loads == {"secondary": 1}
+
+
+def test_a_fallback_dry_run_reads_the_primary_once(graph_cache, loads, capsys):
+    document = drctl(capsys, "fallback", "--stack", "primary", "--dry-run")
+    assert document["plan"]["stack"] == "primary"
+    assert loads == {"primary": 1}
+
+
+def test_the_model_holds_what_the_verbs_read(loads):
+    model = load_stack(REPO, "secondary")
+    assert loads == {"secondary": 1}
+    assert model.name == "secondary" and model.graph.stack == "secondary" and model.project_dir == REPO
+    assert list(model.profiles_by_key) == [profile.key for profile in model.profiles]
+    assert model.recovery_plan is model.recovery_plan  # built once, on first use
+    assert {step.component for step in model.recovery_plan.steps} >= set(model.profiles_by_key) - {"platform"}
+    assert loads == {"secondary": 1}
+
+
+def test_preflight_given_the_model_reads_only_the_paired_stack(monkeypatch, loads):
+    # A secondary's preflight reads its primary's resources from the primary's own program.
+    from orchestrator.targets.azure.preflight.run import gather_inputs
+
+    model = load_stack(REPO, "secondary")
+    inputs = gather_inputs(REPO, "secondary", env={}, model=model)
+    assert inputs.config is model.config and inputs.targets_error is None
+    assert loads == {"secondary": 1, "primary": 1}
+
+
+def test_build_stack_plan_is_the_models_plan_by_name():
+    built = build_stack_plan(REPO, "secondary")
+    plan, graph, config = built
+    assert built.plan == plan and config.stack == graph.stack == "secondary"
+    assert [s.id for s in plan.steps] == [s.id for s in load_stack(REPO, "secondary").recovery_plan.steps]
