@@ -85,7 +85,7 @@ def rehearse(local: bool, stack: str | None, scale: int, workdir: Path, workers:
 
 
 def print_rehearsal(record: dict) -> None:
-    from orchestrator.verbs.rehearse import fmt_ratio, fmt_seconds, rto_line
+    from orchestrator.rehearsal.record import fmt_ratio, fmt_seconds, rto_line
 
     console = _console()
     console.print(f"rehearsal {record['name']}: created {record['created_at']}, expires {record['expires_at']}")

@@ -1,7 +1,8 @@
 """The verbs that run or inspect a recovery: failover, drill, resume, approve, status.
 
-Registered in orchestrator/cli/main.py; each parses its options, takes the stack's lease where a run
-starts, and hands over to one module (orchestrator/verbs/failover.py, drill.py, approve.py, commands.py).
+Registered in orchestrator/cli/main.py; each parses its options, reads the stacks it needs once
+(orchestrator/stack.py load_stack), takes the stack's lease where a run starts, and hands over to one
+module (orchestrator/verbs/failover.py, drill.py, orchestrator/run/approvals.py, orchestrator/stack.py).
 """
 
 from __future__ import annotations

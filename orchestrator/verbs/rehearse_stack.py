@@ -28,21 +28,15 @@ from typing import Any
 import yaml
 
 from orchestrator.engine.progress import progress_line
+from orchestrator.engine.signals import sigterm_as_interrupt
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
+from orchestrator.rehearsal.marks import DEFAULT_TTL_HOURS, EXPIRES_TAG, REHEARSAL_TAG, marker_document
+from orchestrator.rehearsal.record import ended_by, record_rehearsal, step_timings
+from orchestrator.rehearsal.teardown import teardown_shielded
 from orchestrator.run.rundir import RunDir
 from orchestrator.stack import check_stack, load_stack
 from orchestrator.targets.azure.preconditions import Preconditions
-from orchestrator.verbs.cleanup import EXPIRES_TAG, REHEARSAL_TAG
-from orchestrator.verbs.rehearse import (
-    DEFAULT_TTL_HOURS,
-    ended_by,
-    interrupts_as_keyboard_interrupt,
-    marker_document,
-    record_rehearsal,
-    step_timings,
-    teardown_shielded,
-)
 
 FOUNDATION_KEY = "dataplatform:foundation"
 SUFFIX_KEY = "dataplatform:nameSuffix"
@@ -99,7 +93,7 @@ def rehearse_stack(project_dir: Path, stack: str, *, workdir: Path, ttl_hours: f
     ran = {"created": False}
     document: dict[str, Any] | None = None
     record: dict[str, Any] = {}
-    with interrupts_as_keyboard_interrupt():
+    with sigterm_as_interrupt():  # SIGTERM reaches the teardown like Ctrl-C
         try:
             _write_stack_file(path, stack, values)
             progress_line(f"rehearsal {name}: a copy of stack {stack}, expires {marker['expires_at']}")

@@ -34,12 +34,12 @@ from orchestrator.engine.retry import RetryPolicy
 from orchestrator.errors import BadInput
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
 from orchestrator.plan.recovery import plan_to_json
+from orchestrator.rehearsal.marks import MARKER, marker_document
+from orchestrator.rehearsal.record import step_timings, timings_markdown
 from orchestrator.run.rundir import utc_now
 from orchestrator.stack import load_stack
 from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV
 from orchestrator.targets.azure.preconditions import Preconditions
-from orchestrator.verbs.cleanup import MARKER
-from orchestrator.verbs.rehearse import marker_document, step_timings, timings_markdown
 from orchestrator.verbs.rehearse_stack import rehearsal_config, rehearse_stack
 from reliability.leftovers import cleanup_case, describe, processes_of
 
