@@ -186,7 +186,7 @@ def build_runbook(model: StackModel, contacts: Contacts, *, workdir: Path | None
     from orchestrator.runbook.sections import architecture, contact_listing, dependencies, process_requirements
     from orchestrator.runbook.steps import recovery_section
     from orchestrator.stack import plan_document
-    from orchestrator.verbs.failover import planned_preflight
+    from orchestrator.targets.azure.optional import planned_preflight
 
     stack, config = model.name, model.config
     document = plan_document(model, workdir=workdir, history_from=history_from)

@@ -14,15 +14,13 @@ reviewed before the day on any machine (a laptop without a login, a CI job witho
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import Any, Callable
 
 from orchestrator.engine.journal_state import JournalState
 from orchestrator.engine.retry import RetryPolicy
 from orchestrator.errors import BadInput
-from orchestrator.model import Plan, Step, StepContext, StepKind, StepOutcome, StepRunner, StepState
+from orchestrator.model import Plan, StepKind, StepState
 from orchestrator.plan.recovery import plan_from_json
 from orchestrator.run.lease import StackLease
 from orchestrator.run.remote.store import RunStateStore
@@ -31,65 +29,12 @@ from orchestrator.run.session import RunSession
 from orchestrator.stack import StackModel, plan_document
 from orchestrator.targets.azure.deploy.session import ComponentIndex, DeploymentSession
 from orchestrator.targets.azure.deploy.stack import PulumiStack
+from orchestrator.targets.azure.optional import DataStepsFactory, azure_data_steps, planned_preflight
 from orchestrator.targets.azure.preconditions import PRECONDITIONS, Preconditions
 from orchestrator.targets.azure.target import AzureTarget
 
-if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
-    from stacks.config import StackConfig
-
 KIND = "failover"
-PREFLIGHT_MODULE = "orchestrator.targets.azure.preflight.run"
-DATA_STEPS_MODULE = "orchestrator.targets.azure.data_steps"
 RUN_KEYS = ("run_id", "kind", "stack", "declared_at", "disaster_at", "targets")
-
-# (run_dir, config, graph) -> the runner of every step that is not a deploy, or None.
-DataStepsFactory = Callable[[Path, "StackConfig", "Graph"], StepRunner | None]
-
-
-# -- the optional parts other modules provide -----------------------------------------------------------
-
-
-def _optional_module(name: str) -> Any | None:
-    # find_spec, not `except ImportError`: a module that exists but fails to import must fail loudly.
-    return importlib.import_module(name) if importlib.util.find_spec(name) is not None else None
-
-
-def planned_preflight(config: StackConfig) -> tuple[list[dict[str, Any]], str | None]:
-    """The preflight checks a real run makes for `config`, and a note when they cannot be listed."""
-    module = _optional_module(PREFLIGHT_MODULE)
-    if module is None or not hasattr(module, "planned_checks"):
-        return [], f"{PREFLIGHT_MODULE}.planned_checks is not available in this drctl: no preflight checks listed"
-    return list(module.planned_checks(config)), None
-
-
-def azure_data_steps(project_dir: Path, stack: str) -> DataStepsFactory | None:
-    """The Azure data and smoke steps (runner_data.AzureDataSteps), or None when this drctl has
-    none. The subscription they work in is resolved here, before anything runs: a missing one is
-    bad input (preflight.subscription_id_for names where to set it)."""
-    module = _optional_module(DATA_STEPS_MODULE)
-    if module is None or not hasattr(module, "AzureDataSteps"):
-        return None
-    subscription = importlib.import_module(PREFLIGHT_MODULE).subscription_id_for(Path(project_dir), stack)
-
-    def factory(run_dir: Path, config: StackConfig, graph: Graph) -> StepRunner:
-        from orchestrator.targets.azure.clients import AzureSession
-
-        azure = AzureSession.from_environment(subscription)
-        return _ClosingRunner(module.AzureDataSteps(azure, config, graph, run_dir).run, azure.close)
-
-    return factory
-
-
-class _ClosingRunner:
-    """A step runner with resources to release when the run ends (the Azure clients)."""
-
-    def __init__(self, run: StepRunner, close: Callable[[], None]) -> None:
-        self._run, self.close = run, close
-
-    def __call__(self, step: Step, context: StepContext) -> StepOutcome:
-        return self._run(step, context)
-
 
 # -- the command ----------------------------------------------------------------------------------------
 

@@ -79,7 +79,7 @@ def rehearse_stack(project_dir: Path, stack: str, *, workdir: Path, ttl_hours: f
     preconditions.check_credentials()
     factory = failover_options.pop("data_steps", None)
     if factory is None:
-        from orchestrator.verbs.failover import azure_data_steps
+        from orchestrator.targets.azure.optional import azure_data_steps
 
         factory = azure_data_steps(project_dir, stack)  # a missing subscription is bad input now, not after `stack init`
     short_id = short_id or secrets.token_hex(3)  # 6 hex characters: the longest nameSuffix allowed

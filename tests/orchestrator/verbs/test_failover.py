@@ -23,9 +23,9 @@ from orchestrator.model import Plan, Step, StepKind, StepOutcome
 from orchestrator.plan.recovery import plan_from_json
 from orchestrator.run.rundir import utc_now
 from orchestrator.stack import capture, load_stack, plan_command
+from orchestrator.targets.azure import optional
 from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV
 from orchestrator.targets.azure.preconditions import Preconditions, check_azure_credentials
-from orchestrator.verbs import failover
 from orchestrator.verbs.failover import failover_command, resume_failover, update_interrupted
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
@@ -121,11 +121,11 @@ def test_working_credentials_pass():
 
 def test_dry_run_prints_the_plan_and_checks_without_cli_or_credentials(tmp_path, monkeypatch):
     planned = [{"id": "credentials", "title": "Credentials acquire a management token", "calls": "get_token"}]
-    module = types.ModuleType(failover.PREFLIGHT_MODULE)
-    module.__spec__ = importlib.machinery.ModuleSpec(failover.PREFLIGHT_MODULE, None)
+    module = types.ModuleType(optional.PREFLIGHT_MODULE)
+    module.__spec__ = importlib.machinery.ModuleSpec(optional.PREFLIGHT_MODULE, None)
     seen = []
     module.planned_checks = lambda config: seen.append(config.stack) or planned
-    monkeypatch.setitem(sys.modules, failover.PREFLIGHT_MODULE, module)
+    monkeypatch.setitem(sys.modules, optional.PREFLIGHT_MODULE, module)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no CLI anywhere
 
     document = failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work", dry_run=True,
@@ -142,8 +142,8 @@ def test_dry_run_prints_the_plan_and_checks_without_cli_or_credentials(tmp_path,
 
 
 def test_dry_run_without_a_preflight_module_says_so(monkeypatch):
-    monkeypatch.setattr(failover.importlib.util, "find_spec", lambda name: None)
-    checks, note = failover.planned_preflight(object())
+    monkeypatch.setattr(optional.importlib.util, "find_spec", lambda name: None)
+    checks, note = optional.planned_preflight(object())
     assert checks == [] and "planned_checks is not available" in note
 
 
@@ -310,7 +310,7 @@ def test_the_azure_data_steps_need_a_subscription_before_anything_runs(tmp_path,
     assert not (tmp_path / "work").exists()
 
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "11111111-2222-3333-4444-555555555555")
-    factory = failover.azure_data_steps(PROJECT_DIR, STACK)
+    factory = optional.azure_data_steps(PROJECT_DIR, STACK)
     runner = factory(tmp_path, load_stack_config(PROJECT_DIR, STACK), secondary_graph)  # nothing contacted yet
     try:
         assert callable(runner) and runner._run.__self__.run_dir == tmp_path
