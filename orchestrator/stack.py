@@ -103,16 +103,25 @@ def stack_profiles(graph: Graph, config: StackConfig) -> list[DRProfile]:
 class StackModel:
     """One stack as drctl knows it: its validated config, the resource graph its program declares
     and the DR profiles of what it relies on. Loaded once per command at the CLI's edge (load_stack)
-    and passed down, so nothing below reads the stack file or runs the program again."""
+    and passed down, so nothing below reads the stack file or runs the program again.
+
+    The graph, the profiles and the plan are had on first use, once: a command refused on the
+    config alone (a stack of the wrong role) has then touched nothing, not even the graph cache."""
 
     project_dir: Path
     config: StackConfig
-    graph: Graph
-    profiles: tuple[DRProfile, ...]
 
     @property
     def name(self) -> str:
         return self.config.stack
+
+    @cached_property
+    def graph(self) -> Graph:
+        return capture(self.project_dir, self.name, self.config)
+
+    @cached_property
+    def profiles(self) -> tuple[DRProfile, ...]:
+        return tuple(stack_profiles(self.graph, self.config))
 
     @property
     def profiles_by_key(self) -> dict[str, DRProfile]:
@@ -137,14 +146,11 @@ class StackModel:
 
 
 def load_stack(project_dir: Path, stack: str) -> StackModel:
-    """The stack's model: its file read and validated (bad input names the file and key), its graph
-    from the cache or the program, its profiles."""
+    """The stack's model: its file read and validated (bad input names the file and key)."""
     from stacks.config import load_stack_config
 
     check_stack(project_dir, stack)
-    config = load_stack_config(Path(project_dir), stack)
-    graph = capture(project_dir, stack, config)
-    return StackModel(Path(project_dir), config, graph, tuple(stack_profiles(graph, config)))
+    return StackModel(Path(project_dir), load_stack_config(Path(project_dir), stack))
 
 
 class StackPlan(NamedTuple):

@@ -60,6 +60,7 @@ def run_local_drill(
     if config.role != "secondary":
         raise BadInput(f"--stack: {stack.name} is a {config.role} stack; a drill fails over to a secondary stack")
     plan = stack.recovery_plan
+    primary_graph = primary.graph  # captured, like the plan's, before the lease is taken or anything created
     session = RunSession.start(workdir, stack.name, "drill", lease=lease, state=state)
     run = {
         "run_id": session.run_dir.run_id,
@@ -74,7 +75,7 @@ def run_local_drill(
         "parallel_run_s": parallel_run_s,
         "workdir": str(Path(workdir).resolve()),
         "database": config.postgres.databases[0],
-        "primary_account": _lake_account(primary.graph),
+        "primary_account": _lake_account(primary_graph),
         "secondary_account": _lake_account(stack.graph),
         "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s},
     }

@@ -15,6 +15,7 @@ import pytest
 
 import stacks.config
 from orchestrator.cli.main import main
+from orchestrator.errors import BadInput
 from orchestrator.stack import build_stack_plan, load_stack
 
 REPO = Path(__file__).resolve().parents[2]
@@ -44,7 +45,8 @@ def graph_cache(request, monkeypatch, tmp_path):
         monkeypatch.setenv("DRCTL_CACHE", "off")
     else:
         monkeypatch.delenv("DRCTL_CACHE", raising=False)
-        load_stack(REPO, "secondary"), load_stack(REPO, "primary")  # warm: the graphs are in the cache
+        for stack in ("secondary", "primary"):
+            assert load_stack(REPO, stack).graph.stack == stack  # warm: the graphs are in the cache
     return request.param
 
 
@@ -76,6 +78,19 @@ def test_the_model_holds_what_the_verbs_read(loads):
     assert model.recovery_plan is model.recovery_plan  # built once, on first use
     assert {step.component for step in model.recovery_plan.steps} >= set(model.profiles_by_key) - {"platform"}
     assert loads == {"secondary": 1}
+
+
+def test_a_stack_of_the_wrong_role_is_refused_before_its_program_runs(tmp_path):
+    from orchestrator.verbs.failover import failover_command
+    from orchestrator.verbs.fallback import dry_run_document
+
+    primary, secondary = load_stack(REPO, "primary"), load_stack(REPO, "secondary")
+    with pytest.raises(BadInput, match="primary is a primary stack"):
+        failover_command(primary, workdir=tmp_path, dry_run=True)
+    with pytest.raises(BadInput, match="secondary is a secondary stack"):
+        dry_run_document(secondary)
+    # Refused on the config alone: no graph captured, so not even the graph cache was touched.
+    assert "graph" not in vars(primary) and "graph" not in vars(secondary)
 
 
 def test_preflight_given_the_model_reads_only_the_paired_stack(monkeypatch, loads):
