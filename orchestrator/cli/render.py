@@ -50,12 +50,14 @@ def print_plan(document: dict) -> None:
     for flagged in document.get("regressions") or []:
         console.print(
             f"REGRESSION {flagged['step']}: latest run {human_duration(flagged['latest_s'])} vs median "
-            f"{human_duration(flagged['earlier_median_s'])} of the {flagged['earlier_runs']} runs before it ({flagged['run_id']})"
+            f"{human_duration(flagged['earlier_median_s'])} of the {flagged['earlier_runs']} runs before it "
+            f"({flagged['run_id']})"
         )
     verdict = "within" if document["within_target"] else "OVER"
     console.print(
         f"critical path {human_duration(document['critical_path_s'])} ({verdict} the RTO target of "
-        f"{human_duration(document['rto_target_s'])}); run one by one it would take {human_duration(document['sequential_s'])}"
+        f"{human_duration(document['rto_target_s'])}); run one by one it would take "
+        f"{human_duration(document['sequential_s'])}"
     )
     levers = document.get("rto_levers")
     if levers:
@@ -71,12 +73,14 @@ def _print_levers(console: Console, levers: dict) -> None:
         if "rto_needed_s" in lever:  # not a saving: what the target would have to become
             console.print(f"  {lever['lever']}: {lever['detail']}")
             continue
-        saving = f"saves {human_duration(lever['saving_s'])}" if lever.get("saving_s") is not None else "saving not computed"
+        saving = (f"saves {human_duration(lever['saving_s'])}" if lever.get("saving_s") is not None
+                  else "saving not computed")
         if lever.get("saving_is_upper_bound"):
             saving = saving.replace("saves", "saves at most")
         console.print(f"  {lever['lever']}: {saving}; {lever['detail']}")
         for component in lever.get("components", []):
-            part = f"saves {human_duration(component['saving_s'])}" if component["saving_s"] is not None else "saving not computed"
+            part = (f"saves {human_duration(component['saving_s'])}" if component["saving_s"] is not None
+                    else "saving not computed")
             options = "; ".join(component["seed_uplift_options"]) or "none in the seed"
             console.print(f"    {component['component']} ({component['recovery_action']}): {part}; "
                           f"{component['detail']}. Seed uplift options: {options}")
@@ -155,7 +159,8 @@ def print_summary(summary: dict) -> None:
         console.print(f"waiting for approval: drctl approve {summary['run_id']} {gate} --by NAME [--note TEXT], "
                       f"then drctl resume {summary['run_id']}")
     console.print(
-        f"RTO measured {human_duration(summary['rto_s'])}; RPO before replay {human_duration(summary['rpo_s_before_replay'])}, "
+        f"RTO measured {human_duration(summary['rto_s'])}; "
+        f"RPO before replay {human_duration(summary['rpo_s_before_replay'])}, "
         f"after replay {human_duration(summary['rpo_s_after_replay'])}"
     )
     table = Table()

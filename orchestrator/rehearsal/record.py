@@ -42,7 +42,8 @@ def step_timings(run_dir: Path, rto_s: float | None) -> dict[str, Any]:
     return {
         "steps": rows,
         "rto": {"target_s": plan.rto_target_s, "estimated_s": estimated_s, "measured_s": rto_s,
-                "ratio": _ratio(rto_s, estimated_s), "within_target": None if rto_s is None else rto_s <= plan.rto_target_s,
+                "ratio": _ratio(rto_s, estimated_s),
+                "within_target": None if rto_s is None else rto_s <= plan.rto_target_s,
                 "critical_path": path},
         # Gates are people's time on the day; a rehearsal approves them itself.
         "note": "gates are approved by drctl in a rehearsal: their times are not a person's"

@@ -136,7 +136,8 @@ def verify(run_dir: Path) -> dict[str, Any]:
     for number, line in enumerate(sums.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         digest, sep, name = line.partition("  ")
         if not sep or len(digest) != 64 or not name:
-            return {"files": len(listed), "problems": [{"file": RunDir.SUMS, "problem": f"line {number} is not '<sha256>  <file>'"}]}
+            problem = f"line {number} is not '<sha256>  <file>'"
+            return {"files": len(listed), "problems": [{"file": RunDir.SUMS, "problem": problem}]}
         listed[name] = digest
     problems = []
     for name, digest in listed.items():

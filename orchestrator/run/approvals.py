@@ -54,7 +54,8 @@ def recorded_approval(run_dir: Path, step_id: str) -> StepOutcome:
     if not isinstance(approval, dict) or not approval.get("approved_by"):
         raise PermanentError(f"{step_id}: the approval {path} names no approved_by")
     return StepOutcome(outputs={"approved_by": str(approval["approved_by"]), "approved_at": approval.get("approved_at")},
-                       evidence={"approval": approval, "file": f"{RunDir.APPROVALS}/{path.name}", "auto_approved": False})
+                       evidence={"approval": approval, "file": f"{RunDir.APPROVALS}/{path.name}",
+                                 "auto_approved": False})
 
 
 def auto_approval(who: str, why: str) -> StepOutcome:

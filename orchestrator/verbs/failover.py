@@ -100,7 +100,8 @@ def _real_preflight(stack: StackModel, command: Path) -> Callable[[], dict[str, 
     from orchestrator.targets.azure.preflight.run import preflight_command
 
     state = PulumiStack(stack.project_dir, stack.name, command=command)
-    return lambda: preflight_command(stack.project_dir, stack.name, state_readable=state.state_readable, model=stack)
+    return lambda: preflight_command(stack.project_dir, stack.name, state_readable=state.state_readable,
+                                     model=stack)
 
 
 def dry_run_document(stack: StackModel, workdir: Path | None = None) -> dict[str, Any]:
@@ -136,11 +137,12 @@ def _drive(session: RunSession, stack: StackModel, *, workers: int, command: Pat
            data_steps: DataStepsFactory | None, retry: RetryPolicy | None) -> dict[str, Any]:
     run_dir, run = session.run_dir, session.run
     plan = plan_from_json(run_dir.read_json(run_dir.plan_json))
+    graph = stack.graph  # captured (if it was not yet) before the journal opens
     journal = session.open_journal()
-    other = data_steps(run_dir.path, stack.config, stack.graph) if data_steps is not None else None
+    other = data_steps(run_dir.path, stack.config, graph) if data_steps is not None else None
     try:
         deployment = DeploymentSession(PulumiStack(stack.project_dir, stack.name, command=command),
-                                       ComponentIndex.from_graph(stack.graph),
+                                       ComponentIndex.from_graph(graph),
                                        interrupted=update_interrupted(journal.state, plan))
         result = session.run_engine(plan, AzureTarget(deployment, other), journal, workers=workers, retry=retry,
                                     settle=lambda: _let_the_update_end(deployment))

@@ -133,8 +133,8 @@ def run_local_fallback(primary: StackModel, workdir: Path, failover_run: dict[st
     window = _secondary_time(pair, data, say)
     started_at = utc_now()
     strategy = primary.config.fallback.secondary_strategy
-    run = {"run_id": session.run_dir.run_id, "kind": KIND, "stack": primary.name, "failover_run": failover_run["run_id"],
-           "secondary_stack": failover_run["stack"], "started_at": started_at,
+    run = {"run_id": session.run_dir.run_id, "kind": KIND, "stack": primary.name,
+           "failover_run": failover_run["run_id"], "secondary_stack": failover_run["stack"], "started_at": started_at,
            "secondary_time_batches": list(window), "parallel_run_s": parallel_run_s,
            "secondary_strategy": strategy, "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s}}
     session.record(run, plan)

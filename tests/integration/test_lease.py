@@ -204,7 +204,8 @@ def test_a_failover_is_refused_while_another_run_holds_the_stack(tmp_path):
     FileLease(tmp_path, "secondary").acquire(holder("drill-running"))
     lease = StackLease(tmp_path, "secondary", "failover")
     with pytest.raises(LeaseHeld, match="run drill-running"):
-        failover_command(load_stack(REPO, "secondary"), workdir=tmp_path, lease=lease, preflight=never, data_steps=never,
+        failover_command(load_stack(REPO, "secondary"), workdir=tmp_path, lease=lease, preflight=never,
+                         data_steps=never,
                          preconditions=Preconditions(find_pulumi=lambda: fake.FAKE_BIN, check_credentials=lambda: None))
     lease.release()
     assert not (tmp_path / "runs").exists()

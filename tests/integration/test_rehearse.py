@@ -168,7 +168,8 @@ def test_a_failing_local_rehearsal_still_tears_down(workdir, monkeypatch):
 
     monkeypatch.setattr(LocalTarget, "lake_validate", broken_validation)
 
-    summary = rehearse_local(load_stack(REPO, "secondary"), load_stack(REPO, "primary"), workdir, scale=1, workers=4, ttl_hours=0.5)
+    summary = rehearse_local(load_stack(REPO, "secondary"), load_stack(REPO, "primary"), workdir, scale=1, workers=4,
+                             ttl_hours=0.5)
 
     assert summary["outcome"] == "partial"
     marker = seen["marker"]

@@ -141,7 +141,8 @@ class RunStateStore:
         if record["took_over"]:
             previous = record["took_over"]["previous"]
             self._notes.append(f"state lease: took run {record['run_id']} from {previous.get('host', '?')} pid "
-                               f"{previous.get('pid', '?')}: {record['took_over']['reason']} (recorded in {RunDir.LEASE})")
+                               f"{previous.get('pid', '?')}: {record['took_over']['reason']} "
+                               f"(recorded in {RunDir.LEASE})")
         self.lease.start_heartbeat()
         self.sync()
 

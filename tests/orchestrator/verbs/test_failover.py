@@ -261,8 +261,8 @@ def test_resume_refreshes_an_update_that_died_with_drctl(tmp_path, monkeypatch, 
         monkeypatch.setenv(key, value)
     steps = DataSteps()
 
-    summary = resume_failover(load_stack(PROJECT_DIR, STACK), run_dir, preconditions=preconditions(), data_steps=steps.factory,
-                              retry=RetryPolicy(sleep=lambda _s: None))
+    summary = resume_failover(load_stack(PROJECT_DIR, STACK), run_dir, preconditions=preconditions(),
+                              data_steps=steps.factory, retry=RetryPolicy(sleep=lambda _s: None))
 
     assert summary["outcome"] == "recovered"
     operations = fake.operations(tmp_path / "fake")
@@ -279,7 +279,8 @@ def test_resume_refuses_a_drill_run(tmp_path):
     run_dir.mkdir()
     write_json_atomic(run_dir / "run.json", {"run_id": "x", "kind": "drill-local", "stack": STACK})
     with pytest.raises(BadInput, match="drill-local run, not a failover run"):
-        resume_failover(load_stack(PROJECT_DIR, STACK), run_dir, preconditions=Preconditions(find_pulumi=never, check_credentials=never))
+        resume_failover(load_stack(PROJECT_DIR, STACK), run_dir,
+                        preconditions=Preconditions(find_pulumi=never, check_credentials=never))
 
 
 def test_update_interrupted_reads_deploy_steps_only(tmp_path):
