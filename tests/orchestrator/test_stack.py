@@ -7,13 +7,12 @@ a verb, target or report that reads the stack file again makes these tests fail.
 from __future__ import annotations
 
 import json
-import sys
 from collections import Counter
 from pathlib import Path
 
 import pytest
+from stack_loads import count_stack_loads
 
-import stacks.config
 from orchestrator.cli.main import main
 from orchestrator.errors import BadInput
 from orchestrator.stack import build_stack_plan, load_stack
@@ -23,18 +22,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def loads(monkeypatch) -> Counter:
-    """Calls of load_stack_config by stack, from here on."""
-    original = stacks.config.load_stack_config
-    counted: Counter = Counter()
-
-    def counting(project_dir, stack):
-        counted[stack] += 1
-        return original(project_dir, stack)
-
-    for module in list(sys.modules.values()):
-        if getattr(module, "load_stack_config", None) is original:
-            monkeypatch.setattr(module, "load_stack_config", counting)
-    return counted
+    return count_stack_loads(monkeypatch)
 
 
 @pytest.fixture(params=["cached", "uncached"])

@@ -13,6 +13,7 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CredentialUnavailableError
 from fake_pulumi import scenario as fake
+from stack_loads import count_stack_loads
 
 from orchestrator.atomic import write_json_atomic
 from orchestrator.engine.journal import Journal
@@ -206,12 +207,14 @@ def test_failover_deploys_through_pulumi_and_reports(tmp_path, monkeypatch, seco
     for key, value in fake.fake_env(scenario).items():
         monkeypatch.setenv(key, value)
     steps = DataSteps()
+    loads = count_stack_loads(monkeypatch)
 
     summary = failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work", workers=4,
                                preconditions=preconditions(), data_steps=steps.factory,
                                retry=RetryPolicy(sleep=lambda _s: None), preflight=preflight_passed)
 
     assert summary["outcome"] == "recovered" and steps.closed
+    assert loads == {STACK: 1}  # read once, at the start, for the whole run
     run_dir = Path(summary["run_dir"])
     run = json.loads((run_dir / "run.json").read_text())
     assert run["kind"] == "failover" and run["disaster_at"] == run["declared_at"]
