@@ -21,6 +21,7 @@ from pathlib import Path
 from bench.report import Result
 from orchestrator.engine.journal import Journal
 from orchestrator.plan.recovery import critical_path, plan_from_json
+from orchestrator.run.rundir import RunDir
 
 PROJECT = Path(__file__).resolve().parents[1]
 
@@ -28,7 +29,7 @@ PROJECT = Path(__file__).resolve().parents[1]
 def measured_critical_path(run_dir: Path) -> tuple[float, list[str]]:
     """The plan's critical path over the steps' measured durations (a step that measured nothing,
     declared but not exercised, counts what it took, which is about nothing)."""
-    plan = plan_from_json(json.loads((run_dir / "plan.json").read_text()))
+    plan = plan_from_json(json.loads(RunDir(run_dir).plan_json.read_text()))
     state = Journal.open(run_dir).state
     durations = {sid: record.duration_s or 0.0 for sid, record in state.steps.items()}
     measured = replace(plan, steps=tuple(replace(step, estimate_s=float(durations.get(step.id, 0.0)))

@@ -1,13 +1,22 @@
-"""The offline verbs: preview, plan and status, as JSON-ready documents."""
+"""A stack as drctl knows it (StackModel, loaded once per command by load_stack), and the offline
+verbs' documents: preview, plan, status and posture."""
 
 from __future__ import annotations
 
 import hashlib
 import re
+from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING, NamedTuple
 
 from components.profile import DRProfile
 from orchestrator.errors import BadInput
+
+if TYPE_CHECKING:  # at run time only where used: stacks.config costs pydantic, capture costs Pulumi
+    from orchestrator.model import Plan
+    from orchestrator.program.capture import Graph
+    from stacks.config import StackConfig
 
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 
@@ -30,17 +39,18 @@ def check_stack(project_dir: Path, stack: str) -> None:
         raise BadInput(f"--stack: unknown stack {stack!r} (stacks here: {stacks})")
 
 
-def capture(project_dir: Path, stack: str):
+def capture(project_dir: Path, stack: str, config: StackConfig | None = None) -> Graph:
     """The stack's graph: the program under the mock runtime, or the graph it gave last time on
-    byte-identical code and stack files (orchestrator/program/cache.py)."""
+    byte-identical code and stack files (orchestrator/program/cache.py). `config`: the stack's,
+    when the caller has read it already (the program runs on it instead of reading it again)."""
     from orchestrator.program.cache import cached_graph
 
     check_stack(project_dir, stack)
 
-    def run_program():
+    def run_program() -> Graph:
         from orchestrator.program.capture import capture_graph  # imports Pulumi: only on a miss
 
-        return capture_graph(Path(project_dir), stack)
+        return capture_graph(Path(project_dir), stack, config)
 
     return cached_graph(Path(project_dir), stack, run_program)
 
@@ -57,7 +67,7 @@ def preview_command(project_dir: Path, stack: str) -> dict:
     return cached_document("preview", project_dir, stack, (), compute)
 
 
-def profiles_in(graph) -> list[DRProfile]:
+def profiles_in(graph: Graph) -> list[DRProfile]:
     """The DR profile of every component the program registered, in registration order."""
     from components.registry import profile_for
 
@@ -69,7 +79,7 @@ def profiles_in(graph) -> list[DRProfile]:
     return profiles
 
 
-def stack_profiles(graph, config) -> list[DRProfile]:
+def stack_profiles(graph: Graph, config: StackConfig) -> list[DRProfile]:
     """The SaaS and Microsoft-recovered services the stack relies on (readiness checks or a person's
     confirmation, before anything is deployed on them), then the program's components, then the
     services switched on that declare nothing on this stack's role but still have recovery work
@@ -86,41 +96,80 @@ def stack_profiles(graph, config) -> list[DRProfile]:
     return [catalog_profile(key) for key in config.saas] + deployed + elsewhere
 
 
-def build_stack_plan(project_dir: Path, stack: str):
-    """The recovery plan of a stack, and its config, from the program's own graph."""
-    from orchestrator.plan.recovery import build_plan
-    from orchestrator.plan.zones import apply_zone_policies
+@dataclass(frozen=True, eq=False)
+class StackModel:
+    """One stack as drctl knows it: its validated config, the resource graph its program declares
+    and the DR profiles of what it relies on. Loaded once per command at the CLI's edge (load_stack)
+    and passed down, so nothing below reads the stack file or runs the program again.
+
+    The graph, the profiles and the plan are had on first use, once: a command refused on the
+    config alone (a stack of the wrong role) has then touched nothing, not even the graph cache."""
+
+    project_dir: Path
+    config: StackConfig
+
+    @property
+    def name(self) -> str:
+        return self.config.stack
+
+    @cached_property
+    def graph(self) -> Graph:
+        return capture(self.project_dir, self.name, self.config)
+
+    @cached_property
+    def profiles(self) -> tuple[DRProfile, ...]:
+        return tuple(stack_profiles(self.graph, self.config))
+
+    @property
+    def profiles_by_key(self) -> dict[str, DRProfile]:
+        return {profile.key: profile for profile in self.profiles}
+
+    @cached_property
+    def recovery_plan(self) -> Plan:
+        """The plan `drctl plan` prints and a failover or drill into this stack runs."""
+        from orchestrator.plan.recovery import build_plan
+        from orchestrator.plan.zones import apply_zone_policies
+
+        plan = build_plan(
+            self.name,
+            list(self.profiles),
+            rto_target_s=self.config.recovery.rto_minutes * 60,
+            rpo_target_s=self.config.recovery.rpo_minutes * 60,
+            gate_estimate_s=GATE_ESTIMATE_S,
+            business_gate_estimate_s=BUSINESS_GATE_ESTIMATE_S,
+            handover_estimate_s=HANDOVER_ESTIMATE_S,
+        )
+        return apply_zone_policies(plan, self.config.lake) if self.config.enabled("lake") else plan
+
+
+def load_stack(project_dir: Path, stack: str) -> StackModel:
+    """The stack's model: its file read and validated (bad input names the file and key)."""
     from stacks.config import load_stack_config
 
-    graph = capture(project_dir, stack)
-    config = load_stack_config(Path(project_dir), stack)
-    plan = build_plan(
-        stack,
-        stack_profiles(graph, config),
-        rto_target_s=config.recovery.rto_minutes * 60,
-        rpo_target_s=config.recovery.rpo_minutes * 60,
-        gate_estimate_s=GATE_ESTIMATE_S,
-        business_gate_estimate_s=BUSINESS_GATE_ESTIMATE_S,
-        handover_estimate_s=HANDOVER_ESTIMATE_S,
-    )
-    if config.enabled("lake"):
-        plan = apply_zone_policies(plan, config.lake)
-    return plan, graph, config
+    check_stack(project_dir, stack)
+    return StackModel(Path(project_dir), load_stack_config(Path(project_dir), stack))
+
+
+class StackPlan(NamedTuple):
+    plan: Plan
+    graph: Graph
+    config: StackConfig
+
+
+def build_stack_plan(project_dir: Path, stack: str) -> StackPlan:
+    """The recovery plan of a stack with what it was built from, for callers that unpack the three."""
+    model = load_stack(project_dir, stack)
+    return StackPlan(model.recovery_plan, model.graph, model.config)
 
 
 def plan_command(project_dir: Path, stack: str, *, workdir: Path | None = None, history_from: str = "azure",
-                 regression_threshold: float | None = None, built: tuple | None = None) -> dict:
-    """The plan as JSON; with a workdir, estimates from `history_from` runs' history (orchestrator/plan/history.py)
-    where there is some, and when over the RTO the critical path and levers (orchestrator/plan/rto_levers.py).
-    `built`: build_stack_plan's (plan, graph, config) when the caller has them already (the runbook), so
-    the program is not run under the mock runtime twice."""
+                 regression_threshold: float | None = None) -> dict:
+    """`drctl plan`: plan_document of the stack, cached under the program's and the history's bytes."""
     from orchestrator.plan.history import REGRESSION_THRESHOLD, history_path
     from orchestrator.program.cache import cached_document
 
     threshold = REGRESSION_THRESHOLD if regression_threshold is None else regression_threshold
     path = history_path(workdir, stack) if workdir is not None and history_from != "none" else None
-    if built is not None:
-        return _plan_document(project_dir, stack, path, history_from, threshold, built)
     check_stack(project_dir, stack)
     # The history the estimates come from is part of the key, byte for byte, like the program.
     try:
@@ -128,21 +177,32 @@ def plan_command(project_dir: Path, stack: str, *, workdir: Path | None = None, 
     except FileNotFoundError:
         history = None
     return cached_document("plan", project_dir, stack, (str(path), history, history_from, threshold),
-                           lambda: _plan_document(project_dir, stack, path, history_from, threshold, None))
+                           lambda: plan_document(load_stack(project_dir, stack), workdir=workdir,
+                                                 history_from=history_from, regression_threshold=threshold))
 
 
-def _plan_document(project_dir: Path, stack: str, path: Path | None, history_from: str, threshold: float,
-                   built: tuple | None) -> dict:
-    from orchestrator.plan.history import HistoryCorrupt, apply_history, read_history, step_histories
+def plan_document(model: StackModel, *, workdir: Path | None = None, history_from: str = "azure",
+                  regression_threshold: float | None = None) -> dict:
+    """The plan as JSON; with a workdir, estimates from `history_from` runs' history (orchestrator/plan/history.py)
+    where there is some, and when over the RTO the critical path and levers (orchestrator/plan/rto_levers.py)."""
+    from orchestrator.plan.history import (
+        REGRESSION_THRESHOLD,
+        HistoryCorrupt,
+        apply_history,
+        history_path,
+        read_history,
+        step_histories,
+    )
     from orchestrator.plan.recovery import plan_to_json
     from orchestrator.plan.rto_levers import rto_levers
 
-    plan, graph, config = built if built is not None else build_stack_plan(project_dir, stack)
+    threshold = REGRESSION_THRESHOLD if regression_threshold is None else regression_threshold
+    path = history_path(workdir, model.name) if workdir is not None and history_from != "none" else None
     try:
         runs = read_history(path) if path is not None else []
     except HistoryCorrupt as exc:
         raise BadInput(f"--workdir: history damaged: {exc} (move the file aside to plan without it)") from None
-    plan, sources, regressions = apply_history(plan, step_histories(runs, history_from), threshold)
+    plan, sources, regressions = apply_history(model.recovery_plan, step_histories(runs, history_from), threshold)
     document = plan_to_json(plan)
     for step in document["steps"]:
         step["estimate_source"] = sources[step["id"]]
@@ -153,18 +213,18 @@ def _plan_document(project_dir: Path, stack: str, path: Path | None, history_fro
         "regression_threshold": threshold,
     }
     document["regressions"] = regressions
-    profiles = {profile.key: profile for profile in stack_profiles(graph, config)}
-    document["rto_levers"] = rto_levers(plan, profiles, sources)
+    document["rto_levers"] = rto_levers(plan, model.profiles_by_key, sources)
     return document
 
 
 def status_command(run_dir: Path) -> dict:
     from orchestrator.engine.journal import JournalCorrupt
     from orchestrator.engine.scheduler import status_from_journal
+    from orchestrator.run.rundir import RunDir
 
     run_dir = Path(run_dir)
-    if not (run_dir / "journal.jsonl").is_file():
-        raise BadInput(f"RUN: no journal.jsonl in {run_dir}")
+    if not RunDir(run_dir).journal.is_file():
+        raise BadInput(f"RUN: no {RunDir.JOURNAL} in {run_dir}")
     try:
         return status_from_journal(run_dir)
     except JournalCorrupt as exc:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator.engine.crashpoint import KILL_ENV as DRCTL_ENV_KILL
+from orchestrator.run.rundir import RunDir
 
 REPO = Path(__file__).resolve().parents[1]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]
@@ -78,7 +79,7 @@ def drctl(*args: str, timeout: float = TIMEOUT_S) -> subprocess.CompletedProcess
 def journal_records(run_dir: Path) -> tuple[list[dict], bytes | None]:
     """The journal's complete records, and its torn tail (bytes after the last newline) if any."""
     try:
-        data = (run_dir / "journal.jsonl").read_bytes()
+        data = RunDir(run_dir).journal.read_bytes()
     except FileNotFoundError:
         return [], None
     lines = data.split(b"\n")

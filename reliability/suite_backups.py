@@ -29,6 +29,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.run.rundir import RunDir
 from orchestrator.targets.local.prelude import BATCH_INTERVAL_S, BATCHES_AFTER_BACKUP, GENERATIONS_AT_BATCHES
 from reliability.leftovers import leftover_problems
 
@@ -102,8 +103,8 @@ def run_case(case: Case, workdir: Path) -> dict:
     try:
         summary = json.loads(proc.stdout)
         run_dir = Path(summary["run_dir"])
-        evidence = {p.stem: json.loads(p.read_text()) for p in (run_dir / "evidence").glob("*.json")}
-        prelude = json.loads((run_dir / "prelude.json").read_text())
+        evidence = {p.stem: json.loads(p.read_text()) for p in RunDir(run_dir).evidence.glob("*.json")}
+        prelude = json.loads(RunDir(run_dir).prelude_json.read_text())
     except (ValueError, KeyError, OSError) as exc:
         return {"case": case.name, "figures": {"outcome": f"exit {proc.returncode}, no summary"},
                 "problems": [f"unreadable run: {exc}; stderr: {proc.stderr[-800:]}"] + leftover_problems(workdir)}

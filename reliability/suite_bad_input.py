@@ -19,6 +19,7 @@ from pathlib import Path
 
 import yaml
 
+from orchestrator.run.rundir import RunDir
 from reliability.pytest_suite import run_test_files
 
 REPO = Path(__file__).resolve().parents[1]
@@ -94,14 +95,14 @@ CLI_CASES = [
 ]
 
 RUN_CASES = [
-    Case("run.json not JSON", ("resume", "{run}"), "run.json", damage=_write("run.json", "{not json")),
-    Case("run.json lacks keys", ("resume", "{run}"), "lacks", damage=_write("run.json", '{"kind": "drill-local"}')),
-    Case("plan.json missing", ("resume", "{run}"), "plan.json", damage=lambda r: (r / "plan.json").unlink()),
-    Case("plan with a cycle", ("resume", "{run}"), "cycle", damage=lambda r: _cycle(r / "plan.json")),
+    Case("run.json not JSON", ("resume", "{run}"), "run.json", damage=_write(RunDir.RUN, "{not json")),
+    Case("run.json lacks keys", ("resume", "{run}"), "lacks", damage=_write(RunDir.RUN, '{"kind": "drill-local"}')),
+    Case("plan.json missing", ("resume", "{run}"), "plan.json", damage=lambda r: RunDir(r).plan_json.unlink()),
+    Case("plan with a cycle", ("resume", "{run}"), "cycle", damage=lambda r: _cycle(RunDir(r).plan_json)),
     Case("journal damaged mid-file", ("status", "{run}"), "journal damaged",
-         damage=lambda r: _corrupt_line(r / "journal.jsonl", 0)),
+         damage=lambda r: _corrupt_line(RunDir(r).journal, 0)),
     Case("journal of another plan", ("resume", "{run}"), "another plan",
-         damage=lambda r: _other_plan(r / "journal.jsonl")),
+         damage=lambda r: _other_plan(RunDir(r).journal)),
     Case("approve a step that is no gate", ("approve", "{run}", "lake.deploy", "--by", "Ada"), "is not a gate"),
     Case("verify an unsealed run", ("verify-evidence", "{run}"), "has no SHA256SUMS"),
 ]
@@ -152,8 +153,8 @@ def make_run(folder: Path) -> Path:
     folder.mkdir(parents=True)
     run = {"run_id": folder.name, "kind": "drill-local", "stack": "secondary", "scale": 1, "local_dir": str(folder / "x"),
            "database": "platform", "primary_account": "a1", "secondary_account": "b1", "targets": {"rto_s": 1, "rpo_s": 1}}
-    (folder / "run.json").write_text(json.dumps(run))
-    (folder / "plan.json").write_text(json.dumps(plan_to_json(plan)))
+    RunDir(folder).run_json.write_text(json.dumps(run))
+    RunDir(folder).plan_json.write_text(json.dumps(plan_to_json(plan)))
     journal = Journal.open(folder)
     try:
         journal.append("run_started", plan=plan_to_json(plan))

@@ -30,6 +30,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from orchestrator.run.rundir import RunDir
 from reliability.crash_support import (
     DRCTL_ENV_KILL,
     drctl,
@@ -96,10 +97,10 @@ def baseline(workdir: Path) -> tuple[list[str], dict[str, float], float]:
     run_dir = Path(proc.stderr_text().splitlines()[0].removeprefix("run: "))
     if code != 0:
         raise RuntimeError(f"the baseline drill failed ({code}): {proc.stderr_text()[-2000:]}")
-    steps = [step["id"] for step in json.loads((run_dir / "plan.json").read_text())["steps"]]
+    steps = [step["id"] for step in json.loads(RunDir(run_dir).plan_json.read_text())["steps"]]
     durations = {r["step"]: float(r.get("duration_s") or 0) for r in journal_records(run_dir)[0]
                  if r["event"] == "step_succeeded"}
-    prelude_s = (run_dir / "prelude.json").stat().st_mtime - (run_dir / "run.json").stat().st_mtime
+    prelude_s = RunDir(run_dir).prelude_json.stat().st_mtime - RunDir(run_dir).run_json.stat().st_mtime
     cleanup_case(workdir)
     return steps, durations, prelude_s
 
@@ -134,15 +135,15 @@ def run_case(point: Point, case_dir: Path) -> dict:
 
 def _check_resume(point: Point, run_dir: Path, case: dict) -> None:
     problems = case["problems"]
-    has_journal = (run_dir / "journal.jsonl").is_file()
-    case["landed"] = "prelude" if not (run_dir / "prelude.json").exists() else sorted(running_at_end(run_dir))
+    has_journal = RunDir(run_dir).journal.is_file()
+    case["landed"] = "prelude" if not RunDir(run_dir).prelude_json.exists() else sorted(running_at_end(run_dir))
     if point.where == "inside":
         case["landed_inside"] = point.kill_at.rpartition(":")[0] in case["landed"]
     if has_journal:
         if point.tear:
-            tear(run_dir / "journal.jsonl", point.tear)
+            tear(RunDir(run_dir).journal, point.tear)
             case["torn"] = point.tear
-        elif not (run_dir / "journal.jsonl").read_bytes().endswith(b"\n"):
+        elif not RunDir(run_dir).journal.read_bytes().endswith(b"\n"):
             case["torn"] = "by the kill"
         before, torn = journal_records(run_dir)
         if bool(torn) != bool(case["torn"]):
@@ -177,7 +178,7 @@ def _check_resume(point: Point, run_dir: Path, case: dict) -> None:
         problems.append("the resume rewrote what was journaled before the kill")
     if case["torn"] and not any(r["event"] == "run_resumed" and r.get("torn_lines") for r in after):
         problems.append("the resume did not record the torn line it cut")
-    case["reruns"], step_problems = _step_history(after, json.loads((run_dir / "plan.json").read_text()))
+    case["reruns"], step_problems = _step_history(after, json.loads(RunDir(run_dir).plan_json.read_text()))
     problems.extend(step_problems)
     done = {r["step"]: r for r in after if r["event"] == "step_succeeded"}
     case["exact"] = all(components.get(s, {}).get("validation") == "exact"

@@ -27,6 +27,8 @@ from pathlib import Path
 
 from orchestrator.data.faults import KINDS, RETRY_AFTER_S, FaultSettings
 from orchestrator.engine.retry import RetryPolicy
+from orchestrator.run.rundir import RunDir
+from orchestrator.stack import load_stack
 from reliability.leftovers import leftover_problems
 
 REPO = Path(__file__).resolve().parents[1]
@@ -72,8 +74,8 @@ def run_drill(seed: int) -> dict:
     started = time.monotonic()
     result = {"seed": seed, "outcome": None, "faults": {}, "retries_by_step": {}, "max_attempts": 0, "problems": []}
     try:
-        summary = run_local_drill(REPO, "secondary", workdir, scale=1, workers=4,
-                                  inject_faults=FaultSettings(rate=RATE, seed=seed, kinds=KINDS))
+        summary = run_local_drill(load_stack(REPO, "secondary"), load_stack(REPO, "primary"), workdir, scale=1,
+                                  workers=4, inject_faults=FaultSettings(rate=RATE, seed=seed, kinds=KINDS))
         result["outcome"] = summary["outcome"]
         result.update(check_run(Path(summary["run_dir"])))
     except Exception as exc:  # noqa: BLE001 - a drill that raises is a finding, not the end of the suite
@@ -91,16 +93,16 @@ def run_drill(seed: int) -> dict:
 def check_run(run_dir: Path) -> dict:
     """What the run directory says about its faults and retries, and what is wrong with it."""
     problems = []
-    report = json.loads((run_dir / "report.json").read_text())
+    report = json.loads(RunDir(run_dir).report_json.read_text())
     faults = report.get("faults") or {}
     if report["outcome"] != "recovered":
         failed = [f"{s['id']}: {s.get('error')}" for s in report.get("steps", []) if s.get("state") == "failed"]
         problems.append(f"outcome {report['outcome']}: " + "; ".join(failed)[:600])
-    if faults != json.loads((run_dir / "faults.json").read_text()):
+    if faults != json.loads(RunDir(run_dir).faults_json.read_text()):
         problems.append("report.json's faults differ from faults.json")
     if not faults.get("injected"):
         problems.append("no fault was injected")
-    evidence = {p.stem: json.loads(p.read_text()) for p in (run_dir / "evidence").glob("*.json")}
+    evidence = {p.stem: json.loads(p.read_text()) for p in RunDir(run_dir).evidence.glob("*.json")}
     for step in VALIDATED:
         record = evidence.get(step) or {}
         if record.get("state") != "succeeded" or (record.get("evidence") or {}).get("exact") is not True:
@@ -128,7 +130,7 @@ def check_run(run_dir: Path) -> dict:
 
 
 def _journal(run_dir: Path) -> list[dict]:
-    return [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines() if line.strip()]
+    return [json.loads(line) for line in RunDir(run_dir).journal.read_text().splitlines() if line.strip()]
 
 
 def _kinds(faults: dict) -> str:

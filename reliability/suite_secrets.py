@@ -28,6 +28,7 @@ from pathlib import Path
 
 import yaml
 
+from orchestrator.run.rundir import RunDir
 from reliability import secrets_inject
 from reliability.leftovers import stop_processes_of
 from reliability.secret_scan import KEY_STORE, Needles, Scan, canary, make_prefix, scan_tree
@@ -161,7 +162,7 @@ class Suite:
 
     def _check_masked(self, run: Path) -> None:
         """The injected error did reach the journal, masked: else the case proved nothing."""
-        journal = (run / "journal.jsonl").read_text()
+        journal = RunDir(run).journal.read_text()
         if secrets_inject.MARK not in journal or "[redacted]" not in journal:
             self.notes.append(f"failed: the injected secrets never reached {run / 'journal.jsonl'} (nothing tested)")
 

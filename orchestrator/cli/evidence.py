@@ -17,9 +17,9 @@ from orchestrator.cli.common import emit_json, json_option, workdir_option
 def verify_evidence(run: str, workdir: Path, as_json: bool) -> None:
     """Check RUN's files against its SHA256SUMS: exit 0 intact, 1 naming each altered, missing or added file."""
     from orchestrator.report.bundle import verify
-    from orchestrator.run.rundir import resolve_run
+    from orchestrator.run.rundir import RunDir
 
-    run_dir = resolve_run(run, workdir)
+    run_dir = RunDir.find(run, workdir).path
     result = verify(run_dir)
     document = {"run_dir": str(run_dir), "intact": not result["problems"], **result}
     if as_json:

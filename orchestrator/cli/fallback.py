@@ -22,14 +22,16 @@ def fallback(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bo
              break_lease: bool) -> None:
     """Fall back to the primary STACK once its region is healthy: smoke, drift, sync, parallel run, switch."""
     from orchestrator.run.lease import StackLease
-    from orchestrator.verbs.fallback import fallback_command
+    from orchestrator.stack import load_stack
+    from orchestrator.verbs.fallback import dry_run_document, run_azure_fallback
 
+    model = load_stack(project_dir, stack)
     if dry_run:
-        document = fallback_command(project_dir, stack, dry_run=True)
+        document = dry_run_document(model)
     else:
+        secondary = load_stack(project_dir, model.config.paired_stack)  # the stack it comes back from
         with StackLease(workdir, stack, "fallback", break_lease=break_lease) as lease:
-            document = fallback_command(project_dir, stack, dry_run=False, workdir=workdir, workers=workers,
-                                        lease=lease)
+            document = run_azure_fallback(model, secondary, workdir=workdir, workers=workers, lease=lease)
     if not dry_run:
         finish_run(document, as_json)
         return

@@ -1,4 +1,5 @@
-"""The options of `drctl drill --local` that inject faults into the run's steps (orchestrator/data/faults.py)."""
+"""The options that practise failures: faults injected into a drill's steps (orchestrator/data/faults.py)
+and, for a drill or a local rehearsal, a damaged backup (orchestrator/data/backup_catalog.py)."""
 
 from __future__ import annotations
 
@@ -14,3 +15,22 @@ def fault_options(fn):
     return click.option("--inject-faults", "fault_rate", metavar="RATE", default=None,
                         help="Fail this share (0..1) of the steps' blob requests and database connections "
                              "with throttling, 503s, timeouts and resets.")(fn)
+
+
+def _check_damage(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    # parsed lazily: the backup modules (Azure SDK, psycopg) are not loaded for every command line
+    from orchestrator.data.backup_catalog import parse_damage
+
+    try:
+        parse_damage(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    return value or None
+
+
+corrupt_backup_option = click.option(
+    "--corrupt-latest-backup", metavar="STORE[:HOW]", default=None, callback=_check_damage,
+    help="Practise a damaged backup: once the backups are taken, damage the newest generation of STORE "
+         "(postgres, lake or all). HOW: corrupt (default; bytes flipped in the dump, a blob snapshot "
+         "deleted per lake zone), missing (the dump or every snapshot deleted) or every-generation "
+         "(every generation corrupted: nothing good to restore).")

@@ -79,17 +79,17 @@ def plan(stack: str, as_json: bool, workdir: Path, history_from: str, regression
 @project_option
 def preflight(stack: str, as_json: bool, project_dir: Path) -> None:
     """Check Azure before a failover: access, region, providers, SKUs, quota, primary DR readiness, state backend."""
-    from orchestrator.stack import check_stack
+    from orchestrator.stack import load_stack
     from orchestrator.targets.azure.deploy.stack import PulumiStack, find_pulumi
     from orchestrator.targets.azure.preflight.run import preflight_command
 
-    check_stack(project_dir, stack)
+    model = load_stack(project_dir, stack)
     try:
         # The state-backend check reads the stack through the Pulumi CLI when there is one.
         state_readable = PulumiStack(project_dir, stack, command=find_pulumi()).state_readable
     except BadInput:
         state_readable = None
-    document = preflight_command(project_dir, stack, state_readable=state_readable)
+    document = preflight_command(project_dir, stack, state_readable=state_readable, model=model)
     if as_json:
         emit_json(document)
     else:

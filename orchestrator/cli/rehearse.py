@@ -17,28 +17,10 @@ from rich.console import Console
 from rich.table import Table
 
 from orchestrator.cli.common import emit_json, json_option, project_option, workdir_option, workers_option
+from orchestrator.cli.faults import corrupt_backup_option
 from orchestrator.cli.state import break_lease_option
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
-
-
-def _check_damage(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
-    # parsed lazily: the backup modules (Azure SDK, psycopg) are not loaded for every command line
-    from orchestrator.data.backup_catalog import parse_damage
-
-    try:
-        parse_damage(value)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc)) from None
-    return value or None
-
-
-corrupt_backup_option = click.option(
-    "--corrupt-latest-backup", metavar="STORE[:HOW]", default=None, callback=_check_damage,
-    help="Practise a damaged backup: once the backups are taken, damage the newest generation of STORE "
-         "(postgres, lake or all). HOW: corrupt (default; bytes flipped in the dump, a blob snapshot "
-         "deleted per lake zone), missing (the dump or every snapshot deleted) or every-generation "
-         "(every generation corrupted: nothing good to restore).")
 
 
 def _console() -> Console:
@@ -73,11 +55,14 @@ def rehearse(local: bool, stack: str | None, scale: int, workdir: Path, workers:
         raise BadInput("--corrupt-latest-backup: only with --local (it damages the local backup store)")
     if local:
         from orchestrator.run.lease import StackLease
+        from orchestrator.stack import load_stack
         from orchestrator.verbs.rehearse import rehearse_local
 
+        model = load_stack(project_dir, "secondary")
+        primary = load_stack(project_dir, model.config.paired_stack)
         # The local region pair in WORKDIR is the drill's too: one run on it at a time.
         with StackLease(workdir, "secondary", "rehearse", break_lease=break_lease) as lease:
-            document = rehearse_local(project_dir, "secondary", workdir, scale=scale, workers=workers,
+            document = rehearse_local(model, primary, workdir, scale=scale, workers=workers,
                                       ttl_hours=ttl_hours, corrupt_latest_backup=corrupt_latest_backup, lease=lease)
     else:
         from orchestrator.verbs.rehearse_stack import rehearse_stack
@@ -100,7 +85,7 @@ def rehearse(local: bool, stack: str | None, scale: int, workdir: Path, workers:
 
 
 def print_rehearsal(record: dict) -> None:
-    from orchestrator.verbs.rehearse import fmt_ratio, fmt_seconds, rto_line
+    from orchestrator.rehearsal.record import fmt_ratio, fmt_seconds, rto_line
 
     console = _console()
     console.print(f"rehearsal {record['name']}: created {record['created_at']}, expires {record['expires_at']}")

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import os
 import sys
-from datetime import datetime, timezone
 
 from rich.console import Console
 from rich.table import Table
+
+from orchestrator.report.durations import human_duration
 
 
 def _console(stderr: bool = False) -> Console:
@@ -39,7 +40,7 @@ def print_plan(document: dict) -> None:
     for column in ("step", "kind", "depends on", "estimate", "estimate from"):
         table.add_column(column)
     for step in document["steps"]:
-        table.add_row(step["id"], step["kind"], ", ".join(step["depends_on"]), _duration(step["estimate_s"]),
+        table.add_row(step["id"], step["kind"], ", ".join(step["depends_on"]), human_duration(step["estimate_s"]),
                       step.get("estimate_source", "profile"))
     console = _console()
     console.print(table)
@@ -48,13 +49,15 @@ def print_plan(document: dict) -> None:
         console.print(f"history: {history['runs']} {history['target']} run(s) in {history['file'] or '-'}")
     for flagged in document.get("regressions") or []:
         console.print(
-            f"REGRESSION {flagged['step']}: latest run {_duration(flagged['latest_s'])} vs median "
-            f"{_duration(flagged['earlier_median_s'])} of the {flagged['earlier_runs']} runs before it ({flagged['run_id']})"
+            f"REGRESSION {flagged['step']}: latest run {human_duration(flagged['latest_s'])} vs median "
+            f"{human_duration(flagged['earlier_median_s'])} of the {flagged['earlier_runs']} runs before it "
+            f"({flagged['run_id']})"
         )
     verdict = "within" if document["within_target"] else "OVER"
     console.print(
-        f"critical path {_duration(document['critical_path_s'])} ({verdict} the RTO target of "
-        f"{_duration(document['rto_target_s'])}); run one by one it would take {_duration(document['sequential_s'])}"
+        f"critical path {human_duration(document['critical_path_s'])} ({verdict} the RTO target of "
+        f"{human_duration(document['rto_target_s'])}); run one by one it would take "
+        f"{human_duration(document['sequential_s'])}"
     )
     levers = document.get("rto_levers")
     if levers:
@@ -62,20 +65,22 @@ def print_plan(document: dict) -> None:
 
 
 def _print_levers(console: Console, levers: dict) -> None:
-    console.print(f"over the RTO by {_duration(levers['over_by_s'])}; the critical path:")
+    console.print(f"over the RTO by {human_duration(levers['over_by_s'])}; the critical path:")
     for entry in levers["critical_path"]:
-        console.print(f"  {entry['step']}  {_duration(entry['estimate_s'])}  ({entry['estimate_source']})")
+        console.print(f"  {entry['step']}  {human_duration(entry['estimate_s'])}  ({entry['estimate_source']})")
     console.print("levers (from the seed's DR plan guidance):")
     for lever in levers["levers"]:
         if "rto_needed_s" in lever:  # not a saving: what the target would have to become
             console.print(f"  {lever['lever']}: {lever['detail']}")
             continue
-        saving = f"saves {_duration(lever['saving_s'])}" if lever.get("saving_s") is not None else "saving not computed"
+        saving = (f"saves {human_duration(lever['saving_s'])}" if lever.get("saving_s") is not None
+                  else "saving not computed")
         if lever.get("saving_is_upper_bound"):
             saving = saving.replace("saves", "saves at most")
         console.print(f"  {lever['lever']}: {saving}; {lever['detail']}")
         for component in lever.get("components", []):
-            part = f"saves {_duration(component['saving_s'])}" if component["saving_s"] is not None else "saving not computed"
+            part = (f"saves {human_duration(component['saving_s'])}" if component["saving_s"] is not None
+                    else "saving not computed")
             options = "; ".join(component["seed_uplift_options"]) or "none in the seed"
             console.print(f"    {component['component']} ({component['recovery_action']}): {part}; "
                           f"{component['detail']}. Seed uplift options: {options}")
@@ -141,7 +146,7 @@ def print_status(document: dict) -> None:
             step["id"],
             step["state"],
             str(step.get("attempts", 0)),
-            _duration(duration) if duration is not None else "",
+            human_duration(duration) if duration is not None else "",
             step.get("error") or step.get("reason") or "",
         )
     _console().print(table)
@@ -154,8 +159,9 @@ def print_summary(summary: dict) -> None:
         console.print(f"waiting for approval: drctl approve {summary['run_id']} {gate} --by NAME [--note TEXT], "
                       f"then drctl resume {summary['run_id']}")
     console.print(
-        f"RTO measured {_duration(summary['rto_s'])}; RPO before replay {_duration(summary['rpo_s_before_replay'])}, "
-        f"after replay {_duration(summary['rpo_s_after_replay'])}"
+        f"RTO measured {human_duration(summary['rto_s'])}; "
+        f"RPO before replay {human_duration(summary['rpo_s_before_replay'])}, "
+        f"after replay {human_duration(summary['rpo_s_after_replay'])}"
     )
     table = Table()
     for column in ("component", "stateful", "exercised", "smoke", "validation"):
@@ -172,7 +178,7 @@ def print_summary(summary: dict) -> None:
     console.print(f"report: {summary['run_dir']}/report.md")
     fallback = summary.get("fallback")
     if fallback:
-        console.print(f"fallback to the primary: {fallback['outcome']} in {_duration(fallback['rto_s'])}")
+        console.print(f"fallback to the primary: {fallback['outcome']} in {human_duration(fallback['rto_s'])}")
         for store, facts in sorted(fallback.get("secondary_time", {}).get("stores", {}).items()):
             console.print(f"  {store}: {_secondary_time_line(facts)}")
         console.print(f"fallback report: {fallback['run_dir']}/report.md")
@@ -187,20 +193,3 @@ def _secondary_time_line(facts: dict) -> str:
     same = inside.get("checksum") == facts.get("checksum") and inside.get("events") == facts.get("events")
     return (f"{inside.get('events')} of {facts.get('events')} events written during the secondary's time, "
             f"checksum {'matches' if same else 'DIFFERS'}")
-
-
-def progress_line(message: str) -> None:
-    """Plain timestamped progress on stderr (stdout is kept for results)."""
-    stamp = datetime.now(timezone.utc).strftime("%H:%M:%S")
-    print(f"{stamp} {message}", file=sys.stderr, flush=True)
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "-"
-    seconds = float(seconds)
-    if seconds < 60:
-        return f"{seconds:.1f}s"
-    minutes, rest = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}h{minutes:02d}m" if hours else f"{minutes}m{rest:02d}s"

@@ -5,12 +5,11 @@ Registered in orchestrator/cli/main.py; the options every verb shares come from 
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import click
 
+from orchestrator.atomic import write_atomic
 from orchestrator.cli.common import project_option, workdir_option
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
@@ -35,7 +34,7 @@ def runbook(stack: str, fmt: str, output: Path | None, contacts: Path | None, wo
     from orchestrator.runbook.contacts import DEFAULT_CONTACTS, load_contacts
     from orchestrator.runbook.document import build_runbook
     from orchestrator.runbook.render import render
-    from orchestrator.stack import check_stack
+    from orchestrator.stack import check_stack, load_stack
 
     # Cheap checks first: bad input is reported before the program runs under the mock runtime.
     check_stack(project_dir, stack)
@@ -43,23 +42,13 @@ def runbook(stack: str, fmt: str, output: Path | None, contacts: Path | None, wo
     loaded = load_contacts(path, str(contacts) if contacts is not None else str(DEFAULT_CONTACTS))
     if output is not None and not output.resolve().parent.is_dir():
         raise BadInput(f"--output: no folder {output.parent} to write {output.name} into")
-    book = build_runbook(project_dir, stack, loaded, workdir=workdir, history_from=history_from)
+    book = build_runbook(load_stack(project_dir, stack), loaded, workdir=workdir, history_from=history_from)
     text = REDACTOR.text(render(book, fmt))
     if output is None:
         click.echo(text, nl=False)
         return
-    _write_atomic(output, text)
+    write_atomic(output, text)  # a reader (or a CI job publishing the file) never sees half a runbook
     click.echo(f"runbook: {output} ({len(book.steps)} steps, {fmt})", err=True)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    # A reader (or a CI job publishing the file) never sees half a runbook.
-    fd, tmp = tempfile.mkstemp(dir=path.resolve().parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, 0o644)  # mkstemp's 0600 would make the published document unreadable to others
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+

@@ -1,7 +1,8 @@
 """The verbs that run or inspect a recovery: failover, drill, resume, approve, status.
 
-Registered in orchestrator/cli/main.py; each parses its options, takes the stack's lease where a run
-starts, and hands over to one module (orchestrator/verbs/failover.py, drill.py, approve.py, commands.py).
+Registered in orchestrator/cli/main.py; each parses its options, reads the stacks it needs once
+(orchestrator/stack.py load_stack), takes the stack's lease where a run starts, and hands over to one
+module (orchestrator/verbs/failover.py, drill.py, orchestrator/run/approvals.py, orchestrator/stack.py).
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from pathlib import Path
 import click
 
 from orchestrator.cli.common import emit_json, finish_run, json_option, project_option, workdir_option, workers_option
-from orchestrator.cli.faults import fault_options
-from orchestrator.cli.rehearse import corrupt_backup_option
+from orchestrator.cli.faults import corrupt_backup_option, fault_options
 from orchestrator.cli.state import break_lease_option, state_url_option
 from orchestrator.errors import BadInput
 
@@ -31,10 +31,12 @@ def failover(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bo
              break_lease: bool, project_dir: Path) -> None:
     """Fail over to STACK on Azure: preflight, pulumi up, rehydrate, validate, smoke, hand over."""
     from orchestrator.run.lease import StackLease
+    from orchestrator.stack import load_stack
     from orchestrator.verbs.failover import failover_command
 
+    model = load_stack(project_dir, stack)
     with StackLease(workdir, stack, "failover", break_lease=break_lease) as lease:  # a dry run never takes it
-        document = failover_command(project_dir, stack, workdir=workdir, dry_run=dry_run, workers=workers,
+        document = failover_command(model, workdir=workdir, dry_run=dry_run, workers=workers,
                                     state_url=None if dry_run else state_url, lease=lease)
     if dry_run:
         if as_json:
@@ -89,9 +91,12 @@ def drill(
     if parallel_run_s is not None and not with_fallback:
         raise BadInput("--parallel-run-s: only with --with-fallback")
     from orchestrator.run.lease import StackLease
+    from orchestrator.stack import load_stack
 
+    model = load_stack(project_dir, stack)
+    primary = load_stack(project_dir, model.config.paired_stack)  # its region pair's other half
     with StackLease(workdir, stack, "drill", break_lease=break_lease) as lease:
-        summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=keep_data,
+        summary = run_local_drill(model, primary, workdir, scale=scale, workers=workers, keep_data=keep_data,
                                   with_fallback=with_fallback, parallel_run_s=parallel_run_s,
                                   require_approval=require_approval, corrupt_latest_backup=corrupt_latest_backup,
                                   state_url=state_url, inject_faults=inject_faults, lease=lease)
@@ -112,23 +117,27 @@ def resume(run: str, workers: int, as_json: bool, workdir: Path, state_url: str 
     With --state-url (or for a run started with it) from any machine: RUN is fetched from the container."""
     from orchestrator.run.lease import StackLease, lease_workdir
     from orchestrator.run.remote.resume import open_for_resume
-    from orchestrator.run.rundir import read_run
+    from orchestrator.run.rundir import RunDir
+    from orchestrator.stack import load_stack
 
     run_dir, state = open_for_resume(run, workdir, state_url, break_lease=break_lease)
     lease = None
     try:
-        document = read_run(run_dir)
+        document = RunDir(run_dir).read_run()
+        model = load_stack(project_dir, document["stack"])
         # The stack's lease, as for a new run: refused while another run (or this one) is running it.
         lease = StackLease(lease_workdir(run_dir, document, workdir), document["stack"], "resume",
                            break_lease=break_lease)
         if document["kind"] == "failover":
             from orchestrator.verbs.failover import resume_failover
 
-            summary = resume_failover(project_dir, run_dir, workers=workers, state=state, lease=lease)
+            summary = resume_failover(model, run_dir, workers=workers, state=state, lease=lease)
         else:
             from orchestrator.verbs.drill import resume_run
 
-            summary = resume_run(project_dir, run_dir, workers=workers, state=state, lease=lease)
+            # A drill with --with-fallback falls back to its primary once recovered.
+            primary = load_stack(project_dir, model.config.paired_stack) if document.get("with_fallback") else None
+            summary = resume_run(model, run_dir, workers=workers, state=state, lease=lease, primary=primary)
     finally:
         if lease is not None:
             lease.release()
@@ -147,9 +156,9 @@ def resume(run: str, workers: int, as_json: bool, workdir: Path, state_url: str 
 def approve(run: str, step: str, by: str, note: str | None, as_json: bool, workdir: Path) -> None:
     """Approve the gate STEP that run RUN waits at; then `drctl resume RUN` goes on."""
     from orchestrator.run.approvals import approve as record_approval
-    from orchestrator.run.rundir import resolve_run
+    from orchestrator.run.rundir import RunDir
 
-    document = record_approval(resolve_run(run, workdir), step, by=by, note=note)
+    document = record_approval(RunDir.find(run, workdir).path, step, by=by, note=note)
     if as_json:
         emit_json(document)
     else:
@@ -162,10 +171,10 @@ def approve(run: str, step: str, by: str, note: str | None, as_json: bool, workd
 @workdir_option("Where run directories are looked up when RUN is a run id.")
 def status(run: str, as_json: bool, workdir: Path) -> None:
     """Where a run stands (RUN: its directory or run id), read from its journal."""
-    from orchestrator.run.rundir import resolve_run
+    from orchestrator.run.rundir import RunDir
     from orchestrator.stack import status_command
 
-    document = status_command(resolve_run(run, workdir))
+    document = status_command(RunDir.find(run, workdir).path)
     if as_json:
         emit_json(document)
     else:

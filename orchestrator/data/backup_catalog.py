@@ -30,6 +30,7 @@ from typing import Any, Callable, Iterable
 
 from azure.storage.blob import BlobServiceClient
 
+from orchestrator.atomic import write_atomic
 from orchestrator.data.backup import backup_postgres
 from orchestrator.data.lake_generations import check_lake_generation, damage_lake_generation
 from orchestrator.data.manifest import load_manifest, write_manifest
@@ -76,9 +77,7 @@ def read_catalog(path: Path) -> dict:
 
 
 def _write_catalog(path: Path, catalog: dict) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(catalog, indent=2, sort_keys=True) + "\n")
-    os.replace(tmp, path)  # a reader sees the old index or the new one, never half of one
+    write_atomic(path, json.dumps(catalog, indent=2, sort_keys=True) + "\n")
 
 
 def backup_postgres_generation(dsn: str, database: str, backup_dir: Path, pg_dump: Path | str,

@@ -39,7 +39,9 @@ from requests.adapters import HTTPAdapter
 from urllib3 import HTTPResponse
 from urllib3.exceptions import ProtocolError
 
+from orchestrator.atomic import write_json_atomic
 from orchestrator.errors import BadInput
+from orchestrator.run.rundir import RunDir
 
 KINDS = ("throttle", "unavailable", "timeout", "reset")
 RETRY_AFTER_S = 1  # what an injected 429 asks for: whole seconds, as HTTP's Retry-After has it
@@ -259,7 +261,6 @@ def for_blob_client(retry: Any, adapter: HTTPAdapter) -> tuple[Any, requests.ada
 
 
 # -- a drill's run directory: settings in run.json, counts in faults.json and report.json ----------
-FAULTS_FILE = "faults.json"
 
 
 def start(run_dir: Path, run: dict[str, Any]) -> FaultInjector | None:
@@ -269,7 +270,7 @@ def start(run_dir: Path, run: dict[str, Any]) -> FaultInjector | None:
     if settings is None:
         return None
     try:
-        previous = json.loads((Path(run_dir) / FAULTS_FILE).read_text(encoding="utf-8"))
+        previous = json.loads(RunDir(run_dir).faults_json.read_text(encoding="utf-8"))
     except (FileNotFoundError, json.JSONDecodeError):
         previous = None  # a segment killed before it wrote its counts: they are not known
     return FaultInjector(settings, previous if isinstance(previous, dict) else None)
@@ -278,14 +279,13 @@ def start(run_dir: Path, run: dict[str, Any]) -> FaultInjector | None:
 def record(run_dir: Path, injector: FaultInjector) -> dict[str, Any]:
     """Write faults.json (what was injected, and the step retries the journal holds); return it."""
     from orchestrator.engine.journal import Journal
-    from orchestrator.run.rundir import write_json_atomic
 
     steps = Journal.open(run_dir).state.steps
     retries = {step: len(rec.retries) for step, rec in steps.items() if rec.retries}
     attempts = {step: rec.attempts for step, rec in steps.items() if rec.attempts}
     document = {**injector.summary(), "step_retries": sum(retries.values()), "retries_by_step": retries,
                 "max_attempts": max(attempts.values(), default=0), "applies_to": APPLIES_TO}
-    write_json_atomic(Path(run_dir) / FAULTS_FILE, document)
+    write_json_atomic(RunDir(run_dir).faults_json, document)
     return document
 
 

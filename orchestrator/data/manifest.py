@@ -21,6 +21,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 from psycopg import sql
 
+from orchestrator.atomic import write_atomic
 from orchestrator.model import PermanentError, StepOutcome
 from smoke_tests.check import Check
 
@@ -95,9 +96,7 @@ def table_facts(conn: psycopg.Connection) -> dict[str, dict]:
 # -- manifest files ------------------------------------------------------------------------------
 def write_manifest(path: Path, manifest: dict) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps({"version": MANIFEST_VERSION, **manifest}, indent=2, sort_keys=True))
-    os.replace(tmp, path)  # a reader never sees half a manifest
+    write_atomic(path, json.dumps({"version": MANIFEST_VERSION, **manifest}, indent=2, sort_keys=True))
     return path
 
 

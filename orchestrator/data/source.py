@@ -16,6 +16,7 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Iterator
 
+from orchestrator.atomic import write_atomic
 from orchestrator.model import PermanentError
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -85,9 +86,7 @@ class SourceSystem:
             return None
 
     def _write_state(self, state: dict) -> None:
-        tmp = self.root / (STATE_FILE + ".tmp")
-        tmp.write_text(json.dumps(state, indent=2))
-        os.replace(tmp, self.root / STATE_FILE)
+        write_atomic(self.root / STATE_FILE, json.dumps(state, indent=2))
 
     @property
     def count(self) -> int:

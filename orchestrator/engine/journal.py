@@ -16,16 +16,15 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from orchestrator.engine.journal_state import Event, JournalState
+from orchestrator.json_lines import JsonLines, TornLine, UnreadableLine
 from orchestrator.model import StepState
-
-JOURNAL_FILE = "journal.jsonl"
+from orchestrator.run.rundir import RunDir
 
 Redact = Callable[[dict[str, Any]], dict[str, Any]]
 Mirror = Callable[[bytes], None]
@@ -37,14 +36,6 @@ class JournalCorrupt(Exception):
     def __init__(self, path: Path, line_no: int, reason: str) -> None:
         super().__init__(f"{path}: line {line_no}: {reason}")
         self.path, self.line_no, self.reason = path, line_no, reason
-
-
-@dataclass(frozen=True)
-class TornLine:
-    line_no: int
-    offset: int  # where the torn bytes start; the file is cut back to here before appending
-    size: int
-    preview: str
 
 
 def _jsonable(value: Any) -> Any:
@@ -68,7 +59,7 @@ class Journal:
     def __init__(self, run_dir: Path, state: JournalState, torn: list[TornLine], valid_size: int,
                  redact: Redact | None, now: Callable[[], float], mirror: Mirror | None = None) -> None:
         self.run_dir = Path(run_dir)
-        self.path = self.run_dir / JOURNAL_FILE
+        self.path = RunDir(run_dir).journal
         self.state = state
         self.torn_lines = torn  # reported to the caller; cut from the file on the first append
         self.redact: Redact = redact or (lambda record: record)
@@ -87,9 +78,8 @@ class Journal:
     @classmethod
     def open(cls, run_dir: str | os.PathLike[str], *, redact: Redact | None = None,
              now: Callable[[], float] = time.time, mirror: Mirror | None = None) -> "Journal":
-        run_dir = Path(run_dir)
-        state, torn, valid_size = replay(run_dir / JOURNAL_FILE)
-        return cls(run_dir, state, torn, valid_size, redact, now, mirror)
+        state, torn, valid_size = replay(RunDir(run_dir).journal)
+        return cls(Path(run_dir), state, torn, valid_size, redact, now, mirror)
 
     @property
     def empty(self) -> bool:
@@ -210,42 +200,26 @@ def replay(path: Path) -> tuple[JournalState, list[TornLine], int]:
     """The state a journal file describes, its torn last line if any, and its valid length."""
     state = JournalState()
     try:
-        data = path.read_bytes()
+        lines = JsonLines(path.read_bytes())
     except FileNotFoundError:
         return state, [], 0
-    lines = data.split(b"\n")
-    # The element after the last newline is b"" for a complete file, else an unterminated write.
-    tail = lines.pop()
-    offset, torn = 0, []
-    for number, raw in enumerate(lines, start=1):
-        try:
-            record = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            if number == len(lines) and not tail:
-                # A terminated but unreadable last line (zero-filled blocks after a power loss).
-                torn.append(TornLine(number, offset, len(raw) + 1, _preview(raw)))
-                break
-            raise JournalCorrupt(path, number, f"not JSON ({exc})") from None
-        if not isinstance(record, dict) or "event" not in record or "seq" not in record:
-            raise JournalCorrupt(path, number, "not a journal event (no seq or event)")
-        if record["seq"] != state.last_seq + 1:
-            raise JournalCorrupt(path, number, f"seq {record['seq']} follows {state.last_seq}")
-        state.apply(record)
-        offset += len(raw) + 1
-    if tail:
-        torn.append(TornLine(len(lines) + 1, offset, len(tail), _preview(tail)))
-    return state, torn, offset
-
-
-def _preview(raw: bytes) -> str:
-    return raw[:120].decode("utf-8", errors="replace")
+    try:
+        for number, record in lines:
+            if not isinstance(record, dict) or "event" not in record or "seq" not in record:
+                raise JournalCorrupt(path, number, "not a journal event (no seq or event)")
+            if record["seq"] != state.last_seq + 1:
+                raise JournalCorrupt(path, number, f"seq {record['seq']} follows {state.last_seq}")
+            state.apply(record)
+    except UnreadableLine as exc:
+        raise JournalCorrupt(path, exc.line_no, f"not JSON ({exc.cause})") from None
+    return state, [lines.torn] if lines.torn else [], lines.valid_size
 
 
 def status(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
     """Where a run stands, read from its journal without changing it (for `drctl status`)."""
     run_dir = Path(run_dir)
-    if not (run_dir / JOURNAL_FILE).is_file():
-        raise FileNotFoundError(f"no {JOURNAL_FILE} in {run_dir}")
+    if not RunDir(run_dir).journal.is_file():
+        raise FileNotFoundError(f"no {RunDir.JOURNAL} in {run_dir}")
     journal = Journal.open(run_dir)
     state = journal.state
     steps = []

@@ -14,17 +14,23 @@ import os
 import sys
 import threading
 import time
+from datetime import datetime, timezone
 from typing import Any
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from orchestrator.cli.render import progress_line
 from orchestrator.engine.crashpoint import kill_switch_from_env
 from orchestrator.redact import REDACTOR
 
 PAUSE_ENV = "DRCTL_TEST_PAUSE_AFTER"
 PAUSE_MAX_S = 300.0
+
+
+def progress_line(message: str) -> None:
+    """Plain timestamped progress on stderr (stdout is kept for results)."""
+    stamp = datetime.now(timezone.utc).strftime("%H:%M:%S")
+    print(f"{stamp} {message}", file=sys.stderr, flush=True)
 
 
 def describe_event(event: dict[str, Any]) -> str | None:

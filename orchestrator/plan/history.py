@@ -25,8 +25,9 @@ from typing import Any
 
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.journal_state import Event, JournalState
+from orchestrator.json_lines import JsonLines, UnreadableLine
 from orchestrator.model import Plan, StepKind, StepState
-from orchestrator.run.rundir import utc_now
+from orchestrator.run.rundir import RunDir, utc_now
 
 HISTORY_DIR = "history"
 TARGETS = ("azure", "local")
@@ -91,10 +92,8 @@ def _seconds_between(start: str | None, end: str | None) -> float | None:
 
 def history_file_for_run(run_dir: Path, stack: str) -> Path | None:
     """`<workdir>/history/<stack>.jsonl` for a run in `<workdir>/runs/<stack>/<run-id>/`, else None."""
-    run_dir = Path(run_dir).resolve()
-    if run_dir.parent.name != stack or run_dir.parent.parent.name != "runs":
-        return None
-    return history_path(run_dir.parents[2], stack)
+    workdir = RunDir(run_dir).workdir(stack)
+    return history_path(workdir, stack) if workdir is not None else None
 
 
 def record_run(run_dir: Path, run: dict[str, Any], outcome: str) -> Path | None:
@@ -152,24 +151,19 @@ def read_history(path: Path) -> list[dict[str, Any]]:
     """The runs recorded, oldest first, one per run id (its latest line). A torn last line is
     skipped; damage anywhere else raises HistoryCorrupt rather than planning from a guess."""
     try:
-        data = path.read_bytes()
+        lines = JsonLines(path.read_bytes())
     except FileNotFoundError:
         return []
-    lines = data.split(b"\n")
-    tail = lines.pop()  # b"" when the file ends with a newline; else a write cut short: ignored
     runs: dict[str, dict[str, Any]] = {}
-    for number, raw in enumerate(lines, start=1):
-        try:
-            record = json.loads(raw.decode("utf-8"))
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            if number == len(lines) and not tail:
-                break  # a terminated but unreadable last line (zero-filled blocks after a power loss)
-            raise HistoryCorrupt(path, number, f"not JSON ({exc.__class__.__name__})") from None
-        problem = _shape_problem(record)
-        if problem:
-            raise HistoryCorrupt(path, number, problem)
-        runs.pop(record["run_id"], None)  # a resumed run moves to where it last ended
-        runs[record["run_id"]] = record
+    try:
+        for number, record in lines:  # a torn last line is a write cut short: not a run
+            problem = _shape_problem(record)
+            if problem:
+                raise HistoryCorrupt(path, number, problem)
+            runs.pop(record["run_id"], None)  # a resumed run moves to where it last ended
+            runs[record["run_id"]] = record
+    except UnreadableLine as exc:
+        raise HistoryCorrupt(path, exc.line_no, f"not JSON ({exc.cause.__class__.__name__})") from None
     return list(runs.values())
 
 

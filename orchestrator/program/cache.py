@@ -27,10 +27,11 @@ import json
 import os
 import re
 import sys
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
+
+from orchestrator.atomic import write_atomic
 
 CACHE_FORMAT = 1
 CODE_ROOT = Path(__file__).resolve().parents[2]
@@ -123,14 +124,7 @@ def _write(path: Path, key: str, value: Any) -> None:
     (a read-only checkout) only costs the next run its time."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                json.dump({"key": key, "value": value}, fh, separators=(",", ":"))
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(path, json.dumps({"key": key, "value": value}, separators=(",", ":")))
     except OSError:
         pass
 

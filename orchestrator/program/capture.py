@@ -22,7 +22,7 @@ from pulumi.runtime.sync_await import _sync_await
 
 from components.profile import DRProfile
 from components.registry import SERVICES, physical_name_inputs, profile_for, subresource_types
-from stacks.config import load_stack_config, read_stack_file, stack_file, to_pulumi_config
+from stacks.config import StackConfig, load_stack_config, read_stack_file, stack_file, to_pulumi_config
 
 STACK_TYPE = "pulumi:pulumi:Stack"
 # Placeholders answered for azure-native:authorization:getClientConfig.
@@ -207,15 +207,14 @@ def _location(registration: Registration) -> str | None:
     return value
 
 
-def capture_graph(project_dir: Path, stack: str) -> Graph:
-    """Run the real program for `stack` offline and return its resource graph.
-
-    A ConfigError propagates untouched: the config is validated before any resource is declared.
+def capture_graph(project_dir: Path, stack: str, config: StackConfig | None = None) -> Graph:
+    """Run the real program for `stack` (on `config` when the caller has read it) offline and return
+    its resource graph. A ConfigError propagates untouched: it is raised before any resource is declared.
     """
     from stacks.program import build  # the program itself, imported when needed (it is heavy)
 
     project_dir = Path(project_dir)
-    config = load_stack_config(project_dir, stack)
+    config = config if config is not None else load_stack_config(project_dir, stack)
     values = to_pulumi_config(read_stack_file(stack_file(project_dir, stack)))
     exported: dict[str, Any] = {}
 

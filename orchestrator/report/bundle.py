@@ -20,12 +20,11 @@ from typing import Any
 
 import yaml
 
+from orchestrator.atomic import write_atomic, write_json_atomic
 from orchestrator.data.manifest import sha256_file
 from orchestrator.errors import BadInput
-from orchestrator.run.rundir import write_json_atomic
+from orchestrator.run.rundir import RunDir
 
-SUMS = "SHA256SUMS"
-VERSIONS = "versions.json"
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 # The packages whose behaviour decides what a run did; the rest follow from them.
 PACKAGES = ("azure-dataplatform-dr", "pulumi", "pulumi-azure-native", "azure-core", "azure-identity",
@@ -36,7 +35,7 @@ SECRET = "[secret removed]"
 
 def write_versions(run_dir: Path, run: dict[str, Any], project_dir: Path | None = None) -> dict[str, Any]:
     """versions.json, once per run (a resumed run keeps what the run started with)."""
-    path = Path(run_dir) / VERSIONS
+    path = RunDir(run_dir).versions_json
     if path.exists():
         return json.loads(path.read_text(encoding="utf-8"))
     project = Path(project_dir or run.get("project_dir") or PROJECT_DIR)
@@ -111,7 +110,7 @@ def _files(run_dir: Path) -> list[str]:
         dirs.sort()
         for name in sorted(files):
             relative = Path(root, name).relative_to(run_dir).as_posix()
-            if relative != SUMS and not name.endswith(".tmp"):
+            if relative != RunDir.SUMS and not name.endswith(".tmp"):
                 names.append(relative)
     return names
 
@@ -120,29 +119,25 @@ def seal(run_dir: Path) -> Path:
     """SHA256SUMS over every file of the run directory: the run's last write."""
     run_dir = Path(run_dir)
     lines = [f"{sha256_file(run_dir / name)}  {name}\n" for name in _files(run_dir)]
-    path = run_dir / SUMS
-    tmp = path.with_name(SUMS + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.writelines(lines)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    path = RunDir(run_dir).sha256sums
+    write_atomic(path, "".join(lines))
     return path
 
 
 def verify(run_dir: Path) -> dict[str, Any]:
     """{"files": N, "problems": [{"file", "problem"}]}; BadInput when there is nothing to verify."""
     run_dir = Path(run_dir)
-    sums = run_dir / SUMS
+    sums = RunDir(run_dir).sha256sums
     if not run_dir.is_dir():
         raise BadInput(f"RUN_DIR: {run_dir} is not a directory")
     if not sums.is_file():
-        raise BadInput(f"RUN_DIR: {run_dir} has no {SUMS}: not a sealed run directory (did the run finish?)")
+        raise BadInput(f"RUN_DIR: {run_dir} has no {RunDir.SUMS}: not a sealed run directory (did the run finish?)")
     listed: dict[str, str] = {}
     for number, line in enumerate(sums.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
         digest, sep, name = line.partition("  ")
         if not sep or len(digest) != 64 or not name:
-            return {"files": len(listed), "problems": [{"file": SUMS, "problem": f"line {number} is not '<sha256>  <file>'"}]}
+            problem = f"line {number} is not '<sha256>  <file>'"
+            return {"files": len(listed), "problems": [{"file": RunDir.SUMS, "problem": problem}]}
         listed[name] = digest
     problems = []
     for name, digest in listed.items():

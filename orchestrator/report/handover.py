@@ -7,16 +7,17 @@ one report the same way. Writes report.json and report.md into the run directory
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from components.profile import DRProfile, RecoveryAction
+from orchestrator.atomic import write_atomic
 from orchestrator.model import StepKind
 from orchestrator.redact import REDACTOR
 from orchestrator.report.html import render_html
 from orchestrator.report.junit import run_junit, to_text
+from orchestrator.run.rundir import RunDir
 
 
 @dataclass(frozen=True)
@@ -185,24 +186,15 @@ def build_report(
 
 
 def write_report(run_dir: Path, report: dict[str, Any]) -> None:
-    _write_atomic(Path(run_dir) / "report.json", json.dumps(report, indent=2) + "\n")
-    _write_atomic(Path(run_dir) / "report.md", render_markdown(report))
+    write_atomic(RunDir(run_dir).report_json, json.dumps(report, indent=2) + "\n")
+    write_atomic(RunDir(run_dir).report_md, render_markdown(report))
 
 
 def write_formats(run_dir: Path, report: dict[str, Any]) -> None:
     """report.html (the report with its timeline, opening offline) and junit.xml (the smoke and data
     checks for CI reporters), from the report and the evidence/ files already written."""
-    _write_atomic(Path(run_dir) / "report.html", REDACTOR.text(render_html(report)))
-    _write_atomic(Path(run_dir) / "junit.xml", REDACTOR.text(to_text(run_junit(report, Path(run_dir)))))
-
-
-def _write_atomic(path: Path, text: str) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    with open(tmp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_atomic(RunDir(run_dir).report_html, REDACTOR.text(render_html(report)))
+    write_atomic(RunDir(run_dir).junit_xml, REDACTOR.text(to_text(run_junit(report, Path(run_dir)))))
 
 
 def _seconds(value: Any) -> str:

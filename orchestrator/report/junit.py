@@ -24,6 +24,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+from orchestrator.run.rundir import RunDir
+
 
 @dataclass(frozen=True)
 class Case:
@@ -96,7 +98,7 @@ def run_junit(report: dict[str, Any], run_dir: Path) -> ET.ElementTree:
 
 def _read_evidence(run_dir: Path, step_id: str) -> dict[str, Any] | None:
     try:
-        document = json.loads((run_dir / "evidence" / f"{step_id}.json").read_text(encoding="utf-8"))
+        document = json.loads(RunDir(run_dir).step_evidence(step_id).read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None  # a step that never ran has no evidence file
     return document.get("evidence") if isinstance(document, dict) else None

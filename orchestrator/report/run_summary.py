@@ -7,13 +7,15 @@ from pathlib import Path
 from typing import Any
 
 from components.profile import DRProfile
+from orchestrator.atomic import write_json_atomic
 from orchestrator.engine.journal import Journal
+from orchestrator.engine.progress import progress_line
 from orchestrator.model import Plan, StepKind
 from orchestrator.plan.recovery import critical_path
 from orchestrator.redact import REDACTOR
 from orchestrator.report.bundle import seal, write_versions
 from orchestrator.report.handover import StepRecord, build_report, write_formats, write_report
-from orchestrator.run.rundir import write_json_atomic
+from orchestrator.run.rundir import RunDir
 
 SUMMARY_COMPONENT_KEYS = ("name", "stateful", "exercised", "smoke", "validation")
 
@@ -76,13 +78,12 @@ def measured_rpo(records: list[StepRecord]) -> dict[str, float | None]:
 
 def write_step_evidence(run_dir: Path, records: list[StepRecord]) -> None:
     """evidence/<step>.json per step that ran: inputs' results, checks, timings (already redacted)."""
-    folder = Path(run_dir) / "evidence"
-    folder.mkdir(exist_ok=True)
+    RunDir(run_dir).evidence.mkdir(exist_ok=True)
     for record in records:
         if record.state == "pending":
             continue
         write_json_atomic(
-            folder / f"{record.id}.json",
+            RunDir(run_dir).step_evidence(record.id),
             REDACTOR(
                 {
                     "step": record.id,
@@ -137,7 +138,7 @@ def finish_run(
     write_report(run_dir, report)
     write_formats(run_dir, report)  # report.html and junit.xml, before anything that seals the run
     if appendix:
-        with open(Path(run_dir) / "report.md", "a", encoding="utf-8") as handle:
+        with open(RunDir(run_dir).report_md, "a", encoding="utf-8") as handle:
             handle.write(REDACTOR.text(appendix))
     _record_history(run_dir, run, report["outcome"])
     write_versions(run_dir, run)
@@ -150,7 +151,7 @@ def finish_run(
         "components": [{k: c[k] for k in SUMMARY_COMPONENT_KEYS} for c in report["components"]],
         "run_dir": str(run_dir),
         "run_id": run["run_id"],
-        "report": str(Path(run_dir) / "report.md"),
+        "report": str(RunDir(run_dir).report_md),
     }
     waiting = [r.id for r in records if r.state == "waiting"]
     if waiting:  # gates a person must approve before `drctl resume` can go on
@@ -166,6 +167,4 @@ def _record_history(run_dir: Path, run: dict[str, Any], outcome: str) -> None:
     try:
         record_run(run_dir, run, outcome)
     except OSError as exc:
-        from orchestrator.cli.render import progress_line
-
         progress_line(f"step durations not recorded in the history: {exc}")

@@ -36,12 +36,13 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from orchestrator.atomic import write_json_atomic
+from orchestrator.engine.progress import progress_line
 from orchestrator.errors import BadInput
-from orchestrator.run.rundir import write_json_atomic
-from orchestrator.verbs.cleanup import owner_alive, owner_fields, parse_time
+from orchestrator.run.ownership import owner_alive, owner_fields, parse_time
+from orchestrator.run.rundir import RunDir
 
 LEASES_DIR = "leases"
-EVIDENCE_FILE = "lease.json"
 TTL_S = 60.0
 RENEW_EVERY_S = 15.0  # four chances to renew before a lease seen from another host expires
 _STACK = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -178,21 +179,12 @@ class FileLease:
         return {**doc, "renewed_at": _iso(now), "expires_at": _iso(now + self.ttl_s)}
 
     def _write(self, doc: dict[str, Any], *, create: bool) -> None:
-        # Written whole to a temporary file first, so no reader ever sees half a lease; a new lease
-        # appears with link(), which fails if the file exists: O_EXCL's guarantee, with content.
-        tmp = self.dir / f".{self.stack}.{doc['token']}.tmp"
-        write_json_atomic(tmp, doc)
+        # No reader ever sees half a lease; a new lease appears only where there was none.
         try:
-            if create:
-                try:
-                    os.link(tmp, self.path)
-                except FileExistsError:
-                    # Only without working flock (some network filesystems) can this race be lost.
-                    raise LeaseHeld(f"stack {self.stack} is in use by {describe_holder(self.read() or {})}") from None
-            else:
-                os.replace(tmp, self.path)
-        finally:
-            tmp.unlink(missing_ok=True)
+            write_json_atomic(self.path, doc, exclusive=create)
+        except FileExistsError:
+            # Only without working flock (some network filesystems) can this race be lost.
+            raise LeaseHeld(f"stack {self.stack} is in use by {describe_holder(self.read() or {})}") from None
 
 
 class StackLease:
@@ -211,11 +203,11 @@ class StackLease:
         self._heartbeat: threading.Thread | None = None
 
     def say(self, line: str) -> None:
-        if self._say is None:
-            from orchestrator.cli.render import progress_line
+        (self._say or progress_line)(line)
 
-            self._say = progress_line
-        self._say(line)
+    @property
+    def held(self) -> bool:
+        return self.lease is not None and self.lease.holder is not None
 
     def acquire(self, run_id: str | None = None) -> None:
         """Take the lease (LeaseHeld, one line, when another run holds it); says nothing yet, so the
@@ -235,7 +227,7 @@ class StackLease:
         if self.took_over:
             self.say(f"lease: took stack {self.stack}'s lease from {describe_holder(self.took_over['previous'])}: "
                      f"{self.took_over['reason']}")
-        path = Path(run_dir) / EVIDENCE_FILE
+        path = RunDir(run_dir).lease_json
         try:
             evidence = json.loads(path.read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
@@ -278,7 +270,4 @@ def _user() -> str:
 
 def lease_workdir(run_dir: Path, run: dict[str, Any], default: Path) -> Path:
     """The workdir whose leases a resumed run takes: the one holding `runs/<stack>/<run-id>/`."""
-    run_dir = Path(run_dir).resolve()
-    if run_dir.parent.name == run.get("stack") and run_dir.parents[1].name == "runs":
-        return run_dir.parents[2]
-    return Path(run.get("workdir") or default)
+    return RunDir(run_dir).workdir(str(run.get("stack"))) or Path(run.get("workdir") or default)

@@ -1,10 +1,11 @@
 """The runbook's checklists around the technical recovery: prerequisites before it; post requisites,
 the business review and sign-off, and the recovery's post requisites after it.
 
-The preflight checks listed are the ones `drctl failover` runs (failover.planned_preflight); the
-data timestamps are the evidence fields the steps record; the DR names and endpoints are the
-stack's outputs under the mock runtime (components/naming.py builds them), so they are known before
-anything is deployed. Private endpoint addresses are not: Azure assigns them at deploy time.
+The preflight checks listed are the ones `drctl failover` runs (planned_preflight in
+orchestrator/targets/azure/optional.py); the data timestamps are the evidence fields the steps
+record; the DR names and endpoints are the stack's outputs under the mock runtime
+(components/naming.py builds them), so they are known before anything is deployed. Private
+endpoint addresses are not: Azure assigns them at deploy time.
 """
 
 from __future__ import annotations

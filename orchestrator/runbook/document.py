@@ -18,10 +18,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
 from components.profile import DRProfile
+from orchestrator.report.durations import human_duration
 from orchestrator.runbook.contacts import AreaContact, Contacts, Person, RoleContact
+
+if TYPE_CHECKING:
+    from orchestrator.program.capture import Graph
+    from orchestrator.stack import StackModel
+    from stacks.config import StackConfig
 
 # The seed's DR plan structure, in its order: the document's top-level sections.
 SECTION_TITLES = (
@@ -117,8 +123,8 @@ class Context:
     config, the components' profiles by key, and the contacts."""
 
     stack: str
-    config: Any
-    graph: Any
+    config: StackConfig
+    graph: Graph
     document: dict[str, Any]
     profiles: dict[str, DRProfile]
     contacts: Contacts
@@ -149,9 +155,7 @@ class Context:
 
 def duration(seconds: float | None) -> str:
     # The very format `drctl plan` prints, so a reader can hold the two side by side.
-    from orchestrator.cli.render import _duration
-
-    return _duration(seconds)
+    return human_duration(seconds)
 
 
 def role_row(label: str, role: RoleContact) -> tuple[str, str, str, str]:
@@ -175,23 +179,21 @@ def names(people: tuple[Person, ...]) -> str:
 # -- building ------------------------------------------------------------------------------------------
 
 
-def build_runbook(project_dir: Path, stack: str, contacts: Contacts, *, workdir: Path | None = None,
+def build_runbook(model: StackModel, contacts: Contacts, *, workdir: Path | None = None,
                   history_from: str = "azure") -> Runbook:
-    """The runbook of `stack`: the plan `drctl plan --stack` prints (same history, same estimates)."""
+    """The runbook of the stack: the plan `drctl plan --stack` prints (same history, same estimates)."""
     from orchestrator.runbook.checklists import business_review, post_requisites, prerequisites, recovery_post
     from orchestrator.runbook.sections import architecture, contact_listing, dependencies, process_requirements
     from orchestrator.runbook.steps import recovery_section
-    from orchestrator.stack import build_stack_plan, plan_command, stack_profiles
-    from orchestrator.verbs.failover import planned_preflight
+    from orchestrator.stack import plan_document
+    from orchestrator.targets.azure.optional import planned_preflight
 
-    built = build_stack_plan(project_dir, stack)
-    document = plan_command(project_dir, stack, workdir=workdir, history_from=history_from, built=built)
-    _, graph, config = built
+    stack, config = model.name, model.config
+    document = plan_document(model, workdir=workdir, history_from=history_from)
     checks, note = planned_preflight(config)
     context = Context(
-        stack=stack, config=config, graph=graph, document=document,
-        profiles={profile.key: profile for profile in stack_profiles(graph, config)}, contacts=contacts,
-        preflight_checks=tuple(checks), preflight_note=note,
+        stack=stack, config=config, graph=model.graph, document=document, profiles=model.profiles_by_key,
+        contacts=contacts, preflight_checks=tuple(checks), preflight_note=note,
     )
     steps, technical = recovery_section(context)
     sections = (

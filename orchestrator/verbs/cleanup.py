@@ -17,59 +17,17 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
-import socket
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import psutil
-
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
+from orchestrator.rehearsal.marks import EXPIRES_TAG, MARKER, REHEARSAL_TAG
+from orchestrator.rehearsal.teardown import teardown_local_dir
+from orchestrator.run.ownership import owner_alive, parse_time
 
-MARKER = ".drctl-rehearsal.json"
-REHEARSAL_TAG = "drctl-rehearsal"
-EXPIRES_TAG = "drctl-expires"
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
-
-
-def parse_time(value: Any) -> datetime | None:
-    """An ISO 8601 timestamp as an aware datetime (no zone means UTC), or None when it is not one."""
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
-
-
-def iso(moment: datetime) -> str:
-    return moment.astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def owner_fields() -> dict[str, Any]:
-    """Who owns a marker: this drctl process, told apart from a later one that reuses its pid."""
-    return {"host": socket.gethostname(), "pid": psutil.Process().pid, "pid_started": psutil.Process().create_time()}
-
-
-def owner_alive(marker: dict[str, Any]) -> bool | None:
-    """True/False when the owning drctl is known to run or to be gone; None when this host cannot
-    tell (another host wrote the marker, or it names no process)."""
-    pid, started = marker.get("pid"), marker.get("pid_started")
-    if marker.get("host") != socket.gethostname() or not isinstance(pid, int):
-        return None
-    try:
-        proc = psutil.Process(pid)
-        if proc.status() == psutil.STATUS_ZOMBIE:
-            return False
-        # A recycled pid belongs to somebody else: the owner is gone.
-        return not (isinstance(started, (int, float)) and abs(proc.create_time() - started) > 0.5)
-    except psutil.NoSuchProcess:
-        return False
-    except psutil.AccessDenied:
-        return True  # it exists; whose it is cannot be read, so do not pull the data from under it
 
 
 # -- local ---------------------------------------------------------------------------------------
@@ -101,51 +59,6 @@ def local_leftovers(workdir: Path, now: datetime) -> list[dict[str, Any]]:
             entry.update(remove=False, reason=f"expires at {marker['expires_at']}")
         found.append(entry)
     return found
-
-
-def stop_emulators(local_dir: Path) -> list[dict[str, Any]]:
-    """Stop every emulator still serving a data directory under `local_dir` (pid, start time and
-    command line must all match its record, as for a resumed drill: never somebody else's process)."""
-    from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
-    from orchestrator.targets.local.servers.postgres import PostgresServer
-
-    stopped = []
-    for record in sorted(Path(local_dir).glob("*/*/service.json")):
-        data_dir, kind = record.parent, (_read_json(record) or {}).get("kind")
-        if kind == "azurite":
-            # Stopping needs no account; the constructor wants one, and this throwaway key is never used.
-            server: Any = AzuriteServer(data_dir, {"leftover": generate_account_key()})
-        elif kind == "postgres":
-            server = PostgresServer(data_dir)
-        else:
-            continue
-        for pid in server.stop_orphans():
-            stopped.append({"service": kind, "data_dir": str(data_dir), "pid": pid})
-    return stopped
-
-
-def teardown_local_dir(local_dir: Path) -> dict[str, Any]:
-    """Stop the emulators of `local_dir`, then remove it, its marker last: a removal cut short
-    leaves a marked directory that `drctl cleanup` finds, never unmarked data."""
-    local_dir = Path(local_dir)
-    record: dict[str, Any] = {"local_dir": str(local_dir), "processes_stopped": [], "data_removed": False,
-                              "error": None}
-    try:
-        if local_dir.exists():
-            record["processes_stopped"] = stop_emulators(local_dir)
-            for child in local_dir.iterdir():
-                if child.name == MARKER:
-                    continue
-                if child.is_dir() and not child.is_symlink():
-                    shutil.rmtree(child)
-                else:
-                    child.unlink()
-            (local_dir / MARKER).unlink(missing_ok=True)
-            local_dir.rmdir()
-    except OSError as exc:
-        record["error"] = f"{type(exc).__name__}: {exc}"
-    record["data_removed"] = not local_dir.exists()
-    return record
 
 
 def cleanup_local(workdir: Path, *, dry_run: bool, now: datetime | None = None) -> dict[str, Any]:
@@ -228,10 +141,3 @@ def _http_error(exc: Any) -> str:
     code = getattr(getattr(exc, "error", None), "code", None) or getattr(exc, "status_code", None)
     message = str(getattr(exc, "message", None) or exc).splitlines()[0]
     return REDACTOR.text(f"{code}: {message}"[:300])
-
-
-def _read_json(path: Path) -> Any:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None

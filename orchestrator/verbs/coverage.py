@@ -21,13 +21,17 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components.profile import DRProfile, RecoveryAction
 from components.registry import profile_for
 from orchestrator.program.baseline import assess_graph
 from orchestrator.report.junit import Case, testsuites
-from orchestrator.stack import check_stack, stack_profiles
+from orchestrator.stack import check_stack, load_stack, stack_profiles
+
+if TYPE_CHECKING:
+    from orchestrator.program.capture import Graph
+    from stacks.config import StackConfig
 
 CHECKS = ("dr-profile", "smoke-check", "backup-source", "data-check", "replay-path", "counterpart", "security-baseline")
 UNOWNED = "(no component)"
@@ -46,8 +50,8 @@ class Result:
 class StackView:
     """One stack as coverage reads it: its captured graph and its validated config."""
 
-    graph: Any  # orchestrator.preview.Graph
-    config: Any  # stacks.config.StackConfig
+    graph: Graph
+    config: StackConfig
 
     @property
     def name(self) -> str:
@@ -60,17 +64,9 @@ class StackView:
 
 def load_views(project_dir: Path, stack: str) -> tuple[StackView, StackView]:
     """The stack and its paired stack; bad input (unknown stack, invalid file) raises before any run."""
-    from orchestrator.stack import capture  # the graph cache's way: the program runs on a miss only
-    from stacks.config import load_stack_config
-
-    project_dir = Path(project_dir)
-    check_stack(project_dir, stack)
-    config = load_stack_config(project_dir, stack)  # also checks that the paired stack file exists
-    paired_config = load_stack_config(project_dir, config.paired_stack)
-    return (
-        StackView(capture(project_dir, stack), config),
-        StackView(capture(project_dir, config.paired_stack), paired_config),
-    )
+    model = load_stack(project_dir, stack)  # its config names the paired stack, whose file must exist
+    paired = load_stack(project_dir, model.config.paired_stack)
+    return StackView(model.graph, model.config), StackView(paired.graph, paired.config)
 
 
 def assess(view: StackView, paired: StackView) -> list[Result]:

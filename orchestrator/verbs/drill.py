@@ -2,7 +2,8 @@
 local region pair, from dataset to handover report.
 
 The plan is the one `drctl plan` prints for the stack (read from the Pulumi program's graph);
-the engine is the one a real failover uses; only the target differs.
+the engine is the one a real failover uses; only the target differs. The run itself (directory,
+lease, journal, engine, report) is orchestrator/run/session.py's, as for every verb.
 """
 
 from __future__ import annotations
@@ -11,35 +12,34 @@ import shutil
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import TYPE_CHECKING, Any, Callable, Iterator
 
-from components.profile import DRProfile
-from orchestrator.cli.render import progress_line
 from orchestrator.data import faults
 from orchestrator.data.faults import FaultSettings
 from orchestrator.engine.journal import Journal, JournalCorrupt
-from orchestrator.engine.progress import progress_for
-from orchestrator.engine.scheduler import Engine
+from orchestrator.engine.progress import progress_line
 from orchestrator.engine.signals import sigterm_as_interrupt
 from orchestrator.errors import BadInput
-from orchestrator.plan.recovery import plan_from_json, plan_to_json
+from orchestrator.plan.recovery import plan_from_json
 from orchestrator.redact import REDACTOR
-from orchestrator.report.run_summary import finish_run
 from orchestrator.run.lease import StackLease
 from orchestrator.run.remote.store import RunStateStore
-from orchestrator.run.rundir import create_run_dir, read_run, write_json_atomic
-from orchestrator.stack import build_stack_plan, check_stack, stack_profiles
-from orchestrator.targets.local.prelude import PRELUDE_FILE, DrillData, reset_local_data, run_prelude
+from orchestrator.run.rundir import RunDir
+from orchestrator.run.session import RunSession
+from orchestrator.stack import StackModel
+from orchestrator.targets.local.prelude import DrillData, reset_local_data, run_prelude
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.runner import LocalTarget
+
+if TYPE_CHECKING:
+    from orchestrator.program.capture import Graph
 
 KIND = "drill-local"
 STORAGE_TYPE = "azure-native:storage:StorageAccount"
 RUN_KEYS = ("run_id", "kind", "stack", "scale", "local_dir", "database", "primary_account", "secondary_account", "targets")
 
 
-
-def _lake_account(graph: Any) -> str:
+def _lake_account(graph: Graph) -> str:
     for resource in graph.resources:
         if resource["type"] == STORAGE_TYPE and resource["physical_name"]:
             return resource["physical_name"]
@@ -47,35 +47,28 @@ def _lake_account(graph: Any) -> str:
 
 
 def run_local_drill(
-    project_dir: Path, stack: str, workdir: Path, *, scale: int, workers: int, keep_data: bool = False,
+    stack: StackModel, primary: StackModel, workdir: Path, *, scale: int, workers: int, keep_data: bool = False,
     with_fallback: bool = False, parallel_run_s: float | None = None, require_approval: bool = False,
     on_start: Callable[[Path, dict[str, Any]], None] | None = None, inject_faults: FaultSettings | None = None,
     corrupt_latest_backup: str | None = None, state_url: str | None = None, lease: StackLease | None = None,
 ) -> dict[str, Any]:
-    """`lease`: the stack's lease (orchestrator/run/lease.py), taken once the input is checked; the caller releases it."""
-    check_stack(project_dir, stack)
+    """A drill of `stack` (a secondary) whose region pair's primary is `primary` (its paired stack).
+    `lease`: the stack's lease (orchestrator/run/lease.py), taken once the input is checked; the caller releases it."""
     # Before any run directory exists: a bad --state-url, key or container is one line, nothing made.
     state = RunStateStore.connect(state_url) if state_url else None
-    plan, graph, config = build_stack_plan(project_dir, stack)
+    config = stack.config
     if config.role != "secondary":
-        raise BadInput(f"--stack: {stack} is a {config.role} stack; a drill fails over to a secondary stack")
-    from orchestrator.stack import capture
-
-    primary_graph = capture(project_dir, config.paired_stack)
-    if lease is not None:
-        lease.acquire()  # another run on the stack is refused here, before anything is created
-    run_id, run_dir = create_run_dir(workdir, stack, "drill")
-    local_dir = Path(workdir).resolve() / "local" / run_id
-    _announce(run_dir)
-    if lease is not None:
-        lease.bind(run_id, run_dir)  # after the `run:` line, which stays the first on stderr
+        raise BadInput(f"--stack: {stack.name} is a {config.role} stack; a drill fails over to a secondary stack")
+    plan = stack.recovery_plan
+    primary_graph = primary.graph  # captured, like the plan's, before the lease is taken or anything created
+    session = RunSession.start(workdir, stack.name, "drill", lease=lease, state=state)
     run = {
-        "run_id": run_id,
+        "run_id": session.run_dir.run_id,
         "kind": KIND,
-        "stack": stack,
+        "stack": stack.name,
         "paired_stack": config.paired_stack,
         "scale": scale,
-        "local_dir": str(local_dir),
+        "local_dir": str(Path(workdir).resolve() / "local" / session.run_dir.run_id),
         "keep_data": keep_data,
         "with_fallback": with_fallback,
         "require_approval": require_approval,
@@ -83,7 +76,7 @@ def run_local_drill(
         "workdir": str(Path(workdir).resolve()),
         "database": config.postgres.databases[0],
         "primary_account": _lake_account(primary_graph),
-        "secondary_account": _lake_account(graph),
+        "secondary_account": _lake_account(stack.graph),
         "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s},
     }
     if inject_faults is not None:  # in run.json, so `drctl resume` injects the same way
@@ -94,52 +87,38 @@ def run_local_drill(
         run["state_url"] = state.location.url
     if on_start is not None:
         # Before run.json and before any emulator: `drctl rehearse` marks the run (and may add to it) here.
-        on_start(run_dir, run)
-    write_json_atomic(run_dir / "run.json", run)
-    write_json_atomic(run_dir / "plan.json", plan_to_json(plan))
-    profiles = {profile.key: profile for profile in stack_profiles(graph, config)}
-    if state is None:
-        return _drive(project_dir, run_dir, run, workers, fresh=True, profiles=profiles)
-    state.start_run(run_dir, run)
-    try:
-        return _drive(project_dir, run_dir, run, workers, fresh=True, profiles=profiles, state=state)
-    finally:
-        state.close()  # the last files sent, the lease released: any machine may resume it now
+        on_start(session.run_dir.path, run)
+    session.record(run, plan)
+    with session:
+        return _drive(session, stack, primary, workers, fresh=True)
 
 
-def resume_run(project_dir: Path, run_dir: Path, *, workers: int, state: RunStateStore | None = None,
-               lease: StackLease | None = None) -> dict[str, Any]:
-    run = read_run(run_dir)
+def resume_run(stack: StackModel, run_dir: Path, *, workers: int, state: RunStateStore | None = None,
+               lease: StackLease | None = None, primary: StackModel | None = None) -> dict[str, Any]:
+    """Go on with a drill of `stack` (its run.json's). `primary`: its paired stack, for a run with
+    --with-fallback; `state`: the run's container, which the caller closes."""
+    run = RunDir(run_dir).read_run()
     if run["kind"] != KIND:
         raise BadInput(f"RUN: resuming a {run['kind']} run is not supported here (only {KIND})")
     if run.get("rehearsal"):
         # Its data is torn down when it ends (orchestrator/verbs/rehearse.py): resuming would start on nothing.
         raise BadInput(f"RUN: {run['rehearsal']} is a rehearsal; it is not resumed: run a new one (drctl cleanup "
                        "removes what an interrupted one left)")
-    run_dir = Path(run_dir).resolve()
-    _check_resumable(run_dir, run)  # before anything is started or written
-    if lease is not None:
-        lease.acquire(run["run_id"])  # refused while another process runs the stack (or this run)
-    _announce(run_dir)
-    if lease is not None:
-        lease.bind(run["run_id"], run_dir)
-    return _drive(project_dir, run_dir, run, workers, fresh=False, state=state)
+    resumed = RunDir(Path(run_dir).resolve())
+    _check_resumable(resumed, run)  # before anything is started or written
+    session = RunSession.resume(resumed, run, lease=lease, state=state)
+    return _drive(session, stack, primary, workers, fresh=False)
 
 
-def _announce(run_dir: Path) -> None:
-    """The first line on stderr is exactly `run: <run_dir>` (no timestamp), for scripts to read."""
-    print(f"run: {run_dir}", file=sys.stderr, flush=True)
-
-
-def _check_resumable(run_dir: Path, run: dict[str, Any]) -> None:
+def _check_resumable(run_dir: RunDir, run: dict[str, Any]) -> None:
     """BadInput naming what is wrong with a run directory that cannot be resumed as it is."""
     missing = [key for key in RUN_KEYS if key not in run]
     if missing:
-        raise BadInput(f"RUN: {run_dir / 'run.json'} lacks {', '.join(missing)}")
+        raise BadInput(f"RUN: {run_dir.run_json} lacks {', '.join(missing)}")
     try:
-        plan = plan_from_json(_read_json(run_dir / "plan.json"))
+        plan = plan_from_json(run_dir.read_json(run_dir.plan_json))
     except ValueError as exc:
-        raise BadInput(f"RUN: {run_dir / 'plan.json'}: {exc}") from None
+        raise BadInput(f"RUN: {run_dir.plan_json}: {exc}") from None
     try:
         state = Journal.open(run_dir).state
     except JournalCorrupt as exc:
@@ -148,22 +127,13 @@ def _check_resumable(run_dir: Path, run: dict[str, Any]) -> None:
         mine = {(s.id, tuple(s.depends_on), str(s.kind)) for s in plan.steps}
         theirs = {(s.get("id"), tuple(s.get("depends_on", ())), s.get("kind")) for s in state.plan.get("steps", [])}
         if mine != theirs:
-            raise BadInput(f"RUN: {run_dir / 'journal.jsonl'} was written for another plan than plan.json")
+            raise BadInput(f"RUN: {run_dir.journal} was written for another plan than {RunDir.PLAN}")
 
 
-def _drive(
-    project_dir: Path,
-    run_dir: Path,
-    run: dict[str, Any],
-    workers: int,
-    fresh: bool,
-    profiles: dict[str, DRProfile] | None = None,
-    state: RunStateStore | None = None,
-) -> dict[str, Any]:
-    """`state`: the run's state container (--state-url), which the caller closes."""
-    plan = plan_from_json(_read_json(run_dir / "plan.json"))
-    if profiles is None:
-        profiles = _profiles_by_key(project_dir, run["stack"])
+def _drive(session: RunSession, stack: StackModel, primary: StackModel | None, workers: int,
+           fresh: bool) -> dict[str, Any]:
+    run_dir, run = session.run_dir, session.run
+    plan = plan_from_json(run_dir.read_json(run_dir.plan_json))
     injector = faults.start(run_dir, run)  # None unless the run was started with --inject-faults
     data = DrillData(local_dir=Path(run["local_dir"]), database=run["database"], scale=int(run["scale"]))
     pair = LocalRegionPair(data.local_dir, run["primary_account"], run["secondary_account"])
@@ -171,36 +141,21 @@ def _drive(
         for account in server.accounts:
             REDACTOR.add_secret(server.account_key(account))
     with _stopped_on_exit(pair):
-        prelude_path = run_dir / PRELUDE_FILE
-        if not prelude_path.exists():
-            if not fresh:
-                progress_line("the run died before the disaster was staged: staging it again from nothing")
-                reset_local_data(pair, data)
-            prelude = run_prelude(pair, data, run_dir, progress_line,
-                                  corrupt_latest_backup=run.get("corrupt_latest_backup"))
-        else:
-            progress_line("restarting the secondary region's services from their data directories")
-            pair.restart_secondary()
-            prelude = _read_json(prelude_path)
-        if state is not None:
-            state.sync()  # the manifests and prelude.json: a resume elsewhere validates against them
-        journal = Journal.open(run_dir, redact=REDACTOR, mirror=state.journal_mirror if state else None)
+        prelude = _stage_the_disaster(session, pair, data, fresh)
+        journal = session.open_journal()
         try:
-            target = LocalTarget(pair, data, run_dir, profiles, plan, require_approval=bool(run.get("require_approval")))
-            engine = Engine(plan, target, journal, max_workers=workers, on_event=progress_for(plan, journal))
+            target = LocalTarget(pair, data, run_dir.path, stack.profiles_by_key, plan,
+                                 require_approval=bool(run.get("require_approval")))
             with faults.injecting(injector):  # the steps only: the prelude above staged the world fault-free
-                result = engine.run()
+                result = session.run_engine(plan, target, journal, workers=workers)
         finally:
             journal.close()
             # counts into faults.json even when interrupted: a resumed run adds to them
             injected = faults.record(run_dir, injector) if injector is not None else None
         extra = {"backup": prelude.get("backup"), **({"faults": injected} if injected else {})}
-        summary = finish_run(
-            run_dir=run_dir, run=run, kind=KIND, plan=plan, profiles=profiles, outcome=str(result.outcome),
-            disaster_at=prelude["disaster_at"], extra=extra,
-        )
+        summary = session.finish(plan, stack.profiles_by_key, result, disaster_at=prelude["disaster_at"], extra=extra)
         if run.get("with_fallback") and summary["outcome"] == "recovered":
-            summary = _with_fallback(project_dir, run, pair, data, workers, summary)
+            summary = _with_fallback(primary, run, pair, data, workers, summary)
     if _succeeded(summary) and not run.get("keep_data", False):
         # The emulators' data served its purpose: the run directory keeps the evidence. A run that
         # did not recover keeps it, for investigation and for `drctl resume`.
@@ -208,13 +163,33 @@ def _drive(
     return summary
 
 
-def _with_fallback(project_dir: Path, run: dict[str, Any], pair: LocalRegionPair, data: DrillData, workers: int,
-                   summary: dict[str, Any]) -> dict[str, Any]:
+def _stage_the_disaster(session: RunSession, pair: LocalRegionPair, data: DrillData, fresh: bool) -> dict[str, Any]:
+    """The world before the disaster (orchestrator/targets/local/prelude.py), staged once per run:
+    a resumed run whose prelude finished restarts the secondary region on it instead."""
+    run_dir = session.run_dir
+    if run_dir.prelude_json.exists():
+        progress_line("restarting the secondary region's services from their data directories")
+        pair.restart_secondary()
+        prelude = run_dir.read_json(run_dir.prelude_json)
+    else:
+        if not fresh:
+            progress_line("the run died before the disaster was staged: staging it again from nothing")
+            reset_local_data(pair, data)
+        prelude = run_prelude(pair, data, run_dir.path, progress_line,
+                              corrupt_latest_backup=session.run.get("corrupt_latest_backup"))
+    if session.state is not None:
+        session.state.sync()  # the manifests and prelude.json: a resume elsewhere validates against them
+    return prelude
+
+
+def _with_fallback(primary: StackModel | None, run: dict[str, Any], pair: LocalRegionPair, data: DrillData,
+                   workers: int, summary: dict[str, Any]) -> dict[str, Any]:
     from orchestrator.verbs.fallback import DEFAULT_LOCAL_PARALLEL_RUN_S, run_local_fallback
 
+    assert primary is not None, "a drill with --with-fallback is given its primary stack"
     window = run.get("parallel_run_s")
     fallback = run_local_fallback(
-        project_dir, Path(run.get("workdir") or Path(run["local_dir"]).parents[1]), run, pair, data, workers=workers,
+        primary, Path(run.get("workdir") or Path(run["local_dir"]).parents[1]), run, pair, data, workers=workers,
         parallel_run_s=DEFAULT_LOCAL_PARALLEL_RUN_S if window is None else float(window), say=progress_line)
     return {**summary, "fallback": fallback}
 
@@ -222,25 +197,6 @@ def _with_fallback(project_dir: Path, run: dict[str, Any], pair: LocalRegionPair
 def _succeeded(summary: dict[str, Any]) -> bool:
     fallback = summary.get("fallback")
     return summary["outcome"] == "recovered" and (fallback is None or fallback["outcome"] == "recovered")
-
-
-def _profiles_by_key(project_dir: Path, stack: str) -> dict[str, DRProfile]:
-    from orchestrator.stack import capture
-    from stacks.config import load_stack_config
-
-    config = load_stack_config(Path(project_dir), stack)
-    return {profile.key: profile for profile in stack_profiles(capture(project_dir, stack), config)}
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    import json
-
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"RUN: {path.name} is missing in {path.parent}") from None
-    except json.JSONDecodeError:
-        raise BadInput(f"RUN: {path} is not valid JSON") from None
 
 
 @contextmanager

@@ -14,90 +14,32 @@ reviewed before the day on any machine (a laptop without a login, a CI job witho
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import json
-import sys
 from pathlib import Path
 from typing import Any, Callable
 
-from orchestrator.engine.journal import Journal
 from orchestrator.engine.journal_state import JournalState
-from orchestrator.engine.progress import progress_for
 from orchestrator.engine.retry import RetryPolicy
-from orchestrator.engine.scheduler import Engine
-from orchestrator.engine.signals import sigterm_as_interrupt
 from orchestrator.errors import BadInput
-from orchestrator.model import Plan, StepKind, StepRunner, StepState
-from orchestrator.plan.recovery import plan_from_json, plan_to_json
-from orchestrator.redact import REDACTOR
-from orchestrator.report.run_summary import finish_run
+from orchestrator.model import Plan, StepKind, StepState
+from orchestrator.plan.recovery import plan_from_json
 from orchestrator.run.lease import StackLease
 from orchestrator.run.remote.store import RunStateStore
-from orchestrator.run.rundir import create_run_dir, read_run, utc_now, write_json_atomic
-from orchestrator.stack import build_stack_plan, capture, check_stack, stack_profiles
+from orchestrator.run.rundir import RunDir, utc_now
+from orchestrator.run.session import RunSession
+from orchestrator.stack import StackModel, plan_document
 from orchestrator.targets.azure.deploy.session import ComponentIndex, DeploymentSession
 from orchestrator.targets.azure.deploy.stack import PulumiStack
+from orchestrator.targets.azure.optional import DataStepsFactory, azure_data_steps, planned_preflight
 from orchestrator.targets.azure.preconditions import PRECONDITIONS, Preconditions
 from orchestrator.targets.azure.target import AzureTarget
 
 KIND = "failover"
-PREFLIGHT_MODULE = "orchestrator.targets.azure.preflight.run"
-DATA_STEPS_MODULE = "orchestrator.targets.azure.data_steps"
 RUN_KEYS = ("run_id", "kind", "stack", "declared_at", "disaster_at", "targets")
-
-# (run_dir, config, graph) -> the runner of every step that is not a deploy, or None.
-DataStepsFactory = Callable[[Path, Any, Any], StepRunner | None]
-
-
-# -- the optional parts other modules provide -----------------------------------------------------------
-
-
-def _optional_module(name: str) -> Any | None:
-    # find_spec, not `except ImportError`: a module that exists but fails to import must fail loudly.
-    return importlib.import_module(name) if importlib.util.find_spec(name) is not None else None
-
-
-def planned_preflight(config: Any) -> tuple[list[dict[str, Any]], str | None]:
-    """The preflight checks a real run makes for `config`, and a note when they cannot be listed."""
-    module = _optional_module(PREFLIGHT_MODULE)
-    if module is None or not hasattr(module, "planned_checks"):
-        return [], f"{PREFLIGHT_MODULE}.planned_checks is not available in this drctl: no preflight checks listed"
-    return list(module.planned_checks(config)), None
-
-
-def azure_data_steps(project_dir: Path, stack: str) -> DataStepsFactory | None:
-    """The Azure data and smoke steps (runner_data.AzureDataSteps), or None when this drctl has
-    none. The subscription they work in is resolved here, before anything runs: a missing one is
-    bad input (preflight.subscription_id_for names where to set it)."""
-    module = _optional_module(DATA_STEPS_MODULE)
-    if module is None or not hasattr(module, "AzureDataSteps"):
-        return None
-    subscription = importlib.import_module(PREFLIGHT_MODULE).subscription_id_for(Path(project_dir), stack)
-
-    def factory(run_dir: Path, config: Any, graph: Any) -> StepRunner:
-        from orchestrator.targets.azure.clients import AzureSession
-
-        azure = AzureSession.from_environment(subscription)
-        return _ClosingRunner(module.AzureDataSteps(azure, config, graph, run_dir).run, azure.close)
-
-    return factory
-
-
-class _ClosingRunner:
-    """A step runner with resources to release when the run ends (the Azure clients)."""
-
-    def __init__(self, run: StepRunner, close: Callable[[], None]) -> None:
-        self._run, self.close = run, close
-
-    def __call__(self, step: Any, context: Any) -> Any:
-        return self._run(step, context)
-
 
 # -- the command ----------------------------------------------------------------------------------------
 
 
-def failover_command(project_dir: Path, stack: str, *, workdir: Path, dry_run: bool = False, workers: int = 4,
+def failover_command(stack: StackModel, *, workdir: Path, dry_run: bool = False, workers: int = 4,
                      preconditions: Preconditions | None = None, data_steps: DataStepsFactory | None = None,
                      retry: RetryPolicy | None = None,
                      preflight: Callable[[], dict[str, Any]] | None = None,
@@ -107,100 +49,76 @@ def failover_command(project_dir: Path, stack: str, *, workdir: Path, dry_run: b
 
     Preflight comes first: a blocked preflight ends the command (outcome "blocked", its report
     attached) before anything is deployed or a run directory exists."""
-    check_stack(project_dir, stack)
     if dry_run:
-        return dry_run_document(project_dir, stack, workdir=workdir)
+        return dry_run_document(stack, workdir=workdir)
     preconditions = preconditions or Preconditions()
     command = preconditions.find_pulumi()
     preconditions.check_credentials()
     state = RunStateStore.connect(state_url) if state_url else None  # bad input before anything exists
-    factory = data_steps if data_steps is not None else azure_data_steps(project_dir, stack)
+    factory = data_steps if data_steps is not None else azure_data_steps(stack.project_dir, stack.name)
     if lease is not None:
         lease.acquire()  # after bad input, before preflight: another run on the stack is refused here
-    report = (preflight or _real_preflight(project_dir, stack, command))()
+    report = (preflight or _real_preflight(stack, command))()
     if report.get("blocked"):
-        return {"outcome": "blocked", "stack": stack, "preflight": report}
-    plan, graph, config = build_stack_plan(project_dir, stack)
-    _check_role(stack, config)
+        return {"outcome": "blocked", "stack": stack.name, "preflight": report}
+    _check_role(stack)
+    plan = stack.recovery_plan
     declared_at = utc_now()  # the failover is declared now: the RTO clock starts here
-    run_id, run_dir = create_run_dir(workdir, stack, "failover")
-    _announce(run_dir)
-    if lease is not None:
-        lease.bind(run_id, run_dir)
+    session = RunSession.start(workdir, stack.name, "failover", lease=lease, state=state)
     run = {
-        "run_id": run_id, "kind": KIND, "stack": stack, "paired_stack": config.paired_stack, "region": config.region,
-        "declared_at": declared_at, "disaster_at": declared_at,
+        "run_id": session.run_dir.run_id, "kind": KIND, "stack": stack.name, "paired_stack": stack.config.paired_stack,
+        "region": stack.config.region, "declared_at": declared_at, "disaster_at": declared_at,
         "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s},
     }
     if state is not None:  # in run.json, so a plain `drctl resume` keeps the container current
         run["state_url"] = state.location.url
-    write_json_atomic(run_dir / "run.json", run)
-    write_json_atomic(run_dir / "plan.json", plan_to_json(plan))
-    write_json_atomic(run_dir / "preflight.json", report)
-    if state is not None:
-        state.start_run(run_dir, run)
-    try:
-        return _drive(project_dir, run_dir, run, workers=workers, command=command, graph=graph, config=config,
-                      data_steps=factory, retry=retry, state=state)
-    finally:
-        if state is not None:
-            state.close()  # the last files sent, the lease released: any machine may resume it now
+    session.record(run, plan, preflight=report)
+    with session:
+        return _drive(session, stack, workers=workers, command=command, data_steps=factory, retry=retry)
 
 
-def resume_failover(project_dir: Path, run_dir: Path, *, workers: int = 4, preconditions: Preconditions | None = None,
+def resume_failover(stack: StackModel, run_dir: Path, *, workers: int = 4, preconditions: Preconditions | None = None,
                     data_steps: DataStepsFactory | None = None, retry: RetryPolicy | None = None,
                     state: RunStateStore | None = None, lease: StackLease | None = None) -> dict[str, Any]:
-    """Continue a failover run; an update that was running when drctl stopped is refreshed first.
-    `state`: the run's state container when it has one (the caller closes it)."""
-    run = read_run(run_dir)
+    """Continue a failover run of `stack` (its run.json's); an update that was running when drctl
+    stopped is refreshed first. `state`: the run's state container when it has one (the caller closes it)."""
+    run = RunDir(run_dir).read_run()
     if run["kind"] != KIND:
         raise BadInput(f"RUN: {run_dir} is a {run['kind']} run, not a {KIND} run")
     missing = [key for key in RUN_KEYS if key not in run]
     if missing:
-        raise BadInput(f"RUN: {Path(run_dir) / 'run.json'} lacks {', '.join(missing)}")
+        raise BadInput(f"RUN: {RunDir(run_dir).run_json} lacks {', '.join(missing)}")
     preconditions = preconditions or Preconditions()
     command = preconditions.find_pulumi()
     preconditions.check_credentials()
-    factory = data_steps if data_steps is not None else azure_data_steps(project_dir, run["stack"])
-    run_dir = Path(run_dir).resolve()
-    if lease is not None:
-        lease.acquire(run["run_id"])
-    _announce(run_dir)
-    if lease is not None:
-        lease.bind(run["run_id"], run_dir)
-    return _drive(project_dir, run_dir, run, workers=workers, command=command, data_steps=factory, retry=retry,
-                  state=state)
+    factory = data_steps if data_steps is not None else azure_data_steps(stack.project_dir, run["stack"])
+    session = RunSession.resume(RunDir(Path(run_dir).resolve()), run, lease=lease, state=state)
+    return _drive(session, stack, workers=workers, command=command, data_steps=factory, retry=retry)
 
 
-def _real_preflight(project_dir: Path, stack: str, command: Path) -> Callable[[], dict[str, Any]]:
-    from orchestrator.targets.azure.deploy.stack import PulumiStack
+def _real_preflight(stack: StackModel, command: Path) -> Callable[[], dict[str, Any]]:
     from orchestrator.targets.azure.preflight.run import preflight_command
 
-    state = PulumiStack(project_dir, stack, command=command)
-    return lambda: preflight_command(project_dir, stack, state_readable=state.state_readable)
+    state = PulumiStack(stack.project_dir, stack.name, command=command)
+    return lambda: preflight_command(stack.project_dir, stack.name, state_readable=state.state_readable,
+                                     model=stack)
 
 
-def dry_run_document(project_dir: Path, stack: str, workdir: Path | None = None) -> dict[str, Any]:
+def dry_run_document(stack: StackModel, workdir: Path | None = None) -> dict[str, Any]:
     """What a failover would run: the plan as `drctl plan` shows it (estimates from the Azure runs'
     history in `workdir` where there is some) and the checks."""
-    from orchestrator.stack import check_stack, plan_command
-    from stacks.config import load_stack_config
-
-    check_stack(project_dir, stack)
-    config = load_stack_config(Path(project_dir), stack)
-    _check_role(stack, config)
-    document = plan_command(project_dir, stack, workdir=workdir)
-    checks, note = planned_preflight(config)
+    _check_role(stack)
+    checks, note = planned_preflight(stack.config)
     return {
-        "stack": stack,
-        "region": config.region,
+        "stack": stack.name,
+        "region": stack.config.region,
         "dry_run": True,
         "note": "dry run: nothing was deployed or read from Azure; the Pulumi CLI and Azure credentials were "
                 "neither needed nor used",
         "preconditions": [dict(check) for check in PRECONDITIONS],
         "preflight_checks": checks,
         "preflight_note": note,
-        "plan": document,
+        "plan": plan_document(stack, workdir=workdir),
     }
 
 
@@ -215,36 +133,26 @@ def update_interrupted(state: JournalState, plan: Plan) -> bool:
     return False
 
 
-def _drive(project_dir: Path, run_dir: Path, run: dict[str, Any], *, workers: int, command: Path,
-           graph: Any = None, config: Any = None, data_steps: DataStepsFactory | None,
-           retry: RetryPolicy | None, state: RunStateStore | None = None) -> dict[str, Any]:
-    from stacks.config import load_stack_config
-
-    plan = plan_from_json(_read_json(run_dir / "plan.json"))
-    graph = graph if graph is not None else capture(project_dir, run["stack"])
-    config = config if config is not None else load_stack_config(Path(project_dir), run["stack"])
-    profiles = {profile.key: profile for profile in stack_profiles(graph, config)}
-    journal = Journal.open(run_dir, redact=REDACTOR, mirror=state.journal_mirror if state else None)
-    other = data_steps(run_dir, config, graph) if data_steps is not None else None
+def _drive(session: RunSession, stack: StackModel, *, workers: int, command: Path,
+           data_steps: DataStepsFactory | None, retry: RetryPolicy | None) -> dict[str, Any]:
+    run_dir, run = session.run_dir, session.run
+    plan = plan_from_json(run_dir.read_json(run_dir.plan_json))
+    graph = stack.graph  # captured (if it was not yet) before the journal opens
+    journal = session.open_journal()
+    other = data_steps(run_dir.path, stack.config, graph) if data_steps is not None else None
     try:
-        session = DeploymentSession(PulumiStack(project_dir, run["stack"], command=command),
-                                    ComponentIndex.from_graph(graph), interrupted=update_interrupted(journal.state, plan))
-        engine = Engine(plan, AzureTarget(session, other), journal, max_workers=workers, retry=retry,
-                        on_event=progress_for(plan, journal))
-        with _sigterm_as_interrupt():
-            try:
-                result = engine.run()
-            finally:
-                _let_the_update_end(session)
+        deployment = DeploymentSession(PulumiStack(stack.project_dir, stack.name, command=command),
+                                       ComponentIndex.from_graph(graph),
+                                       interrupted=update_interrupted(journal.state, plan))
+        result = session.run_engine(plan, AzureTarget(deployment, other), journal, workers=workers, retry=retry,
+                                    settle=lambda: _let_the_update_end(deployment))
     finally:
         journal.close()
         close = getattr(other, "close", None)
         if callable(close):
             close()
-    return finish_run(
-        run_dir=run_dir, run=run, kind=KIND, plan=plan, profiles=profiles, outcome=str(result.outcome),
-        disaster_at=run["disaster_at"], extra={"declared_at": run["declared_at"], "deployment": session.summary()},
-    )
+    return session.finish(plan, stack.profiles_by_key, result, disaster_at=run["disaster_at"],
+                          extra={"declared_at": run["declared_at"], "deployment": deployment.summary()})
 
 
 def _let_the_update_end(session: DeploymentSession) -> None:
@@ -256,23 +164,6 @@ def _let_the_update_end(session: DeploymentSession) -> None:
         pass
 
 
-def _check_role(stack: str, config: Any) -> None:
-    if config.role != "secondary":
-        raise BadInput(f"--stack: {stack} is a {config.role} stack; a failover goes to a secondary stack")
-
-
-def _announce(run_dir: Path) -> None:
-    """The first line on stderr is exactly `run: <run_dir>`, as for a drill, for scripts to read."""
-    print(f"run: {run_dir}", file=sys.stderr, flush=True)
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise BadInput(f"RUN: {path.name} is missing in {path.parent}") from None
-    except json.JSONDecodeError:
-        raise BadInput(f"RUN: {path} is not valid JSON") from None
-
-
-_sigterm_as_interrupt = sigterm_as_interrupt  # orchestrator/verbs/fallback.py imports it from here
+def _check_role(stack: StackModel) -> None:
+    if stack.config.role != "secondary":
+        raise BadInput(f"--stack: {stack.name} is a {stack.config.role} stack; a failover goes to a secondary stack")

@@ -15,25 +15,30 @@ orchestrator/targets/azure/fallback/steps.py).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from orchestrator.data.backup import replicate_lake
 from orchestrator.data.ingest import LakeSink, PostgresSink
 from orchestrator.data.replay import catch_up
-from orchestrator.engine.journal import Journal
-from orchestrator.engine.progress import ProgressReporter
-from orchestrator.engine.scheduler import Engine
+from orchestrator.engine.progress import ProgressReporter, progress_line
+from orchestrator.engine.retry import RetryPolicy
 from orchestrator.errors import BadInput
-from orchestrator.model import Plan, StepKind
+from orchestrator.model import Plan, StepKind, StepRunner
 from orchestrator.plan.fallback import build_fallback_plan
 from orchestrator.plan.recovery import plan_to_json
 from orchestrator.redact import REDACTOR
-from orchestrator.report.run_summary import finish_run, records_from_journal
-from orchestrator.run.rundir import create_run_dir, utc_now, write_json_atomic
-from orchestrator.stack import capture, check_stack, stack_profiles
+from orchestrator.report.run_summary import records_from_journal
+from orchestrator.run.lease import StackLease
+from orchestrator.run.rundir import RunDir, utc_now
+from orchestrator.run.session import RunSession
+from orchestrator.stack import StackModel
 from orchestrator.targets.local.fallback import LocalFallbackTarget
 from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
+
+if TYPE_CHECKING:  # the Azure side is imported by an Azure fallback only, not by a local drill's
+    from orchestrator.targets.azure.clients import AzureSession
+    from orchestrator.targets.azure.preconditions import Preconditions
 
 KIND = "fallback-local"
 KIND_AZURE = "fallback-azure"
@@ -41,111 +46,116 @@ SECONDARY_TIME_BATCHES = 3  # ingested while the secondary is live: what the pri
 DEFAULT_LOCAL_PARALLEL_RUN_S = 2.0  # locally the window is seconds; the stack config's minutes are Azure's
 
 
-def fallback_plan_for(project_dir: Path, stack: str, *, parallel_run_s: float | None = None) -> tuple[Plan, Any, Any]:
+def fallback_plan(primary: StackModel, *, parallel_run_s: float | None = None) -> Plan:
     """The fallback plan of a primary stack, from its program's graph and its `fallback` config."""
-    from stacks.config import load_stack_config
-
-    check_stack(project_dir, stack)
-    config = load_stack_config(Path(project_dir), stack)
+    config = primary.config
     if config.role != "primary":
-        raise BadInput(f"--stack: {stack} is a {config.role} stack; a fallback returns to a primary stack")
-    graph = capture(project_dir, stack)
+        raise BadInput(f"--stack: {primary.name} is a {config.role} stack; a fallback returns to a primary stack")
     window = config.fallback.parallel_run_minutes * 60 if parallel_run_s is None else parallel_run_s
-    plan = build_fallback_plan(stack, stack_profiles(graph, config), rto_target_s=config.recovery.rto_minutes * 60,
+    return build_fallback_plan(primary.name, list(primary.profiles), rto_target_s=config.recovery.rto_minutes * 60,
                                rpo_target_s=config.recovery.rpo_minutes * 60, parallel_run_s=window,
                                secondary_strategy=config.fallback.secondary_strategy)
-    return plan, graph, config
 
 
-def dry_run_document(project_dir: Path, stack: str) -> dict[str, Any]:
-    plan, _, config = fallback_plan_for(project_dir, stack)
-    return {"dry_run": True, "stack": stack, "plan": plan_to_json(plan),
-            "fallback": {"parallel_run_minutes": config.fallback.parallel_run_minutes,
-                         "secondary_strategy": config.fallback.secondary_strategy,
-                         "traffic_switch": config.fallback.traffic_switch}}
+def _settings(primary: StackModel) -> dict[str, Any]:
+    fallback = primary.config.fallback
+    return {"parallel_run_minutes": fallback.parallel_run_minutes, "secondary_strategy": fallback.secondary_strategy,
+            "traffic_switch": fallback.traffic_switch}
 
 
-def fallback_command(project_dir: Path, stack: str, *, dry_run: bool, workdir: Path = Path(".drill"),
-                     workers: int = 4, **azure: Any) -> dict[str, Any]:
-    if dry_run:
-        return dry_run_document(project_dir, stack)
-    return run_azure_fallback(project_dir, stack, workdir=workdir, workers=workers, **azure)
+def dry_run_document(primary: StackModel) -> dict[str, Any]:
+    plan = fallback_plan(primary)
+    return {"dry_run": True, "stack": primary.name, "plan": plan_to_json(plan), "fallback": _settings(primary)}
 
 
-def run_azure_fallback(project_dir: Path, stack: str, *, workdir: Path, workers: int = 4,
-                       preconditions: Any = None, steps_factory: Callable[..., Any] | None = None,
-                       retry: Any = None, approval_poll_s: float = 10.0, lease: Any = None) -> dict[str, Any]:
-    """The fallback plan on Azure, a run of its own on the primary stack. Bad input first (one
-    line, exit 2): the stack, then what `drctl failover` needs (the Pulumi CLI, credentials, a
-    subscription). There is no `drctl resume` for it yet, so its gates wait in-process for their
-    approval files (polled every `approval_poll_s`) instead of ending the run `waiting`."""
-    from orchestrator.cli.render import progress_line
-    from orchestrator.targets.azure.deploy.stack import PulumiStack
+def run_azure_fallback(primary: StackModel, secondary: StackModel, *, workdir: Path, workers: int = 4,
+                       preconditions: Preconditions | None = None,
+                       steps_factory: Callable[..., StepRunner] | None = None, retry: RetryPolicy | None = None,
+                       approval_poll_s: float = 10.0, lease: StackLease | None = None) -> dict[str, Any]:
+    """The fallback plan on Azure, a run of its own on the primary stack (`secondary`: the stack it
+    comes back from). Bad input first (one line, exit 2): the stack, then what `drctl failover`
+    needs (the Pulumi CLI, credentials, a subscription). There is no `drctl resume` for it yet, so
+    its gates wait in-process for their approval files (polled every `approval_poll_s`) instead of
+    ending the run `waiting`."""
     from orchestrator.targets.azure.preconditions import Preconditions
     from orchestrator.targets.azure.preflight.run import subscription_id_for
-    from orchestrator.verbs.failover import _announce, _sigterm_as_interrupt
-    from stacks.config import load_stack_config
 
-    plan, graph, config = fallback_plan_for(project_dir, stack)
-    secondary = config.paired_stack
-    check_stack(project_dir, secondary)
-    secondary_config = load_stack_config(Path(project_dir), secondary)
+    plan = fallback_plan(primary)
     preconditions = preconditions or Preconditions()
     command = preconditions.find_pulumi()
     preconditions.check_credentials()
-    subscription = subscription_id_for(Path(project_dir), stack)
-    if lease is not None:  # the stack's StackLease (orchestrator/run/lease.py): refused here while another run holds it
-        lease.acquire()
-    profiles = {p.key: p for p in stack_profiles(graph, config)}
+    subscription = subscription_id_for(primary.project_dir, primary.name)
     started_at = utc_now()
-    run_id, run_dir = create_run_dir(workdir, stack, KIND_AZURE)
-    _announce(run_dir)
-    if lease is not None:
-        lease.bind(run_id, run_dir)
-    run = {"run_id": run_id, "kind": KIND_AZURE, "target": "azure", "stack": stack, "secondary_stack": secondary,
-           "started_at": started_at, "disaster_at": started_at,
-           "fallback": {"parallel_run_minutes": config.fallback.parallel_run_minutes,
-                        "secondary_strategy": config.fallback.secondary_strategy,
-                        "traffic_switch": config.fallback.traffic_switch},
-           "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s}}
-    write_json_atomic(run_dir / "run.json", run)
-    write_json_atomic(run_dir / "plan.json", plan_to_json(plan))
-    session = None
+    session = RunSession.start(workdir, primary.name, KIND_AZURE, lease=lease)
+    run = {"run_id": session.run_dir.run_id, "kind": KIND_AZURE, "target": "azure", "stack": primary.name,
+           "secondary_stack": secondary.name, "started_at": started_at, "disaster_at": started_at,
+           "fallback": _settings(primary), "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s}}
+    session.record(run, plan)
+    azure = None
     if steps_factory is None:
-        from orchestrator.targets.azure.clients import AzureSession
-        from orchestrator.targets.azure.fallback.steps import AzureFallbackSteps
-
-        session = AzureSession.from_environment(subscription)
-        steps = AzureFallbackSteps(session, config, secondary_config, graph, run_dir,
-                                   stack=PulumiStack(project_dir, stack, command=command),
-                                   secondary_stack=PulumiStack(project_dir, secondary, command=command),
-                                   approval_poll_s=approval_poll_s, say=progress_line)
+        azure, steps = _azure_steps(primary, secondary, session.run_dir, command, subscription, approval_poll_s)
     else:
-        steps = steps_factory(run_dir=run_dir, config=config, secondary_config=secondary_config, graph=graph,
-                              command=command, subscription=subscription)
-    journal = Journal.open(run_dir, redact=REDACTOR)
+        steps = steps_factory(run_dir=session.run_dir.path, config=primary.config, secondary_config=secondary.config,
+                              graph=primary.graph, command=command, subscription=subscription)
+    journal = session.open_journal()
     try:
-        with _sigterm_as_interrupt():
-            result = Engine(plan, steps, journal, max_workers=workers, retry=retry, on_event=ProgressReporter()).run()
+        result = session.run_engine(plan, steps, journal, workers=workers, retry=retry, on_event=ProgressReporter())
     finally:
         journal.close()
-        if session is not None:
-            session.close()
-    return finish_run(run_dir=run_dir, run=run, kind=KIND_AZURE, plan=plan, profiles=profiles,
-                      outcome=str(result.outcome), disaster_at=started_at,
-                      extra={"secondary_stack": secondary, "fallback": run["fallback"]})
+        if azure is not None:
+            azure.close()
+    return session.finish(plan, primary.profiles_by_key, result, disaster_at=started_at,
+                          extra={"secondary_stack": secondary.name, "fallback": run["fallback"]})
 
 
-def run_local_fallback(project_dir: Path, workdir: Path, failover_run: dict[str, Any], pair: LocalRegionPair,
+def _azure_steps(primary: StackModel, secondary: StackModel, run_dir: RunDir, command: Path, subscription: str,
+                 approval_poll_s: float) -> tuple[AzureSession, StepRunner]:
+    """The Azure session the steps sign in with (closed when the run ends), and the steps."""
+    from orchestrator.targets.azure.clients import AzureSession
+    from orchestrator.targets.azure.deploy.stack import PulumiStack
+    from orchestrator.targets.azure.fallback.steps import AzureFallbackSteps
+
+    azure = AzureSession.from_environment(subscription)
+    steps = AzureFallbackSteps(azure, primary.config, secondary.config, primary.graph, run_dir.path,
+                               stack=PulumiStack(primary.project_dir, primary.name, command=command),
+                               secondary_stack=PulumiStack(primary.project_dir, secondary.name, command=command),
+                               approval_poll_s=approval_poll_s, say=progress_line)
+    return azure, steps
+
+
+def run_local_fallback(primary: StackModel, workdir: Path, failover_run: dict[str, Any], pair: LocalRegionPair,
                        data: DrillData, *, workers: int, parallel_run_s: float,
                        say: Callable[[str], None]) -> dict[str, Any]:
     """After a recovered local drill: the secondary's time, the primary's return, the fallback run."""
-    stack = failover_run["paired_stack"]
-    plan, graph, config = fallback_plan_for(project_dir, stack, parallel_run_s=parallel_run_s)
-    profiles = {p.key: p for p in stack_profiles(graph, config)}
-    run_id, run_dir = create_run_dir(workdir, stack, "fallback")
-    say(f"fallback run: {run_dir}")
+    plan = fallback_plan(primary, parallel_run_s=parallel_run_s)
+    session = RunSession.start(workdir, primary.name, "fallback",
+                               announce=lambda run_dir: say(f"fallback run: {run_dir}"))
+    window = _secondary_time(pair, data, say)
+    started_at = utc_now()
+    strategy = primary.config.fallback.secondary_strategy
+    run = {"run_id": session.run_dir.run_id, "kind": KIND, "stack": primary.name,
+           "failover_run": failover_run["run_id"], "secondary_stack": failover_run["stack"], "started_at": started_at,
+           "secondary_time_batches": list(window), "parallel_run_s": parallel_run_s,
+           "secondary_strategy": strategy, "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s}}
+    session.record(run, plan)
+    target = LocalFallbackTarget(pair, data, primary.profiles_by_key, secondary_window=window,
+                                 parallel_run_s=parallel_run_s, strategy=strategy, say=say)
+    journal = session.open_journal()
+    try:
+        result = session.run_engine(plan, target, journal, workers=workers, on_event=ProgressReporter())
+    finally:
+        journal.close()
+    evidence = _secondary_time_evidence(plan, session.run_dir)
+    summary = session.finish(plan, primary.profiles_by_key, result, disaster_at=started_at,
+                             extra={"secondary_time": {"batches": list(window), "stores": evidence}},
+                             appendix=_secondary_time_markdown(window, evidence))
+    summary["secondary_time"] = {"batches": list(window), "stores": evidence}
+    return summary
 
+
+def _secondary_time(pair: LocalRegionPair, data: DrillData, say: Callable[[str], None]) -> tuple[int, int]:
+    """The secondary serves (and is written to) for a while; then the primary region comes back,
+    on the data it held at the disaster. The batches written meanwhile: what the fallback must bring."""
     source = data.source()
     first = (source.latest() or 0) + 1
     say(f"the secondary is live: ingesting {SECONDARY_TIME_BATCHES} batches into it")
@@ -160,29 +170,7 @@ def run_local_fallback(project_dir: Path, workdir: Path, failover_run: dict[str,
     # Azure's job, not drctl's: geo-replication brings the secondary account's copy in the primary
     # region up to date once that region is back.
     replicate_lake(pair.secondary_lake(), pair.secondary_geo_copy_lake())
-
-    started_at = utc_now()
-    run = {"run_id": run_id, "kind": KIND, "stack": stack, "failover_run": failover_run["run_id"],
-           "secondary_stack": failover_run["stack"], "started_at": started_at,
-           "secondary_time_batches": list(window), "parallel_run_s": parallel_run_s,
-           "secondary_strategy": config.fallback.secondary_strategy,
-           "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s}}
-    write_json_atomic(run_dir / "run.json", run)
-    write_json_atomic(run_dir / "plan.json", plan_to_json(plan))
-    target = LocalFallbackTarget(pair, data, profiles, secondary_window=window, parallel_run_s=parallel_run_s,
-                                 strategy=config.fallback.secondary_strategy, say=say)
-    journal = Journal.open(run_dir, redact=REDACTOR)
-    try:
-        result = Engine(plan, target, journal, max_workers=workers, on_event=ProgressReporter()).run()
-    finally:
-        journal.close()
-    evidence = _secondary_time_evidence(plan, run_dir)
-    summary = finish_run(run_dir=run_dir, run=run, kind=KIND, plan=plan, profiles=profiles,
-                         outcome=str(result.outcome), disaster_at=started_at,
-                         extra={"secondary_time": {"batches": list(window), "stores": evidence}},
-                         appendix=_secondary_time_markdown(window, evidence))
-    summary["secondary_time"] = {"batches": list(window), "stores": evidence}
-    return summary
+    return window
 
 
 def _secondary_time_evidence(plan: Plan, run_dir: Path) -> dict[str, Any]:

@@ -15,35 +15,22 @@ where the marker is written, once the run id exists and before any emulator star
 
 from __future__ import annotations
 
-import json
-import signal
-import threading
-from contextlib import contextmanager
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
-from orchestrator.cli.render import progress_line
-from orchestrator.engine.journal import Journal
+from orchestrator.atomic import write_json_atomic
+from orchestrator.engine.progress import progress_line
 from orchestrator.engine.signals import sigterm_as_interrupt
-from orchestrator.model import StepKind
-from orchestrator.plan.recovery import critical_path, plan_from_json
 from orchestrator.redact import REDACTOR
+from orchestrator.rehearsal.marks import DEFAULT_TTL_HOURS, MARKER, marker_document
+from orchestrator.rehearsal.record import ended_by, record_rehearsal, step_timings
+from orchestrator.rehearsal.teardown import teardown_local_dir, teardown_shielded
 from orchestrator.run.lease import StackLease
-from orchestrator.run.rundir import write_json_atomic
-from orchestrator.verbs.cleanup import MARKER, iso, owner_fields, teardown_local_dir
-
-RECORD_FILE = "rehearsal.json"
-DEFAULT_TTL_HOURS = 4.0
+from orchestrator.run.ownership import owner_fields
+from orchestrator.stack import StackModel
 
 
-def marker_document(name: str, ttl_hours: float, now: datetime | None = None, **extra: Any) -> dict[str, Any]:
-    now = now or datetime.now(timezone.utc)
-    return {"name": name, "created_at": iso(now), "expires_at": iso(now + timedelta(hours=ttl_hours)),
-            "ttl_hours": ttl_hours, **extra}
-
-
-def rehearse_local(project_dir: Path, stack: str, workdir: Path, *, scale: int, workers: int,
+def rehearse_local(stack: StackModel, primary: StackModel, workdir: Path, *, scale: int, workers: int,
                    ttl_hours: float = DEFAULT_TTL_HOURS, corrupt_latest_backup: str | None = None,
                    lease: StackLease | None = None) -> dict[str, Any]:
     """The drill's summary plus `rehearsal`: name, marker, timings, teardown. `lease`: the stack's,
@@ -54,7 +41,7 @@ def rehearse_local(project_dir: Path, stack: str, workdir: Path, *, scale: int, 
 
     def mark(run_dir: Path, run: dict[str, Any]) -> None:
         local_dir = Path(run["local_dir"])
-        marker = marker_document(f"rehearsal-{run['run_id']}", ttl_hours, kind="local", stack=stack,
+        marker = marker_document(f"rehearsal-{run['run_id']}", ttl_hours, kind="local", stack=stack.name,
                                  run_dir=str(run_dir), **owner_fields())
         started.update(run_dir=run_dir, run=run, marker=marker, local_dir=local_dir)
         local_dir.mkdir(parents=True, exist_ok=True)
@@ -64,11 +51,11 @@ def rehearse_local(project_dir: Path, stack: str, workdir: Path, *, scale: int, 
 
     summary: dict[str, Any] | None = None
     record: dict[str, Any] = {}
-    with interrupts_as_keyboard_interrupt():
+    with sigterm_as_interrupt():  # SIGTERM reaches the teardown like Ctrl-C
         try:
             # keep_data: the drill would remove the data only when recovered; the rehearsal removes
             # it always, itself, marker last (teardown_local_dir).
-            summary = run_local_drill(project_dir, stack, workdir, scale=scale, workers=workers, keep_data=True,
+            summary = run_local_drill(stack, primary, workdir, scale=scale, workers=workers, keep_data=True,
                                       on_start=mark, corrupt_latest_backup=corrupt_latest_backup, lease=lease)
         except BaseException as exc:
             record["outcome"] = ended_by(exc)
@@ -86,125 +73,7 @@ def rehearse_local(project_dir: Path, stack: str, workdir: Path, *, scale: int, 
     return {**(summary or {}), "rehearsal": REDACTOR(record)}
 
 
-def ended_by(exc: BaseException) -> str:
-    """The outcome of a rehearsal that raised instead of returning a summary."""
-    return "interrupted" if isinstance(exc, KeyboardInterrupt) else f"error: {type(exc).__name__}"
-
-
 def _say_teardown(teardown: dict[str, Any]) -> None:
     stopped = len(teardown["processes_stopped"])
     state = "removed" if teardown["data_removed"] else f"NOT removed ({teardown['error']})"
     progress_line(f"teardown: emulator data {state}; {stopped} leftover process(es) stopped")
-
-
-# -- timings -------------------------------------------------------------------------------------
-
-
-def step_timings(run_dir: Path, rto_s: float | None) -> dict[str, Any]:
-    """Each step's measured duration against the plan's estimate, and the run against the RTO."""
-    run_dir = Path(run_dir)
-    try:
-        plan = plan_from_json(json.loads((run_dir / "plan.json").read_text(encoding="utf-8")))
-    except (OSError, ValueError):
-        return {"steps": [], "rto": None}
-    steps = Journal.open(run_dir).state.steps
-    rows = []
-    for step in plan.steps:
-        record = steps.get(step.id)
-        measured = round(record.duration_s, 3) if record is not None and record.duration_s is not None else None
-        exercised = record.exercised is not False if record is not None else None
-        rows.append({
-            "step": step.id, "kind": str(step.kind), "state": str(record.state) if record else "pending",
-            "exercised": exercised, "estimate_s": step.estimate_s, "measured_s": measured,
-            # A step declared but not exercised ran nothing: its time says nothing about the estimate.
-            "ratio": _ratio(measured, step.estimate_s) if exercised else None,
-        })
-    estimated_s, path = critical_path(plan)
-    return {
-        "steps": rows,
-        "rto": {"target_s": plan.rto_target_s, "estimated_s": estimated_s, "measured_s": rto_s,
-                "ratio": _ratio(rto_s, estimated_s), "within_target": None if rto_s is None else rto_s <= plan.rto_target_s,
-                "critical_path": path},
-        # Gates are people's time on the day; a rehearsal approves them itself.
-        "note": "gates are approved by drctl in a rehearsal: their times are not a person's"
-                if any(s.kind == StepKind.GATE for s in plan.steps) else None,
-    }
-
-
-def _ratio(measured: float | None, estimate: float | None) -> float | None:
-    if measured is None or not estimate:
-        return None
-    return float(f"{measured / estimate:.3g}")  # significant digits: local steps are tiny fractions of Azure's
-
-
-def timings_markdown(timings: dict[str, Any]) -> str:
-    lines = ["| step | estimate | measured | ratio |", "| --- | ---: | ---: | ---: |"]
-    for row in timings["steps"]:
-        measured = fmt_seconds(row["measured_s"]) + ("" if row["exercised"] is not False else " (not exercised)")
-        lines.append(f"| {row['step']} | {fmt_seconds(row['estimate_s'])} | {measured} | {fmt_ratio(row['ratio'])} |")
-    rto = timings.get("rto")
-    if rto:
-        lines += ["", rto_line(rto)]
-    return "\n".join(lines)
-
-
-def rto_line(rto: dict[str, Any]) -> str:
-    return (f"RTO: measured {fmt_seconds(rto['measured_s'])} against {fmt_seconds(rto['estimated_s'])} estimated "
-            f"({fmt_ratio(rto['ratio'])}); target {fmt_seconds(rto['target_s'])}")
-
-
-def fmt_seconds(value: float | None) -> str:
-    return "-" if value is None else f"{value:.2f}s"
-
-
-def fmt_ratio(value: float | None) -> str:
-    return "-" if value is None else f"{value:.3g}x"
-
-
-# -- the record ------------------------------------------------------------------------------------
-
-
-def record_rehearsal(run_dir: Path, record: dict[str, Any]) -> None:
-    """rehearsal.json in the run directory, and the same as a section of report.md (when there is one)."""
-    record = REDACTOR(record)
-    write_json_atomic(Path(run_dir) / RECORD_FILE, record)
-    report = Path(run_dir) / "report.md"
-    if report.exists():
-        teardown = record["teardown"]
-        section = [
-            "", "## Rehearsal", "",
-            f"{record['name']}: created {record['created_at']}, expires {record['expires_at']}; "
-            f"outcome {record['outcome']}.", "",
-            timings_markdown(record["timings"]), "",
-            f"Teardown: {'complete' if teardown['complete'] else 'INCOMPLETE'} — "
-            + ", ".join(f"{k} {v}" for k, v in teardown.items() if k != "complete"), "",
-        ]
-        with open(report, "a", encoding="utf-8") as handle:
-            handle.write("\n".join(section))
-
-
-# -- signals ---------------------------------------------------------------------------------------
-
-
-def _main_thread() -> bool:
-    return threading.current_thread() is threading.main_thread()
-
-
-interrupts_as_keyboard_interrupt = sigterm_as_interrupt  # SIGTERM reaches the teardown like Ctrl-C
-
-
-@contextmanager
-def teardown_shielded(say: Callable[[str], None] = progress_line) -> Iterator[None]:
-    """Ctrl-C and SIGTERM are ignored while tearing down: a teardown cut short is exactly the leftover
-    a rehearsal promises not to leave. (Ignored signals stay ignored in the children it starts, so
-    `pulumi destroy` is not cancelled by the same keypress either.) SIGKILL still works."""
-    if not _main_thread():
-        yield
-        return
-    previous = {sig: signal.signal(sig, signal.SIG_IGN) for sig in (signal.SIGINT, signal.SIGTERM)}
-    say("tearing down the rehearsal (Ctrl-C is ignored until it is done)")
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)

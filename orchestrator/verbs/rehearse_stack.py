@@ -27,21 +27,16 @@ from typing import Any
 
 import yaml
 
-from orchestrator.cli.render import progress_line
+from orchestrator.engine.progress import progress_line
+from orchestrator.engine.signals import sigterm_as_interrupt
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
-from orchestrator.stack import check_stack
+from orchestrator.rehearsal.marks import DEFAULT_TTL_HOURS, EXPIRES_TAG, REHEARSAL_TAG, marker_document
+from orchestrator.rehearsal.record import ended_by, record_rehearsal, step_timings
+from orchestrator.rehearsal.teardown import teardown_shielded
+from orchestrator.run.rundir import RunDir
+from orchestrator.stack import check_stack, load_stack
 from orchestrator.targets.azure.preconditions import Preconditions
-from orchestrator.verbs.cleanup import EXPIRES_TAG, REHEARSAL_TAG
-from orchestrator.verbs.rehearse import (
-    DEFAULT_TTL_HOURS,
-    ended_by,
-    interrupts_as_keyboard_interrupt,
-    marker_document,
-    record_rehearsal,
-    step_timings,
-    teardown_shielded,
-)
 
 FOUNDATION_KEY = "dataplatform:foundation"
 SUFFIX_KEY = "dataplatform:nameSuffix"
@@ -84,7 +79,7 @@ def rehearse_stack(project_dir: Path, stack: str, *, workdir: Path, ttl_hours: f
     preconditions.check_credentials()
     factory = failover_options.pop("data_steps", None)
     if factory is None:
-        from orchestrator.verbs.failover import azure_data_steps
+        from orchestrator.targets.azure.optional import azure_data_steps
 
         factory = azure_data_steps(project_dir, stack)  # a missing subscription is bad input now, not after `stack init`
     short_id = short_id or secrets.token_hex(3)  # 6 hex characters: the longest nameSuffix allowed
@@ -98,13 +93,14 @@ def rehearse_stack(project_dir: Path, stack: str, *, workdir: Path, ttl_hours: f
     ran = {"created": False}
     document: dict[str, Any] | None = None
     record: dict[str, Any] = {}
-    with interrupts_as_keyboard_interrupt():
+    with sigterm_as_interrupt():  # SIGTERM reaches the teardown like Ctrl-C
         try:
             _write_stack_file(path, stack, values)
             progress_line(f"rehearsal {name}: a copy of stack {stack}, expires {marker['expires_at']}")
             _create_stack(project_dir, name, command)
             ran["created"] = True
-            document = failover_command(project_dir, name, workdir=workdir, workers=workers,
+            # The copy is a stack of its own: loaded once, now that its file exists.
+            document = failover_command(load_stack(project_dir, name), workdir=workdir, workers=workers,
                                         # Checked above, before anything was created.
                                         preconditions=Preconditions(lambda: command, lambda: None),
                                         data_steps=_approving_gates(factory), **failover_options)
@@ -116,7 +112,8 @@ def rehearse_stack(project_dir: Path, stack: str, *, workdir: Path, ttl_hours: f
                 teardown = teardown_stack(project_dir, name, command, path, created=ran["created"])
                 progress_line(f"teardown of {name}: " + ("complete" if teardown["complete"] else
                                                          f"INCOMPLETE: {teardown['error']}"))
-                run_dir = _run_dir(workdir, name)
+                found = RunDir.latest_of(workdir, name)  # the stack name is unique: its only run
+                run_dir = found.path if found else None
                 rto_s = (document or {}).get("rto_s")
                 record.update(marker, outcome=(document or {}).get("outcome", record.get("outcome")), teardown=teardown,
                               timings=step_timings(run_dir, rto_s) if run_dir else {"steps": [], "rto": None})
@@ -206,8 +203,3 @@ def teardown_stack(project_dir: Path, name: str, command: Path, path: Path, *, c
     record["complete"] = record["stack_file_removed"]
     return record
 
-
-def _run_dir(workdir: Path, name: str) -> Path | None:
-    """The failover's run directory: the stack name is unique, so there is at most one."""
-    found = sorted(p.parent for p in (Path(workdir).resolve() / "runs" / name).glob("*/run.json"))
-    return found[-1] if found else None

@@ -24,15 +24,11 @@ import pytest
 from azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example_body
 
 from orchestrator.errors import BadInput
+from orchestrator.rehearsal.marks import MARKER
+from orchestrator.rehearsal.teardown import teardown_local_dir
+from orchestrator.run.ownership import owner_fields
 from orchestrator.targets.azure.clients import AzureSession
-from orchestrator.verbs.cleanup import (
-    MARKER,
-    cleanup_azure,
-    cleanup_local,
-    local_leftovers,
-    owner_fields,
-    teardown_local_dir,
-)
+from orchestrator.verbs.cleanup import cleanup_azure, cleanup_local, local_leftovers
 
 REPO = Path(__file__).resolve().parents[2]
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
@@ -98,14 +94,14 @@ def test_local_leftovers_are_decided_by_expiry_and_by_their_owner(tmp_path):
 
 
 def test_a_removal_cut_short_keeps_the_marker_so_cleanup_finds_it_again(tmp_path, monkeypatch):
-    import orchestrator.verbs.cleanup as cleanup
+    import orchestrator.rehearsal.teardown as teardown
 
     local_dir = leftover(tmp_path, "drill-stuck", {"name": "r", "expires_at": stamp(NOW)})
 
     def refused(path, *args, **kwargs):  # as a file held by another user would be (we run as root here)
         raise PermissionError(13, "Permission denied", str(path))
 
-    monkeypatch.setattr(cleanup.shutil, "rmtree", refused)
+    monkeypatch.setattr(teardown.shutil, "rmtree", refused)
     record = teardown_local_dir(local_dir)
 
     assert not record["data_removed"] and record["error"].startswith("PermissionError")

@@ -16,7 +16,9 @@ from pathlib import Path
 import pytest
 
 from orchestrator.errors import BadInput
-from orchestrator.report.bundle import SUMS, config_digest, seal, verify, write_versions
+from orchestrator.report.bundle import config_digest, seal, verify, write_versions
+from orchestrator.run.rundir import RunDir
+from orchestrator.stack import load_stack
 
 REPO = Path(__file__).resolve().parents[2]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]
@@ -36,7 +38,7 @@ def test_a_sealed_directory_verifies_and_sha256sum_agrees(tmp_path):
     seal(run_dir)
     assert verify(run_dir) == {"files": 3, "problems": []}
     if shutil.which("sha256sum"):  # the format is coreutils': anyone can check it without drctl
-        done = subprocess.run(["sha256sum", "--check", "--strict", SUMS], cwd=run_dir, capture_output=True, text=True)
+        done = subprocess.run(["sha256sum", "--check", "--strict", RunDir.SUMS], cwd=run_dir, capture_output=True, text=True)
         assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -46,8 +48,8 @@ def test_a_sealed_directory_verifies_and_sha256sum_agrees(tmp_path):
                                                                   "problem": "missing"}),
     (lambda d: (d / "approvals").mkdir() or (d / "approvals" / "x.json").write_text("{}"),
      {"file": "approvals/x.json", "problem": "added after the run was sealed"}),
-    (lambda d: (d / SUMS).write_text("not a sums line\n"), {"file": SUMS, "problem": "line 1 is not '<sha256>  <file>'"}),
-    (lambda d: (d / SUMS).write_text(f"{'0' * 64}  ../outside\n"), {"file": "../outside",
+    (lambda d: (d / RunDir.SUMS).write_text("not a sums line\n"), {"file": RunDir.SUMS, "problem": "line 1 is not '<sha256>  <file>'"}),
+    (lambda d: (d / RunDir.SUMS).write_text(f"{'0' * 64}  ../outside\n"), {"file": "../outside",
                                                                      "problem": "listed outside the run directory"}),
 ])
 def test_each_change_after_sealing_is_named(tmp_path, change, problem):
@@ -97,12 +99,13 @@ def test_after_a_local_drill_every_altered_byte_is_named_by_verify_evidence():
 
     workdir = Path(tempfile.mkdtemp(prefix="drctl-evidence-"))
     try:
-        summary = run_local_drill(REPO, "secondary", workdir, scale=1, workers=4)
+        summary = run_local_drill(load_stack(REPO, "secondary"), load_stack(REPO, "primary"), workdir, scale=1,
+                                  workers=4)
         assert summary["outcome"] == "recovered"
         run_dir = Path(summary["run_dir"])
         done = subprocess.run([*DRCTL, "verify-evidence", str(run_dir)], capture_output=True, text=True, cwd=REPO)
         assert done.returncode == 0 and "evidence intact" in done.stdout, done.stdout + done.stderr
-        names = [line.split("  ", 1)[1] for line in (run_dir / SUMS).read_text().splitlines()]
+        names = [line.split("  ", 1)[1] for line in (run_dir / RunDir.SUMS).read_text().splitlines()]
         assert {"journal.jsonl", "plan.json", "run.json", "report.md", "report.json", "versions.json",
                 "prelude.json"} <= set(names)
         assert any(n.startswith("manifests/") for n in names) and any(n.startswith("evidence/") for n in names)

@@ -20,6 +20,7 @@ from smoke_tests.check import smoke
 from components.profile import DRProfile, Estimates, RecoveryAction
 from orchestrator.model import StepKind
 from orchestrator.plan.fallback import build_fallback_plan
+from orchestrator.stack import load_stack
 
 REPO = Path(__file__).resolve().parents[2]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]
@@ -115,8 +116,8 @@ def workdir():
 def test_the_round_trip_brings_every_record_of_the_secondarys_time_back_to_the_primary(workdir):
     from orchestrator.verbs.drill import run_local_drill
 
-    summary = run_local_drill(REPO, "secondary", workdir, scale=1, workers=4, keep_data=True, with_fallback=True,
-                              parallel_run_s=0.5)
+    summary = run_local_drill(load_stack(REPO, "secondary"), load_stack(REPO, "primary"), workdir, scale=1, workers=4,
+                              keep_data=True, with_fallback=True, parallel_run_s=0.5)
     assert summary["outcome"] == "recovered"
     fallback = summary["fallback"]
     assert fallback["outcome"] == "recovered", fallback
@@ -154,7 +155,8 @@ def test_a_fallback_that_cannot_prove_the_data_never_switches_traffic(workdir, m
                 "count": 0, "watermark": sink.watermark()}
 
     monkeypatch.setattr(local_fallback, "replay", no_replay)
-    summary = run_local_drill(REPO, "secondary", workdir, scale=1, workers=4, with_fallback=True, parallel_run_s=0)
+    summary = run_local_drill(load_stack(REPO, "secondary"), load_stack(REPO, "primary"), workdir, scale=1, workers=4,
+                              with_fallback=True, parallel_run_s=0)
     fallback = summary["fallback"]
     assert summary["outcome"] == "recovered" and fallback["outcome"] == "partial"
     run_dir = Path(fallback["run_dir"])

@@ -23,9 +23,11 @@ import pytest
 from fake_pulumi import scenario as fake
 
 from orchestrator.errors import BadInput
-from orchestrator.run.lease import EVIDENCE_FILE, FileLease, LeaseHeld, StackLease, _iso
+from orchestrator.run.lease import FileLease, LeaseHeld, StackLease, _iso
+from orchestrator.run.ownership import owner_fields
+from orchestrator.run.rundir import RunDir
+from orchestrator.stack import load_stack
 from orchestrator.targets.azure.preconditions import Preconditions
-from orchestrator.verbs.cleanup import owner_fields
 
 REPO = Path(__file__).resolve().parents[2]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]
@@ -183,7 +185,7 @@ def test_each_acquisition_of_a_run_is_recorded_in_its_evidence(tmp_path):
         lease.acquire("drill-x")
         lease.bind("drill-x", run_dir)
         lease.release()
-    evidence = json.loads((run_dir / EVIDENCE_FILE).read_text())
+    evidence = json.loads((run_dir / RunDir.LEASE).read_text())
     assert [a["run_id"] for a in evidence["acquisitions"]] == ["drill-x", "drill-x"]
     assert all(a["took_over"] is None for a in evidence["acquisitions"])
 
@@ -202,20 +204,22 @@ def test_a_failover_is_refused_while_another_run_holds_the_stack(tmp_path):
     FileLease(tmp_path, "secondary").acquire(holder("drill-running"))
     lease = StackLease(tmp_path, "secondary", "failover")
     with pytest.raises(LeaseHeld, match="run drill-running"):
-        failover_command(REPO, "secondary", workdir=tmp_path, lease=lease, preflight=never, data_steps=never,
+        failover_command(load_stack(REPO, "secondary"), workdir=tmp_path, lease=lease, preflight=never,
+                         data_steps=never,
                          preconditions=Preconditions(find_pulumi=lambda: fake.FAKE_BIN, check_credentials=lambda: None))
     lease.release()
     assert not (tmp_path / "runs").exists()
 
 
 def test_a_fallback_is_refused_while_another_run_holds_the_stack(tmp_path, monkeypatch):
-    from orchestrator.verbs.fallback import fallback_command
+    from orchestrator.verbs.fallback import run_azure_fallback
 
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "00000000-0000-0000-0000-000000000000")
     FileLease(tmp_path, "primary").acquire(holder("fallback-azure-running", stack="primary"))
     lease = StackLease(tmp_path, "primary", "fallback")
     with pytest.raises(LeaseHeld, match="run fallback-azure-running"):
-        fallback_command(REPO, "primary", dry_run=False, workdir=tmp_path, lease=lease, steps_factory=never,
+        run_azure_fallback(load_stack(REPO, "primary"), load_stack(REPO, "secondary"), workdir=tmp_path, lease=lease,
+                           steps_factory=never,
                          preconditions=Preconditions(find_pulumi=lambda: fake.FAKE_BIN, check_credentials=lambda: None))
     lease.release()
     assert not (tmp_path / "runs").exists()
@@ -296,7 +300,7 @@ def test_a_second_drill_is_refused_and_a_killed_drills_lease_is_taken_over_by_it
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert resumed.stderr.splitlines()[0] == f"run: {run_dir}"  # the takeover is said after it
     assert f"lease: took stack secondary's lease from run {run_dir.name}" in resumed.stderr
-    evidence = json.loads((run_dir / EVIDENCE_FILE).read_text())
+    evidence = json.loads((run_dir / RunDir.LEASE).read_text())
     drilled, resumed_with = evidence["acquisitions"]
     assert drilled["pid"] == first.pid and drilled["took_over"] is None
     assert resumed_with["kind"] == "resume" and resumed_with["run_id"] == run_dir.name
@@ -321,7 +325,7 @@ def test_break_lease_takes_a_lease_this_host_cannot_judge_and_records_whose_it_w
     summary = json.loads(broke.stdout)
     assert broke.stderr.splitlines()[0] == f"run: {summary['run_dir']}"
     assert "broken with --break-lease" in broke.stderr
-    record = json.loads((Path(summary["run_dir"]) / EVIDENCE_FILE).read_text())["acquisitions"][0]["took_over"]
+    record = json.loads((Path(summary["run_dir"]) / RunDir.LEASE).read_text())["acquisitions"][0]["took_over"]
     assert record["reason"] == "broken with --break-lease"
     assert record["previous"]["run_id"] == "drill-on-a-dead-vm" and record["previous"]["host"] == "dr-vm-7"
     assert record["by"]["run_id"] == summary["run_id"]

@@ -34,11 +34,12 @@ from orchestrator.engine.retry import RetryPolicy
 from orchestrator.errors import BadInput
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
 from orchestrator.plan.recovery import plan_to_json
+from orchestrator.rehearsal.marks import MARKER, marker_document
+from orchestrator.rehearsal.record import step_timings, timings_markdown
 from orchestrator.run.rundir import utc_now
+from orchestrator.stack import load_stack
 from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV
 from orchestrator.targets.azure.preconditions import Preconditions
-from orchestrator.verbs.cleanup import MARKER
-from orchestrator.verbs.rehearse import marker_document, step_timings, timings_markdown
 from orchestrator.verbs.rehearse_stack import rehearsal_config, rehearse_stack
 from reliability.leftovers import cleanup_case, describe, processes_of
 
@@ -167,7 +168,8 @@ def test_a_failing_local_rehearsal_still_tears_down(workdir, monkeypatch):
 
     monkeypatch.setattr(LakeStore, "validate", broken_validation)
 
-    summary = rehearse_local(REPO, "secondary", workdir, scale=1, workers=4, ttl_hours=0.5)
+    summary = rehearse_local(load_stack(REPO, "secondary"), load_stack(REPO, "primary"), workdir, scale=1, workers=4,
+                             ttl_hours=0.5)
 
     assert summary["outcome"] == "partial"
     marker = seen["marker"]
@@ -368,7 +370,7 @@ def test_a_primary_stack_is_refused_before_anything_is_created(project, tmp_path
 
 
 def test_a_rehearsal_run_is_not_resumed(tmp_path):
-    from orchestrator.run.rundir import write_json_atomic
+    from orchestrator.atomic import write_json_atomic
     from orchestrator.verbs.drill import resume_run
 
     run_dir = tmp_path / "runs" / "secondary" / "drill-x"
@@ -376,5 +378,5 @@ def test_a_rehearsal_run_is_not_resumed(tmp_path):
     write_json_atomic(run_dir / "run.json", {"run_id": "drill-x", "kind": "drill-local", "stack": "secondary",
                                              "rehearsal": "rehearsal-drill-x"})
     with pytest.raises(BadInput, match="rehearsal-drill-x is a rehearsal; it is not resumed"):
-        resume_run(REPO, run_dir, workers=1)
+        resume_run(load_stack(REPO, "secondary"), run_dir, workers=1)
     assert sorted(p.name for p in run_dir.iterdir()) == ["run.json"]

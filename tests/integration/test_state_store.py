@@ -24,12 +24,13 @@ from pathlib import Path
 import pytest
 from azure.storage.blob import BlobServiceClient
 
-from orchestrator.engine.journal import JOURNAL_FILE, Journal
+from orchestrator.engine.journal import Journal
 from orchestrator.errors import BadInput
 from orchestrator.run.remote.lease import LeaseHeld, StateConflict
 from orchestrator.run.remote.resume import open_for_resume, resume_into
-from orchestrator.run.remote.store import EVIDENCE_KEY, LEASE_EVIDENCE, RunStateStore
+from orchestrator.run.remote.store import EVIDENCE_KEY, RunStateStore
 from orchestrator.run.remote.url import KEY_ENV, parse_state_url
+from orchestrator.run.rundir import RunDir
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 from reliability.leftovers import cleanup_case, describe, processes_of
 from tests.integration.test_drill import (
@@ -176,7 +177,7 @@ def test_the_journal_is_mirrored_line_by_line_and_files_when_they_change(state, 
             journal.append("step_succeeded", step="a")  # a step's end also sends the files it wrote
         prefix = "secondary/" + run["run_id"]
         held = blobs(url, key)
-        assert held[f"{prefix}/{JOURNAL_FILE}"] == (run_dir / JOURNAL_FILE).read_bytes()
+        assert held[f"{prefix}/{RunDir.JOURNAL}"] == (run_dir / RunDir.JOURNAL).read_bytes()
         assert held[f"{prefix}/evidence/a.json"] == b"{}"
         assert held[f"{prefix}/run.json"] == (run_dir / "run.json").read_bytes()
         assert json.loads(held[f"{prefix}/lease"])["pid"] == os.getpid()
@@ -201,7 +202,7 @@ def test_a_writer_with_a_stale_view_of_the_journal_is_refused(state, folders):
         # ... appends after the first one did: refused, and nothing of it lands.
         with pytest.raises(StateConflict, match="another executor"):
             second.journal_mirror(b'{"seq":2,"event":"step_started","step":"b"}\n')
-        held = lines(blobs(url, key)[f"secondary/{run['run_id']}/{JOURNAL_FILE}"])
+        held = lines(blobs(url, key)[f"secondary/{run['run_id']}/{RunDir.JOURNAL}"])
         assert [r.get("step") for r in held] == [None, "a"]
     finally:
         first.close()
@@ -266,8 +267,8 @@ def test_a_dead_holders_lease_lapses_and_another_executor_takes_over(state, fold
     run_dir_2, store = open_for_resume(run["run_id"], workdir, url)
     try:
         assert run_dir_2 == workdir / "runs" / "secondary" / run["run_id"]
-        assert (run_dir_2 / JOURNAL_FILE).read_bytes() == (run_dir / JOURNAL_FILE).read_bytes()
-        acquisitions = acquired(run_dir_2 / LEASE_EVIDENCE)
+        assert (run_dir_2 / RunDir.JOURNAL).read_bytes() == (run_dir / RunDir.JOURNAL).read_bytes()
+        acquisitions = acquired(run_dir_2 / RunDir.LEASE)
         assert [a["how"] for a in acquisitions] == ["new", "expired"]
         assert acquisitions[0]["took_over"] is None and acquisitions[0]["pid"] == dead
         took_over = acquisitions[-1]["took_over"]
@@ -294,11 +295,11 @@ def test_break_lease_takes_over_at_once_records_it_and_fences_the_old_writer(sta
             first.sync()
         held = blobs(url, key)
         prefix = f"secondary/{run['run_id']}"
-        assert [r["event"] for r in lines(held[f"{prefix}/{JOURNAL_FILE}"])] == ["run_started", "run_resumed"]
-        record = json.loads(held[f"{prefix}/{LEASE_EVIDENCE}"])[EVIDENCE_KEY]["acquisitions"][-1]
+        assert [r["event"] for r in lines(held[f"{prefix}/{RunDir.JOURNAL}"])] == ["run_started", "run_resumed"]
+        record = json.loads(held[f"{prefix}/{RunDir.LEASE}"])[EVIDENCE_KEY]["acquisitions"][-1]
         assert record["how"] == "broken" and record["took_over"]["reason"] == "broken with --break-lease"
         assert record["took_over"]["previous"]["workdir"] == str(run_dir.parents[2])
-        assert acquired(run_dir_2 / LEASE_EVIDENCE)[-1] == record
+        assert acquired(run_dir_2 / RunDir.LEASE)[-1] == record
     finally:
         second.close()
         first.close()
@@ -315,10 +316,10 @@ def test_the_same_machine_sends_what_the_container_lacks_and_a_diverged_journal_
     first.close()
     with Journal.open(run_dir) as journal:  # fsynced here, never sent: the machine died in between
         journal.append("run_interrupted")
-    (run_dir / JOURNAL_FILE).open("ab").write(b'{"seq":3,"ev')  # and a torn line, which is not history
+    (run_dir / RunDir.JOURNAL).open("ab").write(b'{"seq":3,"ev')  # and a torn line, which is not history
     run_dir_2, store = open_for_resume(str(run_dir), workdir, url)
     store.close()
-    held = blobs(url, key)[f"secondary/{run['run_id']}/{JOURNAL_FILE}"]
+    held = blobs(url, key)[f"secondary/{run['run_id']}/{RunDir.JOURNAL}"]
     assert [r["event"] for r in lines(held)] == ["run_started", "run_interrupted"]
 
     elsewhere = folders()
@@ -361,7 +362,7 @@ def test_a_drill_killed_mid_run_is_resumed_from_another_working_folder_through_t
     # The emulators' keys sign the local region's copies; their data (and this file) goes when the run recovers.
     keys = [key, *json.loads((first / "local" / run_id / "account-keys.json").read_text()).values()]
     prefix = f"secondary/{run_id}"
-    before = lines(blobs(url, key)[f"{prefix}/{JOURNAL_FILE}"])
+    before = lines(blobs(url, key)[f"{prefix}/{RunDir.JOURNAL}"])
     # Paused, nothing was in flight: the container holds exactly what the killed executor journaled.
     assert before == journal(run_dir_1), err_path.read_text()[-3000:]
     done_before = set(succeeded(before))
@@ -390,11 +391,11 @@ def test_a_drill_killed_mid_run_is_resumed_from_another_working_folder_through_t
     assert not restarted & done_before, f"steps that had succeeded ran again: {sorted(restarted & done_before)}"
 
     held = blobs(url, key)
-    assert held[f"{prefix}/{JOURNAL_FILE}"] == (run_dir_2 / JOURNAL_FILE).read_bytes()
-    for name in ("report.json", "report.md", "SHA256SUMS", LEASE_EVIDENCE, "manifests/lake.json"):
+    assert held[f"{prefix}/{RunDir.JOURNAL}"] == (run_dir_2 / RunDir.JOURNAL).read_bytes()
+    for name in ("report.json", "report.md", "SHA256SUMS", RunDir.LEASE, "manifests/lake.json"):
         assert held[f"{prefix}/{name}"] == (run_dir_2 / name).read_bytes(), name
     assert json.loads(held[f"{prefix}/report.json"])["outcome"] == "recovered"
-    acquisitions = acquired(run_dir_2 / LEASE_EVIDENCE)
+    acquisitions = acquired(run_dir_2 / RunDir.LEASE)
     assert [a["how"] for a in acquisitions] == ["new", "broken"] and acquisitions[0]["workdir"] == str(first)
     assert acquisitions[1]["took_over"]["reason"] == "broken with --break-lease"
     assert acquisitions[1]["took_over"]["previous"]["pid"] == proc.pid

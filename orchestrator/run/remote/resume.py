@@ -20,14 +20,14 @@ data is in Azure, so the state is all another machine needs.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path, PurePosixPath
 
-from orchestrator.engine.journal import JOURNAL_FILE, JournalCorrupt, replay
+from orchestrator.atomic import write_atomic
+from orchestrator.engine.journal import JournalCorrupt, replay
 from orchestrator.errors import BadInput
 from orchestrator.run.remote.lease import LEASE_BLOB, StateConflict
 from orchestrator.run.remote.store import RunStateStore
-from orchestrator.run.rundir import read_run, resolve_run
+from orchestrator.run.rundir import RunDir
 
 
 def open_for_resume(run: str, workdir: Path, state_url: str | None, *,
@@ -35,12 +35,12 @@ def open_for_resume(run: str, workdir: Path, state_url: str | None, *,
     """The run directory to resume and, when its state is in a container (`state_url`, or the one
     run.json recorded when the run started with --state-url), the store holding its lease."""
     try:
-        local: Path | None = resolve_run(run, workdir)
+        local: Path | None = RunDir.find(run, workdir).path
     except BadInput:
         if state_url is None:
             raise
         local = None
-    recorded = read_run(local) if local is not None else {}
+    recorded = RunDir(local).read_run() if local is not None else {}
     state_url = state_url or recorded.get("state_url")
     if state_url is None:
         return local, None
@@ -53,9 +53,9 @@ def open_for_resume(run: str, workdir: Path, state_url: str | None, *,
             raise BadInput(f"RUN: no run directory {run}; with --state-url, RUN may be a run id")
         stack = find_stack(store, run_id)
         if stack is None:
-            raise BadInput(f"RUN: no run {run_id} in {Path(workdir) / 'runs'} nor in {store.location.url}")
+            raise BadInput(f"RUN: no run {run_id} in {Path(workdir) / RunDir.RUNS} nor in {store.location.url}")
     workdir = Path(workdir).resolve()
-    run_dir = local or workdir / "runs" / stack / run_id
+    run_dir = local or RunDir.at(workdir, stack, run_id).path
     resume_into(store, run_dir, stack, run_id, workdir, break_lease=break_lease)
     return run_dir, store
 
@@ -64,7 +64,7 @@ def find_stack(store: RunStateStore, run_id: str) -> str | None:
     """The stack whose folder in the container holds run `run_id`."""
     for item in store.container.walk_blobs(delimiter="/"):
         stack = item.name.rstrip("/")
-        if store.container.get_blob_client(f"{stack}/{run_id}/run.json").exists():
+        if store.container.get_blob_client(f"{stack}/{run_id}/{RunDir.RUN}").exists():
             return stack
     return None
 
@@ -87,7 +87,7 @@ def resume_into(store: RunStateStore, run_dir: Path, stack: str, run_id: str, wo
         elif local.startswith(remote):
             store.take(record, pending=local[len(remote):])  # this machine got further than it could send
         else:
-            raise StateConflict(f"RUN: {run_dir / JOURNAL_FILE} and {store.location.url} disagree from line "
+            raise StateConflict(f"RUN: {RunDir(run_dir).journal} and {store.location.url} disagree from line "
                                 f"{_first_difference(local, remote)}: two executors wrote this run; "
                                 "refusing to merge them")
     except BaseException:
@@ -99,18 +99,18 @@ def _download(store: RunStateStore, run_dir: Path, journal: bytes) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     for blob in store.container.list_blobs(name_starts_with=store.prefix + "/"):
         relative = blob.name[len(store.prefix) + 1:]
-        if relative in (LEASE_BLOB, JOURNAL_FILE):
+        if relative in (LEASE_BLOB, RunDir.JOURNAL):
             continue
         _write_bytes(_inside(run_dir, relative, blob.name),
                      store.container.get_blob_client(blob.name).download_blob().readall())
-    _write_bytes(run_dir / JOURNAL_FILE, journal)  # last: a journal means the rest is there
+    _write_bytes(RunDir(run_dir).journal, journal)  # last: a journal means the rest is there
 
 
 def _local_journal(run_dir: Path) -> bytes | None:
     """The local journal's complete lines (a torn last line is not history), None without a run dir."""
     if not run_dir.is_dir():
         return None
-    path = run_dir / JOURNAL_FILE
+    path = RunDir(run_dir).journal
     try:
         _, _, valid = replay(path)
     except JournalCorrupt as exc:
@@ -135,9 +135,4 @@ def _inside(run_dir: Path, relative: str, name: str) -> Path:
 
 def _write_bytes(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    write_atomic(path, data)

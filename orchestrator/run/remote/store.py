@@ -34,17 +34,16 @@ from typing import Any
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
 
-from orchestrator.cli.render import progress_line
-from orchestrator.engine.journal import JOURNAL_FILE
+from orchestrator.atomic import write_json_atomic
+from orchestrator.engine.progress import progress_line
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
 from orchestrator.run.remote.lease import LEASE_S, RunLease, StateConflict, executor_identity
 from orchestrator.run.remote.url import StateLocation, container_client, parse_state_url
-from orchestrator.run.rundir import write_json_atomic
+from orchestrator.run.rundir import RunDir
 
-# The run's lease evidence, shared with the stack lease (orchestrator/run/lease.py) under its own key:
-# every executor that took the run's state lease, how, and whose lease it took over.
-LEASE_EVIDENCE = "lease.json"
+# The run's lease evidence (lease.json), shared with the stack lease (orchestrator/run/lease.py) under
+# its own key: every executor that took the run's state lease, how, and whose lease it took over.
 EVIDENCE_KEY = "state_lease"
 MAX_BLOCK = 4 * 1024 * 1024  # the largest Append Block every service version accepts
 # Events after which files the steps wrote (approvals, faults.json) are worth sending.
@@ -82,7 +81,7 @@ class RunStateStore:
     def bind(self, run_dir: Path, stack: str, run_id: str, workdir: Path) -> None:
         """Point the store at one run: `<stack>/<run-id>/` in the container, `run_dir` here."""
         self.run_dir, self.prefix = Path(run_dir), f"{stack}/{run_id}"
-        self.journal_blob = self.container.get_blob_client(f"{self.prefix}/{JOURNAL_FILE}")
+        self.journal_blob = self.container.get_blob_client(f"{self.prefix}/{RunDir.JOURNAL}")
         self.lease = RunLease(self.container, self.prefix, run_id, executor=executor_identity(str(workdir)),
                               lease_s=self.lease_s, on_beat=self._catch_up)
 
@@ -91,7 +90,7 @@ class RunStateStore:
     def start_run(self, run_dir: Path, run: dict[str, Any]) -> None:
         """A new run: lease, an empty journal blob fenced with this executor's token, first files."""
         run_dir = Path(run_dir)
-        self.bind(run_dir, run["stack"], run["run_id"], run_dir.parents[2])
+        self.bind(run_dir, run["stack"], run["run_id"], RunDir(run_dir).workdir(run["stack"]) or run_dir.parents[2])
         record = self.lease.acquire()
         try:
             self.create_journal(b"", exclusive=True)
@@ -129,7 +128,7 @@ class RunStateStore:
         self._pending += pending
         if fetched:
             self._synced = {relative: stat for relative, _, stat in self._files()}
-        path = self.run_dir / LEASE_EVIDENCE
+        path = RunDir(self.run_dir).lease_json
         try:
             evidence = json.loads(path.read_text(encoding="utf-8"))
         except (FileNotFoundError, ValueError):
@@ -142,7 +141,8 @@ class RunStateStore:
         if record["took_over"]:
             previous = record["took_over"]["previous"]
             self._notes.append(f"state lease: took run {record['run_id']} from {previous.get('host', '?')} pid "
-                               f"{previous.get('pid', '?')}: {record['took_over']['reason']} (recorded in {LEASE_EVIDENCE})")
+                               f"{previous.get('pid', '?')}: {record['took_over']['reason']} "
+                               f"(recorded in {RunDir.LEASE})")
         self.lease.start_heartbeat()
         self.sync()
 
@@ -240,7 +240,7 @@ class RunStateStore:
         found = []
         for path in sorted(self.run_dir.rglob("*")):
             relative = path.relative_to(self.run_dir).as_posix()
-            if relative == JOURNAL_FILE or path.name.endswith(".tmp") or not path.is_file():
+            if relative == RunDir.JOURNAL or path.name.endswith(".tmp") or not path.is_file():
                 continue  # the journal goes as an append blob; .tmp files are writes in progress
             stat = path.stat()
             found.append((relative, path, (stat.st_size, stat.st_mtime_ns)))

@@ -30,7 +30,7 @@ from orchestrator.data.pg_recovery import validate_postgres
 from orchestrator.model import PermanentError, Step, StepContext, StepKind, StepOutcome
 from orchestrator.plan.zones import copied_zones, zone_of
 from orchestrator.run.approvals import recorded_approval
-from orchestrator.run.rundir import utc_now
+from orchestrator.run.rundir import RunDir, utc_now
 from orchestrator.targets.azure.errors import arm_errors
 from orchestrator.targets.azure.explorer_steps import ExplorerSteps
 from orchestrator.targets.azure.stores import databases as db
@@ -169,7 +169,7 @@ class AzureDataSteps:
         return adf_replay.replay_store(
             self.session.datafactory(), component, rehydrated, resource_group=self.data_group,
             factory=naming.data_factory_name(self.config.prefix, self.config.name_suffix),
-            record_dir=self.run_dir / "replay", now=self.now, poll_interval_s=self.poll_interval_s,
+            record_dir=RunDir(self.run_dir).replay, now=self.now, poll_interval_s=self.poll_interval_s,
             timeout_s=self.replay_timeout_s)
 
     # -- the lake ---------------------------------------------------------------------------------------
@@ -198,7 +198,7 @@ class AzureDataSteps:
         last_sync, note = (None, "a backup account has no geo-replication lag") \
             if getattr(restore, "source", "geo-secondary") == "backup-account" else self._last_sync_time(account)
         manifest = manifest_from_listing(source, zones, last_sync_time=last_sync, account=account)
-        write_manifest(self.run_dir / "manifests" / LAKE_MANIFEST, manifest)
+        write_manifest(RunDir(self.run_dir).manifest(LAKE_MANIFEST), manifest)
         # source.url is the endpoint the client was made for (the -secondary host on Azure)
         evidence = rehydrate_lake(source, dest, UserDelegationSigner(source, account, source.url), zones,
                                   self.max_in_flight, sas_ttl_s=SAS_TTL_S, poll_interval_s=self.poll_interval_s,
@@ -212,7 +212,7 @@ class AzureDataSteps:
                            evidence=evidence)
 
     def lake_validate(self) -> StepOutcome:
-        manifest = load_manifest(self.run_dir / "manifests" / LAKE_MANIFEST)
+        manifest = load_manifest(RunDir(self.run_dir).manifest(LAKE_MANIFEST))
         return validated(validate_lake(self._lake_dest(), manifest, self.data_checks("lake")).to_evidence())
 
     # -- PostgreSQL -------------------------------------------------------------------------------------
@@ -233,7 +233,7 @@ class AzureDataSteps:
                                      "watermark": watermark, "data_end": data_end})
 
     def postgres_validate(self) -> StepOutcome:
-        path = self.run_dir / "manifests" / f"postgres-{self.config.postgres.databases[0]}.json"
+        path = RunDir(self.run_dir).manifest(f"postgres-{self.config.postgres.databases[0]}.json")
         if not path.is_file():
             return StepOutcome(exercised=False, evidence={
                 "note": f"declared, not exercised: no manifest of the primary at the restore point ({path.name})"})

@@ -19,6 +19,7 @@ import psycopg
 from azure.core.exceptions import ResourceNotFoundError
 
 from components.profile import DRProfile
+from orchestrator.atomic import write_json_atomic
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, blob_name
 from orchestrator.data.lake_recovery import rehydrate_lake
@@ -27,7 +28,7 @@ from orchestrator.data.replay import catch_up, data_end, replay, rpo_seconds
 from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, Step, StepContext, StepKind, StepOutcome
 from orchestrator.run.approvals import auto_approval
-from orchestrator.run.rundir import utc_now, write_json_atomic
+from orchestrator.run.rundir import utc_now
 from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.checks import NOT_EXERCISED, run_smoke

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
+from orchestrator.atomic import write_json_atomic
 from orchestrator.data.backup_catalog import (
     backup_postgres_generation,
     copy_to_run,
@@ -29,10 +30,9 @@ from orchestrator.data.ingest import LakeSink, PostgresSink
 from orchestrator.data.lake_generations import backup_lake_generation
 from orchestrator.data.replay import catch_up, data_end
 from orchestrator.data.source import SourceSystem, iso
-from orchestrator.run.rundir import utc_now, write_json_atomic
+from orchestrator.run.rundir import RunDir, utc_now
 from orchestrator.targets.local.region import LocalRegionPair
 
-PRELUDE_FILE = "prelude.json"
 BATCH_SIZE = 100
 BATCH_INTERVAL_S = 900  # 15 minutes of simulated time per ingestion batch
 # Batches ingested in all when each backup generation is taken, oldest first: the newest at 6
@@ -94,7 +94,7 @@ def run_prelude(
                                                  pair.primary_postgres.pg_dump, generation)
         record_generation(pair.backup_dir, generation, {"lake": lake_manifest, "postgres": pg_manifest})
         generations.append(_generation_record(source, generation, lake_manifest, pg_manifest))
-    copy_to_run(pair.backup_dir, run_dir / "manifests")  # the run's record of what was taken, before any damage
+    copy_to_run(pair.backup_dir, RunDir(run_dir).manifests)  # the run's record of what was taken, before any damage
     damaged = damage_backups(pair.backup_dir, corrupt_latest_backup, pair.geo_copy_lake())
     for damage in damaged:
         say(f"rehearsal (--corrupt-latest-backup {corrupt_latest_backup}): {damage['store']} backup generation "
@@ -119,7 +119,7 @@ def run_prelude(
                     "at_generations": list(GENERATIONS_AT_BATCHES)},
         "events_per_batch": source.events_per_batch,
     }
-    write_json_atomic(run_dir / PRELUDE_FILE, prelude)
+    write_json_atomic(RunDir(run_dir).prelude_json, prelude)
     return prelude
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from azure.storage.blob import BlobServiceClient
 
+from orchestrator.atomic import write_atomic
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 from orchestrator.targets.local.servers.postgres import PostgresServer
 
@@ -35,11 +36,7 @@ def _load_or_create_keys(workdir: Path, accounts: list[str]) -> dict[str, str]:
     missing = [a for a in accounts if a not in keys]
     if missing:
         keys.update({a: generate_account_key() for a in missing})
-        tmp = workdir / (KEYS_FILE + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(keys, fh)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(keys), mode=0o600)
     os.chmod(path, 0o600)
     return keys
 

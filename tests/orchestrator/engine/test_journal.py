@@ -7,9 +7,10 @@ import os
 
 import pytest
 
-from orchestrator.engine.journal import JOURNAL_FILE, Journal, JournalCorrupt, status
+from orchestrator.engine.journal import Journal, JournalCorrupt, status
 from orchestrator.engine.journal_state import Event
 from orchestrator.model import StepState
+from orchestrator.run.rundir import RunDir
 
 PLAN = {"stack": "dev", "steps": [{"id": "a.deploy", "depends_on": [], "kind": "deploy"},
                                   {"id": "a.smoke", "depends_on": ["a.deploy"], "kind": "smoke"},
@@ -34,7 +35,7 @@ def write_run(run_dir) -> Journal:
 
 
 def lines(run_dir) -> list[str]:
-    return (run_dir / JOURNAL_FILE).read_text().splitlines()
+    return (run_dir / RunDir.JOURNAL).read_text().splitlines()
 
 
 def test_every_event_is_one_json_line_with_seq_ts_and_event(tmp_path):
@@ -96,7 +97,7 @@ def test_run_outcome_and_resume_reset_are_replayed(tmp_path):
 ])
 def test_a_torn_last_line_is_reported_then_cut_before_the_next_append(tmp_path, tail):
     write_run(tmp_path)
-    path = tmp_path / JOURNAL_FILE
+    path = tmp_path / RunDir.JOURNAL
     with path.open("ab") as handle:
         handle.write(tail)
 
@@ -114,7 +115,7 @@ def test_a_torn_last_line_is_reported_then_cut_before_the_next_append(tmp_path, 
 
 def test_a_corrupt_line_in_the_middle_is_refused_with_its_line_number(tmp_path):
     write_run(tmp_path)
-    path = tmp_path / JOURNAL_FILE
+    path = tmp_path / RunDir.JOURNAL
     content = lines(tmp_path)
     content[2] = content[2][:-5]
     path.write_text("\n".join(content) + "\n")
@@ -126,7 +127,7 @@ def test_a_corrupt_line_in_the_middle_is_refused_with_its_line_number(tmp_path):
 
 def test_a_sequence_gap_is_refused(tmp_path):
     write_run(tmp_path)
-    path = tmp_path / JOURNAL_FILE
+    path = tmp_path / RunDir.JOURNAL
     content = lines(tmp_path)
     del content[4]
     path.write_text("\n".join(content) + "\n")
@@ -144,7 +145,7 @@ def test_redact_hook_sees_every_event_before_it_is_written(tmp_path):
     journal.append(Event.RUN_STARTED, plan=PLAN)
     journal.append(Event.STEP_FAILED, step="a.deploy", attempt=1, error=f"AccountKey={canary}", final=True)
     journal.append(Event.STEP_SUCCEEDED, step="a.smoke", outputs={"dsn": f"postgres://u:{canary}@h"})
-    assert canary not in (tmp_path / JOURNAL_FILE).read_text()
+    assert canary not in (tmp_path / RunDir.JOURNAL).read_text()
     # The live state is what was written, so a resumed run sees exactly the same values.
     assert journal.state.steps["a.smoke"].outputs == {"dsn": "postgres://u:[redacted]@h"}
 
@@ -176,9 +177,9 @@ def test_values_json_cannot_encode_are_written_readably(tmp_path):
 
 def test_status_summarises_a_run_without_changing_it(tmp_path):
     write_run(tmp_path)
-    before = (tmp_path / JOURNAL_FILE).read_bytes()
+    before = (tmp_path / RunDir.JOURNAL).read_bytes()
     document = status(tmp_path)
-    assert (tmp_path / JOURNAL_FILE).read_bytes() == before
+    assert (tmp_path / RunDir.JOURNAL).read_bytes() == before
     by_id = {step["id"]: step for step in document["steps"]}
     assert by_id["a.deploy"]["state"] == "succeeded" and by_id["a.deploy"]["attempts"] == 2
     assert by_id["b.deploy"]["error"] == "PermanentError: quota"

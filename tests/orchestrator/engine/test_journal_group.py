@@ -11,15 +11,16 @@ import json
 import os
 import threading
 
-from orchestrator.engine.journal import JOURNAL_FILE, Journal
+from orchestrator.engine.journal import Journal
 from orchestrator.engine.journal_state import Event
 from orchestrator.engine.results import Outcome
 from orchestrator.engine.scheduler import Engine
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
+from orchestrator.run.rundir import RunDir
 
 
 def seqs(run_dir) -> list[int]:
-    path = run_dir / JOURNAL_FILE
+    path = run_dir / RunDir.JOURNAL
     return [json.loads(line)["seq"] for line in path.read_text().splitlines()] if path.exists() else []
 
 
@@ -115,6 +116,6 @@ def test_a_pass_that_readies_many_steps_hands_them_over_in_doubling_groups_criti
     assert result.outcome == Outcome.RECOVERED
     assert writes[0] == ["run_started"]
     assert [len(w) for w in writes[1:4]] == [8, 16, 16] and all(set(w) == {"step_started"} for w in writes[1:4])
-    first_group = {json.loads(line)["step"] for line in (tmp_path / JOURNAL_FILE).read_text().splitlines()[1:9]}
+    first_group = {json.loads(line)["step"] for line in (tmp_path / RunDir.JOURNAL).read_text().splitlines()[1:9]}
     assert "s07.deploy" in first_group
     assert handed_over_with["s07.deploy"] >= 9  # its start was durable before its worker ran

@@ -19,12 +19,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction
-from orchestrator.engine.journal import JOURNAL_FILE, Journal
+from orchestrator.engine.journal import Journal
 from orchestrator.engine.journal_state import Event
 from orchestrator.engine.retry import RetryPolicy
 from orchestrator.engine.scheduler import Engine, Outcome, status_from_journal
 from orchestrator.model import GateWaiting, PermanentError, Plan, Step, StepKind, StepOutcome, StepState, TransientError
 from orchestrator.plan.recovery import build_plan, plan_to_json
+from orchestrator.run.rundir import RunDir
 
 SAFETY_S = 10  # only for Event.wait, so a broken engine fails the test instead of hanging it
 
@@ -61,7 +62,7 @@ def engine(tmp_path, plan, runner, **kwargs) -> Engine:
 
 
 def events(tmp_path, name=None) -> list[dict]:
-    records = [json.loads(line) for line in (tmp_path / JOURNAL_FILE).read_text().splitlines()]
+    records = [json.loads(line) for line in (tmp_path / RunDir.JOURNAL).read_text().splitlines()]
     return [r for r in records if name is None or r["event"] == name]
 
 
@@ -240,7 +241,7 @@ def write_crashed_run(tmp_path, plan):
     journal.append(Event.STEP_SUCCEEDED, step="a", outputs={"endpoint": "https://a"}, evidence={}, duration_s=3.0)
     journal.append(Event.STEP_STARTED, step="b", attempt=1)
     journal.close()
-    with (tmp_path / JOURNAL_FILE).open("ab") as handle:
+    with (tmp_path / RunDir.JOURNAL).open("ab") as handle:
         handle.write(b'{"seq":5,"ts":"2024-01-01T00:00:00.000+00:00","event":"step_succ')
 
 

@@ -6,11 +6,11 @@ import json
 
 import pytest
 
+from orchestrator.atomic import write_json_atomic
 from orchestrator.errors import BadInput
 from orchestrator.model import Plan, Step, StepKind
 from orchestrator.plan.recovery import plan_to_json
 from orchestrator.run.approvals import approve
-from orchestrator.run.rundir import write_json_atomic
 
 
 @pytest.fixture

@@ -13,18 +13,20 @@ import pytest
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CredentialUnavailableError
 from fake_pulumi import scenario as fake
+from stack_loads import count_stack_loads
 
+from orchestrator.atomic import write_json_atomic
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.journal_state import Event
 from orchestrator.engine.retry import RetryPolicy
 from orchestrator.errors import BadInput
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
 from orchestrator.plan.recovery import plan_from_json
-from orchestrator.run.rundir import utc_now, write_json_atomic
-from orchestrator.stack import capture, plan_command
+from orchestrator.run.rundir import utc_now
+from orchestrator.stack import capture, load_stack, plan_command
+from orchestrator.targets.azure import optional
 from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV
 from orchestrator.targets.azure.preconditions import Preconditions, check_azure_credentials
-from orchestrator.verbs import failover
 from orchestrator.verbs.failover import failover_command, resume_failover, update_interrupted
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
@@ -65,7 +67,7 @@ def test_no_pulumi_cli_is_bad_input_before_anything_runs(tmp_path, monkeypatch):
     monkeypatch.delenv(PULUMI_COMMAND_ENV, raising=False)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))
     with pytest.raises(BadInput) as bad:
-        failover_command(PROJECT_DIR, STACK, workdir=tmp_path / "work",
+        failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work",
                          preconditions=Preconditions(check_credentials=never), data_steps=never)
     message = one_line(str(bad.value))
     assert message.startswith("the Pulumi CLI is not installed: no `pulumi` on PATH")
@@ -81,7 +83,7 @@ def test_no_azure_credentials_is_bad_input_before_anything_runs(tmp_path, monkey
         check_azure_credentials(lambda: credential, environ={})
 
     with pytest.raises(BadInput) as bad:
-        failover_command(PROJECT_DIR, STACK, workdir=tmp_path / "work",
+        failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work",
                          preconditions=Preconditions(check_credentials=no_credentials), data_steps=never)
     assert one_line(str(bad.value)) == ("no Azure credentials: set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, "
                                         "use workload identity, or az login")
@@ -120,14 +122,14 @@ def test_working_credentials_pass():
 
 def test_dry_run_prints_the_plan_and_checks_without_cli_or_credentials(tmp_path, monkeypatch):
     planned = [{"id": "credentials", "title": "Credentials acquire a management token", "calls": "get_token"}]
-    module = types.ModuleType(failover.PREFLIGHT_MODULE)
-    module.__spec__ = importlib.machinery.ModuleSpec(failover.PREFLIGHT_MODULE, None)
+    module = types.ModuleType(optional.PREFLIGHT_MODULE)
+    module.__spec__ = importlib.machinery.ModuleSpec(optional.PREFLIGHT_MODULE, None)
     seen = []
     module.planned_checks = lambda config: seen.append(config.stack) or planned
-    monkeypatch.setitem(sys.modules, failover.PREFLIGHT_MODULE, module)
+    monkeypatch.setitem(sys.modules, optional.PREFLIGHT_MODULE, module)
     monkeypatch.setenv("PATH", str(tmp_path / "empty"))  # no CLI anywhere
 
-    document = failover_command(PROJECT_DIR, STACK, workdir=tmp_path / "work", dry_run=True,
+    document = failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work", dry_run=True,
                                 preconditions=Preconditions(find_pulumi=never, check_credentials=never),
                                 data_steps=never)
 
@@ -141,14 +143,14 @@ def test_dry_run_prints_the_plan_and_checks_without_cli_or_credentials(tmp_path,
 
 
 def test_dry_run_without_a_preflight_module_says_so(monkeypatch):
-    monkeypatch.setattr(failover.importlib.util, "find_spec", lambda name: None)
-    checks, note = failover.planned_preflight(object())
+    monkeypatch.setattr(optional.importlib.util, "find_spec", lambda name: None)
+    checks, note = optional.planned_preflight(object())
     assert checks == [] and "planned_checks is not available" in note
 
 
 def test_a_primary_stack_is_refused(tmp_path):
     with pytest.raises(BadInput, match="primary is a primary stack"):
-        failover_command(PROJECT_DIR, "primary", workdir=tmp_path, dry_run=True)
+        failover_command(load_stack(PROJECT_DIR, "primary"), workdir=tmp_path, dry_run=True)
 
 
 # -- a whole run with the fake CLI ------------------------------------------------------------------------
@@ -205,12 +207,14 @@ def test_failover_deploys_through_pulumi_and_reports(tmp_path, monkeypatch, seco
     for key, value in fake.fake_env(scenario).items():
         monkeypatch.setenv(key, value)
     steps = DataSteps()
+    loads = count_stack_loads(monkeypatch)
 
-    summary = failover_command(PROJECT_DIR, STACK, workdir=tmp_path / "work", workers=4,
+    summary = failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work", workers=4,
                                preconditions=preconditions(), data_steps=steps.factory,
                                retry=RetryPolicy(sleep=lambda _s: None), preflight=preflight_passed)
 
     assert summary["outcome"] == "recovered" and steps.closed
+    assert loads == {STACK: 1}  # read once, at the start, for the whole run
     run_dir = Path(summary["run_dir"])
     run = json.loads((run_dir / "run.json").read_text())
     assert run["kind"] == "failover" and run["disaster_at"] == run["declared_at"]
@@ -260,8 +264,8 @@ def test_resume_refreshes_an_update_that_died_with_drctl(tmp_path, monkeypatch, 
         monkeypatch.setenv(key, value)
     steps = DataSteps()
 
-    summary = resume_failover(PROJECT_DIR, run_dir, preconditions=preconditions(), data_steps=steps.factory,
-                              retry=RetryPolicy(sleep=lambda _s: None))
+    summary = resume_failover(load_stack(PROJECT_DIR, STACK), run_dir, preconditions=preconditions(),
+                              data_steps=steps.factory, retry=RetryPolicy(sleep=lambda _s: None))
 
     assert summary["outcome"] == "recovered"
     operations = fake.operations(tmp_path / "fake")
@@ -278,7 +282,8 @@ def test_resume_refuses_a_drill_run(tmp_path):
     run_dir.mkdir()
     write_json_atomic(run_dir / "run.json", {"run_id": "x", "kind": "drill-local", "stack": STACK})
     with pytest.raises(BadInput, match="drill-local run, not a failover run"):
-        resume_failover(PROJECT_DIR, run_dir, preconditions=Preconditions(find_pulumi=never, check_credentials=never))
+        resume_failover(load_stack(PROJECT_DIR, STACK), run_dir,
+                        preconditions=Preconditions(find_pulumi=never, check_credentials=never))
 
 
 def test_update_interrupted_reads_deploy_steps_only(tmp_path):
@@ -305,11 +310,11 @@ def test_the_azure_data_steps_need_a_subscription_before_anything_runs(tmp_path,
     for name in ("ARM_SUBSCRIPTION_ID", "AZURE_SUBSCRIPTION_ID"):
         monkeypatch.delenv(name, raising=False)
     with pytest.raises(BadInput, match="no Azure subscription for stack 'secondary'"):
-        failover_command(PROJECT_DIR, STACK, workdir=tmp_path / "work", preconditions=preconditions())
+        failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work", preconditions=preconditions())
     assert not (tmp_path / "work").exists()
 
     monkeypatch.setenv("AZURE_SUBSCRIPTION_ID", "11111111-2222-3333-4444-555555555555")
-    factory = failover.azure_data_steps(PROJECT_DIR, STACK)
+    factory = optional.azure_data_steps(PROJECT_DIR, STACK)
     runner = factory(tmp_path, load_stack_config(PROJECT_DIR, STACK), secondary_graph)  # nothing contacted yet
     try:
         assert callable(runner) and runner._run.__self__.run_dir == tmp_path
@@ -323,7 +328,7 @@ def test_a_blocked_preflight_stops_the_failover_before_anything_is_deployed(tmp_
         monkeypatch.setenv(key, value)
     blocked = {"blocked": True, "checks": [{"id": "readiness.lake", "status": "finding", "severity": "blocker"}]}
 
-    summary = failover_command(PROJECT_DIR, STACK, workdir=tmp_path / "work", preconditions=preconditions(),
+    summary = failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work", preconditions=preconditions(),
                                data_steps=DataSteps().factory, preflight=lambda: blocked)
 
     assert summary == {"outcome": "blocked", "stack": STACK, "preflight": blocked}

@@ -30,7 +30,7 @@ from orchestrator.data.lake_recovery import rehydrate_lake
 from orchestrator.data.manifest import compare, lake_facts, table_facts
 from orchestrator.model import GateWaiting, PermanentError, Step, StepContext, StepKind, StepOutcome, TransientError
 from orchestrator.plan.zones import copied_zones
-from orchestrator.run.rundir import utc_now
+from orchestrator.run.rundir import RunDir, utc_now
 from orchestrator.targets.azure.data_steps import NOT_YET, AzureDataSteps
 from orchestrator.targets.azure.deploy.events import urn_parts
 from orchestrator.targets.azure.deploy.session import ComponentIndex
@@ -219,7 +219,7 @@ class AzureFallbackSteps:
         if waiting_for is None:
             message = f"{step.id} waits for approval: record it with `drctl approve {self.run_dir} {step.id} --by NAME`"
         else:  # not a gate, so `drctl approve` refuses it: the file by hand
-            message = (f"{step.id} waits for {waiting_for}: record it in {self.run_dir / 'approvals' / step.id}.json "
+            message = (f"{step.id} waits for {waiting_for}: record it in {RunDir(self.run_dir).approval(step.id)} "
                        '({"approved_by": ..., "note": "what was switched"})')
         told = False
         while True:

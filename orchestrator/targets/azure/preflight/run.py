@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import BadInput
 from orchestrator.targets.azure.clients import AzureSession
@@ -24,6 +24,9 @@ from orchestrator.targets.azure.preflight.findings import Check, PreflightReport
 from orchestrator.targets.azure.preflight.needs import Needs, needs_from
 from orchestrator.targets.azure.preflight.readiness import Target, primary_targets, readiness_checks
 from stacks.config import ConfigError, StackConfig, load_stack_config, read_stack_file, stack_file
+
+if TYPE_CHECKING:
+    from orchestrator.stack import StackModel
 
 SessionFactory = Callable[[StackConfig], AzureSession]
 
@@ -74,12 +77,14 @@ class PreflightInputs:
     targets_error: str | None = None  # why the primary's graph could not be built
 
 
-def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None = None) -> PreflightInputs:
+def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None = None, *,
+                  model: StackModel | None = None) -> PreflightInputs:
+    """`model`: the stack's, when the caller has loaded it (its config and graph are not read again)."""
     from orchestrator.program.capture import capture_graph  # runs the program under mocks: imported when needed
 
     project_dir = Path(project_dir)
-    config = load_stack_config(project_dir, stack)
-    graph = capture_graph(project_dir, stack)
+    config = model.config if model is not None else load_stack_config(project_dir, stack)
+    graph = model.graph if model is not None else capture_graph(project_dir, stack, config)
     targets: tuple[Target, ...] = ()
     error = None
     try:
@@ -98,8 +103,9 @@ def run_preflight(
     *,
     now: datetime | None = None,
     state_readable: Callable[[], bool] | None = None,
+    model: StackModel | None = None,
 ) -> PreflightReport:
-    return run_checks(gather_inputs(project_dir, stack), session, now=now, state_readable=state_readable)
+    return run_checks(gather_inputs(project_dir, stack, model=model), session, now=now, state_readable=state_readable)
 
 
 def run_checks(
@@ -193,14 +199,16 @@ def preflight_command(
     *,
     session_factory: SessionFactory | None = None,
     state_readable: Callable[[], bool] | None = None,
+    model: StackModel | None = None,
 ) -> dict[str, Any]:
-    """`drctl preflight --stack NAME`: the report as JSON (exit 1 when `blocked`, else 0).
+    """`drctl preflight --stack NAME`: the report as JSON (exit 1 when `blocked`, else 0). `model`:
+    the stack's, when the caller has loaded it.
 
     Bad input (no such stack, an invalid stack file, no subscription id) raises BadInput.
     """
     project_dir = Path(project_dir)
     try:
-        config = load_stack_config(project_dir, stack)
+        config = model.config if model is not None else load_stack_config(project_dir, stack)
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
     if session_factory is None:
@@ -212,7 +220,7 @@ def preflight_command(
 
     session = session_factory(config)
     try:
-        return run_preflight(project_dir, stack, session, state_readable=state_readable).to_json()
+        return run_preflight(project_dir, stack, session, state_readable=state_readable, model=model).to_json()
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
     finally:

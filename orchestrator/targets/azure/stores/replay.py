@@ -19,8 +19,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.atomic import write_json_atomic
 from orchestrator.model import PermanentError, StepOutcome, TransientError
-from orchestrator.run.rundir import write_json_atomic
 from orchestrator.targets.azure.errors import call, redact
 from orchestrator.targets.azure.stores.lake import as_utc, iso_z
 

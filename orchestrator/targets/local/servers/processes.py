@@ -21,6 +21,8 @@ from pathlib import Path
 
 import psutil
 
+from orchestrator.atomic import write_atomic
+
 HOST = "127.0.0.1"  # every local server binds to loopback only
 STATE_FILE = "service.json"
 
@@ -57,10 +59,7 @@ def read_state(directory: Path) -> dict | None:
 
 
 def write_state(directory: Path, state: dict) -> None:
-    # write-then-rename so a crash never leaves half a record behind
-    tmp = directory / (STATE_FILE + ".tmp")
-    tmp.write_text(json.dumps(state, indent=2))
-    os.replace(tmp, directory / STATE_FILE)
+    write_atomic(directory / STATE_FILE, json.dumps(state, indent=2))  # a crash never leaves half a record
 
 
 def owned_process(pid: int | None, marker: str, create_time: float | None = None) -> psutil.Process | None:

@@ -15,6 +15,7 @@ from orchestrator.data.replay import data_end, rpo_seconds
 from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, Plan, StepOutcome
 from orchestrator.plan.zones import zone_of
+from orchestrator.run.rundir import RunDir
 from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
 
@@ -31,7 +32,7 @@ class LocalRun:
         self.current = threading.local()
 
     def manifest(self, name: str) -> dict[str, Any]:
-        return load_manifest(self.run_dir / "manifests" / name)
+        return load_manifest(RunDir(self.run_dir).manifest(name))
 
     def restored_manifest(self, newest: str) -> dict[str, Any]:
         """The manifest of the generation the rehydrate step restored, as its outputs name it (a
@@ -40,7 +41,7 @@ class LocalRun:
 
     def choose(self, store: str, check: Callable[[Path], dict]) -> Choice:
         """The newest good backup generation of `store`, from the run's copy of the catalogue."""
-        return choose(self.run_dir / "manifests" / INDEX, store, check)
+        return choose(RunDir(self.run_dir).manifest(INDEX), store, check)
 
     def recovered_to(self, watermark: int | None) -> dict[str, Any]:
         return {"watermark": watermark, "recovered_data_timestamp": iso(data_end(self.source, watermark))}

@@ -17,13 +17,14 @@ from pathlib import Path
 import pytest
 from fake_pulumi import scenario as fake
 
-from orchestrator.engine.journal import JOURNAL_FILE, Journal
+from orchestrator.engine.journal import Journal
 from orchestrator.engine.journal_state import Event
 from orchestrator.engine.retry import RetryPolicy
 from orchestrator.engine.scheduler import Engine, Outcome
 from orchestrator.errors import BadInput
 from orchestrator.model import PermanentError, Plan, Step, StepKind
 from orchestrator.program.capture import Graph
+from orchestrator.run.rundir import RunDir
 from orchestrator.targets.azure.deploy.session import ComponentIndex, DeploymentSession
 from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV, PulumiCliMissing, PulumiStack, find_pulumi
 from orchestrator.targets.azure.target import NOT_EXERCISED, AzureTarget
@@ -191,7 +192,7 @@ def test_one_up_serves_every_deploy_step_with_its_own_resources(harness, monkeyp
     assert account["id"] == "/fake/lake-account" and account["type"] == "azure-native:storage:StorageAccount"
     assert account["outputs"]["primaryEndpoints"]["blob"] == "https://stcontosoase.blob.core.windows.net/"
     assert "primaryKey" not in account["outputs"]
-    assert "not-for-the-journal" not in (harness.run_dir / JOURNAL_FILE).read_text()
+    assert "not-for-the-journal" not in (harness.run_dir / RunDir.JOURNAL).read_text()
 
     # Other step kinds are not claimed as passed when nothing ran them.
     smoke = state.steps["lake.smoke"]
@@ -227,7 +228,7 @@ def test_a_failed_resource_fails_only_its_components_step(harness):
     assert "StorageAccountAlreadyTaken" in lake.error["error"] and "lake-account" in lake.error["error"]
     failed = [r for r in lake.evidence["resources"] if r["status"] == "failed"]
     assert [r["name"] for r in failed] == ["lake-account"] and "already taken" in failed[0]["error"]
-    assert "c2VjcmV0LWtleS1mb3ItdGVzdHM=" not in (harness.run_dir / JOURNAL_FILE).read_text()
+    assert "c2VjcmV0LWtleS1mb3ItdGVzdHM=" not in (harness.run_dir / RunDir.JOURNAL).read_text()
     # Event Hubs had not started when the update failed: its step fails with the update's error.
     event_hubs = state.steps["event_hubs.deploy"]
     assert event_hubs.state == "failed" and "pulumi up failed (CommandError, exit 255)" in event_hubs.error["error"]
@@ -268,7 +269,7 @@ def test_a_command_error_is_permanent_with_the_redacted_stderr_tail(harness):
     tail = foundation.evidence["stderr_tail"]
     assert tail[-1] == "error: failed to load checkpoint: blob storage unavailable"
     assert foundation.evidence["exit_code"] == 255 and foundation.evidence["command"] == "pulumi up"
-    journal_text = (harness.run_dir / JOURNAL_FILE).read_text()
+    journal_text = (harness.run_dir / RunDir.JOURNAL).read_text()
     for secret in ("c2lnbmF0dXJlLXNlY3JldA", "eyJzdWIiOiJ0ZXN0In0"):
         assert secret not in journal_text
     assert [args[0] for args in harness.operations()] == ["up"]

@@ -13,6 +13,7 @@ from fake_pulumi import scenario as fake
 
 from orchestrator.errors import BadInput
 from orchestrator.model import StepKind, StepOutcome
+from orchestrator.stack import load_stack
 from orchestrator.targets.azure.preconditions import Preconditions
 from orchestrator.verbs.fallback import run_azure_fallback
 from tests.azure_fixtures import SUBSCRIPTION
@@ -35,7 +36,8 @@ def test_the_command_runs_the_fallback_plan_in_a_run_directory_of_the_primary(tm
                                else {}, evidence={"ran": step.id})
         return runner
 
-    summary = run_azure_fallback(REPO, "primary", workdir=tmp_path / "work", workers=2, steps_factory=factory,
+    summary = run_azure_fallback(load_stack(REPO, "primary"), load_stack(REPO, "secondary"), workdir=tmp_path / "work",
+                                 workers=2, steps_factory=factory,
                                  preconditions=Preconditions(find_pulumi=lambda: fake.FAKE_BIN,
                                                              check_credentials=lambda: None))
     run_dir = Path(summary["run_dir"])
@@ -57,6 +59,7 @@ def test_without_a_subscription_the_command_stops_before_a_run_exists(tmp_path, 
         raise AssertionError("no step may run")
 
     with pytest.raises(BadInput, match="^no Azure subscription for stack 'primary': set azure-native:subscriptionId"):
-        run_azure_fallback(REPO, "primary", workdir=tmp_path / "work", steps_factory=never,
+        run_azure_fallback(load_stack(REPO, "primary"), load_stack(REPO, "secondary"), workdir=tmp_path / "work",
+                           steps_factory=never,
                            preconditions=Preconditions(find_pulumi=lambda: fake.FAKE_BIN, check_credentials=lambda: None))
     assert not (tmp_path / "work").exists()
