@@ -8,7 +8,6 @@ same thing. Only the main thread schedules; workers run one step each (with its 
 
 from __future__ import annotations
 
-import copy
 import heapq
 import queue
 import threading
@@ -21,7 +20,7 @@ from typing import Any
 from orchestrator.engine.announcer import Announcer
 from orchestrator.engine.journal import Journal, status
 from orchestrator.engine.journal_state import Event, StepRecord
-from orchestrator.engine.results import Outcome, RunResult, StepResult, verdict
+from orchestrator.engine.results import Outcome, RunResult, run_result, verdict
 from orchestrator.engine.retry import RetryPolicy
 from orchestrator.engine.step_worker import Interrupted, StepContext, StepDone, describe, run_step
 from orchestrator.engine.workers import WorkerPool
@@ -277,15 +276,4 @@ class Engine:
         return verdict(self.plan, {step.id: self._rec(step.id).state for step in self.plan.steps})
 
     def _result(self, outcome: Outcome) -> RunResult:
-        steps = {}
-        for step in self.plan.steps:
-            rec = self._rec(step.id)
-            failed = rec.state == StepState.FAILED
-            steps[step.id] = StepResult(
-                id=step.id, state=rec.state, attempts=rec.attempts, duration_s=rec.duration_s,
-                started_at=rec.started_at, finished_at=rec.finished_at,
-                error=(rec.error or {}).get("error") if failed else None, reason=rec.reason,
-                exercised=rec.exercised, outputs=copy.deepcopy(rec.outputs) if rec.outputs else {},
-            )
-        state = self.journal.state
-        return RunResult(outcome, steps, state.started_at, state.finished_at, self.journal.run_dir)
+        return run_result(self.plan, outcome, self.journal.state, self.journal.run_dir)
