@@ -1,6 +1,6 @@
 """Connectivity: the regional hub network, its firewall and the private DNS zones of the data services.
 
-Each stack has its own address space (checked not to overlap the paired stack's in stacks/config.py),
+Each stack has its own address space (checked not to overlap the paired stack's in stacks/rules.py),
 so the two hubs can be peered or both connected on-premises at the same time.
 """
 

@@ -15,14 +15,6 @@ from pulumi_azure_native import authorization, datafactory
 from pydantic import Field
 
 from components import naming, roles
-from components.profile import (
-    Dependency,
-    DRProfile,
-    Estimates,
-    RecoveryAction,
-    Responsibility,
-    SeedFacts,
-)
 from components.pipeline_definitions import (
     LAKE_LINKED_SERVICE,
     PIPELINE_FIELDS,
@@ -31,6 +23,14 @@ from components.pipeline_definitions import (
     load_factory_definitions,
     pipeline_order,
     references,
+)
+from components.profile import (
+    Dependency,
+    DRProfile,
+    Estimates,
+    RecoveryAction,
+    Responsibility,
+    SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.data_factory import CHECKS
@@ -114,37 +114,8 @@ class DataFactory(pulumi.ComponentResource):
         self.linked_services: list[datafactory.LinkedService] = []
         if args.lake_dfs_endpoint is not None:
             self.linked_services.append(self._lake_access(name, args, child))
-        deployed = {LAKE_LINKED_SERVICE} if self.linked_services else set()
-        for d in args.definitions.datasets:
-            missing = {n for k, n in references(d.properties) if k == "linked service"} - deployed
-            if missing:
-                raise PipelineDefinitionError(f"{d.path}: refers to linked service {sorted(missing)}, not deployed")
-
-        # Definitions refer to each other by name only, so the order is made explicit.
-        after_links = pulumi.ResourceOptions(parent=self, depends_on=self.linked_services)
-        self.datasets = {
-            d.name: datafactory.Dataset(
-                f"{name}-dataset-{d.name}",
-                dataset_name=d.name,
-                factory_name=self.factory.name,
-                resource_group_name=group,
-                properties=d.properties,
-                opts=after_links,
-            )
-            for d in args.definitions.datasets
-        }
-        self.pipelines: dict[str, datafactory.Pipeline] = {}
-        for d in pipeline_order(args.definitions):
-            called = [self.pipelines[n] for k, n in references(d.properties) if k == "pipeline"]
-            fields = {PIPELINE_FIELDS[key]: value for key, value in d.properties.items()}
-            self.pipelines[d.name] = datafactory.Pipeline(
-                f"{name}-pipeline-{d.name}",
-                pipeline_name=d.name,
-                factory_name=self.factory.name,
-                resource_group_name=group,
-                **fields,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.datasets.values(), *called]),
-            )
+        self.datasets = self._datasets(name, args)
+        self.pipelines = self._pipelines(name, args)
 
         self.factory_name: pulumi.Output[str] = self.factory.name
         self.pipeline_names: list[str] = sorted(self.pipelines)
@@ -156,6 +127,44 @@ class DataFactory(pulumi.ComponentResource):
                 "smoke_pipeline": self.smoke_pipeline,
             }
         )
+
+    def _datasets(self, name: str, args: DataFactoryArgs) -> dict[str, datafactory.Dataset]:
+        deployed = {LAKE_LINKED_SERVICE} if self.linked_services else set()
+        for d in args.definitions.datasets:
+            missing = {n for k, n in references(d.properties) if k == "linked service"} - deployed
+            if missing:
+                raise PipelineDefinitionError(f"{d.path}: refers to linked service {sorted(missing)}, not deployed")
+
+        # Definitions refer to each other by name only, so the order is made explicit.
+        after_links = pulumi.ResourceOptions(parent=self, depends_on=self.linked_services)
+        return {
+            d.name: datafactory.Dataset(
+                f"{name}-dataset-{d.name}",
+                dataset_name=d.name,
+                factory_name=self.factory.name,
+                resource_group_name=args.resource_group_name,
+                properties=d.properties,
+                opts=after_links,
+            )
+            for d in args.definitions.datasets
+        }
+
+    def _pipelines(self, name: str, args: DataFactoryArgs) -> dict[str, datafactory.Pipeline]:
+        """In call order (pipeline_order): a pipeline is declared after the pipelines it calls, and
+        after every dataset."""
+        pipelines: dict[str, datafactory.Pipeline] = {}
+        for d in pipeline_order(args.definitions):
+            called = [pipelines[n] for k, n in references(d.properties) if k == "pipeline"]
+            fields = {PIPELINE_FIELDS[key]: value for key, value in d.properties.items()}
+            pipelines[d.name] = datafactory.Pipeline(
+                f"{name}-pipeline-{d.name}",
+                pipeline_name=d.name,
+                factory_name=self.factory.name,
+                resource_group_name=args.resource_group_name,
+                **fields,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.datasets.values(), *called]),
+            )
+        return pipelines
 
     def _lake_access(
         self, name: str, args: DataFactoryArgs, child: pulumi.ResourceOptions

@@ -2,12 +2,12 @@
 
 The same validation serves the real `pulumi up` (values from `pulumi.Config`) and drctl's
 offline commands (values read from `Pulumi.<stack>.yaml`), so both reject the same input. Every
-service's settings are validated with its own model, whichever service it is (components/registry.py).
+service's settings are validated with its own model, whichever service it is (components/registry.py);
+the rules between keys, and against the paired stack, are in stacks/rules.py.
 """
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,6 +18,7 @@ from pydantic import BaseModel, ValidationError
 from components.errors import ConfigError
 from components.settings import REGIONS_CONTEXT
 from stacks.regions import AZURE_REGIONS
+from stacks.rules import check_against_paired, check_cross_key_rules
 from stacks.schema import FallbackConfig, RecoveryTargets, RestoreSources, StackValues
 from stacks.stack_file import (
     LOCATION_KEY,
@@ -165,9 +166,9 @@ def config_from_mapping(
         switches=switches,
     )
     config = replace(config, settings=_service_settings(config, service_values))
-    _check_rules(config)
+    check_cross_key_rules(config)
     if paired is not None:
-        config = _check_against_paired(config, paired)
+        config = check_against_paired(config, paired)
     return config
 
 
@@ -232,62 +233,6 @@ def _known_saas(source: str, keys: tuple[str, ...]) -> tuple[str, ...]:
         if key not in known:
             raise ConfigError(source, f"{NAMESPACE}:saas", f"unknown service {key!r} (known: {', '.join(known)})")
     return tuple(dict.fromkeys(keys))
-
-
-def _check_rules(config: StackConfig) -> None:
-    if config.paired_region == config.region:
-        raise ConfigError(config.source, f"{NAMESPACE}:pairedRegion", f"must differ from {LOCATION_KEY} ({config.region})")
-    if config.paired_stack == config.stack:
-        raise ConfigError(config.source, f"{NAMESPACE}:pairedStack", "must name the other stack, not this one")
-    if config.restore.postgres is not None and not config.enabled("postgres"):
-        raise ConfigError(config.source, f"{NAMESPACE}:restore", "restores PostgreSQL but services.postgres is off")
-    if config.restore.lake is not None and not config.enabled("lake"):
-        raise ConfigError(config.source, f"{NAMESPACE}:restore", "restores the lake but services.lake is off")
-    for zone, policy in config.lake.zones.items():
-        zone_key = f"{NAMESPACE}:lake.zones.{zone}.recovery"
-        if policy.recovery == "copy" and not (policy.replicated or policy.backup):
-            raise ConfigError(config.source, zone_key, "copy needs a replicated copy or a backup to copy from")
-        if zone == "raw" and policy.recovery == "recreate" and not config.lake.source_retains_data:
-            raise ConfigError(
-                config.source, zone_key, "raw is the platform's copy of the source: recreating it needs lake.sourceRetainsData"
-            )
-    if config.event_hubs.sku == "Basic" and config.enabled("eventHubs"):
-        # Basic has no Geo-DR alias; the seeds' uplift path needs Standard or above.
-        raise ConfigError(config.source, f"{NAMESPACE}:eventHubs", "sku Basic has no Geo-DR: use Standard or Premium")
-
-
-def _check_against_paired(config: StackConfig, paired: dict[str, Any]) -> StackConfig:
-    other_space = paired.get(f"{NAMESPACE}:addressSpace")
-    if isinstance(other_space, str):
-        try:
-            other = ipaddress.ip_network(other_space, strict=False)
-        except ValueError:
-            other = None
-        if other is not None and other.overlaps(ipaddress.ip_network(config.address_space)):
-            raise ConfigError(
-                config.source,
-                f"{NAMESPACE}:addressSpace",
-                f"{config.address_space} overlaps {other_space} of the paired stack '{config.paired_stack}'",
-            )
-    other_prefix = paired.get(f"{NAMESPACE}:prefix")
-    other_suffix = paired.get(f"{NAMESPACE}:nameSuffix")
-    if other_suffix == config.name_suffix and other_prefix == config.prefix:
-        raise ConfigError(
-            config.source,
-            f"{NAMESPACE}:nameSuffix",
-            f"'{config.name_suffix}' equals the paired stack's: globally unique names would collide",
-        )
-    if paired.get(LOCATION_KEY) not in (None, config.paired_region):
-        raise ConfigError(
-            config.source,
-            f"{NAMESPACE}:pairedRegion",
-            f"{config.paired_region} but stack '{config.paired_stack}' is in {paired.get(LOCATION_KEY)}",
-        )
-    return replace(
-        config,
-        paired_prefix=other_prefix if isinstance(other_prefix, str) else None,
-        paired_name_suffix=other_suffix if isinstance(other_suffix, str) else None,
-    )
 
 
 def _config_error(source: str, exc: ValidationError, service: str | None = None) -> ConfigError:

@@ -10,11 +10,11 @@ SAS (`shared_key_source`), on Azure a user-delegation SAS (orchestrator/targets/
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import threading
 import time
+from collections.abc import Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any, Callable, Iterable
 
@@ -69,6 +69,10 @@ def shared_key_source(source_service: BlobServiceClient, account_key: str, sas_t
     return source_url
 
 
+# The evidence's counts, per container and in total.
+_COUNTS = ("blobs", "bytes", "copied", "bytes_copied", "skipped")
+
+
 def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceClient,
                    source_account_key: str | SourceUrl, containers: tuple[str, ...] | list[str] = ZONES,
                    max_in_flight: int = 16, *, sas_ttl_s: int = 900, poll_interval_s: float = 0.05,
@@ -89,37 +93,25 @@ def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceC
         raise ValueError("max_in_flight must be >= 1")
     source_url = (shared_key_source(source_service, source_account_key, sas_ttl_s)
                   if isinstance(source_account_key, str) else source_account_key)
-    in_flight = _InFlight()
+    copier = _BlobCopier(dest_service, source_url, _InFlight(), poll_interval_s, copy_timeout_s, sleep, clock)
+    per_container, jobs = _copies_to_make(source_service, dest_service, containers, listing)
+    _run_copies(copier, jobs, max_in_flight)
+
+    totals = {k: sum(s[k] for s in per_container.values()) for k in _COUNTS}
+    return {"method": getattr(source_url, "method", "server-side copy (Copy Blob from a read-SAS source URL)"),
+            "source_account": source_service.account_name, "dest_account": dest_service.account_name,
+            "containers": per_container, **totals, "max_in_flight": max_in_flight,
+            "max_in_flight_observed": copier.in_flight.max, "payload_bytes_through_drctl": 0}
+
+
+def _copies_to_make(source_service: BlobServiceClient, dest_service: BlobServiceClient, containers: Sequence[str],
+                    listing: SourceListing | None) -> tuple[dict[str, dict], list[tuple[str, str]]]:
+    """Each container's counts, and the (container, blob) pairs whose copy is missing or stale.
+
+    Creates the destination containers on the way, so an empty source container exists after too."""
     per_container: dict[str, dict] = {}
-
-    def copy_one(container: str, name: str) -> None:
-        dest_blob = dest_service.get_blob_client(container, name)
-        what = f"copy {container}/{name}"
-        with azure_errors(what), in_flight:
-            url = source_url(container, name)
-            try:
-                started = dest_blob.start_copy_from_url(url)
-            except HttpResponseError as err:
-                if getattr(err, "error_code", None) != "PendingCopyOperation":
-                    raise
-                # a copy left pending by a run that died: abort it and start ours
-                dest_blob.abort_copy(dest_blob.get_blob_properties().copy.id)
-                started = dest_blob.start_copy_from_url(url)
-            status, copy_id, description = started["copy_status"], started["copy_id"], None
-            deadline = clock() + copy_timeout_s
-            while status == "pending":
-                if clock() > deadline:
-                    dest_blob.abort_copy(copy_id)
-                    raise TransientError(f"{what}: still pending after {copy_timeout_s:.0f}s, aborted")
-                sleep(poll_interval_s)
-                props = dest_blob.get_blob_properties().copy
-                status, description = props.status, props.status_description
-        if status != "success":
-            # status_description may quote the source URL: redact before it reaches a report
-            raise PermanentError(f"{what}: copy {status}: {redact(str(description or ''))}")
-
+    jobs: list[tuple[str, str]] = []
     with azure_errors("lake rehydration"):
-        jobs: list[tuple[str, str]] = []
         for container in containers:
             try:
                 dest_service.create_container(container)
@@ -128,36 +120,90 @@ def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceC
             existing = {b.name: (b.size, md5_text(b.content_settings.content_md5),
                                  getattr(b.copy, "status", None))
                         for b in dest_service.get_container_client(container).list_blobs(include=["copy"])}
-            stats = per_container[container] = {"blobs": 0, "bytes": 0, "copied": 0,
-                                                 "bytes_copied": 0, "skipped": 0}
             listed = (listing(container) if listing is not None
                       else source_service.get_container_client(container).list_blobs())
-            for blob in listed:
-                stats["blobs"] += 1
-                stats["bytes"] += blob.size
-                have = existing.get(blob.name)
-                md5 = md5_text(blob.content_settings.content_md5)
-                if md5 and have and have[:2] == (blob.size, md5) and have[2] in (None, "success"):
-                    stats["skipped"] += 1
-                else:
-                    stats["copied"] += 1
-                    stats["bytes_copied"] += blob.size
-                    jobs.append((container, blob.name))
+            per_container[container], missing = _compare_listing(listed, existing)
+            jobs += [(container, name) for name in missing]
+    return per_container, jobs
 
+
+def _compare_listing(listed: Iterable[Any], existing: dict[str, tuple]) -> tuple[dict, list[str]]:
+    """A container's counts, and the names of the source blobs the destination lacks intact.
+
+    A destination blob counts as copied only with the source's size and Content-MD5 and no copy
+    still pending or failed: a source without an MD5 is always copied again."""
+    stats = dict.fromkeys(_COUNTS, 0)
+    missing: list[str] = []
+    for blob in listed:
+        stats["blobs"] += 1
+        stats["bytes"] += blob.size
+        have = existing.get(blob.name)
+        md5 = md5_text(blob.content_settings.content_md5)
+        if md5 and have and have[:2] == (blob.size, md5) and have[2] in (None, "success"):
+            stats["skipped"] += 1
+        else:
+            stats["copied"] += 1
+            stats["bytes_copied"] += blob.size
+            missing.append(blob.name)
+    return stats, missing
+
+
+def _run_copies(copier: _BlobCopier, jobs: list[tuple[str, str]], max_in_flight: int) -> None:
+    """Every copy on a pool of `max_in_flight` threads; the first failure cancels what has not started."""
     with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="blob-copy") as pool:
-        futures = [pool.submit(copy_one, c, n) for c, n in jobs]
+        futures = [pool.submit(copier, c, n) for c, n in jobs]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         failed = next((f for f in done if f.exception() is not None), None)
         if failed is not None:
             pool.shutdown(wait=True, cancel_futures=True)
             raise failed.exception()
 
-    totals = {k: sum(s[k] for s in per_container.values())
-              for k in ("blobs", "bytes", "copied", "bytes_copied", "skipped")}
-    return {"method": getattr(source_url, "method", "server-side copy (Copy Blob from a read-SAS source URL)"),
-            "source_account": source_service.account_name, "dest_account": dest_service.account_name,
-            "containers": per_container, **totals, "max_in_flight": max_in_flight,
-            "max_in_flight_observed": in_flight.max, "payload_bytes_through_drctl": 0}
+
+@dataclass(frozen=True)
+class _BlobCopier:
+    """One blob's server-side copy, from its start to its terminal status; called from many threads."""
+
+    dest_service: BlobServiceClient
+    source_url: SourceUrl
+    in_flight: _InFlight
+    poll_interval_s: float
+    copy_timeout_s: float
+    sleep: Callable[[float], None]
+    clock: Callable[[], float]
+
+    def __call__(self, container: str, name: str) -> None:
+        dest_blob = self.dest_service.get_blob_client(container, name)
+        what = f"copy {container}/{name}"
+        with azure_errors(what), self.in_flight:
+            started = _start_copy(dest_blob, self.source_url(container, name))
+            status, description = self._wait(dest_blob, what, started["copy_status"], started["copy_id"])
+        if status != "success":
+            # status_description may quote the source URL: redact before it reaches a report
+            raise PermanentError(f"{what}: copy {status}: {redact(str(description or ''))}")
+
+    def _wait(self, dest_blob: Any, what: str, status: str, copy_id: str) -> tuple[str, str | None]:
+        """Poll until the copy leaves "pending"; abort it past copy_timeout_s (a transient failure)."""
+        description = None
+        deadline = self.clock() + self.copy_timeout_s
+        while status == "pending":
+            if self.clock() > deadline:
+                dest_blob.abort_copy(copy_id)
+                raise TransientError(f"{what}: still pending after {self.copy_timeout_s:.0f}s, aborted")
+            self.sleep(self.poll_interval_s)
+            props = dest_blob.get_blob_properties().copy
+            status, description = props.status, props.status_description
+        return status, description
+
+
+def _start_copy(dest_blob: Any, url: str) -> dict:
+    try:
+        return dest_blob.start_copy_from_url(url)
+    except HttpResponseError as err:
+        if getattr(err, "error_code", None) != "PendingCopyOperation":
+            raise
+        # a copy left pending by a run that died: abort it and start ours
+        dest_blob.abort_copy(dest_blob.get_blob_properties().copy.id)
+        return dest_blob.start_copy_from_url(url)
 
 
 def validate_lake(dest_service: BlobServiceClient, manifest: dict,

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.model import Plan, StepKind, StepState
+
+if TYPE_CHECKING:
+    from orchestrator.engine.journal_state import JournalState
 
 
 class Outcome(StrEnum):
@@ -66,3 +70,18 @@ def verdict(plan: Plan, states: dict[str, StepState]) -> Outcome:
     if not any(states[sid] == StepState.SUCCEEDED for sid in useful):
         return Outcome.FAILED
     return Outcome.PARTIAL
+
+
+def run_result(plan: Plan, outcome: Outcome, state: JournalState, run_dir: Path) -> RunResult:
+    """The run as its journal's state left it: every step's record, in plan order."""
+    steps = {}
+    for step in plan.steps:
+        rec = state.step(step.id)
+        failed = rec.state == StepState.FAILED
+        steps[step.id] = StepResult(
+            id=step.id, state=rec.state, attempts=rec.attempts, duration_s=rec.duration_s,
+            started_at=rec.started_at, finished_at=rec.finished_at,
+            error=(rec.error or {}).get("error") if failed else None, reason=rec.reason,
+            exercised=rec.exercised, outputs=copy.deepcopy(rec.outputs) if rec.outputs else {},
+        )
+    return RunResult(outcome, steps, state.started_at, state.finished_at, run_dir)

@@ -8,9 +8,7 @@ same thing. Only the main thread schedules; workers run one step each (with its 
 
 from __future__ import annotations
 
-import copy
 import heapq
-import logging
 import queue
 import threading
 import time
@@ -19,16 +17,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from orchestrator.engine.announcer import Announcer
 from orchestrator.engine.journal import Journal, status
 from orchestrator.engine.journal_state import Event, StepRecord
-from orchestrator.engine.results import Outcome, RunResult, StepResult, verdict
+from orchestrator.engine.results import Outcome, RunResult, run_result, verdict
 from orchestrator.engine.retry import RetryPolicy
 from orchestrator.engine.step_worker import Interrupted, StepContext, StepDone, describe, run_step
 from orchestrator.engine.workers import WorkerPool
 from orchestrator.model import Plan, Step, StepOutcome, StepRunner, StepState
 from orchestrator.plan.recovery import plan_to_json, remaining_seconds, validate_plan
-
-log = logging.getLogger(__name__)
 
 START_BATCH = 8  # starts in a pass's first journal group; later groups double
 
@@ -74,9 +71,7 @@ class Engine:
         self._ready: list[tuple[float, int, str]] = []
         self._check_blocked = True
         self._inbox: deque[StepDone] = deque()  # results taken from the queue, not yet journaled
-        # Records of the main thread's open journal group: shown to on_event only once the group is
-        # durable, so a progress line (or a test's kill after one) never gets ahead of the journal.
-        self._unannounced: list[dict[str, Any]] | None = None
+        self._announcer = Announcer(on_event)
         self._running: set[str] = set()
         self._results: queue.Queue[StepDone] = queue.Queue()
         self._stopping = threading.Event()
@@ -87,23 +82,8 @@ class Engine:
 
     def _record(self, event: Event, **fields: Any) -> dict[str, Any]:
         record = self.journal.append(event, **fields)
-        if self._unannounced is not None and threading.current_thread() is threading.main_thread():
-            self._unannounced.append(record)
-        else:
-            self._tell(record)
+        self._announcer.written(record)
         return record
-
-    def _announce(self) -> None:
-        held, self._unannounced = self._unannounced or [], None
-        for record in held:
-            self._tell(record)
-
-    def _tell(self, record: dict[str, Any]) -> None:
-        if self.on_event is not None:
-            try:
-                self.on_event(record)
-            except Exception:  # a broken progress display must not stop a failover
-                log.exception("on_event callback failed")
 
     def _rec(self, step_id: str) -> StepRecord:
         return self.journal.state.step(step_id)
@@ -178,10 +158,10 @@ class Engine:
 
     @contextmanager
     def _group(self) -> Iterator[None]:
-        self._unannounced = []
+        self._announcer.hold()
         with self.journal.group():
             yield
-        self._announce()
+        self._announcer.release()
 
     def _hand_over(self, started: list[tuple[str, Callable[[], None]]]) -> None:
         for step_id, task in started:
@@ -265,7 +245,7 @@ class Engine:
         try:
             # A pass cut short by Ctrl-C committed its group on the way out: show its records now,
             # and the interrupt's own as they come (not held for a group that is over).
-            self._announce()
+            self._announcer.release()
             while self._inbox:  # results already in hand when Ctrl-C came
                 self._finish(self._inbox.popleft())
             while self._running and (left := deadline - self._clock()) > 0:
@@ -296,15 +276,4 @@ class Engine:
         return verdict(self.plan, {step.id: self._rec(step.id).state for step in self.plan.steps})
 
     def _result(self, outcome: Outcome) -> RunResult:
-        steps = {}
-        for step in self.plan.steps:
-            rec = self._rec(step.id)
-            failed = rec.state == StepState.FAILED
-            steps[step.id] = StepResult(
-                id=step.id, state=rec.state, attempts=rec.attempts, duration_s=rec.duration_s,
-                started_at=rec.started_at, finished_at=rec.finished_at,
-                error=(rec.error or {}).get("error") if failed else None, reason=rec.reason,
-                exercised=rec.exercised, outputs=copy.deepcopy(rec.outputs) if rec.outputs else {},
-            )
-        state = self.journal.state
-        return RunResult(outcome, steps, state.started_at, state.finished_at, self.journal.run_dir)
+        return run_result(self.plan, outcome, self.journal.state, self.journal.run_dir)

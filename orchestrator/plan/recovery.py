@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from components.profile import DRProfile, RecoveryAction
+from components.profile import Dependency, DRProfile, RecoveryAction
 from orchestrator.model import Plan, Step, StepKind
 from orchestrator.plan.dag import remembered, topological_order, validate_plan
 
@@ -85,6 +85,29 @@ def build_plan(
     handover_estimate_s: float = 0.0,
 ) -> Plan:
     """The recovery DAG for the given components, in a deterministic topological order."""
+    by_key = _profiles_by_key(profiles)
+    steps: list[Step] = []
+    smokes: list[str] = []  # each component's last step: the platform's gate waits for them all
+    for profile in by_key.values():
+        if profile.recovery_action == RecoveryAction.SAAS:
+            component_steps = [_saas_step(profile, by_key)]
+        else:
+            component_steps = _component_steps(profile, by_key)
+        steps += component_steps
+        smokes.append(component_steps[-1].id)
+    steps += _platform_steps(smokes, gate_estimate_s, business_gate_estimate_s, handover_estimate_s)
+
+    def rank(step: Step) -> tuple[float, str]:
+        # Lower priority recovers first; the platform steps come after every component.
+        profile = by_key.get(step.component)
+        return (profile.priority if profile else math.inf, step.id)
+
+    ordered = topological_order(steps, rank)
+    return Plan(stack=stack, steps=tuple(ordered), rto_target_s=float(rto_target_s), rpo_target_s=float(rpo_target_s))
+
+
+def _profiles_by_key(profiles: list[DRProfile]) -> dict[str, DRProfile]:
+    """The profiles by component key, in their given order; the same profile twice counts once."""
     by_key: dict[str, DRProfile] = {}
     for profile in profiles:
         if profile.key == PLATFORM:
@@ -92,55 +115,66 @@ def build_plan(
         if profile.key in by_key and by_key[profile.key] != profile:
             raise ValueError(f"two different DR profiles share the component key {profile.key!r}")
         by_key[profile.key] = profile
+    return by_key
 
-    steps: list[Step] = []
-    smokes: list[str] = []
-    for profile in by_key.values():
-        # Dependencies on components this stack does not contain are ignored: nothing to wait for.
-        present = [dep for dep in profile.depends_on if dep.component in by_key]
-        reasons = "".join(f"; after {dep.component}: {dep.why}" for dep in present)
-        if profile.recovery_action == RecoveryAction.SAAS:
-            kind = _saas_kind(profile)
-            steps.append(
-                Step(
-                    id=step_id(profile.key, kind),
-                    component=profile.key,
-                    kind=kind,
-                    depends_on=tuple(_ready_step(by_key[dep.component]) for dep in present),
-                    estimate_s=float(profile.estimates.smoke),
-                    description=_DESCRIPTIONS[kind].format(title=profile.title) + reasons,
-                )
-            )
-            smokes.append(steps[-1].id)
-            continue
+
+def _present_dependencies(profile: DRProfile, by_key: dict[str, DRProfile]) -> list[Dependency]:
+    # Dependencies on components this stack does not contain are ignored: nothing to wait for.
+    return [dep for dep in profile.depends_on if dep.component in by_key]
+
+
+def _reasons(dependencies: list[Dependency]) -> str:
+    """The dependencies' one-line reasons, appended to the description of the step that waits."""
+    return "".join(f"; after {dep.component}: {dep.why}" for dep in dependencies)
+
+
+def _saas_step(profile: DRProfile, by_key: dict[str, DRProfile]) -> Step:
+    present = _present_dependencies(profile, by_key)
+    kind = _saas_kind(profile)
+    return Step(
+        id=step_id(profile.key, kind),
+        component=profile.key,
+        kind=kind,
+        depends_on=tuple(_ready_step(by_key[dep.component]) for dep in present),
+        estimate_s=float(profile.estimates.smoke),
+        description=_DESCRIPTIONS[kind].format(title=profile.title) + _reasons(present),
+    )
+
+
+def _component_steps(profile: DRProfile, by_key: dict[str, DRProfile]) -> list[Step]:
+    """The deploy, then the component's chain (_chain), each step after the one before."""
+    present = _present_dependencies(profile, by_key)
+    steps = [
+        Step(
+            id=step_id(profile.key, StepKind.DEPLOY),
+            component=profile.key,
+            kind=StepKind.DEPLOY,
+            depends_on=tuple(_ready_step(by_key[dep.component]) for dep in present),
+            estimate_s=float(profile.estimates.deploy),
+            description=_DESCRIPTIONS[StepKind.DEPLOY].format(title=profile.title) + _reasons(present),
+        )
+    ]
+    # Data steps reading another component's data wait for that data, not just its deploy.
+    data_waits = tuple(_data_ready_step(by_key[dep.component]) for dep in present if dep.needs_data)
+    for kind in _chain(profile):
         steps.append(
             Step(
-                id=step_id(profile.key, StepKind.DEPLOY),
+                id=step_id(profile.key, kind),
                 component=profile.key,
-                kind=StepKind.DEPLOY,
-                depends_on=tuple(_ready_step(by_key[dep.component]) for dep in present),
-                estimate_s=float(profile.estimates.deploy),
-                description=_DESCRIPTIONS[StepKind.DEPLOY].format(title=profile.title) + reasons,
+                kind=kind,
+                depends_on=(steps[-1].id,) + data_waits,
+                estimate_s=float(getattr(profile.estimates, str(kind))),
+                description=_DESCRIPTIONS[kind].format(title=profile.title),
             )
         )
-        previous = steps[-1].id
-        # Data steps reading another component's data wait for that data, not just its deploy.
-        data_waits = tuple(_data_ready_step(by_key[dep.component]) for dep in present if dep.needs_data)
-        for kind in _chain(profile):
-            steps.append(
-                Step(
-                    id=step_id(profile.key, kind),
-                    component=profile.key,
-                    kind=kind,
-                    depends_on=(previous,) + data_waits,
-                    estimate_s=float(getattr(profile.estimates, str(kind))),
-                    description=_DESCRIPTIONS[kind].format(title=profile.title),
-                )
-            )
-            previous = steps[-1].id
-            data_waits = ()  # the first data step waited; the chain carries the order onward
-        smokes.append(previous)
+        data_waits = ()  # the first data step waited; the chain carries the order onward
+    return steps
 
+
+def _platform_steps(
+    smokes: list[str], gate_estimate_s: float, business_gate_estimate_s: float | None, handover_estimate_s: float
+) -> list[Step]:
+    """The technical gate after every component, the business gate when there is one, then handover."""
     gate = Step(
         id=step_id(PLATFORM, StepKind.GATE),
         component=PLATFORM,
@@ -163,15 +197,7 @@ def build_plan(
         estimate_s=float(handover_estimate_s),
         description="Hand the recovered platform over to its users",
     )
-    steps += [*gates, handover]
-
-    def rank(step: Step) -> tuple[float, str]:
-        # Lower priority recovers first; the platform steps come after every component.
-        profile = by_key.get(step.component)
-        return (profile.priority if profile else math.inf, step.id)
-
-    ordered = topological_order(steps, rank)
-    return Plan(stack=stack, steps=tuple(ordered), rto_target_s=float(rto_target_s), rpo_target_s=float(rpo_target_s))
+    return [*gates, handover]
 
 
 def critical_path(plan: Plan) -> tuple[float, list[str]]:
