@@ -9,16 +9,15 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 from orchestrator.engine.crashpoint import KILL_ENV as DRCTL_ENV_KILL
 from orchestrator.run.rundir import RunDir
+from reliability.drctl import DRCTL
 
 REPO = Path(__file__).resolve().parents[1]
-DRCTL = [sys.executable, "-m", "orchestrator.cli"]
 TIMEOUT_S = 300
 # Events after which a started step is no longer running (a non-final failure is followed by a retry).
 _ENDED = {"step_succeeded", "step_skipped", "step_waiting", "step_abandoned"}

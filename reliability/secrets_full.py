@@ -21,7 +21,7 @@ import signal
 import subprocess
 from typing import Any
 
-from reliability.suite_secrets import DRCTL
+from reliability.drctl import DRCTL
 
 
 def _has_option(suite: Any, verb: str, option: str) -> bool:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import runpy
 import sys
 from pathlib import Path
 from urllib.parse import quote
@@ -79,9 +80,9 @@ def _crash() -> None:
 def main(argv: list[str]) -> None:
     kind, args = argv[0], argv[1:]
     {"postgres": _postgres, "crash": _crash}[kind]()
-    from orchestrator.cli.main import main as drctl
-
-    drctl(args)
+    # drctl's own entry point, as `python -m orchestrator.cli` runs it, in this (patched) process.
+    sys.argv = ["drctl", *args]
+    runpy.run_module("orchestrator.cli", run_name="__main__", alter_sys=True)
 
 
 if __name__ == "__main__":

@@ -24,7 +24,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,9 +31,9 @@ from pathlib import Path
 from orchestrator.run.rundir import RunDir
 from orchestrator.targets.local.prelude import BATCH_INTERVAL_S, BATCHES_AFTER_BACKUP, GENERATIONS_AT_BATCHES
 from reliability.leftovers import leftover_problems
+from reliability.drctl import DRCTL
 
 REPO = Path(__file__).resolve().parents[1]
-DRCTL = [sys.executable, "-m", "orchestrator.cli"]
 TIMEOUT_S = 300
 STORES = ("lake", "postgres")
 OLDER, NEWEST = "g001", "g002"

@@ -12,7 +12,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import yaml
 
 from orchestrator.run.rundir import RunDir
 from reliability.pytest_suite import run_test_files
+from reliability.drctl import DRCTL
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml", "pipelines", "kql", "dr")
@@ -226,7 +226,7 @@ def run_corpus(workdir: Path) -> dict:
         folder = workdir / f"case-{number:02d}"
         argv, project, run_dir = prepare(case, folder)
         before = (digest(project), digest(run_dir))
-        done = subprocess.run([sys.executable, "-m", "orchestrator.cli", *argv], capture_output=True, text=True,
+        done = subprocess.run([*DRCTL, *argv], capture_output=True, text=True,
                               cwd=folder, env={**os.environ, "NO_COLOR": "1"}, timeout=120)
         problems = check(case, done.returncode, done.stdout, done.stderr)
         if (digest(project), digest(run_dir)) != before or (folder / ".drill").exists():

@@ -22,7 +22,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -33,9 +32,9 @@ from reliability import secrets_inject
 from reliability.leftovers import stop_processes_of
 from reliability.secret_scan import KEY_STORE, Needles, Scan, canary, make_prefix, scan_tree
 from reliability.suite_bad_input import STACK, make_project
+from reliability.drctl import DRCTL
 
 REPO = Path(__file__).resolve().parents[1]
-DRCTL = [sys.executable, "-m", "orchestrator.cli"]
 TIMEOUT_S = 300
 PAUSE_ENV, PAUSE_STEP = "DRCTL_TEST_PAUSE_AFTER", "lake.rehydrate"
 # Environment names a secret is read from: placed with a canary each (AZURE_STORAGE_CONNECTION_STRING

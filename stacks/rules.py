@@ -14,7 +14,7 @@ from components.errors import ConfigError
 from stacks.stack_file import LOCATION_KEY, NAMESPACE
 
 if TYPE_CHECKING:
-    from stacks.config import StackConfig
+    from stacks.stack_config import StackConfig
 
 
 def check_cross_key_rules(config: StackConfig) -> None:

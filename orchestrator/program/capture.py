@@ -223,6 +223,22 @@ def capture_graph(project_dir: Path, stack: str, config: StackConfig | None = No
         return pulumi.Output.from_input(build(config, project_dir)).apply(exported.update).future()
 
     registrations = run_under_mocks(program, project=_project_name(project_dir), stack=stack, config=values)
+    resources, components = _graph_nodes(registrations)
+    # Registration order depends on when outputs resolve, so it is not used: resources are listed by
+    # URN; components the core first, in the registry's (dependency) order, then the optional ones by URN.
+    order = {spec.type_token: index for index, spec in enumerate(SERVICES) if spec.switch != "off"}
+    return Graph(
+        stack=stack,
+        region=config.region,
+        resources=sorted(resources, key=lambda r: r["urn"]),
+        components=sorted(components, key=lambda c: (order.get(c["type"], len(order)), c["urn"])),
+        outputs=exported,
+        inputs={r.urn: r.inputs for r in registrations if r.custom},
+    )
+
+
+def _graph_nodes(registrations: list[Registration]) -> tuple[list[GraphResource], list[ComponentNode]]:
+    """The program's custom resources and its components, each with its nearest enclosing component."""
     by_urn = {r.urn: r for r in registrations}
 
     def enclosing_component(registration: Registration) -> str | None:
@@ -240,14 +256,8 @@ def capture_graph(project_dir: Path, stack: str, config: StackConfig | None = No
         if registration.type == STACK_TYPE:
             continue
         if not registration.custom:
-            components.append(
-                ComponentNode(
-                    urn=registration.urn,
-                    type=registration.type,
-                    name=registration.name,
-                    component=enclosing_component(registration),
-                )
-            )
+            components.append(ComponentNode(urn=registration.urn, type=registration.type, name=registration.name,
+                                            component=enclosing_component(registration)))
             continue
         resources.append(
             GraphResource(
@@ -259,17 +269,7 @@ def capture_graph(project_dir: Path, stack: str, config: StackConfig | None = No
                 component=enclosing_component(registration),
             )
         )
-    # Registration order depends on when outputs resolve, so it is not used: resources are listed by
-    # URN; components the core first, in the registry's (dependency) order, then the optional ones by URN.
-    order = {spec.type_token: index for index, spec in enumerate(SERVICES) if spec.switch != "off"}
-    return Graph(
-        stack=stack,
-        region=config.region,
-        resources=sorted(resources, key=lambda r: r["urn"]),
-        components=sorted(components, key=lambda c: (order.get(c["type"], len(order)), c["urn"])),
-        outputs=exported,
-        inputs={r.urn: r.inputs for r in registrations if r.custom},
-    )
+    return resources, components
 
 
 def graph_to_json(graph: Graph) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from components import naming
 from components.profile import RecoveryAction
 from orchestrator.model import StepKind
 from orchestrator.plan.recovery import BUSINESS_GATE
-from orchestrator.runbook.document import (
+from orchestrator.runbook.model import (
     RUN,
     SECTION_TITLES,
     Bullets,

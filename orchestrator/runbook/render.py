@@ -12,7 +12,7 @@ import html
 import re
 
 from orchestrator.redact import REDACTOR
-from orchestrator.runbook.document import Bullets, Fields, Para, Runbook, Subsection, Table
+from orchestrator.runbook.model import Bullets, Fields, Para, Runbook, Subsection, Table
 
 FORMATS = ("md", "html")
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import Counter
 
 from components.profile import RecoveryAction
-from orchestrator.runbook.document import (
+from orchestrator.runbook.model import (
     SECTION_TITLES,
     Bullets,
     Context,

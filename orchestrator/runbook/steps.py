@@ -17,7 +17,7 @@ from orchestrator.engine.retry import RetryPolicy
 from orchestrator.model import StepKind
 from orchestrator.plan.history import CONTINGENCY
 from orchestrator.plan.recovery import BUSINESS_GATE, PLATFORM, critical_path, plan_from_json
-from orchestrator.runbook.document import (
+from orchestrator.runbook.model import (
     RUN,
     SECTION_TITLES,
     Context,

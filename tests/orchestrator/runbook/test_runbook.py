@@ -20,7 +20,7 @@ import pytest
 import yaml
 
 from orchestrator.runbook.contacts import load_contacts
-from orchestrator.runbook.document import Bullets, Para, Runbook, Section, Subsection, Table, duration
+from orchestrator.runbook.model import Bullets, Para, Runbook, Section, Subsection, Table, duration
 from orchestrator.runbook.render import render_html, render_markdown
 
 REPO = Path(__file__).resolve().parents[3]
