@@ -12,7 +12,7 @@ import operator
 import os
 import platform
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +73,7 @@ def machine() -> dict[str, Any]:
 def write_docs(results: list[Result], docs_dir: Path, *, quick: bool, elapsed_s: float,
                load_before: list[float] | None) -> tuple[Path, Path]:
     docs_dir.mkdir(parents=True, exist_ok=True)
-    meta = {"generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"), "quick": quick,
+    meta = {"generated_at": datetime.now(UTC).isoformat(timespec="seconds"), "quick": quick,
             "elapsed_s": round(elapsed_s, 1), "machine": {**machine(), "load_average_before": load_before}}
     json_path = docs_dir / "performance.json"
     json_path.write_text(json.dumps({"results": [r.to_json() for r in results], "meta": meta}, indent=2) + "\n")

@@ -39,7 +39,7 @@ def download_and_hash(service: BlobServiceClient, manifest: dict, workers: int =
     with ThreadPoolExecutor(max_workers=workers) as pool:
         for container, facts in manifest["containers"].items():
             listed = list(service.get_container_client(container).list_blobs())
-            checked = list(pool.map(lambda blob: check(container, blob), listed))
+            checked = list(pool.map(lambda blob, c=container: check(c, blob), listed))
             exact &= all(ok for _, ok in checked) and len(checked) == facts["blobs"] \
                 and sum(size for size, _ in checked) == facts["bytes"]
     return exact

@@ -17,10 +17,10 @@ from pulumi_azure_native import cognitiveservices
 from pydantic import Field, field_validator
 
 from components import naming
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.ai_services import CHECKS
-from components.placement import Placement
 
 TYPE_TOKEN = "dataplatform:ai:Services"
 

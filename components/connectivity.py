@@ -13,14 +13,6 @@ import pulumi
 from pulumi_azure_native import network, privatedns
 
 from components import naming
-from components.profile import (
-    Dependency,
-    DRProfile,
-    Estimates,
-    RecoveryAction,
-    Responsibility,
-    SeedFacts,
-)
 from components.firewall import hub_firewall
 from components.hub_layout import (
     DATA_SUBNET,
@@ -30,6 +22,14 @@ from components.hub_layout import (
     carve_hub,
 )
 from components.private_endpoint import PRIVATE_DNS_ZONES
+from components.profile import (
+    Dependency,
+    DRProfile,
+    Estimates,
+    RecoveryAction,
+    Responsibility,
+    SeedFacts,
+)
 from components.spec import Platform, Posture, ServiceSpec, StackFacts
 from smoke_tests.connectivity import CHECKS
 

@@ -94,7 +94,7 @@ class DataExplorerSettings(ServiceSettings):
         return sku
 
     @model_validator(mode="after")
-    def _consistent(self) -> "DataExplorerSettings":
+    def _consistent(self) -> DataExplorerSettings:
         if self.is_dev and (self.capacity != 1 or self.zones):
             raise ValueError(f"{self.sku} has no SLA: capacity 1, no zones")
         if not self.is_dev and self.capacity < 2:

@@ -104,7 +104,7 @@ class DatabricksSettings(ServiceSettings):
     public_network_access: Literal["Enabled", "Disabled"] = Field("Enabled", alias="publicNetworkAccess")
 
     @model_validator(mode="after")
-    def _private_link_needs_injection(self) -> "DatabricksSettings":
+    def _private_link_needs_injection(self) -> DatabricksSettings:
         if self.public_network_access == "Disabled" and self.vnet_injection is None:
             raise ValueError("publicNetworkAccess Disabled needs vnetInjection (Azure's back-end Private Link rule)")
         if self.public_network_access == "Disabled" and self.sku != "premium":

@@ -12,10 +12,10 @@ import pulumi
 from pulumi_azure_native import network
 
 from components import naming
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.ddos import CHECKS
-from components.placement import Placement
 
 TYPE_TOKEN = "dataplatform:connectivity:DdosProtection"
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import pulumi
@@ -87,7 +87,7 @@ class EventHubsArgs:
     prefix: str
     name_suffix: str
     resource_group_name: pulumi.Input[str]
-    settings: EventHubsSettings = EventHubsSettings()
+    settings: EventHubsSettings = field(default_factory=EventHubsSettings)
 
 
 class EventHubs(pulumi.ComponentResource):

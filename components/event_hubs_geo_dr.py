@@ -22,10 +22,10 @@ from pulumi_azure_native import eventhub
 from pydantic import Field
 
 from components import naming
+from components.paired import resource_id
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.event_hubs_geo_dr import CHECKS
-from components.paired import resource_id
 
 TYPE_TOKEN = "dataplatform:data:EventHubsGeoDr"
 

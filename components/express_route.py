@@ -21,11 +21,11 @@ from pydantic import Field
 
 from components import naming
 from components.hub_layout import GATEWAY_SUBNET
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
+from components.public_ip import ALL_ZONES, gateway_ip_configurations, standard_public_ip
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.express_route import CHECKS
-from components.placement import Placement
-from components.public_ip import ALL_ZONES, gateway_ip_configurations, standard_public_ip
 
 TYPE_TOKEN = "dataplatform:connectivity:ExpressRoute"
 

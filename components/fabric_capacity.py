@@ -18,10 +18,10 @@ from pulumi_azure_native import fabric
 from pydantic import Field, StringConstraints
 
 from components import naming
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.fabric_capacity import CHECKS
-from components.placement import Placement
 
 TYPE_TOKEN = "dataplatform:compute:FabricCapacity"
 

@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 import pulumi
-from pydantic import Field, field_validator
 from pulumi_azure_native import authorization, keyvault, operationalinsights, recoveryservices, resources
+from pydantic import Field, field_validator
 
 from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts

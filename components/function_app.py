@@ -18,10 +18,10 @@ from pulumi_azure_native import storage, web
 from pydantic import Field
 
 from components import naming, roles
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.function_app import CHECKS
-from components.placement import Placement
 
 TYPE_TOKEN = "dataplatform:compute:FunctionApp"
 

@@ -18,15 +18,15 @@ from pulumi_azure_native import network
 from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
-from components.hub_layout import DATA_SUBNET
-from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
-from smoke_tests.load_balancer import CHECKS
 from components.cross_region_lb import HomeRegion, cross_region_load_balancer
 from components.hub_addresses import check_usable_in_data_subnet
+from components.hub_layout import DATA_SUBNET
 from components.placement import Placement
+from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.public_ip import ALL_ZONES, standard_public_ip
 from components.single_rule_lb import BACKEND, FRONTEND, PROBE, child_id, single_rule_load_balancer
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from smoke_tests.load_balancer import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:LoadBalancer"
 

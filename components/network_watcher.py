@@ -30,9 +30,9 @@ import pulumi
 from pulumi_azure_native import network
 
 from components import naming
+from components.errors import ConfigError
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
-from components.errors import ConfigError
 from smoke_tests.network_watcher import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:NetworkWatcher"

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime, timezone
-from typing import Callable, Literal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal
 
 import pulumi
 from pulumi_azure_native import authorization, dbforpostgresql
@@ -109,7 +110,7 @@ CREATE_TIME_FIELDS = ("create_mode", "source_server_resource_id", "point_in_time
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ class PostgresArgs:
     prefix: str
     name_suffix: str
     resource_group_name: pulumi.Input[str]
-    settings: PostgresSettings = PostgresSettings()
+    settings: PostgresSettings = field(default_factory=PostgresSettings)
     # Set on the secondary: the server is created from the paired server's geo-redundant backup.
     restore: PostgresRestore | None = None
     paired_prefix: str | None = None

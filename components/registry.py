@@ -11,8 +11,6 @@ answered from the cache import it only when they need a service.
 from __future__ import annotations
 
 from components import (
-    private_endpoint,
-    roles,
     ai_search,
     ai_services,
     analysis_services,
@@ -36,8 +34,10 @@ from components import (
     mysql,
     network_watcher,
     postgres,
+    private_endpoint,
     public_dns,
     purview,
+    roles,
     sql_database,
     sql_managed_instance,
     sql_server_vm,

@@ -106,7 +106,7 @@ class FailoverGroupSettings(_Model):
     partner_instance_id: str | None = Field(None, alias="partnerInstanceId")
 
     @model_validator(mode="after")
-    def _grace_period_with_automatic(self) -> "FailoverGroupSettings":
+    def _grace_period_with_automatic(self) -> FailoverGroupSettings:
         if self.failover_policy == "Automatic" and self.grace_period_minutes is None:
             raise ValueError("gracePeriodMinutes is required when failoverPolicy is Automatic")
         return self

@@ -97,7 +97,7 @@ class SqlServerVmSettings(ServiceSettings):
     public_network_access: Literal["Enabled", "Disabled"] = Field("Enabled", alias="publicNetworkAccess")
 
     @model_validator(mode="after")
-    def _snapshots_within_retention(self) -> "SqlServerVmSettings":
+    def _snapshots_within_retention(self) -> SqlServerVmSettings:
         if self.app_consistent_snapshot_hours > self.recovery_point_retention_hours:
             raise ValueError("appConsistentSnapshotHours must not exceed recoveryPointRetentionHours")
         return self

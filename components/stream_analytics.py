@@ -19,10 +19,10 @@ from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from components import naming, roles
 from components.lake import ZONES
+from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
 from smoke_tests.stream_analytics import CHECKS
-from components.placement import Placement
 
 TYPE_TOKEN = "dataplatform:data:StreamAnalytics"
 
@@ -92,7 +92,7 @@ class StreamAnalyticsSettings(ServiceSettings):
         return value
 
     @model_validator(mode="after")
-    def _time_for_custom_mode(self) -> "StreamAnalyticsSettings":
+    def _time_for_custom_mode(self) -> StreamAnalyticsSettings:
         if self.output_start_mode == "CustomTime" and self.output_start_time is None:
             # Raised against outputStartTime itself, so the config error names the key to add.
             problem = PydanticCustomError("missing", "required when outputStartMode is CustomTime (the replay watermark, UTC)")

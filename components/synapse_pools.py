@@ -37,7 +37,7 @@ class SparkPoolSettings(ServiceSettings):
     spark_version: str = Field("3.4", alias="sparkVersion", pattern=r"^3\.[0-9]$")
 
     @model_validator(mode="after")
-    def _range(self) -> "SparkPoolSettings":
+    def _range(self) -> SparkPoolSettings:
         if self.max_nodes < self.min_nodes:
             raise ValueError(f"maxNodes ({self.max_nodes}) is below minNodes ({self.min_nodes})")
         return self

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 # A step fails as its checks do: retry the transient, stop on the permanent (smoke_tests/check.py).
 from smoke_tests.check import PermanentError, TransientError
 
-__all__ = ["GateWaiting", "PermanentError", "Plan", "Step", "StepContext", "StepKind", "StepOutcome", "StepRunner",
-           "StepState", "TERMINAL_STATES", "TransientError"]
+__all__ = [
+    "TERMINAL_STATES",
+    "GateWaiting",
+    "PermanentError",
+    "Plan",
+    "Step",
+    "StepContext",
+    "StepKind",
+    "StepOutcome",
+    "StepRunner",
+    "StepState",
+    "TransientError",
+]
 
 
 class StepKind(StrEnum):
@@ -60,7 +72,7 @@ class Step:
         }
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Step":
+    def from_json(cls, data: dict[str, Any]) -> Step:
         return cls(
             id=data["id"],
             component=data["component"],

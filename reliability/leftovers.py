@@ -8,6 +8,7 @@ failed case without touching anyone else's processes.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 from pathlib import Path
@@ -31,10 +32,8 @@ def describe(procs: list[psutil.Process]) -> list[str]:
     """`pid: command line` of each process still there."""
     out = []
     for proc in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             out.append(f"{proc.pid}: {' '.join(proc.cmdline())[:200]}")
-        except psutil.NoSuchProcess:
-            pass
     return out
 
 
@@ -47,10 +46,8 @@ def stop_processes_of(workdir: Path) -> int:
     """Kill whatever still runs from `workdir` and wait for it; how many there were."""
     procs = processes_of(workdir)
     for proc in procs:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
-        except psutil.NoSuchProcess:
-            pass
     psutil.wait_procs(procs, timeout=10)
     return len(procs)
 

@@ -30,8 +30,8 @@ from pathlib import Path
 
 from orchestrator.run.rundir import RunDir
 from orchestrator.targets.local.prelude import BATCH_INTERVAL_S, BATCHES_AFTER_BACKUP, GENERATIONS_AT_BATCHES
-from reliability.leftovers import leftover_problems
 from reliability.drctl import DRCTL
+from reliability.leftovers import leftover_problems
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 300
@@ -74,7 +74,7 @@ def data_age_s(generation: str) -> float:
     return float((LATEST - WATERMARKS[generation]) * BATCH_INTERVAL_S)
 
 
-def run(full: bool, workdir: Path) -> dict:  # noqa: ARG001 (full: the same cases either way)
+def run(full: bool, workdir: Path) -> dict:
     results = [run_case(case, Path(workdir) / f"case-{n}") for n, case in enumerate(CASES)]
     figures: dict[str, object] = {"cases": len(results), "cases passed": sum(not r["problems"] for r in results)}
     for result in results:
@@ -97,7 +97,7 @@ def run_case(case: Case, workdir: Path) -> dict:
         proc = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
     except subprocess.TimeoutExpired:
         return {"case": case.name, "figures": {"outcome": "timed out"},
-                "problems": [f"no answer within {TIMEOUT_S}s"] + leftover_problems(workdir)}
+                "problems": [f"no answer within {TIMEOUT_S}s", *leftover_problems(workdir)]}
     duration = round(time.monotonic() - started, 1)
     try:
         summary = json.loads(proc.stdout)
@@ -106,7 +106,7 @@ def run_case(case: Case, workdir: Path) -> dict:
         prelude = json.loads(RunDir(run_dir).prelude_json.read_text())
     except (ValueError, KeyError, OSError) as exc:
         return {"case": case.name, "figures": {"outcome": f"exit {proc.returncode}, no summary"},
-                "problems": [f"unreadable run: {exc}; stderr: {proc.stderr[-800:]}"] + leftover_problems(workdir)}
+                "problems": [f"unreadable run: {exc}; stderr: {proc.stderr[-800:]}", *leftover_problems(workdir)]}
     problems = check(case, proc.returncode, proc.stderr, summary, evidence, prelude) + leftover_problems(workdir)
     return {"case": case.name, "figures": figures_of(case, summary, evidence, duration), "problems": problems}
 

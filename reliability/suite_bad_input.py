@@ -19,8 +19,8 @@ from pathlib import Path
 import yaml
 
 from orchestrator.run.rundir import RunDir
-from reliability.pytest_suite import run_test_files
 from reliability.drctl import DRCTL
+from reliability.pytest_suite import run_test_files
 
 REPO = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml", "pipelines", "kql", "dr")

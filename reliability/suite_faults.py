@@ -37,7 +37,7 @@ FULL_DRILLS, QUICK_DRILLS = 20, 3
 VALIDATED = ("lake.validate", "postgres.validate")
 
 
-def run(full: bool, workdir: Path) -> dict:  # noqa: ARG001 (each drill gets its own mkdtemp, see above)
+def run(full: bool, workdir: Path) -> dict:
     seeds = range(1, (FULL_DRILLS if full else QUICK_DRILLS) + 1)
     started = time.monotonic()
     results = [run_drill(seed) for seed in seeds]
@@ -78,7 +78,7 @@ def run_drill(seed: int) -> dict:
                                   workers=4, inject_faults=FaultSettings(rate=RATE, seed=seed, kinds=KINDS))
         result["outcome"] = summary["outcome"]
         result.update(check_run(Path(summary["run_dir"])))
-    except Exception as exc:  # noqa: BLE001 - a drill that raises is a finding, not the end of the suite
+    except Exception as exc:
         result["problems"].append(f"the drill raised {type(exc).__name__}: {exc}")
     result["problems"] += leftover_problems(workdir)
     result["duration_s"] = round(time.monotonic() - started, 1)

@@ -29,10 +29,10 @@ import yaml
 
 from orchestrator.run.rundir import RunDir
 from reliability import secrets_inject
+from reliability.drctl import DRCTL
 from reliability.leftovers import stop_processes_of
 from reliability.secret_scan import KEY_STORE, Needles, Scan, canary, make_prefix, scan_tree
 from reliability.suite_bad_input import STACK, make_project
-from reliability.drctl import DRCTL
 
 REPO = Path(__file__).resolve().parents[1]
 TIMEOUT_S = 300

@@ -8,6 +8,7 @@ with a shared key on the local region pair, with DefaultAzureCredential and the 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import time
@@ -36,10 +37,8 @@ def blob_write_read_delete(probe: LakeProbe) -> dict:
     names = {c.name for c in service.list_containers()}
     for container in probe.containers:
         checks.append({"check": f"container {container} exists", "ok": container in names})
-    try:
+    with contextlib.suppress(ResourceExistsError):
         service.create_container(SMOKE_CONTAINER)
-    except ResourceExistsError:
-        pass
     canary = os.urandom(1024)
     blob = service.get_blob_client(SMOKE_CONTAINER, f"canary-{time.time_ns()}.bin")
     blob.upload_blob(canary, overwrite=True)

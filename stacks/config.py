@@ -49,7 +49,7 @@ def _known_keys() -> tuple[str, ...]:
     from components.registry import SERVICES
 
     core = tuple(spec.key for spec in SERVICES if spec.settings is not None and spec.switch != "off")
-    return _STRING_KEYS + ("services",) + core + _OBJECT_KEYS[1:]
+    return (*_STRING_KEYS, "services", *core, *_OBJECT_KEYS[1:])
 
 
 def config_from_mapping(

@@ -35,7 +35,7 @@ class StackConfig:
     address_space: str
     recovery: RecoveryTargets
     restore: RestoreSources
-    fallback: FallbackConfig = FallbackConfig()
+    fallback: FallbackConfig = field(default_factory=FallbackConfig)
     saas: tuple[str, ...] = ()
     paired_prefix: str | None = None
     paired_name_suffix: str | None = None

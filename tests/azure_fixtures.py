@@ -73,7 +73,7 @@ class _Adapter(requests.adapters.BaseAdapter):
         super().__init__()
         self.routes, self.log = routes, log
 
-    def send(self, request, **kwargs):  # noqa: ARG002 - requests' adapter signature
+    def send(self, request, **kwargs):
         self.log.append(request)
         path = requests.utils.urlparse(request.url).path
         for route in self.routes:

@@ -44,7 +44,7 @@ def _unfilter(kind: int, line: bytearray, prev: bytearray, bpp: int) -> None:
         for i in range(bpp, len(line)):
             line[i] = (line[i] + line[i - bpp]) & 255
     elif kind == 2:  # Up
-        line[:] = bytes((a + b) & 255 for a, b in zip(line, prev))
+        line[:] = bytes((a + b) & 255 for a, b in zip(line, prev, strict=False))
     elif kind == 3:  # Average
         for i in range(len(line)):
             line[i] = (line[i] + ((line[i - bpp] if i >= bpp else 0) + prev[i]) // 2) & 255

@@ -8,9 +8,10 @@ tests do not leak settings into each other.
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from components.registry import subresource_types
 from orchestrator.program.capture import STACK_TYPE, Registration, run_under_mocks

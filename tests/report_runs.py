@@ -7,10 +7,11 @@ bars are checked against. No sleeping, no emulator.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.retry import RetryPolicy
@@ -30,7 +31,7 @@ class Clock:
 
 
 def iso(t: float) -> str:
-    return datetime.fromtimestamp(t, tz=timezone.utc).isoformat(timespec="milliseconds")
+    return datetime.fromtimestamp(t, tz=UTC).isoformat(timespec="milliseconds")
 
 
 def step(sid: str, kind: StepKind, deps: tuple[str, ...] = (), estimate: float = 60.0, description: str = "") -> Step:

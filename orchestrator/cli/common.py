@@ -25,7 +25,7 @@ workers_option = click.option("--workers", type=click.IntRange(1, 64), default=4
                               help="Steps run at once.")
 
 
-def workdir_option(help: str):  # noqa: A002 (click's own keyword)
+def workdir_option(help: str):
     return click.option("--workdir", type=click.Path(file_okay=False, path_type=Path), default=DEFAULT_WORKDIR,
                         show_default=True, help=help)
 

@@ -95,7 +95,7 @@ def print_posture(document: dict) -> None:
     for row in document["services"]:
         uplifts = "\n".join(
             f"[{marks[enabled]}] {option}" if row["in_stack"] else option
-            for option, enabled in zip(row["uplift_options"], row["uplift_enabled"])
+            for option, enabled in zip(row["uplift_options"], row["uplift_enabled"], strict=False)
         )
         table.add_row(
             row["service"],

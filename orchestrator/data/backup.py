@@ -9,11 +9,13 @@ SQL checksum and max(ts), all read from the very snapshot the dump was taken fro
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from azure.core.exceptions import ResourceExistsError
@@ -33,12 +35,18 @@ from orchestrator.data.manifest import (
 from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, TransientError
 
-__all__ = ["replicate_lake", "backup_lake", "backup_postgres", "load_manifest",
-           "lake_manifest_path", "postgres_manifest_path"]
+__all__ = [
+    "backup_lake",
+    "backup_postgres",
+    "lake_manifest_path",
+    "load_manifest",
+    "postgres_manifest_path",
+    "replicate_lake",
+]
 
 
 def _now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 def lake_manifest_path(backup_dir: Path) -> Path:
@@ -49,6 +57,19 @@ def postgres_manifest_path(backup_dir: Path, database: str) -> Path:
     return Path(backup_dir) / "postgres" / database / "manifest.json"
 
 
+
+def _same(src: Any, dst: Any | None) -> bool:
+    """The destination blob is already the source's: same size and Content-MD5."""
+    return dst is not None and dst.size == src.size and \
+        md5_text(dst.content_settings.content_md5) == md5_text(src.content_settings.content_md5)
+
+
+def _copy_blob(source: BlobServiceClient, dest: BlobServiceClient, container: str, name: str, blob: Any) -> None:
+    data = source.get_blob_client(container, name).download_blob().readall()
+    cs = blob.content_settings
+    dest.get_blob_client(container, name).upload_blob(
+        data, overwrite=True, content_settings=ContentSettings(content_type=cs.content_type, content_md5=cs.content_md5))
+
 def replicate_lake(source: BlobServiceClient, dest: BlobServiceClient,
                    containers: tuple[str, ...] = ZONES, workers: int = 8) -> dict:
     """Make `dest` a mirror of `source` for `containers`: copy new or changed blobs (keeping
@@ -56,28 +77,13 @@ def replicate_lake(source: BlobServiceClient, dest: BlobServiceClient,
     copied = deleted = unchanged = 0
     with azure_errors("lake replication"):
         for container in containers:
-            try:
+            with contextlib.suppress(ResourceExistsError):
                 dest.create_container(container)
-            except ResourceExistsError:
-                pass
             src = {b.name: b for b in source.get_container_client(container).list_blobs()}
             dst = {b.name: b for b in dest.get_container_client(container).list_blobs()}
-
-            def same(name: str) -> bool:
-                d = dst.get(name)
-                return d is not None and d.size == src[name].size and \
-                    md5_text(d.content_settings.content_md5) == md5_text(src[name].content_settings.content_md5)
-
-            def copy(name: str) -> None:
-                data = source.get_blob_client(container, name).download_blob().readall()
-                cs = src[name].content_settings
-                dest.get_blob_client(container, name).upload_blob(
-                    data, overwrite=True, content_settings=ContentSettings(
-                        content_type=cs.content_type, content_md5=cs.content_md5))
-
-            todo = [n for n in src if not same(n)]
+            todo = [n for n in src if not _same(src[n], dst.get(n))]
             with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(copy, todo))
+                list(pool.map(lambda name, c=container, s=src: _copy_blob(source, dest, c, name, s[name]), todo))
             for name in set(dst) - set(src):
                 dest.get_blob_client(container, name).delete_blob()
             copied, deleted, unchanged = copied + len(todo), deleted + len(set(dst) - set(src)), \

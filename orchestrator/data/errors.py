@@ -11,7 +11,7 @@ import contextlib
 import email.utils
 import re
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import psycopg
 from azure.core.exceptions import HttpResponseError, IncompleteReadError, ServiceRequestError, ServiceResponseError
@@ -91,7 +91,7 @@ def _body_error(response: object) -> dict:
     """The `error` object of an ARM error body, for errors raised without a parsed model."""
     try:
         body = response.json() if response is not None else None
-    except Exception:  # noqa: BLE001 - a body that is not JSON has no code to read
+    except Exception:
         return {}
     error = body.get("error") if isinstance(body, dict) else None
     return error if isinstance(error, dict) else {}

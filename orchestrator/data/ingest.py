@@ -11,13 +11,15 @@ re-running a batch rewrites identical bytes and rows: ingestion is idempotent.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import json
 from collections import defaultdict
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Iterable, Protocol
+from typing import Protocol
 
 import psycopg
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
@@ -120,10 +122,8 @@ class LakeSink:
     def ensure_containers(self) -> None:
         with azure_errors("lake: create containers"):
             for zone in ZONES:
-                try:
+                with contextlib.suppress(ResourceExistsError):
                     self.service.create_container(zone)
-                except ResourceExistsError:
-                    pass
 
     def load_reference(self, devices: list[dict]) -> None:
         self.ensure_containers()
@@ -206,13 +206,12 @@ class PostgresSink:
 
     def load_reference(self, devices: list[dict]) -> None:
         self.ensure_schema()
-        with pg_errors("postgres: reference data"), self._connect() as conn:
-            with conn.cursor() as cur:
-                cur.executemany(
-                    "INSERT INTO devices (device_id, site, model, installed_on) VALUES (%s, %s, %s, %s) "
-                    "ON CONFLICT (device_id) DO UPDATE SET site = EXCLUDED.site, model = EXCLUDED.model, "
-                    "installed_on = EXCLUDED.installed_on",
-                    [(d["device_id"], d["site"], d["model"], d["installed_on"]) for d in devices])
+        with pg_errors("postgres: reference data"), self._connect() as conn, conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO devices (device_id, site, model, installed_on) VALUES (%s, %s, %s, %s) "
+                "ON CONFLICT (device_id) DO UPDATE SET site = EXCLUDED.site, model = EXCLUDED.model, "
+                "installed_on = EXCLUDED.installed_on",
+                [(d["device_id"], d["site"], d["model"], d["installed_on"]) for d in devices])
 
     def has_reference(self) -> bool:
         with pg_errors("postgres: reference data"), self._connect() as conn:
@@ -223,8 +222,9 @@ class PostgresSink:
     def write_batch(self, batch: Batch, devices: dict[str, dict]) -> None:
         rows = [(e["id"], e["ts"], e["device_id"], e["kind"], Decimal(f"{e['value']:.3f}"))
                 for e in batch.events]
-        with pg_errors(f"postgres: batch {batch.index}"), self._connect() as conn:
-            with conn.transaction(), conn.cursor() as cur:  # the batch and its watermark commit together
+        # The batch and its watermark commit together.
+        with pg_errors(f"postgres: batch {batch.index}"), self._connect() as conn, conn.transaction(), \
+                conn.cursor() as cur:
                 cur.executemany(
                     "INSERT INTO events (id, ts, device_id, kind, value) VALUES (%s, %s, %s, %s, %s) "
                     "ON CONFLICT (id) DO UPDATE SET ts = EXCLUDED.ts, device_id = EXCLUDED.device_id, "

@@ -16,9 +16,10 @@ altered under an unchanged Content-MD5 header would take a download to see, whic
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
@@ -126,7 +127,7 @@ def snapshot_source(geo_copy: BlobServiceClient, account_key: str, snapshots: di
 
     def source_url(container: str, name: str) -> str:
         snapshot = snapshots[container][name]
-        now = datetime.now(timezone.utc)  # start a little in the past: clock skew
+        now = datetime.now(UTC)  # start a little in the past: clock skew
         sas = generate_blob_sas(account_name=geo_copy.account_name, container_name=container, blob_name=name,
                                 snapshot=snapshot, account_key=account_key,
                                 permission=BlobSasPermissions(read=True), start=now - timedelta(minutes=5),

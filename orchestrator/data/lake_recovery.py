@@ -10,13 +10,14 @@ SAS (`shared_key_source`), on Azure a user-delegation SAS (orchestrator/targets/
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
-from typing import Any, Callable, Iterable
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
@@ -59,7 +60,7 @@ def shared_key_source(source_service: BlobServiceClient, account_key: str, sas_t
         # signed per blob, when its copy starts: read-only, this one blob, valid from a little in
         # the past (clock skew) until sas_ttl_s from now, which must outlive the copy (on Azure
         # the copy reads the source for as long as it runs)
-        now = datetime.now(timezone.utc)
+        now = datetime.now(UTC)
         sas = generate_blob_sas(account_name=source_service.account_name, container_name=container,
                                 blob_name=name, account_key=account_key,
                                 permission=BlobSasPermissions(read=True), start=now - timedelta(minutes=5),
@@ -113,10 +114,8 @@ def _copies_to_make(source_service: BlobServiceClient, dest_service: BlobService
     jobs: list[tuple[str, str]] = []
     with azure_errors("lake rehydration"):
         for container in containers:
-            try:
+            with contextlib.suppress(ResourceExistsError):
                 dest_service.create_container(container)
-            except ResourceExistsError:
-                pass
             existing = {b.name: (b.size, md5_text(b.content_settings.content_md5),
                                  getattr(b.copy, "status", None))
                         for b in dest_service.get_container_client(container).list_blobs(include=["copy"])}

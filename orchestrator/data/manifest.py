@@ -11,10 +11,10 @@ import base64
 import hashlib
 import json
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Sequence
-from typing import Any, Iterable
+from typing import Any
 
 import psycopg
 from azure.core.exceptions import ResourceNotFoundError

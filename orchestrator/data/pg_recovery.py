@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import os
 import subprocess
+from collections.abc import Sequence
 from typing import Protocol
 
 from orchestrator.data.connect import pg_connect

@@ -11,15 +11,15 @@ from __future__ import annotations
 import json
 import os
 import random
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Iterator
 
 from orchestrator.atomic import write_atomic
 from orchestrator.model import PermanentError
 
-T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
 STATE_FILE = "source.json"
 
 # kind -> (typical value, spread): plausible telemetry, and a band that defines an anomaly
@@ -35,7 +35,7 @@ MODELS = ("th-100", "th-200", "px-9", "vb-3")
 
 def iso(ts: datetime) -> str:
     """Timestamps as UTC ISO 8601 with milliseconds and a Z, one form everywhere."""
-    return ts.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return ts.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def batch_window(k: int, interval_s: int) -> tuple[datetime, datetime]:

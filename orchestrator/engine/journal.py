@@ -15,8 +15,8 @@ import os
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from datetime import datetime, timezone
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -77,7 +77,7 @@ class Journal:
 
     @classmethod
     def open(cls, run_dir: str | os.PathLike[str], *, redact: Redact | None = None,
-             now: Callable[[], float] = time.time, mirror: Mirror | None = None) -> "Journal":
+             now: Callable[[], float] = time.time, mirror: Mirror | None = None) -> Journal:
         state, torn, valid_size = replay(RunDir(run_dir).journal)
         return cls(Path(run_dir), state, torn, valid_size, redact, now, mirror)
 
@@ -89,7 +89,7 @@ class Journal:
         """Write one event durably, then apply it to `state`; returns the record as written."""
         with self._lock:
             seq = self.state.last_seq + 1
-            ts = datetime.fromtimestamp(self._now(), tz=timezone.utc).isoformat(timespec="milliseconds")
+            ts = datetime.fromtimestamp(self._now(), tz=UTC).isoformat(timespec="milliseconds")
             record = self.redact({"seq": seq, "ts": ts, "event": str(event), **fields})
             line = json.dumps(record, ensure_ascii=False, separators=(",", ":"), default=_jsonable) + "\n"
             # What replay will read back, so the live state and a resumed one cannot differ.
@@ -153,10 +153,8 @@ class Journal:
         except BaseException:
             # Interrupted mid-line (Ctrl-C, a full disk): cut the partial line so later appends
             # in this process do not land after garbage, then let the caller see the error.
-            try:
+            with suppress(OSError):
                 os.ftruncate(fd, start)
-            except OSError:
-                pass
             raise
         self._size = start + len(data)
 
@@ -178,7 +176,7 @@ class Journal:
                 os.close(self._fd)
                 self._fd = None
 
-    def __enter__(self) -> "Journal":
+    def __enter__(self) -> Journal:
         return self
 
     def __exit__(self, *exc: object) -> None:

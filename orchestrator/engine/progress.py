@@ -14,7 +14,7 @@ import os
 import sys
 import threading
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
@@ -29,7 +29,7 @@ PAUSE_MAX_S = 300.0
 
 def progress_line(message: str) -> None:
     """Plain timestamped progress on stderr (stdout is kept for results)."""
-    stamp = datetime.now(timezone.utc).strftime("%H:%M:%S")
+    stamp = datetime.now(UTC).strftime("%H:%M:%S")
     print(f"{stamp} {message}", file=sys.stderr, flush=True)
 
 

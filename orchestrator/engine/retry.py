@@ -152,6 +152,6 @@ class RetryPolicy:
         )
         return retrying(attempt_once)
 
-    def without_sleep(self) -> "RetryPolicy":
+    def without_sleep(self) -> RetryPolicy:
         """The same policy, never sleeping (for dry runs and tests)."""
         return replace(self, sleep=lambda _seconds: None)

@@ -19,7 +19,7 @@ def sigterm_as_interrupt() -> Iterator[None]:
         yield
         return
 
-    def _terminate(signum, frame):  # noqa: ARG001
+    def _terminate(signum, frame):
         raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGTERM, _terminate)

@@ -66,7 +66,7 @@ def _find_cycle(steps: list[Step], missing: dict[str, int]) -> list[str]:
         # Every unordered step has at least one unordered dependency, so this walk must loop.
         nxt = sorted(deps[path[-1]])[0]
         if nxt in seen:
-            return path[seen[nxt]:] + [nxt]
+            return [*path[seen[nxt]:], nxt]
         seen[nxt] = len(path)
         path.append(nxt)
 

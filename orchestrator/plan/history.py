@@ -252,6 +252,6 @@ def apply_history(plan: Plan, histories: dict[str, StepHistory],
         flagged = found.regression(threshold)
         if flagged:
             regressions.append(flagged)
-    if all(new is old for new, old in zip(steps, plan.steps)):
+    if all(new is old for new, old in zip(steps, plan.steps, strict=False)):
         return plan, sources, regressions  # the same plan object: what was computed from it still holds
     return replace(plan, steps=tuple(steps)), sources, regressions

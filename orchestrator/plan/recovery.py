@@ -14,8 +14,19 @@ from components.profile import Dependency, DRProfile, RecoveryAction
 from orchestrator.model import Plan, Step, StepKind
 from orchestrator.plan.dag import remembered, topological_order, validate_plan
 
-__all__ = ["build_plan", "critical_path", "plan_from_json", "plan_to_json", "remaining_seconds", "sequential_seconds",
-           "step_id", "topological_order", "validate_plan", "PLATFORM", "BUSINESS_GATE"]
+__all__ = [
+    "BUSINESS_GATE",
+    "PLATFORM",
+    "build_plan",
+    "critical_path",
+    "plan_from_json",
+    "plan_to_json",
+    "remaining_seconds",
+    "sequential_seconds",
+    "step_id",
+    "topological_order",
+    "validate_plan",
+]
 
 PLATFORM = "platform"  # the component name of the gate and handover steps
 BUSINESS_GATE = f"{PLATFORM}.business-gate"
@@ -162,7 +173,7 @@ def _component_steps(profile: DRProfile, by_key: dict[str, DRProfile]) -> list[S
                 id=step_id(profile.key, kind),
                 component=profile.key,
                 kind=kind,
-                depends_on=(steps[-1].id,) + data_waits,
+                depends_on=(steps[-1].id, *data_waits),
                 estimate_s=float(getattr(profile.estimates, str(kind))),
                 description=_DESCRIPTIONS[kind].format(title=profile.title),
             )

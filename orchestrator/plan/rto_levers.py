@@ -10,6 +10,7 @@ with `saving_s` null and the reason.
 from __future__ import annotations
 
 import heapq
+import itertools
 import math
 from typing import Any
 
@@ -129,7 +130,7 @@ def _automate(plan: Plan, dag: _Dag, path: list[str], critical_s: float) -> dict
 
 def _parallelise(plan: Plan, dag: _Dag, path: list[str], critical_s: float, workers: int) -> dict[str, Any]:
     by_id = {step.id: step for step in plan.steps}
-    waits = [f"{b} waits for {a}" for a, b in zip(path, path[1:])
+    waits = [f"{b} waits for {a}" for a, b in itertools.pairwise(path)
              if by_id[a].component != by_id[b].component and PLATFORM not in (by_id[a].component, by_id[b].component)]
     independent_s = dag.independent()
     scheduled_s = scheduled_seconds(plan, workers, dag)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from orchestrator.model import Plan, Step, StepKind
 from components.lake import LakeSettings
+from orchestrator.model import Plan, Step, StepKind
 
 LAKE = "lake"
 

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, TypedDict
+from typing import Any, TypedDict
 
 import pulumi
 import yaml
@@ -87,7 +88,7 @@ class RecordingMonitor(MockMonitor):
         super().__init__(mocks)
         self.registrations: list[Registration] = []
 
-    def RegisterResource(self, request):  # noqa: N802 (the gRPC method name)
+    def RegisterResource(self, request):
         response = super().RegisterResource(request)  # also ensures the event loop deserializing needs
         inputs = rpc.deserialize_properties(request.object) if request.type != STACK_TYPE else {}
         self.registrations.append(

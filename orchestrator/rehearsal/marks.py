@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from orchestrator.run.ownership import iso
@@ -20,6 +20,6 @@ DEFAULT_TTL_HOURS = 4.0
 
 
 def marker_document(name: str, ttl_hours: float, now: datetime | None = None, **extra: Any) -> dict[str, Any]:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     return {"name": name, "created_at": iso(now), "expires_at": iso(now + timedelta(hours=ttl_hours)),
             "ttl_hours": ttl_hours, **extra}

@@ -7,9 +7,10 @@ import json
 import shutil
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from orchestrator.engine.progress import progress_line
 from orchestrator.rehearsal.marks import MARKER

@@ -148,10 +148,7 @@ def _phases(report: dict[str, Any]) -> list[str]:
     body = [[escape(r["phase"]), str(r["steps"]), f"{r['total_s']:.2f}", f"{r['critical_s']:.2f}"] for r in rows]
     total = ["total", str(sum(r["steps"] for r in rows)), f"{sum(r['total_s'] for r in rows):.2f}",
              f"{sum(r['critical_s'] for r in rows):.2f}"]
-    return ["<h2>Time per phase</h2>",
-            "<p class=\"note\">Seconds each phase's steps ran, added up (steps of a phase may run at once), and "
-            "the part of it on the plan's critical path.</p>"] + _table(
-        ["phase", "steps", "total (s)", "on the critical path (s)"], body, (1, 2, 3), total)
+    return ["<h2>Time per phase</h2>", "<p class=\"note\">Seconds each phase's steps ran, added up (steps of a phase may run at once), and " "the part of it on the plan's critical path.</p>", *_table(["phase", "steps", "total (s)", "on the critical path (s)"], body, (1, 2, 3), total)]
 
 
 def _components(report: dict[str, Any]) -> list[str]:
@@ -160,7 +157,7 @@ def _components(report: dict[str, Any]) -> list[str]:
              _t(c["validation"]), _t(c["recovered_data_timestamp"]), _t(c["data_timestamp"])]
             for c in report["components"]]
     head = ["component", "stateful", "exercised", "status", "smoke", "validation", "recovered to", "after replay"]
-    out = ["<h2>Components</h2>"] + _table(head, rows)
+    out = ["<h2>Components</h2>", *_table(head, rows)]
     said = [c for c in report["components"] if "recovery" in c]  # reports from before it lack the sentence
     if said:
         out += ["<h2>What is and is not recovered</h2>", "<ul>"]
@@ -180,7 +177,7 @@ def _steps(report: dict[str, Any]) -> list[str]:
              _t(s["state"]), str(s["attempts"]), _seconds(s["duration_s"]),
              _t(s["error"] or ("" if s["exercised"] else "declared, not exercised locally"))]
             for s in report["steps"]]
-    out = ["<h2>Steps</h2>"] + _table(["step", "description", "state", "attempts", "duration", "detail"], rows, (3, 4))
+    out = ["<h2>Steps</h2>", *_table(["step", "description", "state", "attempts", "duration", "detail"], rows, (3, 4))]
     if report.get("failures"):
         out += ["<h2>Failures</h2>", "<ul>"]
         out += [f"<li><code>{_t(f['step'])}</code> {_t(f['state'])}: {_t(f['error'] or '')}</li>"

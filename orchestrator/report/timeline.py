@@ -74,7 +74,7 @@ def bars(report: dict[str, Any]) -> tuple[list[Bar], datetime | None]:
     origin = parse_ts(report.get("run_started_at")) or min((t for t in starts if t), default=None)
     critical = set(report.get("estimated_critical_path") or [])
     found = []
-    for step, start in zip(report["steps"], starts):
+    for step, start in zip(report["steps"], starts, strict=False):
         end = parse_ts(step.get("finished_at"))
         found.append(Bar(
             step=step["id"], component=step["component"], kind=step["kind"], state=step["state"],

@@ -31,10 +31,11 @@ import re
 import secrets
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from orchestrator.atomic import write_json_atomic
 from orchestrator.engine.progress import progress_line
@@ -53,7 +54,7 @@ class LeaseHeld(BadInput):
 
 
 def _iso(epoch_s: float) -> str:
-    return datetime.fromtimestamp(epoch_s, tz=timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return datetime.fromtimestamp(epoch_s, tz=UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def describe_holder(doc: dict[str, Any]) -> str:
@@ -254,7 +255,7 @@ class StackLease:
         if self.lease is not None and self.lease.holder is not None:
             self.lease.release()
 
-    def __enter__(self) -> "StackLease":
+    def __enter__(self) -> StackLease:
         return self
 
     def __exit__(self, *exc: object) -> None:

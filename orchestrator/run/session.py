@@ -19,8 +19,9 @@ then goes on from 5.
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from components.profile import DRProfile
 from orchestrator.atomic import write_json_atomic

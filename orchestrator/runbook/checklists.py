@@ -152,9 +152,7 @@ def business_review(ctx: Context) -> Section:
     return Section(SECTION_TITLES[7], (
         Fields((
             ("Business contacts", tuple(chain(e, e.area) for e in (*c.business_approvers, *c.business_smes))),
-            ("Business validation steps", tuple(validations) + (
-                "Each business SME runs the checks of the solutions they own (reports, queries, extracts) against "
-                "the DR system and tells the approvers the result.",)),
+            ("Business validation steps", (*tuple(validations), "Each business SME runs the checks of the solutions they own (reports, queries, extracts) against " "the DR system and tells the approvers the result.")),
             ("Evidence trail", (
                 "The technical approval: `approvals/platform.gate.json` in the run directory.", gate,
                 f"The run's `report.md`, and `drctl verify-evidence {RUN}` exiting 0, attached to the DR ticket "

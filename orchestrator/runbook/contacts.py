@@ -52,7 +52,7 @@ class Person(_Strict):
         return value
 
     @model_validator(mode="after")
-    def _reachable(self) -> "Person":
+    def _reachable(self) -> Person:
         if not (self.phone or self.email or self.url):
             raise ValueError("give a phone, email or url: a contact nobody can reach is no contact")
         return self

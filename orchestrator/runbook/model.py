@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, Union
+from typing import TYPE_CHECKING, Any
 
 from components.profile import DRProfile
 from orchestrator.report.durations import human_duration
@@ -63,11 +63,11 @@ class Fields:
 @dataclass(frozen=True)
 class Subsection:
     title: str
-    blocks: tuple["Block", ...]
+    blocks: tuple[Block, ...]
     anchor: str = ""
 
 
-Block = Union[Para, Bullets, Table, Fields, Subsection]
+Block = Para | Bullets | Table | Fields | Subsection
 
 
 @dataclass(frozen=True)

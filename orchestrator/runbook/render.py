@@ -72,15 +72,15 @@ def _md_blocks(blocks, level: int) -> list[str]:
                     lines += [f"  - {_md(value)}" for value in values]
             lines.append("")
         elif isinstance(block, Subsection):
-            lines += [f"{'#' * level} {_md(block.title)}", ""] + _md_blocks(block.blocks, level + 1)
+            lines += [f"{'#' * level} {_md(block.title)}", "", *_md_blocks(block.blocks, level + 1)]
     return lines
 
 
 def render_markdown(book: Runbook) -> str:
-    lines = [f"# {_md(book.title)}", ""] + _md_blocks(book.intro, 3)
+    lines = [f"# {_md(book.title)}", "", *_md_blocks(book.intro, 3)]
     lines += ["## Contents", ""] + [f"{n}. {_md(section.title)}" for n, section in enumerate(book.sections, 1)] + [""]
     for section in book.sections:
-        lines += [f"## {_md(section.title)}", ""] + _md_blocks(section.blocks, 3)
+        lines += [f"## {_md(section.title)}", "", *_md_blocks(section.blocks, 3)]
     return "\n".join(lines).rstrip("\n") + "\n"
 
 
@@ -137,9 +137,7 @@ def _html_blocks(blocks, level: int) -> list[str]:
 
 def render_html(book: Runbook) -> str:
     toc = "".join(f'<li><a href="#{_slug(s.title)}">{_h(s.title)}</a></li>' for s in book.sections)
-    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-             f"<title>{html.escape(REDACTOR.text(book.title))}</title>", f"<style>{_STYLE}</style>", "</head>", "<body>",
-             f"<h1>{_h(book.title)}</h1>"] + _html_blocks(book.intro, 3) + [f"<nav><h2>Contents</h2><ol>{toc}</ol></nav>"]
+    parts = ["<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">', f"<title>{html.escape(REDACTOR.text(book.title))}</title>", f"<style>{_STYLE}</style>", "</head>", "<body>", f"<h1>{_h(book.title)}</h1>", *_html_blocks(book.intro, 3), f"<nav><h2>Contents</h2><ol>{toc}</ol></nav>"]
     for section in book.sections:
         parts.append(f'<section id="{_slug(section.title)}"><h2>{_h(section.title)}</h2>')
         parts += _html_blocks(section.blocks, 3)

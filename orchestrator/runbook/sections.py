@@ -80,7 +80,7 @@ def contact_listing(ctx: Context) -> Section:
     def group(title: str, entries, note: str = "") -> Subsection:
         rows = tuple(role_row(area_label(entry), entry) for entry in entries)
         blocks = (Para(note),) if note else ()
-        return Subsection(title, blocks + (Table(_CONTACT_HEADERS, rows),))
+        return Subsection(title, (*blocks, Table(_CONTACT_HEADERS, rows)))
 
     leadership = Subsection("DR leadership", (Table(_CONTACT_HEADERS, (
         role_row("DR lead", c.dr_lead),

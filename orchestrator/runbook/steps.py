@@ -97,7 +97,7 @@ def _actions(ctx: Context, step: dict[str, Any], profile: DRProfile | None) -> l
                   "and latest timestamp and records them."] if profile.recovery_action == RecoveryAction.GEO_RESTORE
                  else [f"drctl brings the data back from {source}, recording the source's manifest (counts, sizes, "
                        "checksums, watermark) for validation, and the recovered watermark and data timestamp."])
-        return lines + [NOT_EXERCISED]
+        return [*lines, NOT_EXERCISED]
     if kind == StepKind.VALIDATE:
         against = ("what the service replicated" if profile.recovery_action == RecoveryAction.SERVICE_FAILOVER
                    else "the manifest of its backup or geo-redundant copy")

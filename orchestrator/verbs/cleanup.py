@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -62,7 +62,7 @@ def local_leftovers(workdir: Path, now: datetime) -> list[dict[str, Any]]:
 
 
 def cleanup_local(workdir: Path, *, dry_run: bool, now: datetime | None = None) -> dict[str, Any]:
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     found = local_leftovers(workdir, now)
     if not dry_run:
         for entry in found:
@@ -82,7 +82,7 @@ def cleanup_azure(subscription: str, *, dry_run: bool, now: datetime | None = No
     DefaultAzureCredential must get a token first: a missing login is bad input, nothing listed."""
     if not _GUID.match(subscription or ""):
         raise BadInput(f"--subscription: {subscription!r} is not a subscription id (a GUID)")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     owned = session is None
     if owned:
         from orchestrator.targets.azure.clients import AzureSession

@@ -14,8 +14,10 @@ reviewed before the day on any machine (a laptop without a login, a CI job witho
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from orchestrator.engine.journal_state import JournalState
 from orchestrator.engine.retry import RetryPolicy
@@ -158,10 +160,8 @@ def _drive(session: RunSession, stack: StackModel, *, workers: int, command: Pat
 def _let_the_update_end(session: DeploymentSession) -> None:
     """Wait for a `pulumi up` still running; after Ctrl-C the CLI got the signal too and is
     cancelling, and a second Ctrl-C stops waiting (resume refreshes what it left pending)."""
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         session.wait_idle()
-    except KeyboardInterrupt:
-        pass
 
 
 def _check_role(stack: StackModel) -> None:

@@ -14,8 +14,9 @@ orchestrator/targets/azure/fallback/steps.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.data.backup import replicate_lake
 from orchestrator.data.ingest import LakeSink, PostgresSink

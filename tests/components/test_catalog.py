@@ -6,8 +6,7 @@ import pytest
 
 from components.catalog import CATALOG, catalog_profile
 from components.profile import RecoveryAction, Responsibility
-from components.registry import profile_for
-from components.registry import SERVICES
+from components.registry import SERVICES, profile_for
 from orchestrator.model import StepKind
 from orchestrator.plan.recovery import build_plan
 from stacks.schema import DEFAULT_SAAS

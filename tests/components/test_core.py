@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from pulumi_mocks import PROJECT_DIR, Deployment, deploy, stack_config, stack_values
 
-from components.registry import SERVICES, profile_by_key
+from components import connectivity, data_factory, event_hubs, foundation, lake, postgres
 from components.connectivity import (
     FIREWALL_SUBNET,
     GATEWAY_SUBNET,
@@ -18,8 +18,6 @@ from components.connectivity import (
     Connectivity,
     ConnectivityArgs,
 )
-from components.hub_layout import carve_hub
-from components.private_endpoint import PRIVATE_DNS_ZONES
 from components.data_factory import (
     DataFactory,
     DataFactoryArgs,
@@ -28,20 +26,21 @@ from components.data_factory import (
 )
 from components.event_hubs import EventHubs, EventHubsArgs
 from components.foundation import Foundation, FoundationArgs
+from components.hub_layout import carve_hub
 from components.lake import ZONES, Lake, LakeArgs
-from components.postgres import PostgresArgs, PostgresServer
+from components.postgres import PostgresArgs, PostgresRestore, PostgresServer
+from components.private_endpoint import PRIVATE_DNS_ZONES
 from components.profile import RecoveryAction
+from components.registry import SERVICES, profile_by_key
+from components.roles import EntraAdmin
 from orchestrator.program.capture import PLACEHOLDER_SUBSCRIPTION, PLACEHOLDER_TENANT
-from components import connectivity, data_factory, event_hubs, foundation, lake, postgres
 from stacks import outputs
 from stacks.program import build
-from components.postgres import PostgresRestore
-from components.roles import EntraAdmin
 
 PRIMARY = stack_config("primary")
 SECONDARY = stack_config("secondary")
 RG = "rg-test"
-FIXED_NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+FIXED_NOW = datetime(2030, 1, 2, 3, 4, 5, tzinfo=UTC)
 
 
 def common(config=PRIMARY) -> dict:

@@ -46,14 +46,14 @@ def test_an_alias_setting_overrides_the_derived_name_on_both_stacks():
 
 def test_an_alias_equal_to_a_namespace_name_is_refused():
     config = config_with("primary", KEY, {"alias": "contoso-evh-ase"})
-    with pytest.raises(ValueError, match="equals a namespace name"):
+    with pytest.raises(ValueError, match=r"equals a namespace name"):
         deploy(lambda: spec(KEY).deploy(context_for(config), config.optional_services[KEY]))
 
 
 def test_without_the_core_event_hubs_namespace_the_error_says_what_to_switch_on():
     config = config_with("primary", KEY)
     context = dataclasses.replace(context_for(config), event_hubs_namespace_id=None)
-    with pytest.raises(ValueError, match="services.eventHubs"):
+    with pytest.raises(ValueError, match=r"services.eventHubs"):
         deploy(lambda: spec(KEY).deploy(context, config.optional_services[KEY]))
 
 

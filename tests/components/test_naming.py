@@ -9,8 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from components import naming
-from components.registry import SERVICES, globally_unique_types, physical_name_inputs
 from components.naming import AzureNameError, check_name
+from components.registry import SERVICES, globally_unique_types, physical_name_inputs
 
 # The same rules stacks/schema.py enforces on prefix and nameSuffix (which refuses the two suffixes
 # that would end the Event Hubs namespace in a name Service Bus reserves).

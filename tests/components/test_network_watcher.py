@@ -7,9 +7,9 @@ from dataclasses import replace
 import pulumi
 import pytest
 from pulumi.runtime.mocks import MockCallArgs, MockResourceArgs
-from components.spec import ClientConfig
 from service_harness import config_with, resolved_outputs, run_service, spec
 
+from components.spec import ClientConfig
 from orchestrator.program.capture import AzureMocks
 from stacks.config import ConfigError
 

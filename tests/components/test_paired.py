@@ -56,5 +56,5 @@ def test_paired_id_is_derived_from_the_paired_names():
 
 def test_paired_id_without_the_paired_names_says_what_to_set():
     placement = dataclasses.replace(PairedPlacement.from_context(context_for(stack_config("primary"))), paired_prefix=None)
-    with pytest.raises(ValueError, match="set restore.sourceId"):
+    with pytest.raises(ValueError, match=r"set restore.sourceId"):
         placement.paired_id(lambda prefix, suffix: "x", unknown="paired names unknown: set restore.sourceId")

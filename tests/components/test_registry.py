@@ -67,7 +67,7 @@ def test_posture_matches_the_seed_rows(key):
     config = config_with("primary", key)
     postures = service.posture(config, config.optional_services[key])
     assert len(postures) == len(service.profile.seed)
-    for posture, seed in zip(postures, service.profile.seed):
+    for posture, seed in zip(postures, service.profile.seed, strict=False):
         assert len(posture.uplift_enabled) == len(seed.uplift_options), seed.service
         assert posture.sku
 

@@ -92,14 +92,14 @@ def test_restore_source_can_be_named():
 
 def test_restore_on_the_primary_is_refused():
     config = config_with("primary", KEY, _with(restore={"mode": "Recovery"}))
-    with pytest.raises(ValueError, match="secondary stack only"):
+    with pytest.raises(ValueError, match=r"secondary stack only"):
         spec(KEY).deploy(context_for(config), config.optional_services[KEY])
 
 
 def test_synapse_needs_the_lake():
     config = config_with("primary", KEY)
     context = dataclasses.replace(context_for(config), lake_account_id=None, lake_account_name=None, lake_dfs_endpoint=None)
-    with pytest.raises(ValueError, match="services.lake"):
+    with pytest.raises(ValueError, match=r"services.lake"):
         spec(KEY).deploy(context, config.optional_services[KEY])
 
 

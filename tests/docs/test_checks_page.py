@@ -21,4 +21,4 @@ def test_the_checks_table_is_the_check_objects():
         for profile in [spec.profile for spec in SERVICES] + list(CATALOG)
         for check in profile.checks
     }
-    assert {row[:4] + (row[4].strip(),) for row in listed} == declared
+    assert {(*row[:4], row[4].strip()) for row in listed} == declared

@@ -26,8 +26,8 @@ from orchestrator.targets.azure.deploy.stack import PulumiStack
 from orchestrator.targets.azure.fallback.steps import AzureFallbackSteps
 from stacks.config import load_stack_config
 from stacks.schema import FallbackConfig
-from tests.integration import test_azure_lake
 from tests.azure_fixtures import SUBSCRIPTION, FakeCredential
+from tests.integration import test_azure_lake
 
 REPO = Path(__file__).resolve().parents[2]
 PRIMARY, SECONDARY = test_azure_lake.GEO, test_azure_lake.NEW  # contosolakeaue, contosolakease: the stacks' names

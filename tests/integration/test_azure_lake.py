@@ -23,7 +23,7 @@ import shutil
 import ssl
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
@@ -63,7 +63,7 @@ def _self_signed(directory: Path) -> tuple[Path, Path]:
 
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number())
             .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=2))
@@ -85,7 +85,7 @@ class OAuthAzurite(AzuriteServer):
         self.cert, self.key = cert, key
 
     def _command(self, port: int) -> list[str]:
-        return super()._command(port) + ["--oauth", "basic", "--cert", str(self.cert), "--key", str(self.key)]
+        return [*super()._command(port), "--oauth", "basic", "--cert", str(self.cert), "--key", str(self.key)]
 
     def _popen_kwargs(self) -> dict:
         kwargs = super()._popen_kwargs()
@@ -234,7 +234,7 @@ def test_a_forged_user_delegation_sas_is_a_permanent_error_with_the_service_code
     seed.create_container("forged")
     seed.get_blob_client("forged", "a.txt").upload_blob(b"payload")
     signer = UserDelegationSigner(geo, GEO, lake["server"].blob_endpoint(GEO))
-    real = signer._delegation_key(datetime.now(timezone.utc))
+    real = signer._delegation_key(datetime.now(UTC))
     real.value = base64.b64encode(b"not the key Azurite issued" + b"\0" * 6).decode()
     try:
         with pytest.raises(PermanentError) as caught:
@@ -272,7 +272,7 @@ class _KeyService:
 
 class _Clock:
     def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+        self.now = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
     def __call__(self) -> datetime:
         return self.now
@@ -414,13 +414,13 @@ def test_a_lake_restored_from_a_backup_account_is_recovered_to_its_own_ingestion
     of the newest batch the copied lake holds (its raw/_watermark.json), and no ARM call is made."""
     import dataclasses
 
+    from components.lake import LakeRestore
     from orchestrator.data.source import T0, iso
     from orchestrator.model import Step, StepKind
     from orchestrator.program.capture import Graph
     from orchestrator.targets.azure.clients import AzureSession
     from orchestrator.targets.azure.data_steps import AzureDataSteps
     from stacks.config import load_stack_config
-    from components.lake import LakeRestore
     from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential
 
     base = load_stack_config(Path(__file__).resolve().parents[2], "secondary")

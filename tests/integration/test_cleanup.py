@@ -15,7 +15,7 @@ import socket
 import subprocess
 import sys
 import tempfile
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
@@ -31,7 +31,7 @@ from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.verbs.cleanup import cleanup_azure, cleanup_local, local_leftovers
 
 REPO = Path(__file__).resolve().parents[2]
-NOW = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 GROUP_GET = "resources/resource-manager/Microsoft.Resources/resources/examples/2025-04-01/ResourceGroups_Get.json"
 
 

@@ -111,7 +111,7 @@ def succeeded(events: list[dict]) -> dict[str, dict]:
 
 
 def check_recovered_summary(summary: dict, workdir: Path) -> dict[str, dict]:
-    assert SUMMARY_KEYS <= set(summary), set(summary)
+    assert set(summary) >= SUMMARY_KEYS, set(summary)
     assert summary["outcome"] == "recovered"
     assert Path(summary["run_dir"]).is_relative_to(workdir)
     assert summary["rpo_s_after_replay"] == 0
@@ -120,8 +120,8 @@ def check_recovered_summary(summary: dict, workdir: Path) -> dict[str, dict]:
     components = {c["name"]: c for c in summary["components"]}
     assert len(components) == len(summary["components"])
     for component in summary["components"]:
-        assert COMPONENT_KEYS <= set(component), component
-    assert EXERCISED <= set(components)
+        assert set(component) >= COMPONENT_KEYS, component
+    assert set(components) >= EXERCISED
     for name in EXERCISED:
         assert components[name]["stateful"] is True, components[name]
         assert components[name]["exercised"] is True, components[name]

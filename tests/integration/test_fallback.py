@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from smoke_tests.check import smoke
 from components.profile import DRProfile, Estimates, RecoveryAction
 from orchestrator.model import StepKind
 from orchestrator.plan.fallback import build_fallback_plan
 from orchestrator.stack import load_stack
+from smoke_tests.check import smoke
 
 REPO = Path(__file__).resolve().parents[2]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]

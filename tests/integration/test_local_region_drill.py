@@ -18,6 +18,7 @@ import pytest
 from azure.storage.blob import BlobClient, ContainerClient
 
 from orchestrator.data.backup import backup_lake, backup_postgres, load_manifest, postgres_manifest_path
+from orchestrator.data.connect import pg_connect
 from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, ingest_batches
 from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
 from orchestrator.data.manifest import lake_facts, table_facts
@@ -28,7 +29,6 @@ from orchestrator.model import PermanentError
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.servers.processes import stop_all
 from reliability.leftovers import describe, processes_of
-from orchestrator.data.connect import pg_connect
 from smoke_tests.lake import LakeProbe, blob_write_read_delete
 from smoke_tests.postgres import PostgresProbe, select_1
 

@@ -20,8 +20,8 @@ from requests.adapters import HTTPAdapter
 
 from orchestrator.cli.main import main as drctl
 from orchestrator.data import faults
-from orchestrator.data.connect import CONNECT_RETRY
-from orchestrator.data.errors import map_azure_error
+from orchestrator.data.connect import CONNECT_RETRY, pg_connect
+from orchestrator.data.errors import map_azure_error, pg_errors
 from orchestrator.data.ingest import LakeSink, PostgresSink
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.retry import RetryPolicy
@@ -32,8 +32,6 @@ from orchestrator.report.run_summary import records_from_journal, write_step_evi
 from orchestrator.targets.local.region import LocalRegionPair
 from reliability import suite_faults
 from reliability.leftovers import describe, processes_of
-from orchestrator.data.connect import pg_connect
-from orchestrator.data.errors import pg_errors
 from smoke_tests.postgres import PostgresProbe, select_1
 
 pytestmark = pytest.mark.integration
@@ -79,7 +77,7 @@ def test_the_same_seed_injects_the_same_faults_on_the_same_calls_whatever_their_
     for site, call in sorted(CALLS, key=lambda c: c[1]):
         by_call.setdefault(call, []).append(shuffled.draw(site, call))
     in_order = {}
-    for (site, call), kind in zip(CALLS, _decisions(faults.FaultInjector(settings), CALLS)):
+    for (_site, call), kind in zip(CALLS, _decisions(faults.FaultInjector(settings), CALLS), strict=False):
         in_order.setdefault(call, []).append(kind)
     assert by_call == in_order
     other = faults.FaultInjector(faults.FaultSettings(rate=0.3, seed=12))
@@ -240,7 +238,6 @@ def test_at_rate_one_retries_are_bounded_and_the_step_fails_with_the_error_in_it
 
 def test_a_connection_reset_is_libpqs_own_error_on_the_first_statement(region):
     dsn = region.secondary_postgres.dsn("app")
-    with faults.injecting(_injecting(1.0, ["reset"])):
-        with pytest.raises(TransientError) as raised:
-            PostgresSink(dsn).watermark()
+    with faults.injecting(_injecting(1.0, ["reset"])), pytest.raises(TransientError) as raised:
+        PostgresSink(dsn).watermark()
     assert "server closed the connection unexpectedly" in str(raised.value)

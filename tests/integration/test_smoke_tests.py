@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from components import lake as lake_service
+from components import postgres as postgres_service
 from orchestrator.data.ingest import LakeSink, PostgresSink
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 from orchestrator.targets.local.servers.postgres import PostgresServer
-from components import lake as lake_service
-from components import postgres as postgres_service
 from stacks import outputs as keys
 
 REPO = Path(__file__).resolve().parents[2]

@@ -255,7 +255,7 @@ def killed_holder(url: str, run_dir: Path) -> int:
 
 
 def test_a_dead_holders_lease_lapses_and_another_executor_takes_over(state, folders):
-    url, key = state
+    url, _key = state
     run_dir, run = new_run(folders())
     dead = killed_holder(url, run_dir)
     second = RunStateStore.connect(url, lease_s=LEASE_S)
@@ -317,7 +317,7 @@ def test_the_same_machine_sends_what_the_container_lacks_and_a_diverged_journal_
     with Journal.open(run_dir) as journal:  # fsynced here, never sent: the machine died in between
         journal.append("run_interrupted")
     (run_dir / RunDir.JOURNAL).open("ab").write(b'{"seq":3,"ev')  # and a torn line, which is not history
-    run_dir_2, store = open_for_resume(str(run_dir), workdir, url)
+    _run_dir_2, store = open_for_resume(str(run_dir), workdir, url)
     store.close()
     held = blobs(url, key)[f"secondary/{run['run_id']}/{RunDir.JOURNAL}"]
     assert [r["event"] for r in lines(held)] == ["run_started", "run_interrupted"]

@@ -48,7 +48,7 @@ def test_every_service_deploys_a_component_with_a_profile(reference):
 
 
 def test_the_plan_recovers_every_service_and_saas_dependency(reference):
-    plan, _, config = reference
+    plan, _, _config = reference
     components = {step.component for step in plan.steps}
     assert {spec.profile.key for spec in SERVICES} <= components
     assert {profile.key for profile in CATALOG} <= components

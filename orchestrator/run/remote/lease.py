@@ -15,6 +15,7 @@ uploaded only after `check()` renewed the lease, so an executor that lost the ru
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -125,10 +126,8 @@ class RunLease:
             except AzureError:
                 continue  # unreachable for now: renewing an expired lease works if nobody took it
             if self._on_beat is not None:
-                try:
+                with contextlib.suppress(AzureError):
                     self._on_beat()
-                except AzureError:
-                    pass
 
     def check(self) -> None:
         """Renew now; StateConflict when another executor has taken the lease."""

@@ -119,7 +119,7 @@ def _local_journal(run_dir: Path) -> bytes | None:
 
 
 def _first_difference(a: bytes, b: bytes) -> int:
-    for number, (x, y) in enumerate(zip(a.split(b"\n"), b.split(b"\n")), start=1):
+    for number, (x, y) in enumerate(zip(a.split(b"\n"), b.split(b"\n"), strict=False), start=1):
         if x != y:
             return number
     return min(a.count(b"\n"), b.count(b"\n")) + 1

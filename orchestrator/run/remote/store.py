@@ -73,7 +73,7 @@ class RunStateStore:
         self._notes: list[str] = []
 
     @classmethod
-    def connect(cls, url: str, *, lease_s: int = LEASE_S) -> "RunStateStore":
+    def connect(cls, url: str, *, lease_s: int = LEASE_S) -> RunStateStore:
         """BadInput (one line) for a bad URL, a missing key or an unreachable container."""
         location = parse_state_url(url)
         return cls(location, container_client(location), lease_s=lease_s)

@@ -59,7 +59,7 @@ class AzureSession:
         self._lock = threading.Lock()
 
     @classmethod
-    def from_environment(cls, subscription_id: str, **kwargs: Any) -> "AzureSession":
+    def from_environment(cls, subscription_id: str, **kwargs: Any) -> AzureSession:
         """DefaultAzureCredential: environment, workload identity, managed identity, Azure CLI...
 
         Creating it contacts nothing; the first token request does.
@@ -133,7 +133,7 @@ class AzureSession:
         if callable(close):
             close()
 
-    def __enter__(self) -> "AzureSession":
+    def __enter__(self) -> AzureSession:
         return self
 
     def __exit__(self, *exc_info: Any) -> None:

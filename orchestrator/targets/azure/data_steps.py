@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from orchestrator.run.approvals import recorded_approval
 from orchestrator.run.rundir import RunDir, utc_now
 from orchestrator.targets.azure.errors import arm_errors
 from orchestrator.targets.azure.explorer_steps import ExplorerSteps
+from orchestrator.targets.azure.probes import AzureProbes
 from orchestrator.targets.azure.stores import databases as db
 from orchestrator.targets.azure.stores import replay as adf_replay
 from orchestrator.targets.azure.stores.lake import (
@@ -45,7 +46,6 @@ from orchestrator.targets.azure.stores.lake import (
     primary_lake_account,
 )
 from orchestrator.targets.azure.stores.management import ApiVersions, check_provisioning, is_arm_id
-from orchestrator.targets.azure.probes import AzureProbes
 from smoke_tests.check import Check, Target
 from smoke_tests.sql_database import database_online
 
@@ -67,7 +67,7 @@ class AzureDataSteps:
         self.profiles: dict[str, DRProfile] = {p.key: p for p in stack_profiles(graph, config)}
         self.blob_service = blob_service or (lambda endpoint: aad_blob_service(endpoint, session.credential))
         self.copy_timeout_s, self.poll_interval_s, self.max_in_flight = copy_timeout_s, poll_interval_s, max_in_flight
-        self.replay_timeout_s, self.now = replay_timeout_s, now or (lambda: datetime.now(timezone.utc))
+        self.replay_timeout_s, self.now = replay_timeout_s, now or (lambda: datetime.now(UTC))
         self.api_versions = ApiVersions(session.resources())
         self.data_group = naming.resource_group_name(config.prefix, "data", config.name_suffix)
         self.explorer = ExplorerSteps(self, kusto)

@@ -34,15 +34,24 @@ from orchestrator.model import PermanentError, TransientError
 
 T = TypeVar("T")
 
-__all__ = ["THROTTLING_CODES", "TRANSIENT_STATUS", "arm_errors", "call", "classify", "error_details",
-           "is_retriable", "wait_for", "redact"]
+__all__ = [
+    "THROTTLING_CODES",
+    "TRANSIENT_STATUS",
+    "arm_errors",
+    "call",
+    "classify",
+    "error_details",
+    "is_retriable",
+    "redact",
+    "wait_for",
+]
 
 
 def classify(err: BaseException, what: str = "") -> Exception:
     """TransientError or PermanentError for any error an Azure SDK call raised."""
     if isinstance(err, (TransientError, PermanentError)):
         return err
-    if isinstance(err, AzureError) or isinstance(err, (ConnectionError, TimeoutError)):
+    if isinstance(err, (AzureError, ConnectionError, TimeoutError)):
         return map_azure_error(err, what)
     # Not an SDK error (a bug, a bad argument): permanent, so it fails the step at once.
     return PermanentError(redact(f"{what + ': ' if what else ''}{type(err).__name__}: {err}"))

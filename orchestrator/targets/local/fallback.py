@@ -29,9 +29,9 @@ from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, Step, StepContext, StepKind, StepOutcome
 from orchestrator.run.approvals import auto_approval
 from orchestrator.run.rundir import utc_now
+from orchestrator.targets.local.checks import NOT_EXERCISED, run_smoke
 from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
-from orchestrator.targets.local.checks import NOT_EXERCISED, run_smoke
 from orchestrator.targets.local.stores import lake as local_lake
 from orchestrator.targets.local.stores import postgres as local_postgres
 

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import shutil
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from orchestrator.atomic import write_json_atomic
 from orchestrator.data.backup_catalog import (

@@ -107,7 +107,7 @@ class LocalRegionPair:
         self.stop_primary()
         self.stop_secondary()
 
-    def __enter__(self) -> "LocalRegionPair":
+    def __enter__(self) -> LocalRegionPair:
         return self
 
     def __exit__(self, *exc: object) -> None:

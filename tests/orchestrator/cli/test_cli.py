@@ -44,7 +44,7 @@ def drctl_many(invocations: list[list[str]]) -> list[subprocess.CompletedProcess
         for args in invocations
     ]
     results = []
-    for args, proc in zip(invocations, procs):
+    for args, proc in zip(invocations, procs, strict=False):
         out, err = proc.communicate(timeout=TIMEOUT_S)
         results.append(subprocess.CompletedProcess([*DRCTL, *args], proc.returncode, out, err))
     return results
@@ -94,7 +94,7 @@ def test_preview_json_shape(views):
         assert document["region"] == stack_config(stack)["azure-native:location"]
         assert len(document["resources"]) >= 10
         for resource in document["resources"]:
-            assert RESOURCE_KEYS <= set(resource), resource
+            assert set(resource) >= RESOURCE_KEYS, resource
             assert resource["type"].startswith("azure-native:"), resource
         urns = [r["urn"] for r in document["resources"]]
         assert len(urns) == len(set(urns))
@@ -157,7 +157,7 @@ def test_plan_json_shape_and_consistency(views):
         if step_id not in finish:
             step = by_id[step_id]
             finish[step_id] = step["estimate_s"] + max(
-                (finish_of(d, seen + (step_id,)) for d in step["depends_on"]), default=0.0
+                (finish_of(d, (*seen, step_id)) for d in step["depends_on"]), default=0.0
             )
         return finish[step_id]
 

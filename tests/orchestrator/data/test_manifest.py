@@ -10,10 +10,10 @@ import pytest
 from azure.core.exceptions import HttpResponseError, ServiceRequestError
 
 from orchestrator.data.errors import azure_errors, map_azure_error, map_pg_error, redact
-from smoke_tests import lake as lake_checks
 from orchestrator.data.manifest import compare, load_manifest, sha256_file, verify_dump, write_manifest
 from orchestrator.model import PermanentError, TransientError
 from orchestrator.targets.local.servers.processes import owned_process, read_state, write_state
+from smoke_tests import lake as lake_checks
 
 
 class _Response:
@@ -49,9 +49,8 @@ def test_other_statuses_are_permanent(status):
 
 def test_connection_failures_are_transient_and_their_urls_are_redacted():
     url = "http://127.0.0.1:1/acct/raw/x.jsonl?sv=2024&sp=r&sig=SECRETSIG%3D"
-    with pytest.raises(TransientError) as caught:
-        with azure_errors("copy"):
-            raise ServiceRequestError(f"Max retries exceeded with url: {url}")
+    with pytest.raises(TransientError) as caught, azure_errors("copy"):
+        raise ServiceRequestError(f"Max retries exceeded with url: {url}")
     assert "SECRETSIG" not in str(caught.value)
     assert isinstance(map_azure_error(ConnectionResetError("reset by peer")), TransientError)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -44,7 +44,7 @@ def test_batch_k_covers_its_window_in_time_order(tmp_path):
 
 
 def test_batch_window_starts_at_t0():
-    assert T0 == datetime(2026, 1, 1, tzinfo=timezone.utc)
+    assert datetime(2026, 1, 1, tzinfo=UTC) == T0
     assert batch_window(0, 3600) == (T0, T0 + timedelta(hours=1))
     with pytest.raises(ValueError):
         batch_window(-1, 3600)

@@ -131,7 +131,7 @@ def test_a_sequence_gap_is_refused(tmp_path):
     content = lines(tmp_path)
     del content[4]
     path.write_text("\n".join(content) + "\n")
-    with pytest.raises(JournalCorrupt, match="line 5: seq 6 follows 4"):
+    with pytest.raises(JournalCorrupt, match=r"line 5: seq 6 follows 4"):
         Journal.open(tmp_path)
 
 
@@ -190,5 +190,5 @@ def test_status_summarises_a_run_without_changing_it(tmp_path):
 
 
 def test_status_of_a_directory_without_journal_is_a_clear_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="no journal.jsonl"):
+    with pytest.raises(FileNotFoundError, match=r"no journal.jsonl"):
         status(tmp_path)

@@ -230,7 +230,7 @@ def _drctl_many(invocations: list[list[str]]) -> list[subprocess.CompletedProces
     procs = [subprocess.Popen([*DRCTL, *args], cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
              for args in invocations]
     results = []
-    for args, proc in zip(invocations, procs):
+    for args, proc in zip(invocations, procs, strict=False):
         out, err = proc.communicate(timeout=180)
         results.append(subprocess.CompletedProcess(args, proc.returncode, out, err))
     return results
@@ -262,7 +262,7 @@ def plans(tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
         "bad-threshold": [*base, "--workdir", str(workdir), "--regression-threshold", "0.5"],
     }
     results = _drctl_many(list(invocations.values()))
-    return {**dict(zip(invocations, results)), "damaged_file": str(history_path(damaged, "secondary"))}
+    return {**dict(zip(invocations, results, strict=False)), "damaged_file": str(history_path(damaged, "secondary"))}
 
 
 def test_plan_json_says_where_each_estimate_came_from_and_lists_regressions(plans):

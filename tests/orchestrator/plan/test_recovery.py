@@ -8,7 +8,6 @@ import pytest
 
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction
 from orchestrator.model import Plan, Step, StepKind
-from smoke_tests.check import smoke
 from orchestrator.plan.recovery import (
     build_plan,
     critical_path,
@@ -17,11 +16,14 @@ from orchestrator.plan.recovery import (
     remaining_seconds,
     sequential_seconds,
 )
+from smoke_tests.check import smoke
+
+DEFAULT_ESTIMATES = Estimates(deploy=100)
 
 
 def profile(key: str, *, stateful: bool = False, action: RecoveryAction = RecoveryAction.REDEPLOY,
             deps: tuple[str | tuple[str, str], ...] = (), priority: int = 50,
-            estimates: Estimates = Estimates(deploy=100)) -> DRProfile:
+            estimates: Estimates = DEFAULT_ESTIMATES) -> DRProfile:
     depends_on = tuple(
         Dependency(d, f"{key} needs {d}") if isinstance(d, str) else Dependency(*d) for d in deps
     )

@@ -22,7 +22,10 @@ REPO = Path(__file__).resolve().parents[3]
 LAKE_SEED = SeedFacts("Storage", Responsibility.SHARED, Responsibility.CUSTOMER, "Standard_LRS", ("Geo-redundant storage",))
 
 
-def profile(key, *, stateful=False, action=RecoveryAction.REDEPLOY, deps=(), estimates=Estimates(deploy=100), seed=()):
+DEFAULT_ESTIMATES = Estimates(deploy=100)
+
+
+def profile(key, *, stateful=False, action=RecoveryAction.REDEPLOY, deps=(), estimates=DEFAULT_ESTIMATES, seed=()):
     return DRProfile(key=key, title=key, stateful=stateful, recovery_action=action, checks=(),
                      depends_on=tuple(Dependency(d, "needs it") for d in deps), priority=50, estimates=estimates,
                      seed=seed)

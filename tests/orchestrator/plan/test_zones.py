@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
+from components.lake import LakeSettings
 from components.profile import DRProfile, Estimates, RecoveryAction
 from orchestrator.plan.recovery import build_plan, critical_path
 from orchestrator.plan.zones import apply_zone_policies, copied_zones, recreated_zones, reprocess_step_id, zone_of
-from components.lake import LakeSettings
 
 LAKE = DRProfile(
     key="lake", title="Lake", stateful=True, recovery_action=RecoveryAction.REDEPLOY_REHYDRATE, checks=(), depends_on=(), priority=2, estimates=Estimates(deploy=60, rehydrate=1800, validate=300, replay=600),

@@ -4,6 +4,7 @@ Chromium is installed, the page rendered offline."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import subprocess
@@ -87,7 +88,7 @@ def test_one_bar_per_step_from_its_measured_start_to_its_finish(tmp_path):
         assert width == pytest.approx((end - start) * px_per_s, abs=0.02), sid
     # The steps ran one after another (one worker): the bars must not overlap.
     ordered = sorted(found.values())
-    assert all(a[0] + a[1] <= b[0] + 0.01 for a, b in zip(ordered, ordered[1:]))
+    assert all(a[0] + a[1] <= b[0] + 0.01 for a, b in itertools.pairwise(ordered))
     # report.json carries the times the bars are drawn from.
     report = json.loads((done.run_dir / "report.json").read_text())
     assert report["run_started_at"] == iso(done.started)
@@ -96,7 +97,7 @@ def test_one_bar_per_step_from_its_measured_start_to_its_finish(tmp_path):
 
 
 def test_the_plans_critical_path_is_marked_and_no_other_bar(tmp_path):
-    plan, _, text, root = finished_run(tmp_path, rto_s=3600)
+    plan, _, _text, root = finished_run(tmp_path, rto_s=3600)
     marked = {sid for sid, (_, _, classes) in bars(svg_of(root)).items() if "critical" in classes}
     _, path = critical_path(plan)
     assert marked == set(path) and "db.deploy" not in marked
@@ -104,7 +105,7 @@ def test_the_plans_critical_path_is_marked_and_no_other_bar(tmp_path):
 
 
 def test_the_rto_line_is_where_the_target_runs_out_after_the_disaster(tmp_path):
-    plan, done, text, root = finished_run(tmp_path, rto_s=60)
+    _plan, _done, text, root = finished_run(tmp_path, rto_s=60)
     svg = svg_of(root)
     [line] = [e for e in svg.iter("line") if "rto" in e.get("class", "").split()]
     x0, px_per_s = axis(svg)
@@ -117,7 +118,7 @@ def test_the_rto_line_is_where_the_target_runs_out_after_the_disaster(tmp_path):
 
 
 def test_an_rto_far_beyond_the_run_is_marked_off_scale_at_the_edge_and_said(tmp_path):
-    _, done, text, root = finished_run(tmp_path, rto_s=3600)
+    _, _done, _text, root = finished_run(tmp_path, rto_s=3600)
     svg = svg_of(root)
     [line] = [e for e in svg.iter("line") if "rto" in e.get("class", "").split()]
     assert "off-scale" in line.get("class").split()
@@ -160,7 +161,7 @@ def test_the_phase_table_adds_up_the_steps_durations(tmp_path):
 
 
 def test_nothing_is_fetched_from_anywhere_and_every_text_is_escaped(tmp_path):
-    _, done, text, root = finished_run(tmp_path, rto_s=3600)
+    _, _done, text, root = finished_run(tmp_path, rto_s=3600)
     assert not {e.tag for e in root.iter()} & {"script", "link", "img", "iframe", "object", "embed", "use", "image"}
     for element in root.iter():
         for name, value in element.attrib.items():

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from orchestrator.run.ownership import iso, owner_alive, owner_fields, parse_time
 
 
 def test_timestamps_read_back_as_aware_utc_and_anything_else_is_none():
-    moment = datetime(2026, 3, 1, 12, 30, 5, tzinfo=timezone.utc)
+    moment = datetime(2026, 3, 1, 12, 30, 5, tzinfo=UTC)
     assert iso(moment) == "2026-03-01T12:30:05Z" and parse_time(iso(moment)) == moment
     assert parse_time("2026-03-01T12:30:05") == moment  # no zone means UTC
     assert parse_time("soon") is None and parse_time(None) is None and parse_time(1700000000) is None

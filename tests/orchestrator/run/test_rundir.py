@@ -65,10 +65,10 @@ def test_find_takes_a_directory_or_a_run_id(tmp_path):
     run_dir = RunDir.create(tmp_path, "secondary", "drill")
     assert RunDir.find(run_dir.path, tmp_path) == run_dir
     assert RunDir.find(run_dir.run_id, tmp_path) == run_dir
-    with pytest.raises(BadInput, match="no run directory drill-nope"):
+    with pytest.raises(BadInput, match=r"no run directory drill-nope"):
         RunDir.find("drill-nope", tmp_path)
     (tmp_path / "runs" / "primary" / run_dir.run_id).mkdir(parents=True)  # the same id under two stacks
-    with pytest.raises(BadInput, match="no run directory"):
+    with pytest.raises(BadInput, match=r"no run directory"):
         RunDir.find(run_dir.run_id, tmp_path)
 
 
@@ -103,8 +103,8 @@ def test_read_run_and_read_json_give_back_what_was_written(tmp_path):
     run = {"run_id": "drill-1", "kind": "drill-local", "stack": "secondary"}
     write_json_atomic(run_dir.run_json, run)
     assert run_dir.read_run() == run
-    with pytest.raises(BadInput, match="plan.json is missing in"):
+    with pytest.raises(BadInput, match=r"plan.json is missing in"):
         run_dir.read_json(run_dir.plan_json)
     run_dir.plan_json.write_text("[1,")
-    with pytest.raises(BadInput, match="plan.json is not valid JSON"):
+    with pytest.raises(BadInput, match=r"plan.json is not valid JSON"):
         run_dir.read_json(run_dir.plan_json)

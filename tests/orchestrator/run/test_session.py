@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import signal
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ PLAN = Plan("secondary", (
 
 def runner(step: Step, context: Any) -> StepOutcome:
     if step.kind == StepKind.HANDOVER:
-        return StepOutcome(outputs={"handover_at": datetime.now(timezone.utc).isoformat()})
+        return StepOutcome(outputs={"handover_at": datetime.now(UTC).isoformat()})
     return StepOutcome()
 
 
@@ -107,7 +107,7 @@ def test_the_plan_runs_through_a_redacted_mirrored_journal_and_ends_in_the_repor
             result = session.run_engine(PLAN, runner, journal, workers=2, on_event=lambda event: None)
         finally:
             journal.close()
-        summary = session.finish(PLAN, {}, result, disaster_at=datetime.now(timezone.utc).isoformat())
+        summary = session.finish(PLAN, {}, result, disaster_at=datetime.now(UTC).isoformat())
     written = session.run_dir.journal.read_bytes()
     assert summary["outcome"] == "recovered" and summary["run_dir"] == str(session.run_dir)
     assert b"".join(state.lines) == written  # every line went to the container, in order

@@ -86,7 +86,7 @@ def generated(tmp_path_factory) -> dict:
     # Each runs the whole program under the mock runtime: seconds of CPU, so all at once.
     procs = {key: subprocess.Popen([*DRCTL, *argv], cwd=REPO, env=_env(), stdout=subprocess.PIPE,
                                    stderr=subprocess.PIPE, text=True) for key, argv in runs.items()}
-    results = {key: proc.communicate(timeout=TIMEOUT_S) + (proc.returncode,) for key, proc in procs.items()}
+    results = {key: (*proc.communicate(timeout=TIMEOUT_S), proc.returncode) for key, proc in procs.items()}
     for key, (_, err, code) in results.items():
         assert code == 0, f"{key}: {err[-3000:]}"
     return {"md": results["md"][0], "html": html_path.read_text(encoding="utf-8"), "html_stderr": results["html"][1],
@@ -97,7 +97,7 @@ def step_blocks(markdown: str) -> list[tuple[int, str, str]]:
     """(number, step id, the step's text) for every `### Step N. `id`` heading, in document order."""
     heads = list(re.finditer(r"^### Step (\d+)\. `([^`]+)`.*$", markdown, flags=re.M))
     ends = [m.start() for m in heads[1:]] + [markdown.find("\n## ", heads[-1].end()) if heads else 0]
-    return [(int(m.group(1)), m.group(2), markdown[m.start():end]) for m, end in zip(heads, ends)]
+    return [(int(m.group(1)), m.group(2), markdown[m.start():end]) for m, end in zip(heads, ends, strict=False)]
 
 
 # -- the document against the seed and the plan --------------------------------------------------------
@@ -118,7 +118,7 @@ def test_the_numbered_steps_are_plan_commands_steps_in_order(generated):
 
 def test_every_step_has_each_part_and_the_plans_estimate(generated):
     by_id = {step["id"]: step for step in generated["plan"]["steps"]}
-    for number, step_id, text in step_blocks(generated["md"]):
+    for _number, step_id, text in step_blocks(generated["md"]):
         for label in STEP_FIELDS:
             assert f"**{label}:**" in text, (step_id, label)
         expected = re.search(r"\*\*Expected time:\*\* (.+)", text).group(1)

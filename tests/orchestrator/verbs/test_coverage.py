@@ -129,7 +129,7 @@ def test_a_resource_outside_any_profiled_component_is_a_gap(views):
     helper = {"urn": "urn:helper", "type": "dataplatform:misc:Helper", "name": "helper", "component": None}
     inside = {**graph.resources[0], "urn": "urn:inside", "name": "helper-vnet", "component": "helper"}
     changed = dataclasses.replace(
-        graph, resources=graph.resources + [stray, inside], components=graph.components + [helper]
+        graph, resources=[*graph.resources, stray, inside], components=[*graph.components, helper]
     )
     gaps = gaps_of(StackView(changed, secondary.config), primary)
     kind = graph.resources[0]["type"]

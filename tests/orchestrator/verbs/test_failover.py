@@ -165,7 +165,7 @@ def deploy_events(graph) -> list[dict]:
             arm_id = f"/subscriptions/0000/resourceGroups/rg/providers/x/{resource['name']}"
             events += fake.resource(resource["urn"], resource["type"], id_=arm_id,
                                     outputs={"name": resource["physical_name"] or resource["name"]})
-    return events + [fake.summary({"create": len(graph.resources)})]
+    return [*events, fake.summary({"create": len(graph.resources)})]
 
 
 class DataSteps:

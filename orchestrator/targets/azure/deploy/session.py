@@ -24,8 +24,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from orchestrator.model import PermanentError, StepOutcome, TransientError
 from orchestrator.targets.azure.deploy.events import EngineEvidence, ResourceRecord, iso, urn_parts
@@ -46,7 +47,7 @@ class ComponentIndex:
         self._cache: dict[str, str | None] = {}
 
     @classmethod
-    def from_graph(cls, graph: Any) -> "ComponentIndex":
+    def from_graph(cls, graph: Any) -> ComponentIndex:
         profiles = graph.component_profiles()  # logical component name -> DR profile
         enclosing = {c["name"]: c["component"] for c in graph.components}
 
@@ -195,7 +196,7 @@ class DeploymentSession:
             result = self.stack.up(on_event=lambda event: self._on_event(update, event))
             with self._cond:
                 update.result = result
-        except Exception as exc:  # noqa: BLE001 - every failure becomes the steps' verdict
+        except Exception as exc:
             with self._cond:
                 failed = [r.to_evidence() for r in update.evidence.failed()]
                 update.error = map_pulumi_error(exc, "up", failed)

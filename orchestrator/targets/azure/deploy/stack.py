@@ -12,12 +12,14 @@ named as such, with where to get it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from pulumi import automation as auto
 from pulumi.automation.errors import InvalidVersionError
@@ -161,7 +163,7 @@ class PulumiStack:
         return found
 
 
-class pulumi_errors:  # noqa: N801 - used as a context manager, named like one
+class pulumi_errors:
     """Re-raise Automation API errors inside the block as the engine's errors (see map_pulumi_error)."""
 
     def __init__(self, action: str) -> None:
@@ -211,10 +213,8 @@ def command_output_tail(error: BaseException) -> tuple[int | None, list[str]]:
     code = None
     _, _, rest = text.partition("\n code: ")
     number, _, rest = rest.partition("\n stdout: ")
-    try:
+    with contextlib.suppress(ValueError):
         code = int(number.strip())
-    except ValueError:
-        pass
     stdout, _, stderr = rest.partition("\n stderr: ")
     lines = [line for line in stderr.splitlines() if line.strip()]
     if not lines:

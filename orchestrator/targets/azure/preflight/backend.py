@@ -173,7 +173,7 @@ def check_state_readable(state_readable: Callable[[], bool] | None) -> Check:
         return finding("backend.state", STATE_TITLE, "info", "not checked: no Pulumi state reader was given")
     try:
         readable = bool(state_readable())
-    except Exception as exc:  # noqa: BLE001 - any failure to read the state is the finding
+    except Exception as exc:
         return finding(
             "backend.state", STATE_TITLE, "blocker", f"reading the state failed: {first_line(exc)}",
             fix="check the backend login (pulumi login) and that the stack exists there",

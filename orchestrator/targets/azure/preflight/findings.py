@@ -99,7 +99,7 @@ def first_line(exc: BaseException) -> str:
 
 
 def error_evidence(exc: BaseException) -> dict[str, Any]:
-    retriable, retry_after = is_transient(exc)
+    _retriable, retry_after = is_transient(exc)
     evidence: dict[str, Any] = {"exception": type(exc).__name__}
     status = getattr(exc, "status_code", None)
     if status is not None:

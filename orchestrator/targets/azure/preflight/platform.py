@@ -7,7 +7,7 @@ the caller (preflight.py), which turns it into a retriable or permanent error ch
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
@@ -28,12 +28,12 @@ def check_credentials(session: AzureSession) -> Check:
     title = "Credentials acquire a management token"
     try:
         token = session.management_token()
-    except Exception as exc:  # noqa: BLE001 - every credential failure is reported, none is fatal here
+    except Exception as exc:
         return error_check("credentials", title, exc, "no token for Azure Resource Manager")
     expires_on = getattr(token, "expires_on", None)
     evidence = {"scope": session.management_scope}
     if isinstance(expires_on, (int, float)):
-        evidence["expires_on"] = datetime.fromtimestamp(expires_on, timezone.utc).isoformat()
+        evidence["expires_on"] = datetime.fromtimestamp(expires_on, UTC).isoformat()
     # The token itself never goes into the evidence.
     return passed("credentials", title, "a token for Azure Resource Manager was acquired", evidence)
 
@@ -212,6 +212,6 @@ def safely(check_id: str, title: str, what: str, run: Any) -> list[Check]:
     """Run a check family; an SDK error becomes one error check for the family."""
     try:
         result = run()
-    except Exception as exc:  # noqa: BLE001 - classified, never swallowed silently
+    except Exception as exc:
         return [error_check(check_id, title, exc, what)]
     return result if isinstance(result, list) else [result]

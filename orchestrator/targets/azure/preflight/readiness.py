@@ -12,9 +12,10 @@ a blocker, because the failover is exactly for that case.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Callable
+from typing import Any
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
@@ -90,7 +91,7 @@ def readiness_checks(session: AzureSession, targets: list[Target], config: Stack
     for target in targets:
         try:
             checks.append(readers[target.kind](session, target, config, now))
-        except Exception as exc:  # noqa: BLE001 - classified below
+        except Exception as exc:
             checks.append(read_failure(target, exc))
     return checks
 

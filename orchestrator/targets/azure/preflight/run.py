@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -91,7 +91,7 @@ def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None =
         # A secondary reads its primary's names from the primary's own program; a primary audits itself.
         source = capture_graph(project_dir, config.paired_stack) if config.is_secondary else graph
         targets = tuple(primary_targets(source))
-    except Exception as exc:  # noqa: BLE001 - reported as a check, the rest of preflight still runs
+    except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
     return PreflightInputs(config, needs_from(config, graph), targets, backend_checks.resolve_backend(project_dir, env), error)
 
@@ -116,7 +116,7 @@ def run_checks(
     state_readable: Callable[[], bool] | None = None,
 ) -> PreflightReport:
     config, needs = inputs.config, inputs.needs
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     checks: list[Check] = []
 
     def report(skipped: tuple[str, ...] = ()) -> PreflightReport:
@@ -132,7 +132,7 @@ def run_checks(
 
     try:
         regions = platform.list_regions(session)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         checks.append(error_check("region", "The target region exists", exc, "listing locations"))
         regions = None
     if regions is not None:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Iterable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -46,17 +46,17 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 
 def _utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def as_utc(value: datetime | str) -> datetime:
     if isinstance(value, str):
         value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
 def iso_z(value: datetime | str) -> str:
-    return as_utc(value).astimezone(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    return as_utc(value).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def blob_url(endpoint: str, container: str, name: str) -> str:

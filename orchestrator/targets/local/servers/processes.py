@@ -10,6 +10,7 @@ somebody else's process.
 from __future__ import annotations
 
 import atexit
+import contextlib
 import json
 import os
 import signal
@@ -105,10 +106,8 @@ def terminate(proc: psutil.Process, sig: int, timeout_s: float = 15.0) -> None:
         return
     if _wait_gone(proc, timeout_s):
         return
-    try:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)  # started with start_new_session: pgid == pid
-    except (ProcessLookupError, PermissionError):
-        pass
     try:
         proc.kill()
     except psutil.NoSuchProcess:
@@ -137,7 +136,7 @@ def log_tail(path: Path, since: int = 0, lines: int = 30) -> str:
 
 
 # strong references: a server nobody holds any more must still be stopped at exit
-_registry: "set[ManagedServer]" = set()
+_registry: set[ManagedServer] = set()
 _registry_lock = threading.Lock()
 
 
@@ -204,7 +203,7 @@ class ManagedServer:
     def running(self) -> bool:
         return self._popen is not None and self._popen.poll() is None
 
-    def start(self) -> "ManagedServer":
+    def start(self) -> ManagedServer:
         with self._lock:
             if self.running:
                 return self
@@ -259,17 +258,13 @@ class ManagedServer:
             if popen is None:
                 return
             if popen.poll() is None:
-                try:
+                with contextlib.suppress(psutil.NoSuchProcess):
                     terminate(psutil.Process(popen.pid), self.abrupt_signal if abrupt else self.stop_signal)
-                except psutil.NoSuchProcess:
-                    pass
             popen.wait()  # reap, so no zombie keeps the pid alive
             state = read_state(self.data_dir) or {}
             if state.get("pid") == popen.pid:  # keep the port: a restart tries it first
-                try:
+                with contextlib.suppress(OSError):  # the data dir is gone: nothing left to resume
                     write_state(self.data_dir, {**state, "pid": None, "create_time": None})
-                except OSError:
-                    pass  # the data dir is gone; nothing left to resume
 
             with _registry_lock:
                 _registry.discard(self)
@@ -286,7 +281,7 @@ class ManagedServer:
                 stopped.append(pid)
         return stopped
 
-    def __enter__(self) -> "ManagedServer":
+    def __enter__(self) -> ManagedServer:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

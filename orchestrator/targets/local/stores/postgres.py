@@ -10,8 +10,8 @@ from orchestrator.data.backup_catalog import postgres_check
 from orchestrator.data.connect import pg_connect
 from orchestrator.data.errors import pg_errors
 from orchestrator.data.ingest import PostgresSink
-from orchestrator.data.pg_recovery import restore_postgres, validate_postgres
 from orchestrator.data.manifest import validated
+from orchestrator.data.pg_recovery import restore_postgres, validate_postgres
 from orchestrator.data.replay import replay
 from orchestrator.model import StepOutcome
 from orchestrator.targets.local.region import LocalRegionPair

@@ -146,12 +146,12 @@ def test_throttled_files_are_resubmitted_and_in_flight_ingestions_are_bounded(la
 def test_a_file_the_cluster_cannot_ingest_fails_the_step_naming_it(lake, tmp_path):
     double = KustoDouble(lake["credential"], fail={"raw/events/batch-000002.jsonl"})
     steps = steps_for(lake, double, tmp_path)
-    with pytest.raises(PermanentError, match="batch-000002") as caught:
+    with pytest.raises(PermanentError, match=r"batch-000002") as caught:
         run(steps, StepKind.REHYDRATE, Context(tmp_path))
     assert caught.value.evidence["failed"][0]["state"] == "Failed"
     assert "Mapping error" in caught.value.evidence["failed"][0]["status"]
     # ...and validation says which file the table lacks.
-    with pytest.raises(PermanentError, match="not ingested, first raw/events/batch-000002.jsonl"):
+    with pytest.raises(PermanentError, match=r"not ingested, first raw/events/batch-000002.jsonl"):
         run(steps, StepKind.VALIDATE, Context(tmp_path))
 
 
@@ -166,7 +166,7 @@ def test_ingestion_still_running_at_the_budget_is_transient(lake):
     double = KustoDouble(lake["credential"])
     double._advance = lambda op_id: [op_id, "InProgress", ""]  # the cluster never finishes
     client = KustoClient(CLUSTER_URI, FakeCredential(), transport=double.transport(), retry_total=0)
-    with pytest.raises(TransientError, match="still ingesting after 25s"):
+    with pytest.raises(TransientError, match=r"still ingesting after 25s"):
         explorer.reingest(client, "platform", explorer.lake_event_files(lake["server"].service_client(LAKE)),
                           timeout_s=25, sleep=lambda s: None, clock=Clock())
 
@@ -188,7 +188,7 @@ def test_smoke_checks_the_cluster_state_through_arm_and_a_query(lake, tmp_path):
     assert smoke.evidence["data_plane"]["kql-print-1"]["ok"] is True
     assert smoke.evidence["data_plane"]["cluster-running"]["state"] == "Running"
     state["value"] = "Stopped"
-    with pytest.raises(PermanentError, match="contosoadxase is Stopped, not Running"):
+    with pytest.raises(PermanentError, match=r"contosoadxase is Stopped, not Running"):
         run(steps, StepKind.SMOKE, context)
 
 
@@ -203,7 +203,7 @@ def test_kusto_errors_are_classified_and_responses_parsed_strictly():
     with pytest.raises(PermanentError) as caught:
         KustoClient(CLUSTER_URI, FakeCredential(), transport=bad, retry_total=0).management("platform", ".x")
     assert caught.value.evidence["error_code"] == "BadRequest_SyntaxError"
-    with pytest.raises(PermanentError, match="not a Kusto v1 response"):
+    with pytest.raises(PermanentError, match=r"not a Kusto v1 response"):
         first_table({"Tables": []}, "cluster")
     assert quoted("it's a \\ test") == "'it\\'s a \\\\ test'"
 
@@ -212,7 +212,7 @@ def test_a_blob_name_unsafe_for_kql_is_refused(lake):
     service = lake["server"].service_client(LAKE)
     service.get_blob_client("raw", "events/bad'name.jsonl").upload_blob(b"{}\n", overwrite=True)
     try:
-        with pytest.raises(PermanentError, match="will not put in a KQL command"):
+        with pytest.raises(PermanentError, match=r"will not put in a KQL command"):
             explorer.lake_event_files(service)
     finally:
         service.get_blob_client("raw", "events/bad'name.jsonl").delete_blob()

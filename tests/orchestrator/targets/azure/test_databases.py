@@ -7,7 +7,6 @@ only the socket is replaced (tests/azure_fixtures.ExampleTransport). Nothing lea
 from __future__ import annotations
 
 import contextlib
-
 import copy
 import json
 
@@ -28,7 +27,6 @@ from orchestrator.targets.azure.stores.databases import (
 from smoke_tests.event_hubs_geo_dr import AliasProbe, alias_resolves_to_secondary
 from smoke_tests.sql_database import SqlDatabaseProbe, database_online
 from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example, example_body
-
 
 
 def sql_database_online(sql, group: str, server: str, database: str) -> dict:
@@ -228,9 +226,7 @@ def test_an_account_without_the_recovery_region_cannot_fail_over():
 
 def test_a_failed_failover_operation_is_permanent():
     account = CosmosAccount(example_body(COSMOS_MAX))
-    routes = account.routes()[:2] + [Route(
-        "GET", r"/subscriptions/[^/]+/providers/Microsoft.DocumentDB/locations/[^/]+/operationsStatus/[^/]+",
-        body={"status": "Failed", "error": {"code": "ServiceUnavailable", "message": "region offline"}})]
+    routes = [*account.routes()[:2], Route("GET", r"/subscriptions/[^/]+/providers/Microsoft.DocumentDB/locations/[^/]+/operationsStatus/[^/]+", body={"status": "Failed", "error": {"code": "ServiceUnavailable", "message": "region offline"}})]
     s, _ = session(*routes)
     with pytest.raises(PermanentError):
         cosmos_failover(s.cosmos(), "rg", "ddb1", "eastus")
@@ -292,11 +288,11 @@ def _runner(tmp_path, *routes: Route, services: dict | None = None, entra_admin:
 
     from components.cosmos_db import CosmosDbSettings
     from components.event_hubs_geo_dr import EventHubsGeoDrSettings
+    from components.roles import EntraAdmin
     from components.sql_database import SqlDatabaseSettings
     from orchestrator.program.capture import Graph
     from orchestrator.targets.azure.data_steps import AzureDataSteps
     from stacks.config import load_stack_config
-    from components.roles import EntraAdmin
 
     config = load_stack_config(Path(__file__).resolve().parents[4], "secondary")
     admin = EntraAdmin(objectId="33333333-3333-3333-3333-333333333333", principalName="pg-admins") if entra_admin else None

@@ -7,6 +7,7 @@ from __future__ import annotations
 import email.utils
 import re
 import time
+from typing import ClassVar
 
 import pytest
 from azure.core.exceptions import (
@@ -79,7 +80,7 @@ def test_operation_not_allowed_for_quota_is_permanent():
 def test_a_storage_error_code_comes_from_its_header():
     class _Response:
         status_code, reason, request = 403, "Forbidden", None
-        headers = {"x-ms-error-code": "AuthorizationPermissionMismatch"}
+        headers: ClassVar[dict[str, str]] = {"x-ms-error-code": "AuthorizationPermissionMismatch"}
 
         def text(self, encoding=None) -> str:
             return ""
@@ -104,9 +105,8 @@ def test_no_credential_and_bugs_are_permanent():
     for error in (CredentialUnavailableError("no credential in the environment"),
                   ClientAuthenticationError("AADSTS7000215: invalid client secret"), ValueError("a bug")):
         assert isinstance(classify(error), PermanentError)
-    with pytest.raises(PermanentError):
-        with arm_errors("token"):
-            raise CredentialUnavailableError("no credential in the environment")
+    with pytest.raises(PermanentError), arm_errors("token"):
+        raise CredentialUnavailableError("no credential in the environment")
 
 
 def test_secrets_in_errors_are_redacted_everywhere():

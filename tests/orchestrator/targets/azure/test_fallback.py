@@ -146,7 +146,7 @@ def profile_routes(body: dict) -> tuple[list[Route], list[dict]]:
 
 def test_a_performance_routed_profile_is_refused_with_the_reason(tmp_path):
     h = Harness(tmp_path, Route("GET", re.escape(PROFILE), body=example_body(TM)), **TM_ON)
-    with pytest.raises(PermanentError, match="routes by Performance, not Priority: endpoint priorities would not") as refused:
+    with pytest.raises(PermanentError, match=r"routes by Performance, not Priority: endpoint priorities would not") as refused:
         h.run("platform", StepKind.SWITCH)
     assert refused.value.evidence["before"][0]["location"] == "North Europe"
     assert [(r.method, parse_qs(urlsplit(r.url).query)["api-version"]) for r in h.transport.requests] == [
@@ -179,7 +179,7 @@ def test_the_switch_follows_the_stack_setting(tmp_path):
         h.run("platform", StepKind.SWITCH)
     assert urlsplit(h.transport.requests[0].url).path.endswith(
         "/rg-contoso-connectivity-ase/providers/Microsoft.Network/trafficManagerProfiles/tm-contoso-ase")
-    with pytest.raises(PermanentError, match="trafficManager service is not in stack primary"):
+    with pytest.raises(PermanentError, match=r"trafficManager service is not in stack primary"):
         Harness(tmp_path / "none", fallback={"trafficSwitch": "traffic-manager"}).run("platform", StepKind.SWITCH)
     dns = Harness(tmp_path / "dns", fallback={"trafficSwitch": "dns"}).run("platform", StepKind.SWITCH)
     assert not dns.exercised and dns.evidence["note"] == DNS_NOT_YET
@@ -188,7 +188,7 @@ def test_the_switch_follows_the_stack_setting(tmp_path):
 # -- approvals: the gate and a manual switch -------------------------------------------------------------
 def test_the_gate_and_a_manual_switch_wait_for_their_files(tmp_path):
     h = Harness(tmp_path)
-    with pytest.raises(GateWaiting, match="drctl approve .* platform.gate --by NAME"):
+    with pytest.raises(GateWaiting, match=r"drctl approve .* platform.gate --by NAME"):
         h.run("platform", StepKind.GATE)
     with pytest.raises(GateWaiting, match=r"a person to switch traffic .*approvals/platform.switch.json"):
         h.run("platform", StepKind.SWITCH)
@@ -207,7 +207,7 @@ def test_the_gate_and_a_manual_switch_wait_for_their_files(tmp_path):
     assert any("cannot be resumed" in line for line in h.said)
     cancelled = Context(h.run_dir)
     cancelled.cancelled = True
-    with pytest.raises(TransientError, match="interrupted while platform.gate waited"):
+    with pytest.raises(TransientError, match=r"interrupted while platform.gate waited"):
         h.run("platform", StepKind.GATE, cancelled)
 
 
@@ -257,7 +257,7 @@ def test_drift_is_redeployed_with_one_up(tmp_path):
 
 def test_a_failed_preview_is_the_steps_failure(tmp_path):
     h = Harness(tmp_path, preview=[{"exit_code": 255, "stderr": "error: the azure-native provider could not sign in"}])
-    with pytest.raises(PermanentError, match="pulumi preview failed .*could not sign in"):
+    with pytest.raises(PermanentError, match=r"pulumi preview failed .*could not sign in"):
         h.run("platform", StepKind.DRIFT)
     assert h.calls("up") == []
 

@@ -58,7 +58,7 @@ def test_without_a_subscription_the_command_stops_before_a_run_exists(tmp_path, 
     def never(**_given):
         raise AssertionError("no step may run")
 
-    with pytest.raises(BadInput, match="^no Azure subscription for stack 'primary': set azure-native:subscriptionId"):
+    with pytest.raises(BadInput, match=r"^no Azure subscription for stack 'primary': set azure-native:subscriptionId"):
         run_azure_fallback(load_stack(REPO, "primary"), load_stack(REPO, "secondary"), workdir=tmp_path / "work",
                            steps_factory=never,
                            preconditions=Preconditions(find_pulumi=lambda: fake.FAKE_BIN, check_credentials=lambda: None))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -161,7 +161,7 @@ class Context:
         return self.outputs.get(step_id, {})
 
 
-NOW = datetime(2018, 6, 16, 1, 30, tzinfo=timezone.utc)
+NOW = datetime(2018, 6, 16, 1, 30, tzinfo=UTC)
 
 
 def steps(tmp_path: Path, *routes: Route, data_factory: bool = True) -> tuple[AzureDataSteps, ExampleTransport]:

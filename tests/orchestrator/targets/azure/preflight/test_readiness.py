@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
 import pytest
@@ -32,8 +32,8 @@ from orchestrator.targets.azure.preflight.readiness import (
 )
 
 # The storage examples' lastSyncTime, and the SQL example's lastAvailableBackupDate.
-LAST_SYNC = datetime(2018, 10, 30, 0, 25, 34, tzinfo=timezone.utc)
-LAST_BACKUP = datetime(2017, 5, 26, 1, 6, 29, 780000, tzinfo=timezone.utc)
+LAST_SYNC = datetime(2018, 10, 30, 0, 25, 34, tzinfo=UTC)
+LAST_BACKUP = datetime(2017, 5, 26, 1, 6, 29, 780000, tzinfo=UTC)
 
 LAKE = Target("storage", "sto8596", "rg-contoso-data-aue", "lake")
 PG = Target("postgres", "exampleserver", "rg-contoso-data-aue", "postgres")

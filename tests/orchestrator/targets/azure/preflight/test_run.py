@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
@@ -34,7 +34,7 @@ from orchestrator.targets.azure.preflight.run import (
 )
 from stacks.config import load_stack_config
 
-NOW = datetime(2018, 10, 30, 0, 40, tzinfo=timezone.utc)  # 15 minutes after the storage examples' last sync
+NOW = datetime(2018, 10, 30, 0, 40, tzinfo=UTC)  # 15 minutes after the storage examples' last sync
 
 
 class RefusingCredential:
@@ -121,7 +121,7 @@ def test_transient_failures_alone_do_not_block():
     throttled = Route("GET", SUB + "/providers", status=429, body=arm_error("TooManyRequests"), headers={"Retry-After": "5"})
     ra_grs = body(STORAGE_CAN_FAILOVER)
     ra_grs["sku"]["name"] = "Standard_RAGRS"
-    session, _ = session_for([throttled] + platform_routes() + readiness_routes(storage=ra_grs))
+    session, _ = session_for([throttled, *platform_routes(), *readiness_routes(storage=ra_grs)])
     report = run_checks(_healthy_inputs(), session, now=NOW)
     provider = report.by_id("provider")
     assert (provider.status, provider.retriable, provider.evidence["retry_after_s"]) == ("error", True, 5.0)
@@ -160,11 +160,11 @@ def test_preflight_command_returns_the_report(tmp_path, monkeypatch):
 
 
 def test_preflight_command_bad_input(tmp_path, monkeypatch):
-    with pytest.raises(BadInput, match="Pulumi.nosuch.yaml"):
+    with pytest.raises(BadInput, match=r"Pulumi.nosuch.yaml"):
         preflight_command(PROJECT_DIR, "nosuch", session_factory=lambda config: None)
     for name in ("ARM_SUBSCRIPTION_ID", "AZURE_SUBSCRIPTION_ID"):
         monkeypatch.delenv(name, raising=False)
-    with pytest.raises(BadInput, match="no Azure subscription for stack 'secondary'"):
+    with pytest.raises(BadInput, match=r"no Azure subscription for stack 'secondary'"):
         preflight_command(PROJECT_DIR, "secondary")
 
 
@@ -184,7 +184,7 @@ def test_rpo_estimates_use_the_clock_given():
     session, _ = session_for(platform_routes() + readiness_routes(storage=ra_grs))
     later = run_checks(_healthy_inputs(), session, now=NOW + timedelta(hours=2))
     check = later.by_id("readiness.storage:contosolakeaue")
-    assert check.evidence["rpo_estimate_s"] == pytest.approx((NOW + timedelta(hours=2) - datetime(2018, 10, 30, 0, 25, 34, tzinfo=timezone.utc)).total_seconds())
+    assert check.evidence["rpo_estimate_s"] == pytest.approx((NOW + timedelta(hours=2) - datetime(2018, 10, 30, 0, 25, 34, tzinfo=UTC)).total_seconds())
     assert check.severity == "warning"
 
 
@@ -208,7 +208,7 @@ def test_session_builds_each_client_once_on_first_use():
     assert transport.requests == []  # building a client calls nothing
     list(session.network().usages.list("westus"))
     assert [r.method for r in transport.requests] == ["GET"]  # the injected transport answered
-    with pytest.raises(KeyError, match="no client 'nosuch'"):
+    with pytest.raises(KeyError, match=r"no client 'nosuch'"):
         session.client("nosuch")
     with pytest.raises(ValueError):
         type(session)(object(), "/subscriptions/x")
