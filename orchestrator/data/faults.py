@@ -25,7 +25,7 @@ import re
 import socket
 import threading
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,11 +207,18 @@ class FaultyAdapter(requests.adapters.BaseAdapter):
     def close(self) -> None:
         self.inner.close()
 
-    def send(self, request: Any, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: float | tuple[float, float] | tuple[float, None] | None = None, verify: bool | str = True,
+             cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
+             proxies: Mapping[str, str] | None = None) -> requests.Response:
+        # BaseAdapter.send's parameters (and HTTPAdapter's defaults), passed on as they came.
+        def inner() -> requests.Response:
+            return self.inner.send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
+
         site, call = _blob_call(request)
         kind = self.injector.draw(site, call)
         if kind is None:
-            return self.inner.send(request, **kwargs)
+            return inner()
         if kind == "throttle":
             return _error_response(self.inner, request, 429, "Too Many Requests", "TooManyRequests",
                                    "The request was throttled (injected fault).", {"Retry-After": str(RETRY_AFTER_S)})
@@ -223,9 +230,9 @@ class FaultyAdapter(requests.adapters.BaseAdapter):
             reset = ConnectionResetError(104, "Connection reset by peer (injected fault)")
             raise requests.exceptions.ConnectionError(ProtocolError("Connection aborted.", reset), request=request)
         # timeout: the service received and performed the request; its answer is dropped
-        self.inner.send(request, **kwargs).close()
+        inner().close()
         raise requests.exceptions.ReadTimeout(f"Read timed out (injected fault) on {request.method} "
-                                              f"{urlparse(request.url).path}", request=request)
+                                              f"{urlparse(request.url or '').path}", request=request)
 
 
 # -- the run's injector: installed by the drill around its engine run, None otherwise --------------
@@ -258,7 +265,10 @@ def for_blob_client(retry: Any, adapter: HTTPAdapter) -> tuple[Any, requests.ada
     injector = _active
     if injector is None:
         return retry, adapter
-    return LinearRetry(backoff=0.2, random_jitter_range=0.1, retry_total=retry.total_retries), FaultyAdapter(adapter, injector)
+    # LinearRetry annotates its seconds as int; it computes with them as floats (random.uniform).
+    retry = LinearRetry(backoff=0.2, random_jitter_range=0.1,  # type: ignore[arg-type]
+                        retry_total=retry.total_retries)
+    return retry, FaultyAdapter(adapter, injector)
 
 
 # -- a drill's run directory: settings in run.json, counts in faults.json and report.json ----------

@@ -171,7 +171,7 @@ def _same_fact(check: Check) -> SameFact:
     return check.function
 
 
-def compare(store: str, expected: Mapping[str, dict], actual: Mapping[str, dict | None], checks: Sequence[Check],
+def compare(store: str, expected: Mapping[str, dict | None], actual: Mapping[str, dict | None], checks: Sequence[Check],
             expected_watermark: int | None, actual_watermark: int | None) -> ValidationResult:
     """Exact comparison of facts, object by object, by each data check (a SameFact: smoke_tests/check.py);
     objects present on one side only are mismatches too."""
