@@ -25,7 +25,7 @@ import re
 import socket
 import threading
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -207,18 +207,12 @@ class FaultyAdapter(requests.adapters.BaseAdapter):
     def close(self) -> None:
         self.inner.close()
 
-    def send(self, request: requests.PreparedRequest, stream: bool = False,
-             timeout: float | tuple[float, float] | tuple[float, None] | None = None, verify: bool | str = True,
-             cert: bytes | str | tuple[bytes | str, bytes | str] | None = None,
-             proxies: Mapping[str, str] | None = None) -> requests.Response:
-        # BaseAdapter.send's parameters (and HTTPAdapter's defaults), passed on as they came.
-        def inner() -> requests.Response:
-            return self.inner.send(request, stream=stream, timeout=timeout, verify=verify, cert=cert, proxies=proxies)
-
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        """BaseAdapter.send: its other parameters (stream, timeout, ...) go to the inner adapter as they came."""
         site, call = _blob_call(request)
         kind = self.injector.draw(site, call)
         if kind is None:
-            return inner()
+            return self.inner.send(request, *args, **kwargs)
         if kind == "throttle":
             return _error_response(self.inner, request, 429, "Too Many Requests", "TooManyRequests",
                                    "The request was throttled (injected fault).", {"Retry-After": str(RETRY_AFTER_S)})
@@ -230,7 +224,7 @@ class FaultyAdapter(requests.adapters.BaseAdapter):
             reset = ConnectionResetError(104, "Connection reset by peer (injected fault)")
             raise requests.exceptions.ConnectionError(ProtocolError("Connection aborted.", reset), request=request)
         # timeout: the service received and performed the request; its answer is dropped
-        inner().close()
+        self.inner.send(request, *args, **kwargs).close()
         raise requests.exceptions.ReadTimeout(f"Read timed out (injected fault) on {request.method} "
                                               f"{urlparse(request.url or '').path}", request=request)
 

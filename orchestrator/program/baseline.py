@@ -156,7 +156,7 @@ _MYSQL_PARAMETERS = (
 
 
 def _mysql_parameters(resources: list[dict], inputs: dict[str, dict]) -> Iterable[tuple[dict, str, str]]:
-    values: dict[tuple[str, str], Any] = {}
+    values: dict[tuple[str | None, str | None], Any] = {}  # (server, parameter) as the inputs name them
     for r in resources:
         if r["type"] == "azure-native:dbformysql:Configuration":
             given = inputs.get(r["urn"], {})

@@ -272,7 +272,7 @@ def _baseline(graph) -> list[Result]:
 # -- JUnit XML, for CI test reporters ---------------------------------------------------------------
 
 
-def junit_tree(document: dict[str, Any]) -> ET.ElementTree:
+def junit_tree(document: dict[str, Any]) -> ET.ElementTree[ET.Element]:
     """One testsuite per check, one testcase per component; a gap is a <failure>."""
     properties = {"stack": document["stack"], "paired_stack": document["paired_stack"]}
     suites = []
