@@ -20,7 +20,7 @@ from typing import Any
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from orchestrator.targets.azure.clients import AzureSession
-from orchestrator.targets.azure.preflight.findings import Check, error_check, error_evidence, finding, passed
+from orchestrator.targets.azure.preflight.findings import Check, Severity, error_check, error_evidence, finding, passed
 from orchestrator.targets.azure.preflight.platform import text
 from stacks.config import StackConfig
 
@@ -163,7 +163,7 @@ def check_storage(session: AzureSession, target: Target, config: StackConfig, no
         # GRS/GZRS keep a copy but only an account failover makes it readable.
         reads_secondary = lake and config.restore.lake is not None and config.restore.lake.source == "geo-secondary"
         can_failover = bool(stats and stats.can_failover)
-        severity = "warning" if can_failover or not reads_secondary else "blocker"
+        severity: Severity = "warning" if can_failover or not reads_secondary else "blocker"
         how = "a customer-managed account failover is possible (canFailover true)" if can_failover else (
             "and the account cannot fail over now (canFailover false)")
         return finding(
