@@ -82,7 +82,7 @@ _COUNTS = ("blobs", "bytes", "copied", "bytes_copied", "skipped")
 
 
 def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceClient,
-                   source_account_key: str | SourceUrl, containers: tuple[str, ...] | list[str] = ZONES,
+                   source_account_key: str | SourceUrl, containers: Sequence[str] = ZONES,
                    max_in_flight: int = 16, *, sas_ttl_s: int = 900, poll_interval_s: float = 0.05,
                    copy_timeout_s: float = 900, sleep: Callable[[float], None] = time.sleep,
                    clock: Callable[[], float] = time.monotonic, listing: SourceListing | None = None) -> dict:

@@ -55,7 +55,7 @@ def container_facts(service: BlobServiceClient, container: str) -> dict | None:
         return None
 
 
-def lake_facts(service: BlobServiceClient, containers: list[str] | tuple[str, ...]) -> dict[str, dict | None]:
+def lake_facts(service: BlobServiceClient, containers: Sequence[str]) -> dict[str, dict | None]:
     return {c: container_facts(service, c) for c in containers}
 
 
