@@ -27,7 +27,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.data_explorer import CHECKS
 
 TYPE_TOKEN = "dataplatform:analytics:DataExplorer"
@@ -215,7 +215,7 @@ def deploy(context: Platform, settings: DataExplorerSettings) -> dict[str, Any]:
     }
 
 
-def posture(config: Any, settings: DataExplorerSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: DataExplorerSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None)),)
     # A cluster in the paired region is the paired stack's business: one stack file cannot tell.
