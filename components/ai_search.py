@@ -26,7 +26,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.ai_search import CHECKS
 
 TYPE_TOKEN = "dataplatform:ai:Search"
@@ -142,7 +142,7 @@ def deploy(context: Platform, settings: AiSearchSettings) -> dict[str, Any]:
     return {"aiSearchServiceName": service.service_name, "aiSearchEndpoint": service.endpoint}
 
 
-def posture(config: Any, settings: AiSearchSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: AiSearchSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None)),)
     sku = f"{settings.sku} ({settings.replica_count} replicas, {settings.partition_count} partitions)"

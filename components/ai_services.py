@@ -19,7 +19,7 @@ from pydantic import Field, field_validator
 from components import naming
 from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.ai_services import CHECKS
 
 TYPE_TOKEN = "dataplatform:ai:Services"
@@ -154,7 +154,7 @@ def deploy(context: Platform, settings: AiServicesSettings) -> dict[str, Any]:
     }
 
 
-def posture(config: Any, settings: AiServicesSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: AiServicesSettings | None) -> tuple[Posture, ...]:
     # The seed lists no uplift: the APIs are Microsoft-hosted.
     return (Posture(sku=f"{settings.sku} (pay as you go)" if settings else "none", uplift_enabled=(None,)),)
 

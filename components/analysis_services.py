@@ -31,7 +31,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.analysis_services import CHECKS
 
 TYPE_TOKEN = "dataplatform:analytics:AnalysisServices"
@@ -186,7 +186,7 @@ def deploy(context: Platform, settings: AnalysisServicesSettings) -> dict[str, A
     }
 
 
-def posture(config: Any, settings: AnalysisServicesSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: AnalysisServicesSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None,)),)
     return (Posture(sku=settings.sku, uplift_enabled=(settings.backup_redundancy in GEO_REDUNDANT,)),)

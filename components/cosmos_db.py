@@ -31,7 +31,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.cosmos_db import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:CosmosDb"
@@ -260,7 +260,7 @@ def deploy(context: Platform, settings: CosmosDbSettings) -> dict[str, Any]:
     }
 
 
-def posture(config: Any, settings: CosmosDbSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: CosmosDbSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None)),)
     sku = f"Single Region Write with {settings.backup.mode} backup"

@@ -27,7 +27,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.data_explorer import CHECKS
 
 TYPE_TOKEN = "dataplatform:analytics:DataExplorer"
@@ -164,7 +164,7 @@ class DataExplorer(pulumi.ComponentResource):
                 opts=child,
             )
         if args.schema_kql is not None:
-            self.schema = self._schema(name, args)
+            self.schema = self._schema(name, args, args.schema_kql)
         self.cluster_name: pulumi.Output[str] = self.cluster.name
         self.cluster_uri: pulumi.Output[str] = pulumi.Output.concat(
             "https://", self.cluster.name, ".", args.location, ".kusto.windows.net"
@@ -175,7 +175,7 @@ class DataExplorer(pulumi.ComponentResource):
         )
 
 
-    def _schema(self, name: str, args: DataExplorerArgs) -> kusto.Script:
+    def _schema(self, name: str, args: DataExplorerArgs, schema_kql: str) -> kusto.Script:
         # Ingesting with ";managed_identity=system" needs the identity allowed for NativeIngestion:
         # https://learn.microsoft.com/azure/data-explorer/ingest-data-managed-identity
         policy = roles.principal_of(self.cluster).apply(
@@ -187,7 +187,7 @@ class DataExplorer(pulumi.ComponentResource):
             cluster_name=self.cluster.name,
             database_name=self.database.name.apply(lambda n: n.split("/")[-1]),
             resource_group_name=args.resource_group_name,
-            script_content=pulumi.Output.concat(args.schema_kql, policy),
+            script_content=pulumi.Output.concat(schema_kql, policy),
             continue_on_errors=False,
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.database]),
         )
@@ -215,7 +215,7 @@ def deploy(context: Platform, settings: DataExplorerSettings) -> dict[str, Any]:
     }
 
 
-def posture(config: Any, settings: DataExplorerSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: DataExplorerSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None)),)
     # A cluster in the paired region is the paired stack's business: one stack file cannot tell.

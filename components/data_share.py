@@ -24,7 +24,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.data_share import CHECKS
 
 TYPE_TOKEN = "dataplatform:sharing:DataShare"
@@ -103,7 +103,7 @@ def deploy(context: Platform, settings: DataShareSettings) -> dict[str, Any]:
     return {"dataShareAccountName": account.account_name, "dataShareAccountId": account.account_id}
 
 
-def posture(config: Any, settings: DataShareSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: DataShareSettings | None) -> tuple[Posture, ...]:
     # Whether an account with the same shares runs in the other region is the paired stack's
     # config and the consumers' acceptance, neither visible from this stack: unknown.
     return (Posture(sku="N/A" if settings is not None else "none", uplift_enabled=(None,)),)

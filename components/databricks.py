@@ -26,7 +26,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.databricks import CHECKS
 
 TYPE_TOKEN = "dataplatform:analytics:Databricks"
@@ -197,7 +197,7 @@ def deploy(context: Platform, settings: DatabricksSettings) -> dict[str, Any]:
     }
 
 
-def posture(config: Any, settings: DatabricksSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: DatabricksSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None)),)
     # A secondary workspace is the paired stack's business: one stack file cannot tell.

@@ -14,7 +14,7 @@ from pulumi_azure_native import network
 from components import naming
 from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.ddos import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:DdosProtection"
@@ -71,7 +71,7 @@ def deploy(context: Platform, settings: DdosSettings) -> dict[str, Any]:
     return {"ddosProtectionPlanId": plan.plan_id}
 
 
-def posture(config: Any, settings: DdosSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: DdosSettings | None) -> tuple[Posture, ...]:
     # The seed lists no uplift: protection is part of the service.
     return (Posture(sku="DDoS Network Protection" if settings else "none", uplift_enabled=(None,)),)
 

@@ -24,7 +24,7 @@ from pydantic import Field
 from components import naming
 from components.paired import resource_id
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.event_hubs_geo_dr import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:EventHubsGeoDr"
@@ -149,7 +149,7 @@ def deploy(context: Platform, settings: EventHubsGeoDrSettings) -> dict[str, Any
     }
 
 
-def posture(config: Any, settings: EventHubsGeoDrSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: EventHubsGeoDrSettings | None) -> tuple[Posture, ...]:
     # Both stacks report the pairing: the secondary is the partner of the alias the primary creates.
     paired = settings is not None and config.enabled("eventHubs") and config.settings_of("eventHubs").sku != "Basic"
     return (Posture(sku=config.settings_of("eventHubs").sku if config.enabled("eventHubs") else "none", uplift_enabled=(paired,)),)

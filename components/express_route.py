@@ -24,7 +24,7 @@ from components.hub_layout import GATEWAY_SUBNET
 from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.public_ip import ALL_ZONES, gateway_ip_configurations, standard_public_ip
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.express_route import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:ExpressRoute"
@@ -184,7 +184,7 @@ def deploy(context: Platform, settings: ExpressRouteSettings) -> dict[str, Any]:
     }
 
 
-def posture(config: Any, settings: ExpressRouteSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: ExpressRouteSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None, None)),)
     # A second circuit at another peering location, and the HA designs (circuits at separate

@@ -20,7 +20,7 @@ from pydantic import Field, StringConstraints
 from components import naming
 from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.fabric_capacity import CHECKS
 
 TYPE_TOKEN = "dataplatform:compute:FabricCapacity"
@@ -116,7 +116,7 @@ def deploy(context: Platform, settings: FabricCapacitySettings) -> dict[str, Any
     }
 
 
-def posture(config: Any, settings: FabricCapacitySettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: FabricCapacitySettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None,)),)
     return (Posture(sku=settings.sku, uplift_enabled=(settings.disaster_recovery_enabled,)),)

@@ -20,7 +20,7 @@ from pydantic import Field
 from components import naming, roles
 from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.function_app import CHECKS
 
 TYPE_TOKEN = "dataplatform:compute:FunctionApp"
@@ -212,7 +212,7 @@ def deploy(context: Platform, settings: FunctionAppSettings) -> dict[str, Any]:
     }
 
 
-def posture(config: Any, settings: FunctionAppSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: FunctionAppSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None)),)
     # Both stacks declare the app from the same code, so redeployment into the pair is built in.

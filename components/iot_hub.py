@@ -29,7 +29,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.iot_hub import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:IotHub"
@@ -142,7 +142,7 @@ def deploy(context: Platform, settings: IotHubSettings) -> dict[str, Any]:
     return {"iotHubName": hub.hub_name, "iotHubId": hub.hub_id, "iotHubHostName": hub.host_name}
 
 
-def posture(config: Any, settings: IotHubSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: IotHubSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None)),)
     # A second hub depends on the paired stack, which this stack's config cannot tell; failover is on

@@ -25,7 +25,7 @@ from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.public_ip import ALL_ZONES, standard_public_ip
 from components.single_rule_lb import BACKEND, FRONTEND, PROBE, child_id, single_rule_load_balancer
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.load_balancer import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:LoadBalancer"
@@ -241,7 +241,7 @@ def deploy(context: Platform, settings: LoadBalancerSettings) -> dict[str, Any]:
     return outputs
 
 
-def posture(config: Any, settings: LoadBalancerSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: LoadBalancerSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None)),)
     return (Posture(sku="Standard", uplift_enabled=(settings.zone_redundant, settings.tier == "Global")),)

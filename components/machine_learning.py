@@ -27,7 +27,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.machine_learning import CHECKS
 
 TYPE_TOKEN = "dataplatform:ai:MachineLearning"
@@ -214,7 +214,7 @@ def deploy(context: Platform, settings: MachineLearningSettings) -> dict[str, An
     return outputs
 
 
-def posture(config: Any, settings: MachineLearningSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: MachineLearningSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None)),)
     # The dependent services this stack controls: the storage account's redundancy. A second region

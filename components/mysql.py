@@ -31,7 +31,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.mysql import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:MySqlServer"
@@ -253,7 +253,7 @@ def deploy(context: Platform, settings: MySqlSettings) -> dict[str, Any]:
     }
 
 
-def posture(config: Any, settings: MySqlSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: MySqlSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None)),)
     # No read replica is declared by this module.

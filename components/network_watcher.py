@@ -32,7 +32,7 @@ from pulumi_azure_native import network
 from components import naming
 from components.errors import ConfigError
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.network_watcher import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:NetworkWatcher"
@@ -145,7 +145,7 @@ def deploy(context: Platform, settings: NetworkWatcherSettings) -> dict[str, Any
     return {"networkWatcherId": watcher.watcher_id, "networkWatcherAdopted": settings.adopt}
 
 
-def posture(config: Any, settings: NetworkWatcherSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: NetworkWatcherSettings | None) -> tuple[Posture, ...]:
     # Nothing to choose: the watcher is part of the platform Azure runs.
     return (Posture(sku="N/A" if settings else "none", uplift_enabled=(None,)),)
 

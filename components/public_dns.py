@@ -29,7 +29,7 @@ from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.public_dns import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:PublicDns"
@@ -188,7 +188,7 @@ def deploy(context: Platform, settings: PublicDnsSettings) -> dict[str, Any]:
     return outputs
 
 
-def posture(config: Any, settings: PublicDnsSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: PublicDnsSettings | None) -> tuple[Posture, ...]:
     return (Posture(sku="Single Zone - Public" if settings else "none", uplift_enabled=(None,)),)
 
 

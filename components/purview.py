@@ -25,7 +25,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.purview import CHECKS
 
 TYPE_TOKEN = "dataplatform:governance:Purview"
@@ -132,7 +132,7 @@ def deploy(context: Platform, settings: PurviewSettings) -> dict[str, Any]:
     return {"purviewAccountName": account.account_name, "purviewAccountId": account.account_id}
 
 
-def posture(config: Any, settings: PurviewSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: PurviewSettings | None) -> tuple[Posture, ...]:
     # The seed's only uplift is "N/A": there is nothing in config to turn on.
     return (Posture(sku=settings.sku if settings else "none", uplift_enabled=(None,)),)
 

@@ -31,7 +31,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.sql_database import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:SqlDatabase"
@@ -250,7 +250,7 @@ def deploy(context: Platform, settings: SqlDatabaseSettings) -> dict[str, Any]:
     return outputs
 
 
-def posture(config: Any, settings: SqlDatabaseSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: SqlDatabaseSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None, None)),)
     group = settings.failover_group.enabled

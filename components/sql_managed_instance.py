@@ -29,7 +29,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.sql_managed_instance import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:SqlManagedInstance"
@@ -244,7 +244,7 @@ def deploy(context: Platform, settings: SqlManagedInstanceSettings) -> dict[str,
     return outputs
 
 
-def posture(config: Any, settings: SqlManagedInstanceSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: SqlManagedInstanceSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None, None)),)
     return (

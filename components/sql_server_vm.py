@@ -35,7 +35,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.sql_server_vm import CHECKS
 
 TYPE_TOKEN = "dataplatform:iaas:SqlServerVmRecovery"
@@ -176,7 +176,7 @@ def deploy(context: Platform, settings: SqlServerVmSettings) -> dict[str, Any]:
     }
 
 
-def posture(config: Any, settings: SqlServerVmSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: SqlServerVmSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None, None)),)
     # On the secondary the vault is the target for the primary region's VMs: the uplift is in place.

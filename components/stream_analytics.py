@@ -21,7 +21,7 @@ from components import naming, roles
 from components.lake import ZONES
 from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.stream_analytics import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:StreamAnalytics"
@@ -239,7 +239,7 @@ def deploy(context: Platform, settings: StreamAnalyticsSettings) -> dict[str, An
     }
 
 
-def posture(config: Any, settings: StreamAnalyticsSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: StreamAnalyticsSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None,)),)
     # Whether the paired region runs the identical job is the paired stack's config, not this one's.

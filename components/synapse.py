@@ -28,7 +28,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.roles import EntraAdmin
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from components.synapse_pools import (
     SPARK_POOL_NAME,
     SQL_POOL_NAME,
@@ -258,7 +258,7 @@ def deploy(context: Platform, settings: SynapseSettings) -> dict[str, Any]:
     }
 
 
-def posture(config: Any, settings: SynapseSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: SynapseSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return tuple(Posture(sku="none", uplift_enabled=(None,)) for _ in PROFILE.seed)
     spark = settings.spark_pool

@@ -32,7 +32,7 @@ from pydantic import Field, ValidationInfo, field_validator
 from components import naming
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.settings import AzureRegion
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.traffic_manager import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:TrafficManager"
@@ -205,7 +205,7 @@ def deploy(context: Platform, settings: TrafficManagerSettings) -> dict[str, Any
     return {"trafficManagerOwner": True, "trafficManagerFqdn": manager.fqdn, "trafficManagerProfileId": manager.profile.id}
 
 
-def posture(config: Any, settings: TrafficManagerSettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: TrafficManagerSettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None,)),)
     if not settings.owner or config is None:

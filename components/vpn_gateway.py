@@ -28,7 +28,7 @@ from components.hub_layout import GATEWAY_SUBNET
 from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.public_ip import ALL_ZONES, gateway_ip_configurations, standard_public_ip
-from components.spec import Platform, Posture, ServiceSettings, ServiceSpec
+from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.vpn_gateway import CHECKS
 
 TYPE_TOKEN = "dataplatform:connectivity:VpnGateway"
@@ -203,7 +203,7 @@ def deploy(context: Platform, settings: VpnGatewaySettings) -> dict[str, Any]:
     }
 
 
-def posture(config: Any, settings: VpnGatewaySettings | None) -> tuple[Posture, ...]:
+def posture(config: StackFacts, settings: VpnGatewaySettings | None) -> tuple[Posture, ...]:
     if settings is None:
         return (Posture(sku="none", uplift_enabled=(None,)),)
     return (Posture(sku=settings.sku, uplift_enabled=(zone_redundant(settings.sku),)),)

@@ -67,6 +67,8 @@ def rehearse(local: bool, stack: str | None, scale: int, workdir: Path, workers:
     else:
         from orchestrator.verbs.rehearse_stack import rehearse_stack
 
+        assert stack is not None  # exactly one of --local and --stack, checked above
+
         document = rehearse_stack(project_dir, stack, workdir=workdir, ttl_hours=ttl_hours, workers=workers)
     if as_json:
         emit_json(document)

@@ -32,6 +32,7 @@ from orchestrator.data.manifest import (
     table_facts,
     write_manifest,
 )
+from orchestrator.data.rows import one_row
 from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, TransientError
 
@@ -109,7 +110,7 @@ def backup_lake(primary: BlobServiceClient, geo_copy: BlobServiceClient, backup_
 
 
 def _watermark(conn: psycopg.Connection) -> tuple[int | None, str | None]:
-    if conn.execute("SELECT to_regclass('public.ingestion_watermark')").fetchone()[0] is None:
+    if one_row(conn.execute("SELECT to_regclass('public.ingestion_watermark')"))[0] is None:
         return None, None
     row = conn.execute("SELECT batch, data_end FROM ingestion_watermark WHERE pipeline = 'events'").fetchone()
     return (None, None) if row is None else (int(row[0]), iso(row[1]))
@@ -126,7 +127,7 @@ def backup_postgres(dsn: str, database: str, backup_dir: Path, pg_dump: Path | s
     with pg_errors("postgres backup"), psycopg.connect(dsn) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
-        snapshot = conn.execute("SELECT pg_export_snapshot()").fetchone()[0]
+        snapshot = one_row(conn.execute("SELECT pg_export_snapshot()"))[0]
         with tempfile.NamedTemporaryFile(dir=out_dir, suffix=".dump.tmp", delete=False) as tmp:
             tmp_path = Path(tmp.name)
         try:

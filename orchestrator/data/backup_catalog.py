@@ -94,7 +94,7 @@ def record_generation(backup_dir: Path, generation: str, manifests: dict[str, di
     """Add a generation (store -> its manifest as loaded) to the store's index. Written only once
     every store's backup of the generation is complete, so the index never names half a backup."""
     index = Path(backup_dir) / INDEX
-    catalog = read_catalog(index) if index.exists() else {"version": CATALOG_VERSION, "generations": []}
+    catalog: dict[str, Any] = read_catalog(index) if index.exists() else {"version": CATALOG_VERSION, "generations": []}
     if any(g["id"] == generation for g in catalog["generations"]):
         raise ValueError(f"generation {generation} is already in {index}")
     stores = {}
@@ -120,7 +120,7 @@ def copy_to_run(backup_dir: Path, manifests_dir: Path) -> dict:
     backup_dir, manifests_dir = Path(backup_dir).resolve(), Path(manifests_dir)
     catalog = read_catalog(backup_dir / INDEX)
     newest = catalog["generations"][-1]["id"] if catalog["generations"] else None
-    copy = {"version": CATALOG_VERSION, "backup_store": str(backup_dir), "generations": []}
+    copy: dict[str, Any] = {"version": CATALOG_VERSION, "backup_store": str(backup_dir), "generations": []}
     for entry in catalog["generations"]:
         stores = {}
         for store, info in entry["stores"].items():

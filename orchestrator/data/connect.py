@@ -56,7 +56,9 @@ class RetryThrottled(HTTPPolicy):
                 if position is None:
                     return response  # a stream that cannot be rewound cannot be sent again
                 body.seek(position)
-            request.context.transport.sleep(wait)
+            transport = request.context.transport
+            assert transport is not None, "a request in a pipeline carries the pipeline's transport"
+            transport.sleep(wait)
         return response
 
 

@@ -12,6 +12,7 @@ import email.utils
 import re
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 from azure.core.exceptions import HttpResponseError, IncompleteReadError, ServiceRequestError, ServiceResponseError
@@ -87,7 +88,7 @@ def error_details(err: BaseException) -> dict:
             "message": redact(str(message))[:500]}
 
 
-def _body_error(response: object) -> dict:
+def _body_error(response: Any) -> dict:
     """The `error` object of an ARM error body, for errors raised without a parsed model."""
     try:
         body = response.json() if response is not None else None

@@ -207,11 +207,12 @@ class FaultyAdapter(requests.adapters.BaseAdapter):
     def close(self) -> None:
         self.inner.close()
 
-    def send(self, request: Any, **kwargs: Any) -> requests.Response:
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        """BaseAdapter.send: its other parameters (stream, timeout, ...) go to the inner adapter as they came."""
         site, call = _blob_call(request)
         kind = self.injector.draw(site, call)
         if kind is None:
-            return self.inner.send(request, **kwargs)
+            return self.inner.send(request, *args, **kwargs)
         if kind == "throttle":
             return _error_response(self.inner, request, 429, "Too Many Requests", "TooManyRequests",
                                    "The request was throttled (injected fault).", {"Retry-After": str(RETRY_AFTER_S)})
@@ -223,9 +224,9 @@ class FaultyAdapter(requests.adapters.BaseAdapter):
             reset = ConnectionResetError(104, "Connection reset by peer (injected fault)")
             raise requests.exceptions.ConnectionError(ProtocolError("Connection aborted.", reset), request=request)
         # timeout: the service received and performed the request; its answer is dropped
-        self.inner.send(request, **kwargs).close()
+        self.inner.send(request, *args, **kwargs).close()
         raise requests.exceptions.ReadTimeout(f"Read timed out (injected fault) on {request.method} "
-                                              f"{urlparse(request.url).path}", request=request)
+                                              f"{urlparse(request.url or '').path}", request=request)
 
 
 # -- the run's injector: installed by the drill around its engine run, None otherwise --------------
@@ -258,7 +259,10 @@ def for_blob_client(retry: Any, adapter: HTTPAdapter) -> tuple[Any, requests.ada
     injector = _active
     if injector is None:
         return retry, adapter
-    return LinearRetry(backoff=0.2, random_jitter_range=0.1, retry_total=retry.total_retries), FaultyAdapter(adapter, injector)
+    # LinearRetry annotates its seconds as int; it computes with them as floats (random.uniform).
+    retry = LinearRetry(backoff=0.2, random_jitter_range=0.1,  # type: ignore[arg-type]
+                        retry_total=retry.total_retries)
+    return retry, FaultyAdapter(adapter, injector)
 
 
 # -- a drill's run directory: settings in run.json, counts in faults.json and report.json ----------

@@ -27,6 +27,7 @@ from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from orchestrator.data.connect import pg_connect
 from orchestrator.data.errors import azure_errors, pg_errors
+from orchestrator.data.rows import one_row
 from orchestrator.data.source import KINDS, Batch, iso
 
 ZONES = ("raw", "enriched", "curated", "presentation")
@@ -215,9 +216,9 @@ class PostgresSink:
 
     def has_reference(self) -> bool:
         with pg_errors("postgres: reference data"), self._connect() as conn:
-            if conn.execute("SELECT to_regclass('public.devices')").fetchone()[0] is None:
+            if one_row(conn.execute("SELECT to_regclass('public.devices')"))[0] is None:
                 return False
-            return conn.execute("SELECT count(*) FROM devices").fetchone()[0] > 0
+            return one_row(conn.execute("SELECT count(*) FROM devices"))[0] > 0
 
     def write_batch(self, batch: Batch, devices: dict[str, dict]) -> None:
         rows = [(e["id"], e["ts"], e["device_id"], e["kind"], Decimal(f"{e['value']:.3f}"))
@@ -238,7 +239,7 @@ class PostgresSink:
 
     def watermark(self) -> int | None:
         with pg_errors("postgres: read watermark"), self._connect() as conn:
-            if conn.execute("SELECT to_regclass('public.ingestion_watermark')").fetchone()[0] is None:
+            if one_row(conn.execute("SELECT to_regclass('public.ingestion_watermark')"))[0] is None:
                 return None
             row = conn.execute("SELECT batch FROM ingestion_watermark WHERE pipeline = %s",
                                (PIPELINE,)).fetchone()

@@ -17,6 +17,7 @@ altered under an unchanged Content-MD5 header would take a download to see, whic
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -26,7 +27,7 @@ from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_b
 
 from orchestrator.data.backup import backup_lake, lake_manifest_path
 from orchestrator.data.errors import azure_errors
-from orchestrator.data.lake_recovery import SourceListing, SourceUrl
+from orchestrator.data.lake_recovery import SourceListing, SourceUrl, account_name
 from orchestrator.data.manifest import listing_facts, load_manifest, write_manifest
 from orchestrator.model import TransientError
 
@@ -41,7 +42,7 @@ def snapshot_lake(service: BlobServiceClient, containers: Iterable[str]) -> dict
         for container in containers:
             names = sorted(b.name for b in service.get_container_client(container).list_blobs())
             snapshots[container] = {
-                name: service.get_blob_client(container, name).create_snapshot()["snapshot"] for name in names}
+                name: str(service.get_blob_client(container, name).create_snapshot()["snapshot"]) for name in names}
     return snapshots
 
 
@@ -121,21 +122,30 @@ def snapshot_listing(geo_copy: BlobServiceClient, snapshots: dict[str, dict[str,
     return lambda container: snapshot_items(geo_copy, container, snapshots.get(container, {}))
 
 
+@dataclass(frozen=True)
+class SnapshotSource:
+    """Source URLs of a generation's snapshots, each signed with a read SAS for that snapshot only;
+    `method` is what rehydrate_lake's evidence says it copied with."""
+
+    geo_copy: BlobServiceClient
+    account_key: str
+    snapshots: dict[str, dict[str, str]]
+    sas_ttl_s: int = 900
+    method: str = "server-side copy (Copy Blob from read-SAS URLs of the generation's blob snapshots)"
+
+    def __call__(self, container: str, name: str) -> str:
+        snapshot = self.snapshots[container][name]
+        now = datetime.now(UTC)  # start a little in the past: clock skew
+        sas = generate_blob_sas(account_name=account_name(self.geo_copy), container_name=container, blob_name=name,
+                                snapshot=snapshot, account_key=self.account_key,
+                                permission=BlobSasPermissions(read=True), start=now - timedelta(minutes=5),
+                                expiry=now + timedelta(seconds=self.sas_ttl_s))
+        return f"{self.geo_copy.get_blob_client(container, name, snapshot=snapshot).url}&{sas}"
+
+
 def snapshot_source(geo_copy: BlobServiceClient, account_key: str, snapshots: dict[str, dict[str, str]],
                     sas_ttl_s: int = 900) -> SourceUrl:
-    """Source URLs of a generation's snapshots, each signed with a read SAS for that snapshot only."""
-
-    def source_url(container: str, name: str) -> str:
-        snapshot = snapshots[container][name]
-        now = datetime.now(UTC)  # start a little in the past: clock skew
-        sas = generate_blob_sas(account_name=geo_copy.account_name, container_name=container, blob_name=name,
-                                snapshot=snapshot, account_key=account_key,
-                                permission=BlobSasPermissions(read=True), start=now - timedelta(minutes=5),
-                                expiry=now + timedelta(seconds=sas_ttl_s))
-        return f"{geo_copy.get_blob_client(container, name, snapshot=snapshot).url}&{sas}"
-
-    source_url.method = "server-side copy (Copy Blob from read-SAS URLs of the generation's blob snapshots)"
-    return source_url
+    return SnapshotSource(geo_copy, account_key, snapshots, sas_ttl_s)
 
 
 def damage_lake_generation(geo_copy: BlobServiceClient, manifest: dict, how: str) -> dict:

@@ -53,6 +53,13 @@ SourceUrl = Callable[[str, str], str]
 SourceListing = Callable[[str], Iterable[Any]]
 
 
+def account_name(service: BlobServiceClient) -> str:
+    """The storage account a client reaches, which a shared-key SAS is signed for."""
+    if service.account_name is None:
+        raise ValueError(f"no storage account name in {service.url}")
+    return service.account_name
+
+
 def shared_key_source(source_service: BlobServiceClient, account_key: str, sas_ttl_s: int = 900) -> SourceUrl:
     """Source URLs signed with a shared-key (service) SAS: the local region pair's way."""
 
@@ -61,7 +68,7 @@ def shared_key_source(source_service: BlobServiceClient, account_key: str, sas_t
         # the past (clock skew) until sas_ttl_s from now, which must outlive the copy (on Azure
         # the copy reads the source for as long as it runs)
         now = datetime.now(UTC)
-        sas = generate_blob_sas(account_name=source_service.account_name, container_name=container,
+        sas = generate_blob_sas(account_name=account_name(source_service), container_name=container,
                                 blob_name=name, account_key=account_key,
                                 permission=BlobSasPermissions(read=True), start=now - timedelta(minutes=5),
                                 expiry=now + timedelta(seconds=sas_ttl_s))
@@ -75,7 +82,7 @@ _COUNTS = ("blobs", "bytes", "copied", "bytes_copied", "skipped")
 
 
 def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceClient,
-                   source_account_key: str | SourceUrl, containers: tuple[str, ...] | list[str] = ZONES,
+                   source_account_key: str | SourceUrl, containers: Sequence[str] = ZONES,
                    max_in_flight: int = 16, *, sas_ttl_s: int = 900, poll_interval_s: float = 0.05,
                    copy_timeout_s: float = 900, sleep: Callable[[float], None] = time.sleep,
                    clock: Callable[[], float] = time.monotonic, listing: SourceListing | None = None) -> dict:
@@ -152,10 +159,10 @@ def _run_copies(copier: _BlobCopier, jobs: list[tuple[str, str]], max_in_flight:
     with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="blob-copy") as pool:
         futures = [pool.submit(copier, c, n) for c, n in jobs]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = next((f for f in done if f.exception() is not None), None)
+        failed = next((error for f in done if (error := f.exception()) is not None), None)
         if failed is not None:
             pool.shutdown(wait=True, cancel_futures=True)
-            raise failed.exception()
+            raise failed
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import base64
 import hashlib
 import json
 import os
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,8 +22,9 @@ from azure.storage.blob import BlobServiceClient
 from psycopg import sql
 
 from orchestrator.atomic import write_atomic
+from orchestrator.data.rows import one_row
 from orchestrator.model import PermanentError, StepOutcome
-from smoke_tests.check import Check
+from smoke_tests.check import Check, SameFact
 
 MANIFEST_VERSION = 1
 
@@ -54,7 +55,7 @@ def container_facts(service: BlobServiceClient, container: str) -> dict | None:
         return None
 
 
-def lake_facts(service: BlobServiceClient, containers: list[str] | tuple[str, ...]) -> dict[str, dict | None]:
+def lake_facts(service: BlobServiceClient, containers: Sequence[str]) -> dict[str, dict | None]:
     return {c: container_facts(service, c) for c in containers}
 
 
@@ -87,7 +88,7 @@ def table_facts(conn: psycopg.Connection) -> dict[str, dict]:
                         "{max_ts} FROM public.{table} AS t").format(
             order=order, table=sql.Identifier(table),
             max_ts=sql.SQL("max(t.ts)") if has_ts else sql.SQL("NULL"))
-        rows, checksum, max_ts = conn.execute(query).fetchone()
+        rows, checksum, max_ts = one_row(conn.execute(query))
         facts[table] = {"rows": rows, "checksum": f"md5:{checksum}",
                         "max_ts": max_ts.isoformat() if max_ts is not None else None}
     return facts
@@ -163,11 +164,19 @@ class ValidationResult:
                 "watermark": dict(self.watermark), "details": self.details}
 
 
-def compare(store: str, expected: dict[str, dict], actual: dict[str, dict | None], checks: Sequence[Check],
+def _same_fact(check: Check) -> SameFact:
+    """What a data check compares: one fact of every object, against the manifest's."""
+    if not isinstance(check.function, SameFact):
+        raise TypeError(f"{check.component}: data check {check.name!r} compares no manifest fact (not a SameFact)")
+    return check.function
+
+
+def compare(store: str, expected: Mapping[str, dict | None], actual: Mapping[str, dict | None], checks: Sequence[Check],
             expected_watermark: int | None, actual_watermark: int | None) -> ValidationResult:
     """Exact comparison of facts, object by object, by each data check (a SameFact: smoke_tests/check.py);
     objects present on one side only are mismatches too."""
-    keys = tuple(check.function.fact for check in checks)
+    facts = [_same_fact(check) for check in checks]
+    keys = tuple(fact.fact for fact in facts)
     details, mismatches = {}, []
     for name in sorted(set(expected) | set(actual)):
         want, got = expected.get(name), actual.get(name)
@@ -175,7 +184,7 @@ def compare(store: str, expected: dict[str, dict], actual: dict[str, dict | None
             details[name] = {"expected": want, "actual": got, "exact": False}
             mismatches.append(f"{name}: {'missing' if got is None else 'not in the manifest'}")
             continue
-        diff = [found for found in (check.function(want, got) for check in checks) if found is not None]
+        diff = [found for found in (fact(want, got) for fact in facts) if found is not None]
         details[name] = {"expected": {k: want.get(k) for k in keys},
                          "actual": {k: got.get(k) for k in keys}, "exact": not diff}
         mismatches += [f"{name}: {found}" for found in diff]

@@ -22,7 +22,8 @@ _CONNECT_FAILURES = ("could not connect", "connection refused", "connection to s
 class RestoreTarget(Protocol):
     """What restore needs from a server (the local PostgresServer provides it)."""
 
-    pg_restore: os.PathLike
+    @property
+    def pg_restore(self) -> os.PathLike[str]: ...  # read only: a Path (class attribute) is one
 
     def dsn(self, database: str) -> str: ...
     def create_database(self, name: str) -> bool: ...

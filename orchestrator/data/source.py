@@ -85,18 +85,25 @@ class SourceSystem:
         except FileNotFoundError:
             return None
 
+    def _state(self) -> dict:
+        """The state the constructor made sure exists."""
+        state = self._read_state()
+        if state is None:
+            raise PermanentError(f"the source in {self.root} has lost its {STATE_FILE}")
+        return state
+
     def _write_state(self, state: dict) -> None:
         write_atomic(self.root / STATE_FILE, json.dumps(state, indent=2))
 
     @property
     def count(self) -> int:
-        return int(self._read_state()["batches"])
+        return int(self._state()["batches"])
 
     def produce(self, n_batches: int) -> list[int]:
         """Make `n_batches` more batches exist. Returns their numbers."""
         if n_batches < 0:
             raise ValueError("n_batches must be >= 0")
-        state = self._read_state()
+        state = self._state()
         first = int(state["batches"])
         state["batches"] = first + n_batches
         self._write_state(state)

@@ -78,7 +78,7 @@ class Journal:
     @classmethod
     def open(cls, run_dir: str | os.PathLike[str], *, redact: Redact | None = None,
              now: Callable[[], float] = time.time, mirror: Mirror | None = None) -> Journal:
-        state, torn, valid_size = replay(RunDir(run_dir).journal)
+        state, torn, valid_size = replay(RunDir(Path(run_dir)).journal)
         return cls(Path(run_dir), state, torn, valid_size, redact, now, mirror)
 
     @property
@@ -139,8 +139,9 @@ class Journal:
 
     def _mirror_committed(self) -> None:
         lines, self._committed = self._committed, []
-        for data in lines if self.mirror is not None else ():
-            self.mirror(data)  # in journal order, each line durable here first
+        if self.mirror is not None:
+            for data in lines:
+                self.mirror(data)  # in journal order, each line durable here first
 
     def _write(self, data: bytes) -> None:
         fd = self._ensure_fd()
@@ -220,7 +221,7 @@ def status(run_dir: str | os.PathLike[str]) -> dict[str, Any]:
         raise FileNotFoundError(f"no {RunDir.JOURNAL} in {run_dir}")
     journal = Journal.open(run_dir)
     state = journal.state
-    steps = []
+    steps: list[dict[str, Any]] = []
     for step_id, rec in state.steps.items():
         steps.append({
             "id": step_id,

@@ -95,7 +95,7 @@ class ProgressReporter:
         name, step = event.get("event", ""), event.get("step")
         if line:
             self._bar.console.log(line)
-        if name == "step_started" and step not in self._running:
+        if name == "step_started" and step is not None and step not in self._running:
             self._running.append(step)
         elif step in self._running and (name in _ENDED or (name == "step_failed" and event.get("final"))):
             self._running.remove(step)

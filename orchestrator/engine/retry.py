@@ -69,6 +69,14 @@ class stop_when(stop_base):
         return bool(self.predicate())
 
 
+def _failure(state: RetryCallState) -> BaseException:
+    """The error of the attempt just made: only an attempt that raised is retried (retry_if_exception)."""
+    error = state.outcome.exception() if state.outcome is not None else None
+    if error is None:
+        raise RuntimeError("retry: a retry without a failed attempt")
+    return error
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
     max_attempts: int = 5
@@ -132,7 +140,7 @@ class RetryPolicy:
                 on_retry(
                     RetryNotice(
                         attempt=state.attempt_number,
-                        error=state.outcome.exception(),  # type: ignore[union-attr]
+                        error=_failure(state),
                         delay_s=state.upcoming_sleep,
                         elapsed_s=self.clock() - started_at,
                     )

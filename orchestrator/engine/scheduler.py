@@ -15,6 +15,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from orchestrator.engine.announcer import Announcer
@@ -205,7 +206,7 @@ class Engine:
                 continue  # skipped since, or already started (a heap may hold a step twice)
             base = self._rec(step.id).attempts  # attempts continue across resumes
             self._record(Event.STEP_STARTED, step=step.id, attempt=base + 1, component=step.component, kind=str(step.kind))
-            started.append((step.id, lambda step=step, base=base: self._execute(step, base)))
+            started.append((step.id, partial(self._execute, step, base)))
         return started
 
     def _finish(self, done: StepDone) -> None:
@@ -234,6 +235,7 @@ class Engine:
             self._record(Event.STEP_ABANDONED, reason="run interrupted during retries", **fields)
         else:
             step = self._steps[done.step_id]
+            assert done.error is not None, "a failed step carries its error (run_step)"
             self._record(Event.STEP_FAILED, error=describe(done.error), retriable=done.retriable, final=True,
                          component=step.component, kind=str(step.kind),
                          evidence=getattr(done.error, "evidence", None) or {}, **fields)

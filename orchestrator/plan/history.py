@@ -62,7 +62,7 @@ def run_target(run: dict[str, Any]) -> str:
 
 def measured_durations(state: JournalState, target: str) -> dict[str, float]:
     """Seconds per step that succeeded and was exercised, from a run's journal (`Journal.open(run_dir).state`)."""
-    first_start: dict[str, str] = {}
+    first_start: dict[str, str | None] = {}
     for record in state.events:
         if record.get("event") == Event.STEP_STARTED and "step" in record:
             first_start.setdefault(record["step"], record.get("ts"))

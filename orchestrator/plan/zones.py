@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from components.lake import LakeSettings
+from components.lake import LakeSettings, ZoneName
 from orchestrator.model import Plan, Step, StepKind
 
 LAKE = "lake"
@@ -25,11 +25,11 @@ def zone_of(step: Step) -> str | None:
     return step.id[len(prefix):] if step.component == LAKE and step.id.startswith(prefix) else None
 
 
-def copied_zones(lake: LakeSettings) -> list[str]:
+def copied_zones(lake: LakeSettings) -> list[ZoneName]:
     return [zone for zone, policy in lake.zones.items() if policy.recovery == "copy"]
 
 
-def recreated_zones(lake: LakeSettings) -> list[str]:
+def recreated_zones(lake: LakeSettings) -> list[ZoneName]:
     return [zone for zone, policy in lake.zones.items() if policy.recovery == "recreate"]
 
 

@@ -18,7 +18,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from orchestrator.program.capture import Graph, GraphResource
+
+    Hit = tuple[GraphResource, str, str]  # a resource, the rule it breaks, how
 
 HTTPS = "HTTPS only"
 TLS = "TLS 1.2 or later"
@@ -120,14 +125,14 @@ _DISABLED_AT = ("publicNetworkAccess", "properties.publicNetworkAccess", "networ
 _DENY_AT = ("networkRuleSet.defaultAction", "networkAcls.defaultAction", "properties.networkAcls.defaultAction")
 
 
-def _private_endpoints_are_the_way_in(resources: list[dict], inputs: dict[str, dict]) -> Iterable[tuple[dict, str, str]]:
+def _private_endpoints_are_the_way_in(resources: list[GraphResource], inputs: dict[str, dict]) -> Iterable[Hit]:
     """A resource reached through a private endpoint does not also take public traffic: its public
     network access is disabled, or its network rules deny by default (Key Vault's way).
 
     The endpoint names its target by resource ID; the mock runtime's IDs end in
     providers/<module>/<Type>/<name>, matched here to the type token and physical name."""
     by_id = {(r["type"], r["physical_name"]): r for r in resources if r["physical_name"]}
-    reached: dict[str, tuple[dict, list[str]]] = {}  # target URN -> (target, its endpoints' names)
+    reached: dict[str, tuple[GraphResource, list[str]]] = {}  # target URN -> (target, its endpoints' names)
     for endpoint in resources:
         if endpoint["type"] != "azure-native:network:PrivateEndpoint":
             continue
@@ -155,8 +160,8 @@ _MYSQL_PARAMETERS = (
 )
 
 
-def _mysql_parameters(resources: list[dict], inputs: dict[str, dict]) -> Iterable[tuple[dict, str, str]]:
-    values: dict[tuple[str, str], Any] = {}
+def _mysql_parameters(resources: list[GraphResource], inputs: dict[str, dict]) -> Iterable[Hit]:
+    values: dict[tuple[str | None, str | None], Any] = {}  # (server, parameter) as the inputs name them
     for r in resources:
         if r["type"] == "azure-native:dbformysql:Configuration":
             given = inputs.get(r["urn"], {})
@@ -173,7 +178,7 @@ def _mysql_parameters(resources: list[dict], inputs: dict[str, dict]) -> Iterabl
             yield server, rule, f"server parameter {parameter} is {shown}, wants {' or '.join(sorted(allowed))}"
 
 
-GRAPH_RULES: tuple[Callable[[list[dict], dict[str, dict]], Iterable[tuple[dict, str, str]]], ...] = (
+GRAPH_RULES: tuple[Callable[[list[GraphResource], dict[str, dict]], Iterable[Hit]], ...] = (
     _private_endpoints_are_the_way_in, _mysql_parameters,
 )
 
@@ -251,12 +256,12 @@ def check_resource(type_: str, inputs: dict[str, Any]) -> list[tuple[str, str]]:
     return found
 
 
-def check_graph(graph, exceptions: tuple[Excepted, ...] = EXCEPTIONS) -> list[Violation]:
+def check_graph(graph: Graph, exceptions: tuple[Excepted, ...] = EXCEPTIONS) -> list[Violation]:
     """Every violation in a captured graph (orchestrator.preview.Graph) no exception covers."""
     return [v for v in assess_graph(graph, exceptions) if not v.excepted]
 
 
-def assess_graph(graph, exceptions: tuple[Excepted, ...] = EXCEPTIONS) -> list[Violation]:
+def assess_graph(graph: Graph, exceptions: tuple[Excepted, ...] = EXCEPTIONS) -> list[Violation]:
     """Every violation in the graph, in resource order, each excepted one carrying its reason."""
     found = []
     for violation in _violations(list(graph.resources), graph.inputs):
@@ -265,13 +270,13 @@ def assess_graph(graph, exceptions: tuple[Excepted, ...] = EXCEPTIONS) -> list[V
     return found
 
 
-def stale_exceptions(graphs: Iterable[Any], exceptions: tuple[Excepted, ...] = EXCEPTIONS) -> list[Excepted]:
+def stale_exceptions(graphs: Iterable[Graph], exceptions: tuple[Excepted, ...] = EXCEPTIONS) -> list[Excepted]:
     """The exceptions that cover no violation of any of `graphs`: the reason they stood for is gone."""
     violations = [v for graph in graphs for v in _violations(list(graph.resources), graph.inputs)]
     return [e for e in exceptions if not any(e.matches(v) for v in violations)]
 
 
-def _violations(resources: list[dict], inputs: dict[str, dict[str, Any]]) -> Iterable[Violation]:
+def _violations(resources: list[GraphResource], inputs: dict[str, dict[str, Any]]) -> Iterable[Violation]:
     found = [(r, rule, detail) for r in resources for rule, detail in check_resource(r["type"], inputs.get(r["urn"], {}))]
     found += [hit for graph_rule in GRAPH_RULES for hit in graph_rule(resources, inputs)]
     order = {r["urn"]: index for index, r in enumerate(resources)}

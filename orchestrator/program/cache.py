@@ -29,9 +29,12 @@ import re
 import sys
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.atomic import write_atomic
+
+if TYPE_CHECKING:
+    from orchestrator.program.capture import Graph
 
 CACHE_FORMAT = 1
 CODE_ROOT = Path(__file__).resolve().parents[2]
@@ -174,19 +177,19 @@ def cached_document(kind: str, project_dir: Path, name: str, extra: tuple, compu
 # -- the graph -------------------------------------------------------------------------------------
 
 
-def graph_to_cache(graph) -> dict[str, Any]:
+def graph_to_cache(graph: Graph) -> dict[str, Any]:
     return {"stack": graph.stack, "region": graph.region, "resources": graph.resources,
             "components": graph.components, "outputs": graph.outputs, "inputs": graph.inputs}
 
 
-def graph_from_cache(data: dict[str, Any]):
+def graph_from_cache(data: dict[str, Any]) -> Graph:
     from orchestrator.program.capture import Graph
 
     return Graph(stack=data["stack"], region=data["region"], resources=data["resources"],
                  components=data["components"], outputs=data["outputs"], inputs=data["inputs"])
 
 
-def cached_graph(project_dir: Path, stack: str, compute: Callable[[], Any]):
+def cached_graph(project_dir: Path, stack: str, compute: Callable[[], Graph]) -> Graph:
     """The stack's captured graph (orchestrator.preview.capture_graph), from the cache when the
     program and the stack files are byte for byte what it was captured from."""
     return cached("graph", project_dir, stack, (), compute, encode=graph_to_cache, decode=graph_from_cache)

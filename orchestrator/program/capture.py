@@ -69,7 +69,9 @@ class AzureMocks(Mocks):
             state["identity"] = {**identity, "userAssignedIdentities": {i: {} for i in identity["userAssignedIdentities"]}}
         return resource_id, state
 
-    def call(self, args: MockCallArgs) -> dict[str, Any]:
+    # Pulumi's MockMonitor takes a plain dict from call() as well as the (outputs, failures) pair its
+    # annotation names, and the pair's failures must then be a list: the annotation is narrower than the code.
+    def call(self, args: MockCallArgs) -> dict[str, Any]:  # type: ignore[override]
         if args.token == "azure-native:authorization:getClientConfig":
             return {
                 "clientId": PLACEHOLDER_CLIENT,

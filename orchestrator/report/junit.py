@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import xml.etree.ElementTree as ET
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,8 @@ def testsuite(parent: ET.Element, name: str, cases: list[Case], properties: dict
     return suite
 
 
-def testsuites(name: str, suites: list[tuple[str, list[Case], dict[str, str] | None]]) -> ET.ElementTree:
+def testsuites(name: str,
+               suites: Sequence[tuple[str, list[Case], dict[str, str] | None]]) -> ET.ElementTree[ET.Element]:
     """<testsuites> over (name, cases, properties) suites, totals summed, indented."""
     every = [case for _, cases, _ in suites for case in cases]
     root = ET.Element(
@@ -71,12 +73,12 @@ def testsuites(name: str, suites: list[tuple[str, list[Case], dict[str, str] | N
     )
     for suite_name, cases, properties in suites:
         testsuite(root, suite_name, cases, properties)
-    tree = ET.ElementTree(root)
+    tree: ET.ElementTree[ET.Element] = ET.ElementTree(root)
     ET.indent(tree)
     return tree
 
 
-def to_text(tree: ET.ElementTree) -> str:
+def to_text(tree: ET.ElementTree[ET.Element]) -> str:
     return ET.tostring(tree.getroot(), encoding="unicode", xml_declaration=True) + "\n"
 
 
@@ -85,7 +87,7 @@ def to_text(tree: ET.ElementTree) -> str:
 SMOKE, VALIDATE = "smoke", "validate"
 
 
-def run_junit(report: dict[str, Any], run_dir: Path) -> ET.ElementTree:
+def run_junit(report: dict[str, Any], run_dir: Path) -> ET.ElementTree[ET.Element]:
     suites = []
     for step in report["steps"]:
         evidence = _read_evidence(Path(run_dir), step["id"])
@@ -189,7 +191,7 @@ def _comparison_cases(sid: str, comparison: dict[str, Any]) -> list[Case]:
     window = "written during the secondary's time"
     if "secondary_time" in comparison:
         checks[window] = []
-    leftover = []
+    leftover: list[str] = []
     for line in mismatches:
         # The secondary's-time check first: its lines start with a table's name ("events written...").
         owner = window if window in checks and window in line else None

@@ -66,9 +66,9 @@ def measured_rpo(records: list[StepRecord]) -> dict[str, float | None]:
 
     After-replay is only known when every rehydrated store has replayed; until then it is None."""
     # Only the stores' replay steps measure RPO (a zone's re-processing step is a replay too).
-    replays = [r.outputs for r in records if r.kind == StepKind.REPLAY and r.state == "succeeded" and r.exercised]
+    replays = [r.outputs for r in records if r.kind == StepKind.REPLAY and r.state == "succeeded" and r.exercised
+               and r.outputs and "rpo_before_replay_s" in r.outputs]
     rehydrated = [r for r in records if r.kind == StepKind.REHYDRATE and r.exercised]
-    replays = [o for o in replays if o and "rpo_before_replay_s" in o]
     complete = bool(replays) and len(replays) == len(rehydrated)
     return {
         "rpo_s_before_replay": max((o["rpo_before_replay_s"] for o in replays), default=None),

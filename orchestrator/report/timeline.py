@@ -163,7 +163,7 @@ def _row(bar: Bar, sc: Scale, y: int) -> list[str]:
         out.append(f'<text class="note" x="{CHART_X + 4}" y="{y + 15}">{escape(bar.state)}: no start recorded</text>')
         return out
     open_ended = bar.end_s is None
-    end = sc.span_s if open_ended else bar.end_s
+    end = sc.span_s if bar.end_s is None else bar.end_s
     x, width = sc.x(bar.start_s), max((end - bar.start_s) * sc.px_per_s, MIN_BAR_W)
     classes = ["bar", f"k-{bar.kind}", f"s-{bar.state}"]
     classes += ["critical"] if bar.critical else []

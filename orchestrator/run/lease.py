@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from orchestrator.atomic import write_json_atomic
 from orchestrator.engine.progress import progress_line
@@ -172,7 +172,7 @@ class FileLease:
                 self.path.unlink()
             return current
 
-    def _ours(self, current: dict[str, Any] | None) -> bool:
+    def _ours(self, current: dict[str, Any] | None) -> TypeGuard[dict[str, Any]]:
         return bool(current and self.holder and current.get("token") == self.holder["token"])
 
     def _stamped(self, doc: dict[str, Any]) -> dict[str, Any]:
@@ -213,11 +213,11 @@ class StackLease:
     def acquire(self, run_id: str | None = None) -> None:
         """Take the lease (LeaseHeld, one line, when another run holds it); says nothing yet, so the
         run's `run:` line can still come first on stderr: `bind` reports a takeover."""
-        self.lease = FileLease(self.workdir, self.stack, ttl_s=self.ttl_s)
+        lease = self.lease = FileLease(self.workdir, self.stack, ttl_s=self.ttl_s)
         holder = {**owner_fields(), "user": _user(), "kind": self.kind, "stack": self.stack, "run_id": run_id,
                   "token": secrets.token_hex(8)}
-        self.took_over = self.lease.acquire(holder, break_lease=self.break_lease)
-        self._heartbeat = threading.Thread(target=self._beat, name=f"lease-{self.stack}", daemon=True)
+        self.took_over = lease.acquire(holder, break_lease=self.break_lease)
+        self._heartbeat = threading.Thread(target=self._beat, args=(lease,), name=f"lease-{self.stack}", daemon=True)
         self._heartbeat.start()
 
     def bind(self, run_id: str, run_dir: Path) -> None:
@@ -237,11 +237,11 @@ class StackLease:
         evidence.setdefault("acquisitions", []).append({**entry, "took_over": self.took_over})
         write_json_atomic(path, evidence)
 
-    def _beat(self) -> None:
+    def _beat(self, lease: FileLease) -> None:
         while not self._stop.wait(self.renew_every_s):
             try:
-                if not self.lease.renew():
-                    holder = self.lease.read()
+                if not lease.renew():
+                    holder = lease.read()
                     self.say(f"lease: stack {self.stack}'s lease was taken by "
                              f"{describe_holder(holder) if holder else 'nobody (removed)'}; no longer renewed")
                     return

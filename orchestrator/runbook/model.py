@@ -13,7 +13,7 @@ from orchestrator.report.durations import human_duration
 from orchestrator.runbook.contacts import AreaContact, Contacts, Person, RoleContact
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.capture import Graph, GraphResource
     from stacks.config import StackConfig
 
 # The seed's DR plan structure, in its order: the document's top-level sections.
@@ -126,10 +126,10 @@ class Context:
         return f"step {self.numbers[step_id]} (`{step_id}`)" if step_id in self.numbers else f"`{step_id}`"
 
     @cached_property
-    def resources_by_key(self) -> dict[str, list[dict[str, Any]]]:
+    def resources_by_key(self) -> dict[str, list[GraphResource]]:
         """The graph's resources grouped by the DR profile key of the component holding them."""
         names = {name: profile.key for name, profile in self.graph.component_profiles().items()}
-        grouped: dict[str, list[dict[str, Any]]] = {}
+        grouped: dict[str, list[GraphResource]] = {}
         for resource in self.graph.resources:
             key = names.get(resource["component"] or "")
             if key is not None:

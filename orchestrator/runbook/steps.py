@@ -20,6 +20,7 @@ from orchestrator.plan.recovery import BUSINESS_GATE, PLATFORM, critical_path, p
 from orchestrator.runbook.model import (
     RUN,
     SECTION_TITLES,
+    Block,
     Context,
     Fields,
     Para,
@@ -48,8 +49,32 @@ def _key_resources(ctx: Context, key: str) -> str:
     return ", ".join(found)
 
 
-def _actions(ctx: Context, step: dict[str, Any], profile: DRProfile | None) -> list[str]:
-    kind, sid, key = step["kind"], step["id"], step["component"]
+def _profile(step: dict[str, Any], profile: DRProfile | None) -> DRProfile:
+    """The component's DR profile, for the steps that read it (every component's but the platform's)."""
+    if profile is None:
+        raise LookupError(f"step {step['id']}: component {step['component']!r} has no DR profile")
+    return profile
+
+
+def _gate_actions(ctx: Context, step: dict[str, Any], profile: DRProfile | None) -> list[str]:
+    sid, key = step["id"], step["component"]
+    if key != PLATFORM:
+        return [f"No API answers for {_profile(step, profile).title}: a person confirms from its status page (Azure "
+                "Service Health, or the Microsoft 365 admin centre's service health) or from its owner that it is "
+                f"available for {ctx.config.region}.",
+                f"Then `drctl approve {RUN} {sid} --by NAME --note \"what was checked\"` and `drctl resume {RUN}`."]
+    who = "business approvers" if sid == BUSINESS_GATE else "technical approvers"
+    checks = ("the business SMEs test the recovered solutions they use against the recorded data timestamps "
+              "(see Business Stakeholder Review and Approval)" if sid == BUSINESS_GATE else
+              "`drctl status RUN` shows every earlier step succeeded; every smoke and data check in "
+              "`evidence/` passed; each recovered data timestamp is within the RPO target of "
+              f"{duration(ctx.document['rpo_target_s'])}; steps 'declared, not exercised' were done by hand")
+    return [f"The run waits here (`waiting`). The {who} check: {checks}.",
+            f"Then `drctl approve {RUN} {sid} --by NAME --note \"what was checked\"` and `drctl resume {RUN}`."]
+
+
+def _component_actions(ctx: Context, kind: str, key: str, profile: DRProfile) -> list[str]:
+    """A component's deploy, smoke, rehydrate and validate steps, as its profile describes them."""
     if kind == StepKind.DEPLOY:
         count = len(ctx.resources_by_key.get(key, []))
         lines = [f"drctl runs one `pulumi up --stack {ctx.stack}` (Automation API) for every deploy step; this step "
@@ -61,26 +86,7 @@ def _actions(ctx: Context, step: dict[str, Any], profile: DRProfile | None) -> l
         if _key_resources(ctx, key):
             lines.append(f"In the Azure portal: {_key_resources(ctx, key)}.")
         return lines
-    if kind == StepKind.GATE:
-        if key != PLATFORM:
-            return [f"No API answers for {profile.title}: a person confirms from its status page (Azure Service "
-                    "Health, or the Microsoft 365 admin centre's service health) or from its owner that it is "
-                    f"available for {ctx.config.region}.",
-                    f"Then `drctl approve {RUN} {sid} --by NAME --note \"what was checked\"` and `drctl resume {RUN}`."]
-        who = "business approvers" if sid == BUSINESS_GATE else "technical approvers"
-        checks = ("the business SMEs test the recovered solutions they use against the recorded data timestamps "
-                  "(see Business Stakeholder Review and Approval)" if sid == BUSINESS_GATE else
-                  "`drctl status RUN` shows every earlier step succeeded; every smoke and data check in "
-                  "`evidence/` passed; each recovered data timestamp is within the RPO target of "
-                  f"{duration(ctx.document['rpo_target_s'])}; steps 'declared, not exercised' were done by hand")
-        return [f"The run waits here (`waiting`). The {who} check: {checks}.",
-                f"Then `drctl approve {RUN} {sid} --by NAME --note \"what was checked\"` and `drctl resume {RUN}`."]
-    if kind == StepKind.HANDOVER:
-        return ["drctl records the handover time, writes `report.md` and `report.json` (per component status, "
-                "recovered data timestamp, endpoints, RTO and RPO against the targets) and seals the run "
-                "directory with `SHA256SUMS`.",
-                "Then hand over as the post requisites below say: data timestamps and connection details."]
-    recovery = profile.data_recovery if profile else None
+    recovery = profile.data_recovery
     if kind == StepKind.SMOKE and profile.recovery_action == RecoveryAction.SAAS:
         return [f"The readiness check {_checks(profile.smoke_checks)} proves {profile.title} is available.",
                 "Where drctl records it 'declared, not exercised' (no implementation of the check to run), confirm "
@@ -98,13 +104,29 @@ def _actions(ctx: Context, step: dict[str, Any], profile: DRProfile | None) -> l
                  else [f"drctl brings the data back from {source}, recording the source's manifest (counts, sizes, "
                        "checksums, watermark) for validation, and the recovered watermark and data timestamp."])
         return [*lines, NOT_EXERCISED]
-    if kind == StepKind.VALIDATE:
-        against = ("what the service replicated" if profile.recovery_action == RecoveryAction.SERVICE_FAILOVER
-                   else "the manifest of its backup or geo-redundant copy")
-        return [f"drctl compares the recovered {profile.title} with {against}: {_checks(profile.data_checks)}. "
-                "Any mismatch fails the step.", NOT_EXERCISED]
+    against = ("what the service replicated" if profile.recovery_action == RecoveryAction.SERVICE_FAILOVER
+               else "the manifest of its backup or geo-redundant copy")
+    return [f"drctl compares the recovered {profile.title} with {against}: {_checks(profile.data_checks)}. "
+            "Any mismatch fails the step.", NOT_EXERCISED]
+
+
+_COMPONENT_KINDS = (StepKind.DEPLOY, StepKind.SMOKE, StepKind.REHYDRATE, StepKind.VALIDATE)
+
+
+def _actions(ctx: Context, step: dict[str, Any], profile: DRProfile | None) -> list[str]:
+    kind, key = step["kind"], step["component"]
+    if kind == StepKind.GATE:
+        return _gate_actions(ctx, step, profile)
+    if kind == StepKind.HANDOVER:
+        return ["drctl records the handover time, writes `report.md` and `report.json` (per component status, "
+                "recovered data timestamp, endpoints, RTO and RPO against the targets) and seals the run "
+                "directory with `SHA256SUMS`.",
+                "Then hand over as the post requisites below say: data timestamps and connection details."]
+    if kind in _COMPONENT_KINDS:
+        return _component_actions(ctx, kind, key, _profile(step, profile))
     if step["id"].startswith(f"{key}.reprocess-"):
         return [step["description"] + ".", NOT_EXERCISED]
+    recovery = profile.data_recovery if profile else None
     replay = recovery.replay if recovery else "ingestion re-run from the recovered watermark"
     return [f"Replay: {replay}.", "The sources must be able to send again from the watermark the earlier steps "
             "recorded: upstream support confirms it (contact listing).", NOT_EXERCISED]
@@ -120,11 +142,12 @@ def _validation(ctx: Context, step: dict[str, Any], profile: DRProfile | None) -
         lines.append("Outputs `watermark` and `recovered_data_timestamp`: copy the timestamp into the post "
                      "requisites' table.")
     elif kind == StepKind.VALIDATE:
-        lines.append(f"Every data check exact ({_checks(profile.data_checks)}); a mismatch is listed in the evidence.")
+        lines.append(f"Every data check exact ({_checks(_profile(step, profile).data_checks)}); a mismatch is listed in "
+                     "the evidence.")
     elif kind == StepKind.REPLAY:
         lines.append("The replay's run and the store's new watermark in the evidence.")
     elif kind == StepKind.SMOKE:
-        lines.append(f"Checks passed: {_checks(profile.smoke_checks)}.")
+        lines.append(f"Checks passed: {_checks(_profile(step, profile).smoke_checks)}.")
     elif kind == StepKind.GATE:
         lines.append(f"`approvals/{sid}.json`: who approved, when, and the note.")
     elif kind == StepKind.HANDOVER:
@@ -195,7 +218,8 @@ def recovery_steps(ctx: Context) -> tuple[RecoveryStep, ...]:
         profile = ctx.profiles.get(step["component"])
         prerequisites = []
         for dep in sorted(step["depends_on"], key=lambda sid: ctx.numbers.get(sid, 0)):
-            why = reasons.get((step["component"], components.get(dep)))
+            dep_component = components.get(dep)
+            why = reasons.get((step["component"], dep_component)) if dep_component is not None else None
             prerequisites.append(ctx.step_ref(dep) + (f" done: {why}" if why else " done"))
         steps.append(RecoveryStep(
             number=number, step_id=step["id"], kind=step["kind"], component=step["component"],
@@ -242,7 +266,7 @@ def _summary(ctx: Context) -> Fields:
 
 def recovery_section(ctx: Context) -> tuple[tuple[RecoveryStep, ...], Section]:
     steps = recovery_steps(ctx)
-    blocks = [_summary(ctx), Para("Each step below: its prerequisites, what drctl does (and what to do by hand when "
+    blocks: list[Block] = [_summary(ctx), Para("Each step below: its prerequisites, what drctl does (and what to do by hand when "
                                   "it cannot), the evidence that proves it, the expected time, what to do if it fails "
                                   "and whom to call.")]
     for step in steps:

@@ -19,13 +19,16 @@ import json
 import re
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
 from orchestrator.rehearsal.marks import EXPIRES_TAG, MARKER, REHEARSAL_TAG
 from orchestrator.rehearsal.teardown import teardown_local_dir
 from orchestrator.run.ownership import owner_alive, parse_time
+
+if TYPE_CHECKING:
+    from orchestrator.targets.azure.clients import AzureSession
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
@@ -75,7 +78,7 @@ def cleanup_local(workdir: Path, *, dry_run: bool, now: datetime | None = None) 
 
 
 def cleanup_azure(subscription: str, *, dry_run: bool, now: datetime | None = None,
-                  session: Any = None) -> dict[str, Any]:
+                  session: AzureSession | None = None) -> dict[str, Any]:
     """List the resource groups tagged drctl-rehearsal, delete those whose drctl-expires passed.
 
     `session` is an AzureSession (tests give one on the example-payload transport); without it,
@@ -84,7 +87,7 @@ def cleanup_azure(subscription: str, *, dry_run: bool, now: datetime | None = No
         raise BadInput(f"--subscription: {subscription!r} is not a subscription id (a GUID)")
     now = now or datetime.now(UTC)
     owned = session is None
-    if owned:
+    if session is None:
         from orchestrator.targets.azure.clients import AzureSession
         from orchestrator.targets.azure.preconditions import check_azure_credentials
 

@@ -30,7 +30,7 @@ from orchestrator.report.junit import Case, testsuites
 from orchestrator.stack import check_stack, load_stack, stack_profiles
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.capture import Graph, GraphResource
     from stacks.config import StackConfig
 
 CHECKS = ("dr-profile", "smoke-check", "backup-source", "data-check", "replay-path", "counterpart", "security-baseline")
@@ -135,7 +135,7 @@ def coverage_command(project_dir: Path, stack: str) -> dict[str, Any]:
 # -- the checks ---------------------------------------------------------------------------------------
 
 
-def _owner(graph, component: str | None) -> DRProfile | None:
+def _owner(graph: Graph, component: str | None) -> DRProfile | None:
     """The DR profile of the nearest enclosing component that has one."""
     nodes = {node["name"]: node for node in graph.components}
     seen: set[str] = set()
@@ -151,9 +151,9 @@ def _owner(graph, component: str | None) -> DRProfile | None:
     return None
 
 
-def _owned(graph) -> dict[str, list[dict]]:
+def _owned(graph: Graph) -> dict[str, list[GraphResource]]:
     """Resources by the key of the profile that owns them; unowned ones under their component's name."""
-    owned: dict[str, list[dict]] = {}
+    owned: dict[str, list[GraphResource]] = {}
     for resource in graph.resources:
         profile = _owner(graph, resource["component"])
         label = profile.key if profile else f"{resource['component'] or UNOWNED} (no DR profile)"
@@ -161,7 +161,7 @@ def _owned(graph) -> dict[str, list[dict]]:
     return owned
 
 
-def _ownership(graph) -> list[Result]:
+def _ownership(graph: Graph) -> list[Result]:
     results = []
     for label, resources in _owned(graph).items():
         if label.endswith("(no DR profile)"):
@@ -181,7 +181,7 @@ def _smoke(profile: DRProfile) -> Result:
     return Result("smoke-check", profile.key, ("no smoke check declared (DRProfile.smoke_checks is empty)",))
 
 
-def _postures(configs: list) -> list[tuple[str, dict[str, list[dict]]]]:
+def _postures(configs: list[StackConfig]) -> list[tuple[str, dict[str, list[dict]]]]:
     """Per config (first the primary's): stack name, and its posture rows by component key."""
     from orchestrator.verbs.posture import posture_document
 
@@ -254,7 +254,7 @@ def _counterparts(view: StackView, paired: StackView) -> list[Result]:
     return results
 
 
-def _baseline(graph) -> list[Result]:
+def _baseline(graph: Graph) -> list[Result]:
     violations: dict[str, list[str]] = {}
     excepted: dict[str, list[str]] = {}
     for violation in assess_graph(graph):
@@ -272,7 +272,7 @@ def _baseline(graph) -> list[Result]:
 # -- JUnit XML, for CI test reporters ---------------------------------------------------------------
 
 
-def junit_tree(document: dict[str, Any]) -> ET.ElementTree:
+def junit_tree(document: dict[str, Any]) -> ET.ElementTree[ET.Element]:
     """One testsuite per check, one testcase per component; a gap is a <failure>."""
     properties = {"stack": document["stack"], "paired_stack": document["paired_stack"]}
     suites = []

@@ -135,7 +135,7 @@ def _drive(session: RunSession, stack: StackModel, primary: StackModel | None, w
            fresh: bool) -> dict[str, Any]:
     run_dir, run = session.run_dir, session.run
     plan = plan_from_json(run_dir.read_json(run_dir.plan_json))
-    injector = faults.start(run_dir, run)  # None unless the run was started with --inject-faults
+    injector = faults.start(run_dir.path, run)  # None unless the run was started with --inject-faults
     data = DrillData(local_dir=Path(run["local_dir"]), database=run["database"], scale=int(run["scale"]))
     pair = LocalRegionPair(data.local_dir, run["primary_account"], run["secondary_account"])
     for server in (pair.primary_azurite, pair.secondary_azurite):
@@ -152,7 +152,7 @@ def _drive(session: RunSession, stack: StackModel, primary: StackModel | None, w
         finally:
             journal.close()
             # counts into faults.json even when interrupted: a resumed run adds to them
-            injected = faults.record(run_dir, injector) if injector is not None else None
+            injected = faults.record(run_dir.path, injector) if injector is not None else None
         extra = {"backup": prelude.get("backup"), **({"faults": injected} if injected else {})}
         summary = session.finish(plan, stack.profiles_by_key, result, disaster_at=prelude["disaster_at"], extra=extra)
         if run.get("with_fallback") and summary["outcome"] == "recovered":

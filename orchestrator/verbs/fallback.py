@@ -146,7 +146,7 @@ def run_local_fallback(primary: StackModel, workdir: Path, failover_run: dict[st
         result = session.run_engine(plan, target, journal, workers=workers, on_event=ProgressReporter())
     finally:
         journal.close()
-    evidence = _secondary_time_evidence(plan, session.run_dir)
+    evidence = _secondary_time_evidence(plan, session.run_dir.path)
     summary = session.finish(plan, primary.profiles_by_key, result, disaster_at=started_at,
                              extra={"secondary_time": {"batches": list(window), "stores": evidence}},
                              appendix=_secondary_time_markdown(window, evidence))
@@ -162,7 +162,9 @@ def _secondary_time(pair: LocalRegionPair, data: DrillData, say: Callable[[str],
     say(f"the secondary is live: ingesting {SECONDARY_TIME_BATCHES} batches into it")
     source.produce(SECONDARY_TIME_BATCHES)
     catch_up([LakeSink(pair.secondary_lake()), PostgresSink(pair.secondary_postgres.dsn(data.database))], source)
-    window = (first, source.latest())
+    last = source.latest()
+    assert last is not None, "the source has batches: it just produced some"
+    window = (first, last)
 
     say("the primary region is back: restarting its services on the data they held at the disaster")
     pair.restart_primary()
@@ -176,9 +178,9 @@ def _secondary_time(pair: LocalRegionPair, data: DrillData, say: Callable[[str],
 
 def _secondary_time_evidence(plan: Plan, run_dir: Path) -> dict[str, Any]:
     """Per store, what its validate step recorded about the secondary's records in the primary."""
-    return {record.component: record.evidence["secondary_time"] for record in records_from_journal(plan, run_dir)
+    return {record.component: evidence["secondary_time"] for record in records_from_journal(plan, run_dir)
             if record.kind == StepKind.VALIDATE and record.state == "succeeded"
-            and "secondary_time" in (record.evidence or {})}
+            and "secondary_time" in (evidence := record.evidence or {})}
 
 
 def _secondary_time_markdown(window: tuple[int, int], stores: dict[str, Any]) -> str:

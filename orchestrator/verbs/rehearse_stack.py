@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
@@ -37,6 +37,10 @@ from orchestrator.rehearsal.teardown import teardown_shielded
 from orchestrator.run.rundir import RunDir
 from orchestrator.stack import check_stack, load_stack
 from orchestrator.targets.azure.preconditions import Preconditions
+
+if TYPE_CHECKING:
+    from orchestrator.model import Step, StepContext, StepOutcome, StepRunner
+    from orchestrator.targets.azure.optional import DataStepsFactory
 
 FOUNDATION_KEY = "dataplatform:foundation"
 SUFFIX_KEY = "dataplatform:nameSuffix"
@@ -127,10 +131,10 @@ class _GateApprover:
     off, and a gate left waiting would end it before the handover it is meant to time (as in a local
     drill, the evidence says who approved)."""
 
-    def __init__(self, inner: Any) -> None:
+    def __init__(self, inner: StepRunner | None) -> None:
         self.inner = inner
 
-    def __call__(self, step: Any, context: Any) -> Any:
+    def __call__(self, step: Step, context: StepContext) -> StepOutcome:
         from orchestrator.model import StepKind, StepOutcome
         from orchestrator.run.rundir import utc_now
         from orchestrator.targets.azure.target import NOT_EXERCISED
@@ -148,7 +152,7 @@ class _GateApprover:
             close()
 
 
-def _approving_gates(factory: Any) -> Any:
+def _approving_gates(factory: DataStepsFactory | None) -> DataStepsFactory:
     return lambda run_dir, config, graph: _GateApprover(factory(run_dir, config, graph) if factory else None)
 
 

@@ -140,7 +140,9 @@ class RunLease:
         except HttpResponseError as exc:
             if exc.status_code not in (409, 412):
                 raise
-            self.lost = (f"run {self.run_id}: another executor took over its state ({exc.error_code}); "
+            # error_code: set by the storage SDK's error handler on the errors it raises, not declared by azure-core.
+            code = getattr(exc, "error_code", None)
+            self.lost = (f"run {self.run_id}: another executor took over its state ({code}); "
                          "this one stops writing")
             raise StateConflict(self.lost) from None
 

@@ -43,6 +43,7 @@ def open_for_resume(run: str, workdir: Path, state_url: str | None, *,
     recorded = RunDir(local).read_run() if local is not None else {}
     state_url = state_url or recorded.get("state_url")
     if state_url is None:
+        assert local is not None  # without --state-url, a run not found here raised above
         return local, None
     store = RunStateStore.connect(state_url)
     if local is not None:

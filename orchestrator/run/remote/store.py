@@ -28,11 +28,13 @@ from __future__ import annotations
 import json
 import secrets
 import threading
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, HttpResponseError, ResourceExistsError, ResourceNotFoundError
+from azure.storage.blob import BlobClient, ContainerClient
 
 from orchestrator.atomic import write_json_atomic
 from orchestrator.engine.progress import progress_line
@@ -48,19 +50,26 @@ EVIDENCE_KEY = "state_lease"
 MAX_BLOCK = 4 * 1024 * 1024  # the largest Append Block every service version accepts
 # Events after which files the steps wrote (approvals, faults.json) are worth sending.
 SYNC_AFTER = frozenset({"step_succeeded", "step_waiting", "run_finished", "run_interrupted"})
+T = TypeVar("T")
+
+
+def _etag(response: Mapping[str, object]) -> str:
+    """A write's ETag: a string, in a response the SDK types as holding strings, dates and ints."""
+    return str(response["etag"])
 
 
 class RunStateStore:
     """connect(), then start_run() for a new run (or orchestrator/run/remote/resume.py for an existing
     one); the journal calls journal_mirror(); close() sends what is left and releases the lease."""
 
-    def __init__(self, location: StateLocation, container: Any, *, lease_s: int = LEASE_S) -> None:
+    def __init__(self, location: StateLocation, container: ContainerClient, *, lease_s: int = LEASE_S) -> None:
         self.location, self.container, self.lease_s = location, container, lease_s
-        self.run_dir: Path | None = None
-        self.lease: RunLease | None = None
+        # The run bind() points the store at; run_dir, lease and journal_blob read them.
+        self._run_dir: Path | None = None
+        self._lease: RunLease | None = None
+        self._journal_blob: BlobClient | None = None
         self._lock = threading.RLock()  # the journal's thread and the heartbeat both send
         self.prefix = ""
-        self.journal_blob: Any = None
         self._etag: str | None = None
         self._length = 0
         self._pending = b""  # journal bytes fsynced locally, not yet in the container
@@ -80,10 +89,28 @@ class RunStateStore:
 
     def bind(self, run_dir: Path, stack: str, run_id: str, workdir: Path) -> None:
         """Point the store at one run: `<stack>/<run-id>/` in the container, `run_dir` here."""
-        self.run_dir, self.prefix = Path(run_dir), f"{stack}/{run_id}"
-        self.journal_blob = self.container.get_blob_client(f"{self.prefix}/{RunDir.JOURNAL}")
-        self.lease = RunLease(self.container, self.prefix, run_id, executor=executor_identity(str(workdir)),
-                              lease_s=self.lease_s, on_beat=self._catch_up)
+        self._run_dir, self.prefix = Path(run_dir), f"{stack}/{run_id}"
+        self._journal_blob = self.container.get_blob_client(f"{self.prefix}/{RunDir.JOURNAL}")
+        self._lease = RunLease(self.container, self.prefix, run_id, executor=executor_identity(str(workdir)),
+                               lease_s=self.lease_s, on_beat=self._catch_up)
+
+    @property
+    def run_dir(self) -> Path:
+        return self._bound(self._run_dir)
+
+    @property
+    def lease(self) -> RunLease:
+        return self._bound(self._lease)
+
+    @property
+    def journal_blob(self) -> BlobClient:
+        return self._bound(self._journal_blob)
+
+    @staticmethod
+    def _bound(value: T | None) -> T:
+        if value is None:
+            raise RuntimeError("state store: no run bound (bind() or start_run() first)")
+        return value
 
     # -- taking the run ------------------------------------------------------------------------
 
@@ -104,9 +131,9 @@ class RunStateStore:
 
     def create_journal(self, pending: bytes, *, exclusive: bool = False) -> None:
         """A new journal blob under this executor's token; `pending` (a local journal) is sent by take()."""
-        conditions = {"match_condition": MatchConditions.IfMissing} if exclusive else {}
-        created = self.journal_blob.create_append_blob(metadata={"executor": self._token}, **conditions)
-        self._etag, self._length, self._pending = created["etag"], 0, pending
+        created = self.journal_blob.create_append_blob(
+            metadata={"executor": self._token}, match_condition=MatchConditions.IfMissing if exclusive else None)
+        self._etag, self._length, self._pending = _etag(created), 0, pending
 
     def fence(self) -> bytes | None:
         """Change the journal blob's ETag under this executor's token, then read it at that ETag:
@@ -116,9 +143,9 @@ class RunStateStore:
             fenced = self.journal_blob.set_blob_metadata({"executor": self._token})
         except ResourceNotFoundError:
             return None
-        data = self.journal_blob.download_blob(etag=fenced["etag"],
+        data = self.journal_blob.download_blob(etag=_etag(fenced),
                                                match_condition=MatchConditions.IfNotModified).readall()
-        self._etag, self._length = fenced["etag"], len(data)
+        self._etag, self._length = _etag(fenced), len(data)
         return data
 
     def take(self, record: dict[str, Any], *, pending: bytes = b"", fetched: bool = False) -> None:
@@ -190,7 +217,7 @@ class RunStateStore:
             try:
                 result = self.journal_blob.append_block(chunk, appendpos_condition=self._length, etag=self._etag,
                                                         match_condition=MatchConditions.IfNotModified)
-                self._etag = result["etag"]
+                self._etag = _etag(result)
             except HttpResponseError as exc:
                 if exc.status_code != 412:
                     return self._fall_behind(exc)
@@ -248,7 +275,7 @@ class RunStateStore:
 
     def close(self) -> None:
         """Send what is left (unless another executor owns the run now) and release the lease."""
-        if self._closed or self.lease is None:
+        if self._closed or self._lease is None:
             return
         self._closed = True
         try:

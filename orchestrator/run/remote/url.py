@@ -106,7 +106,9 @@ def container_client(location: StateLocation) -> ContainerClient:
         if isinstance(exc, ClientAuthenticationError) or exc.status_code in (401, 403):
             hint = f"wrong ${KEY_ENV}?" if location.local else "does the identity have Storage Blob Data Contributor?"
             raise BadInput(f"--state-url: {location.url}: the account refused the credential ({hint})") from None
-        raise BadInput(f"--state-url: {location.url}: {exc.status_code} {exc.error_code or _first_line(exc)}") from None
+        # error_code: set by the storage SDK's error handler on the errors it raises, not declared by azure-core.
+        code = getattr(exc, "error_code", None)
+        raise BadInput(f"--state-url: {location.url}: {exc.status_code} {code or _first_line(exc)}") from None
     return container
 
 

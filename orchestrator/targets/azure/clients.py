@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import threading
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from azure.core.credentials import AccessToken, TokenCredential
 
 # Azure Resource Manager in the public cloud; a sovereign cloud passes its own `base_url`.
 DEFAULT_BASE_URL = "https://management.azure.com"
@@ -41,7 +44,7 @@ class AzureSession:
 
     def __init__(
         self,
-        credential: Any,
+        credential: TokenCredential,
         subscription_id: str,
         *,
         transport: Any = None,
@@ -72,7 +75,7 @@ class AzureSession:
     def management_scope(self) -> str:
         return f"{self.base_url}/.default"
 
-    def management_token(self) -> Any:
+    def management_token(self) -> AccessToken:
         """A token for Azure Resource Manager (an AccessToken); raises what the credential raises."""
         return self.credential.get_token(self.management_scope)
 

@@ -20,7 +20,9 @@ import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from azure.storage.blob import BlobServiceClient
 
 from components import naming
 from components.profile import DRProfile, RecoveryAction
@@ -49,6 +51,11 @@ from orchestrator.targets.azure.stores.management import ApiVersions, check_prov
 from smoke_tests.check import Check, Target
 from smoke_tests.sql_database import database_online
 
+if TYPE_CHECKING:
+    from orchestrator.program.capture import Graph
+    from orchestrator.targets.azure.clients import AzureSession
+    from stacks.config import StackConfig
+
 NOT_YET = "declared, not exercised on Azure: drctl has no Azure implementation of this step yet"
 REPLAY_NOT_YET = ("declared, not exercised on Azure: replay re-runs the platform's ingestion (a Data Factory "
                   "pipeline) from the store's recovered data timestamp, and here there is none to run")
@@ -56,8 +63,8 @@ LAKE_MANIFEST = "lake.json"
 
 
 class AzureDataSteps:
-    def __init__(self, session: Any, config: Any, graph: Any, run_dir: Path, *,
-                 blob_service: Callable[[str], Any] | None = None,
+    def __init__(self, session: AzureSession, config: StackConfig, graph: Graph, run_dir: Path, *,
+                 blob_service: Callable[[str], BlobServiceClient] | None = None,
                  copy_timeout_s: float = 6 * 3600, poll_interval_s: float = 5.0, max_in_flight: int = 16,
                  replay_timeout_s: float = 2 * 3600, now: Callable[[], datetime] | None = None,
                  kusto: Callable[[str], Any] | None = None) -> None:
@@ -102,6 +109,13 @@ class AzureDataSteps:
         return handler()
 
     __call__ = run
+
+    def paired_names(self) -> tuple[str, str]:
+        """The paired stack's prefix and name suffix, which name its resources (the program needs them too)."""
+        prefix, suffix = self.config.paired_prefix, self.config.paired_name_suffix
+        if not prefix or not suffix:
+            raise PermanentError("the paired stack's prefix/nameSuffix are unknown: cannot name its resources")
+        return prefix, suffix
 
     def gate(self, step: Step) -> StepOutcome:
         """On Azure a person approves (`drctl approve`); the run waits until then."""
@@ -173,14 +187,15 @@ class AzureDataSteps:
             timeout_s=self.replay_timeout_s)
 
     # -- the lake ---------------------------------------------------------------------------------------
-    def _lake_dest(self):
+    def _lake_dest(self) -> BlobServiceClient:
         account = naming.storage_account_name(self.config.prefix, self.config.name_suffix)
         return self.blob_service(f"https://{account}.blob.core.windows.net")
 
     def _last_sync_time(self, account: str) -> tuple[str | None, str | None]:
         """The geo copy's lastSyncTime: writes after it may be missing from the secondary."""
-        group = naming.resource_group_name(self.config.paired_prefix, "data", self.config.paired_name_suffix)
         try:
+            prefix, suffix = self.paired_names()
+            group = naming.resource_group_name(prefix, "data", suffix)
             with arm_errors(f"geo-replication stats of {account}"):
                 props = self.session.storage().storage_accounts.get_properties(group, account, expand="geoReplicationStats")
         except PermanentError as err:
@@ -257,7 +272,7 @@ class AzureDataSteps:
         from components.sql_database import server_name
 
         online = database_online(self.probes.sql_database([])[0])
-        paired = (self.config.paired_prefix, self.config.paired_name_suffix)
+        paired = self.paired_names()
         group = naming.resource_group_name(paired[0], "data", paired[1])
         point = db.sql_recovery_point(self.session.sql(), group, server_name(*paired), settings.database)
         return StepOutcome(outputs={"recovered_data_timestamp": point["last_available_backup_date"]},

@@ -8,7 +8,7 @@ cluster ends as current as the lake. The logic is in explorer.py; this binds it 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.data.manifest import validated
 from orchestrator.model import StepContext, StepKind, StepOutcome
@@ -16,11 +16,14 @@ from orchestrator.targets.azure.stores import data_explorer as explorer
 from orchestrator.targets.azure.stores.kusto import KustoClient, cluster_uri
 from orchestrator.targets.azure.stores.lake import as_utc
 
+if TYPE_CHECKING:
+    from orchestrator.targets.azure.data_steps import AzureDataSteps
+
 COMPONENT = "data_explorer"
 
 
 class ExplorerSteps:
-    def __init__(self, data_steps: Any, kusto: Callable[[str], KustoClient] | None = None, *,
+    def __init__(self, data_steps: AzureDataSteps, kusto: Callable[[str], KustoClient] | None = None, *,
                  max_in_flight: int = 8, timeout_s: float = 3600.0) -> None:
         self.data = data_steps
         self.kusto = kusto or (lambda uri: KustoClient(uri, data_steps.session.credential))

@@ -5,7 +5,7 @@ their SDK errors become the engine's."""
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components import naming
 from orchestrator.data.connect import pg_connect
@@ -18,11 +18,14 @@ from smoke_tests.lake import LakeProbe
 from smoke_tests.postgres import PostgresProbe
 from smoke_tests.sql_database import SqlDatabaseProbe
 
+if TYPE_CHECKING:
+    from orchestrator.targets.azure.data_steps import AzureDataSteps
+
 CLUSTER_TYPE = "azure-native:kusto:Cluster"
 
 
 class AzureProbes:
-    def __init__(self, steps: Any) -> None:
+    def __init__(self, steps: AzureDataSteps) -> None:
         self.steps = steps  # the target's AzureDataSteps: config, session, clients
 
     def probe(self, component: str, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]] | None:
@@ -51,16 +54,16 @@ class AzureProbes:
         from components.event_hubs_geo_dr import alias_name
 
         config = self.steps.config
-        alias = alias_name(config.paired_prefix, config.paired_name_suffix, self.steps._settings("event_hubs_geo_dr"))
+        alias = alias_name(*self.steps.paired_names(), self.steps._settings("event_hubs_geo_dr"))
         namespace = naming.event_hubs_namespace_name(config.prefix, config.name_suffix)
         return AliasProbe(call, self.steps.session.eventhub(), self.steps.data_group, namespace, alias), nullcontext()
 
     def data_explorer(self, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
         explorer = self.steps.explorer
         clusters = [r for r in resources if r.get("type") == CLUSTER_TYPE]
-        cluster_id = clusters[0]["id"] if clusters else None
-        version = None
+        cluster_id, version = None, None
         if clusters:
+            cluster_id = clusters[0]["id"]
             version, _ = self.steps.api_versions.for_resource(cluster_id, CLUSTER_TYPE, clusters[0].get("api_version"))
         probe = ExplorerProbe(call, explorer._client(), explorer._database(), self.steps.session.resources(),
                               cluster_id, version)

@@ -21,10 +21,11 @@ from azure.core.exceptions import ResourceNotFoundError
 from components.profile import DRProfile
 from orchestrator.atomic import write_json_atomic
 from orchestrator.data.errors import azure_errors, pg_errors
-from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, blob_name
+from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, Sink, blob_name
 from orchestrator.data.lake_recovery import rehydrate_lake
 from orchestrator.data.manifest import lake_facts, md5_text, table_facts
 from orchestrator.data.replay import catch_up, data_end, replay, rpo_seconds
+from orchestrator.data.rows import one_row
 from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, Step, StepContext, StepKind, StepOutcome
 from orchestrator.run.approvals import auto_approval
@@ -137,7 +138,7 @@ class LocalFallbackTarget:
         rows, missing = [], []
         for k in range(first, last + 1):
             name = blob_name("raw", k)
-            facts = []
+            facts: list[tuple[int, str | None] | None] = []
             for service in (self.pair.primary_lake(), self.pair.secondary_lake()):
                 try:
                     props = service.get_blob_client("raw", name).get_blob_properties()
@@ -168,16 +169,16 @@ class LocalFallbackTarget:
         """Count and checksum of the events of the secondary's batches (by their time window)."""
         start, end = self.source.window(self.window[0])[0], self.source.window(self.window[1])[1]
         conn.execute("SET TIME ZONE 'UTC'")
-        count, checksum = conn.execute(
+        count, checksum = one_row(conn.execute(
             "SELECT count(*), md5(coalesce(string_agg(e::text, E'\\n' ORDER BY e.id), '')) FROM events e "
-            "WHERE e.ts >= %s AND e.ts < %s", (start, end)).fetchone()
+            "WHERE e.ts >= %s AND e.ts < %s", (start, end)))
         return {"from": iso(start), "to": iso(end), "events": count, "checksum": f"md5:{checksum}"}
 
     # -- the parallel run, the switch, the secondary -----------------------------------------------
     def parallel_run(self) -> StepOutcome:
         """Both regions ingest for the window; at its end they must hold the same data."""
         deadline, batches = time.monotonic() + self.parallel_run_s, []
-        sinks = [LakeSink(self.pair.primary_lake()), PostgresSink(self._dsn("primary")),
+        sinks: list[Sink] = [LakeSink(self.pair.primary_lake()), PostgresSink(self._dsn("primary")),
                  LakeSink(self.pair.secondary_lake()), PostgresSink(self._dsn("secondary"))]
         while True:
             self.source.produce(1)

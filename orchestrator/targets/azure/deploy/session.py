@@ -26,11 +26,14 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from orchestrator.model import PermanentError, StepOutcome, TransientError
 from orchestrator.targets.azure.deploy.events import EngineEvidence, ResourceRecord, iso, urn_parts
 from orchestrator.targets.azure.deploy.stack import PulumiStack, UpdateResult, map_pulumi_error
+
+if TYPE_CHECKING:
+    from orchestrator.program.capture import Graph
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +50,7 @@ class ComponentIndex:
         self._cache: dict[str, str | None] = {}
 
     @classmethod
-    def from_graph(cls, graph: Any) -> ComponentIndex:
+    def from_graph(cls, graph: Graph) -> ComponentIndex:
         profiles = graph.component_profiles()  # logical component name -> DR profile
         enclosing = {c["name"]: c["component"] for c in graph.components}
 

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pulumi import automation as auto
 from pulumi.automation.errors import InvalidVersionError
@@ -97,7 +97,8 @@ class PulumiStack:
         stack = self._get()
         with pulumi_errors("up"):
             # color=never: the output is kept for evidence, and colour codes would only clutter it.
-            result = stack.up(on_event=on_event, on_output=self.on_output, color="never", **_refresh(refresh))
+            result = stack.up(on_event=on_event, on_output=self.on_output, color="never",
+                              refresh=_refresh(refresh))
         return UpdateResult(_summary(result.summary), _masked(result.outputs))
 
     def refresh(self, *, clear_pending_creates: bool = True, on_event: Callable[[Any], None] | None = None) -> dict[str, Any]:
@@ -137,7 +138,7 @@ class PulumiStack:
         refresh, against the resources as the cloud has them, not as the state last saw them."""
         stack = self._get()
         with pulumi_errors("preview"):
-            result = stack.preview(on_output=self.on_output, color="never", **_refresh(refresh))
+            result = stack.preview(on_output=self.on_output, color="never", refresh=_refresh(refresh))
         return {str(getattr(op, "value", op)): int(count) for op, count in (result.change_summary or {}).items()}
 
     def destroy(self, targets: list[str] | None = None) -> dict[str, Any]:
@@ -172,7 +173,8 @@ class pulumi_errors:
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, kind: type | None, error: BaseException | None, tb: Any) -> bool:
+    def __exit__(self, kind: type | None, error: BaseException | None, tb: Any) -> Literal[False]:
+        # Never swallows: the error goes on as it is, or as the engine's error it maps to.
         if error is None or not isinstance(error, Exception):
             return False
         mapped = map_pulumi_error(error, self.action)
@@ -222,12 +224,12 @@ def command_output_tail(error: BaseException) -> tuple[int | None, list[str]]:
     return code, [REDACTOR.text(redact_urls(line)) for line in lines[-STDERR_TAIL_LINES:]]
 
 
-def _refresh(refresh: bool) -> dict[str, bool]:
-    # Only when asked: the flag is left off the command line otherwise, as before.
-    return {"refresh": True} if refresh else {}
+def _refresh(refresh: bool) -> bool | None:
+    # Only when asked: the flag is left off the command line otherwise (None is the API's default).
+    return True if refresh else None
 
 
-def _summary(summary: Any) -> dict[str, Any]:
+def _summary(summary: auto.UpdateSummary | None) -> dict[str, Any]:
     if summary is None:
         return {}
     changes = summary.resource_changes or {}

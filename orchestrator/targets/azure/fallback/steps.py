@@ -18,9 +18,10 @@ import time
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import psycopg
+from azure.storage.blob import BlobServiceClient
 
 from components import naming
 from components.profile import DRProfile, RecoveryAction
@@ -40,6 +41,11 @@ from orchestrator.targets.azure.stores import databases as db
 from orchestrator.targets.azure.stores.lake import SAS_TTL_S, UserDelegationSigner
 from orchestrator.targets.azure.stores.management import check_provisioning, is_arm_id
 
+if TYPE_CHECKING:
+    from orchestrator.program.capture import Graph
+    from orchestrator.targets.azure.clients import AzureSession
+    from stacks.config import StackConfig
+
 # Strip-back empties and removes these; the foundation and network stay for the next failover.
 DATA_COMPONENTS = ("lake", "postgres", "event_hubs", "data_factory")
 # Preview operations that change nothing: reading a resource the program only looks up, and the
@@ -49,8 +55,9 @@ NO_RESUME = "a fallback run cannot be resumed in this version, so this run waits
 
 
 class AzureFallbackSteps:
-    def __init__(self, session: Any, primary_config: Any, secondary_config: Any, graph: Any, run_dir: Path, *,
-                 stack: PulumiStack, secondary_stack: PulumiStack, blob_service: Callable[[str], Any] | None = None,
+    def __init__(self, session: AzureSession, primary_config: StackConfig, secondary_config: StackConfig, graph: Graph,
+                 run_dir: Path, *, stack: PulumiStack, secondary_stack: PulumiStack,
+                 blob_service: Callable[[str], BlobServiceClient] | None = None,
                  now: Callable[[], datetime] | None = None, sleep: Callable[[float], None] = time.sleep,
                  clock: Callable[[], float] = time.monotonic, slice_s: float = 5.0,
                  approval_poll_s: float | None = None, say: Callable[[str], None] = lambda line: None,
@@ -63,7 +70,7 @@ class AzureFallbackSteps:
         self.approval_poll_s = approval_poll_s
         self.data = AzureDataSteps(session, primary_config, graph, run_dir, blob_service=blob_service, now=now,
                                    **data_options)
-        self._secondary_args = (session, secondary_config, graph, run_dir, dict(blob_service=blob_service, now=now))
+        self._blob_service, self._now = blob_service, now  # the secondary's AzureDataSteps, when it is needed
         self._secondary_data: AzureDataSteps | None = None
         self.profiles: dict[str, DRProfile] = self.data.profiles
         self.index = ComponentIndex.from_graph(graph)
@@ -138,10 +145,10 @@ class AzureFallbackSteps:
                            evidence={**evidence, "redeployed": True, "update": result.summary})
 
     # -- the lake ----------------------------------------------------------------------------------------
-    def _account(self, config: Any) -> str:
+    def _account(self, config: StackConfig) -> str:
         return naming.storage_account_name(config.prefix, config.name_suffix)
 
-    def _lake(self, config: Any) -> Any:
+    def _lake(self, config: StackConfig) -> BlobServiceClient:
         return self.data.blob_service(f"https://{self._account(config)}.blob.core.windows.net")
 
     def lake_rehydrate(self) -> StepOutcome:
@@ -178,8 +185,8 @@ class AzureFallbackSteps:
             return self.data._postgres()[1]
         with self._lock:
             if self._secondary_data is None:
-                session, config, graph, run_dir, options = self._secondary_args
-                self._secondary_data = AzureDataSteps(session, config, graph, run_dir, **options)
+                self._secondary_data = AzureDataSteps(self.session, self.secondary_config, self.graph, self.run_dir,
+                                                      blob_service=self._blob_service, now=self._now)
         return self._secondary_data._postgres()[1]
 
     def postgres_rehydrate(self) -> StepOutcome:

@@ -14,12 +14,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components import naming
 from orchestrator.model import PermanentError, StepOutcome, TransientError
 from orchestrator.targets.azure.errors import call, wait_for
 from orchestrator.targets.azure.stores.databases import norm_region
+
+if TYPE_CHECKING:
+    from stacks.config import StackConfig
 
 TM_API_VERSION = "2022-04-01"  # the Traffic Manager API the profile examples and pulumi declare
 SWITCH_TIMEOUT_S = 600.0
@@ -30,7 +33,7 @@ OWNER_NOTE = ("the owning stack declares these priorities (services trafficManag
 READ_ONLY = ("endpointMonitorStatus",)
 
 
-def profile_id(subscription_id: str, config: Any) -> str:
+def profile_id(subscription_id: str, config: StackConfig) -> str:
     """The ARM id of the Traffic Manager profile users reach the platform through."""
     from components.traffic_manager import profile_name
 
@@ -39,12 +42,13 @@ def profile_id(subscription_id: str, config: Any) -> str:
         raise PermanentError("fallback.trafficSwitch is traffic-manager, but the trafficManager service is not in "
                              f"stack {config.stack}: no profile to switch")
     # Exactly one stack owns the global profile; the other only knows its name.
-    owner = (config.prefix, config.name_suffix) if settings.owner else (config.paired_prefix, config.paired_name_suffix)
-    if not all(owner):
+    prefix, suffix = ((config.prefix, config.name_suffix) if settings.owner
+                      else (config.paired_prefix, config.paired_name_suffix))
+    if not prefix or not suffix:
         raise PermanentError("the paired stack's prefix/nameSuffix are unknown: cannot name its Traffic Manager profile")
-    group = naming.resource_group_name(owner[0], "connectivity", owner[1])
+    group = naming.resource_group_name(prefix, "connectivity", suffix)
     return (f"/subscriptions/{subscription_id}/resourceGroups/{group}/providers/Microsoft.Network/"
-            f"trafficManagerProfiles/{profile_name(*owner)}")
+            f"trafficManagerProfiles/{profile_name(prefix, suffix)}")
 
 
 def _properties(resource: Any) -> dict:

@@ -61,7 +61,8 @@ def classify(url: str, source: str, env: Mapping[str, str]) -> Backend:
         return Backend(url, source, kind)
     if scheme == "azblob":
         # gocloud's azblob driver: azblob://container?storage_account=NAME, else AZURE_STORAGE_ACCOUNT.
-        account = (parse_qs(parts.query).get("storage_account") or [None])[0] or env.get("AZURE_STORAGE_ACCOUNT")
+        named = parse_qs(parts.query).get("storage_account")
+        account = (named[0] if named else None) or env.get("AZURE_STORAGE_ACCOUNT")
         return Backend(url, source, "azblob", account or None)
     if scheme in ("file", "s3", "gs"):
         return Backend(url, source, scheme)

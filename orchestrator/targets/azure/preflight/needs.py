@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from stacks.config import StackConfig
+
+if TYPE_CHECKING:
+    from orchestrator.program.capture import Graph
 
 # Pulumi azure-native type token -> ARM resource type (namespace/type[/child]), as the provider's
 # `resourceTypes[].resourceType` names it under `providers.get(namespace)`.
@@ -131,13 +134,13 @@ def type_in_namespace(arm_type: str) -> str:
     return arm_type.split("/", 1)[1]
 
 
-def needs_from(config: StackConfig, graph: Any) -> Needs:
-    """The needs of `config`'s stack from its graph (anything with `.resources` as preview gives)."""
+def needs_from(config: StackConfig, graph: Graph) -> Needs:
+    """The needs of `config`'s stack from its graph (as preview gives it)."""
     located: set[str] = set()
     providers: set[str] = set()
     unmapped: set[str] = set()
     misplaced: list[tuple[str, str]] = []
-    types = Counter()
+    types: Counter[str] = Counter()
     for resource in graph.resources:
         token = resource["type"]
         types[token] += 1

@@ -12,7 +12,7 @@ from enum import Enum
 from typing import Any
 
 from orchestrator.targets.azure.clients import AzureSession
-from orchestrator.targets.azure.preflight.findings import Check, error_check, finding, passed
+from orchestrator.targets.azure.preflight.findings import Check, Severity, error_check, finding, passed
 from orchestrator.targets.azure.preflight.needs import Needs, namespace_of, norm_location, type_in_namespace
 from stacks.config import StackConfig
 
@@ -47,7 +47,7 @@ def check_subscription(session: AzureSession) -> Check:
         return passed("subscription", title, f"subscription {subscription.display_name!r} is Enabled", evidence)
     # Warned and PastDue subscriptions still work for now; Disabled and Deleted refuse writes.
     # https://learn.microsoft.com/azure/cost-management-billing/manage/subscription-states
-    severity = "warning" if state in {"Warned", "PastDue"} else "blocker"
+    severity: Severity = "warning" if state in {"Warned", "PastDue"} else "blocker"
     return finding(
         "subscription", title, severity, f"the subscription is {state}",
         fix="re-enable the subscription (billing) before failing over into it", evidence=evidence,

@@ -15,14 +15,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from azure.core.exceptions import HttpResponseError, ServiceRequestError, ServiceResponseError
 
 from orchestrator.targets.azure.clients import AzureSession
-from orchestrator.targets.azure.preflight.findings import Check, error_check, error_evidence, finding, passed
+from orchestrator.targets.azure.preflight.findings import Check, Severity, error_check, error_evidence, finding, passed
 from orchestrator.targets.azure.preflight.platform import text
 from stacks.config import StackConfig
+
+if TYPE_CHECKING:
+    from orchestrator.program.capture import Graph
 
 GEO_SKUS = frozenset({"Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"})
 READABLE_GEO_SKUS = frozenset({"Standard_RAGRS", "Standard_RAGZRS"})
@@ -59,7 +62,7 @@ def _layer(component: str | None) -> str:
     return component if component in ("foundation", "connectivity") else "data"
 
 
-def primary_targets(graph: Any) -> list[Target]:
+def primary_targets(graph: Graph) -> list[Target]:
     """The resources of the primary's graph whose redundancy a restore depends on."""
     groups = graph.outputs.get("resourceGroups") or {}
     servers = {
@@ -163,7 +166,7 @@ def check_storage(session: AzureSession, target: Target, config: StackConfig, no
         # GRS/GZRS keep a copy but only an account failover makes it readable.
         reads_secondary = lake and config.restore.lake is not None and config.restore.lake.source == "geo-secondary"
         can_failover = bool(stats and stats.can_failover)
-        severity = "warning" if can_failover or not reads_secondary else "blocker"
+        severity: Severity = "warning" if can_failover or not reads_secondary else "blocker"
         how = "a customer-managed account failover is possible (canFailover true)" if can_failover else (
             "and the account cannot fail over now (canFailover false)")
         return finding(

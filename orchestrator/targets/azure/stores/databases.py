@@ -27,6 +27,7 @@ from psycopg.conninfo import make_conninfo
 
 from orchestrator.data.errors import pg_errors
 from orchestrator.data.ingest import PIPELINE
+from orchestrator.data.rows import one_row
 from orchestrator.model import PermanentError, TransientError
 from orchestrator.redact import REDACTOR
 from orchestrator.targets.azure.errors import call, wait_for
@@ -142,7 +143,7 @@ def postgres_watermark(dsn: str) -> tuple[int | None, str | None]:
     """(batch, data_end) of the store's own ingestion watermark: what the geo-restore recovered to,
     in the source's time. (None, None) for a database that has none."""
     with pg_errors("postgres: read watermark"), psycopg.connect(dsn) as conn:
-        if conn.execute("SELECT to_regclass('public.ingestion_watermark')").fetchone()[0] is None:
+        if one_row(conn.execute("SELECT to_regclass('public.ingestion_watermark')"))[0] is None:
             return None, None
         row = conn.execute("SELECT batch, data_end FROM ingestion_watermark WHERE pipeline = %s",
                            (PIPELINE,)).fetchone()

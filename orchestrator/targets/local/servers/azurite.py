@@ -108,9 +108,9 @@ class AzuriteServer(ManagedServer):
         self._check_account(account)
         session = requests.Session()
         # room for the copies the rehydration keeps in flight without urllib3 pool warnings
-        adapter = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
+        pooled = requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64)
         retry, adapter = faults.for_blob_client(  # as they are, unless a drill injects faults
-            ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1), adapter)
+            ExponentialRetry(initial_backoff=1, increment_base=2, retry_total=2, random_jitter_range=1), pooled)
         session.mount("http://", adapter)
         kwargs.setdefault("retry_policy", RetryThrottled(retry))  # and a 429 with Retry-After: data/connect.py
         kwargs.setdefault("transport", RequestsTransport(session=session, session_owner=True))

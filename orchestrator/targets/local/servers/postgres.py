@@ -102,7 +102,7 @@ class PostgresServer(ManagedServer):
     def _marker(self) -> str:
         return str(self.pgdata)
 
-    def _orphan_pids(self) -> list[tuple[int, float | None]]:
+    def _orphan_pids(self) -> list[tuple[int | None, float | None]]:
         # besides our own record, postgres's own postmaster.pid names the running postmaster
         pids = super()._orphan_pids()
         with contextlib.suppress(FileNotFoundError, ValueError, IndexError):

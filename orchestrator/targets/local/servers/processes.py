@@ -184,7 +184,7 @@ class ManagedServer:
     def _is_ready(self, port: int) -> bool:
         raise NotImplementedError
 
-    def _orphan_pids(self) -> list[tuple[int, float | None]]:
+    def _orphan_pids(self) -> list[tuple[int | None, float | None]]:
         state = read_state(self.data_dir) or {}
         return [(state.get("pid"), state.get("create_time"))]
 
@@ -278,7 +278,7 @@ class ManagedServer:
             proc = owned_process(pid, self._marker(), created)
             if proc is not None:
                 terminate(proc, self.stop_signal)
-                stopped.append(pid)
+                stopped.append(proc.pid)
         return stopped
 
     def __enter__(self) -> ManagedServer:
