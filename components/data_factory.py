@@ -15,7 +15,7 @@ from pulumi_azure_native import authorization, datafactory
 from pydantic import Field
 
 from components import naming, roles
-from components.pipeline_definitions import (
+from components.data_factory_pipelines import (
     LAKE_LINKED_SERVICE,
     PIPELINE_FIELDS,
     FactoryDefinitions,

@@ -2,7 +2,7 @@
 
 Uplifts from the seeds: a zone-redundant frontend, and `tier: Global`, which adds a cross-region
 (Global-tier) load balancer in front of this region's and the paired region's load balancers
-(components/cross_region_lb.py). Enable it on ONE stack: both regions' load balancers are its
+(components/load_balancer_global.py). Enable it on ONE stack: both regions' load balancers are its
 backends, so the paired one must exist (warm standby), or set `pairedBackend: false` until it does.
 The pools' members (NICs, scale sets) join from the compute that uses them.
 """
@@ -18,13 +18,13 @@ from pulumi_azure_native import network
 from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
-from components.cross_region_lb import HomeRegion, cross_region_load_balancer
 from components.hub_addresses import check_usable_in_data_subnet
 from components.hub_layout import DATA_SUBNET
+from components.load_balancer_global import HomeRegion, cross_region_load_balancer
+from components.load_balancer_wiring import BACKEND, FRONTEND, PROBE, child_id, single_rule_load_balancer
 from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.public_ip import ALL_ZONES, standard_public_ip
-from components.single_rule_lb import BACKEND, FRONTEND, PROBE, child_id, single_rule_load_balancer
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.load_balancer import CHECKS
 

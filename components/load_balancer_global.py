@@ -14,8 +14,8 @@ import pulumi
 from pulumi_azure_native import network
 
 from components import naming
+from components.load_balancer_wiring import BACKEND, FRONTEND, single_rule_load_balancer
 from components.public_ip import standard_public_ip
-from components.single_rule_lb import BACKEND, FRONTEND, single_rule_load_balancer
 
 # Where a cross-region load balancer (and its Global public IP) can be created (verify: the list grows).
 HomeRegion = Literal[
