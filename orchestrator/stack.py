@@ -3,7 +3,6 @@ verbs' documents: preview, plan, status and posture."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from dataclasses import dataclass
 from functools import cached_property
@@ -53,18 +52,6 @@ def capture(project_dir: Path, stack: str, config: StackConfig | None = None) ->
         return capture_graph(Path(project_dir), stack, config)
 
     return cached_graph(Path(project_dir), stack, run_program)
-
-
-def preview_command(project_dir: Path, stack: str) -> dict:
-    from orchestrator.program.cache import cached_document
-
-    def compute() -> dict:
-        from orchestrator.program.capture import graph_to_json
-
-        return graph_to_json(capture(project_dir, stack))
-
-    check_stack(project_dir, stack)
-    return cached_document("preview", project_dir, stack, (), compute)
 
 
 def profiles_in(graph: Graph) -> list[DRProfile]:
@@ -160,87 +147,3 @@ def build_stack_plan(project_dir: Path, stack: str) -> StackPlan:
     """The recovery plan of a stack with what it was built from, for callers that unpack the three."""
     model = load_stack(project_dir, stack)
     return StackPlan(model.recovery_plan, model.graph, model.config)
-
-
-def plan_command(project_dir: Path, stack: str, *, workdir: Path | None = None, history_from: str = "azure",
-                 regression_threshold: float | None = None) -> dict:
-    """`drctl plan`: plan_document of the stack, cached under the program's and the history's bytes."""
-    from orchestrator.plan.history import REGRESSION_THRESHOLD, history_path
-    from orchestrator.program.cache import cached_document
-
-    threshold = REGRESSION_THRESHOLD if regression_threshold is None else regression_threshold
-    path = history_path(workdir, stack) if workdir is not None and history_from != "none" else None
-    check_stack(project_dir, stack)
-    # The history the estimates come from is part of the key, byte for byte, like the program.
-    try:
-        history = hashlib.sha256(path.read_bytes()).hexdigest() if path is not None else None
-    except FileNotFoundError:
-        history = None
-    return cached_document("plan", project_dir, stack, (str(path), history, history_from, threshold),
-                           lambda: plan_document(load_stack(project_dir, stack), workdir=workdir,
-                                                 history_from=history_from, regression_threshold=threshold))
-
-
-def plan_document(model: StackModel, *, workdir: Path | None = None, history_from: str = "azure",
-                  regression_threshold: float | None = None) -> dict:
-    """The plan as JSON; with a workdir, estimates from `history_from` runs' history (orchestrator/plan/history.py)
-    where there is some, and when over the RTO the critical path and levers (orchestrator/plan/rto_levers.py)."""
-    from orchestrator.plan.history import (
-        REGRESSION_THRESHOLD,
-        HistoryCorrupt,
-        apply_history,
-        history_path,
-        read_history,
-        step_histories,
-    )
-    from orchestrator.plan.recovery import plan_to_json
-    from orchestrator.plan.rto_levers import rto_levers
-
-    threshold = REGRESSION_THRESHOLD if regression_threshold is None else regression_threshold
-    path = history_path(workdir, model.name) if workdir is not None and history_from != "none" else None
-    try:
-        runs = read_history(path) if path is not None else []
-    except HistoryCorrupt as exc:
-        raise BadInput(f"--workdir: history damaged: {exc} (move the file aside to plan without it)") from None
-    plan, sources, regressions = apply_history(model.recovery_plan, step_histories(runs, history_from), threshold)
-    document = plan_to_json(plan)
-    for step in document["steps"]:
-        step["estimate_source"] = sources[step["id"]]
-    document["history"] = {
-        "file": str(path) if path is not None else None,
-        "target": history_from,
-        "runs": sum(1 for run in runs if run.get("target") == history_from),
-        "regression_threshold": threshold,
-    }
-    document["regressions"] = regressions
-    document["rto_levers"] = rto_levers(plan, model.profiles_by_key, sources)
-    return document
-
-
-def status_command(run_dir: Path) -> dict:
-    from orchestrator.engine.journal import JournalCorrupt
-    from orchestrator.engine.scheduler import status_from_journal
-    from orchestrator.run.rundir import RunDir
-
-    run_dir = Path(run_dir)
-    if not RunDir(run_dir).journal.is_file():
-        raise BadInput(f"RUN: no {RunDir.JOURNAL} in {run_dir}")
-    try:
-        return status_from_journal(run_dir)
-    except JournalCorrupt as exc:
-        raise BadInput(f"RUN: journal damaged: {exc}") from None
-
-
-def posture_command(project_dir: Path, stack: str | None) -> dict:
-    from orchestrator.program.cache import cached_document
-
-    if stack is not None:
-        check_stack(project_dir, stack)
-
-    def compute() -> dict:
-        from orchestrator.verbs.posture import posture_document
-        from stacks.config import load_stack_config
-
-        return posture_document(load_stack_config(Path(project_dir), stack) if stack is not None else None)
-
-    return cached_document("posture", project_dir, stack or "-", (), compute)

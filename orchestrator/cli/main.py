@@ -37,7 +37,7 @@ def cli() -> None:
 @project_option
 def preview(stack: str, as_json: bool, project_dir: Path) -> None:
     """Run the Pulumi program offline (mock runtime) and print the stack's resource graph."""
-    from orchestrator.stack import preview_command
+    from orchestrator.verbs.preview import preview_command
 
     document = preview_command(project_dir, stack)
     if as_json:
@@ -61,7 +61,7 @@ def plan(stack: str, as_json: bool, workdir: Path, history_from: str, regression
          project_dir: Path) -> None:
     """The recovery plan for a stack: steps, dependencies, estimates (from history where there is
     some), critical path vs RTO, and the levers when it is over."""
-    from orchestrator.stack import plan_command
+    from orchestrator.verbs.plan import plan_command
 
     document = plan_command(project_dir, stack, workdir=workdir, history_from=history_from,
                             regression_threshold=regression_threshold)
@@ -106,7 +106,7 @@ def preflight(stack: str, as_json: bool, project_dir: Path) -> None:
 @project_option
 def posture(stack: str | None, as_json: bool, project_dir: Path) -> None:
     """The seed tables as this stack has them: responsibilities, SKU, DR uplifts on or off, recovery action."""
-    from orchestrator.stack import posture_command
+    from orchestrator.verbs.posture import posture_command
 
     document = posture_command(project_dir, stack)
     if as_json:

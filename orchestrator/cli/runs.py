@@ -115,34 +115,10 @@ def resume(run: str, workers: int, as_json: bool, workdir: Path, state_url: str 
            project_dir: Path) -> None:
     """Continue an interrupted run (RUN: its directory or run id); completed steps are not run again.
     With --state-url (or for a run started with it) from any machine: RUN is fetched from the container."""
-    from orchestrator.run.lease import StackLease, lease_workdir
-    from orchestrator.run.remote.resume import open_for_resume
-    from orchestrator.run.rundir import RunDir
-    from orchestrator.stack import load_stack
+    from orchestrator.verbs.resume import resume_run
 
-    run_dir, state = open_for_resume(run, workdir, state_url, break_lease=break_lease)
-    lease = None
-    try:
-        document = RunDir(run_dir).read_run()
-        model = load_stack(project_dir, document["stack"])
-        # The stack's lease, as for a new run: refused while another run (or this one) is running it.
-        lease = StackLease(lease_workdir(run_dir, document, workdir), document["stack"], "resume",
-                           break_lease=break_lease)
-        if document["kind"] == "failover":
-            from orchestrator.verbs.failover import resume_failover
-
-            summary = resume_failover(model, run_dir, workers=workers, state=state, lease=lease)
-        else:
-            from orchestrator.verbs.drill import resume_run
-
-            # A drill with --with-fallback falls back to its primary once recovered.
-            primary = load_stack(project_dir, model.config.paired_stack) if document.get("with_fallback") else None
-            summary = resume_run(model, run_dir, workers=workers, state=state, lease=lease, primary=primary)
-    finally:
-        if lease is not None:
-            lease.release()
-        if state is not None:
-            state.close()
+    summary = resume_run(project_dir, run, workdir=workdir, workers=workers, state_url=state_url,
+                         break_lease=break_lease)
     finish_run(summary, as_json)
 
 
@@ -155,8 +131,8 @@ def resume(run: str, workers: int, as_json: bool, workdir: Path, state_url: str 
 @workdir_option("Where run directories are looked up when RUN is a run id.")
 def approve(run: str, step: str, by: str, note: str | None, as_json: bool, workdir: Path) -> None:
     """Approve the gate STEP that run RUN waits at; then `drctl resume RUN` goes on."""
-    from orchestrator.run.approvals import approve as record_approval
     from orchestrator.run.rundir import RunDir
+    from orchestrator.verbs.approve import approve as record_approval
 
     document = record_approval(RunDir.find(run, workdir).path, step, by=by, note=note)
     if as_json:
@@ -172,7 +148,7 @@ def approve(run: str, step: str, by: str, note: str | None, as_json: bool, workd
 def status(run: str, as_json: bool, workdir: Path) -> None:
     """Where a run stands (RUN: its directory or run id), read from its journal."""
     from orchestrator.run.rundir import RunDir
-    from orchestrator.stack import status_command
+    from orchestrator.verbs.status import status_command
 
     document = status_command(RunDir.find(run, workdir).path)
     if as_json:

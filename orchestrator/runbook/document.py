@@ -33,11 +33,12 @@ if TYPE_CHECKING:
 def build_runbook(model: StackModel, contacts: Contacts, *, workdir: Path | None = None,
                   history_from: str = "azure") -> Runbook:
     """The runbook of the stack: the plan `drctl plan --stack` prints (same history, same estimates)."""
-    from orchestrator.stack import plan_document
+    from orchestrator.plan.document import plan_document
     from orchestrator.targets.azure.optional import planned_preflight
 
     stack, config = model.name, model.config
-    document = plan_document(model, workdir=workdir, history_from=history_from)
+    document = plan_document(model.recovery_plan, model.profiles_by_key, model.name, workdir=workdir,
+                             history_from=history_from)
     checks, note = planned_preflight(config)
     context = Context(
         stack=stack, config=config, graph=model.graph, document=document, profiles=model.profiles_by_key,

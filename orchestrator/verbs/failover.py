@@ -28,12 +28,13 @@ from orchestrator.run.lease import StackLease
 from orchestrator.run.remote.store import RunStateStore
 from orchestrator.run.rundir import RunDir, utc_now
 from orchestrator.run.session import RunSession
-from orchestrator.stack import StackModel, plan_document
+from orchestrator.stack import StackModel
 from orchestrator.targets.azure.deploy.session import ComponentIndex, DeploymentSession
 from orchestrator.targets.azure.deploy.stack import PulumiStack
 from orchestrator.targets.azure.optional import DataStepsFactory, azure_data_steps, planned_preflight
 from orchestrator.targets.azure.preconditions import PRECONDITIONS, Preconditions
 from orchestrator.targets.azure.target import AzureTarget
+from orchestrator.verbs.plan import stack_plan_document
 
 KIND = "failover"
 RUN_KEYS = ("run_id", "kind", "stack", "declared_at", "disaster_at", "targets")
@@ -120,7 +121,7 @@ def dry_run_document(stack: StackModel, workdir: Path | None = None) -> dict[str
         "preconditions": [dict(check) for check in PRECONDITIONS],
         "preflight_checks": checks,
         "preflight_note": note,
-        "plan": plan_document(stack, workdir=workdir),
+        "plan": stack_plan_document(stack, workdir=workdir),
     }
 
 

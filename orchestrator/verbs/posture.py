@@ -9,10 +9,12 @@ of services still finds theirs.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from components.profile import DRProfile
 from components.spec import Posture
+from orchestrator.stack import check_stack
 from stacks.config import StackConfig
 
 
@@ -59,3 +61,17 @@ def posture_document(config: StackConfig | None) -> dict[str, Any]:
         "region": config.region if config else None,
         "services": rows,
     }
+
+
+def posture_command(project_dir: Path, stack: str | None) -> dict:
+    from orchestrator.program.cache import cached_document
+
+    if stack is not None:
+        check_stack(project_dir, stack)
+
+    def compute() -> dict:
+        from stacks.config import load_stack_config
+
+        return posture_document(load_stack_config(Path(project_dir), stack) if stack is not None else None)
+
+    return cached_document("posture", project_dir, stack or "-", (), compute)

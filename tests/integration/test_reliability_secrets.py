@@ -105,7 +105,7 @@ def test_a_drctl_process_masks_a_secret_of_its_environment_from_its_first_line()
 
 
 def test_a_crash_prints_its_traceback_redacted(monkeypatch, capsys):
-    import orchestrator.stack
+    import orchestrator.verbs.plan
     from orchestrator.cli.main import main
 
     REDACTOR.add_secret("CANARY-traceback-secret")
@@ -113,7 +113,7 @@ def test_a_crash_prints_its_traceback_redacted(monkeypatch, capsys):
     def crash(*args, **kwargs):
         raise RuntimeError("connecting with AccountKey=abc123xyz; and CANARY-traceback-secret")
 
-    monkeypatch.setattr(orchestrator.stack, "plan_command", crash)
+    monkeypatch.setattr(orchestrator.verbs.plan, "plan_command", crash)
     with pytest.raises(SystemExit) as ended:
         main(["plan", "--stack", "secondary"])
     err = capsys.readouterr().err

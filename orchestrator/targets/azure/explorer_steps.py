@@ -7,23 +7,39 @@ cluster ends as current as the lake. The logic is in explorer.py; this binds it 
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from typing import Any, Protocol
+
+from azure.storage.blob import BlobServiceClient
 
 from orchestrator.data.manifest import validated
 from orchestrator.model import StepContext, StepKind, StepOutcome
+from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.stores import data_explorer as explorer
 from orchestrator.targets.azure.stores.kusto import KustoClient, cluster_uri
 from orchestrator.targets.azure.stores.lake import as_utc
-
-if TYPE_CHECKING:
-    from orchestrator.targets.azure.data_steps import AzureDataSteps
+from smoke_tests.check import Check
+from stacks.config import StackConfig
 
 COMPONENT = "data_explorer"
 
 
+class ExplorerSource(Protocol):
+    """What the explorer's steps read of the target's data steps (targets/azure/data_steps.py)."""
+
+    session: AzureSession
+    config: StackConfig
+    poll_interval_s: float
+    now: Callable[[], datetime]
+
+    def _lake_dest(self) -> BlobServiceClient: ...
+    def _settings(self, component: str) -> Any: ...
+    def data_checks(self, component: str) -> Sequence[Check]: ...
+
+
 class ExplorerSteps:
-    def __init__(self, data_steps: AzureDataSteps, kusto: Callable[[str], KustoClient] | None = None, *,
+    def __init__(self, data_steps: ExplorerSource, kusto: Callable[[str], KustoClient] | None = None, *,
                  max_in_flight: int = 8, timeout_s: float = 3600.0) -> None:
         self.data = data_steps
         self.kusto = kusto or (lambda uri: KustoClient(uri, data_steps.session.credential))

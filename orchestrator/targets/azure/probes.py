@@ -5,28 +5,46 @@ their SDK errors become the engine's."""
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+
+from azure.storage.blob import BlobServiceClient
 
 from components import naming
 from orchestrator.data.connect import pg_connect
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.ingest import ZONES
+from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.errors import call
+from orchestrator.targets.azure.explorer_steps import ExplorerSteps
+from orchestrator.targets.azure.stores.management import ApiVersions
 from smoke_tests.data_explorer import ExplorerProbe
 from smoke_tests.event_hubs_geo_dr import AliasProbe
 from smoke_tests.lake import LakeProbe
 from smoke_tests.postgres import PostgresProbe
 from smoke_tests.sql_database import SqlDatabaseProbe
-
-if TYPE_CHECKING:
-    from orchestrator.targets.azure.data_steps import AzureDataSteps
+from stacks.config import StackConfig
 
 CLUSTER_TYPE = "azure-native:kusto:Cluster"
 
 
+class ProbeSource(Protocol):
+    """What the probes read of the target's data steps (targets/azure/data_steps.py)."""
+
+    config: StackConfig
+    session: AzureSession
+    data_group: str
+    api_versions: ApiVersions
+    explorer: ExplorerSteps
+
+    def _lake_dest(self) -> BlobServiceClient: ...
+    def _postgres(self) -> tuple[dict, str]: ...
+    def _settings(self, component: str) -> Any: ...
+    def paired_names(self) -> tuple[str, str]: ...
+
+
 class AzureProbes:
-    def __init__(self, steps: AzureDataSteps) -> None:
-        self.steps = steps  # the target's AzureDataSteps: config, session, clients
+    def __init__(self, steps: ProbeSource) -> None:
+        self.steps = steps  # the target's data steps: config, session, clients
 
     def probe(self, component: str, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]] | None:
         """(probe, the block its SDK errors are translated in), or None: no Azure probe for `component`."""

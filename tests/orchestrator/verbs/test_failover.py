@@ -23,11 +23,12 @@ from orchestrator.errors import BadInput
 from orchestrator.model import Plan, Step, StepKind, StepOutcome
 from orchestrator.plan.recovery import plan_from_json
 from orchestrator.run.rundir import utc_now
-from orchestrator.stack import capture, load_stack, plan_command
+from orchestrator.stack import capture, load_stack
 from orchestrator.targets.azure import optional
 from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV
 from orchestrator.targets.azure.preconditions import Preconditions, check_azure_credentials
 from orchestrator.verbs.failover import failover_command, resume_failover, update_interrupted
+from orchestrator.verbs.plan import plan_command
 
 PROJECT_DIR = Path(__file__).resolve().parents[3]
 STACK = "secondary"

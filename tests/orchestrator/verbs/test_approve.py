@@ -10,7 +10,7 @@ from orchestrator.atomic import write_json_atomic
 from orchestrator.errors import BadInput
 from orchestrator.model import Plan, Step, StepKind
 from orchestrator.plan.recovery import plan_to_json
-from orchestrator.run.approvals import approve
+from orchestrator.verbs.approve import approve
 
 
 @pytest.fixture
