@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from orchestrator.cli.common import emit_json, finish_run, json_option, project_option, workdir_option, workers_option
-from orchestrator.cli.state import break_lease_option
+from orchestrator.cli.state import stack_break_lease_option
 
 
 @click.command()
@@ -17,7 +17,7 @@ from orchestrator.cli.state import break_lease_option
 @workdir_option("Where run directories go.")
 @json_option
 @project_option
-@break_lease_option
+@stack_break_lease_option
 def fallback(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bool, project_dir: Path,
              break_lease: bool) -> None:
     """Fall back to the primary STACK once its region is healthy: smoke, drift, sync, parallel run, switch."""

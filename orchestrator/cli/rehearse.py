@@ -18,7 +18,7 @@ from rich.table import Table
 
 from orchestrator.cli.common import emit_json, json_option, project_option, workdir_option, workers_option
 from orchestrator.cli.faults import corrupt_backup_option
-from orchestrator.cli.state import break_lease_option
+from orchestrator.cli.state import stack_break_lease_option
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
 
@@ -40,7 +40,7 @@ def _console() -> Console:
               show_default=True, help="After this, `drctl cleanup` may remove what the rehearsal left.")
 @corrupt_backup_option
 @json_option
-@break_lease_option
+@stack_break_lease_option
 @project_option
 def rehearse(local: bool, stack: str | None, scale: int, workdir: Path, workers: int, ttl_hours: float,
              corrupt_latest_backup: str | None, as_json: bool, break_lease: bool, project_dir: Path) -> None:

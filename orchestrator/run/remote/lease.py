@@ -6,7 +6,7 @@ the run. It lasts LEASE_S (60 s, Azure's longest finite lease) and a heartbeat t
 every third of that: an executor that dies (SIGKILL, a lost VM) stops renewing, and after at most
 60 s another machine may take over without anyone's say. `--break-lease` takes over at once, for
 when the operator knows the holder is dead; the takeover is recorded in the run's evidence
-(orchestrator/run/remote/store.py, executors.json) so nobody can do it silently.
+(the run's lease.json, under state_lease: orchestrator/run/remote/store.py) so nobody can do it silently.
 
 A lease on one blob does not stop writes to the others: the journal is fenced separately (its
 ETag changes when a new holder takes over, orchestrator/run/remote/store.py), and the other files are
