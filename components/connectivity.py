@@ -19,9 +19,11 @@ from components.hub_layout import (
     FIREWALL_SUBNET,
     GATEWAY_SUBNET,
     PRIVATE_ENDPOINT_SUBNET,
+    RUNNER_SUBNET,
     carve_hub,
 )
 from components.private_endpoint import PRIVATE_DNS_ZONES
+from components.runner import open_runner
 from components.profile import (
     Dependency,
     DRProfile,
@@ -104,6 +106,7 @@ class ConnectivityArgs:
     resource_group_name: pulumi.Input[str]
     address_space: str
     firewall: bool = True
+    runner_prefix: str | None = None  # a runner of kind hub (components/runner.py): its subnet here
 
 
 class Connectivity(pulumi.ComponentResource):
@@ -119,7 +122,7 @@ class Connectivity(pulumi.ComponentResource):
         # A subnet's id is its VNet's id plus /subnets/<name>; no need to wait for the subnets list.
         self.subnet_ids: dict[str, pulumi.Output[str]] = {
             subnet: pulumi.Output.concat(self.vnet.id, "/subnets/", subnet)
-            for subnet in (DATA_SUBNET, PRIVATE_ENDPOINT_SUBNET, FIREWALL_SUBNET, GATEWAY_SUBNET)
+            for subnet in (DATA_SUBNET, PRIVATE_ENDPOINT_SUBNET, FIREWALL_SUBNET, GATEWAY_SUBNET, RUNNER_SUBNET)
         }
 
         self.firewall: network.AzureFirewall | None = None
@@ -205,9 +208,19 @@ class Connectivity(pulumi.ComponentResource):
                 ),
                 network.SubnetArgs(name=FIREWALL_SUBNET, address_prefix=str(self.layout.firewall)),
                 network.SubnetArgs(name=GATEWAY_SUBNET, address_prefix=str(self.layout.gateway)),
+                *self._runner_subnet(args),
             ],
             opts=child,
         )
+
+    def _runner_subnet(self, args: ConnectivityArgs) -> list[network.SubnetArgs]:
+        # Like the data subnet: egress only through the firewall, where the runner's rules are.
+        if args.runner_prefix is None:
+            return []
+        return [network.SubnetArgs(
+            name=RUNNER_SUBNET, address_prefix=args.runner_prefix, default_outbound_access=False,
+            network_security_group=network.NetworkSecurityGroupArgs(id=self.nsgs[DATA_SUBNET].id),
+            route_table=network.RouteTableArgs(id=self.route_table.id) if self.route_table else None)]
 
     def _dns_zones(self, name: str, args: ConnectivityArgs, child: pulumi.ResourceOptions) -> dict[str, Any]:
         zones: dict[str, privatedns.PrivateZone] = {}
@@ -252,8 +265,13 @@ def deploy(platform: Platform, settings: None) -> dict[str, object]:
             resource_group_name=group,
             address_space=platform.config.address_space,
             firewall=platform.config.enabled("firewall"),
+            runner_prefix=(runner.network.address_prefix
+                           if (runner := platform.config.runner) and runner.network.kind == "hub" else None),
         ),
     )
+    if hub.firewall is not None:
+        platform.firewall_policy_id = hub.firewall.firewall_policy.apply(lambda policy: policy.id if policy else "")
+    open_runner(platform, hub)
     platform.vnet_id, platform.subnet_ids = hub.vnet_id, hub.subnet_ids
     platform.private_dns_zone_ids, platform.private_endpoint_subnet = hub.private_dns_zone_ids, PRIVATE_ENDPOINT_SUBNET
     outputs: dict[str, object] = {

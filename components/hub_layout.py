@@ -15,6 +15,8 @@ FIREWALL_SUBNET = "AzureFirewallSubnet"
 GATEWAY_SUBNET = "GatewaySubnet"
 DATA_SUBNET = "data"
 PRIVATE_ENDPOINT_SUBNET = "private-endpoints"
+# The machine that runs drctl on the day, when it sits in the hub (components/runner.py).
+RUNNER_SUBNET = "runner"
 
 
 @dataclass(frozen=True)

@@ -47,6 +47,7 @@ def grant(
     role: str,
     principal_id: pulumi.Input[Any],
     opts: pulumi.ResourceOptions,
+    principal_type: str = "ServicePrincipal",
 ) -> authorization.RoleAssignment:
     """Give a service principal (a managed identity) `role` on `scope`; `seed` None lets Azure name it."""
     return authorization.RoleAssignment(
@@ -59,7 +60,7 @@ def grant(
         ),
         principal_id=principal_id,
         # Declared, so Azure does not look the new identity up before Entra has replicated it.
-        principal_type="ServicePrincipal",
+        principal_type=principal_type,
         opts=opts,
     )
 

@@ -14,13 +14,16 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import pulumi
 
 from components.private_endpoint import private_endpoint
 from components.profile import DRProfile
 from components.settings import ServiceSettings
+
+if TYPE_CHECKING:
+    from components.runner import RunnerAccess
 
 __all__ = ["ClientConfig", "Platform", "Posture", "ServiceSettings", "ServiceSpec", "StackFacts"]
 
@@ -52,6 +55,10 @@ class StackFacts(Protocol):
     def paired_name_suffix(self) -> str | None: ...
     @property
     def is_secondary(self) -> bool: ...
+    @property
+    def runner(self) -> Any:
+        """`dataplatform:runner` (components/runner.RunnerSettings), or None when the stack has none."""
+        ...
     @property
     def restore(self) -> Any:
         """`dataplatform:restore`: per restored service (lake, postgres), where it is restored from."""
@@ -103,6 +110,10 @@ class Platform:
     lake_account_name: pulumi.Input[str] | None = None
     lake_dfs_endpoint: pulumi.Input[str] | None = None
     event_hubs_namespace_id: pulumi.Input[str] | None = None
+    firewall_policy_id: pulumi.Output[str] | None = None
+    # The runner's access (components/runner.py), when the stack declares `dataplatform:runner`: every
+    # private endpoint opened in the hub gets a twin in the runner's network.
+    runner: RunnerAccess | None = None
     # What a service read before anything was declared (its spec's `prepare`), by service key.
     prepared: dict[str, Any] = field(default_factory=dict)
     client: ClientConfig | None = None
@@ -156,6 +167,8 @@ class Platform:
                 group_id=group_id,
                 dns_zone_id=self.private_dns_zone_ids[zone],
             )
+            if self.runner is not None:
+                self.runner.endpoint(f"{name}-runner-pe-{group_id}", self, target_id, group_id, zone)
 
 
 # always: part of every stack (no switch); on / off: `dataplatform:services.<key>`'s default.

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from enum import Enum, StrEnum
-from typing import Any
+from typing import Any, Literal
 
 
 class TransientError(Exception):
@@ -45,6 +45,9 @@ class PermanentError(Exception):
 class CheckKind(StrEnum):
     SMOKE = "smoke"  # the service answers: write and read a canary, SELECT 1, a query
     DATA = "data"  # the recovered data is complete and accurate: counts, checksums, watermarks
+
+
+Plane = Literal["data", "management"]
 
 
 class Target(StrEnum):
@@ -78,6 +81,9 @@ class Check:
     # Running it changes the service, not only reads it (the Event Hubs alias's failover): never run
     # it where only a read is wanted (a fallback's checks of the primary).
     fails_over: bool = False
+    # Where it calls the service: its data plane (through the runner's private endpoints, with a data
+    # role), or only Azure Resource Manager (a provisioning state, a list of subnets).
+    plane: Plane = "data"
 
     def __post_init__(self) -> None:
         # A check cannot claim a target without something to run there, nor hide an implementation.
@@ -109,10 +115,10 @@ AZURE = frozenset({Target.AZURE})
 
 
 def smoke(component: str, name: str, function: Callable[..., Any] | None = None,
-          runs_on: frozenset[Target] = frozenset(), *, fails_over: bool = False) -> Check:
-    return Check(component, name, CheckKind.SMOKE, runs_on, function, fails_over)
+          runs_on: frozenset[Target] = frozenset(), *, fails_over: bool = False, plane: Plane = "data") -> Check:
+    return Check(component, name, CheckKind.SMOKE, runs_on, function, fails_over, plane)
 
 
 def data(component: str, name: str, function: Callable[..., Any] | None = None,
-         runs_on: frozenset[Target] = frozenset()) -> Check:
-    return Check(component, name, CheckKind.DATA, runs_on, function)
+         runs_on: frozenset[Target] = frozenset(), *, plane: Plane = "data") -> Check:
+    return Check(component, name, CheckKind.DATA, runs_on, function, plane=plane)

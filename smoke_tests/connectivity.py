@@ -10,7 +10,7 @@ from smoke_tests.check import smoke
 COMPONENT = "connectivity"
 
 CHECKS = (
-    smoke(COMPONENT, "vnet-subnets-present"),
-    smoke(COMPONENT, "firewall-provisioned"),
-    smoke(COMPONENT, "private-dns-zones-linked"),
+    smoke(COMPONENT, "vnet-subnets-present", plane="management"),
+    smoke(COMPONENT, "firewall-provisioned", plane="management"),
+    smoke(COMPONENT, "private-dns-zones-linked", plane="management"),
 )

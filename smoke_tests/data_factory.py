@@ -10,7 +10,7 @@ from smoke_tests.check import smoke
 COMPONENT = "data_factory"
 
 CHECKS = (
-    smoke(COMPONENT, "factory-provisioned"),
-    smoke(COMPONENT, "pipeline-parity"),
-    smoke(COMPONENT, "smoke-pipeline-run"),
+    smoke(COMPONENT, "factory-provisioned", plane="management"),
+    smoke(COMPONENT, "pipeline-parity", plane="management"),
+    smoke(COMPONENT, "smoke-pipeline-run", plane="management"),
 )

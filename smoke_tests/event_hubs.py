@@ -11,6 +11,6 @@ COMPONENT = "event_hubs"
 
 CHECKS = (
     smoke(COMPONENT, "send-receive-event"),
-    data(COMPONENT, "hubs-and-partitions"),
+    data(COMPONENT, "hubs-and-partitions", plane="management"),
     data(COMPONENT, "replayed-event-count"),
 )

@@ -10,8 +10,8 @@ from smoke_tests.check import smoke
 COMPONENT = "foundation"
 
 CHECKS = (
-    smoke(COMPONENT, "resource-groups-present"),
-    smoke(COMPONENT, "log-analytics-ready"),
+    smoke(COMPONENT, "resource-groups-present", plane="management"),
+    smoke(COMPONENT, "log-analytics-ready", plane="management"),
     smoke(COMPONENT, "key-vault-reachable"),
-    smoke(COMPONENT, "recovery-vault-ready"),
+    smoke(COMPONENT, "recovery-vault-ready", plane="management"),
 )

@@ -35,7 +35,7 @@ __all__ = ["ConfigError", "StackConfig", "config_from_mapping", "load_from_pulum
 
 # Keys whose value is a plain string; every other key is structured (YAML/JSON object).
 _STRING_KEYS = ("role", "pairedStack", "pairedRegion", "prefix", "nameSuffix", "addressSpace")
-_OBJECT_KEYS = ("services", "recovery", "restore", "fallback", "saas")
+_OBJECT_KEYS = ("services", "recovery", "restore", "fallback", "saas", "runner")
 
 
 def _service_keys() -> tuple[str, ...]:
@@ -76,6 +76,7 @@ def config_from_mapping(
         recovery=parsed.recovery,
         restore=parsed.restore,
         fallback=parsed.fallback,
+        runner=parsed.runner,
         saas=_known_saas(source, parsed.saas),
         switches=switches,
     )

@@ -14,6 +14,7 @@ import pulumi
 
 from components.errors import ConfigError
 from components.registry import SERVICES
+from components.runner import finish_runner
 from components.spec import Platform
 from stacks import outputs
 from stacks.config import StackConfig, load_from_pulumi
@@ -33,6 +34,7 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
     exported: dict[str, Any] = {outputs.REGION: config.region, outputs.ROLE: config.role}
     for spec, settings in chosen:
         exported.update(spec.deploy(platform, settings))
+    finish_runner(platform)
     for key, value in exported.items():
         pulumi.export(key, value)
     return exported

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from components.lake import LakeRestore
 from components.postgres import PostgresRestore
+from components.runner import RunnerSettings
 from stacks.regions import AZURE_REGIONS
 
 # The seeds' stateful and stateless foundational services that every data platform relies on.
@@ -67,6 +68,9 @@ class StackValues(_Model):
     recovery: RecoveryTargets = RecoveryTargets()
     restore: RestoreSources = RestoreSources()
     fallback: FallbackConfig = FallbackConfig()
+    # Where drctl runs on the day (components/runner.py). Optional here so that a stack without it
+    # still previews; `drctl coverage` fails on its absence and names the key.
+    runner: RunnerSettings | None = None
     # The Microsoft-recovered and SaaS services (components/catalog.py) the platform relies on:
     # each gets a readiness check or a manual confirmation step in the plan.
     saas: tuple[str, ...] = DEFAULT_SAAS

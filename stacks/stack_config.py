@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from components.foundation import FoundationSettings
     from components.lake import LakeSettings
     from components.postgres import PostgresSettings
+    from components.runner import RunnerSettings
 
 # A switch that is not a service: the hub's Azure Firewall (components/connectivity.py).
 FIREWALL = "firewall"
@@ -37,6 +38,7 @@ class StackConfig:
     restore: RestoreSources
     fallback: FallbackConfig = field(default_factory=FallbackConfig)
     saas: tuple[str, ...] = ()
+    runner: RunnerSettings | None = None
     paired_prefix: str | None = None
     paired_name_suffix: str | None = None
     # `dataplatform:services` as written: the switches the stack sets (unset ones keep their default).

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from components.profile import DRProfile, RecoveryAction
 from components.registry import profile_for
+from orchestrator.paths.assess import assess_paths
+from orchestrator.paths.model import PathResult
 from orchestrator.program.baseline import assess_graph
 from orchestrator.report.junit import Case, testsuites
 from orchestrator.stack import check_stack, load_stack, stack_profiles
@@ -33,7 +35,8 @@ if TYPE_CHECKING:
     from orchestrator.program.capture import Graph, GraphResource
     from stacks.config import StackConfig
 
-CHECKS = ("dr-profile", "smoke-check", "backup-source", "data-check", "replay-path", "counterpart", "security-baseline")
+CHECKS = ("dr-profile", "smoke-check", "backup-source", "data-check", "replay-path", "counterpart", "security-baseline",
+          "data-path")
 UNOWNED = "(no component)"
 
 
@@ -56,6 +59,10 @@ class StackView:
     @property
     def name(self) -> str:
         return self.config.stack
+
+    def paths(self, paired: StackView) -> list[PathResult]:
+        """Every data-plane path of the stack's plans (orchestrator/paths), over both graphs."""
+        return assess_paths(self.config, self.graph, paired.graph)
 
     def profiles(self) -> list[DRProfile]:
         # Read on every call, not cached: the profiles are looked up in the registry at that time.
@@ -80,6 +87,8 @@ def assess(view: StackView, paired: StackView) -> list[Result]:
             results += _data_recovery(profile, postures)
     results += _counterparts(view, paired)
     results += _baseline(view.graph)
+    results += [Result("data-path", path.component, () if path.ok else (path.gap(),), detail=path.operation)
+                for path in view.paths(paired)]
     order = {check: index for index, check in enumerate(CHECKS)}
     return sorted(results, key=lambda r: order[r.check])  # stable: components keep plan order
 
@@ -107,6 +116,7 @@ def coverage_document(view: StackView, paired: StackView, results: list[Result])
         "gaps": gaps,
         "excepted": [f"{r.component}: {r.check}: {line}" for r in results for line in r.excepted],
         "declared_checks": declared_checks(view.profiles()),
+        "paths": [path.to_json() for path in view.paths(paired)],
     }
 
 

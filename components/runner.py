@@ -1,0 +1,236 @@
+"""The runner: the machine drctl runs on during a failover, and what the platform gives it.
+
+On the day, drctl lists and reads the primary lake's geo copy, writes the new lake, signs in to
+PostgreSQL, sends a test event: every one of those calls needs a network path from the runner to a
+private endpoint and a role with the data action. `dataplatform:runner` says who the runner is (its
+principal's object id) and where it sits:
+
+- `network.kind: vnet`: an existing VNet in the DR region (a management network, a day-0
+  prerequisite). The runner gets private endpoints of its own in that VNet for everything it calls,
+  registered in privatelink zones linked to it. The primary stack creates those zones (in a resource
+  group of the DR region, so they outlive the primary region) and, before any disaster, the endpoints
+  to its lake's `blob_secondary` and `dfs_secondary` sub-resources: an endpoint is approved through
+  the target account's control plane, which is gone with the primary region on the day.
+- `network.kind: hub`: a subnet of the DR hub, created by the secondary stack on the day, with egress
+  through the hub's firewall. No endpoint can exist before the hub does, so the geo copy is out of
+  reach from there; `drctl coverage` says so.
+
+The roles follow drctl's steps: Storage Blob Data Contributor on the lake (listing and reading the
+geo copy, writing the new account; Owner or Contributor carry no data actions), Azure Event Hubs Data
+Owner for the send-and-receive check, Key Vault Secrets Officer for the canary secret, Data Factory
+Contributor to run the replay, and a PostgreSQL Entra administrator entry (components/postgres.py).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Literal
+
+import pulumi
+from pulumi_azure_native import network, privatedns, resources
+from pydantic import Field, field_validator, model_validator
+
+from components import naming, roles
+from components.hub_layout import RUNNER_SUBNET
+from components.private_endpoint import DNS_ZONE_GROUP_NAME, PRIVATE_DNS_ZONES
+from components.settings import ServiceSettings
+from components.spec import Platform, StackFacts
+
+RUNNER_TYPE = "dataplatform:runner:RunnerAccess"
+GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+VNET_ID = r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+$"
+
+# Built-in roles the runner needs beyond the lake's (components/roles.py):
+# https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
+EVENT_HUBS_DATA_OWNER = "f526a384-b230-433a-b45c-95f59c4a2dec"
+KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+DATA_FACTORY_CONTRIBUTOR = "673868aa-7521-48a0-acc6-0f60742d39f5"
+
+# What the runner reaches on the public internet through the hub's firewall when it sits in the hub:
+# Azure Resource Manager, Entra ID sign-in, the Pulumi service and its plugin downloads, and storage
+# (a self-managed state backend on Azure Blob Storage).
+# https://learn.microsoft.com/azure/azure-portal/azure-portal-safelist-urls
+RUNNER_EGRESS_FQDNS: dict[str, tuple[str, ...]] = {
+    "arm": ("management.azure.com",),
+    "entra": ("login.microsoftonline.com", "login.windows.net"),
+    "pulumi-backend": ("api.pulumi.com", "get.pulumi.com"),
+    "storage": ("*.blob.core.windows.net",),
+}
+RUNNER_RULE_PRIORITY = 300
+
+
+class RunnerNetwork(ServiceSettings):
+    kind: Literal["vnet", "hub"]
+    # kind vnet: the existing VNet and the runner's subnet in it.
+    vnet_id: str | None = Field(None, alias="vnetId", pattern=VNET_ID)
+    subnet: str = RUNNER_SUBNET
+    # The runner's addresses: the firewall rules' source (hub), the subnet's range (both kinds).
+    address_prefix: str = Field(alias="addressPrefix")
+
+    @field_validator("address_prefix")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        try:
+            ipaddress.ip_network(value, strict=True)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a CIDR block ({exc})") from None
+        return value
+
+    @model_validator(mode="after")
+    def _vnet_named(self) -> RunnerNetwork:
+        if self.kind == "vnet" and self.vnet_id is None:
+            raise ValueError("kind vnet needs vnetId: the resource id of the runner's existing VNet")
+        if self.kind == "hub" and self.vnet_id is not None:
+            raise ValueError("kind hub takes no vnetId: the runner's subnet is carved in the DR hub")
+        return self
+
+
+class RunnerSettings(ServiceSettings):
+    """`dataplatform:runner`: who runs drctl on the day, and from which network."""
+
+    object_id: str = Field(alias="objectId", pattern=GUID)
+    principal_type: Literal["ServicePrincipal", "User", "Group"] = Field("ServicePrincipal", alias="principalType")
+    network: RunnerNetwork
+
+    @property
+    def subnet_id(self) -> str | None:
+        return f"{self.network.vnet_id}/subnets/{self.network.subnet}" if self.network.vnet_id else None
+
+
+def runner_region(config: StackFacts) -> str:
+    """The runner is in the DR region: the secondary's own, the primary's pair."""
+    return config.region if config.is_secondary else config.paired_region
+
+
+def runner_group_name(config: StackFacts) -> str:
+    """The DR-region resource group of the runner's zones and day-0 endpoints, owned by the primary."""
+    prefix, suffix = ((config.paired_prefix or config.prefix, config.paired_name_suffix or config.name_suffix)
+                      if config.is_secondary else (config.prefix, config.name_suffix))
+    return naming.check_name("resource group", f"rg-{prefix}-runner-{suffix}")
+
+
+def runner_zone_id(subscription_id: str, group: str, zone_key: str) -> str:
+    return (f"/subscriptions/{subscription_id}/resourceGroups/{group}"
+            f"/providers/Microsoft.Network/privateDnsZones/{PRIVATE_DNS_ZONES[zone_key]}")
+
+
+class RunnerAccess(pulumi.ComponentResource):
+    """The runner's zones (primary only), day-0 endpoints, role assignments and firewall rules."""
+
+    def __init__(self, name: str, platform: Platform, settings: RunnerSettings,
+                 opts: pulumi.ResourceOptions | None = None) -> None:
+        super().__init__(RUNNER_TYPE, name, None, opts)
+        self.settings = settings
+        self.child = pulumi.ResourceOptions(parent=self)
+        self.zone_ids: dict[str, pulumi.Input[str]] = {}
+        config = platform.config
+        if settings.network.kind != "vnet":
+            return
+        group = runner_group_name(config)
+        if config.is_secondary:
+            # The primary created them before the disaster, in the DR region: refer to them by id.
+            subscription = pulumi.Output.from_input(platform.subscription_id)
+            self.zone_ids = {key: subscription.apply(lambda sub, key=key: runner_zone_id(sub, group, key))
+                             for key in PRIVATE_DNS_ZONES}
+        else:
+            self.group = resources.ResourceGroup(
+                f"{name}-rg", resource_group_name=group, location=runner_region(config), opts=self.child)
+            self.zone_ids = self._zones(name, platform)
+        self.register_outputs({})
+
+    def _zones(self, name: str, platform: Platform) -> dict[str, pulumi.Input[str]]:
+        zone_ids: dict[str, pulumi.Input[str]] = {}
+        for key, zone in PRIVATE_DNS_ZONES.items():
+            created = privatedns.PrivateZone(f"{name}-dns-{key}", private_zone_name=zone,
+                                             resource_group_name=self.group.name, location="Global",
+                                             opts=self.child)
+            privatedns.VirtualNetworkLink(
+                f"{name}-dns-{key}-link",
+                virtual_network_link_name=naming.vnet_link_name(platform.prefix, f"runner-{key}", platform.suffix),
+                private_zone_name=created.name, resource_group_name=self.group.name, location="Global",
+                virtual_network=privatedns.SubResourceArgs(id=self.settings.network.vnet_id),
+                registration_enabled=False, opts=self.child)
+            zone_ids[key] = created.id
+        return zone_ids
+
+    def endpoint(self, name: str, platform: Platform, target_id: pulumi.Input[str], group_id: str,
+                 zone: str) -> None:
+        """A private endpoint in the runner's subnet for `target_id`'s `group_id`, in the runner's zone."""
+        subnet_id = self.settings.subnet_id
+        if subnet_id is None:
+            return
+        group = self.group.name if not platform.config.is_secondary else platform.resource_groups["connectivity"]
+        created = network.PrivateEndpoint(
+            name, resource_group_name=group, location=runner_region(platform.config),
+            subnet=network.SubnetArgs(id=subnet_id),
+            private_link_service_connections=[network.PrivateLinkServiceConnectionArgs(
+                name=name, private_link_service_id=target_id, group_ids=[group_id])],
+            opts=self.child)
+        network.PrivateDnsZoneGroup(
+            f"{name}-dns", private_dns_zone_group_name=DNS_ZONE_GROUP_NAME, private_endpoint_name=created.name,
+            resource_group_name=group,
+            private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(name=group_id,
+                                                                       private_dns_zone_id=self.zone_ids[zone])],
+            opts=self.child)
+
+    def grant(self, name: str, platform: Platform, scope: pulumi.Input[str], role: str) -> None:
+        config = platform.config
+        roles.grant(f"{name}-runner-{role[:8]}", seed=f"{config.stack}/runner/{name}/{role}", scope=scope,
+                    subscription_id=platform.subscription_id, role=role, principal_id=self.settings.object_id,
+                    principal_type=self.settings.principal_type, opts=self.child)
+
+    def egress_rules(self, platform: Platform) -> None:
+        """Application rules on the hub's firewall policy for a runner that sits in the hub."""
+        if platform.firewall_policy_id is None:
+            return
+        rules = [
+            network.ApplicationRuleArgs(
+                name=f"runner-{purpose}", rule_type="ApplicationRule",
+                source_addresses=[self.settings.network.address_prefix], target_fqdns=list(fqdns),
+                protocols=[network.FirewallPolicyRuleApplicationProtocolArgs(protocol_type="Https", port=443)])
+            for purpose, fqdns in RUNNER_EGRESS_FQDNS.items()
+        ]
+        network.FirewallPolicyRuleCollectionGroup(
+            "runner-egress", rule_collection_group_name="runner-egress", priority=RUNNER_RULE_PRIORITY,
+            firewall_policy_name=platform.firewall_policy_id.apply(lambda i: i.rsplit("/", 1)[-1]),  # type: ignore[union-attr]
+            resource_group_name=platform.resource_groups["connectivity"],
+            rule_collections=[network.FirewallPolicyFilterRuleCollectionArgs(
+                name="runner", priority=RUNNER_RULE_PRIORITY, rule_collection_type="FirewallPolicyFilterRuleCollection",
+                action=network.FirewallPolicyFilterRuleCollectionActionArgs(type="Allow"), rules=rules)],
+            opts=self.child)
+
+
+def open_runner(platform: Platform, hub: pulumi.Resource) -> RunnerAccess | None:
+    """With the hub, before any endpoint is opened: the runner's zones, so every endpoint gets its twin.
+
+    Part of the network layer (a child of the hub's component): redeployed with it, owned by its DR profile."""
+    settings = platform.config.runner
+    if settings is None:
+        return None
+    platform.runner = RunnerAccess("runner", platform, settings, pulumi.ResourceOptions(parent=hub))
+    return platform.runner
+
+
+def finish_runner(platform: Platform) -> None:
+    """After the services: the runner's roles on what they declared, its egress, the geo endpoints."""
+    runner = platform.runner
+    if runner is None:
+        return
+    config = platform.config
+    if platform.lake_account_id is not None:
+        runner.grant("lake", platform, platform.lake_account_id, roles.STORAGE_BLOB_DATA_CONTRIBUTOR)
+        if not config.is_secondary:
+            # Reached through the secondary region's copy on the day: endpoints made while the
+            # account's control plane (the primary region) can still approve them.
+            for group_id, zone in (("blob_secondary", "blob"), ("dfs_secondary", "dfs")):
+                runner.endpoint(f"lake-runner-pe-{group_id}", platform, platform.lake_account_id, group_id, zone)
+    if platform.event_hubs_namespace_id is not None:
+        runner.grant("event_hubs", platform, platform.event_hubs_namespace_id, EVENT_HUBS_DATA_OWNER)
+    if platform.key_vault_id is not None:
+        runner.grant("key_vault", platform, platform.key_vault_id, KEY_VAULT_SECRETS_OFFICER)
+    if config.enabled("dataFactory"):
+        data_group_id = pulumi.Output.concat("/subscriptions/", platform.subscription_id, "/resourceGroups/",
+                                             platform.data_group)
+        runner.grant("data_factory", platform, data_group_id, DATA_FACTORY_CONTRIBUTOR)
+    if runner.settings.network.kind == "hub":
+        runner.egress_rules(platform)

@@ -1,0 +1,50 @@
+"""Every path of a stack's plans, assessed over its graph and its pair's (mock runtime, offline)."""
+
+from __future__ import annotations
+
+from orchestrator.paths.graph_index import Found, GraphIndex
+from orchestrator.paths.model import Link, Operation, PathResult
+from orchestrator.paths.operations import plan_operations
+from orchestrator.paths.resolve import factory_network, identity, runner_network
+from orchestrator.program.capture import Graph
+from stacks.config import StackConfig
+
+RUNNER_KEY = "dataplatform:runner"
+
+
+def _target(index: GraphIndex, operation: Operation) -> Found | None:
+    if not operation.target_type:
+        return None
+    return index.first(operation.stack, operation.target_type, operation.target_component)
+
+
+def _endpoint(operation: Operation, target: Found | None) -> str:
+    if operation.fqdn or target is None:
+        return operation.endpoint or "-"
+    return operation.endpoint.format(name=target.name)
+
+
+def assess_paths(config: StackConfig, graph: Graph, paired: Graph | None) -> list[PathResult]:
+    """The path of every operation of `config`'s plans; without a runner, every one names the key."""
+    index = GraphIndex([graph, *([paired] if paired is not None else [])])
+    hub = index.first(config.stack, "network:VirtualNetwork", "connectivity")
+    hub_vnet_id = f"/resourceGroups/{hub.group}/providers/x/{hub.name}" if hub is not None else None
+    runner = config.runner
+    results = []
+    for operation in plan_operations(config, graph.component_profiles()):
+        target = _target(index, operation)
+        if runner is None:
+            absent = Link(False, missing=[f"{RUNNER_KEY} (who runs drctl on the day, and from which network)"])
+            network, who = absent, Link(False, missing=[f"{RUNNER_KEY}.objectId"])
+        else:
+            if operation.actor == "data_factory":
+                network = factory_network(index, operation, target)
+            else:
+                network = runner_network(index, runner, operation, target, config.stack, hub_vnet_id)
+            who = identity(index, operation, target, runner.object_id)
+        results.append(PathResult(
+            operation=operation.name, actor=operation.actor,
+            target=target.label if target else (operation.fqdn or operation.target_component),
+            endpoint=_endpoint(operation, target), network=network, identity=who,
+            component=operation.component))
+    return results

@@ -1,0 +1,80 @@
+"""A data-plane path: one operation of the plan, who performs it, against which endpoint, and
+whether the graph gives that caller a network route and a role with the data action it needs.
+
+`drctl coverage --json` lists them as `paths`, and a path that is not ok is a coverage gap;
+`drctl failover --dry-run` prints the same table; the Azure preflight checks them against live
+state. See docs/reference/paths.md.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+Actor = Literal["runner", "data_factory"]
+
+
+@dataclass(frozen=True)
+class Access:
+    """What an operation needs of its target: a sub-resource to reach, and an action to be allowed.
+
+    `action` is an Azure RBAC action or data action; `admin` instead means the service's own Entra
+    administrator list (PostgreSQL), which no role assignment replaces."""
+
+    group_id: str  # the private link sub-resource: blob, blob_secondary, postgresqlServer, namespace, ...
+    zone: str  # components/private_endpoint.PRIVATE_DNS_ZONES key of its privatelink zone
+    action: str = ""
+    admin: bool = False
+
+
+@dataclass(frozen=True)
+class Operation:
+    name: str  # e.g. "lake.list_source"
+    actor: Actor
+    component: str  # the service key it belongs to
+    stack: str  # the stack whose resource it calls (the pair's for the geo copy)
+    target_type: str  # type token suffix of the target, e.g. "storage:StorageAccount"
+    target_component: str  # the component that declares the target
+    access: Access | None  # None: a public Azure endpoint (ARM, Entra, the state backend)
+    endpoint: str = ""  # filled in from the target's name
+    fqdn: str = ""  # for a public endpoint
+
+
+@dataclass
+class Link:
+    ok: bool
+    via: str = ""
+    missing: list[str] = field(default_factory=list)
+
+    def to_json(self, role_key: str) -> dict[str, Any]:
+        return {"ok": self.ok, role_key: self.via or None, "missing": list(self.missing)}
+
+
+@dataclass
+class PathResult:
+    operation: str
+    actor: str
+    target: str
+    endpoint: str
+    network: Link
+    identity: Link
+    component: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.network.ok and self.identity.ok
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "operation": self.operation,
+            "actor": self.actor,
+            "target": self.target,
+            "endpoint": self.endpoint,
+            "network": self.network.to_json("via"),
+            "identity": self.identity.to_json("role"),
+        }
+
+    def gap(self) -> str:
+        """The coverage gap line: the operation and its missing links."""
+        missing = [*self.network.missing, *self.identity.missing]
+        return f"path {self.operation} ({self.actor} -> {self.endpoint}): missing {'; '.join(missing)}"
