@@ -23,7 +23,6 @@ from components.hub_layout import (
     carve_hub,
 )
 from components.private_endpoint import PRIVATE_DNS_ZONES
-from components.runner import open_runner
 from components.profile import (
     Dependency,
     DRProfile,
@@ -32,6 +31,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
+from components.runner import open_runner
 from components.spec import Platform, Posture, ServiceSpec, StackFacts
 from smoke_tests.connectivity import CHECKS
 
@@ -266,7 +266,8 @@ def deploy(platform: Platform, settings: None) -> dict[str, object]:
             address_space=platform.config.address_space,
             firewall=platform.config.enabled("firewall"),
             runner_prefix=(runner.network.address_prefix
-                           if (runner := platform.config.runner) and runner.network.kind == "hub" else None),
+                           if (runner := platform.config.runner) and runner.network.kind == "hub"
+                           and platform.config.is_secondary else None),
         ),
     )
     if hub.firewall is not None:

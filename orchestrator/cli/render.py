@@ -121,6 +121,23 @@ def print_dry_run(document: dict) -> None:
         table.add_row(check.get("title") or check["id"], ", ".join(calls) if isinstance(calls, list) else str(calls or ""))
     console.print(table)
     print_plan(document["plan"])
+    print_paths(document.get("paths", []))
+
+
+def print_paths(paths: list[dict]) -> None:
+    """The data-plane paths: each operation's network route and role, or what is missing."""
+    table = Table(title="data-plane paths (network route and role of every call)")
+    for column in ("operation", "actor", "endpoint", "network", "identity"):
+        table.add_column(column)
+    for path in paths:
+        network, identity = path["network"], path["identity"]
+        table.add_row(path["operation"], path["actor"], path["endpoint"],
+                      network["via"] if network["ok"] else "MISSING " + "; ".join(network["missing"]),
+                      identity["role"] if identity["ok"] else "MISSING " + "; ".join(identity["missing"]))
+    console = _console()
+    console.print(table)
+    bad = sum(1 for path in paths if not (path["network"]["ok"] and path["identity"]["ok"]))
+    console.print(f"{len(paths)} paths, {bad} not ok" + (" (drctl coverage fails on them)" if bad else ""))
 
 
 def print_preflight(document: dict) -> None:

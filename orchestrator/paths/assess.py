@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from orchestrator.paths.graph_index import Found, GraphIndex
 from orchestrator.paths.model import Link, Operation, PathResult
 from orchestrator.paths.operations import plan_operations
 from orchestrator.paths.resolve import factory_network, identity, runner_network
 from orchestrator.program.capture import Graph
 from stacks.config import StackConfig
+
+if TYPE_CHECKING:
+    from orchestrator.stack import StackModel
 
 RUNNER_KEY = "dataplatform:runner"
 
@@ -48,3 +53,11 @@ def assess_paths(config: StackConfig, graph: Graph, paired: Graph | None) -> lis
             endpoint=_endpoint(operation, target), network=network, identity=who,
             component=operation.component))
     return results
+
+
+def stack_paths(stack: StackModel) -> list[PathResult]:
+    """The paths of a loaded stack, its pair's graph captured as coverage does."""
+    from orchestrator.stack import load_stack
+
+    paired = load_stack(stack.project_dir, stack.config.paired_stack)
+    return assess_paths(stack.config, stack.graph, paired.graph)

@@ -35,7 +35,7 @@ def _zone_linked(index: GraphIndex, zone_id: str, zone_key: str, vnet_id: str) -
         return f"the {want} zone its records go to"
     for link in index.of_type("privatedns:VirtualNetworkLink"):
         if (str(link.inputs.get("privateZoneName", "")).lower() == want and link.group.lower() == zone.group.lower()
-                and str((link.inputs.get("virtualNetwork") or {}).get("id", "")).lower() == vnet_id.lower()):
+                and id_parts((link.inputs.get("virtualNetwork") or {}).get("id", "")) == id_parts(vnet_id)):
             return None
     return f"{want} (in {zone.group}) linked to VNet {vnet_id.rsplit('/', 1)[-1]}"
 

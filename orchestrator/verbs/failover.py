@@ -23,6 +23,7 @@ from orchestrator.engine.journal_state import JournalState
 from orchestrator.engine.retry import RetryPolicy
 from orchestrator.errors import BadInput
 from orchestrator.model import Plan, StepKind, StepState
+from orchestrator.paths.assess import stack_paths
 from orchestrator.plan.recovery import plan_from_json
 from orchestrator.run.lease import StackLease
 from orchestrator.run.remote.store import RunStateStore
@@ -122,6 +123,8 @@ def dry_run_document(stack: StackModel, workdir: Path | None = None) -> dict[str
         "preflight_checks": checks,
         "preflight_note": note,
         "plan": stack_plan_document(stack, workdir=workdir),
+        # The network route and role of every data-plane call, as `drctl coverage` checks them.
+        "paths": [path.to_json() for path in stack_paths(stack)],
     }
 
 

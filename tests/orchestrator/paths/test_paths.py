@@ -1,0 +1,123 @@
+"""The path model over the real program's graphs (mock runtime): a route and a role for every
+data-plane call of the plans, and each missing link named."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from orchestrator.paths.assess import assess_paths
+from orchestrator.paths.model import PathResult
+from orchestrator.program.capture import Graph, capture_graph
+from stacks.config import load_stack_config
+
+REPO = Path(__file__).resolve().parents[3]
+
+
+@pytest.fixture(scope="module")
+def graphs() -> dict[str, Graph]:
+    return {stack: capture_graph(REPO, stack) for stack in ("primary", "secondary")}
+
+
+def paths_of(stack: str, graphs: dict[str, Graph], config=None) -> dict[str, PathResult]:
+    config = config or load_stack_config(REPO, stack)
+    paired = "primary" if stack == "secondary" else "secondary"
+    return {p.operation: p for p in assess_paths(config, graphs[stack], graphs[paired])}
+
+
+def without(graph: Graph, name: str) -> Graph:
+    kept = [r for r in graph.resources if r["name"] != name]
+    assert len(kept) == len(graph.resources) - 1, f"{name} is not in the graph"
+    return dataclasses.replace(graph, resources=kept)
+
+
+def test_the_failover_reads_the_geo_copy_through_the_runners_day0_endpoint(graphs):
+    paths = paths_of("secondary", graphs)
+    listing = paths["lake.list_source"]
+    assert listing.endpoint == "https://contosolakeaue-secondary.blob.core.windows.net"
+    assert listing.network.ok, listing.network.missing
+    # Made by the primary stack before the disaster: the account's control plane approves it then.
+    assert "blob_secondary (primary)" in listing.network.via
+    assert listing.identity.ok and "Storage Blob Data" in listing.identity.via
+
+
+def test_the_plans_operations_are_all_listed(graphs):
+    secondary, primary = paths_of("secondary", graphs), paths_of("primary", graphs)
+    for operation in ("lake.list_source", "lake.read_source", "lake.create_containers", "lake.write_target",
+                      "postgres.connect", "data_factory.replay_copy", "data_factory.run_replay",
+                      "event_hubs.smoke.send-receive-event", "lake.smoke.blob-write-read-delete",
+                      "postgres.smoke.select-1", "entra.sign_in", "arm.deploy_and_manage"):
+        assert operation in secondary
+    assert {"fallback.lake.read_secondary", "fallback.lake.write_primary",
+            "fallback.postgres.connect_primary"} <= set(primary)
+
+
+def test_dropping_the_geo_endpoint_names_the_operation_and_the_link(graphs):
+    cut = {**graphs, "primary": without(graphs["primary"], "lake-runner-pe-blob_secondary")}
+    listing = paths_of("secondary", cut)["lake.list_source"]
+    assert not listing.network.ok
+    assert listing.network.missing == ["a private endpoint for contosolakeaue (primary)'s blob_secondary "
+                                       "in the runner's network"]
+    assert "lake.list_source" in listing.gap()
+
+
+def test_dropping_a_zone_link_breaks_the_dns_half_of_the_route(graphs):
+    cut = {**graphs, "primary": without(graphs["primary"], "runner-dns-blob-link")}
+    listing = paths_of("secondary", cut)["lake.list_source"]
+    assert not listing.network.ok
+    assert "privatelink.blob.core.windows.net" in listing.network.missing[0]
+
+
+def test_dropping_a_role_assignment_names_the_role(graphs):
+    name = next(r["name"] for r in graphs["secondary"].resources if r["name"].startswith("lake-runner-"))
+    cut = {**graphs, "secondary": without(graphs["secondary"], name)}
+    write = paths_of("secondary", cut)["lake.write_target"]
+    assert write.network.ok and not write.identity.ok
+    assert "Storage Blob Data Contributor" in write.identity.missing[0]
+
+
+def test_a_runner_in_the_hub_cannot_reach_the_geo_copy_but_gets_firewall_egress(tmp_path):
+    project = _project_copy(tmp_path)
+    for stack in ("primary", "secondary"):
+        _edit(project, stack, lambda c: c.__setitem__("dataplatform:runner", {
+            "objectId": "11111111-1111-1111-1111-111111111111",
+            "network": {"kind": "hub", "addressPrefix": "10.20.3.192/27" if stack == "secondary"
+                        else "10.10.3.192/27"}}))
+    graphs = {stack: capture_graph(project, stack) for stack in ("primary", "secondary")}
+    config = load_stack_config(project, "secondary")
+    paths = {p.operation: p for p in assess_paths(config, graphs["secondary"], graphs["primary"])}
+    assert not paths["lake.list_source"].network.ok
+    assert "exists before the disaster" in paths["lake.list_source"].network.missing[0]
+    assert paths["arm.deploy_and_manage"].network.ok
+    assert "firewall rule runner-arm" in paths["arm.deploy_and_manage"].network.via
+    assert paths["lake.write_target"].network.ok  # the hub's own endpoint, its zone linked to the hub
+
+
+def _project_copy(dest: Path) -> Path:
+    for name in ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml"):
+        shutil.copy(REPO / name, dest / name)
+    shutil.copytree(REPO / "pipelines", dest / "pipelines")
+    return dest
+
+
+def _edit(project: Path, stack: str, edit) -> None:
+    path = project / f"Pulumi.{stack}.yaml"
+    document = yaml.safe_load(path.read_text())
+    edit(document["config"])
+    path.write_text(yaml.safe_dump(document))
+
+
+def test_a_stack_without_a_runner_fails_coverage_naming_the_key(tmp_path):
+    project = _project_copy(tmp_path)
+    _edit(project, "secondary", lambda c: c.pop("dataplatform:runner"))
+    result = subprocess.run([sys.executable, "-m", "orchestrator.cli", "coverage", "--stack", "secondary",
+                             "--project-dir", str(project)], capture_output=True, text=True, cwd=REPO)
+    assert result.returncode == 1, result.stderr
+    assert "dataplatform:runner" in result.stdout
+    assert "lake.list_source" in result.stdout
