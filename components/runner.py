@@ -24,6 +24,7 @@ Contributor to run the replay, and a PostgreSQL Entra administrator entry (compo
 from __future__ import annotations
 
 import ipaddress
+from functools import partial
 from typing import Literal
 
 import pulumi
@@ -130,7 +131,7 @@ class RunnerAccess(pulumi.ComponentResource):
         if config.is_secondary:
             # The primary created them before the disaster, in the DR region: refer to them by id.
             subscription = pulumi.Output.from_input(platform.subscription_id)
-            self.zone_ids = {key: subscription.apply(lambda sub, key=key: runner_zone_id(sub, group, key))
+            self.zone_ids = {key: subscription.apply(partial(runner_zone_id, group=group, zone_key=key))
                              for key in PRIVATE_DNS_ZONES}
         else:
             self.group = resources.ResourceGroup(
@@ -192,7 +193,7 @@ class RunnerAccess(pulumi.ComponentResource):
         ]
         network.FirewallPolicyRuleCollectionGroup(
             "runner-egress", rule_collection_group_name="runner-egress", priority=RUNNER_RULE_PRIORITY,
-            firewall_policy_name=platform.firewall_policy_id.apply(lambda i: i.rsplit("/", 1)[-1]),  # type: ignore[union-attr]
+            firewall_policy_name=platform.firewall_policy_id.apply(lambda i: i.rsplit("/", 1)[-1]),
             resource_group_name=platform.resource_groups["connectivity"],
             rule_collections=[network.FirewallPolicyFilterRuleCollectionArgs(
                 name="runner", priority=RUNNER_RULE_PRIORITY, rule_collection_type="FirewallPolicyFilterRuleCollection",
@@ -232,5 +233,5 @@ def finish_runner(platform: Platform) -> None:
         data_group_id = pulumi.Output.concat("/subscriptions/", platform.subscription_id, "/resourceGroups/",
                                              platform.data_group)
         runner.grant("data_factory", platform, data_group_id, DATA_FACTORY_CONTRIBUTOR)
-    if runner.settings.network.kind == "hub":
+    if runner.settings.network.kind == "hub" and config.is_secondary:
         runner.egress_rules(platform)

@@ -84,11 +84,10 @@ def test_dropping_a_role_assignment_names_the_role(graphs):
 
 def test_a_runner_in_the_hub_cannot_reach_the_geo_copy_but_gets_firewall_egress(tmp_path):
     project = _project_copy(tmp_path)
+    runner = {"objectId": "11111111-1111-1111-1111-111111111111",
+              "network": {"kind": "hub", "addressPrefix": "10.20.3.192/27"}}
     for stack in ("primary", "secondary"):
-        _edit(project, stack, lambda c: c.__setitem__("dataplatform:runner", {
-            "objectId": "11111111-1111-1111-1111-111111111111",
-            "network": {"kind": "hub", "addressPrefix": "10.20.3.192/27" if stack == "secondary"
-                        else "10.10.3.192/27"}}))
+        _edit(project, stack, lambda c: c.__setitem__("dataplatform:runner", runner))
     graphs = {stack: capture_graph(project, stack) for stack in ("primary", "secondary")}
     config = load_stack_config(project, "secondary")
     paths = {p.operation: p for p in assess_paths(config, graphs["secondary"], graphs["primary"])}
