@@ -33,6 +33,7 @@ from components.private_endpoint import PRIVATE_DNS_ZONES
 from components.profile import RecoveryAction
 from components.registry import SERVICES, profile_by_key
 from components.roles import EntraAdmin
+from components.runner import RUNNER_TYPE
 from orchestrator.program.capture import PLACEHOLDER_SUBSCRIPTION, PLACEHOLDER_TENANT
 from stacks import outputs
 from stacks.program import build
@@ -399,7 +400,9 @@ def program_run(stack: str, changes: dict | None = None) -> Deployment:
 
 def test_program_deploys_every_component_once_in_its_region():
     run = program_run("secondary")
-    assert sorted(c.type for c in run.components) == sorted(spec.type_token for spec in SERVICES if spec.switch != "off")
+    # The runner's access is part of the network layer (a child of the hub), in the DR region.
+    expected = [spec.type_token for spec in SERVICES if spec.switch != "off"] + [RUNNER_TYPE]
+    assert sorted(c.type for c in run.components) == sorted(expected)
     assert all(r.inputs["location"] == "australiasoutheast" for r in run.regional())
 
 
@@ -409,6 +412,7 @@ def test_toggles_switch_services_off():
     component_types = {c.type for c in run.components}
     assert component_types == {
         "dataplatform:foundation:Foundation", "dataplatform:connectivity:Connectivity", "dataplatform:data:Lake",
+        RUNNER_TYPE,
     }
     assert not run.of_type("azure-native:network:AzureFirewall")
     assert not run.of_type("azure-native:dbforpostgresql:Server")
@@ -435,7 +439,9 @@ def core_private_endpoints(run: Deployment, region: str) -> dict[tuple[str, str]
     region and DNS zone group on the way."""
     vnet = run.one("azure-native:network:VirtualNetwork")
     subnet_id = f"{vnet.id}/subnets/{PRIVATE_ENDPOINT_SUBNET}"
-    zone_ids = {z.inputs["privateZoneName"]: z.id for z in run.of_type("azure-native:privatedns:PrivateZone")}
+    # The hub's zones (the runner's, of the same names, are in the DR region's runner group).
+    zone_ids = {z.inputs["privateZoneName"]: z.id for z in run.of_type("azure-native:privatedns:PrivateZone")
+                if run.nearest_component(z).type == "dataplatform:connectivity:Connectivity"}
     zone_groups = run.of_type("azure-native:network:PrivateDnsZoneGroup")
     found: dict[tuple[str, str], str] = {}
     for endpoint in run.of_type("azure-native:network:PrivateEndpoint"):

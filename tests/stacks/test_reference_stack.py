@@ -13,6 +13,7 @@ import yaml
 
 from components.catalog import CATALOG
 from components.registry import SERVICES, profile_for, subresource_types
+from components.runner import runner_region
 from orchestrator.stack import build_stack_plan
 from orchestrator.verbs.posture import posture_document
 
@@ -37,7 +38,9 @@ def test_every_regional_resource_is_in_the_stack_region(reference):
     for resource in graph.resources:
         if resource["type"] in subresources or resource["location"] is None:
             continue
-        assert resource["location"] == config.region, resource["urn"]
+        # The runner's day-0 access lives in the DR region (components/runner.py).
+        want = runner_region(config) if resource["component"] == "runner" else config.region
+        assert resource["location"] == want, resource["urn"]
 
 
 def test_every_service_deploys_a_component_with_a_profile(reference):

@@ -13,6 +13,7 @@ from pulumi_mocks import PROJECT_DIR, deploy, stack_values
 
 from components import data_factory, lake, postgres
 from components.registry import SERVICES, globally_unique_types, physical_name_inputs, subresource_types
+from components.runner import RUNNER_TYPE
 from orchestrator.program.capture import Graph, capture_graph, graph_to_json
 from stacks.config import ConfigError, load_from_pulumi, load_stack_config
 
@@ -41,8 +42,11 @@ def test_every_regional_resource_of_the_secondary_is_in_its_region(graphs):
             assert resource["type"] in subresource_types() or global_type, resource
 
 
-def test_primary_is_in_its_own_region(graphs):
-    assert {r["location"] for r in graphs["primary"].resources if r["location"]} == {"australiaeast"}
+def test_primary_is_in_its_own_region_but_for_the_runners_day0_access(graphs):
+    # The runner's zones and endpoints are in the DR region: they must outlive the primary region.
+    resources = graphs["primary"].resources
+    assert {r["location"] for r in resources if r["location"] and r["component"] != "runner"} == {"australiaeast"}
+    assert {r["location"] for r in resources if r["location"] and r["component"] == "runner"} == {"australiasoutheast"}
 
 
 def test_no_globally_unique_name_is_shared_between_the_stacks(graphs):
@@ -82,12 +86,15 @@ def test_json_shape(graphs):
 
 def test_components_are_present_and_own_their_resources(graphs):
     for graph in graphs.values():
-        assert graph.component_types() == [spec.type_token for spec in SERVICES if spec.switch != "off"]  # dependency order
+        services = [spec.type_token for spec in SERVICES if spec.switch != "off"]
+        assert graph.component_types() == [*services, RUNNER_TYPE]  # dependency order; the runner nested in the hub
         profiles = graph.component_profiles()
-        assert set(profiles) == {c["name"] for c in graph.components}
+        assert set(profiles) == {c["name"] for c in graph.components if c["type"] != RUNNER_TYPE}
         for component in graph.components:
             assert graph.resources_of(component["name"]), component
-        assert all(r["component"] in profiles for r in graph.resources)
+        runner = next(c for c in graph.components if c["type"] == RUNNER_TYPE)
+        assert runner["component"] == "connectivity"  # owned by the network layer's DR profile
+        assert all(r["component"] in profiles or r["component"] == "runner" for r in graph.resources)
     storage = next(r for r in graphs["secondary"].resources if r["type"] == "azure-native:storage:StorageAccount")
     assert storage["component"] == "lake" and storage["physical_name"] == "contosolakease"
 

@@ -230,7 +230,9 @@ def test_failover_deploys_through_pulumi_and_reports(tmp_path, monkeypatch, seco
     for step_id in deploys:
         component = step_id.split(".")[0]
         recorded = {r["urn"] for r in state.steps[step_id].outputs["resources"]}
-        assert recorded == {r["urn"] for r in secondary_graph.resources_of(component)}, step_id
+        nested = {c["name"] for c in secondary_graph.components if c["component"] == component}
+        owned = [r for name in (component, *nested) for r in secondary_graph.resources_of(name)]
+        assert recorded == {r["urn"] for r in owned}, step_id
         evidence = json.loads((run_dir / "evidence" / f"{step_id}.json").read_text())
         assert evidence["state"] == "succeeded" and evidence["evidence"]["resources"]
     # What the lake's data steps read from its deploy step: ARM ids and the account's name.
