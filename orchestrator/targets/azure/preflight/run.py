@@ -125,8 +125,11 @@ def run_preflight(
     now: datetime | None = None,
     state_readable: Callable[[], bool] | None = None,
     model: StackModel | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> PreflightReport:
-    return run_checks(gather_inputs(project_dir, stack, model=model), session, now=now, state_readable=state_readable)
+    """`env`: the environment the deploy will run in (default: this process's)."""
+    return run_checks(gather_inputs(project_dir, stack, env, model=model), session, now=now,
+                      state_readable=state_readable)
 
 
 def run_checks(
@@ -229,9 +232,11 @@ def preflight_command(
     session_factory: SessionFactory | None = None,
     state_readable: Callable[[], bool] | None = None,
     model: StackModel | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """`drctl preflight --stack NAME`: the report as JSON (exit 1 when `blocked`, else 0). `model`:
-    the stack's, when the caller has loaded it.
+    the stack's, when the caller has loaded it; `env`: the environment the deploy's Pulumi CLI
+    will have (default: this process's), which the sign-in and passphrase checks read.
 
     Bad input (no such stack, an invalid stack file, no subscription id) raises BadInput.
     """
@@ -249,7 +254,8 @@ def preflight_command(
 
     session = session_factory(config)
     try:
-        return run_preflight(project_dir, stack, session, state_readable=state_readable, model=model).to_json()
+        return run_preflight(project_dir, stack, session, state_readable=state_readable, model=model,
+                             env=env).to_json()
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
     finally:

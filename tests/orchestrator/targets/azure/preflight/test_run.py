@@ -263,3 +263,21 @@ def test_environment_kept_for_the_checks_is_only_what_they_read(tmp_path):
     assert dict(inputs.env) == {"AZURE_CLIENT_ID": "a", "ARM_CLIENT_ID": "b", "PULUMI_CONFIG_PASSPHRASE": "p"}
     assert inputs.needs.role_assignment_groups == ("rg-contoso-data-ase",)
     assert inputs.secrets_provider is None and inputs.provider_config == {"azure-native:location": "eastus"}
+
+
+def test_the_command_reads_the_environment_the_deploy_will_have(tmp_path):
+    # What `drctl failover` passes once it maps AZURE_* to ARM_* for the Pulumi CLI (provider_environment).
+    from orchestrator.targets.azure.preflight.provider_auth import provider_environment
+
+    project = project_copy(tmp_path)
+    own = {"AZURE_CLIENT_ID": "c", "AZURE_TENANT_ID": "t", "AZURE_CLIENT_SECRET": "s",
+           "PULUMI_BACKEND_URL": "https://api.pulumi.com"}
+
+    def run(env):
+        result = preflight_command(project, "secondary", env=env,
+                                   session_factory=lambda config: session_for(platform_routes() + readiness_routes())[0])
+        return next(c for c in result["checks"] if c["id"] == "credentials.provider")
+
+    assert run(own)["severity"] == "warning"  # the provider alone would use az login
+    mapped = run({**own, **provider_environment(own)})
+    assert mapped["status"] == "pass" and mapped["evidence"]["provider_sign_in"] == "service-principal"
