@@ -69,11 +69,16 @@ LOG_ANALYTICS_WORKSPACE_ID_OUTPUT = "logAnalyticsWorkspaceId"
 KEY_VAULT_NAME_OUTPUT = "keyVaultName"
 KEY_VAULT_URI_OUTPUT = "keyVaultUri"
 RECOVERY_VAULT_NAME_OUTPUT = "recoveryVaultName"
+KEY_VAULT_CREATE_MODE = "properties.createMode"
 
 
 class FoundationSettings(ServiceSettings):
     log_retention_days: int = Field(30, alias="logRetentionDays", ge=30, le=730)
     key_vault_sku: Literal["standard", "premium"] = Field("standard", alias="keyVaultSku")
+    # `recover`: the vault is created by recovering the soft-deleted vault of the same name, which
+    # purge protection keeps reserved for its retention period after a destroy (a new vault of that
+    # name is refused until then). https://learn.microsoft.com/azure/key-vault/general/key-vault-recovery
+    key_vault_create_mode: Literal["default", "recover"] = Field("default", alias="keyVaultCreateMode")
     recovery_vault_cross_region_restore: bool = Field(True, alias="recoveryVaultCrossRegionRestore")
     # Azure tags on every resource group: deleting a group deletes what is in it, so the groups are
     # what `drctl cleanup` finds a rehearsal's leftovers by (drctl-rehearsal, drctl-expires).
@@ -98,6 +103,7 @@ class FoundationArgs:
     name_suffix: str
     log_retention_days: int = 30
     key_vault_sku: str = "standard"
+    key_vault_create_mode: str = "default"
     # Cross Region Restore needs geo-redundant vault storage and cannot be turned off once on.
     cross_region_restore: bool = True
     # On the resource groups only: what `drctl cleanup` lists and deletes is the group (and with it
@@ -168,6 +174,8 @@ class Foundation(pulumi.ComponentResource):
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=self.tenant_id,
                 sku=keyvault.SkuArgs(family="A", name=args.key_vault_sku),
+                # Only when recovering (an unchanged vault for every stack that does not).
+                create_mode="recover" if args.key_vault_create_mode == "recover" else None,
                 # Azure RBAC instead of access policies: access is granted by role assignment, audited
                 # in one place, and survives a redeploy of the vault.
                 enable_rbac_authorization=True,
@@ -179,7 +187,8 @@ class Foundation(pulumi.ComponentResource):
                 # Data plane closed to the internet; trusted Azure services (e.g. Backup) still pass.
                 network_acls=keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices"),
             ),
-            opts=pulumi.ResourceOptions(parent=self),
+            # A create-time choice: switching it later must not send `recover` to a live vault.
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=[KEY_VAULT_CREATE_MODE]),
         )
 
     def _recovery_vault(self, name: str, args: FoundationArgs, group: pulumi.Input[str]) -> recoveryservices.Vault:
@@ -211,6 +220,7 @@ def deploy(platform: Platform, settings: FoundationSettings) -> dict[str, object
             name_suffix=platform.suffix,
             log_retention_days=settings.log_retention_days,
             key_vault_sku=settings.key_vault_sku,
+            key_vault_create_mode=settings.key_vault_create_mode,
             cross_region_restore=settings.recovery_vault_cross_region_restore,
             tags=tuple(sorted(settings.tags.items())),
         ),

@@ -36,6 +36,15 @@ PG_SERVER = "postgresql/resource-manager/Microsoft.DBforPostgreSQL/stable/2025-0
 SQL_RECOVERABLE = "sql/resource-manager/Microsoft.Sql/stable/2025-01-01/examples/RecoverableDatabaseGet.json"
 COSMOS_ACCOUNT = "cosmos-db/resource-manager/Microsoft.DocumentDB/DocumentDB/stable/2026-07-15/examples/CosmosDBDatabaseAccountGet.json"
 VAULT = "recoveryservices/resource-manager/Microsoft.RecoveryServices/RecoveryServices/examples/2026-08-01/GETVault.json"
+PG_CAPABILITIES = "postgresql/resource-manager/Microsoft.DBforPostgreSQL/stable/2025-08-01/examples/CapabilitiesByLocationList.json"
+PERMISSIONS = "authorization/resource-manager/Microsoft.Authorization/preview/2018-01-01-preview/examples/GetPermissions.json"
+STORAGE_NAME = "storage/resource-manager/Microsoft.Storage/stable/2025-06-01/examples/StorageAccountCheckNameAvailability.json"
+KV_NAME = "keyvault/resource-manager/Microsoft.KeyVault/KeyVault/stable/2026-04-01/examples/checkVaultNameAvailability.json"
+KV_DELETED = "keyvault/resource-manager/Microsoft.KeyVault/KeyVault/examples/2026-04-01/getDeletedVault.json"
+KV_VAULT = "keyvault/resource-manager/Microsoft.KeyVault/KeyVault/stable/2026-02-01/examples/getVault.json"
+PG_NAME = "postgresql/resource-manager/Microsoft.DBforPostgreSQL/stable/2025-08-01/examples/NameAvailabilityCheckWithLocation.json"
+EH_NAME = "eventhub/resource-manager/Microsoft.EventHub/Eventhub/stable/2026-01-01/examples/NameSpaces/EHNameSpaceCheckNameAvailability.json"
+FACTORY = "datafactory/resource-manager/Microsoft.DataFactory/DataFactory/stable/2018-06-01/examples/Factories_Get.json"
 QUOTA_FAILED = "quota/resource-manager/Microsoft.Quota/stable/2025-03-01/examples/getQuotaRequestStatusFailed.json"
 
 # Not in the shared examples: Subscriptions_Get's documented shape.
@@ -70,6 +79,7 @@ def platform_routes(**overrides: Any) -> list[Route]:
         "compute_usage": body(COMPUTE_USAGE),
         "network_usage": body(NETWORK_USAGE),
         "storage_skus": body(STORAGE_SKUS),
+        "pg_capabilities": body(PG_CAPABILITIES),
     }
     bodies.update(overrides)
     return [
@@ -83,6 +93,8 @@ def platform_routes(**overrides: Any) -> list[Route]:
         Route("GET", "/aaaaaaaaaaaaaaaaaaaaaaaaaaa", body={"value": []}),
         Route("GET", SUB + "/providers/Microsoft.Network/locations/[^/]+/usages", body=bodies["network_usage"]),
         Route("GET", SUB + "/providers/Microsoft.Storage/skus", body=bodies["storage_skus"]),
+        Route("GET", SUB + "/providers/Microsoft.DBforPostgreSQL/locations/[^/]+/capabilities",
+              body=bodies["pg_capabilities"]),
     ]
 
 
@@ -102,6 +114,48 @@ def readiness_routes(**overrides: Any) -> list[Route]:
         Route("GET", RG + "/Microsoft.DocumentDB/databaseAccounts/[^/]+", body=bodies["cosmos"]),
         Route("GET", RG + "/Microsoft.RecoveryServices/vaults/[^/]+", body=bodies["vault"]),
     ]
+
+
+def permissions_routes(group: Any = None, subscription: Any = None, group_status: int = 200) -> list[Route]:
+    """The caller's permissions on a resource group and on the subscription. Both answer with the
+    Permissions_ListForResourceGroup example (one entry, no actions) unless given; the example's
+    `nextLink` is the bare word "nextlink", which the pipeline resolves on management.azure.com."""
+    example = body(PERMISSIONS)
+    return [
+        Route("GET", RG + "/Microsoft.Authorization/permissions", status=group_status,
+              body=group if group is not None else example),
+        Route("GET", SUB + "/providers/Microsoft.Authorization/permissions",
+              body=subscription if subscription is not None else copy.deepcopy(example)),
+        Route("GET", "/nextlink", body={"value": []}),
+    ]
+
+
+def names_routes(**overrides: Any) -> list[Route]:
+    """The name-availability calls, each answered by its example (every name available) unless
+    overridden; no deleted vault (a 404, test-built: the examples have no not-found body)."""
+    bodies = {
+        "storage": body(STORAGE_NAME), "key_vault": body(KV_NAME), "postgres": body(PG_NAME),
+        "event_hubs": body(EH_NAME), "deleted_vault": None,
+    }
+    bodies.update(overrides)
+    deleted = bodies["deleted_vault"]
+    return [
+        Route("POST", SUB + "/providers/Microsoft.Storage/checkNameAvailability", body=bodies["storage"]),
+        Route("POST", SUB + "/providers/Microsoft.KeyVault/checkNameAvailability", body=bodies["key_vault"]),
+        Route("GET", SUB + "/providers/Microsoft.KeyVault/locations/[^/]+/deletedVaults/[^/]+",
+              status=200 if deleted is not None else 404,
+              body=deleted if deleted is not None else arm_error("ResourceNotFound", "The deleted vault was not found")),
+        Route("POST", SUB + "/providers/Microsoft.DBforPostgreSQL/locations/[^/]+/checkNameAvailability",
+              body=bodies["postgres"]),
+        Route("POST", SUB + "/providers/Microsoft.EventHub/checkNameAvailability", body=bodies["event_hubs"]),
+    ]
+
+
+def taken(path: str, reason: str = "AlreadyExists") -> dict[str, Any]:
+    """A name-availability example's answer turned to "taken" (test-built: every example says available)."""
+    answer = body(path)
+    answer.update(nameAvailable=False, reason=reason, message=f"The name is already in use ({reason}).")
+    return answer
 
 
 def storage_list_route(location: str, sku: str) -> Route:

@@ -28,6 +28,12 @@ from orchestrator.targets.azure.preflight.platform import text
 
 TITLE = "The Pulumi state backend survives the loss of the primary region"
 STATE_TITLE = "The stack's state can be read"
+PASSPHRASE_TITLE = "The stack's secrets can be decrypted"
+# Backends Pulumi does not run itself: their stacks encrypt secrets with a passphrase unless the
+# stack file names another secrets provider.
+SELF_MANAGED = frozenset({"azblob", "s3", "gs", "file"})
+PASSPHRASE = "PULUMI_CONFIG_PASSPHRASE"
+PASSPHRASE_FILE = "PULUMI_CONFIG_PASSPHRASE_FILE"
 PULUMI_CLOUD_HOSTS = frozenset({"api.pulumi.com", "app.pulumi.com"})
 READABLE_GEO_SKUS = frozenset({"Standard_RAGRS", "Standard_RAGZRS"})
 
@@ -91,6 +97,16 @@ def _project_backend(project_dir: Path) -> str | None:
     backend = document.get("backend") if isinstance(document, dict) else None
     url = backend.get("url") if isinstance(backend, dict) else None
     return url if isinstance(url, str) and url else None
+
+
+def secrets_provider(project_dir: Path, stack: str) -> str | None:
+    """The stack file's `secretsprovider` (None: the backend's default, a passphrase when self-managed)."""
+    try:
+        document = yaml.safe_load((Path(project_dir) / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")) or {}
+    except (FileNotFoundError, yaml.YAMLError):
+        return None
+    value = document.get("secretsprovider") if isinstance(document, dict) else None
+    return value if isinstance(value, str) and value else None
 
 
 def _current_login(path: Path) -> str | None:
@@ -169,12 +185,19 @@ def _decide_azblob(backend: Backend, failed_region: str, account: AccountFacts |
 
 
 def check_state_readable(state_readable: Callable[[], bool] | None) -> Check:
-    """The Automation API hook (`pulumi stack export`): any failure to read the state blocks."""
+    """The Automation API hook (`pulumi stack export`). A stack never initialised is created by the
+    deploy (create_or_select_stack), so it is information; any other failure to read blocks."""
     if state_readable is None:
         return finding("backend.state", STATE_TITLE, "info", "not checked: no Pulumi state reader was given")
     try:
         readable = bool(state_readable())
     except Exception as exc:
+        if _stack_not_found(exc):
+            return finding(
+                "backend.state", STATE_TITLE, "info",
+                "the stack does not exist in the backend yet: the failover will create it (a first run)",
+                evidence={"exception": "StackNotFoundError"},
+            )
         return finding(
             "backend.state", STATE_TITLE, "blocker", f"reading the state failed: {first_line(exc)}",
             fix="check the backend login (pulumi login) and that the stack exists there",
@@ -184,3 +207,48 @@ def check_state_readable(state_readable: Callable[[], bool] | None) -> Check:
         return passed("backend.state", STATE_TITLE, "the stack's state was read")
     return finding("backend.state", STATE_TITLE, "blocker", "the stack's state could not be read",
                    fix="check the backend login (pulumi login) and that the stack exists there")
+
+
+def _stack_not_found(exc: BaseException) -> bool:
+    """The Automation API's StackNotFoundError, raised as it is or under the engine's PermanentError."""
+    from pulumi.automation.errors import StackNotFoundError  # only on a failure: the module is heavy
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        if isinstance(current, StackNotFoundError):
+            return True
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def check_passphrase(backend: Backend, env: Mapping[str, str], secrets_provider: str | None = None) -> Check:
+    """A self-managed backend's stack encrypts its secrets with a passphrase (the default secrets
+    provider there); without one every `pulumi up` stops at its first secret.
+    https://www.pulumi.com/docs/iac/concepts/secrets/#passphrase"""
+    evidence: dict[str, Any] = {"backend_kind": backend.kind, "secrets_provider": secrets_provider or "passphrase"}
+    if backend.kind not in SELF_MANAGED:
+        return passed("backend.passphrase", PASSPHRASE_TITLE,
+                      f"a {backend.kind} backend manages the stack's secrets itself", evidence)
+    if secrets_provider and not secrets_provider.startswith("passphrase"):
+        return passed("backend.passphrase", PASSPHRASE_TITLE,
+                      f"the stack's secrets provider is {urlsplit(secrets_provider).scheme or secrets_provider}, "
+                      "not a passphrase", evidence)
+    if PASSPHRASE in env:  # an empty passphrase is a passphrase too
+        return passed("backend.passphrase", PASSPHRASE_TITLE, f"{PASSPHRASE} is set", evidence)
+    named = env.get(PASSPHRASE_FILE)
+    if named:
+        evidence["passphrase_file"] = named
+        if Path(named).expanduser().is_file():
+            return passed("backend.passphrase", PASSPHRASE_TITLE, f"{PASSPHRASE_FILE} names a file", evidence)
+        return finding("backend.passphrase", PASSPHRASE_TITLE, "blocker",
+                       f"{PASSPHRASE_FILE} names {named}, which is not a file",
+                       fix=f"point {PASSPHRASE_FILE} at the file holding the stack's passphrase", evidence=evidence)
+    return finding(
+        "backend.passphrase", PASSPHRASE_TITLE, "blocker",
+        f"the {backend.kind}:// backend keeps the stack's secrets under a passphrase, and neither "
+        f"{PASSPHRASE} nor {PASSPHRASE_FILE} is set",
+        fix=f"export {PASSPHRASE} (or {PASSPHRASE_FILE}) with the passphrase the stack was created with",
+        evidence=evidence,
+    )

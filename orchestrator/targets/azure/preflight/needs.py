@@ -7,10 +7,12 @@ providers registered, types offered, SKUs unrestricted, quota left.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from components.registry import globally_unique_types
 from stacks.config import StackConfig
 
 if TYPE_CHECKING:
@@ -104,10 +106,30 @@ _STORAGE_SKU_SETTINGS = {
 class VmNeed:
     size: str  # a Microsoft.Compute virtualMachines SKU name, e.g. Standard_D2ds_v5
     purpose: str
-    # Whether it draws on the subscription's Compute vCPU quota. PostgreSQL and MySQL flexible
-    # servers run on these sizes but have a vCore quota of their own, so they are checked for
-    # being offered and unrestricted only.
+    # Whether it draws on the subscription's Compute vCPU quota. MySQL flexible servers run on
+    # these sizes but have a vCore quota of their own, so they are checked for being offered and
+    # unrestricted only. (PostgreSQL has a capabilities API of its own: PostgresNeed.)
     compute_quota: bool = False
+
+
+@dataclass(frozen=True)
+class PostgresNeed:
+    """A PostgreSQL flexible server's compute, checked against PostgreSQL's own location
+    capabilities: its SKUs are not Compute VM SKUs, and a Compute restriction says nothing of them."""
+
+    sku: str  # e.g. Standard_D2ds_v5
+    tier: str  # Burstable | GeneralPurpose | MemoryOptimized
+    version: str
+    geo_redundant_backup: bool
+
+
+@dataclass(frozen=True)
+class GlobalName:
+    """A name the stack will create that must be unique across Azure, and the group it goes in."""
+
+    type: str  # Pulumi type token
+    name: str
+    resource_group: str | None
 
 
 @dataclass(frozen=True)
@@ -124,6 +146,11 @@ class Needs:
     vm_sizes: tuple[VmNeed, ...] = ()
     storage_skus: dict[str, str] = field(default_factory=dict)  # SKU name -> who needs it
     public_ips: int = 0
+    postgres: PostgresNeed | None = None
+    global_names: tuple[GlobalName, ...] = ()
+    # Resource groups the program creates role assignments in ("" for a subscription scope).
+    role_assignment_groups: tuple[str, ...] = ()
+    key_vault_create_mode: str = "default"
 
 
 def namespace_of(arm_type: str) -> str:
@@ -163,13 +190,46 @@ def needs_from(config: StackConfig, graph: Graph) -> Needs:
         vm_sizes=_vm_sizes(config),
         storage_skus=_storage_skus(config),
         public_ips=types["azure-native:network:PublicIPAddress"],
+        postgres=_postgres(config),
+        global_names=_global_names(graph),
+        role_assignment_groups=_role_assignment_groups(graph),
+        key_vault_create_mode=config.foundation.key_vault_create_mode,
     )
+
+
+def _global_names(graph: Graph) -> tuple[GlobalName, ...]:
+    unique = globally_unique_types()
+    found = []
+    for resource in graph.resources:
+        if resource["type"] in unique and resource["physical_name"]:
+            group = graph.inputs.get(resource["urn"], {}).get("resourceGroupName")
+            found.append(GlobalName(resource["type"], resource["physical_name"], group if isinstance(group, str) else None))
+    return tuple(found)
+
+
+_GROUP_IN_SCOPE = re.compile(r"/resourceGroups/([^/]+)", re.IGNORECASE)
+
+
+def _role_assignment_groups(graph: Graph) -> tuple[str, ...]:
+    groups: set[str] = set()
+    for resource in graph.resources:
+        if resource["type"] != "azure-native:authorization:RoleAssignment":
+            continue
+        scope = graph.inputs.get(resource["urn"], {}).get("scope")
+        match = _GROUP_IN_SCOPE.search(scope) if isinstance(scope, str) else None
+        groups.add(match.group(1) if match else "")
+    return tuple(sorted(groups))
+
+
+def _postgres(config: StackConfig) -> PostgresNeed | None:
+    if not config.enabled("postgres"):
+        return None
+    settings = config.postgres
+    return PostgresNeed(settings.sku_name, settings.tier, settings.version, settings.geo_redundant_backup)
 
 
 def _vm_sizes(config: StackConfig) -> tuple[VmNeed, ...]:
     sizes = []
-    if config.enabled("postgres"):
-        sizes.append(VmNeed(config.postgres.sku_name, "postgres"))
     mysql = config.optional_services.get("mysql")
     if mysql is not None:
         sizes.append(VmNeed(mysql.sku_name, "mysql"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.errors import BadInput
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.preflight import backend as backend_checks
-from orchestrator.targets.azure.preflight import capacity, platform
+from orchestrator.targets.azure.preflight import capacity, names, permissions, platform, postgres_sku, provider_auth
 from orchestrator.targets.azure.preflight.findings import Check, PreflightReport, error_check
 from orchestrator.targets.azure.preflight.needs import Needs, needs_from
 from orchestrator.targets.azure.preflight.readiness import Target, primary_targets, readiness_checks
@@ -37,6 +37,7 @@ def planned_checks(config: StackConfig) -> list[dict[str, str]]:
     plan = [
         ("credentials", "Credentials acquire a management token", "credential.get_token(management scope)"),
         ("subscription", "The subscription is reachable and enabled", "SubscriptionClient.subscriptions.get"),
+        ("credentials.provider", provider_auth.TITLE, "AZURE_* against ARM_* / azure-native:* (no call)"),
         ("region", f"{config.region} exists and the program deploys into it", "SubscriptionClient.subscriptions.list_locations"),
         ("region.pair", f"{config.region if config.is_secondary else config.paired_region} is Azure's pair of {primary}",
          "list_locations metadata.pairedRegion"),
@@ -44,8 +45,14 @@ def planned_checks(config: StackConfig) -> list[dict[str, str]]:
         ("resource-type", f"Every resource type is offered in {config.region}", "providers resourceTypes[].locations"),
         ("sku.compute", "VM sizes are offered and unrestricted", "ComputeManagementClient.resource_skus.list(location)"),
         ("sku.storage", "Storage SKUs are offered and unrestricted", "StorageManagementClient.skus.list"),
+        *([("sku.postgres", "The PostgreSQL tier, SKU and version are offered (geo-backup where wanted)",
+            "PostgreSQLManagementClient.capabilities_by_location.list(location)")] if config.enabled("postgres") else []),
         ("quota.vcpu", "Compute vCPU quota covers the stack", "ComputeManagementClient.usage.list(location)"),
         ("quota.public-ips", "Public IP quota covers the stack", "NetworkManagementClient.usages.list(location)"),
+        ("permissions.role-assignments", permissions.TITLE,
+         "Microsoft.Authorization/permissions (resource group, else subscription)"),
+        ("name", "Global names are free or this stack's own",
+         "checkNameAvailability (storage, Key Vault, PostgreSQL, Event Hubs), Key Vault deletedVaults, gets"),
     ]
     readiness = [
         ("readiness.storage", config.enabled("lake"), "storage_accounts.get_properties(expand=geoReplicationStats)"),
@@ -61,6 +68,8 @@ def planned_checks(config: StackConfig) -> list[dict[str, str]]:
     plan += [
         ("backend", "The Pulumi state backend survives the loss of the primary region",
          "Pulumi.yaml backend.url / PULUMI_BACKEND_URL / credentials.json; azblob: storage_accounts.list"),
+        ("backend.passphrase", backend_checks.PASSPHRASE_TITLE,
+         "PULUMI_CONFIG_PASSPHRASE(_FILE) for a self-managed backend (no call)"),
         ("backend.state", "The stack's state can be read", "pulumi stack export (Automation API hook)"),
     ]
     return [{"id": i, "title": t, "calls": c} for i, t, c in plan]
@@ -75,6 +84,10 @@ class PreflightInputs:
     targets: tuple[Target, ...]  # the primary's resources whose readiness is read
     backend: backend_checks.Backend
     targets_error: str | None = None  # why the primary's graph could not be built
+    # AZURE_*, ARM_* and the passphrase variables only: what the sign-in and secrets checks read.
+    env: Mapping[str, str] = field(default_factory=dict)
+    provider_config: Mapping[str, Any] = field(default_factory=dict)  # the stack file's azure-native:* keys
+    secrets_provider: str | None = None  # the stack file's, when it names one
 
 
 def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None = None, *,
@@ -83,6 +96,7 @@ def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None =
     from orchestrator.program.capture import capture_graph  # runs the program under mocks: imported when needed
 
     project_dir = Path(project_dir)
+    env = os.environ if env is None else env
     config = model.config if model is not None else load_stack_config(project_dir, stack)
     graph = model.graph if model is not None else capture_graph(project_dir, stack, config)
     targets: tuple[Target, ...] = ()
@@ -93,7 +107,14 @@ def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None =
         targets = tuple(primary_targets(source))
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
-    return PreflightInputs(config, needs_from(config, graph), targets, backend_checks.resolve_backend(project_dir, env), error)
+    values = read_stack_file(stack_file(project_dir, stack))
+    kept = provider_auth.relevant_environment(env)
+    kept.update({name: env[name] for name in (backend_checks.PASSPHRASE, backend_checks.PASSPHRASE_FILE) if name in env})
+    return PreflightInputs(
+        config, needs_from(config, graph), targets, backend_checks.resolve_backend(project_dir, env), error,
+        env=kept, provider_config={k: v for k, v in values.items() if k.startswith("azure-native:")},
+        secrets_provider=backend_checks.secrets_provider(project_dir, stack),
+    )
 
 
 def run_preflight(
@@ -104,8 +125,11 @@ def run_preflight(
     now: datetime | None = None,
     state_readable: Callable[[], bool] | None = None,
     model: StackModel | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> PreflightReport:
-    return run_checks(gather_inputs(project_dir, stack, model=model), session, now=now, state_readable=state_readable)
+    """`env`: the environment the deploy will run in (default: this process's)."""
+    return run_checks(gather_inputs(project_dir, stack, env, model=model), session, now=now,
+                      state_readable=state_readable)
 
 
 def run_checks(
@@ -129,6 +153,7 @@ def run_checks(
         if check.status == "error" or check.blocks:
             done = {c.id for c in checks}
             return report(tuple(p["id"] for p in planned_checks(config) if p["id"] not in done))
+    checks.append(provider_auth.check_provider_credentials(inputs.env, inputs.provider_config))
 
     try:
         regions = platform.list_regions(session)
@@ -151,10 +176,16 @@ def run_checks(
     checks += platform.safely("sku.compute", "VM sizes", "listing compute SKUs", compute_skus)
     checks += platform.safely("sku.storage", "Storage SKUs", "listing storage SKUs",
                               lambda: capacity.check_storage_skus(session, needs))
+    checks += platform.safely("sku.postgres", "PostgreSQL SKU", "listing PostgreSQL capabilities",
+                              lambda: postgres_sku.check_postgres_sku(session, needs.postgres, needs.region))
     checks += platform.safely("quota.vcpu", "Compute vCPU quota", "listing compute usage",
                               lambda: capacity.check_vcpu_quota(session, needs.region, families))
     checks += platform.safely("quota.public-ips", "Public IP quota", "listing network usage",
                               lambda: capacity.check_public_ip_quota(session, needs))
+    checks += platform.safely("permissions.role-assignments", permissions.TITLE, "listing the caller's permissions",
+                              lambda: permissions.check_role_assignment_right(session, needs.role_assignment_groups))
+    checks += platform.safely("name", "Global names", "checking global names",
+                              lambda: names.check_global_names(session, needs))
 
     if inputs.targets_error is not None:
         checks.append(error_check("readiness", "DR readiness of the primary",
@@ -163,6 +194,7 @@ def run_checks(
 
     checks += platform.safely("backend", backend_checks.TITLE, "looking up the state account",
                               lambda: _backend(session, inputs.backend, config))
+    checks.append(backend_checks.check_passphrase(inputs.backend, inputs.env, inputs.secrets_provider))
     checks.append(backend_checks.check_state_readable(state_readable))
     return report()
 
@@ -200,9 +232,11 @@ def preflight_command(
     session_factory: SessionFactory | None = None,
     state_readable: Callable[[], bool] | None = None,
     model: StackModel | None = None,
+    env: Mapping[str, str] | None = None,
 ) -> dict[str, Any]:
     """`drctl preflight --stack NAME`: the report as JSON (exit 1 when `blocked`, else 0). `model`:
-    the stack's, when the caller has loaded it.
+    the stack's, when the caller has loaded it; `env`: the environment the deploy's Pulumi CLI
+    will have (default: this process's), which the sign-in and passphrase checks read.
 
     Bad input (no such stack, an invalid stack file, no subscription id) raises BadInput.
     """
@@ -220,7 +254,8 @@ def preflight_command(
 
     session = session_factory(config)
     try:
-        return run_preflight(project_dir, stack, session, state_readable=state_readable, model=model).to_json()
+        return run_preflight(project_dir, stack, session, state_readable=state_readable, model=model,
+                             env=env).to_json()
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
     finally:

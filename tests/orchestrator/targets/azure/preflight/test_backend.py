@@ -5,16 +5,18 @@ from __future__ import annotations
 import json
 
 import pytest
-from preflight_support import hosts, session_for, storage_list_route
+from preflight_support import PROJECT_DIR, hosts, session_for, storage_list_route
 
 from orchestrator.targets.azure.preflight.backend import (
     AccountFacts,
     Backend,
+    check_passphrase,
     check_state_readable,
     classify,
     decide_backend,
     find_account,
     resolve_backend,
+    secrets_provider,
 )
 
 FAILED = "australiaeast"
@@ -123,3 +125,61 @@ def test_state_readable_hook():
 
     check = check_state_readable(broken)
     assert check.blocks and check.evidence["exception"] == "RuntimeError"
+
+
+def test_a_stack_never_initialised_is_one_the_failover_will_create(tmp_path):
+    # The real Automation API against the fake CLI: `stack select` of a stack the backend does not
+    # have fails as the real CLI does ("no stack named"), which the API raises as StackNotFoundError.
+    from fake_pulumi import scenario as fake
+
+    from orchestrator.targets.azure.deploy.stack import PulumiStack
+
+    path = fake.write_scenario(tmp_path / "fake", stacks={})
+    stack = PulumiStack(PROJECT_DIR, "secondary", command=fake.FAKE_BIN, env_vars=fake.fake_env(path))
+    check = check_state_readable(stack.state_readable)
+    assert (check.status, check.severity, check.blocks) == ("finding", "info", False)
+    assert "will create it" in check.message
+    assert ["stack", "init", "secondary"] not in fake.calls(tmp_path / "fake")
+
+
+def test_any_other_state_failure_still_blocks():
+    def unreadable():
+        raise RuntimeError("error: could not decrypt the state")
+
+    assert check_state_readable(unreadable).blocks
+
+
+@pytest.mark.parametrize(
+    "url,env,provider,status",
+    [
+        ("azblob://state?storage_account=st", {}, None, "blocker"),
+        ("s3://bucket", {}, None, "blocker"),
+        ("gs://bucket", {}, "passphrase", "blocker"),
+        ("file:///srv/state", {}, None, "blocker"),
+        ("azblob://state", {"PULUMI_CONFIG_PASSPHRASE": ""}, None, "pass"),  # an empty passphrase is one
+        ("azblob://state", {}, "azurekeyvault://kv-x.vault.azure.net/keys/pulumi", "pass"),
+        ("https://api.pulumi.com", {}, None, "pass"),
+        ("https://pulumi.internal.example", {}, None, "pass"),
+    ],
+)
+def test_a_self_managed_backend_needs_the_passphrase(url, env, provider, status):
+    check = check_passphrase(classify(url, "test", {}), env, provider)
+    assert (check.severity if check.status == "finding" else check.status) == status
+    if status == "blocker":
+        assert "PULUMI_CONFIG_PASSPHRASE" in check.message and "PULUMI_CONFIG_PASSPHRASE_FILE" in check.fix
+
+
+def test_the_passphrase_file_must_exist(tmp_path):
+    backend = classify("azblob://state", "test", {})
+    missing = check_passphrase(backend, {"PULUMI_CONFIG_PASSPHRASE_FILE": str(tmp_path / "nope")})
+    assert missing.blocks and "not a file" in missing.message
+    (tmp_path / "pass").write_text("s3cret", encoding="utf-8")
+    found = check_passphrase(backend, {"PULUMI_CONFIG_PASSPHRASE_FILE": str(tmp_path / "pass")})
+    assert found.status == "pass" and "s3cret" not in json.dumps(found.to_json())
+
+
+def test_the_secrets_provider_is_read_from_the_stack_file(tmp_path):
+    (tmp_path / "Pulumi.secondary.yaml").write_text("secretsprovider: azurekeyvault://kv/keys/k\nconfig: {}\n",
+                                                    encoding="utf-8")
+    assert secrets_provider(tmp_path, "secondary") == "azurekeyvault://kv/keys/k"
+    assert secrets_provider(tmp_path, "primary") is None

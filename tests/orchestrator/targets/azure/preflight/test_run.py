@@ -13,6 +13,8 @@ from preflight_support import (
     body,
     config_for,
     hosts,
+    names_routes,
+    permissions_routes,
     platform_routes,
     project_copy,
     readiness_routes,
@@ -48,7 +50,8 @@ def test_planned_checks_need_no_azure():
     ids = [p["id"] for p in planned]
     assert ids[:2] == ["credentials", "subscription"]
     assert {"region.pair", "provider", "sku.compute", "quota.public-ips", "readiness.storage", "readiness.postgres",
-            "readiness.recovery-vault", "backend", "backend.state"} <= set(ids)
+            "readiness.recovery-vault", "backend", "backend.state", "credentials.provider", "sku.postgres",
+            "permissions.role-assignments", "name", "backend.passphrase"} <= set(ids)
     # Services the shipped secondary does not switch on are not planned.
     assert "readiness.sql" not in ids and "readiness.cosmos" not in ids
     assert all(p["calls"] and p["title"] for p in planned)
@@ -60,7 +63,11 @@ def test_full_run_over_the_real_program(tmp_path, monkeypatch):
     # Secondary in eastus, primary in eastus2: the regions of the locations example.
     project = project_copy(tmp_path, secondary="eastus", primary="eastus2")
     monkeypatch.setenv("PULUMI_BACKEND_URL", "azblob://state?storage_account=sto8596")
-    routes = platform_routes() + readiness_routes() + [storage_list_route("eastus2", "Standard_LRS")]
+    for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE", "ARM_CLIENT_ID", "ARM_CLIENT_SECRET",
+                 "ARM_USE_MSI", "ARM_USE_OIDC", "ARM_USE_DEFAULT_AZURE_CREDENTIAL"):
+        monkeypatch.delenv(name, raising=False)
+    routes = (platform_routes() + readiness_routes() + [storage_list_route("eastus2", "Standard_LRS")]
+              + names_routes() + permissions_routes())
     session, transport = session_for(routes)
     report = run_preflight(project, "secondary", session, now=NOW)
     checks = {c.id: c for c in report.checks}
@@ -69,7 +76,10 @@ def test_full_run_over_the_real_program(tmp_path, monkeypatch):
     assert checks["region.pair"].severity == "warning"  # eastus2's pair is centralus
     # The providers example knows none of the platform's namespaces.
     assert checks["provider:Microsoft.Storage"].blocks
-    assert checks["sku.compute:Standard_D2ds_v5"].blocks  # the example offers A0 and A1 only
+    # PostgreSQL's SKU is asked of PostgreSQL's capabilities (the example offers it), not of Compute
+    # (whose example offers A0 and A1 only: the false blocker this used to be).
+    assert "sku.compute:Standard_D2ds_v5" not in checks
+    assert checks["sku.postgres:Standard_D2ds_v5"].status == "pass"
     assert checks["sku.storage:Standard_RAGRS"].blocks  # the example offers Premium_LRS in centraluseuap
     assert checks["quota.vcpu"].status == "pass"  # nothing in the stack draws on Compute vCPUs
     assert checks["quota.public-ips"].evidence["needed"] == 1  # the firewall's address
@@ -80,6 +90,14 @@ def test_full_run_over_the_real_program(tmp_path, monkeypatch):
     backend = checks["backend"]
     assert backend.blocks and backend.evidence["account_location"] == "eastus2"
     assert checks["backend.state"].severity == "info"
+    assert checks["backend.passphrase"].blocks  # azblob:// without PULUMI_CONFIG_PASSPHRASE
+    assert checks["credentials.provider"].severity == "warning"  # no ARM_*: the provider would use az login
+    # The examples' empty permissions entry: no right to create the lake's role assignment.
+    assert checks["permissions.role-assignments:rg-contoso-data-ase"].blocks
+    # Every global name of the program was asked about, and each example says it is free.
+    assert {i for i in checks if i.startswith("name:")} == {
+        "name:contosolakease", "name:contoso-pg-ase", "name:contoso-evh-ase", "name:kv-contoso-ase", "name:contoso-adf-ase"}
+    assert all(checks[i].status == "pass" for i in ("name:contosolakease", "name:contoso-pg-ase", "name:kv-contoso-ase"))
 
     assert report.blocked
     document = report.to_json()
@@ -87,8 +105,9 @@ def test_full_run_over_the_real_program(tmp_path, monkeypatch):
     assert document["summary"]["pass"] + document["summary"]["finding"] + document["summary"]["error"] == len(report.checks)
     assert "fake-token" not in json.dumps(document)
     assert hosts(transport) == {"management.azure.com"}
-    # Read-only: preflight never writes to Azure.
-    assert {r.method for r in transport.requests} == {"GET"}
+    # Read-only: preflight never writes to Azure (its only POSTs ask whether a name is free).
+    assert {r.method for r in transport.requests} == {"GET", "POST"}
+    assert all(r.url.split("?")[0].endswith("/checkNameAvailability") for r in transport.requests if r.method == "POST")
 
 
 def _healthy_inputs() -> PreflightInputs:
@@ -212,3 +231,53 @@ def test_session_builds_each_client_once_on_first_use():
         session.client("nosuch")
     with pytest.raises(ValueError):
         type(session)(object(), "/subscriptions/x")
+
+
+def test_a_first_failover_into_a_stack_never_initialised_is_not_blocked():
+    # What PulumiStack.state_readable raises for a stack the backend lacks: the Automation API's
+    # StackNotFoundError under the engine's PermanentError (orchestrator/targets/azure/deploy/stack.py).
+    from pulumi.automation._cmd import CommandResult
+    from pulumi.automation.errors import StackNotFoundError
+
+    from orchestrator.targets.azure.deploy.stack import pulumi_errors
+
+    def never_initialised() -> bool:
+        with pulumi_errors("stack export"):
+            raise StackNotFoundError(CommandResult("", "error: no stack named 'secondary' found", 255))
+
+    ra_grs = body(STORAGE_CAN_FAILOVER)
+    ra_grs["sku"]["name"] = "Standard_RAGRS"
+    session, _ = session_for(platform_routes() + readiness_routes(storage=ra_grs))
+    report = run_checks(_healthy_inputs(), session, now=NOW, state_readable=never_initialised)
+    assert not report.blocked, [c.to_json() for c in report.blockers()]
+    assert report.by_id("backend.state").severity == "info"
+
+
+def test_environment_kept_for_the_checks_is_only_what_they_read(tmp_path):
+    from orchestrator.targets.azure.preflight.run import gather_inputs
+
+    project = project_copy(tmp_path)
+    env = {"AZURE_CLIENT_ID": "a", "ARM_CLIENT_ID": "b", "PULUMI_CONFIG_PASSPHRASE": "p", "HOME": "/root",
+           "GITHUB_TOKEN": "ghp-never-kept"}
+    inputs = gather_inputs(project, "secondary", env)
+    assert dict(inputs.env) == {"AZURE_CLIENT_ID": "a", "ARM_CLIENT_ID": "b", "PULUMI_CONFIG_PASSPHRASE": "p"}
+    assert inputs.needs.role_assignment_groups == ("rg-contoso-data-ase",)
+    assert inputs.secrets_provider is None and inputs.provider_config == {"azure-native:location": "eastus"}
+
+
+def test_the_command_reads_the_environment_the_deploy_will_have(tmp_path):
+    # What `drctl failover` passes once it maps AZURE_* to ARM_* for the Pulumi CLI (provider_environment).
+    from orchestrator.targets.azure.preflight.provider_auth import provider_environment
+
+    project = project_copy(tmp_path)
+    own = {"AZURE_CLIENT_ID": "c", "AZURE_TENANT_ID": "t", "AZURE_CLIENT_SECRET": "s",
+           "PULUMI_BACKEND_URL": "https://api.pulumi.com"}
+
+    def run(env):
+        result = preflight_command(project, "secondary", env=env,
+                                   session_factory=lambda config: session_for(platform_routes() + readiness_routes())[0])
+        return next(c for c in result["checks"] if c["id"] == "credentials.provider")
+
+    assert run(own)["severity"] == "warning"  # the provider alone would use az login
+    mapped = run({**own, **provider_environment(own)})
+    assert mapped["status"] == "pass" and mapped["evidence"]["provider_sign_in"] == "service-principal"
