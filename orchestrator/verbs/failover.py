@@ -15,6 +15,7 @@ reviewed before the day on any machine (a laptop without a login, a CI job witho
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,7 @@ from orchestrator.targets.azure.deploy.session import ComponentIndex, Deployment
 from orchestrator.targets.azure.deploy.stack import PulumiStack
 from orchestrator.targets.azure.optional import DataStepsFactory, azure_data_steps, planned_preflight
 from orchestrator.targets.azure.preconditions import PRECONDITIONS, Preconditions
+from orchestrator.targets.azure.preflight.provider_auth import provider_environment
 from orchestrator.targets.azure.target import AzureTarget
 from orchestrator.verbs.plan import stack_plan_document
 
@@ -103,9 +105,10 @@ def resume_failover(stack: StackModel, run_dir: Path, *, workers: int = 4, preco
 def _real_preflight(stack: StackModel, command: Path) -> Callable[[], dict[str, Any]]:
     from orchestrator.targets.azure.preflight.run import preflight_command
 
-    state = PulumiStack(stack.project_dir, stack.name, command=command)
+    state = PulumiStack(stack.project_dir, stack.name, command=command, env_vars=provider_environment(os.environ))
+    # The preflight judges the environment the deploy's Pulumi CLI will get, ARM_* included.
     return lambda: preflight_command(stack.project_dir, stack.name, state_readable=state.state_readable,
-                                     model=stack)
+                                     model=stack, env={**os.environ, **provider_environment(os.environ)})
 
 
 def dry_run_document(stack: StackModel, workdir: Path | None = None) -> dict[str, Any]:
@@ -147,7 +150,10 @@ def _drive(session: RunSession, stack: StackModel, *, workers: int, command: Pat
     journal = session.open_journal()
     other = data_steps(run_dir.path, stack.config, graph) if data_steps is not None else None
     try:
-        deployment = DeploymentSession(PulumiStack(stack.project_dir, stack.name, command=command),
+        # The azure-native provider reads ARM_*; a runner signed in with AZURE_* only gets them mapped.
+        provider_env = provider_environment(os.environ)
+        deployment = DeploymentSession(PulumiStack(stack.project_dir, stack.name, command=command,
+                                                   env_vars=provider_env),
                                        ComponentIndex.from_graph(graph),
                                        interrupted=update_interrupted(journal.state, plan))
         result = session.run_engine(plan, AzureTarget(deployment, other), journal, workers=workers, retry=retry,
