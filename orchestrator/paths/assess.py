@@ -51,7 +51,10 @@ def assess_paths(config: StackConfig, graph: Graph, paired: Graph | None) -> lis
             operation=operation.name, actor=operation.actor,
             target=target.label if target else (operation.fqdn or operation.target_component),
             endpoint=_endpoint(operation, target), network=network, identity=who,
-            component=operation.component))
+            component=operation.component,
+            target_ref={"stack": target.stack, "type": target.type, "group": target.group, "name": target.name}
+            if target else {},
+            private_endpoint=network.through, role_definition=who.through))
     return results
 
 

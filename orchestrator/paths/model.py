@@ -45,6 +45,7 @@ class Link:
     ok: bool
     via: str = ""
     missing: list[str] = field(default_factory=list)
+    through: str = ""  # the private endpoint's logical name, or the role definition's GUID
 
     def to_json(self, role_key: str) -> dict[str, Any]:
         return {"ok": self.ok, role_key: self.via or None, "missing": list(self.missing)}
@@ -59,6 +60,11 @@ class PathResult:
     network: Link
     identity: Link
     component: str = ""
+    # The target as the live checks look it up: {stack, type, group, name}; the private endpoint the
+    # network link goes through (its logical name), when it does.
+    target_ref: dict[str, str] = field(default_factory=dict)
+    private_endpoint: str = ""
+    role_definition: str = ""
 
     @property
     def ok(self) -> bool:

@@ -63,7 +63,7 @@ def _endpoint_in(index: GraphIndex, target: Found, group_id: str, where: tuple[s
         if missing:
             return Link(False, missing=[missing])
         return Link(True, via=f"private endpoint {endpoint.resource['name']} ({endpoint.stack}), "
-                              f"{PRIVATE_DNS_ZONES[zone_key]}")
+                              f"{PRIVATE_DNS_ZONES[zone_key]}", through=endpoint.resource["name"])
     return Link(False, missing=[f"a private endpoint for {target.label}'s {group_id} in the runner's network"])
 
 
@@ -148,7 +148,8 @@ def _assigned(index: GraphIndex, operation: Operation, target: Found | None, pri
             id_parts(scope)[0] == target.group.lower() and "/providers/" not in scope)
         if in_scope and roles.allows(str(assignment.inputs.get("roleDefinitionId", "")), action):
             where = target.label if target else scope.rsplit("/", 1)[-1]
-            return Link(True, via=f"{roles.role_name(str(assignment.inputs['roleDefinitionId']))} on {where}")
+            role = str(assignment.inputs["roleDefinitionId"])
+            return Link(True, via=f"{roles.role_name(role)} on {where}", through=role.rsplit("/", 1)[-1])
     wanted = " or ".join(roles.roles_for(action)) or action
     where = target.label if target else "its scope"
     return Link(False, missing=[f"{wanted} for the {operation.actor.replace('_', ' ')} on {where}"])

@@ -17,9 +17,19 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.errors import BadInput
+from orchestrator.paths.assess import assess_paths
+from orchestrator.paths.model import PathResult
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.preflight import backend as backend_checks
-from orchestrator.targets.azure.preflight import capacity, names, permissions, platform, postgres_sku, provider_auth
+from orchestrator.targets.azure.preflight import (
+    capacity,
+    live_paths,
+    names,
+    permissions,
+    platform,
+    postgres_sku,
+    provider_auth,
+)
 from orchestrator.targets.azure.preflight.findings import Check, PreflightReport, error_check
 from orchestrator.targets.azure.preflight.needs import Needs, needs_from
 from orchestrator.targets.azure.preflight.readiness import Target, primary_targets, readiness_checks
@@ -51,6 +61,8 @@ def planned_checks(config: StackConfig) -> list[dict[str, str]]:
         ("quota.public-ips", "Public IP quota covers the stack", "NetworkManagementClient.usages.list(location)"),
         ("permissions.role-assignments", permissions.TITLE,
          "Microsoft.Authorization/permissions (resource group, else subscription)"),
+        ("paths.live", live_paths.TITLE,
+         "the pair's privateEndpointConnections (approval) and roleAssignments for the runner (Microsoft.Authorization)"),
         ("name", "Global names are free or this stack's own",
          "checkNameAvailability (storage, Key Vault, PostgreSQL, Event Hubs), Key Vault deletedVaults, gets"),
     ]
@@ -88,6 +100,7 @@ class PreflightInputs:
     env: Mapping[str, str] = field(default_factory=dict)
     provider_config: Mapping[str, Any] = field(default_factory=dict)  # the stack file's azure-native:* keys
     secrets_provider: str | None = None  # the stack file's, when it names one
+    paths: tuple[PathResult, ...] = ()  # the data-plane paths coverage proved offline, to check live
 
 
 def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None = None, *,
@@ -100,11 +113,13 @@ def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None =
     config = model.config if model is not None else load_stack_config(project_dir, stack)
     graph = model.graph if model is not None else capture_graph(project_dir, stack, config)
     targets: tuple[Target, ...] = ()
+    paths: tuple[PathResult, ...] = ()
     error = None
     try:
+        paired = capture_graph(project_dir, config.paired_stack)
         # A secondary reads its primary's names from the primary's own program; a primary audits itself.
-        source = capture_graph(project_dir, config.paired_stack) if config.is_secondary else graph
-        targets = tuple(primary_targets(source))
+        targets = tuple(primary_targets(paired if config.is_secondary else graph))
+        paths = tuple(assess_paths(config, graph, paired))
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
     values = read_stack_file(stack_file(project_dir, stack))
@@ -113,7 +128,7 @@ def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None =
     return PreflightInputs(
         config, needs_from(config, graph), targets, backend_checks.resolve_backend(project_dir, env), error,
         env=kept, provider_config={k: v for k, v in values.items() if k.startswith("azure-native:")},
-        secrets_provider=backend_checks.secrets_provider(project_dir, stack),
+        secrets_provider=backend_checks.secrets_provider(project_dir, stack), paths=paths,
     )
 
 
@@ -184,6 +199,9 @@ def run_checks(
                               lambda: capacity.check_public_ip_quota(session, needs))
     checks += platform.safely("permissions.role-assignments", permissions.TITLE, "listing the caller's permissions",
                               lambda: permissions.check_role_assignment_right(session, needs.role_assignment_groups))
+    principal = config.runner.object_id if config.runner is not None else None
+    checks += platform.safely("paths.live", live_paths.TITLE, "reading endpoint approvals and role assignments",
+                              lambda: live_paths.check_live_paths(session, list(inputs.paths), config.stack, principal))
     checks += platform.safely("name", "Global names", "checking global names",
                               lambda: names.check_global_names(session, needs))
 
