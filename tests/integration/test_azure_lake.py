@@ -1,7 +1,7 @@
 """The lake rehydrator and validator the azure target uses, run unchanged against Azurite.
 
-Azurite here runs with OAuth (`--oauth basic`, which needs HTTPS: a throwaway self-signed
-certificate) so the Azure path runs as it would on Azure, with nothing but Entra tokens:
+Azurite here runs with OAuth (tests/oauth_azurite.py) so the Azure path runs as it would on
+Azure, with nothing but Entra tokens:
 - the source (playing the primary account's RA-GRS secondary) and the new account are reached
   with a token credential only; no client in the recovery path holds an account key;
 - the user delegation key comes from Azurite's Get User Delegation Key, and the copy source
@@ -16,13 +16,9 @@ lifetime only), and its delegation keys are derived from a fixed seed, not from 
 from __future__ import annotations
 
 import base64
-import http.client
-import ipaddress
 import json
 import shutil
-import ssl
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -44,84 +40,12 @@ from orchestrator.targets.azure.stores.lake import (
     manifest_from_listing,
     primary_lake_account,
 )
-from orchestrator.targets.local.servers.azurite import AzuriteServer, azurite_binary, generate_account_key
-from orchestrator.targets.local.servers.processes import HOST
+from orchestrator.targets.local.servers.azurite import azurite_binary, generate_account_key
+from tests.oauth_azurite import OBJECT, TENANT, EntraLikeCredential, OAuthAzurite, self_signed
 
 GEO, NEW = "contosolakeaue", "contosolakease"
 RUNNER_NEW = "contosolakeasex"  # the runner's own new account (stack suffix "asex"), rehydrated from scratch
-TENANT, OBJECT = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
 LAST_SYNC = "2026-01-01T02:00:00Z"
-
-
-# -- an Azurite that accepts Entra tokens ----------------------------------------------------------
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    pytest.importorskip("cryptography")  # installed with azure-identity (msal)
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
-    now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-class OAuthAzurite(AzuriteServer):
-    """Azurite over HTTPS with OAuth "basic"; its copy engine trusts our certificate."""
-
-    def __init__(self, data_dir: Path, accounts: dict[str, str], cert: Path, key: Path) -> None:
-        super().__init__(data_dir, accounts)
-        self.cert, self.key = cert, key
-
-    def _command(self, port: int) -> list[str]:
-        return [*super()._command(port), "--oauth", "basic", "--cert", str(self.cert), "--key", str(self.key)]
-
-    def _popen_kwargs(self) -> dict:
-        kwargs = super()._popen_kwargs()
-        kwargs["env"]["NODE_EXTRA_CA_CERTS"] = str(self.cert)  # Azurite fetches copy sources over HTTPS
-        return kwargs
-
-    def _is_ready(self, port: int) -> bool:
-        conn = http.client.HTTPSConnection(HOST, port, timeout=1,
-                                           context=ssl.create_default_context(cafile=str(self.cert)))
-        try:
-            conn.request("GET", f"/{self.accounts[0]}?comp=list")
-            return conn.getresponse().status > 0
-        except OSError:
-            return False
-        finally:
-            conn.close()
-
-    def blob_endpoint(self, account: str) -> str:
-        self._check_account(account)
-        return f"https://{HOST}:{self.port}/{account}"
-
-
-def _b64(data: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-
-class EntraLikeCredential:
-    """A token credential whose JWT satisfies Azurite's OAuth "basic" checks. No Entra call."""
-
-    def get_token(self, *scopes, **kwargs):
-        from azure.core.credentials import AccessToken
-
-        now = int(time.time())
-        claims = {"aud": "https://storage.azure.com", "iss": f"https://sts.windows.net/{TENANT}/",
-                  "iat": now - 60, "nbf": now - 60, "exp": now + 3600, "oid": OBJECT, "tid": TENANT}
-        return AccessToken(f"{_b64({'alg': 'HS256', 'typ': 'JWT'})}.{_b64(claims)}.bm90LXNpZ25lZA", now + 3600)
 
 
 def _no_download(*args, **kwargs):
@@ -135,7 +59,7 @@ def lake():
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
     workdir = Path(tempfile.mkdtemp(prefix="drctl-azure-lake-"))
-    cert, key = _self_signed(workdir)
+    cert, key = self_signed(workdir)
     server = OAuthAzurite(workdir / "azurite", {a: generate_account_key() for a in (GEO, NEW, RUNNER_NEW)}, cert, key)
     try:
         server.start()
