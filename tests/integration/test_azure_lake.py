@@ -45,6 +45,8 @@ from tests.oauth_azurite import OBJECT, TENANT, EntraLikeCredential, OAuthAzurit
 
 GEO, NEW = "contosolakeaue", "contosolakease"
 RUNNER_NEW = "contosolakeasex"  # the runner's own new account (stack suffix "asex"), rehydrated from scratch
+RUNNER_NEW_SERVER_SIDE = "contosolakeasey"  # the same, for a stack that asks for a server-side copy
+RUNNER_NEW_FAILOVER = "contosolakeasez"  # the same, for a stack that fails the primary account over
 LAST_SYNC = "2026-01-01T02:00:00Z"
 
 
@@ -60,7 +62,7 @@ def lake():
         pytest.skip(str(exc))
     workdir = Path(tempfile.mkdtemp(prefix="drctl-azure-lake-"))
     cert, key = self_signed(workdir)
-    server = OAuthAzurite(workdir / "azurite", {a: generate_account_key() for a in (GEO, NEW, RUNNER_NEW)}, cert, key)
+    server = OAuthAzurite(workdir / "azurite", {a: generate_account_key() for a in (GEO, NEW, RUNNER_NEW, RUNNER_NEW_SERVER_SIDE, RUNNER_NEW_FAILOVER)}, cert, key)
     try:
         server.start()
         # Seeding the geo copy is not on the recovery path: a shared-key client is fine here.
@@ -277,9 +279,13 @@ STORAGE_GEO = ("storage/resource-manager/Microsoft.Storage/stable/2025-06-01/exa
 
 
 @integration
-def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path):
+@pytest.mark.parametrize("copy, suffix", [(None, "asex"), ("server-side", "asey")], ids=["default", "server-side"])
+def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path, copy, suffix):
+    """By default the runner relays the bytes itself (the primary lake is private-only, so the new
+    account's storage service could not fetch it); `copy: server-side` keeps Copy Blob."""
     import dataclasses
 
+    from orchestrator.data.lake_relay import METHOD as RELAY
     from orchestrator.model import Step, StepKind
     from orchestrator.program.capture import Graph
     from orchestrator.targets.azure.clients import AzureSession
@@ -287,10 +293,14 @@ def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path):
     from stacks.config import load_stack_config
     from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example_body
 
-    config = dataclasses.replace(load_stack_config(Path(__file__).resolve().parents[2], "secondary"), name_suffix="asex")
+    base = load_stack_config(Path(__file__).resolve().parents[2], "secondary")
+    assert base.restore.lake is not None and base.restore.lake.copy_method == "relay"  # the shipped stack's default
+    restore = base.restore.model_copy(update={"lake": base.restore.lake.model_copy(update={"copy_method": copy})}) \
+        if copy else base.restore
+    config = dataclasses.replace(base, name_suffix=suffix, restore=restore)
+    new = f"contosolake{suffix}"
     # the endpoints the runner asks for are Azure's; the test answers them with Azurite accounts
-    endpoints = {f"https://{GEO}-secondary.blob.core.windows.net": GEO,
-                 f"https://{RUNNER_NEW}.blob.core.windows.net": RUNNER_NEW}
+    endpoints = {f"https://{GEO}-secondary.blob.core.windows.net": GEO, f"https://{new}.blob.core.windows.net": new}
     asked: list[str] = []
 
     def blob_service(endpoint: str) -> BlobServiceClient:
@@ -317,7 +327,12 @@ def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path):
     rehydrated = run(StepKind.REHYDRATE)
     assert rehydrated.outputs == {"watermark": 2, "recovered_data_timestamp": "2018-10-30T00:25:34Z"}
     assert rehydrated.evidence["copied"] == rehydrated.evidence["blobs"] > 0
-    assert rehydrated.evidence["payload_bytes_through_drctl"] == 0 and "user-delegation" in rehydrated.evidence["method"]
+    if copy == "server-side":
+        assert rehydrated.evidence["payload_bytes_through_drctl"] == 0 and "user-delegation" in rehydrated.evidence["method"]
+    else:
+        assert rehydrated.evidence["method"] == RELAY
+        assert rehydrated.evidence["payload_bytes_through_drctl"] == rehydrated.evidence["bytes"] > 0
+        assert (tmp_path / "manifests" / "lake-relay.jsonl").read_text().count("\n") == rehydrated.evidence["blobs"]
     manifest = json.loads((tmp_path / "manifests" / "lake.json").read_text())
     assert manifest["data_timestamp"] == "2018-10-30T00:25:34Z" and manifest["account"] == GEO
     assert "expand=georeplicationstats" in storage.requests[0].url.lower()
@@ -326,7 +341,7 @@ def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path):
     assert smoke.exercised and smoke.evidence["data_plane"]["blob-write-read-delete"]["ok"]
     assert set(asked) == set(endpoints)
     # a hole in the new account fails validation, permanently, with the mismatch as evidence
-    lake["aad"](RUNNER_NEW).get_blob_client("curated", "reference/devices.csv").delete_blob()
+    lake["aad"](new).get_blob_client("curated", "reference/devices.csv").delete_blob()
     with pytest.raises(PermanentError, match="curated") as caught:
         run(StepKind.VALIDATE)
     assert caught.value.evidence["exact"] is False
@@ -381,3 +396,62 @@ def run_validate(runner, context):
 
     return runner.run(Step(id="lake.validate", component="lake", kind=StepKind.VALIDATE, depends_on=(), estimate_s=1),
                       context)
+
+
+@integration
+def test_an_account_failover_source_fails_the_primary_over_then_relays_from_its_primary_endpoint(lake, tmp_path):
+    """restore.lake.source account-failover: an unplanned failover of the primary account (ARM, the
+    spec examples), then its own endpoint (now answering from the paired region) is the source; the
+    recovered data timestamp is the lastSyncTime read before the failover."""
+    import dataclasses
+
+    from components.lake import LakeRestore
+    from orchestrator.data.lake_relay import METHOD as RELAY
+    from orchestrator.model import Step, StepKind
+    from orchestrator.program.capture import Graph
+    from orchestrator.targets.azure.clients import AzureSession
+    from orchestrator.targets.azure.data_steps import AzureDataSteps
+    from stacks.config import load_stack_config
+    from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example, example_body
+    from tests.lake_failover_examples import CAN_FAIL_OVER, FAILOVER, LAST_SYNC, failed_over
+
+    base = load_stack_config(Path(__file__).resolve().parents[2], "secondary")
+    config = dataclasses.replace(base, name_suffix="asez", restore=base.restore.model_copy(
+        update={"lake": LakeRestore(source="account-failover")}))
+    endpoints = {f"https://{GEO}.blob.core.windows.net": GEO,
+                 f"https://{RUNNER_NEW_FAILOVER}.blob.core.windows.net": RUNNER_NEW_FAILOVER}
+    state = [example_body(CAN_FAIL_OVER)]
+
+    def fail_over(request):
+        state[0] = failed_over()
+        return 200, example(FAILOVER)["responses"]["200"].get("body"), {}
+
+    account = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-contoso-data-aue/providers/Microsoft.Storage/"
+               f"storageAccounts/{GEO}")
+    arm = ExampleTransport([Route("GET", account, respond=lambda request: (200, state[0], {})),
+                            Route("POST", account + "/failover", respond=fail_over)])
+    runner = AzureDataSteps(AzureSession(FakeCredential(), SUBSCRIPTION, transport=arm, retry_total=0), config,
+                            Graph(stack="secondary", region=config.region, resources=[], components=[
+                                {"urn": "urn:l", "type": "dataplatform:data:Lake", "name": "lake", "component": None}]),
+                            tmp_path, blob_service=lambda endpoint: lake["aad"](endpoints[endpoint]))
+
+    class Context:
+        run_dir = tmp_path
+
+        def outputs_of(self, step_id: str) -> dict:
+            raise KeyError(step_id)
+
+    step = Step(id="lake.rehydrate", component="lake", kind=StepKind.REHYDRATE, depends_on=(), estimate_s=1)
+    outcome = runner.run(step, Context())
+    assert [r.method for r in arm.requests] == ["GET", "POST", "GET"]
+    assert "failoverType" not in arm.requests[1].url  # unplanned
+    assert outcome.outputs == {"watermark": 2, "recovered_data_timestamp": LAST_SYNC}
+    evidence = outcome.evidence
+    assert evidence["source"] == "account-failover" and evidence["method"] == RELAY
+    assert evidence["source_endpoint"] == f"https://{GEO}.blob.core.windows.net"
+    assert evidence["account_failover"]["now"]["sku"] == "Standard_LRS" and "lost" in evidence["account_failover"]["trade_off"]
+    assert run_validate(runner, Context()).outputs == {"exact": True}
+    # resumed: no second failover, same recovery point, nothing copied again
+    again = runner.run(step, Context())
+    assert [r.method for r in arm.requests][3:] == ["GET"]
+    assert again.outputs["recovered_data_timestamp"] == LAST_SYNC and again.evidence["copied"] == 0
