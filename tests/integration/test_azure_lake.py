@@ -260,6 +260,9 @@ def test_rehydration_sources_follow_the_stack_restore_section():
         "contosobackup", "https://contosobackup.blob.core.windows.net")
     with pytest.raises(PermanentError, match="sourceAccount"):
         lake_source(Restore("backup-account"), "contosolakeaue")
+    # after an account failover the primary's own endpoint answers, from the paired region
+    assert lake_source(Restore("account-failover"), "contosolakeaue") == (
+        "contosolakeaue", "https://contosolakeaue.blob.core.windows.net")
     assert primary_lake_account("contoso", "aue") == "contosolakeaue"
     with pytest.raises(PermanentError, match="paired"):
         primary_lake_account(None, "aue")

@@ -124,17 +124,15 @@ class LakeSteps:
         """(account, endpoint, lastSyncTime, a note, the failover's evidence) of the rehydration source."""
         restore, config = self.restore, self.data.config
         primary = primary_lake_account(config.paired_prefix, config.paired_name_suffix)
+        account, endpoint = lake_source(restore, primary)
         if restore.source == "account-failover":
-            account = restore.source_account or primary
             failover = fail_over_account(
                 self.data.session.storage(), self._primary_group(), account, config.region,
                 RunDir(self.data.run_dir).manifest(FAILOVER_RECORD), timeout_s=restore.failover_timeout_minutes * 60,
                 poll_interval_s=max(self.data.poll_interval_s, 1.0), sleep=self.sleep, clock=self.clock, say=self.say)
             last_sync = failover["last_sync_time"]
             note = None if last_sync else "the account had failed over before this run: its lastSyncTime is unknown"
-            # After the failover the primary endpoint answers from the former secondary region.
-            return account, f"https://{account}.blob.core.windows.net", last_sync, note, failover
-        account, endpoint = lake_source(restore, primary)
+            return account, endpoint, last_sync, note, failover
         if restore.source == "backup-account":
             return account, endpoint, None, "a backup account has no geo-replication lag", None
         return account, endpoint, *self._last_sync_time(account), None
