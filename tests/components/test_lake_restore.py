@@ -53,7 +53,7 @@ def test_a_bad_value_names_its_key(lake, key):
     values["dataplatform:restore"] = {"lake": {"source": "geo-secondary", **lake}}
     with pytest.raises(ConfigError) as raised:
         config_from_mapping("secondary", values, "Pulumi.secondary.yaml", paired=_values("primary"))
-    assert raised.value.key == key
+    assert raised.value.key == key and "Extra inputs" not in str(raised.value)  # a known key, a bad value
 
 
 def test_drctl_exits_2_with_one_line_naming_the_key(tmp_path, capsys):
@@ -67,3 +67,4 @@ def test_drctl_exits_2_with_one_line_naming_the_key(tmp_path, capsys):
     assert ended.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("drctl: Pulumi.secondary.yaml: dataplatform:restore.lake.copy: "), err
+    assert "'relay' or 'server-side'" in err[0]  # the value is wrong, not the key
