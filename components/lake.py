@@ -135,10 +135,24 @@ def _zones(overrides: dict) -> dict:
 
 
 class LakeRestore(ServiceSettings):
-    """Where the secondary's lake is rehydrated from (`dataplatform:restore.lake`)."""
+    """Where the secondary's lake is rehydrated from, and how (`dataplatform:restore.lake`).
 
-    source: Literal["geo-secondary", "backup-account"] = "geo-secondary"
+    source: geo-secondary reads the primary account's RA-GRS secondary endpoint; backup-account
+    reads `sourceAccount`; account-failover first fails the primary account over (unplanned: it
+    becomes LRS in the paired region, and writes after its lastSyncTime are lost), then reads it.
+    copy: relay moves the bytes through the machine that runs drctl, which works with a source
+    whose public network access is Disabled; server-side (Copy Blob) needs the new account's
+    storage service to reach the source, which a private-only source refuses."""
+
+    source: Literal["geo-secondary", "backup-account", "account-failover"] = "geo-secondary"
     source_account: str | None = Field(None, alias="sourceAccount", pattern=r"^[a-z0-9]{3,24}$")
+    copy_method: Literal["relay", "server-side"] = Field("relay", alias="copy")
+    # Payload held in memory per blob in flight; a blob larger than 50,000 chunks gets larger ones.
+    relay_chunk_mib: int = Field(8, alias="relayChunkMiB", ge=1, le=4000)
+    # An unplanned account failover usually completes within an hour (Azure's guidance).
+    failover_timeout_minutes: int = Field(60, alias="failoverTimeoutMinutes", ge=1, le=24 * 60)
+    # Azure RBAC role assignments can take up to about 10 minutes to take effect.
+    role_propagation_minutes: int = Field(10, alias="rolePropagationMinutes", ge=0, le=60)
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import re
 import time
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import psycopg
 from azure.core.exceptions import HttpResponseError, IncompleteReadError, ServiceRequestError, ServiceResponseError
@@ -84,8 +85,16 @@ def error_details(err: BaseException) -> dict:
     if not message:
         message = str(err).split("\n")[0]
     code = getattr(code, "value", code)  # Storage SDKs give a StorageErrorCode (a str enum)
-    return {"status": status, "error_code": str(code) if code else None,
-            "message": redact(str(message))[:500]}
+    details = {"status": status, "error_code": str(code) if code else None, "message": redact(str(message))[:500]}
+    if status in (401, 403) and (host := _host(response)):
+        # who refused: a storage account's endpoint says on which account a role is missing
+        details["host"] = host
+    return details
+
+
+def _host(response: Any) -> str | None:
+    url = getattr(getattr(response, "request", None), "url", None)
+    return urlsplit(url).hostname if isinstance(url, str) else None
 
 
 def _body_error(response: Any) -> dict:

@@ -6,6 +6,9 @@ On Azure that is Azure's own copy engine; locally Azurite fetches the source its
 
 How a source URL is signed is the only thing that differs between targets: locally a shared-key
 SAS (`shared_key_source`), on Azure a user-delegation SAS (orchestrator/targets/azure/stores/lake.py).
+A server-side copy needs the destination's storage service to reach the source; when it cannot
+(a source with public network access Disabled), lake_relay.py moves the bytes through the runner.
+Both share the listing comparison here (`copies_to_make`), so both resume alike.
 """
 
 from __future__ import annotations
@@ -78,7 +81,11 @@ def shared_key_source(source_service: BlobServiceClient, account_key: str, sas_t
 
 
 # The evidence's counts, per container and in total.
-_COUNTS = ("blobs", "bytes", "copied", "bytes_copied", "skipped")
+COUNTS = ("blobs", "bytes", "copied", "bytes_copied", "skipped")
+# (container, source blob as listed): one blob to copy.
+CopyJob = tuple[str, Any]
+# Whether a destination blob (as listed) already holds its source blob (as listed).
+Intact = Callable[[str, Any, Any], bool]
 
 
 def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceClient,
@@ -102,62 +109,62 @@ def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceC
     source_url = (shared_key_source(source_service, source_account_key, sas_ttl_s)
                   if isinstance(source_account_key, str) else source_account_key)
     copier = _BlobCopier(dest_service, source_url, _InFlight(), poll_interval_s, copy_timeout_s, sleep, clock)
-    per_container, jobs = _copies_to_make(source_service, dest_service, containers, listing)
-    _run_copies(copier, jobs, max_in_flight)
+    per_container, jobs = copies_to_make(source_service, dest_service, containers, listing)
+    run_pool(lambda container, blob: copier(container, blob.name), jobs, max_in_flight, "blob-copy")
 
-    totals = {k: sum(s[k] for s in per_container.values()) for k in _COUNTS}
     return {"method": getattr(source_url, "method", "server-side copy (Copy Blob from a read-SAS source URL)"),
             "source_account": source_service.account_name, "dest_account": dest_service.account_name,
-            "containers": per_container, **totals, "max_in_flight": max_in_flight,
+            "containers": per_container, **totals(per_container), "max_in_flight": max_in_flight,
             "max_in_flight_observed": copier.in_flight.max, "payload_bytes_through_drctl": 0}
 
 
-def _copies_to_make(source_service: BlobServiceClient, dest_service: BlobServiceClient, containers: Sequence[str],
-                    listing: SourceListing | None) -> tuple[dict[str, dict], list[tuple[str, str]]]:
-    """Each container's counts, and the (container, blob) pairs whose copy is missing or stale.
+def totals(per_container: dict[str, dict]) -> dict[str, int]:
+    return {k: sum(s[k] for s in per_container.values()) for k in COUNTS}
 
-    Creates the destination containers on the way, so an empty source container exists after too."""
+
+def same_size_and_md5(container: str, source: Any, dest: Any) -> bool:
+    """A destination blob counts as copied only with the source's size and Content-MD5 and no copy
+    still pending or failed: a source without an MD5 is always copied again."""
+    md5 = md5_text(source.content_settings.content_md5)
+    return bool(md5) and (dest.size, md5_text(dest.content_settings.content_md5)) == (source.size, md5) \
+        and getattr(dest.copy, "status", None) in (None, "success")
+
+
+def copies_to_make(source_service: BlobServiceClient, dest_service: BlobServiceClient, containers: Sequence[str],
+                   listing: SourceListing | None, *, intact: Intact = same_size_and_md5,
+                   include: Sequence[str] = ()) -> tuple[dict[str, dict], list[CopyJob]]:
+    """Each container's counts, and the source blobs whose copy is missing or stale.
+
+    Creates the destination containers on the way, so an empty source container exists after too.
+    `include` asks the source listing for more (the relay needs each blob's metadata)."""
     per_container: dict[str, dict] = {}
-    jobs: list[tuple[str, str]] = []
+    jobs: list[CopyJob] = []
     with azure_errors("lake rehydration"):
         for container in containers:
             with contextlib.suppress(ResourceExistsError):
                 dest_service.create_container(container)
-            existing = {b.name: (b.size, md5_text(b.content_settings.content_md5),
-                                 getattr(b.copy, "status", None))
-                        for b in dest_service.get_container_client(container).list_blobs(include=["copy"])}
+            existing = {b.name: b for b in dest_service.get_container_client(container).list_blobs(include=["copy"])}
             listed = (listing(container) if listing is not None
-                      else source_service.get_container_client(container).list_blobs())
-            per_container[container], missing = _compare_listing(listed, existing)
-            jobs += [(container, name) for name in missing]
+                      else source_service.get_container_client(container).list_blobs(include=list(include) or None))
+            stats = dict.fromkeys(COUNTS, 0)
+            for blob in listed:
+                stats["blobs"] += 1
+                stats["bytes"] += blob.size
+                have = existing.get(blob.name)
+                if have is not None and intact(container, blob, have):
+                    stats["skipped"] += 1
+                else:
+                    stats["copied"] += 1
+                    stats["bytes_copied"] += blob.size
+                    jobs.append((container, blob))
+            per_container[container] = stats
     return per_container, jobs
 
 
-def _compare_listing(listed: Iterable[Any], existing: dict[str, tuple]) -> tuple[dict, list[str]]:
-    """A container's counts, and the names of the source blobs the destination lacks intact.
-
-    A destination blob counts as copied only with the source's size and Content-MD5 and no copy
-    still pending or failed: a source without an MD5 is always copied again."""
-    stats = dict.fromkeys(_COUNTS, 0)
-    missing: list[str] = []
-    for blob in listed:
-        stats["blobs"] += 1
-        stats["bytes"] += blob.size
-        have = existing.get(blob.name)
-        md5 = md5_text(blob.content_settings.content_md5)
-        if md5 and have and have[:2] == (blob.size, md5) and have[2] in (None, "success"):
-            stats["skipped"] += 1
-        else:
-            stats["copied"] += 1
-            stats["bytes_copied"] += blob.size
-            missing.append(blob.name)
-    return stats, missing
-
-
-def _run_copies(copier: _BlobCopier, jobs: list[tuple[str, str]], max_in_flight: int) -> None:
-    """Every copy on a pool of `max_in_flight` threads; the first failure cancels what has not started."""
-    with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix="blob-copy") as pool:
-        futures = [pool.submit(copier, c, n) for c, n in jobs]
+def run_pool(work: Callable[[str, Any], None], jobs: list[CopyJob], max_in_flight: int, name: str) -> None:
+    """Every job on a pool of `max_in_flight` threads; the first failure cancels what has not started."""
+    with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix=name) as pool:
+        futures = [pool.submit(work, c, blob) for c, blob in jobs]
         done, _ = wait(futures, return_when=FIRST_EXCEPTION)
         failed = next((error for f in done if (error := f.exception()) is not None), None)
         if failed is not None:

@@ -1,7 +1,7 @@
 """The lake rehydrator and validator the azure target uses, run unchanged against Azurite.
 
-Azurite here runs with OAuth (`--oauth basic`, which needs HTTPS: a throwaway self-signed
-certificate) so the Azure path runs as it would on Azure, with nothing but Entra tokens:
+Azurite here runs with OAuth (tests/oauth_azurite.py) so the Azure path runs as it would on
+Azure, with nothing but Entra tokens:
 - the source (playing the primary account's RA-GRS secondary) and the new account are reached
   with a token credential only; no client in the recovery path holds an account key;
 - the user delegation key comes from Azurite's Get User Delegation Key, and the copy source
@@ -16,13 +16,9 @@ lifetime only), and its delegation keys are derived from a fixed seed, not from 
 from __future__ import annotations
 
 import base64
-import http.client
-import ipaddress
 import json
 import shutil
-import ssl
 import tempfile
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -44,84 +40,14 @@ from orchestrator.targets.azure.stores.lake import (
     manifest_from_listing,
     primary_lake_account,
 )
-from orchestrator.targets.local.servers.azurite import AzuriteServer, azurite_binary, generate_account_key
-from orchestrator.targets.local.servers.processes import HOST
+from orchestrator.targets.local.servers.azurite import azurite_binary, generate_account_key
+from tests.oauth_azurite import OBJECT, TENANT, EntraLikeCredential, OAuthAzurite, self_signed
 
 GEO, NEW = "contosolakeaue", "contosolakease"
 RUNNER_NEW = "contosolakeasex"  # the runner's own new account (stack suffix "asex"), rehydrated from scratch
-TENANT, OBJECT = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
+RUNNER_NEW_SERVER_SIDE = "contosolakeasey"  # the same, for a stack that asks for a server-side copy
+RUNNER_NEW_FAILOVER = "contosolakeasez"  # the same, for a stack that fails the primary account over
 LAST_SYNC = "2026-01-01T02:00:00Z"
-
-
-# -- an Azurite that accepts Entra tokens ----------------------------------------------------------
-def _self_signed(directory: Path) -> tuple[Path, Path]:
-    pytest.importorskip("cryptography")  # installed with azure-identity (msal)
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
-
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
-    now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
-            .serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=2))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False)
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
-    cert_path, key_path = directory / "cert.pem", directory / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                                           serialization.NoEncryption()))
-    return cert_path, key_path
-
-
-class OAuthAzurite(AzuriteServer):
-    """Azurite over HTTPS with OAuth "basic"; its copy engine trusts our certificate."""
-
-    def __init__(self, data_dir: Path, accounts: dict[str, str], cert: Path, key: Path) -> None:
-        super().__init__(data_dir, accounts)
-        self.cert, self.key = cert, key
-
-    def _command(self, port: int) -> list[str]:
-        return [*super()._command(port), "--oauth", "basic", "--cert", str(self.cert), "--key", str(self.key)]
-
-    def _popen_kwargs(self) -> dict:
-        kwargs = super()._popen_kwargs()
-        kwargs["env"]["NODE_EXTRA_CA_CERTS"] = str(self.cert)  # Azurite fetches copy sources over HTTPS
-        return kwargs
-
-    def _is_ready(self, port: int) -> bool:
-        conn = http.client.HTTPSConnection(HOST, port, timeout=1,
-                                           context=ssl.create_default_context(cafile=str(self.cert)))
-        try:
-            conn.request("GET", f"/{self.accounts[0]}?comp=list")
-            return conn.getresponse().status > 0
-        except OSError:
-            return False
-        finally:
-            conn.close()
-
-    def blob_endpoint(self, account: str) -> str:
-        self._check_account(account)
-        return f"https://{HOST}:{self.port}/{account}"
-
-
-def _b64(data: dict) -> str:
-    return base64.urlsafe_b64encode(json.dumps(data).encode()).rstrip(b"=").decode()
-
-
-class EntraLikeCredential:
-    """A token credential whose JWT satisfies Azurite's OAuth "basic" checks. No Entra call."""
-
-    def get_token(self, *scopes, **kwargs):
-        from azure.core.credentials import AccessToken
-
-        now = int(time.time())
-        claims = {"aud": "https://storage.azure.com", "iss": f"https://sts.windows.net/{TENANT}/",
-                  "iat": now - 60, "nbf": now - 60, "exp": now + 3600, "oid": OBJECT, "tid": TENANT}
-        return AccessToken(f"{_b64({'alg': 'HS256', 'typ': 'JWT'})}.{_b64(claims)}.bm90LXNpZ25lZA", now + 3600)
 
 
 def _no_download(*args, **kwargs):
@@ -135,8 +61,8 @@ def lake():
     except FileNotFoundError as exc:
         pytest.skip(str(exc))
     workdir = Path(tempfile.mkdtemp(prefix="drctl-azure-lake-"))
-    cert, key = _self_signed(workdir)
-    server = OAuthAzurite(workdir / "azurite", {a: generate_account_key() for a in (GEO, NEW, RUNNER_NEW)}, cert, key)
+    cert, key = self_signed(workdir)
+    server = OAuthAzurite(workdir / "azurite", {a: generate_account_key() for a in (GEO, NEW, RUNNER_NEW, RUNNER_NEW_SERVER_SIDE, RUNNER_NEW_FAILOVER)}, cert, key)
     try:
         server.start()
         # Seeding the geo copy is not on the recovery path: a shared-key client is fine here.
@@ -334,6 +260,9 @@ def test_rehydration_sources_follow_the_stack_restore_section():
         "contosobackup", "https://contosobackup.blob.core.windows.net")
     with pytest.raises(PermanentError, match="sourceAccount"):
         lake_source(Restore("backup-account"), "contosolakeaue")
+    # after an account failover the primary's own endpoint answers, from the paired region
+    assert lake_source(Restore("account-failover"), "contosolakeaue") == (
+        "contosolakeaue", "https://contosolakeaue.blob.core.windows.net")
     assert primary_lake_account("contoso", "aue") == "contosolakeaue"
     with pytest.raises(PermanentError, match="paired"):
         primary_lake_account(None, "aue")
@@ -353,9 +282,13 @@ STORAGE_GEO = ("storage/resource-manager/Microsoft.Storage/stable/2025-06-01/exa
 
 
 @integration
-def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path):
+@pytest.mark.parametrize("copy, suffix", [(None, "asex"), ("server-side", "asey")], ids=["default", "server-side"])
+def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path, copy, suffix):
+    """By default the runner relays the bytes itself (the primary lake is private-only, so the new
+    account's storage service could not fetch it); `copy: server-side` keeps Copy Blob."""
     import dataclasses
 
+    from orchestrator.data.lake_relay import METHOD as RELAY
     from orchestrator.model import Step, StepKind
     from orchestrator.program.capture import Graph
     from orchestrator.targets.azure.clients import AzureSession
@@ -363,10 +296,14 @@ def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path):
     from stacks.config import load_stack_config
     from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example_body
 
-    config = dataclasses.replace(load_stack_config(Path(__file__).resolve().parents[2], "secondary"), name_suffix="asex")
+    base = load_stack_config(Path(__file__).resolve().parents[2], "secondary")
+    assert base.restore.lake is not None and base.restore.lake.copy_method == "relay"  # the shipped stack's default
+    restore = base.restore.model_copy(update={"lake": base.restore.lake.model_copy(update={"copy_method": copy})}) \
+        if copy else base.restore
+    config = dataclasses.replace(base, name_suffix=suffix, restore=restore)
+    new = f"contosolake{suffix}"
     # the endpoints the runner asks for are Azure's; the test answers them with Azurite accounts
-    endpoints = {f"https://{GEO}-secondary.blob.core.windows.net": GEO,
-                 f"https://{RUNNER_NEW}.blob.core.windows.net": RUNNER_NEW}
+    endpoints = {f"https://{GEO}-secondary.blob.core.windows.net": GEO, f"https://{new}.blob.core.windows.net": new}
     asked: list[str] = []
 
     def blob_service(endpoint: str) -> BlobServiceClient:
@@ -393,7 +330,12 @@ def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path):
     rehydrated = run(StepKind.REHYDRATE)
     assert rehydrated.outputs == {"watermark": 2, "recovered_data_timestamp": "2018-10-30T00:25:34Z"}
     assert rehydrated.evidence["copied"] == rehydrated.evidence["blobs"] > 0
-    assert rehydrated.evidence["payload_bytes_through_drctl"] == 0 and "user-delegation" in rehydrated.evidence["method"]
+    if copy == "server-side":
+        assert rehydrated.evidence["payload_bytes_through_drctl"] == 0 and "user-delegation" in rehydrated.evidence["method"]
+    else:
+        assert rehydrated.evidence["method"] == RELAY
+        assert rehydrated.evidence["payload_bytes_through_drctl"] == rehydrated.evidence["bytes"] > 0
+        assert (tmp_path / "manifests" / "lake-relay.jsonl").read_text().count("\n") == rehydrated.evidence["blobs"]
     manifest = json.loads((tmp_path / "manifests" / "lake.json").read_text())
     assert manifest["data_timestamp"] == "2018-10-30T00:25:34Z" and manifest["account"] == GEO
     assert "expand=georeplicationstats" in storage.requests[0].url.lower()
@@ -402,7 +344,7 @@ def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path):
     assert smoke.exercised and smoke.evidence["data_plane"]["blob-write-read-delete"]["ok"]
     assert set(asked) == set(endpoints)
     # a hole in the new account fails validation, permanently, with the mismatch as evidence
-    lake["aad"](RUNNER_NEW).get_blob_client("curated", "reference/devices.csv").delete_blob()
+    lake["aad"](new).get_blob_client("curated", "reference/devices.csv").delete_blob()
     with pytest.raises(PermanentError, match="curated") as caught:
         run(StepKind.VALIDATE)
     assert caught.value.evidence["exact"] is False
@@ -457,3 +399,62 @@ def run_validate(runner, context):
 
     return runner.run(Step(id="lake.validate", component="lake", kind=StepKind.VALIDATE, depends_on=(), estimate_s=1),
                       context)
+
+
+@integration
+def test_an_account_failover_source_fails_the_primary_over_then_relays_from_its_primary_endpoint(lake, tmp_path):
+    """restore.lake.source account-failover: an unplanned failover of the primary account (ARM, the
+    spec examples), then its own endpoint (now answering from the paired region) is the source; the
+    recovered data timestamp is the lastSyncTime read before the failover."""
+    import dataclasses
+
+    from components.lake import LakeRestore
+    from orchestrator.data.lake_relay import METHOD as RELAY
+    from orchestrator.model import Step, StepKind
+    from orchestrator.program.capture import Graph
+    from orchestrator.targets.azure.clients import AzureSession
+    from orchestrator.targets.azure.data_steps import AzureDataSteps
+    from stacks.config import load_stack_config
+    from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example, example_body
+    from tests.lake_failover_examples import CAN_FAIL_OVER, FAILOVER, LAST_SYNC, failed_over
+
+    base = load_stack_config(Path(__file__).resolve().parents[2], "secondary")
+    config = dataclasses.replace(base, name_suffix="asez", restore=base.restore.model_copy(
+        update={"lake": LakeRestore(source="account-failover")}))
+    endpoints = {f"https://{GEO}.blob.core.windows.net": GEO,
+                 f"https://{RUNNER_NEW_FAILOVER}.blob.core.windows.net": RUNNER_NEW_FAILOVER}
+    state = [example_body(CAN_FAIL_OVER)]
+
+    def fail_over(request):
+        state[0] = failed_over()
+        return 200, example(FAILOVER)["responses"]["200"].get("body"), {}
+
+    account = (f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-contoso-data-aue/providers/Microsoft.Storage/"
+               f"storageAccounts/{GEO}")
+    arm = ExampleTransport([Route("GET", account, respond=lambda request: (200, state[0], {})),
+                            Route("POST", account + "/failover", respond=fail_over)])
+    runner = AzureDataSteps(AzureSession(FakeCredential(), SUBSCRIPTION, transport=arm, retry_total=0), config,
+                            Graph(stack="secondary", region=config.region, resources=[], components=[
+                                {"urn": "urn:l", "type": "dataplatform:data:Lake", "name": "lake", "component": None}]),
+                            tmp_path, blob_service=lambda endpoint: lake["aad"](endpoints[endpoint]))
+
+    class Context:
+        run_dir = tmp_path
+
+        def outputs_of(self, step_id: str) -> dict:
+            raise KeyError(step_id)
+
+    step = Step(id="lake.rehydrate", component="lake", kind=StepKind.REHYDRATE, depends_on=(), estimate_s=1)
+    outcome = runner.run(step, Context())
+    assert [r.method for r in arm.requests] == ["GET", "POST", "GET"]
+    assert "failoverType" not in arm.requests[1].url  # unplanned
+    assert outcome.outputs == {"watermark": 2, "recovered_data_timestamp": LAST_SYNC}
+    evidence = outcome.evidence
+    assert evidence["source"] == "account-failover" and evidence["method"] == RELAY
+    assert evidence["source_endpoint"] == f"https://{GEO}.blob.core.windows.net"
+    assert evidence["account_failover"]["now"]["sku"] == "Standard_LRS" and "lost" in evidence["account_failover"]["trade_off"]
+    assert run_validate(runner, Context()).outputs == {"exact": True}
+    # resumed: no second failover, same recovery point, nothing copied again
+    again = runner.run(step, Context())
+    assert [r.method for r in arm.requests][3:] == ["GET"]
+    assert again.outputs["recovered_data_timestamp"] == LAST_SYNC and again.evidence["copied"] == 0

@@ -26,27 +26,18 @@ from azure.storage.blob import BlobServiceClient
 
 from components import naming
 from components.profile import DRProfile, RecoveryAction
-from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
-from orchestrator.data.manifest import load_manifest, validated, write_manifest
+from orchestrator.data.manifest import validated
 from orchestrator.data.pg_recovery import validate_postgres
 from orchestrator.model import PermanentError, Step, StepContext, StepKind, StepOutcome
-from orchestrator.plan.zones import copied_zones, zone_of
+from orchestrator.plan.zones import zone_of
 from orchestrator.run.approvals import recorded_approval
 from orchestrator.run.rundir import RunDir, utc_now
-from orchestrator.targets.azure.errors import arm_errors
 from orchestrator.targets.azure.explorer_steps import ExplorerSteps
+from orchestrator.targets.azure.lake_steps import LakeSteps
 from orchestrator.targets.azure.probes import AzureProbes
 from orchestrator.targets.azure.stores import databases as db
 from orchestrator.targets.azure.stores import replay as adf_replay
-from orchestrator.targets.azure.stores.lake import (
-    SAS_TTL_S,
-    UserDelegationSigner,
-    aad_blob_service,
-    iso_z,
-    lake_source,
-    manifest_from_listing,
-    primary_lake_account,
-)
+from orchestrator.targets.azure.stores.lake import aad_blob_service
 from orchestrator.targets.azure.stores.management import ApiVersions, check_provisioning, is_arm_id
 from smoke_tests.check import Check, Target
 from smoke_tests.sql_database import database_online
@@ -59,7 +50,6 @@ if TYPE_CHECKING:
 NOT_YET = "declared, not exercised on Azure: drctl has no Azure implementation of this step yet"
 REPLAY_NOT_YET = ("declared, not exercised on Azure: replay re-runs the platform's ingestion (a Data Factory "
                   "pipeline) from the store's recovered data timestamp, and here there is none to run")
-LAKE_MANIFEST = "lake.json"
 
 
 class AzureDataSteps:
@@ -78,6 +68,7 @@ class AzureDataSteps:
         self.api_versions = ApiVersions(session.resources())
         self.data_group = naming.resource_group_name(config.prefix, "data", config.name_suffix)
         self.explorer = ExplorerSteps(self, kusto)
+        self.lake = LakeSteps(self)
         self.probes = AzureProbes(self)
 
     # -- dispatch ---------------------------------------------------------------------------------
@@ -97,7 +88,8 @@ class AzureDataSteps:
             return self.smoke(step, profile, context)
         if step.kind == StepKind.REPLAY:
             return self.replay(step.component, context)
-        handler = {("lake", StepKind.REHYDRATE): self.lake_rehydrate, ("lake", StepKind.VALIDATE): self.lake_validate,
+        handler = {("lake", StepKind.REHYDRATE): lambda: self.lake.rehydrate(context),
+                   ("lake", StepKind.VALIDATE): self.lake.validate,
                    ("postgres", StepKind.REHYDRATE): self.postgres_rehydrate,
                    ("postgres", StepKind.VALIDATE): self.postgres_validate,
                    ("sql_database", StepKind.REHYDRATE): self.sql_rehydrate,
@@ -190,45 +182,6 @@ class AzureDataSteps:
     def _lake_dest(self) -> BlobServiceClient:
         account = naming.storage_account_name(self.config.prefix, self.config.name_suffix)
         return self.blob_service(f"https://{account}.blob.core.windows.net")
-
-    def _last_sync_time(self, account: str) -> tuple[str | None, str | None]:
-        """The geo copy's lastSyncTime: writes after it may be missing from the secondary."""
-        try:
-            prefix, suffix = self.paired_names()
-            group = naming.resource_group_name(prefix, "data", suffix)
-            with arm_errors(f"geo-replication stats of {account}"):
-                props = self.session.storage().storage_accounts.get_properties(group, account, expand="geoReplicationStats")
-        except PermanentError as err:
-            return None, f"lastSyncTime unavailable: {err}"
-        stats = getattr(props, "geo_replication_stats", None)
-        last_sync = getattr(stats, "last_sync_time", None)
-        return (iso_z(last_sync) if last_sync else None), None
-
-    def lake_rehydrate(self) -> StepOutcome:
-        restore = self.config.restore.lake
-        account, endpoint = lake_source(restore, primary_lake_account(self.config.paired_prefix,
-                                                                      self.config.paired_name_suffix))
-        zones = copied_zones(self.config.lake)
-        source, dest = self.blob_service(endpoint), self._lake_dest()
-        last_sync, note = (None, "a backup account has no geo-replication lag") \
-            if getattr(restore, "source", "geo-secondary") == "backup-account" else self._last_sync_time(account)
-        manifest = manifest_from_listing(source, zones, last_sync_time=last_sync, account=account)
-        write_manifest(RunDir(self.run_dir).manifest(LAKE_MANIFEST), manifest)
-        # source.url is the endpoint the client was made for (the -secondary host on Azure)
-        evidence = rehydrate_lake(source, dest, UserDelegationSigner(source, account, source.url), zones,
-                                  self.max_in_flight, sas_ttl_s=SAS_TTL_S, poll_interval_s=self.poll_interval_s,
-                                  copy_timeout_s=self.copy_timeout_s)
-        evidence = {**evidence, "source_endpoint": endpoint, "zones_copied": zones, "last_sync_time": last_sync,
-                    **({"note": note} if note else {})}
-        # The geo copy's last sync bounds what it holds; a backup account has no lag, so the lake's
-        # own ingestion watermark (its data_end) says to which time it was recovered.
-        recovered = last_sync or manifest.get("data_end")
-        return StepOutcome(outputs={"watermark": manifest["watermark"], "recovered_data_timestamp": recovered},
-                           evidence=evidence)
-
-    def lake_validate(self) -> StepOutcome:
-        manifest = load_manifest(RunDir(self.run_dir).manifest(LAKE_MANIFEST))
-        return validated(validate_lake(self._lake_dest(), manifest, self.data_checks("lake")).to_evidence())
 
     # -- PostgreSQL -------------------------------------------------------------------------------------
     def _postgres(self) -> tuple[dict, str]:

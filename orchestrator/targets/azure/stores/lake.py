@@ -1,19 +1,22 @@
-"""The lake on Azure: rehydrate the new secondary account by server-side copy, with AAD only.
+"""The lake on Azure: where the new secondary account is rehydrated from, with AAD only.
 
-The copy engine is the one the local drill uses (orchestrator/data/lake_recovery.rehydrate_lake),
-unchanged; what is Azure's own here is
+Two copy engines serve it (lake_steps.py picks one from `restore.lake.copy`): the runner's relay
+(orchestrator/data/lake_relay.py, the default), and the server-side copy the local drill uses
+(orchestrator/data/lake_recovery.rehydrate_lake). What is Azure's own here is
 - where the data comes from: the primary account's RA-GRS/RA-GZRS secondary endpoint
   (https://<account>-secondary.blob.core.windows.net, read-only, readable while the primary
-  region is down), or a backup account;
-- how a source URL is signed: a user-delegation SAS (a key obtained with the caller's Entra
-  token; no account key ever leaves Azure). Async Copy Blob cannot authenticate to its source
-  with OAuth (`source_authorization` works only for the synchronous, <= 256 MiB copy), so a SAS
-  it must be, and a user-delegation one is the SAS that needs no key;
+  region is down), a backup account, or the primary account itself after an unplanned failover
+  (stores/lake_failover.py);
+- for a server-side copy, how a source URL is signed: a user-delegation SAS (a key obtained with
+  the caller's Entra token; no account key ever leaves Azure). Async Copy Blob cannot authenticate
+  to its source with OAuth (`source_authorization` works only for the synchronous, <= 256 MiB
+  copy), so a SAS it must be, and a user-delegation one is the SAS that needs no key;
   https://learn.microsoft.com/rest/api/storageservices/create-user-delegation-sas
+  The relay needs no SAS: it reads with the runner's own token.
 - the manifest: the primary cannot be listed (it is down), so the manifest is the listing of the
-  RA-GRS secondary taken at failover time, and its data timestamp is the account's geo-replication
+  source taken at failover time, and its data timestamp is the account's geo-replication
   lastSyncTime (writes after it may be missing from the secondary, so they count against the RPO).
-  Validation then proves the new account holds exactly what the geo copy held.
+  Validation then proves the new account holds exactly what the source held.
 
 (verify in a drill) Get User Delegation Key is a POST; whether the -secondary endpoint serves it
 while the primary region is down is not documented. The signer therefore takes the client to ask
@@ -120,17 +123,22 @@ def lake_source(restore: Any, primary_account: str, suffix: str = DEFAULT_SUFFIX
     """(account name, blob endpoint) to rehydrate from, following the stack's `restore.lake`.
 
     geo-secondary: the primary account's (or `sourceAccount`'s) RA-GRS secondary endpoint;
-    backup-account: `sourceAccount`'s own endpoint."""
+    backup-account: `sourceAccount`'s own endpoint; account-failover: the primary account's (or
+    `sourceAccount`'s) own endpoint, which answers from the paired region once it has failed over."""
     source = getattr(restore, "source", None) or "geo-secondary"
     account = getattr(restore, "source_account", None)
     if source == "geo-secondary":
         account = account or primary_account
         return account, f"https://{account}-secondary.blob.{suffix}"
+    if source == "account-failover":
+        account = account or primary_account
+        return account, f"https://{account}.blob.{suffix}"
     if source == "backup-account":
         if not account:
             raise PermanentError("restore.lake.source is backup-account but restore.lake.sourceAccount is not set")
         return account, f"https://{account}.blob.{suffix}"
-    raise PermanentError(f"restore.lake.source {source!r} is not one drctl knows (geo-secondary, backup-account)")
+    raise PermanentError(f"restore.lake.source {source!r} is not one drctl knows "
+                         "(geo-secondary, backup-account, account-failover)")
 
 
 def aad_blob_service(endpoint: str, credential: Any, **kwargs: Any) -> BlobServiceClient:
