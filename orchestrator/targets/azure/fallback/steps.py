@@ -27,7 +27,7 @@ from components import naming
 from components.profile import DRProfile, RecoveryAction
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.ingest import LakeSink
-from orchestrator.data.lake_recovery import rehydrate_lake
+from orchestrator.data.lake_relay import relay_lake
 from orchestrator.data.manifest import compare, lake_facts, table_facts
 from orchestrator.model import GateWaiting, PermanentError, Step, StepContext, StepKind, StepOutcome, TransientError
 from orchestrator.plan.zones import copied_zones
@@ -37,8 +37,8 @@ from orchestrator.targets.azure.deploy.events import urn_parts
 from orchestrator.targets.azure.deploy.session import ComponentIndex
 from orchestrator.targets.azure.deploy.stack import PulumiStack
 from orchestrator.targets.azure.fallback.traffic import DNS_NOT_YET, prioritise_region, profile_id
+from orchestrator.targets.azure.lake_steps import RELAY_JOURNAL, RELAY_MAX_IN_FLIGHT
 from orchestrator.targets.azure.stores import databases as db
-from orchestrator.targets.azure.stores.lake import SAS_TTL_S, UserDelegationSigner
 from orchestrator.targets.azure.stores.management import check_provisioning, is_arm_id
 
 if TYPE_CHECKING:
@@ -152,14 +152,14 @@ class AzureFallbackSteps:
         return self.data.blob_service(f"https://{self._account(config)}.blob.core.windows.net")
 
     def lake_rehydrate(self) -> StepOutcome:
-        """System date first (the primary's own watermark), then a server-side copy from the
-        secondary account of whatever the primary lacks, signed with a user-delegation SAS."""
+        """System date first (the primary's own watermark), then a copy through the runner of whatever
+        the primary lacks: the secondary lake is private-only, so the primary's storage service could
+        not fetch a server-side copy's source (orchestrator/data/lake_relay.py)."""
         zones = copied_zones(self.config.lake)
         primary, secondary = self._lake(self.config), self._lake(self.secondary_config)
         before = LakeSink(primary).watermark_record()
-        signer = UserDelegationSigner(secondary, self._account(self.secondary_config), secondary.url)
-        evidence = rehydrate_lake(secondary, primary, signer, zones, self.data.max_in_flight, sas_ttl_s=SAS_TTL_S,
-                                  poll_interval_s=self.data.poll_interval_s, copy_timeout_s=self.data.copy_timeout_s)
+        evidence = relay_lake(secondary, primary, zones, min(self.data.max_in_flight, RELAY_MAX_IN_FLIGHT),
+                              journal=RunDir(self.run_dir).manifest(RELAY_JOURNAL))
         after = LakeSink(primary).watermark_record()
         return StepOutcome(
             outputs={"watermark": after and after["batch"], "system_date": before and before["data_end"],

@@ -261,7 +261,8 @@ def test_environment_kept_for_the_checks_is_only_what_they_read(tmp_path):
            "GITHUB_TOKEN": "ghp-never-kept"}
     inputs = gather_inputs(project, "secondary", env)
     assert dict(inputs.env) == {"AZURE_CLIENT_ID": "a", "ARM_CLIENT_ID": "b", "PULUMI_CONFIG_PASSPHRASE": "p"}
-    assert inputs.needs.role_assignment_groups == ("rg-contoso-data-ase",)
+    # The data group (the factory's and the runner's roles) and the foundation group (the runner's on Key Vault).
+    assert inputs.needs.role_assignment_groups == ("rg-contoso-data-ase", "rg-contoso-foundation-ase")
     assert inputs.secrets_provider is None and inputs.provider_config == {"azure-native:location": "eastus"}
 
 
