@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from components.errors import ConfigError
+from components.hub_layout import carve_hub
 from stacks.stack_file import LOCATION_KEY, NAMESPACE
 
 if TYPE_CHECKING:
@@ -34,13 +35,36 @@ def check_cross_key_rules(config: StackConfig) -> None:
             raise ConfigError(
                 config.source, zone_key, "raw is the platform's copy of the source: recreating it needs lake.sourceRetainsData"
             )
+    _check_runner(config)
     if config.event_hubs.sku == "Basic" and config.enabled("eventHubs"):
         # Basic has no Geo-DR alias; the seeds' uplift path needs Standard or above.
         raise ConfigError(config.source, f"{NAMESPACE}:eventHubs", "sku Basic has no Geo-DR: use Standard or Premium")
 
 
+def _check_runner(config: StackConfig) -> None:
+    """A runner in the DR hub needs room there: inside the address space, clear of the carved subnets."""
+    runner = config.runner
+    if runner is None or runner.network.kind != "hub" or not config.is_secondary:
+        return
+    key = f"{NAMESPACE}:runner.network.addressPrefix"
+    prefix = ipaddress.ip_network(runner.network.address_prefix)
+    if not prefix.subnet_of(ipaddress.ip_network(config.address_space)):  # type: ignore[arg-type]
+        raise ConfigError(config.source, key, f"{prefix} is outside the hub's addressSpace {config.address_space}")
+    layout = carve_hub(config.address_space)
+    for name, subnet in (("data", layout.data), ("private-endpoints", layout.private_endpoints),
+                         ("AzureFirewallSubnet", layout.firewall), ("GatewaySubnet", layout.gateway)):
+        if prefix.overlaps(subnet):
+            raise ConfigError(config.source, key, f"{prefix} overlaps the hub's {name} subnet {subnet}")
+
+
 def check_against_paired(config: StackConfig, paired: dict[str, Any]) -> StackConfig:
     """Refuse what would clash with the paired stack; return the config with its prefix and suffix."""
+    other_runner = paired.get(f"{NAMESPACE}:runner")
+    if config.runner is not None and isinstance(other_runner, dict) \
+            and other_runner.get("objectId") != config.runner.object_id:
+        # The primary makes the runner's day-0 endpoints and roles for the runner its own file names.
+        raise ConfigError(config.source, f"{NAMESPACE}:runner.objectId",
+                          f"differs from the paired stack '{config.paired_stack}''s runner: both must name the same")
     other_space = paired.get(f"{NAMESPACE}:addressSpace")
     if isinstance(other_space, str):
         try:
