@@ -22,6 +22,7 @@ from components.hub_layout import (
     RUNNER_SUBNET,
     carve_hub,
 )
+from components.hub_nsg import nsg_rules
 from components.private_endpoint import PRIVATE_DNS_ZONES
 from components.profile import (
     Dependency,
@@ -65,30 +66,6 @@ PROFILE = DRProfile(
     ),
     notes=("Firewall rules and routes are code: the secondary gets the same policy with its own addresses.",),
 )
-
-def _inbound(name: str, priority: int, access: str, source: str, destination: str) -> network.SecurityRuleArgs:
-    return network.SecurityRuleArgs(
-        name=name,
-        priority=priority,
-        direction="Inbound",
-        access=access,
-        protocol="*",
-        source_address_prefix=source,
-        source_port_range="*",
-        destination_address_prefix=destination,
-        destination_port_range="*",
-    )
-
-
-def _nsg_rules(allow_vnet_inbound: bool) -> list[network.SecurityRuleArgs]:
-    # The deny sits at the last custom priority: it overrides Azure's default AllowVnetInBound and
-    # AllowAzureLoadBalancerInBound (65000+), so anything inbound has to be opened on purpose.
-    deny = _inbound("deny-all-inbound", 4096, "Deny", "*", "*")
-    if not allow_vnet_inbound:
-        return [deny]
-    # Private endpoints must stay reachable from inside the network (hub, peered spokes, VPN).
-    return [_inbound("allow-vnet-inbound", 4000, "Allow", "VirtualNetwork", "VirtualNetwork"), deny]
-
 
 # Stack outputs, read by drctl and the smoke tests.
 VNET_ID_OUTPUT = "vnetId"
@@ -153,7 +130,7 @@ class Connectivity(pulumi.ComponentResource):
                 network_security_group_name=naming.nsg_name(args.prefix, role, args.name_suffix),
                 resource_group_name=args.resource_group_name,
                 location=args.location,
-                security_rules=_nsg_rules(allow_vnet_inbound=role == PRIVATE_ENDPOINT_SUBNET),
+                security_rules=nsg_rules(allow_vnet_inbound=role == PRIVATE_ENDPOINT_SUBNET),
                 opts=child,
             )
             for role in (DATA_SUBNET, PRIVATE_ENDPOINT_SUBNET)

@@ -4,6 +4,8 @@ data-plane call of the plans, and each missing link named."""
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 import shutil
 import subprocess
 import sys
@@ -120,3 +122,18 @@ def test_a_stack_without_a_runner_fails_coverage_naming_the_key(tmp_path):
     assert result.returncode == 1, result.stderr
     assert "dataplatform:runner" in result.stdout
     assert "lake.list_source" in result.stdout
+
+
+def test_failover_dry_run_prints_the_path_table_and_its_json_lists_them():
+    shown = subprocess.run([sys.executable, "-m", "orchestrator.cli", "failover", "--stack", "secondary", "--dry-run"],
+                           capture_output=True, text=True, cwd=REPO, env={**os.environ, "COLUMNS": "250"})
+    assert shown.returncode == 0, shown.stderr
+    assert "data-plane paths" in shown.stdout and "lake.list_source" in shown.stdout
+    assert "paths, " in shown.stdout.splitlines()[-1]  # the count, and how many are not ok
+    document = subprocess.run([sys.executable, "-m", "orchestrator.cli", "failover", "--stack", "secondary",
+                               "--dry-run", "--json"], capture_output=True, text=True, cwd=REPO)
+    paths = json.loads(document.stdout)["paths"]
+    listing = next(p for p in paths if p["operation"] == "lake.list_source")
+    assert set(listing) == {"operation", "actor", "target", "endpoint", "network", "identity"}
+    assert listing["endpoint"] == "https://contosolakeaue-secondary.blob.core.windows.net"
+    assert set(listing["network"]) == {"ok", "via", "missing"} and set(listing["identity"]) == {"ok", "role", "missing"}
