@@ -6,13 +6,12 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
+from project_files import copy_project, edit_stack
 
 from orchestrator.paths.assess import assess_paths
 from orchestrator.paths.model import PathResult
@@ -85,11 +84,11 @@ def test_dropping_a_role_assignment_names_the_role(graphs):
 
 
 def test_a_runner_in_the_hub_cannot_reach_the_geo_copy_but_gets_firewall_egress(tmp_path):
-    project = _project_copy(tmp_path)
+    project = copy_project(tmp_path)
     runner = {"objectId": "11111111-1111-1111-1111-111111111111",
               "network": {"kind": "hub", "addressPrefix": "10.20.3.192/27"}}
     for stack in ("primary", "secondary"):
-        _edit(project, stack, lambda c: c.__setitem__("dataplatform:runner", runner))
+        edit_stack(project, stack, lambda c: c.__setitem__("dataplatform:runner", runner))
     graphs = {stack: capture_graph(project, stack) for stack in ("primary", "secondary")}
     config = load_stack_config(project, "secondary")
     paths = {p.operation: p for p in assess_paths(config, graphs["secondary"], graphs["primary"])}
@@ -100,23 +99,9 @@ def test_a_runner_in_the_hub_cannot_reach_the_geo_copy_but_gets_firewall_egress(
     assert paths["lake.write_target"].network.ok  # the hub's own endpoint, its zone linked to the hub
 
 
-def _project_copy(dest: Path) -> Path:
-    for name in ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml"):
-        shutil.copy(REPO / name, dest / name)
-    shutil.copytree(REPO / "pipelines", dest / "pipelines")
-    return dest
-
-
-def _edit(project: Path, stack: str, edit) -> None:
-    path = project / f"Pulumi.{stack}.yaml"
-    document = yaml.safe_load(path.read_text())
-    edit(document["config"])
-    path.write_text(yaml.safe_dump(document))
-
-
 def test_a_stack_without_a_runner_fails_coverage_naming_the_key(tmp_path):
-    project = _project_copy(tmp_path)
-    _edit(project, "secondary", lambda c: c.pop("dataplatform:runner"))
+    project = copy_project(tmp_path)
+    edit_stack(project, "secondary", lambda c: c.pop("dataplatform:runner"))
     result = subprocess.run([sys.executable, "-m", "orchestrator.cli", "coverage", "--stack", "secondary",
                              "--project-dir", str(project)], capture_output=True, text=True, cwd=REPO)
     assert result.returncode == 1, result.stderr

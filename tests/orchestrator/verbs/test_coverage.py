@@ -10,14 +10,13 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 from junitparser import Failure, JUnitXml
+from project_files import copy_project, edit_stack
 
 from components import registry
 from components.catalog import CATALOG
@@ -154,21 +153,6 @@ def test_a_broken_baseline_is_a_gap_naming_the_component(views):
 # -- the stack files decide: geo-redundancy off in the primary, a service missing in the secondary -----
 
 
-def _project_copy(dest: Path) -> Path:
-    dest.mkdir(parents=True)
-    for name in ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml"):
-        shutil.copy2(REPO / name, dest / name)
-    shutil.copytree(REPO / "pipelines", dest / "pipelines")
-    return dest
-
-
-def _edit_stack(project: Path, stack: str, edit) -> None:
-    path = project / f"Pulumi.{stack}.yaml"
-    document = yaml.safe_load(path.read_text())
-    edit(document["config"])
-    path.write_text(yaml.safe_dump(document, sort_keys=False))
-
-
 def _primary_edits(config: dict) -> None:
     config["dataplatform:lake"]["redundancy"] = "Standard_LRS"  # no geo copy to rehydrate from
     config["dataplatform:services"].update({"eventHubsGeoDr": True, "ddos": True})
@@ -184,9 +168,9 @@ def _secondary_edits(config: dict) -> None:
 
 @pytest.fixture(scope="module")
 def gapped(tmp_path_factory) -> tuple[subprocess.CompletedProcess, Path]:
-    project = _project_copy(tmp_path_factory.mktemp("coverage") / "project")
-    _edit_stack(project, "primary", _primary_edits)
-    _edit_stack(project, "secondary", _secondary_edits)
+    project = copy_project(tmp_path_factory.mktemp("coverage") / "project")
+    edit_stack(project, "primary", _primary_edits)
+    edit_stack(project, "secondary", _secondary_edits)
     junit = project / "reports" / "coverage.xml"
     result = drctl("coverage", "--stack", "secondary", "--project-dir", str(project), "--junit", str(junit))
     return result, junit
