@@ -10,7 +10,7 @@ from smoke_tests.check import data, smoke
 COMPONENT = "ai_search"
 
 CHECKS = (
-    smoke(COMPONENT, "service-running"),
+    smoke(COMPONENT, "service-running", plane="management"),
     smoke(COMPONENT, "index-names-list"),
     smoke(COMPONENT, "search-top-1"),
     data(COMPONENT, "document-counts"),

@@ -10,8 +10,8 @@ from smoke_tests.check import data, smoke
 COMPONENT = "ai_services"
 
 CHECKS = (
-    smoke(COMPONENT, "account-provisioned"),
-    smoke(COMPONENT, "deployments-list"),
+    smoke(COMPONENT, "account-provisioned", plane="management"),
+    smoke(COMPONENT, "deployments-list", plane="management"),
     smoke(COMPONENT, "inference-one-token"),
-    data(COMPONENT, "deployment-parity"),
+    data(COMPONENT, "deployment-parity", plane="management"),
 )

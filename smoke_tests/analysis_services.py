@@ -10,7 +10,7 @@ from smoke_tests.check import data, smoke
 COMPONENT = "analysis_services"
 
 CHECKS = (
-    smoke(COMPONENT, "analysis-server-succeeded"),
+    smoke(COMPONENT, "analysis-server-succeeded", plane="management"),
     smoke(COMPONENT, "xmla-connect"),
     data(COMPONENT, "model-refresh"),
 )

@@ -47,7 +47,7 @@ class CheckKind(StrEnum):
     DATA = "data"  # the recovered data is complete and accurate: counts, checksums, watermarks
 
 
-Plane = Literal["data", "management"]
+Plane = Literal["data", "management", "public"]
 
 
 class Target(StrEnum):
@@ -82,7 +82,7 @@ class Check:
     # it where only a read is wanted (a fallback's checks of the primary).
     fails_over: bool = False
     # Where it calls the service: its data plane (through the runner's private endpoints, with a data
-    # role), or only Azure Resource Manager (a provisioning state, a list of subnets).
+    # role), only Azure Resource Manager (a provisioning state, a list of subnets), or public DNS.
     plane: Plane = "data"
 
     def __post_init__(self) -> None:

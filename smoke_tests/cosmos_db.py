@@ -10,7 +10,7 @@ from smoke_tests.check import data, smoke
 COMPONENT = "cosmos_db"
 
 CHECKS = (
-    smoke(COMPONENT, "account-read"),
+    smoke(COMPONENT, "account-read", plane="management"),
     smoke(COMPONENT, "canary-upsert-read"),
     data(COMPONENT, "document-count"),
     data(COMPONENT, "max-ts-watermark"),

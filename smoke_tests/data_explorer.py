@@ -81,7 +81,7 @@ def max_ingestion_time(facts: ExplorerFacts) -> tuple[list[str], dict]:
 
 
 CHECKS = (
-    smoke(COMPONENT, "cluster-running", cluster_running, AZURE),
+    smoke(COMPONENT, "cluster-running", cluster_running, AZURE, plane="management"),
     smoke(COMPONENT, "kql-print-1", kql_print_1, AZURE),
     data(COMPONENT, "row-counts", row_counts, AZURE),
     data(COMPONENT, "max-ingestion-time", max_ingestion_time, AZURE),

@@ -10,6 +10,6 @@ from smoke_tests.check import data, smoke
 COMPONENT = "data_share"
 
 CHECKS = (
-    smoke(COMPONENT, "data-share-account-reachable"),
-    data(COMPONENT, "snapshot-sync-status"),
+    smoke(COMPONENT, "data-share-account-reachable", plane="management"),
+    data(COMPONENT, "snapshot-sync-status", plane="management"),
 )

@@ -10,7 +10,7 @@ from smoke_tests.check import data, smoke
 COMPONENT = "databricks"
 
 CHECKS = (
-    smoke(COMPONENT, "workspace-url-resolves"),
+    smoke(COMPONENT, "workspace-url-resolves", plane="public"),
     smoke(COMPONENT, "current-user-me"),
     smoke(COMPONENT, "clusters-list"),
     smoke(COMPONENT, "smoke-job-run"),

@@ -10,5 +10,5 @@ from smoke_tests.check import smoke
 COMPONENT = "ddos"
 
 CHECKS = (
-    smoke(COMPONENT, "ddos-plan-provisioned"),
+    smoke(COMPONENT, "ddos-plan-provisioned", plane="management"),
 )

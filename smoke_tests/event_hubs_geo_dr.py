@@ -47,6 +47,6 @@ def alias_resolves_to_secondary(probe: AliasProbe) -> dict:
 
 
 CHECKS = (
-    smoke(COMPONENT, "alias-resolves-to-secondary", alias_resolves_to_secondary, AZURE, fails_over=True),
-    data(COMPONENT, "hubs-and-consumer-groups-match"),
+    smoke(COMPONENT, "alias-resolves-to-secondary", alias_resolves_to_secondary, AZURE, fails_over=True, plane="management"),
+    data(COMPONENT, "hubs-and-consumer-groups-match", plane="management"),
 )

@@ -10,8 +10,8 @@ from smoke_tests.check import data, smoke
 COMPONENT = "express_route"
 
 CHECKS = (
-    smoke(COMPONENT, "circuit-provisioned"),
-    smoke(COMPONENT, "gateway-provisioned"),
-    smoke(COMPONENT, "connection-connected"),
-    data(COMPONENT, "routes-learned"),
+    smoke(COMPONENT, "circuit-provisioned", plane="management"),
+    smoke(COMPONENT, "gateway-provisioned", plane="management"),
+    smoke(COMPONENT, "connection-connected", plane="management"),
+    data(COMPONENT, "routes-learned", plane="management"),
 )

@@ -10,5 +10,5 @@ from smoke_tests.check import smoke
 COMPONENT = "fabric_capacity"
 
 CHECKS = (
-    smoke(COMPONENT, "fabric-capacity-active"),
+    smoke(COMPONENT, "fabric-capacity-active", plane="management"),
 )

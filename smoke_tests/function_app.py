@@ -10,6 +10,6 @@ from smoke_tests.check import smoke
 COMPONENT = "function_app"
 
 CHECKS = (
-    smoke(COMPONENT, "function-app-running"),
+    smoke(COMPONENT, "function-app-running", plane="management"),
     smoke(COMPONENT, "function-health-endpoint"),
 )

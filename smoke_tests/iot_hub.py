@@ -10,7 +10,7 @@ from smoke_tests.check import data, smoke
 COMPONENT = "iot_hub"
 
 CHECKS = (
-    smoke(COMPONENT, "hub-active"),
-    smoke(COMPONENT, "endpoint-health"),
+    smoke(COMPONENT, "hub-active", plane="management"),
+    smoke(COMPONENT, "endpoint-health", plane="management"),
     data(COMPONENT, "device-count"),
 )

@@ -10,7 +10,7 @@ from smoke_tests.check import smoke
 COMPONENT = "load_balancer"
 
 CHECKS = (
-    smoke(COMPONENT, "load-balancer-provisioned"),
-    smoke(COMPONENT, "probe-health"),
+    smoke(COMPONENT, "load-balancer-provisioned", plane="management"),
+    smoke(COMPONENT, "probe-health", plane="management"),
     smoke(COMPONENT, "data-path-availability"),
 )

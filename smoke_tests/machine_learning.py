@@ -10,7 +10,7 @@ from smoke_tests.check import data, smoke
 COMPONENT = "machine_learning"
 
 CHECKS = (
-    smoke(COMPONENT, "workspace-provisioned"),
+    smoke(COMPONENT, "workspace-provisioned", plane="management"),
     smoke(COMPONENT, "models-list"),
     smoke(COMPONENT, "datastores-list"),
     data(COMPONENT, "asset-parity"),

@@ -10,7 +10,7 @@ from smoke_tests.check import data, smoke
 COMPONENT = "mysql"
 
 CHECKS = (
-    smoke(COMPONENT, "server-ready"),
+    smoke(COMPONENT, "server-ready", plane="management"),
     smoke(COMPONENT, "select-1"),
     data(COMPONENT, "row-counts"),
     data(COMPONENT, "table-checksums"),

@@ -10,5 +10,5 @@ from smoke_tests.check import smoke
 COMPONENT = "network_watcher"
 
 CHECKS = (
-    smoke(COMPONENT, "network-watcher-present"),
+    smoke(COMPONENT, "network-watcher-present", plane="management"),
 )

@@ -10,6 +10,6 @@ from smoke_tests.check import smoke
 COMPONENT = "public_dns"
 
 CHECKS = (
-    smoke(COMPONENT, "zone-name-servers"),
-    smoke(COMPONENT, "records-resolve"),
+    smoke(COMPONENT, "zone-name-servers", plane="public"),
+    smoke(COMPONENT, "records-resolve", plane="public"),
 )

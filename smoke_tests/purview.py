@@ -10,7 +10,7 @@ from smoke_tests.check import data, smoke
 COMPONENT = "purview"
 
 CHECKS = (
-    smoke(COMPONENT, "purview-account-provisioned"),
+    smoke(COMPONENT, "purview-account-provisioned", plane="management"),
     smoke(COMPONENT, "purview-collections-readable"),
     data(COMPONENT, "asset-counts"),
 )

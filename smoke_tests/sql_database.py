@@ -37,7 +37,7 @@ def database_online(probe: SqlDatabaseProbe) -> dict:
 
 
 CHECKS = (
-    smoke(COMPONENT, "database-online", database_online, AZURE),
+    smoke(COMPONENT, "database-online", database_online, AZURE, plane="management"),
     smoke(COMPONENT, "select-1"),
     data(COMPONENT, "row-counts"),
     data(COMPONENT, "table-checksums"),

@@ -10,7 +10,7 @@ from smoke_tests.check import data, smoke
 COMPONENT = "sql_managed_instance"
 
 CHECKS = (
-    smoke(COMPONENT, "managed-instance-ready"),
+    smoke(COMPONENT, "managed-instance-ready", plane="management"),
     smoke(COMPONENT, "select-1"),
     data(COMPONENT, "row-counts"),
     data(COMPONENT, "max-timestamp"),

@@ -10,8 +10,8 @@ from smoke_tests.check import data, smoke
 COMPONENT = "sql_server_vm"
 
 CHECKS = (
-    smoke(COMPONENT, "recovery-plan-readable"),
-    smoke(COMPONENT, "replicated-items-healthy"),
+    smoke(COMPONENT, "recovery-plan-readable", plane="management"),
+    smoke(COMPONENT, "replicated-items-healthy", plane="management"),
     data(COMPONENT, "row-counts"),
     data(COMPONENT, "max-timestamp"),
 )

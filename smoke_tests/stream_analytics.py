@@ -10,7 +10,7 @@ from smoke_tests.check import data, smoke
 COMPONENT = "stream_analytics"
 
 CHECKS = (
-    smoke(COMPONENT, "job-running"),
-    smoke(COMPONENT, "input-output-test"),
-    data(COMPONENT, "output-watermark-advancing"),
+    smoke(COMPONENT, "job-running", plane="management"),
+    smoke(COMPONENT, "input-output-test", plane="management"),
+    data(COMPONENT, "output-watermark-advancing", plane="management"),
 )

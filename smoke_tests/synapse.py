@@ -10,10 +10,10 @@ from smoke_tests.check import data, smoke
 COMPONENT = "synapse"
 
 CHECKS = (
-    smoke(COMPONENT, "workspace-provisioned"),
-    smoke(COMPONENT, "sql-pool-online"),
+    smoke(COMPONENT, "workspace-provisioned", plane="management"),
+    smoke(COMPONENT, "sql-pool-online", plane="management"),
     smoke(COMPONENT, "sql-select-1"),
-    smoke(COMPONENT, "spark-pool-provisioned"),
+    smoke(COMPONENT, "spark-pool-provisioned", plane="management"),
     data(COMPONENT, "row-counts"),
     data(COMPONENT, "max-load-timestamp"),
 )

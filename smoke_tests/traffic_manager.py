@@ -10,7 +10,7 @@ from smoke_tests.check import smoke
 COMPONENT = "traffic_manager"
 
 CHECKS = (
-    smoke(COMPONENT, "profile-monitor-online"),
-    smoke(COMPONENT, "endpoints-online"),
-    smoke(COMPONENT, "fqdn-resolves-to-secondary"),
+    smoke(COMPONENT, "profile-monitor-online", plane="management"),
+    smoke(COMPONENT, "endpoints-online", plane="management"),
+    smoke(COMPONENT, "fqdn-resolves-to-secondary", plane="public"),
 )

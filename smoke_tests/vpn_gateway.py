@@ -10,7 +10,7 @@ from smoke_tests.check import data, smoke
 COMPONENT = "vpn_gateway"
 
 CHECKS = (
-    smoke(COMPONENT, "gateway-provisioned"),
-    smoke(COMPONENT, "connection-connected"),
-    data(COMPONENT, "routes-learned"),
+    smoke(COMPONENT, "gateway-provisioned", plane="management"),
+    smoke(COMPONENT, "connection-connected", plane="management"),
+    data(COMPONENT, "routes-learned", plane="management"),
 )

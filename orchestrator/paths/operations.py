@@ -18,6 +18,7 @@ from smoke_tests.check import Check
 from stacks.config import StackConfig
 
 LAKE = "storage:StorageAccount"
+PUBLIC_DNS = "public DNS (port 53)"
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,7 @@ def _op(name: str, component: str, stack: str, service: ServiceAccess, access: A
 def _public(name: str, fqdn: str, stack: str, component: str = "platform", action: str = "") -> Operation:
     return Operation(name=name, actor="runner", component=component, stack=stack, target_type="",
                      target_component="", access=Access("", "", action) if action else None,
-                     endpoint=f"https://{fqdn}", fqdn=fqdn)
+                     endpoint=fqdn if fqdn == PUBLIC_DNS else f"https://{fqdn}", fqdn=fqdn)
 
 
 def _lake_source(config: StackConfig) -> list[Operation]:
@@ -110,6 +111,8 @@ def _check_operations(stack: str, profiles: dict[str, DRProfile]) -> Iterable[Op
             name = f"{component}.{check.kind}.{check.name}"
             if check.plane == "management":
                 yield _public(name, "management.azure.com", stack, component)
+            elif check.plane == "public":
+                yield _public(name, PUBLIC_DNS, stack, component)
             elif service is None:
                 # A data-plane check of a service with no access declared above: a visible gap.
                 yield Operation(name=name, actor="runner", component=component, stack=stack, target_type="",
