@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from orchestrator.paths.graph_index import Found, GraphIndex
 from orchestrator.paths.model import Link, Operation, PathResult
 from orchestrator.paths.operations import plan_operations
-from orchestrator.paths.resolve import factory_network, identity, runner_network
+from orchestrator.paths.resolve import factory_network, identity, runner_network, storage_service_network
 from orchestrator.program.capture import Graph
 from stacks.config import StackConfig
 
@@ -44,9 +44,12 @@ def assess_paths(config: StackConfig, graph: Graph, paired: Graph | None) -> lis
         else:
             if operation.actor == "data_factory":
                 network = factory_network(index, operation, target)
+            elif operation.actor == "storage_service":
+                network = storage_service_network(operation, target)
             else:
                 network = runner_network(index, runner, operation, target, config.stack, hub_vnet_id)
-            who = identity(index, operation, target, runner.object_id)
+            who = (Link(True, via="a user-delegation SAS the runner signs") if operation.actor == "storage_service"
+                   else identity(index, operation, target, runner.object_id))
         results.append(PathResult(
             operation=operation.name, actor=operation.actor,
             target=target.label if target else (operation.fqdn or operation.target_component),

@@ -11,7 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-Actor = Literal["runner", "data_factory"]
+# The runner (drctl), the factory (its replay copies), or the new lake's storage service (which
+# fetches a server-side copy's source itself).
+Actor = Literal["runner", "data_factory", "storage_service"]
 
 
 @dataclass(frozen=True)

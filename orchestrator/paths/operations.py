@@ -71,7 +71,12 @@ def _lake_source(config: StackConfig) -> list[Operation]:
                 _op("lake.read_source", "lake", paired, lake)]
     geo = ServiceAccess(LAKE, Access("blob_secondary", "blob", roles.BLOB_READ),
                         "https://{name}-secondary.blob.core.windows.net")
-    return [_op("lake.list_source", "lake", paired, geo), _op("lake.read_source", "lake", paired, geo)]
+    listing = [_op("lake.list_source", "lake", paired, geo)]
+    if config.restore.lake is not None and config.restore.lake.copy_method == "server-side":
+        sign = Access("blob_secondary", "blob", roles.USER_DELEGATION_KEY)
+        return [*listing, _op("lake.sign_source", "lake", paired, geo, sign),
+                _op("lake.server_side_copy", "lake", paired, geo, actor="storage_service")]
+    return [*listing, _op("lake.read_source", "lake", paired, geo)]
 
 
 def _failover_steps(config: StackConfig, components: set[str]) -> list[Operation]:

@@ -153,3 +153,16 @@ def _assigned(index: GraphIndex, operation: Operation, target: Found | None, pri
     wanted = " or ".join(roles.roles_for(action)) or action
     where = target.label if target else "its scope"
     return Link(False, missing=[f"{wanted} for the {operation.actor.replace('_', ' ')} on {where}"])
+
+
+def storage_service_network(operation: Operation, target: Found | None) -> Link:
+    """A server-side copy: the destination's storage service fetches the source URL itself, from
+    outside any private network, so only a public endpoint open to it will do."""
+    if target is None:
+        return Link(False, missing=["the copy's source account"])
+    acls = target.inputs.get("networkAcls") or {}
+    if target.inputs.get("publicNetworkAccess") != "Disabled" and acls.get("defaultAction", "Allow") == "Allow":
+        return Link(True, via=f"{target.label}'s public endpoint")
+    return Link(False, missing=[f"{target.label}'s public endpoint (a server-side copy's source is fetched by the "
+                                "destination's storage service, outside any private network): use "
+                                "dataplatform:restore.lake.copy relay"])

@@ -15,6 +15,7 @@ CONTAINER_WRITE = "Microsoft.Storage/storageAccounts/blobServices/containers/wri
 EVENT_SEND = "Microsoft.EventHub/namespaces/messages/send/action"
 EVENT_RECEIVE = "Microsoft.EventHub/namespaces/messages/receive/action"
 SECRET_GET = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
+USER_DELEGATION_KEY = "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"
 PIPELINE_RUN = "Microsoft.DataFactory/factories/pipelines/createRun/action"
 
 ROLES: dict[str, tuple[str, tuple[str, ...]]] = {

@@ -122,3 +122,16 @@ def test_failover_dry_run_prints_the_path_table_and_its_json_lists_them():
     assert set(listing) == {"operation", "actor", "target", "endpoint", "network", "identity"}
     assert listing["endpoint"] == "https://contosolakeaue-secondary.blob.core.windows.net"
     assert set(listing["network"]) == {"ok", "via", "missing"} and set(listing["identity"]) == {"ok", "role", "missing"}
+
+
+def test_a_server_side_copy_from_the_closed_lake_is_a_gap_that_says_why(tmp_path):
+    project = copy_project(tmp_path)
+    edit_stack(project, "secondary", lambda c: c["dataplatform:restore"]["lake"].__setitem__("copy", "server-side"))
+    graphs = {stack: capture_graph(project, stack) for stack in ("primary", "secondary")}
+    paths = {p.operation: p for p in assess_paths(load_stack_config(project, "secondary"), graphs["secondary"],
+                                                  graphs["primary"])}
+    assert paths["lake.sign_source"].ok  # the runner may ask for a user delegation key
+    fetch = paths["lake.server_side_copy"]
+    assert fetch.actor == "storage_service" and not fetch.network.ok
+    assert "restore.lake.copy relay" in fetch.network.missing[0]
+    assert "lake.read_source" not in paths
