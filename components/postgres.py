@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -26,6 +27,7 @@ from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, Sta
 from smoke_tests.postgres import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:PostgresServer"
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 PROFILE = DRProfile(
     key="postgres",
@@ -83,6 +85,15 @@ class PostgresSettings(ServiceSettings):
     geo_redundant_backup: bool = Field(False, alias="geoRedundantBackup")
     databases: tuple[str, ...] = ("platform",)
     entra_admin: EntraAdmin | None = Field(None, alias="entraAdmin")
+
+    @field_validator("entra_admin")
+    @classmethod
+    def _object_id_is_a_guid(cls, admin: EntraAdmin | None) -> EntraAdmin | None:
+        # Azure names the administrator by this id (.../administrators/<objectId>); a placeholder
+        # such as "<group object id>" would only fail at deploy time.
+        if admin is not None and not GUID.fullmatch(admin.object_id):
+            raise ValueError(f"objectId {admin.object_id!r} is not an Entra object id (a GUID)")
+        return admin
 
     @field_validator("databases")
     @classmethod
