@@ -37,9 +37,14 @@ def entra_admin(server: PostgresServer, admin: EntraAdmin, *, restored: bool, na
 
     `restored`: the server is a geo-restore and the paired stack declares this same administrator, so
     Azure copied it with the server: it is adopted (imported), never created. Otherwise it is created.
+    For an administrator every stack declares (e.g. drctl's own identity), pass `server.restored`;
+    for one only this stack may declare, `server.carries_paired_admin(object_id)`.
     """
     opts = pulumi.ResourceOptions(parent=server)
-    if restored:
+    # Not in a preview: the engine reads an import at once, and before the failover's geo-restore the
+    # administrator does not exist yet ("resource does not exist"), so `pulumi up` run by hand would
+    # stop in its own preview. The update that follows imports it.
+    if restored and not pulumi.runtime.is_dry_run():
         opts = pulumi.ResourceOptions(parent=server, import_=administrator_id(server.arm_id(), admin.object_id))
     # The v3 class for server administrators (API 2025-08-01); `Administrator` is the older alias.
     # The inputs are the restored administrator's own (the paired stack declares the same principal),

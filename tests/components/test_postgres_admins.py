@@ -73,3 +73,10 @@ def test_the_paired_admin_is_recognised_whatever_the_case_of_its_object_id(tmp_p
     primary["config"]["dataplatform:postgres"]["entraAdmin"]["objectId"] = object_id
     (tmp_path / "Pulumi.primary.yaml").write_text(yaml.safe_dump(primary))
     assert run_program("secondary", tmp_path)["postgres-entra-admin"].endswith(f"/administrators/{SHIPPED_ADMIN}")
+
+
+def test_a_preview_of_the_secondary_shows_the_admin_without_importing_it(monkeypatch):
+    # Before the failover the restored server and its admin do not exist: an import in the preview
+    # would fail it (the CLI's own preview of `pulumi up` included).
+    monkeypatch.setattr(pulumi.runtime, "is_dry_run", lambda: True)
+    assert run_program("secondary") == {"postgres-entra-admin": None}
