@@ -33,8 +33,8 @@ def _created_for_managed(resource: Any, managed: frozenset[str]) -> bool:
         return True
     if str(resource.type).lower() != NETWORK_INTERFACE:
         return False
-    endpoints = {i.rsplit("/", 1)[-1] for i in managed if f"/providers/{PRIVATE_ENDPOINT}/" in i}
-    return str(resource.name).lower().split(".nic.", 1)[0] in endpoints and ".nic." in str(resource.name).lower()
+    endpoint, nic, _ = str(resource.name).lower().partition(".nic.")
+    return bool(nic) and any(i.endswith(f"/providers/{PRIVATE_ENDPOINT}/{endpoint}") for i in managed)
 
 
 def unmanaged_in_group(session: AzureSession, group: str, managed: frozenset[str], stack: str) -> Check:
@@ -44,10 +44,10 @@ def unmanaged_in_group(session: AzureSession, group: str, managed: frozenset[str
     except Exception as exc:
         return _read_failure(check_id, title, f"listing the resources of {group}", exc)
     outside = [r for r in listed if str(r.id).lower() not in managed]
-    by_azure = [r for r in outside if _created_for_managed(r, managed)]
-    unmanaged = [{"id": r.id, "type": r.type} for r in outside if r not in by_azure]
+    by_azure = [r.id for r in outside if _created_for_managed(r, managed)]
+    unmanaged = [{"id": r.id, "type": r.type} for r in outside if r.id not in by_azure]
     evidence = {"resource_group": group, "listed": len(listed), "unmanaged": unmanaged,
-                "created_by_azure_for_managed": [r.id for r in by_azure]}
+                "created_by_azure_for_managed": by_azure}
     if not unmanaged:
         return passed(check_id, title, f"all {len(listed)} resource(s) of {group} are in the stack's state", evidence)
     return finding(
