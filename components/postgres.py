@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -12,6 +13,7 @@ from pulumi_azure_native import authorization, dbforpostgresql
 from pydantic import Field, field_validator
 
 from components import naming
+from components.postgres_admins import entra_admin, prepare, server_arm_id
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -26,6 +28,7 @@ from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, Sta
 from smoke_tests.postgres import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:PostgresServer"
+GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 PROFILE = DRProfile(
     key="postgres",
@@ -84,6 +87,15 @@ class PostgresSettings(ServiceSettings):
     databases: tuple[str, ...] = ("platform",)
     entra_admin: EntraAdmin | None = Field(None, alias="entraAdmin")
 
+    @field_validator("entra_admin")
+    @classmethod
+    def _object_id_is_a_guid(cls, admin: EntraAdmin | None) -> EntraAdmin | None:
+        # Azure names the administrator by this id (.../administrators/<objectId>); a placeholder
+        # such as "<group object id>" would only fail at deploy time.
+        if admin is not None and not GUID.fullmatch(admin.object_id):
+            raise ValueError(f"objectId {admin.object_id!r} is not an Entra object id (a GUID)")
+        return admin
+
     @field_validator("databases")
     @classmethod
     def _database_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
@@ -124,6 +136,9 @@ class PostgresArgs:
     restore: PostgresRestore | None = None
     paired_prefix: str | None = None
     paired_name_suffix: str | None = None
+    # Object ids (lower case) of the Entra administrators the paired stack declares: a geo-restored
+    # server already carries them (components/postgres_admins.py).
+    paired_admins: frozenset[str] = frozenset()
     clock: Callable[[], datetime] = _utc_now
 
 
@@ -134,7 +149,11 @@ class PostgresServer(pulumi.ComponentResource):
         super().__init__(TYPE_TOKEN, name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         settings = args.settings
+        self._args = args
+        self._arm_id: str | None = None
         client = authorization.get_client_config_output(opts=pulumi.InvokeOutputOptions(parent=self))
+        self.tenant_id: pulumi.Output[str] = client.tenant_id
+        self.resource_group_name = args.resource_group_name
         self.server = self._server(name, args, client)
 
         # A geo-restored server already holds its databases; declaring them again would ask Azure to
@@ -154,7 +173,8 @@ class PostgresServer(pulumi.ComponentResource):
 
         self.entra_admin: dbforpostgresql.AdministratorsMicrosoftEntra | None = None
         if settings.entra_admin is not None:
-            self.entra_admin = self._entra_admin(name, args, settings.entra_admin, client.tenant_id, child)
+            self.entra_admin = entra_admin(self, settings.entra_admin, name=f"{name}-entra-admin",
+                                           restored=self.carries_paired_admin(settings.entra_admin.object_id))
 
         self.server_name: pulumi.Output[str] = self.server.name
         self.server_id: pulumi.Output[str] = self.server.id
@@ -225,25 +245,24 @@ class PostgresServer(pulumi.ComponentResource):
             lambda subscription: naming.paired_postgres_server_id(subscription, paired_prefix, paired_suffix)
         )
 
-    def _entra_admin(
-        self,
-        name: str,
-        args: PostgresArgs,
-        admin: EntraAdmin,
-        tenant_id: pulumi.Input[str],
-        child: pulumi.ResourceOptions,
-    ) -> dbforpostgresql.AdministratorsMicrosoftEntra:
-        # The v3 class for server administrators (API 2025-08-01); `Administrator` is the older alias.
-        return dbforpostgresql.AdministratorsMicrosoftEntra(
-            f"{name}-entra-admin",
-            object_id=admin.object_id,
-            principal_name=admin.principal_name,
-            principal_type=admin.principal_type,
-            tenant_id=tenant_id,
-            server_name=self.server.name,
-            resource_group_name=args.resource_group_name,
-            opts=child,
-        )
+    @property
+    def restored(self) -> bool:
+        """Whether the server is a geo-restore of the paired stack's (it then carries that one's admins)."""
+        return self._args.restore is not None
+
+    def carries_paired_admin(self, object_id: str) -> bool:
+        """Whether the geo-restore brought administrator `object_id` along: the paired stack declares it."""
+        return self.restored and object_id.lower() in self._args.paired_admins
+
+    def arm_id(self) -> str:
+        """The server's ARM id as a plain string (an import id cannot be an Output), asked once."""
+        if self._arm_id is None:
+            args = self._args
+            # In the program the group is the foundation's data group (an Output); its name is naming's.
+            group = args.resource_group_name if isinstance(args.resource_group_name, str) else (
+                naming.resource_group_name(args.prefix, "data", args.name_suffix))
+            self._arm_id = server_arm_id(self, group, naming.postgres_server_name(args.prefix, args.name_suffix))
+        return self._arm_id
 
 
 def deploy(platform: Platform, settings: PostgresSettings) -> dict[str, object]:
@@ -260,6 +279,7 @@ def deploy(platform: Platform, settings: PostgresSettings) -> dict[str, object]:
             restore=config.restore.postgres,
             paired_prefix=config.paired_prefix,
             paired_name_suffix=config.paired_name_suffix,
+            paired_admins=platform.prepared.get("postgres") or frozenset(),
         ),
     )
     outputs = {
@@ -284,6 +304,7 @@ SERVICE = ServiceSpec(
     profile=PROFILE,
     settings=PostgresSettings,
     deploy=deploy,
+    prepare=prepare,
     posture=posture,
     switch="on",
     physical_names={

@@ -25,6 +25,12 @@ def check_cross_key_rules(config: StackConfig) -> None:
         raise ConfigError(config.source, f"{NAMESPACE}:pairedStack", "must name the other stack, not this one")
     if config.restore.postgres is not None and not config.enabled("postgres"):
         raise ConfigError(config.source, f"{NAMESPACE}:restore", "restores PostgreSQL but services.postgres is off")
+    if config.enabled("postgres") and config.postgres.entra_admin is None:
+        # password_auth is Disabled (components/postgres.py): without an Entra administrator nobody,
+        # drctl included, can ever sign in to the server.
+        raise ConfigError(config.source, f"{NAMESPACE}:postgres.entraAdmin",
+                          "required: PostgreSQL signs in with Microsoft Entra only; name the admin group "
+                          "(objectId, principalName), created before the first deploy")
     if config.restore.lake is not None and not config.enabled("lake"):
         raise ConfigError(config.source, f"{NAMESPACE}:restore", "restores the lake but services.lake is off")
     for zone, policy in config.lake.zones.items():

@@ -297,7 +297,9 @@ def test_postgres_entra_admin_when_configured():
     inputs = run.one("azure-native:dbforpostgresql:AdministratorsMicrosoftEntra").inputs
     assert inputs["objectId"] == admin.object_id and inputs["principalType"] == "Group"
     assert inputs["tenantId"] == PLACEHOLDER_TENANT and inputs["serverName"] == "contoso-pg-aue"
-    assert not postgres_run().of_type("azure-native:dbforpostgresql:AdministratorsMicrosoftEntra")
+    # The model still takes none (a switched-off service's settings); the stack rule requires one when on.
+    no_admin = PRIMARY.postgres.model_copy(update={"entra_admin": None})
+    assert not postgres_run(settings=no_admin).of_type("azure-native:dbforpostgresql:AdministratorsMicrosoftEntra")
 
 
 # --- Event Hubs ------------------------------------------------------------------------------

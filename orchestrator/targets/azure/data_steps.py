@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 NOT_YET = "declared, not exercised on Azure: drctl has no Azure implementation of this step yet"
 REPLAY_NOT_YET = ("declared, not exercised on Azure: replay re-runs the platform's ingestion (a Data Factory "
                   "pipeline) from the store's recovered data timestamp, and here there is none to run")
+PG_NO_MANIFEST = "validation skipped: no manifest"
+PG_NO_MANIFEST_WHY = ("nothing on Azure records the primary's per-table facts at the geo-restore's point: Azure "
+                      "picks it (the last geo-replicated backup) while restoring, when the primary may be gone")
 
 
 class AzureDataSteps:
@@ -190,6 +193,9 @@ class AzureDataSteps:
         admin = self.config.postgres.entra_admin
         if admin is None:
             raise PermanentError("postgres.entraAdmin is not set: drctl has no Entra principal to sign in as")
+        # A restored server has the primary's admins: without ours, sign-in fails saying only "password".
+        db.require_admin(db.postgres_admins(self.session.postgres(), self.data_group, server),
+                         admin.object_id, admin.principal_name, server)
         token = db.entra_token(self.session.credential)
         return ready, db.postgres_conninfo(ready["fqdn"], self.config.postgres.databases[0], admin.principal_name, token)
 
@@ -201,12 +207,18 @@ class AzureDataSteps:
                                      "watermark": watermark, "data_end": data_end})
 
     def postgres_validate(self) -> StepOutcome:
+        # Only a manifest of the point the restore holds (its watermark) can prove or disprove it.
         path = RunDir(self.run_dir).manifest(f"postgres-{self.config.postgres.databases[0]}.json")
         if not path.is_file():
-            return StepOutcome(exercised=False, evidence={
-                "note": f"declared, not exercised: no manifest of the primary at the restore point ({path.name})"})
+            return StepOutcome(exercised=False, evidence={"note": PG_NO_MANIFEST, "reason": PG_NO_MANIFEST_WHY,
+                                                          "manifest": path.name})
         manifest = json.loads(path.read_text(encoding="utf-8"))
         _, dsn = self._postgres()
+        restored, _ = db.postgres_watermark(dsn)
+        if manifest.get("watermark") != restored:
+            return StepOutcome(exercised=False, evidence={
+                "note": f"{PG_NO_MANIFEST} at the restored point", "manifest": path.name,
+                "manifest_watermark": manifest.get("watermark"), "restored_watermark": restored})
         return validated(validate_postgres(dsn, manifest, self.data_checks("postgres")).to_evidence())
 
     # -- Azure SQL, Cosmos DB, Event Hubs Geo-DR --------------------------------------------------------

@@ -8,6 +8,9 @@ what failing over without it costs in data.
 The names come from the primary stack's own program graph. When the primary region is down its
 resources may not answer: a dropped connection or a 5xx is a warning ("could not confirm"), not
 a blocker, because the failover is exactly for that case.
+
+`redeploy_audit` adds what a redeploy from code would miss: what runs in the primary outside its
+stack (readiness_unmanaged.py) and how the live primary drifted from its code (readiness_drift.py).
 """
 
 from __future__ import annotations
@@ -22,9 +25,13 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.preflight.findings import Check, Severity, error_check, error_evidence, finding, passed
 from orchestrator.targets.azure.preflight.platform import text
+from orchestrator.targets.azure.preflight.readiness_drift import could_not_audit, drift_check, managed_ids
+from orchestrator.targets.azure.preflight.readiness_unmanaged import postgres_admins_check, unmanaged_in_group
 from stacks.config import StackConfig
 
 if TYPE_CHECKING:
+    from pulumi import automation as auto
+
     from orchestrator.program.capture import Graph
 
 GEO_SKUS = frozenset({"Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"})
@@ -96,6 +103,26 @@ def readiness_checks(session: AzureSession, targets: list[Target], config: Stack
             checks.append(readers[target.kind](session, target, config, now))
         except Exception as exc:
             checks.append(read_failure(target, exc))
+    return checks
+
+
+def redeploy_audit(session: AzureSession, graph: Graph, primary: StackConfig,
+                   stack: Callable[[], auto.Stack]) -> list[Check]:
+    """The primary's resources and admins its stack does not manage, and its drift from its code.
+    `graph` and `primary` are the primary stack's; `stack` selects its Pulumi stack
+    (readiness_drift.select_stack), whose state says what the stack manages."""
+    name = primary.stack
+    try:
+        selected = stack()
+        managed = managed_ids(selected)
+    except Exception as exc:
+        return [could_not_audit("readiness.state", f"The state of stack {name} can be read", "stack export", exc)]
+    groups = dict.fromkeys((graph.outputs.get("resourceGroups") or {}).values())
+    checks = [unmanaged_in_group(session, group, managed, name) for group in groups]
+    declared = primary.postgres.entra_admin if primary.enabled("postgres") else None
+    checks += [postgres_admins_check(session, t.resource_group, t.name, managed, declared, name)
+               for t in primary_targets(graph) if t.kind == "postgres"]
+    checks.append(drift_check(lambda: selected, name))
     return checks
 
 

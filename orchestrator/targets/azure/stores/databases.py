@@ -82,6 +82,30 @@ def postgres_server_ready(postgres: Any, resource_group: str, server: str) -> di
     raise PermanentError(f"{what} is {state}, not Ready", evidence)
 
 
+def postgres_admins(postgres: Any, resource_group: str, server: str) -> list[dict]:
+    """The server's Microsoft Entra administrators (AdministratorsMicrosoftEntra_ListByServer)."""
+    what = f"Entra administrators of PostgreSQL server {server}"
+    found = call(what, lambda: list(postgres.administrators_microsoft_entra.list_by_server(resource_group, server)))
+    return [{"id": admin.id, "object_id": admin.object_id, "principal_name": admin.principal_name,
+             "principal_type": _text(admin.principal_type)} for admin in found]
+
+
+def require_admin(admins: list[dict], object_id: str, principal_name: str, server: str) -> dict:
+    """The configured administrator among the server's, as Entra sign-in needs it: the same object id,
+    registered under the name drctl signs in with. Anything else is PermanentError (no retry fixes it)."""
+    evidence = {"configured": {"object_id": object_id, "principal_name": principal_name}, "administrators": admins}
+    mine = [a for a in admins if str(a["object_id"]).lower() == object_id.lower()]
+    if not mine:
+        raise PermanentError(
+            f"PostgreSQL server {server} has no Entra administrator {principal_name} ({object_id}): nobody can "
+            "sign in as postgres.entraAdmin; add it (pulumi up) or fix the stack's entraAdmin", evidence)
+    if mine[0]["principal_name"] != principal_name:
+        raise PermanentError(
+            f"PostgreSQL server {server} registers administrator {object_id} as {mine[0]['principal_name']!r}, "
+            f"not {principal_name!r}: Entra sign-in uses the registered name", evidence)
+    return mine[0]
+
+
 def entra_token(credential: Any, scope: str = POSTGRES_SCOPE) -> str:
     """An Entra access token for PostgreSQL, registered as a secret before anyone can print it."""
     token = call("Entra token for PostgreSQL", credential.get_token, scope).token

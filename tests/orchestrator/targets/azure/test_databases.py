@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import re
 
 import pytest
 from psycopg.conninfo import conninfo_to_dict
@@ -43,6 +44,10 @@ SQL_RECOVERABLE = "sql/resource-manager/Microsoft.Sql/stable/2025-01-01/examples
 SQL_RECOVERY_CREATE = ("sql/resource-manager/Microsoft.Sql/SQL/stable/2025-01-01/examples/"
                        "CreateDwDatabaseCrossSubscriptionRecovery.json")
 PG_SERVER = "postgresql/resource-manager/Microsoft.DBforPostgreSQL/stable/2025-08-01/examples/ServersGet.json"
+PG_ADMINS = ("postgresql/resource-manager/Microsoft.DBforPostgreSQL/stable/2025-08-01/examples/"
+             "AdministratorsListByServer.json")
+# The list example's Group administrator: the stack's entraAdmin in these tests.
+EXAMPLE_GROUP = ("gggggggg-gggg-gggg-gggg-gggggggggggg", "examplegroup@contoso.com")
 COSMOS = "cosmos-db/resource-manager/Microsoft.DocumentDB/DocumentDB/stable/2026-07-15/examples/"
 COSMOS_GET, COSMOS_MAX = COSMOS + "CosmosDBDatabaseAccountGet.json", COSMOS + "CosmosDBDatabaseAccountCreateMax.json"
 COSMOS_FAILOVER = COSMOS + "CosmosDBDatabaseAccountFailoverPriorityChange.json"
@@ -295,7 +300,7 @@ def _runner(tmp_path, *routes: Route, services: dict | None = None, entra_admin:
     from stacks.config import load_stack_config
 
     config = load_stack_config(Path(__file__).resolve().parents[4], "secondary")
-    admin = EntraAdmin(objectId="33333333-3333-3333-3333-333333333333", principalName="pg-admins") if entra_admin else None
+    admin = EntraAdmin(objectId=EXAMPLE_GROUP[0], principalName=EXAMPLE_GROUP[1]) if entra_admin else None
     optional = {"sqlDatabase": SqlDatabaseSettings.model_validate(
                     {"adminLogin": "sql-admins", "adminObjectId": "44444444-4444-4444-4444-444444444444", "restore": {}}),
                 "cosmosDb": CosmosDbSettings.model_validate({}), "eventHubsGeoDr": EventHubsGeoDrSettings.model_validate({})}
@@ -327,6 +332,13 @@ def _step(component: str, kind: str):
 
 SECONDARY_RG = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-contoso-data-ase"
 PRIMARY_RG = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-contoso-data-aue"
+PG_ASE = f"{SECONDARY_RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/contoso-pg-ase"
+
+
+def _restored_pg(state: str | None = None, admins: dict | None = None) -> list[Route]:
+    """The restored server (the Get example) and its Entra administrators (the list example)."""
+    return [Route("GET", PG_ASE, body=_pg(state)),
+            Route("GET", f"{PG_ASE}/administrators", body=admins or example_body(PG_ADMINS))]
 
 
 def test_sql_rehydration_reports_the_last_backup_as_the_recovered_data_timestamp(tmp_path):
@@ -365,35 +377,100 @@ def test_postgres_steps_sign_in_with_an_entra_token_and_reuse_the_local_sql_chec
         yield Answers()
 
     monkeypatch.setattr(probes, "pg_connect", connect)
-    runner, transport = _runner(tmp_path, Route(
-        "GET", f"{SECONDARY_RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/contoso-pg-ase", body=_pg()))
+    runner, transport = _runner(tmp_path, *_restored_pg())
     outcome = runner.run(_step("postgres", "rehydrate"), _Context(tmp_path))
     assert outcome.outputs == {"watermark": 41, "recovered_data_timestamp": "2026-01-01T10:00:00Z"}
     parts = conninfo_to_dict(dsns[0])
     assert (parts["host"], parts["user"], parts["dbname"], parts["sslmode"]) == (
-        "exampleserver.postgres.database.azure.com", "pg-admins", "platform", "require")
+        "exampleserver.postgres.database.azure.com", "examplegroup@contoso.com", "platform", "require")
     assert parts["password"] == FakeCredential().get_token().token and "fake-token" not in json.dumps(outcome.evidence)
     # without a manifest of the primary at the restore point, validation is declared, not exercised
     assert not runner.run(_step("postgres", "validate"), _Context(tmp_path)).exercised
     (tmp_path / "manifests").mkdir()
-    (tmp_path / "manifests" / "postgres-platform.json").write_text(json.dumps({"kind": "postgres", "tables": {}}))
+    (tmp_path / "manifests" / "postgres-platform.json").write_text(
+        json.dumps({"kind": "postgres", "tables": {}, "watermark": 41}))
     assert runner.run(_step("postgres", "validate"), _Context(tmp_path)).outputs == {"exact": True}
     smoke = runner.run(_step("postgres", "smoke"), _Context(tmp_path))
-    assert smoke.evidence["data_plane"]["select-1"]["ok"] and len(dsns) == 3
+    assert smoke.evidence["data_plane"]["select-1"]["ok"] and len(dsns) == 4  # rehydrate; validate: watermark, comparison; smoke
+    admin_lists = [r for r in transport.requests if r.url.split("?")[0].endswith("/contoso-pg-ase/administrators")]
+    assert len(admin_lists) == 3  # before each sign-in
     only_local(transport)
 
 
 def test_postgres_without_an_entra_admin_or_not_ready_fails_before_connecting(tmp_path):
-    runner, _ = _runner(tmp_path, Route(
-        "GET", f"{SECONDARY_RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/contoso-pg-ase", body=_pg()),
-        entra_admin=False)
+    runner, _ = _runner(tmp_path, *_restored_pg(), entra_admin=False)
     with pytest.raises(PermanentError, match="entraAdmin"):
         runner.run(_step("postgres", "rehydrate"), _Context(tmp_path))
-    runner, _ = _runner(tmp_path, Route(
-        "GET", f"{SECONDARY_RG}/providers/Microsoft.DBforPostgreSQL/flexibleServers/contoso-pg-ase",
-        body=_pg("Provisioning")))
+    runner, _ = _runner(tmp_path, *_restored_pg("Provisioning"))
     with pytest.raises(TransientError, match="Provisioning"):
         runner.run(_step("postgres", "rehydrate"), _Context(tmp_path))
+
+
+def _no_sign_in(monkeypatch) -> list:
+    from orchestrator.targets.azure import data_steps as runner_data
+
+    tokens: list = []
+    monkeypatch.setattr(runner_data.db, "entra_token", lambda credential: tokens.append(credential) or "token")
+    monkeypatch.setattr(runner_data.db, "postgres_watermark", lambda dsn: pytest.fail("connected to the server"))
+    return tokens
+
+
+def test_a_restored_server_without_the_configured_admin_fails_before_signing_in(tmp_path, monkeypatch):
+    tokens = _no_sign_in(monkeypatch)
+    admins = example_body(PG_ADMINS)
+    admins["value"] = admins["value"][:1]  # test-built: only the example's User administrator
+    runner, _ = _runner(tmp_path, *_restored_pg(admins=admins))
+    with pytest.raises(PermanentError, match=re.escape("no Entra administrator examplegroup@contoso.com")) as caught:
+        runner.run(_step("postgres", "rehydrate"), _Context(tmp_path))
+    assert [a["principal_name"] for a in caught.value.evidence["administrators"]] == ["exampleuser@contoso.com"]
+    assert not tokens
+
+
+def test_a_restored_admin_registered_under_another_name_fails_before_signing_in(tmp_path, monkeypatch):
+    tokens = _no_sign_in(monkeypatch)
+    admins = example_body(PG_ADMINS)
+    admins["value"][1]["properties"]["principalName"] = "old-pg-admins"  # test-built: the group renamed
+    runner, _ = _runner(tmp_path, *_restored_pg(admins=admins))
+    with pytest.raises(PermanentError, match=re.escape("as 'old-pg-admins', not 'examplegroup@contoso.com'")):
+        runner.run(_step("postgres", "rehydrate"), _Context(tmp_path))
+    assert not tokens
+
+
+def _validation(tmp_path, monkeypatch, manifest: dict | None, restored: int | None = 41):
+    """postgres.validate against a restored server holding watermark `restored`; which manifests reached
+    the comparison (a real comparison of watermarks: facts and checks are the local path's, tested there)."""
+    from orchestrator.data.manifest import compare
+    from orchestrator.targets.azure import data_steps as runner_data
+
+    compared: list[dict] = []
+    monkeypatch.setattr(runner_data.db, "postgres_watermark", lambda dsn: (restored, "2026-01-01T10:00:00Z"))
+    monkeypatch.setattr(runner_data, "validate_postgres", lambda dsn, wanted, checks: compared.append(wanted) or compare(
+        "postgres", wanted["tables"], {}, checks, wanted.get("watermark"), restored))
+    if manifest is not None:
+        (tmp_path / "manifests").mkdir()
+        (tmp_path / "manifests" / "postgres-platform.json").write_text(json.dumps(manifest))
+    runner, _ = _runner(tmp_path, *_restored_pg())
+    return runner.run(_step("postgres", "validate"), _Context(tmp_path)), compared
+
+
+def test_postgres_validation_without_a_manifest_says_it_was_skipped(tmp_path, monkeypatch):
+    outcome, compared = _validation(tmp_path, monkeypatch, None)
+    assert not outcome.exercised and not compared
+    assert outcome.evidence["note"] == "validation skipped: no manifest"
+    assert "geo-restore's point" in outcome.evidence["reason"]
+
+
+def test_a_manifest_of_another_point_is_not_compared_with_the_restored_server(tmp_path, monkeypatch):
+    outcome, compared = _validation(tmp_path, monkeypatch, {"kind": "postgres", "tables": {}, "watermark": 40})
+    assert not outcome.exercised and not compared
+    assert (outcome.evidence["manifest_watermark"], outcome.evidence["restored_watermark"]) == (40, 41)
+    assert outcome.evidence["note"] == "validation skipped: no manifest at the restored point"
+
+
+def test_a_manifest_of_the_restored_point_is_compared_exactly(tmp_path, monkeypatch):
+    tables = {"events": {"rows": 3, "checksum": "md5:x", "max_ts": None}}
+    with pytest.raises(PermanentError, match="events: missing"):  # the double's server holds no table
+        _validation(tmp_path, monkeypatch, {"kind": "postgres", "tables": tables, "watermark": 41})
 
 
 def test_cosmos_validation_fails_the_account_over_to_the_recovery_region(tmp_path):
