@@ -290,6 +290,10 @@ def deploy(platform: Platform, settings: PostgresSettings) -> dict[str, object]:
     }
     platform.open_privately(postgres, "postgres", platform.data_group, postgres.server.id,
                             ("postgresqlServer", "postgres"))
+    if config.runner is not None:
+        # drctl signs in as itself (components/runner.py); both stacks declare it, so a restored
+        # server already carries it.
+        entra_admin(postgres, config.runner.as_admin, restored=postgres.restored, name="postgres-runner-admin")
     return outputs
 
 

@@ -34,6 +34,7 @@ from pydantic import Field, field_validator, model_validator
 from components import naming, roles
 from components.hub_layout import RUNNER_SUBNET
 from components.private_endpoint import DNS_ZONE_GROUP_NAME, PRIVATE_DNS_ZONES
+from components.roles import EntraAdmin
 from components.settings import ServiceSettings
 from components.spec import Platform, StackFacts
 
@@ -90,7 +91,16 @@ class RunnerSettings(ServiceSettings):
     """`dataplatform:runner`: who runs drctl on the day, and from which network."""
 
     object_id: str = Field(alias="objectId", pattern=GUID)
+    # The principal's display name: PostgreSQL registers an Entra administrator under it, and drctl
+    # signs in with it as the user name.
+    principal_name: str = Field(alias="principalName", min_length=1)
     principal_type: Literal["ServicePrincipal", "User", "Group"] = Field("ServicePrincipal", alias="principalType")
+
+    @property
+    def as_admin(self) -> EntraAdmin:
+        """The runner as a server's Entra administrator (PostgreSQL): its own entry, no group membership."""
+        return EntraAdmin.model_validate({"objectId": self.object_id, "principalName": self.principal_name,
+                                          "principalType": self.principal_type})
     network: RunnerNetwork
 
     @property

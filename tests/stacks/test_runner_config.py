@@ -28,7 +28,7 @@ def secondary_with(runner: dict | None) -> dict:
 
 
 def hub(prefix: str) -> dict:
-    return {"objectId": "11111111-1111-1111-1111-111111111111", "network": {"kind": "hub", "addressPrefix": prefix}}
+    return {"objectId": "11111111-1111-1111-1111-111111111111", "principalName": "drctl-runner", "network": {"kind": "hub", "addressPrefix": prefix}}
 
 
 def test_the_shipped_runner_is_a_vnet_in_the_dr_region_named_alike_in_both_files():
@@ -45,7 +45,7 @@ def test_a_stack_without_a_runner_still_loads():
 
 @pytest.mark.parametrize("runner,key,words", [
     ({"objectId": "not-a-guid", "network": {"kind": "hub", "addressPrefix": "10.20.3.0/27"}}, "runner", "objectId"),
-    ({"objectId": "11111111-1111-1111-1111-111111111111", "network": {"kind": "vnet", "addressPrefix": "10.30.1.0/24"}},
+    ({"objectId": "11111111-1111-1111-1111-111111111111", "principalName": "drctl-runner", "network": {"kind": "vnet", "addressPrefix": "10.30.1.0/24"}},
      "runner", "vnetId"),
     (hub("10.99.0.0/27"), "runner.network.addressPrefix", "outside the hub's addressSpace"),
     (hub("10.20.1.0/27"), "runner.network.addressPrefix", "private-endpoints subnet"),

@@ -190,7 +190,9 @@ class AzureDataSteps:
     def _postgres(self) -> tuple[dict, str]:
         server = naming.postgres_server_name(self.config.prefix, self.config.name_suffix)
         ready = db.postgres_server_ready(self.session.postgres(), self.data_group, server)
-        admin = self.config.postgres.entra_admin
+        # drctl signs in as the runner, its own administrator entry (components/runner.py); without a
+        # runner, as the configured admin group, which its token's principal must then be a member of.
+        admin = self.config.runner.as_admin if self.config.runner is not None else self.config.postgres.entra_admin
         if admin is None:
             raise PermanentError("postgres.entraAdmin is not set: drctl has no Entra principal to sign in as")
         # A restored server has the primary's admins: without ours, sign-in fails saying only "password".

@@ -85,7 +85,7 @@ def test_dropping_a_role_assignment_names_the_role(graphs):
 
 def test_a_runner_in_the_hub_cannot_reach_the_geo_copy_but_gets_firewall_egress(tmp_path):
     project = copy_project(tmp_path)
-    runner = {"objectId": "11111111-1111-1111-1111-111111111111",
+    runner = {"objectId": "11111111-1111-1111-1111-111111111111", "principalName": "drctl-runner",
               "network": {"kind": "hub", "addressPrefix": "10.20.3.192/27"}}
     for stack in ("primary", "secondary"):
         edit_stack(project, stack, lambda c: c.__setitem__("dataplatform:runner", runner))
