@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import shutil
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +21,7 @@ from typing import Any
 from pulumi import automation as auto
 
 from orchestrator.errors import BadInput
+from orchestrator.targets.azure.deploy.backend import backend_for, cancel_stops_the_update
 from orchestrator.targets.azure.deploy.errors import (  # pulumi_errors and map_pulumi_error are imported from here too
     PulumiCliMissing,
     cli_missing_message,
@@ -92,14 +93,41 @@ class PulumiStack:
                               refresh=_refresh(refresh))
         return UpdateResult(_summary(result.summary), _masked(result.outputs))
 
-    def refresh(self, *, clear_pending_creates: bool = True, on_event: Callable[[Any], None] | None = None) -> dict[str, Any]:
-        """Adopt the cloud's actual state; with clear_pending_creates, drop the creates an interrupted
-        update left pending (the engine otherwise refuses to update until someone resolves them)."""
+    def refresh(self, *, clear_pending_creates: bool = True, import_pending_creates: Sequence[tuple[str, str]] = (),
+                on_event: Callable[[Any], None] | None = None) -> dict[str, Any]:
+        """Adopt the cloud's actual state. `import_pending_creates`: (URN, ARM id) of creates an
+        interrupted update left pending that Azure finished: the refresh reads them into the state.
+        With clear_pending_creates, the other pending creates are dropped (the CLI imports first)."""
         stack = self._get()
+        if not import_pending_creates:
+            with pulumi_errors("refresh"):
+                result = stack.refresh(clear_pending_creates=clear_pending_creates, on_event=on_event,
+                                       on_output=self.on_output, color="never")
+            return _summary(result.summary)
+        # Stack.refresh has no parameter for --import-pending-creates (pulumi 3.272); the Automation
+        # API's command interface has it. Each URN and each id is a value of its own (cobra
+        # StringArray read as pairs: pulumi/pulumi#10394, pulumi/docs#17677).
+        pairs = [value for urn, arm_id in import_pending_creates for value in (urn, arm_id)]
+        workspace = stack.workspace
+        env = {**({"PULUMI_HOME": workspace.pulumi_home} if workspace.pulumi_home else {}), **workspace.env_vars}
         with pulumi_errors("refresh"):
-            result = stack.refresh(clear_pending_creates=clear_pending_creates, on_event=on_event,
-                                   on_output=self.on_output, color="never")
-        return _summary(result.summary)
+            workspace.cli_api.refresh(stack=self.name, import_pending_creates=pairs,
+                                      clear_pending_creates=clear_pending_creates, color="never",
+                                      exec_kind="auto.local", cwd=workspace.work_dir, additional_env=env,
+                                      on_output=self.on_output)
+            return _summary(stack.info())
+
+    def cancel(self) -> dict[str, Any]:
+        """Stop the stack's running update (`pulumi cancel`), where that stops it: on a service
+        backend. On a self-managed one it would only delete the lock under a CLI that goes on."""
+        backend = backend_for(self.project_dir, self._env())
+        if not cancel_stops_the_update(backend):
+            return {"issued": False, "reason": f"the {backend.kind} backend's `pulumi cancel` only deletes the "
+                                               "stack's lock; the update goes on and drctl waits for it"}
+        stack = self._get()
+        with pulumi_errors("cancel"):
+            stack.cancel()
+        return {"issued": True}
 
     def outputs(self) -> dict[str, Any]:
         stack = self._get()
@@ -144,15 +172,21 @@ class PulumiStack:
         return _summary(result.summary)
 
     def pending_operations(self) -> list[dict[str, Any]]:
-        """Operations an interrupted update left in the state (`pending_operations` of the export)."""
+        """Operations an interrupted update left in the state (`pending_operations` of the export),
+        each with the inputs the engine had for its resource (an ARM id is built from them)."""
         stack = self._get()
         with pulumi_errors("stack export"):
             deployment = stack.export_stack().deployment or {}
         found = []
         for operation in deployment.get("pending_operations") or []:
             resource = operation.get("resource") or {}
-            found.append({"urn": resource.get("urn"), "type": resource.get("type"), "op": operation.get("type")})
+            found.append({"urn": resource.get("urn"), "type": resource.get("type"), "op": operation.get("type"),
+                          "inputs": resource.get("inputs") or {}})
         return found
+
+    def _env(self) -> dict[str, str]:
+        """The environment the CLI runs in: drctl's, with the workspace's variables over it."""
+        return {**os.environ, **self.env_vars}
 
 
 def _refresh(refresh: bool) -> bool | None:
