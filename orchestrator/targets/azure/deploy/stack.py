@@ -21,7 +21,8 @@ from typing import Any
 from pulumi import automation as auto
 
 from orchestrator.errors import BadInput
-from orchestrator.targets.azure.deploy.backend import backend_for, cancel_stops_the_update
+from orchestrator.model import PermanentError
+from orchestrator.targets.azure.deploy.backend import backend_for, cancel_stops_the_update, passphrase_problem
 from orchestrator.targets.azure.deploy.errors import (  # pulumi_errors and map_pulumi_error are imported from here too
     PulumiCliMissing,
     cli_missing_message,
@@ -136,11 +137,18 @@ class PulumiStack:
 
     def state_readable(self) -> bool:
         """Preflight's `backend.state` hook: the stack's state can be exported from its backend.
-        Selects the stack and never creates it (a check must not change the backend); a stack
-        that does not exist raises PermanentError (StackNotFoundError)."""
+        Selects the stack and never creates it (a check must not change the backend). A stack not
+        created yet is no obstacle: the backend answered, and the deploy creates it
+        (create_or_select). A self-managed backend without the stack's passphrase is one."""
+        problem = passphrase_problem(self.project_dir, self.name, self._env())
+        if problem:
+            raise PermanentError(problem)
         with pulumi_errors("stack export"):
             options = auto.LocalWorkspaceOptions(env_vars=self.env_vars, pulumi_command=pulumi_command(self.command))
-            stack = auto.select_stack(self.name, work_dir=str(self.project_dir), opts=options)
+            try:
+                stack = auto.select_stack(self.name, work_dir=str(self.project_dir), opts=options)
+            except auto.StackNotFoundError:
+                return True
             return stack.export_stack().deployment is not None
 
     def resources(self) -> list[dict[str, Any]]:
