@@ -29,6 +29,7 @@ from orchestrator.run.remote.store import RunStateStore
 from orchestrator.run.rundir import RunDir, utc_now
 from orchestrator.run.session import RunSession
 from orchestrator.stack import StackModel
+from orchestrator.targets.azure.deploy.resume import azure_pending_creates
 from orchestrator.targets.azure.deploy.session import ComponentIndex, DeploymentSession
 from orchestrator.targets.azure.deploy.stack import PulumiStack
 from orchestrator.targets.azure.optional import DataStepsFactory, azure_data_steps, planned_preflight
@@ -84,7 +85,8 @@ def resume_failover(stack: StackModel, run_dir: Path, *, workers: int = 4, preco
                     data_steps: DataStepsFactory | None = None, retry: RetryPolicy | None = None,
                     state: RunStateStore | None = None, lease: StackLease | None = None) -> dict[str, Any]:
     """Continue a failover run of `stack` (its run.json's); an update that was running when drctl
-    stopped is refreshed first. `state`: the run's state container when it has one (the caller closes it)."""
+    stopped is refreshed first, importing the creates it left pending that Azure finished
+    (deploy/resume.py). `state`: the run's state container when it has one (the caller closes it)."""
     run = RunDir(run_dir).read_run()
     if run["kind"] != KIND:
         raise BadInput(f"RUN: {run_dir} is a {run['kind']} run, not a {KIND} run")
@@ -146,7 +148,8 @@ def _drive(session: RunSession, stack: StackModel, *, workers: int, command: Pat
     try:
         deployment = DeploymentSession(PulumiStack(stack.project_dir, stack.name, command=command),
                                        ComponentIndex.from_graph(graph),
-                                       interrupted=update_interrupted(journal.state, plan))
+                                       interrupted=update_interrupted(journal.state, plan),
+                                       pending_creates=azure_pending_creates(stack.project_dir, stack.name, graph))
         result = session.run_engine(plan, AzureTarget(deployment, other), journal, workers=workers, retry=retry,
                                     settle=lambda: _let_the_update_end(deployment))
     finally:

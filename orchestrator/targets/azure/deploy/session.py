@@ -12,8 +12,9 @@ Retries: a transient failure of the update (ConcurrentUpdateError) is reported o
 that was waiting on it; the engine retries the steps, and the first retry starts a new update that
 the others join. A resource that fails fails only its own component's step; the update failing as
 a whole fails the steps still waiting on it. On resume after a crash mid-update, the new process
-runs `pulumi refresh --clear-pending-creates` before its first update (until one refresh succeeds);
-so does any update of a stack that reports pending operations (an update killed mid-way).
+refreshes before its first update (until one refresh succeeds), importing the pending creates
+Azure finished and clearing the others (deploy/resume.py); so does any update of a stack that
+reports pending operations (an update killed mid-way).
 """
 
 from __future__ import annotations
@@ -27,8 +28,10 @@ from typing import Any
 
 from orchestrator.model import PermanentError, StepOutcome, TransientError
 from orchestrator.targets.azure.deploy.components import ComponentIndex
+from orchestrator.targets.azure.deploy.errors import map_pulumi_error
 from orchestrator.targets.azure.deploy.events import EngineEvidence, ResourceRecord, iso
-from orchestrator.targets.azure.deploy.stack import PulumiStack, UpdateResult, map_pulumi_error
+from orchestrator.targets.azure.deploy.resume import PendingCreates, settle_pending_creates
+from orchestrator.targets.azure.deploy.stack import PulumiStack, UpdateResult
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +64,10 @@ class DeploymentSession:
     """Shared by every deploy step of one drctl process; `deploy(component)` is the step's work."""
 
     def __init__(self, stack: PulumiStack, index: ComponentIndex, *, interrupted: bool = False,
-                 wait_slice_s: float = 0.5, clock: Callable[[], float] = time.time) -> None:
+                 pending_creates: PendingCreates | None = None, wait_slice_s: float = 0.5,
+                 clock: Callable[[], float] = time.time) -> None:
         self.stack, self.index, self.interrupted = stack, index, interrupted
+        self.pending_creates = pending_creates  # how pending creates are looked up in Azure
         self.wait_slice_s, self._clock = wait_slice_s, clock
         self._cond = threading.Condition()
         self._update: _Update | None = None
@@ -158,11 +163,11 @@ class DeploymentSession:
             return
         reason = ("the journal shows a deploy step running when drctl stopped" if journal_says
                   else f"the stack reports {len(pending)} pending operation(s) of an interrupted update")
-        summary = self.stack.refresh(clear_pending_creates=True)
+        settled = settle_pending_creates(self.stack, pending, self.pending_creates)
+        shown = [{key: op.get(key) for key in ("urn", "type", "op")} for op in pending[:50]]  # inputs stay out
         with self._cond:
             self._refreshed = True
-            update.refresh = {"reason": reason, "clear_pending_creates": True, "pending_operations": pending[:50],
-                              "summary": summary}
+            update.refresh = {"reason": reason, "clear_pending_creates": True, "pending_operations": shown, **settled}
 
     def _on_event(self, update: _Update, event: Any) -> None:
         with self._cond:
