@@ -151,7 +151,8 @@ def _drive(session: RunSession, stack: StackModel, *, workers: int, command: Pat
                                        interrupted=update_interrupted(journal.state, plan),
                                        pending_creates=azure_pending_creates(stack.project_dir, stack.name, graph))
         result = session.run_engine(plan, AzureTarget(deployment, other), journal, workers=workers, retry=retry,
-                                    settle=lambda: _let_the_update_end(deployment))
+                                    settle=lambda: _let_the_update_end(deployment),
+                                    on_sigterm=deployment.cancel_update)
     finally:
         journal.close()
         close = getattr(other, "close", None)
@@ -163,7 +164,8 @@ def _drive(session: RunSession, stack: StackModel, *, workers: int, command: Pat
 
 def _let_the_update_end(session: DeploymentSession) -> None:
     """Wait for a `pulumi up` still running; after Ctrl-C the CLI got the signal too and is
-    cancelling, and a second Ctrl-C stops waiting (resume refreshes what it left pending)."""
+    cancelling, after SIGTERM drctl cancelled it (`pulumi cancel`), and a second one stops waiting
+    (resume imports or clears what it left pending)."""
     with contextlib.suppress(KeyboardInterrupt):
         session.wait_idle()
 

@@ -15,6 +15,11 @@ a whole fails the steps still waiting on it. On resume after a crash mid-update,
 refreshes before its first update (until one refresh succeeds), importing the pending creates
 Azure finished and clearing the others (deploy/resume.py); so does any update of a stack that
 reports pending operations (an update killed mid-way).
+
+SIGTERM while `pulumi up` runs cancels the update (`cancel_update`, `pulumi cancel` through the
+Automation API): a `kill` reaches drctl alone, not the CLI it started, which would otherwise run
+on until the end while drctl waits for it. Ctrl-C needs nothing: a terminal sends it to the CLI
+too, which then stops gracefully by itself.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class _Update:
     started_at: float
     joined: set[str] = field(default_factory=set)
     refresh: dict[str, Any] | None = None
+    cancel: dict[str, Any] | None = None  # SIGTERM: when drctl cancelled it, and what became of that
     finished_at: float | None = None
     done: bool = False
     error: BaseException | None = None
@@ -55,6 +61,7 @@ class _Update:
             "state": "running" if not self.done else ("failed" if self.error else "succeeded"),
             "error": str(self.error) if self.error else None,
             "refresh_first": self.refresh,
+            "cancel": self.cancel,
             "summary": self.evidence.summary,
             "history": self.result.summary if self.result else None,
         }
@@ -111,6 +118,29 @@ class DeploymentSession:
         with self._cond:
             while self._update is not None and not self._update.done and not cancelled():
                 self._cond.wait(self.wait_slice_s)
+
+    def cancel_update(self) -> None:
+        """SIGTERM's hook (it runs in the signal handler: it only marks the update and hands the
+        `pulumi cancel` to a thread). The update then ends failed; the run is interrupted as by
+        Ctrl-C, and a resume deals with what the cancelled update left pending."""
+        with self._cond:
+            update = self._update
+            if update is None or update.done or update.cancel is not None:
+                return
+            record = update.cancel = {"requested_at": iso(self._clock()), "signal": "SIGTERM"}
+        log.warning("SIGTERM: cancelling the running `pulumi up` of stack %s", self.stack.name)
+        threading.Thread(target=self._cancel, args=(update, record), name="pulumi-cancel", daemon=True).start()
+
+    def _cancel(self, update: _Update, record: dict[str, Any]) -> None:
+        try:
+            outcome = self.stack.cancel()
+        except Exception as exc:  # the update may have ended meanwhile: the service then says 409
+            outcome = {"issued": False, "error": str(map_pulumi_error(exc, "cancel"))}
+        with self._cond:
+            record.update(outcome, answered_at=iso(self._clock()))
+            self._cond.notify_all()
+        log.warning("pulumi cancel: %s", "issued" if outcome.get("issued") else
+                    outcome.get("reason") or outcome.get("error"))
 
     def summary(self) -> dict[str, Any]:
         """Every update this process ran, for the run report."""
