@@ -216,3 +216,5 @@ def test_resume_failover_looks_pending_creates_up_on_the_stacks_subscription(tmp
     [update] = json.loads((run_dir / "report.json").read_text())["deployment"]["updates"]
     assert [i["id"] for i in update["refresh_first"]["imported"]] == [SERVER_ID]
     assert [c["id"] for c in update["refresh_first"]["cleared"]] == [FIREWALL_ID]
+    journaled = Journal.open(run_dir).state.steps["postgres.deploy"].evidence["update"]["refresh_first"]
+    assert [i["id"] for i in journaled["imported"]] == [SERVER_ID]  # in the journal, not only the report
