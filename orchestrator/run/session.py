@@ -103,12 +103,14 @@ class RunSession:
 
     def run_engine(self, plan: Plan, target: StepRunner, journal: Journal, *, workers: int,
                    retry: RetryPolicy | None = None, on_event: OnEvent | None = None,
-                   settle: Callable[[], None] | None = None) -> RunResult:
+                   settle: Callable[[], None] | None = None,
+                   on_sigterm: Callable[[], None] | None = None) -> RunResult:
         """Run the plan's steps on `target`. `settle` runs once the engine stops, still with SIGTERM
-        as Ctrl-C (a failover waits there for a `pulumi up` that is still ending)."""
+        as Ctrl-C (a failover waits there for a `pulumi up` that is still ending); `on_sigterm`
+        runs when SIGTERM comes (a failover cancels its `pulumi up` there)."""
         engine = Engine(plan, target, journal, max_workers=workers, retry=retry,
                         on_event=on_event or progress_for(plan, journal))
-        with sigterm_as_interrupt():
+        with sigterm_as_interrupt(on_sigterm):
             try:
                 return engine.run()
             finally:

@@ -31,6 +31,7 @@ from orchestrator.run.remote.store import RunStateStore
 from orchestrator.run.rundir import RunDir, utc_now
 from orchestrator.run.session import RunSession
 from orchestrator.stack import StackModel
+from orchestrator.targets.azure.deploy.resume import azure_pending_creates
 from orchestrator.targets.azure.deploy.session import ComponentIndex, DeploymentSession
 from orchestrator.targets.azure.deploy.stack import PulumiStack
 from orchestrator.targets.azure.optional import DataStepsFactory, azure_data_steps, planned_preflight
@@ -87,7 +88,8 @@ def resume_failover(stack: StackModel, run_dir: Path, *, workers: int = 4, preco
                     data_steps: DataStepsFactory | None = None, retry: RetryPolicy | None = None,
                     state: RunStateStore | None = None, lease: StackLease | None = None) -> dict[str, Any]:
     """Continue a failover run of `stack` (its run.json's); an update that was running when drctl
-    stopped is refreshed first. `state`: the run's state container when it has one (the caller closes it)."""
+    stopped is refreshed first, importing the creates it left pending that Azure finished
+    (deploy/resume.py). `state`: the run's state container when it has one (the caller closes it)."""
     run = RunDir(run_dir).read_run()
     if run["kind"] != KIND:
         raise BadInput(f"RUN: {run_dir} is a {run['kind']} run, not a {KIND} run")
@@ -155,9 +157,11 @@ def _drive(session: RunSession, stack: StackModel, *, workers: int, command: Pat
         deployment = DeploymentSession(PulumiStack(stack.project_dir, stack.name, command=command,
                                                    env_vars=provider_env),
                                        ComponentIndex.from_graph(graph),
-                                       interrupted=update_interrupted(journal.state, plan))
+                                       interrupted=update_interrupted(journal.state, plan),
+                                       pending_creates=azure_pending_creates(stack.project_dir, stack.name, graph))
         result = session.run_engine(plan, AzureTarget(deployment, other), journal, workers=workers, retry=retry,
-                                    settle=lambda: _let_the_update_end(deployment))
+                                    settle=lambda: _let_the_update_end(deployment),
+                                    on_sigterm=deployment.cancel_update)
     finally:
         journal.close()
         close = getattr(other, "close", None)
@@ -169,7 +173,8 @@ def _drive(session: RunSession, stack: StackModel, *, workers: int, command: Pat
 
 def _let_the_update_end(session: DeploymentSession) -> None:
     """Wait for a `pulumi up` still running; after Ctrl-C the CLI got the signal too and is
-    cancelling, and a second Ctrl-C stops waiting (resume refreshes what it left pending)."""
+    cancelling, after SIGTERM drctl cancelled it (`pulumi cancel`), and a second one stops waiting
+    (resume imports or clears what it left pending)."""
     with contextlib.suppress(KeyboardInterrupt):
         session.wait_idle()
 

@@ -28,8 +28,10 @@ def _metadata(urn_: str, type_: str, op: str, new: dict[str, Any] | None = None)
             "new": {"type": type_, "urn": urn_, "custom": True, **(new or {})}, "logical": True}
 
 
-def started(urn_: str, type_: str, op: str = "create") -> dict[str, Any]:
-    return {"resourcePreEvent": {"metadata": _metadata(urn_, type_, op), "planning": False}}
+def started(urn_: str, type_: str, op: str = "create", inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A step starting; `inputs` are the resource's (what a pending create keeps in the state)."""
+    new = {"inputs": inputs} if inputs is not None else None
+    return {"resourcePreEvent": {"metadata": _metadata(urn_, type_, op, new), "planning": False}}
 
 
 def finished(urn_: str, type_: str, op: str = "create", *, id_: str | None = None,
@@ -60,6 +62,11 @@ def summary(changes: dict[str, int], duration_s: int = 1) -> dict[str, Any]:
                              "resourceChanges": changes, "PolicyPacks": {}}}
 
 
+def pending_create(urn_: str, type_: str, inputs: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A create an interrupted update left in the checkpoint (`pending_operations`, type "creating")."""
+    return {"resource": {"urn": urn_, "custom": True, "type": type_, "inputs": inputs or {}}, "type": "creating"}
+
+
 def wait_for(path: Path) -> dict[str, Any]:
     """Pause the fake's event stream until `path` exists (a test's go signal; no sleeps in tests)."""
     return {"wait_for_file": str(path)}
@@ -67,18 +74,30 @@ def wait_for(path: Path) -> dict[str, Any]:
 
 def write_scenario(directory: Path, *, stacks: dict[str, dict[str, Any]], up: list[dict[str, Any]] | None = None,
                    refresh: list[dict[str, Any]] | None = None, destroy: list[dict[str, Any]] | None = None,
-                   preview: list[dict[str, Any]] | None = None) -> Path:
+                   preview: list[dict[str, Any]] | None = None, azure: list[str] | None = None) -> Path:
+    """`azure`: the ARM ids Azure has when the test starts (outside any stack's state)."""
     directory.mkdir(parents=True, exist_ok=True)
     path = directory / "scenario.json"
     document = {"stacks": stacks, "up": up or [], "refresh": refresh or [], "destroy": destroy or [],
-                "preview": preview or []}
+                "preview": preview or [], "azure": azure or []}
     path.write_text(json.dumps(document, indent=1), encoding="utf-8")
     return path
 
 
-def fake_env(scenario: Path) -> dict[str, str]:
-    """What the CLI subprocesses need to find the scenario and an interpreter with grpcio."""
-    return {"FAKE_PULUMI_SCENARIO": str(scenario), "FAKE_PULUMI_PYTHON": sys.executable}
+SERVICE_BACKEND = "https://api.pulumi.com"
+
+
+def fake_env(scenario: Path, backend: str = SERVICE_BACKEND) -> dict[str, str]:
+    """What the CLI subprocesses need to find the scenario and an interpreter with grpcio; the
+    backend is named so that the developer's own PULUMI_BACKEND_URL never leaks into a test."""
+    return {"FAKE_PULUMI_SCENARIO": str(scenario), "FAKE_PULUMI_PYTHON": sys.executable,
+            "PULUMI_BACKEND_URL": backend}
+
+
+def state(directory: Path) -> dict[str, Any]:
+    """The fake backend as it stands: stacks (resources, pending operations...), `azure`, `cancelled_updates`."""
+    path = directory / "fake_pulumi_state.json"
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
 
 
 def calls(directory: Path) -> list[list[str]]:

@@ -6,17 +6,20 @@ launches the update in a background thread, and every component's deploy step wa
 own resources have finished, then reports them: components finish in the order Pulumi deploys
 them, and a component's data steps start as soon as that component is up, not the whole stack.
 
-Which resources a component owns comes from the preview graph (orchestrator/program/capture.py), matched
-by type and logical name: the two runtimes build the same names, but the mock runtime puts the
-root stack in a URN's type chain and the engine does not. A resource the graph does not know is
-placed by the component type in its URN's parent chain.
+Which resources a component owns comes from the preview graph (deploy/components.py).
 
 Retries: a transient failure of the update (ConcurrentUpdateError) is reported once to every step
 that was waiting on it; the engine retries the steps, and the first retry starts a new update that
 the others join. A resource that fails fails only its own component's step; the update failing as
 a whole fails the steps still waiting on it. On resume after a crash mid-update, the new process
-runs `pulumi refresh --clear-pending-creates` before its first update (until one refresh succeeds);
-so does any update of a stack that reports pending operations (an update killed mid-way).
+refreshes before its first update (until one refresh succeeds), importing the pending creates
+Azure finished and clearing the others (deploy/resume.py); so does any update of a stack that
+reports pending operations (an update killed mid-way).
+
+SIGTERM while `pulumi up` runs cancels the update (`cancel_update`, `pulumi cancel` through the
+Automation API): a `kill` reaches drctl alone, not the CLI it started, which would otherwise run
+on until the end while drctl waits for it. Ctrl-C needs nothing: a terminal sends it to the CLI
+too, which then stops gracefully by itself.
 """
 
 from __future__ import annotations
@@ -26,68 +29,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from orchestrator.model import PermanentError, StepOutcome, TransientError
-from orchestrator.targets.azure.deploy.events import EngineEvidence, ResourceRecord, iso, urn_parts
-from orchestrator.targets.azure.deploy.stack import PulumiStack, UpdateResult, map_pulumi_error
-
-if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
+from orchestrator.targets.azure.deploy.components import ComponentIndex
+from orchestrator.targets.azure.deploy.errors import map_pulumi_error
+from orchestrator.targets.azure.deploy.events import EngineEvidence, ResourceRecord, iso
+from orchestrator.targets.azure.deploy.resume import PendingCreates, settle_pending_creates
+from orchestrator.targets.azure.deploy.stack import PulumiStack, UpdateResult
 
 log = logging.getLogger(__name__)
-
-ResourceKey = tuple[str, str]  # (type token, logical name)
-
-
-class ComponentIndex:
-    """Which component (DR profile key) each resource belongs to, from the preview graph."""
-
-    def __init__(self, expected: dict[str, set[ResourceKey]], component_types: dict[str, str]) -> None:
-        self._expected = expected
-        self._owner = {key: component for component, keys in expected.items() for key in keys}
-        self._component_types = component_types
-        self._cache: dict[str, str | None] = {}
-
-    @classmethod
-    def from_graph(cls, graph: Graph) -> ComponentIndex:
-        profiles = graph.component_profiles()  # logical component name -> DR profile
-        enclosing = {c["name"]: c["component"] for c in graph.components}
-
-        def owner(name: str | None) -> str | None:
-            # A nested component without a profile of its own belongs to the one around it.
-            seen: set[str] = set()
-            while name is not None and name not in profiles and name not in seen:
-                seen.add(name)
-                name = enclosing.get(name)
-            return profiles[name].key if name in profiles else None
-
-        expected: dict[str, set[ResourceKey]] = {profile.key: set() for profile in profiles.values()}
-        for resource in graph.resources:
-            key = owner(resource["component"])
-            if key is not None:
-                expected[key].add((resource["type"], resource["name"]))
-        types: dict[str, str | None] = {}
-        for component in graph.components:
-            key = owner(component["name"])
-            # The same component type owned by two profiles cannot place a resource: leave it out.
-            types[component["type"]] = key if types.get(component["type"], key) == key else None
-        return cls(expected, {t: k for t, k in types.items() if k is not None})
-
-    def expected(self, component: str) -> set[ResourceKey]:
-        return set(self._expected.get(component, set()))
-
-    def component_of(self, urn: str) -> str | None:
-        if urn not in self._cache:
-            chain, name = urn_parts(urn)
-            found = self._owner.get((chain[-1], name)) if chain else None
-            for parent_type in reversed(chain[:-1]):
-                if found is not None:
-                    break
-                found = self._component_types.get(parent_type)
-            self._cache[urn] = found
-        return self._cache[urn]
-
 
 @dataclass
 class _Update:
@@ -96,6 +47,7 @@ class _Update:
     started_at: float
     joined: set[str] = field(default_factory=set)
     refresh: dict[str, Any] | None = None
+    cancel: dict[str, Any] | None = None  # SIGTERM: when drctl cancelled it, and what became of that
     finished_at: float | None = None
     done: bool = False
     error: BaseException | None = None
@@ -109,6 +61,7 @@ class _Update:
             "state": "running" if not self.done else ("failed" if self.error else "succeeded"),
             "error": str(self.error) if self.error else None,
             "refresh_first": self.refresh,
+            "cancel": self.cancel,
             "summary": self.evidence.summary,
             "history": self.result.summary if self.result else None,
         }
@@ -118,8 +71,10 @@ class DeploymentSession:
     """Shared by every deploy step of one drctl process; `deploy(component)` is the step's work."""
 
     def __init__(self, stack: PulumiStack, index: ComponentIndex, *, interrupted: bool = False,
-                 wait_slice_s: float = 0.5, clock: Callable[[], float] = time.time) -> None:
+                 pending_creates: PendingCreates | None = None, wait_slice_s: float = 0.5,
+                 clock: Callable[[], float] = time.time) -> None:
         self.stack, self.index, self.interrupted = stack, index, interrupted
+        self.pending_creates = pending_creates  # how pending creates are looked up in Azure
         self.wait_slice_s, self._clock = wait_slice_s, clock
         self._cond = threading.Condition()
         self._update: _Update | None = None
@@ -163,6 +118,29 @@ class DeploymentSession:
         with self._cond:
             while self._update is not None and not self._update.done and not cancelled():
                 self._cond.wait(self.wait_slice_s)
+
+    def cancel_update(self) -> None:
+        """SIGTERM's hook (it runs in the signal handler: it only marks the update and hands the
+        `pulumi cancel` to a thread). The update then ends failed; the run is interrupted as by
+        Ctrl-C, and a resume deals with what the cancelled update left pending."""
+        with self._cond:
+            update = self._update
+            if update is None or update.done or update.cancel is not None:
+                return
+            record = update.cancel = {"requested_at": iso(self._clock()), "signal": "SIGTERM"}
+        log.warning("SIGTERM: cancelling the running `pulumi up` of stack %s", self.stack.name)
+        threading.Thread(target=self._cancel, args=(update, record), name="pulumi-cancel", daemon=True).start()
+
+    def _cancel(self, update: _Update, record: dict[str, Any]) -> None:
+        try:
+            outcome = self.stack.cancel()
+        except Exception as exc:  # the update may have ended meanwhile: the service then says 409
+            outcome = {"issued": False, "error": str(map_pulumi_error(exc, "cancel"))}
+        with self._cond:
+            record.update(outcome, answered_at=iso(self._clock()))
+            self._cond.notify_all()
+        log.warning("pulumi cancel: %s", "issued" if outcome.get("issued") else
+                    outcome.get("reason") or outcome.get("error"))
 
     def summary(self) -> dict[str, Any]:
         """Every update this process ran, for the run report."""
@@ -215,11 +193,11 @@ class DeploymentSession:
             return
         reason = ("the journal shows a deploy step running when drctl stopped" if journal_says
                   else f"the stack reports {len(pending)} pending operation(s) of an interrupted update")
-        summary = self.stack.refresh(clear_pending_creates=True)
+        settled = settle_pending_creates(self.stack, pending, self.pending_creates)
+        shown = [{key: op.get(key) for key in ("urn", "type", "op")} for op in pending[:50]]  # inputs stay out
         with self._cond:
             self._refreshed = True
-            update.refresh = {"reason": reason, "clear_pending_creates": True, "pending_operations": pending[:50],
-                              "summary": summary}
+            update.refresh = {"reason": reason, "clear_pending_creates": True, "pending_operations": shown, **settled}
 
     def _on_event(self, update: _Update, event: Any) -> None:
         with self._cond:

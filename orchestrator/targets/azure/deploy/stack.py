@@ -5,42 +5,35 @@ requires a CLI binary to be installed"), on the project's own Pulumi.yaml and st
 same program `pulumi up` runs by hand. The CLI is found on PATH, or at DRCTL_PULUMI_COMMAND
 (`<root>/bin/pulumi`, the layout `PulumiCommand(root=...)` expects); tests point it at a fake.
 
-Errors: ConcurrentUpdateError (another update holds the stack's lock) is transient; any other
-CommandError is permanent, with the stderr tail (redacted) in its evidence; a missing CLI is
-named as such, with where to get it.
+How its errors reach the engine: deploy/errors.py.
 """
 
 from __future__ import annotations
 
-import contextlib
 import os
 import shutil
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 from pulumi import automation as auto
-from pulumi.automation.errors import InvalidVersionError
 
-from orchestrator.data.errors import redact as redact_urls
 from orchestrator.errors import BadInput
-from orchestrator.model import PermanentError, TransientError
-from orchestrator.redact import REDACTOR
+from orchestrator.model import PermanentError
+from orchestrator.targets.azure.deploy.backend import backend_for, cancel_stops_the_update, passphrase_problem
+from orchestrator.targets.azure.deploy.errors import (  # pulumi_errors and map_pulumi_error are imported from here too
+    PulumiCliMissing,
+    cli_missing_message,
+    map_pulumi_error,
+    pulumi_errors,
+)
+
+__all__ = ["PULUMI_COMMAND_ENV", "PulumiCliMissing", "PulumiStack", "UpdateResult", "find_pulumi", "map_pulumi_error",
+           "pulumi_command", "pulumi_errors"]
 
 PULUMI_COMMAND_ENV = "DRCTL_PULUMI_COMMAND"
-INSTALL_URL = "https://www.pulumi.com/docs/install/"
-STDERR_TAIL_LINES = 12
-MESSAGE_TAIL_LINES = 3
-
-
-class PulumiCliMissing(BadInput):
-    """No Pulumi CLI where drctl looks for one."""
-
-
-def cli_missing_message(detail: str) -> str:
-    return f"the Pulumi CLI is not installed: {detail} ({INSTALL_URL})"
 
 
 def find_pulumi(environ: Mapping[str, str] | None = None, which: Callable[..., str | None] = shutil.which) -> Path:
@@ -101,14 +94,41 @@ class PulumiStack:
                               refresh=_refresh(refresh))
         return UpdateResult(_summary(result.summary), _masked(result.outputs))
 
-    def refresh(self, *, clear_pending_creates: bool = True, on_event: Callable[[Any], None] | None = None) -> dict[str, Any]:
-        """Adopt the cloud's actual state; with clear_pending_creates, drop the creates an interrupted
-        update left pending (the engine otherwise refuses to update until someone resolves them)."""
+    def refresh(self, *, clear_pending_creates: bool = True, import_pending_creates: Sequence[tuple[str, str]] = (),
+                on_event: Callable[[Any], None] | None = None) -> dict[str, Any]:
+        """Adopt the cloud's actual state. `import_pending_creates`: (URN, ARM id) of creates an
+        interrupted update left pending that Azure finished: the refresh reads them into the state.
+        With clear_pending_creates, the other pending creates are dropped (the CLI imports first)."""
         stack = self._get()
+        if not import_pending_creates:
+            with pulumi_errors("refresh"):
+                result = stack.refresh(clear_pending_creates=clear_pending_creates, on_event=on_event,
+                                       on_output=self.on_output, color="never")
+            return _summary(result.summary)
+        # Stack.refresh has no parameter for --import-pending-creates (pulumi 3.272); the Automation
+        # API's command interface has it. Each URN and each id is a value of its own (cobra
+        # StringArray read as pairs: pulumi/pulumi#10394, pulumi/docs#17677).
+        pairs = [value for urn, arm_id in import_pending_creates for value in (urn, arm_id)]
+        workspace = stack.workspace
+        env = {**({"PULUMI_HOME": workspace.pulumi_home} if workspace.pulumi_home else {}), **workspace.env_vars}
         with pulumi_errors("refresh"):
-            result = stack.refresh(clear_pending_creates=clear_pending_creates, on_event=on_event,
-                                   on_output=self.on_output, color="never")
-        return _summary(result.summary)
+            workspace.cli_api.refresh(stack=self.name, import_pending_creates=pairs,
+                                      clear_pending_creates=clear_pending_creates, color="never",
+                                      exec_kind="auto.local", cwd=workspace.work_dir, additional_env=env,
+                                      on_output=self.on_output)
+            return _summary(stack.info())
+
+    def cancel(self) -> dict[str, Any]:
+        """Stop the stack's running update (`pulumi cancel`), where that stops it: on a service
+        backend. On a self-managed one it would only delete the lock under a CLI that goes on."""
+        backend = backend_for(self.project_dir, self._env())
+        if not cancel_stops_the_update(backend):
+            return {"issued": False, "reason": f"the {backend.kind} backend's `pulumi cancel` only deletes the "
+                                               "stack's lock; the update goes on and drctl waits for it"}
+        stack = self._get()
+        with pulumi_errors("cancel"):
+            stack.cancel()
+        return {"issued": True}
 
     def outputs(self) -> dict[str, Any]:
         stack = self._get()
@@ -117,11 +137,18 @@ class PulumiStack:
 
     def state_readable(self) -> bool:
         """Preflight's `backend.state` hook: the stack's state can be exported from its backend.
-        Selects the stack and never creates it (a check must not change the backend); a stack
-        that does not exist raises PermanentError (StackNotFoundError)."""
+        Selects the stack and never creates it (a check must not change the backend). A stack not
+        created yet is no obstacle: the backend answered, and the deploy creates it
+        (create_or_select). A self-managed backend without the stack's passphrase is one."""
+        problem = passphrase_problem(self.project_dir, self.name, self._env())
+        if problem:
+            raise PermanentError(problem)
         with pulumi_errors("stack export"):
             options = auto.LocalWorkspaceOptions(env_vars=self.env_vars, pulumi_command=pulumi_command(self.command))
-            stack = auto.select_stack(self.name, work_dir=str(self.project_dir), opts=options)
+            try:
+                stack = auto.select_stack(self.name, work_dir=str(self.project_dir), opts=options)
+            except auto.StackNotFoundError:
+                return True
             return stack.export_stack().deployment is not None
 
     def resources(self) -> list[dict[str, Any]]:
@@ -153,75 +180,21 @@ class PulumiStack:
         return _summary(result.summary)
 
     def pending_operations(self) -> list[dict[str, Any]]:
-        """Operations an interrupted update left in the state (`pending_operations` of the export)."""
+        """Operations an interrupted update left in the state (`pending_operations` of the export),
+        each with the inputs the engine had for its resource (an ARM id is built from them)."""
         stack = self._get()
         with pulumi_errors("stack export"):
             deployment = stack.export_stack().deployment or {}
         found = []
         for operation in deployment.get("pending_operations") or []:
             resource = operation.get("resource") or {}
-            found.append({"urn": resource.get("urn"), "type": resource.get("type"), "op": operation.get("type")})
+            found.append({"urn": resource.get("urn"), "type": resource.get("type"), "op": operation.get("type"),
+                          "inputs": resource.get("inputs") or {}})
         return found
 
-
-class pulumi_errors:
-    """Re-raise Automation API errors inside the block as the engine's errors (see map_pulumi_error)."""
-
-    def __init__(self, action: str) -> None:
-        self.action = action
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, kind: type | None, error: BaseException | None, tb: Any) -> Literal[False]:
-        # Never swallows: the error goes on as it is, or as the engine's error it maps to.
-        if error is None or not isinstance(error, Exception):
-            return False
-        mapped = map_pulumi_error(error, self.action)
-        if mapped is error:
-            return False
-        raise mapped from error
-
-
-def map_pulumi_error(error: BaseException, action: str, failed: list[dict[str, Any]] | None = None) -> BaseException:
-    """TransientError, PermanentError or the error itself (anything unexpected fails the step as is)."""
-    if isinstance(error, PermanentError) and failed:
-        error.evidence = {**(error.evidence or {}), "failed_resources": failed}
-        return error
-    if isinstance(error, (TransientError, PermanentError)):
-        return error
-    if isinstance(error, auto.ConcurrentUpdateError):
-        # Another `pulumi up` (or a crashed one's lock on a self-managed backend) holds the stack.
-        return TransientError(f"pulumi {action}: another update holds the stack's lock (ConcurrentUpdateError)")
-    if isinstance(error, auto.CommandError):
-        code, tail = command_output_tail(error)
-        evidence: dict[str, Any] = {"command": f"pulumi {action}", "error_type": type(error).__name__,
-                                    "exit_code": code, "stderr_tail": tail}
-        if failed:
-            evidence["failed_resources"] = failed
-        shown = " | ".join(line.strip() for line in tail[-MESSAGE_TAIL_LINES:] if line.strip()) or "no error output"
-        return PermanentError(f"pulumi {action} failed ({type(error).__name__}, exit {code}): {shown}", evidence)
-    if isinstance(error, FileNotFoundError):
-        return PermanentError(cli_missing_message(f"running it failed: {error.strerror or error}"))
-    if isinstance(error, InvalidVersionError):
-        return PermanentError(f"the Pulumi CLI cannot be used: {error} ({INSTALL_URL})")
-    return error
-
-
-def command_output_tail(error: BaseException) -> tuple[int | None, list[str]]:
-    """Exit code and the redacted last lines of a CommandError's stderr (its stdout's error lines
-    when stderr is empty). CommandError keeps only its text: `\\n code: N\\n stdout: ...\\n stderr: ...`."""
-    text = str(error)
-    code = None
-    _, _, rest = text.partition("\n code: ")
-    number, _, rest = rest.partition("\n stdout: ")
-    with contextlib.suppress(ValueError):
-        code = int(number.strip())
-    stdout, _, stderr = rest.partition("\n stderr: ")
-    lines = [line for line in stderr.splitlines() if line.strip()]
-    if not lines:
-        lines = [line for line in stdout.splitlines() if "error" in line.lower()]
-    return code, [REDACTOR.text(redact_urls(line)) for line in lines[-STDERR_TAIL_LINES:]]
+    def _env(self) -> dict[str, str]:
+        """The environment the CLI runs in: drctl's, with the workspace's variables over it."""
+        return {**os.environ, **self.env_vars}
 
 
 def _refresh(refresh: bool) -> bool | None:

@@ -27,8 +27,10 @@ from orchestrator.program.capture import Graph
 from orchestrator.run.rundir import RunDir
 from orchestrator.targets.azure.deploy.session import ComponentIndex, DeploymentSession
 from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV, PulumiCliMissing, PulumiStack, find_pulumi
+from orchestrator.targets.azure.preflight.backend import check_state_readable
 from orchestrator.targets.azure.target import NOT_EXERCISED, AzureTarget
 
+REPO = Path(__file__).resolve().parents[4]
 STACK = "secondary"
 COMPONENTS = {
     "foundation": "dataplatform:foundation:Foundation",
@@ -109,9 +111,11 @@ class Harness:
     def scenario(self, up: list[dict], refresh: list[dict] | None = None, stack: dict | None = None) -> Path:
         return fake.write_scenario(self.dir, stacks={STACK: stack or {}}, up=up, refresh=refresh)
 
+    def env(self) -> dict[str, str]:
+        return fake.fake_env(self.dir / "scenario.json")
+
     def stack(self) -> PulumiStack:
-        env = fake.fake_env(self.dir / "scenario.json")
-        return PulumiStack(Path(__file__).resolve().parents[4], STACK, command=fake.FAKE_BIN, env_vars=env)
+        return PulumiStack(REPO, STACK, command=fake.FAKE_BIN, env_vars=self.env())
 
     def session(self, interrupted: bool = False) -> DeploymentSession:
         return DeploymentSession(self.stack(), ComponentIndex.from_graph(graph()), interrupted=interrupted,
@@ -433,8 +437,30 @@ def test_the_owed_refresh_survives_a_locked_stack(harness):
 def test_state_readable_selects_and_never_creates_the_stack(harness):
     harness.scenario(up=[], stack={})
     assert harness.stack().state_readable() is True
+    # The secondary stack may never have been deployed before the day: the backend answered, and the
+    # failover's create_or_select makes it. Not a reason to block the first failover.
     fake.write_scenario(harness.dir, stacks={}, up=[])
     (harness.dir / "fake_pulumi_state.json").unlink()
-    with pytest.raises(PermanentError, match="StackNotFoundError"):
-        harness.stack().state_readable()
+    assert harness.stack().state_readable() is True
+    assert check_state_readable(harness.stack().state_readable).status == "pass"
     assert ["stack", "init", STACK] not in fake.calls(harness.dir)
+
+
+def test_state_readable_blocks_a_self_managed_backend_without_its_passphrase(harness, monkeypatch):
+    for name in ("PULUMI_CONFIG_PASSPHRASE", "PULUMI_CONFIG_PASSPHRASE_FILE"):
+        monkeypatch.delenv(name, raising=False)
+    harness.scenario(up=[], stack={})
+    backend = {"PULUMI_BACKEND_URL": "azblob://state?storage_account=stdrstate"}
+    stack = PulumiStack(REPO, STACK, command=fake.FAKE_BIN, env_vars={**harness.env(), **backend})
+
+    check = check_state_readable(stack.state_readable)
+
+    assert check.blocks
+    assert check.message == ("reading the state failed: PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE "
+                             "must be set: the state backend azblob://state is self-managed and stack 'secondary' "
+                             "keeps its secrets encrypted with a passphrase")
+    with_file = {**backend, "PULUMI_CONFIG_PASSPHRASE_FILE": str(harness.dir / "absent")}
+    with pytest.raises(PermanentError, match=r"PULUMI_CONFIG_PASSPHRASE_FILE: .*absent cannot be read"):
+        PulumiStack(REPO, STACK, command=fake.FAKE_BIN, env_vars={**harness.env(), **with_file}).state_readable()
+    unlocked = {**harness.env(), **backend, "PULUMI_CONFIG_PASSPHRASE": ""}  # set, even empty, is a passphrase
+    assert PulumiStack(REPO, STACK, command=fake.FAKE_BIN, env_vars=unlocked).state_readable() is True
