@@ -17,6 +17,7 @@ from stacks.config import to_pulumi_config
 
 ADMIN_TYPE = "azure-native:dbforpostgresql:AdministratorsMicrosoftEntra"
 SHIPPED_ADMIN = "00000000-0000-0000-0000-000000000000"
+RUNNER = "11111111-1111-1111-1111-111111111111"  # drctl's own identity, declared by both stacks
 
 
 class ImportRecordingMocks(AzureMocks):
@@ -47,12 +48,13 @@ def test_the_secondary_adopts_the_admin_its_geo_restored_server_already_carries(
     admins = run_program("secondary")
     server = (f"/subscriptions/{PLACEHOLDER_SUBSCRIPTION}/resourceGroups/rg-contoso-data-ase"
               "/providers/Microsoft.DBforPostgreSQL/flexibleServers/contoso-pg-ase")
-    assert admins == {"postgres-entra-admin": f"{server}/administrators/{SHIPPED_ADMIN}"}
+    assert admins == {"postgres-entra-admin": f"{server}/administrators/{SHIPPED_ADMIN}",
+                      "postgres-runner-admin": f"{server}/administrators/{RUNNER}"}
     assert admins["postgres-entra-admin"] == administrator_id(server, SHIPPED_ADMIN)
 
 
 def test_the_primary_creates_its_admin():
-    assert run_program("primary") == {"postgres-entra-admin": None}
+    assert run_program("primary") == {"postgres-entra-admin": None, "postgres-runner-admin": None}
 
 
 def test_an_admin_the_primary_does_not_declare_is_created_on_the_restored_server(tmp_path):
@@ -61,7 +63,8 @@ def test_an_admin_the_primary_does_not_declare_is_created_on_the_restored_server
     (tmp_path / "pipelines").symlink_to(PROJECT_DIR / "pipelines")
     other = {"objectId": "22222222-2222-2222-2222-222222222222", "principalName": "dr-pg-admins"}
     postgres = {**stack_values("secondary")["dataplatform:postgres"], "entraAdmin": other}
-    assert run_program("secondary", tmp_path, {"dataplatform:postgres": postgres}) == {"postgres-entra-admin": None}
+    admins = run_program("secondary", tmp_path, {"dataplatform:postgres": postgres})
+    assert admins["postgres-entra-admin"] is None and admins["postgres-runner-admin"] is not None
 
 
 @pytest.mark.parametrize("object_id", [SHIPPED_ADMIN, SHIPPED_ADMIN.upper()])
@@ -79,4 +82,4 @@ def test_a_preview_of_the_secondary_shows_the_admin_without_importing_it(monkeyp
     # Before the failover the restored server and its admin do not exist: an import in the preview
     # would fail it (the CLI's own preview of `pulumi up` included).
     monkeypatch.setattr(pulumi.runtime, "is_dry_run", lambda: True)
-    assert run_program("secondary") == {"postgres-entra-admin": None}
+    assert run_program("secondary") == {"postgres-entra-admin": None, "postgres-runner-admin": None}

@@ -138,17 +138,15 @@ class PulumiStack:
     def state_readable(self) -> bool:
         """Preflight's `backend.state` hook: the stack's state can be exported from its backend.
         Selects the stack and never creates it (a check must not change the backend). A stack not
-        created yet is no obstacle: the backend answered, and the deploy creates it
-        (create_or_select). A self-managed backend without the stack's passphrase is one."""
+        created yet raises StackNotFoundError, which preflight reports as one the deploy creates
+        (create_or_select), not as a blocker. A self-managed backend without the stack's
+        passphrase is a blocker."""
         problem = passphrase_problem(self.project_dir, self.name, self._env())
         if problem:
             raise PermanentError(problem)
         with pulumi_errors("stack export"):
             options = auto.LocalWorkspaceOptions(env_vars=self.env_vars, pulumi_command=pulumi_command(self.command))
-            try:
-                stack = auto.select_stack(self.name, work_dir=str(self.project_dir), opts=options)
-            except auto.StackNotFoundError:
-                return True
+            stack = auto.select_stack(self.name, work_dir=str(self.project_dir), opts=options)
             return stack.export_stack().deployment is not None
 
     def resources(self) -> list[dict[str, Any]]:

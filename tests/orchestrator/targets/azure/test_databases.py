@@ -287,7 +287,8 @@ def test_a_namespace_without_the_alias_is_permanent():
 
 
 # -- the azure target's database steps ---------------------------------------------------------------
-def _runner(tmp_path, *routes: Route, services: dict | None = None, entra_admin: bool = True):
+def _runner(tmp_path, *routes: Route, services: dict | None = None, entra_admin: bool = True,
+            runner: bool = False):
     import dataclasses
     from pathlib import Path
 
@@ -307,6 +308,8 @@ def _runner(tmp_path, *routes: Route, services: dict | None = None, entra_admin:
     assert not config.optional_services  # the shipped secondary switches none on: the test chooses
     postgres = config.postgres.model_copy(update={"entra_admin": admin})
     config = dataclasses.replace(config, settings={**config.settings, "postgres": postgres})
+    if not runner:  # sign in as the configured admin group, as a stack without dataplatform:runner does
+        config = dataclasses.replace(config, runner=None)
     config = config.with_services(services if services is not None else optional)
     types = {"postgres": "dataplatform:data:PostgresServer", "sql_database": "dataplatform:data:SqlDatabase",
              "cosmos_db": "dataplatform:data:CosmosDb", "event_hubs_geo_dr": "dataplatform:data:EventHubsGeoDr"}
@@ -395,6 +398,14 @@ def test_postgres_steps_sign_in_with_an_entra_token_and_reuse_the_local_sql_chec
     admin_lists = [r for r in transport.requests if r.url.split("?")[0].endswith("/contoso-pg-ase/administrators")]
     assert len(admin_lists) == 3  # before each sign-in
     only_local(transport)
+
+
+def test_with_a_runner_drctl_signs_in_as_the_runner_and_needs_its_own_admin_entry(tmp_path):
+    # The example's server lists a user and a group, not the runner: refused before any sign-in.
+    steps, _ = _runner(tmp_path, *_restored_pg(), runner=True)
+    with pytest.raises(PermanentError) as caught:
+        steps.run(_step("postgres", "rehydrate"), _Context(tmp_path))
+    assert "drctl-runner (11111111-1111-1111-1111-111111111111)" in str(caught.value)
 
 
 def test_postgres_without_an_entra_admin_or_not_ready_fails_before_connecting(tmp_path):

@@ -441,8 +441,9 @@ def test_state_readable_selects_and_never_creates_the_stack(harness):
     # failover's create_or_select makes it. Not a reason to block the first failover.
     fake.write_scenario(harness.dir, stacks={}, up=[])
     (harness.dir / "fake_pulumi_state.json").unlink()
-    assert harness.stack().state_readable() is True
-    assert check_state_readable(harness.stack().state_readable).status == "pass"
+    check = check_state_readable(harness.stack().state_readable)
+    assert (check.status, check.severity, check.blocks) == ("finding", "info", False)
+    assert "will create" in check.message
     assert ["stack", "init", STACK] not in fake.calls(harness.dir)
 
 
