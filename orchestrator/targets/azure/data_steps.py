@@ -37,6 +37,7 @@ from orchestrator.targets.azure.errors import arm_errors
 from orchestrator.targets.azure.explorer_steps import ExplorerSteps
 from orchestrator.targets.azure.probes import AzureProbes
 from orchestrator.targets.azure.stores import databases as db
+from orchestrator.targets.azure.stores import factory_endpoints
 from orchestrator.targets.azure.stores import replay as adf_replay
 from orchestrator.targets.azure.stores.lake import (
     SAS_TTL_S,
@@ -180,11 +181,21 @@ class AzureDataSteps:
             rehydrated = {}
         if not rehydrated:
             return _not_replayed(f"{component}.rehydrate recorded nothing (not exercised): no recovered point")
+        factory, account = self.factory_name(), naming.storage_account_name(self.config.prefix, self.config.name_suffix)
+        # The pipeline reaches the lake through the factory's managed private endpoints: Approved first.
+        endpoints = factory_endpoints.declared_endpoints(self.graph.resources)
         return adf_replay.replay_store(
-            self.session.datafactory(), component, rehydrated, resource_group=self.data_group,
-            factory=naming.data_factory_name(self.config.prefix, self.config.name_suffix),
-            record_dir=RunDir(self.run_dir).replay, now=self.now, poll_interval_s=self.poll_interval_s,
-            timeout_s=self.replay_timeout_s)
+            self.session.datafactory(), component, rehydrated, resource_group=self.data_group, factory=factory,
+            record_dir=RunDir(self.run_dir).replay, now=self.now, disaster_at=adf_replay.disaster_at(self.run_dir),
+            lake_raw=lambda: self._lake_dest().get_container_client(adf_replay.RAW_CONTAINER),
+            before_run=lambda: factory_endpoints.lake_endpoints_approved(
+                self.session.datafactory(), self.session.storage(), resource_group=self.data_group, factory=factory,
+                account=account, account_group=self.data_group, endpoints=endpoints,
+                poll_interval_s=self.poll_interval_s),
+            poll_interval_s=self.poll_interval_s, timeout_s=self.replay_timeout_s)
+
+    def factory_name(self) -> str:
+        return naming.data_factory_name(self.config.prefix, self.config.name_suffix)
 
     # -- the lake ---------------------------------------------------------------------------------------
     def _lake_dest(self) -> BlobServiceClient:
