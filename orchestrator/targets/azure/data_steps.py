@@ -37,7 +37,7 @@ from orchestrator.targets.azure.errors import arm_errors
 from orchestrator.targets.azure.explorer_steps import ExplorerSteps
 from orchestrator.targets.azure.probes import AzureProbes
 from orchestrator.targets.azure.stores import databases as db
-from orchestrator.targets.azure.stores import factory_endpoints
+from orchestrator.targets.azure.stores import factory_endpoints, factory_triggers
 from orchestrator.targets.azure.stores import replay as adf_replay
 from orchestrator.targets.azure.stores.lake import (
     SAS_TTL_S,
@@ -86,7 +86,7 @@ class AzureDataSteps:
         if step.kind == StepKind.GATE:
             return self.gate(step)
         if step.kind == StepKind.HANDOVER:
-            return StepOutcome(outputs={"handover_at": utc_now()}, evidence={"handover": "platform handed over"})
+            return self.handover()
         if step.kind == StepKind.DEPLOY:
             raise PermanentError(f"{step.id}: deploy steps belong to the deploy runner, not AzureDataSteps")
         profile = self.profiles.get(step.component)
@@ -196,6 +196,15 @@ class AzureDataSteps:
 
     def factory_name(self) -> str:
         return naming.data_factory_name(self.config.prefix, self.config.name_suffix)
+
+    # -- handover: then the factory's schedule goes live ------------------------------------------------
+    def handover(self) -> StepOutcome:
+        """Handed over, then the stack's Data Factory triggers started (factory_triggers.py)."""
+        handed_over = utc_now()
+        started = factory_triggers.after_handover(self.session.datafactory, self.data_group, self.factory_name(),
+                                                  self.graph.resources if self.config.enabled("dataFactory") else [])
+        return StepOutcome(outputs={"handover_at": handed_over},
+                           evidence={"handover": "platform handed over", "after_handover": started})
 
     # -- the lake ---------------------------------------------------------------------------------------
     def _lake_dest(self) -> BlobServiceClient:
