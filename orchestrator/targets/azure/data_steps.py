@@ -7,7 +7,8 @@ rest. Every non-SaaS component gets the generic management-plane smoke check (pr
 of each resource its deploy step recorded); anything without an Azure implementation yet
 returns `exercised=False` with a note, never a pass. Replay re-runs the stack's Data Factory
 ingestion pipeline from the store's recovered data timestamp (replay.py); Data Explorer is
-re-ingested from the recovered lake (explorer_steps.py).
+re-ingested from the recovered lake (explorer_steps.py). The handover then starts the factory's
+triggers (stores/factory_triggers.py).
 
 Names (accounts, servers, groups) follow components/naming.py exactly as the program does, so
 nothing here needs the stack's outputs except the resource ids the deploy recorded:
