@@ -54,12 +54,18 @@ def lake_endpoints_approved(adf: Any, storage: Any, *, resource_group: str, fact
                                  "cannot reach the lake through it, and drctl approves only a Pending connection; "
                                  "recreate the endpoint (pulumi up) or approve it on the account's Networking page",
                                  {"endpoint": endpoint, "status": status})
-        connection = pending_connection(storage, account_group, account, factory, endpoint, where)
-        call(f"{where}: approve connection {connection}", storage.private_endpoint_connections.put, account_group,
-             account, connection, _approval(f"Approved by drctl for data factory {factory}"))
+        connection, on_account = connection_from(storage, account_group, account, factory, endpoint, where)
+        if on_account == PENDING:
+            call(f"{where}: approve connection {connection}", storage.private_endpoint_connections.put,
+                 account_group, account, connection, _approval(f"Approved by drctl for data factory {factory}"))
+        elif on_account != APPROVED:  # approved on the account already: the factory has yet to see it
+            raise PermanentError(f"{where} is Pending, and its connection {connection} on the account is "
+                                 f"{on_account}: drctl does not override that; approve it on the account's "
+                                 "Networking page if it should be, then run the step again",
+                                 {"endpoint": endpoint, "connection": connection, "status_on_account": on_account})
         status = _wait_approved(adf, resource_group, factory, endpoint, where, timeout_s=timeout_s,
                                 poll_interval_s=poll_interval_s, sleep=sleep, clock=clock)
-        evidence[endpoint] = {"status": status, "approved_by_drctl": True, "connection": connection}
+        evidence[endpoint] = {"status": status, "approved_by_drctl": on_account == PENDING, "connection": connection}
     return evidence
 
 
@@ -67,26 +73,27 @@ def endpoint_status(adf: Any, resource_group: str, factory: str, endpoint: str) 
     found = call(f"data factory {factory}: managed private endpoint {endpoint}", adf.managed_private_endpoints.get,
                  resource_group, factory, MANAGED_VNET, endpoint)
     state = getattr(getattr(found, "properties", None), "connection_state", None)
-    return getattr(state, "status", None)
+    return _text(getattr(state, "status", None))
 
 
-def pending_connection(storage: Any, account_group: str, account: str, factory: str, endpoint: str, where: str) -> str:
-    """The name of the account's Pending connection that comes from `endpoint`.
+def connection_from(storage: Any, account_group: str, account: str, factory: str, endpoint: str,
+                    where: str) -> tuple[str, str | None]:
+    """The account's connection that comes from `endpoint`: its name and its status on the account.
 
     The service names the private endpoint behind a managed one `<factory>.<managed endpoint>` in
     its own subscription, so the connection is recognised by the last segment of its endpoint's id."""
     connections = list(call(f"storage account {account}: private endpoint connections",
                             storage.private_endpoint_connections.list, account_group, account))
     expected = f"{factory}.{endpoint}".lower()
-    pending = [c for c in connections if _state(c) == PENDING]
-    for connection in pending:
+    for connection in connections:
         endpoint_id = getattr(getattr(connection, "private_endpoint", None), "id", None) or ""
         if endpoint_id.rstrip("/").rsplit("/", 1)[-1].lower() == expected:
-            return str(connection.name)
-    raise PermanentError(f"{where} is Pending, and storage account {account} has no Pending connection from a "
-                         f"private endpoint named {factory}.{endpoint}: approve the factory's connection on the "
-                         "account's Networking page, then run the step again",
-                         {"endpoint": endpoint, "pending_connections": sorted(str(c.name) for c in pending)})
+            return str(connection.name), _state(connection)
+    pending = sorted(str(c.name) for c in connections if _state(c) == PENDING)
+    raise PermanentError(f"{where} is Pending, and storage account {account} has no connection from a private "
+                         f"endpoint named {factory}.{endpoint}: approve the factory's connection on the account's "
+                         "Networking page, then run the step again",
+                         {"endpoint": endpoint, "pending_connections": pending})
 
 
 def _approval(description: str) -> Any:
@@ -98,7 +105,12 @@ def _approval(description: str) -> Any:
 
 
 def _state(connection: Any) -> str | None:
-    return getattr(getattr(connection, "private_link_service_connection_state", None), "status", None)
+    return _text(getattr(getattr(connection, "private_link_service_connection_state", None), "status", None))
+
+
+def _text(status: Any) -> str | None:
+    """A status as the service spells it (the SDKs give some as str enums)."""
+    return None if status is None else str(getattr(status, "value", status))
 
 
 def _wait_approved(adf: Any, resource_group: str, factory: str, endpoint: str, where: str, *, timeout_s: float,

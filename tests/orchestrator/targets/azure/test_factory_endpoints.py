@@ -47,14 +47,14 @@ def endpoint_route(name: str, *statuses: str) -> Route:
                  respond=respond)
 
 
-def connections_route(pending_from: str = f"{FACTORY}.lake-dfs") -> Route:
+def connections_route(pending_from: str = f"{FACTORY}.lake-dfs", status: str = "Pending") -> Route:
     body = copy.deepcopy(example_body(STORAGE + "StorageAccountListPrivateEndpointConnections.json"))
     pending = body["value"][1]
     pending["name"] = CONNECTION
     pending["properties"]["privateEndpoint"]["id"] = (
         "/subscriptions/00000000-1111-2222-3333-444444444444/resourceGroups/vnet-managed/providers/"
         f"Microsoft.Network/privateEndpoints/{pending_from}")
-    pending["properties"]["privateLinkServiceConnectionState"]["status"] = "Pending"
+    pending["properties"]["privateLinkServiceConnectionState"]["status"] = status
     return Route("GET", f"{ACCOUNT_PATH}/privateEndpointConnections", body=body)
 
 
@@ -109,8 +109,24 @@ def test_the_other_pending_connections_of_the_account_are_not_touched():
     with pytest.raises(PermanentError) as caught:
         approve(endpoint_route("lake-dfs", "Pending"), connections_route(pending_from="someone-elses-endpoint"),
                 approve_route())
-    assert "no Pending connection from a private endpoint named contoso-adf-ase.lake-dfs" in str(caught.value)
+    assert "no connection from a private endpoint named contoso-adf-ase.lake-dfs" in str(caught.value)
     assert caught.value.evidence["pending_connections"] == [CONNECTION]
+
+
+def test_a_connection_already_approved_on_the_account_is_waited_for_not_approved_again():
+    transport = ExampleTransport([endpoint_route("lake-dfs", "Pending", "Approved"),
+                                  connections_route(status="Approved"), approve_route()])
+    evidence, _ = approve(transport=transport)
+    assert evidence["lake-dfs"] == {"status": "Approved", "approved_by_drctl": False, "connection": CONNECTION}
+    assert "PUT" not in [r.method for r in transport.requests]
+
+
+def test_a_connection_rejected_on_the_account_is_not_overridden():
+    transport = ExampleTransport([endpoint_route("lake-dfs", "Pending"), connections_route(status="Rejected"),
+                                  approve_route()])
+    with pytest.raises(PermanentError, match=f"its connection {CONNECTION} on the account is Rejected"):
+        approve(transport=transport)
+    assert "PUT" not in [r.method for r in transport.requests]
 
 
 @pytest.mark.parametrize("status", ["Rejected", "Disconnected"])

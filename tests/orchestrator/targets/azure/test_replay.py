@@ -375,7 +375,7 @@ def test_a_pending_endpoint_with_no_connection_to_approve_stops_the_replay_befor
         runner.run(replay_step(), Context(tmp_path, rehydrated()))
     message = str(caught.value)
     assert "managed private endpoint lake-dfs of data factory contoso-adf-ase" in message and "Pending" in message
-    assert "no Pending connection from a private endpoint named contoso-adf-ase.lake-dfs" in message
+    assert "no connection from a private endpoint named contoso-adf-ase.lake-dfs" in message
     assert not [r for r in transport.requests if r.method in ("POST", "PUT")]
 
 
