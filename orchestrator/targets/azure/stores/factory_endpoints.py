@@ -82,8 +82,9 @@ def connection_from(storage: Any, account_group: str, account: str, factory: str
 
     The service names the private endpoint behind a managed one `<factory>.<managed endpoint>` in
     its own subscription, so the connection is recognised by the last segment of its endpoint's id."""
-    connections = list(call(f"storage account {account}: private endpoint connections",
-                            storage.private_endpoint_connections.list, account_group, account))
+    # The pager calls the service as it is iterated: inside `call`, so its errors are classified.
+    connections = call(f"storage account {account}: private endpoint connections",
+                       lambda: list(storage.private_endpoint_connections.list(account_group, account)))
     expected = f"{factory}.{endpoint}".lower()
     for connection in connections:
         endpoint_id = getattr(getattr(connection, "private_endpoint", None), "id", None) or ""

@@ -152,3 +152,12 @@ def test_the_endpoints_checked_are_the_ones_the_program_declares():
     from tests.pulumi_mocks import PROJECT_DIR
 
     assert declared_endpoints(capture_graph(PROJECT_DIR, "secondary").resources) == ["lake-blob", "lake-dfs"]
+
+
+def test_an_account_that_refuses_the_listing_is_a_classified_error():
+    refused = Route("GET", f"{ACCOUNT_PATH}/privateEndpointConnections", status=403, body={"error": {
+        "code": "AuthorizationFailed", "message": "The client does not have authorization to perform action."}})
+    with pytest.raises(PermanentError) as caught:
+        approve(endpoint_route("lake-dfs", "Pending"), refused)
+    assert caught.value.evidence["error_code"] == "AuthorizationFailed"
+    assert "storage account contosolakease: private endpoint connections" in str(caught.value)
