@@ -15,6 +15,7 @@ from pulumi_azure_native import authorization, datafactory
 from pydantic import Field
 
 from components import naming, roles
+from components.data_factory_network import FactoryNetwork, managed_network
 from components.data_factory_pipelines import (
     LAKE_LINKED_SERVICE,
     PIPELINE_FIELDS,
@@ -24,6 +25,7 @@ from components.data_factory_pipelines import (
     pipeline_order,
     references,
 )
+from components.data_factory_triggers import ingest_trigger
 from components.profile import (
     Dependency,
     DRProfile,
@@ -65,7 +67,10 @@ PROFILE = DRProfile(
     notes=(
         "Implemented with Azure Data Factory, which the seeds allow as the physical ELT service and "
         "class as stateless: redeployed from source control, then smoke-tested.",
-        "Run history and trigger state stay in the primary; triggers are restarted after handover.",
+        "Run history and trigger state stay in the primary; the secondary's ingestion trigger is deployed "
+        "stopped and drctl starts it after handover.",
+        "Copies reach the lake through a managed virtual network's integration runtime and managed private "
+        "endpoints, whose connections drctl approves on the lake before a replay.",
     ),
 )
 
@@ -93,7 +98,9 @@ class DataFactoryArgs:
 
 
 class DataFactory(pulumi.ComponentResource):
-    """Factory with a system-assigned identity, the lake linked service, datasets and pipelines."""
+    """Factory with a system-assigned identity, the lake linked service (through a managed virtual
+    network's integration runtime and managed private endpoints), datasets, pipelines and the
+    ingestion schedule."""
 
     def __init__(self, name: str, args: DataFactoryArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__(TYPE_TOKEN, name, None, opts)
@@ -111,11 +118,17 @@ class DataFactory(pulumi.ComponentResource):
             opts=child,
         )
 
+        # The lake is closed to public traffic: its linked service runs on the managed network's runtime.
+        self.network: FactoryNetwork | None = None
+        if args.lake_account_id is not None:
+            self.network = managed_network(name, self.factory, group, args.location, args.lake_account_id, self)
         self.linked_services: list[datafactory.LinkedService] = []
         if args.lake_dfs_endpoint is not None:
             self.linked_services.append(self._lake_access(name, args, child))
         self.datasets = self._datasets(name, args)
         self.pipelines = self._pipelines(name, args)
+        self.ingest_trigger = ingest_trigger(name, self.factory, group, self.pipelines,
+                                             args.definitions.pipelines, self)
 
         self.factory_name: pulumi.Output[str] = self.factory.name
         self.pipeline_names: list[str] = sorted(self.pipelines)
@@ -180,14 +193,17 @@ class DataFactory(pulumi.ComponentResource):
                 principal_id=roles.principal_of(self.factory),
                 opts=child,
             )
+        network = self.network
         # ADLS Gen2 with only a URL means: authenticate as the factory's system-assigned identity.
         return datafactory.LinkedService(
             f"{name}-ls-{LAKE_LINKED_SERVICE}",
             linked_service_name=LAKE_LINKED_SERVICE,
             factory_name=self.factory.name,
             resource_group_name=args.resource_group_name,
-            properties=datafactory.AzureBlobFSLinkedServiceArgs(type="AzureBlobFS", url=args.lake_dfs_endpoint),
-            opts=child,
+            properties=datafactory.AzureBlobFSLinkedServiceArgs(
+                type="AzureBlobFS", url=args.lake_dfs_endpoint,
+                connect_via=network.runtime_reference if network is not None else None),
+            opts=child if network is None else pulumi.ResourceOptions(parent=self, depends_on=[network.runtime]),
         )
 
 
@@ -241,9 +257,16 @@ SERVICE = ServiceSpec(
         "azure-native:datafactory:LinkedService": "linkedServiceName",
         "azure-native:datafactory:Dataset": "datasetName",
         "azure-native:datafactory:Pipeline": "pipelineName",
+        "azure-native:datafactory:IntegrationRuntime": "integrationRuntimeName",
+        "azure-native:datafactory:ManagedPrivateEndpoint": "managedPrivateEndpointName",
+        "azure-native:datafactory:Trigger": "triggerName",
+        # The factory's managed virtual network, the only generic ARM resource of the program.
+        "azure-native:resources:Resource": "resourceName",
     },
     globally_unique=frozenset({"azure-native:datafactory:Factory"}),
     subresources=frozenset(
-        {"azure-native:datafactory:LinkedService", "azure-native:datafactory:Dataset", "azure-native:datafactory:Pipeline"}
+        {"azure-native:datafactory:LinkedService", "azure-native:datafactory:Dataset", "azure-native:datafactory:Pipeline",
+         "azure-native:datafactory:IntegrationRuntime", "azure-native:datafactory:ManagedPrivateEndpoint",
+         "azure-native:datafactory:Trigger", "azure-native:resources:Resource"}
     ),
 )

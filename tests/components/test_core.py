@@ -348,12 +348,14 @@ def test_data_factory_deploys_every_repository_pipeline():
     # ADF's typeProperties are flattened into the shape azure-native sends.
     (wait,) = pipelines["smoke"]["activities"]
     assert wait["type"] == "Wait" and "waitTimeInSeconds" in wait and "typeProperties" not in wait
-    copy = pipelines["ingest_events"]["activities"][0]
-    assert copy["sink"]["storeSettings"]["type"] == "AzureBlobFSWriteSettings"
+    # Nested activities too (ForEach > IfCondition > Copy): tests/components/test_data_factory.py.
+    (copy,) = pipelines["ingest_events"]["activities"][0]["activities"][1]["ifTrueActivities"]
+    assert copy["sink"]["storeSettings"]["type"] == "AzureBlobFSWriteSettings" and "typeProperties" not in copy
     datasets = run.of_type("azure-native:datafactory:Dataset")
     assert {d.inputs["properties"]["location"]["fileSystem"] for d in datasets} == {"raw"}
     link = run.one("azure-native:datafactory:LinkedService").inputs["properties"]
-    assert link == {"type": "AzureBlobFS", "url": "https://contosolakeaue.dfs.core.windows.net/"}
+    assert link == {"type": "AzureBlobFS", "url": "https://contosolakeaue.dfs.core.windows.net/",
+                    "connectVia": {"referenceName": "managed-vnet-ir", "type": "IntegrationRuntimeReference"}}
     grant = run.one("azure-native:authorization:RoleAssignment").inputs
     assert grant["scope"].endswith("/storageAccounts/x") and grant["principalType"] == "ServicePrincipal"
 

@@ -7,7 +7,8 @@ rest. Every non-SaaS component gets the generic management-plane smoke check (pr
 of each resource its deploy step recorded); anything without an Azure implementation yet
 returns `exercised=False` with a note, never a pass. Replay re-runs the stack's Data Factory
 ingestion pipeline from the store's recovered data timestamp (replay.py); Data Explorer is
-re-ingested from the recovered lake (explorer_steps.py).
+re-ingested from the recovered lake (explorer_steps.py). The handover then starts the factory's
+triggers (stores/factory_triggers.py).
 
 Names (accounts, servers, groups) follow components/naming.py exactly as the program does, so
 nothing here needs the stack's outputs except the resource ids the deploy recorded:
@@ -36,6 +37,7 @@ from orchestrator.targets.azure.explorer_steps import ExplorerSteps
 from orchestrator.targets.azure.lake_steps import LakeSteps
 from orchestrator.targets.azure.probes import AzureProbes
 from orchestrator.targets.azure.stores import databases as db
+from orchestrator.targets.azure.stores import factory_endpoints, factory_triggers
 from orchestrator.targets.azure.stores import replay as adf_replay
 from orchestrator.targets.azure.stores.lake import aad_blob_service
 from orchestrator.targets.azure.stores.management import ApiVersions, check_provisioning, is_arm_id
@@ -79,7 +81,7 @@ class AzureDataSteps:
         if step.kind == StepKind.GATE:
             return self.gate(step)
         if step.kind == StepKind.HANDOVER:
-            return StepOutcome(outputs={"handover_at": utc_now()}, evidence={"handover": "platform handed over"})
+            return self.handover()
         if step.kind == StepKind.DEPLOY:
             raise PermanentError(f"{step.id}: deploy steps belong to the deploy runner, not AzureDataSteps")
         profile = self.profiles.get(step.component)
@@ -175,11 +177,30 @@ class AzureDataSteps:
             rehydrated = {}
         if not rehydrated:
             return _not_replayed(f"{component}.rehydrate recorded nothing (not exercised): no recovered point")
+        factory, account = self.factory_name(), naming.storage_account_name(self.config.prefix, self.config.name_suffix)
+        # The pipeline reaches the lake through the factory's managed private endpoints: Approved first.
+        endpoints = factory_endpoints.declared_endpoints(self.graph.resources)
         return adf_replay.replay_store(
-            self.session.datafactory(), component, rehydrated, resource_group=self.data_group,
-            factory=naming.data_factory_name(self.config.prefix, self.config.name_suffix),
-            record_dir=RunDir(self.run_dir).replay, now=self.now, poll_interval_s=self.poll_interval_s,
-            timeout_s=self.replay_timeout_s)
+            self.session.datafactory(), component, rehydrated, resource_group=self.data_group, factory=factory,
+            record_dir=RunDir(self.run_dir).replay, now=self.now, disaster_at=adf_replay.disaster_at(self.run_dir),
+            lake_raw=lambda: self._lake_dest().get_container_client(adf_replay.RAW_CONTAINER),
+            before_run=lambda: factory_endpoints.lake_endpoints_approved(
+                self.session.datafactory(), self.session.storage(), resource_group=self.data_group, factory=factory,
+                account=account, account_group=self.data_group, endpoints=endpoints,
+                poll_interval_s=self.poll_interval_s),
+            poll_interval_s=self.poll_interval_s, timeout_s=self.replay_timeout_s)
+
+    def factory_name(self) -> str:
+        return naming.data_factory_name(self.config.prefix, self.config.name_suffix)
+
+    # -- handover: then the factory's schedule goes live ------------------------------------------------
+    def handover(self) -> StepOutcome:
+        """Handed over, then the stack's Data Factory triggers started (factory_triggers.py)."""
+        handed_over = utc_now()
+        started = factory_triggers.after_handover(self.session.datafactory, self.data_group, self.factory_name(),
+                                                  self.graph.resources if self.config.enabled("dataFactory") else [])
+        return StepOutcome(outputs={"handover_at": handed_over},
+                           evidence={"handover": "platform handed over", "after_handover": started})
 
     # -- the lake ---------------------------------------------------------------------------------------
     def _lake_dest(self) -> BlobServiceClient:

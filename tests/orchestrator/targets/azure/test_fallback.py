@@ -14,6 +14,7 @@ import json
 import re
 from dataclasses import replace
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -295,9 +296,16 @@ def test_the_lake_replays_with_the_primarys_pipeline_and_postgres_is_not_exercis
                 Route("GET", re.escape(f"{factory}/pipelineruns/{run['runId']}"), body=run))
     context = Context(h.run_dir, {"lake.rehydrate": {"recovered_data_timestamp": "2018-06-16T00:30:00Z"},
                                   "postgres.rehydrate": {"recovered_data_timestamp": "2018-06-16T00:30:00Z"}})
+    # The RPO is read back from the primary lake's raw hour partitions (against Azurite in
+    # test_replay.py); here a thin double whose raw zone holds none of the window's hours.
+    listed: list[str] = []
+    raw = SimpleNamespace(walk_blobs=lambda name_starts_with, delimiter: listed.append(name_starts_with) or [])
+    h.steps.data.blob_service = lambda endpoint: SimpleNamespace(get_container_client=lambda name: raw)
     outcome = h.run("lake", StepKind.REPLAY, context)
     assert outcome.exercised and outcome.outputs["pipeline_run_id"] == run["runId"]
-    assert json.loads(h.transport.requests[0].body) == {"watermark": "2018-06-16T00:30:00Z"}
+    window = json.loads(h.transport.requests[0].body)
+    assert set(window) == {"windowStart", "windowEnd"} and window["windowStart"] == "2018-06-15T22:30:00Z"
+    assert listed == ["events/"]
     postgres = h.run("postgres", StepKind.REPLAY, context)
     assert not postgres.exercised and "no pipeline of the repository loads postgres" in postgres.evidence["reason"]
     assert len(h.transport.requests) == 2
