@@ -20,6 +20,7 @@ from orchestrator.errors import BadInput
 from orchestrator.paths.assess import assess_paths
 from orchestrator.paths.model import PathResult
 from orchestrator.targets.azure.clients import AzureSession
+from orchestrator.targets.azure.deploy.stack import find_pulumi
 from orchestrator.targets.azure.preflight import backend as backend_checks
 from orchestrator.targets.azure.preflight import (
     capacity,
@@ -32,59 +33,18 @@ from orchestrator.targets.azure.preflight import (
 )
 from orchestrator.targets.azure.preflight.findings import Check, PreflightReport, error_check
 from orchestrator.targets.azure.preflight.needs import Needs, needs_from
-from orchestrator.targets.azure.preflight.readiness import Target, primary_targets, readiness_checks
+from orchestrator.targets.azure.preflight.planned import planned_checks
+from orchestrator.targets.azure.preflight.readiness import Target, primary_targets, readiness_checks, redeploy_audit
+from orchestrator.targets.azure.preflight.readiness_drift import select_stack
 from stacks.config import ConfigError, StackConfig, load_stack_config, read_stack_file, stack_file
 
 if TYPE_CHECKING:
+    from pulumi import automation as auto
+
+    from orchestrator.program.capture import Graph
     from orchestrator.stack import StackModel
 
 SessionFactory = Callable[[StackConfig], AzureSession]
-
-
-def planned_checks(config: StackConfig) -> list[dict[str, str]]:
-    """The checks preflight would run for `config`, without touching Azure."""
-    primary = platform.primary_region(config)
-    plan = [
-        ("credentials", "Credentials acquire a management token", "credential.get_token(management scope)"),
-        ("subscription", "The subscription is reachable and enabled", "SubscriptionClient.subscriptions.get"),
-        ("credentials.provider", provider_auth.TITLE, "AZURE_* against ARM_* / azure-native:* (no call)"),
-        ("region", f"{config.region} exists and the program deploys into it", "SubscriptionClient.subscriptions.list_locations"),
-        ("region.pair", f"{config.region if config.is_secondary else config.paired_region} is Azure's pair of {primary}",
-         "list_locations metadata.pairedRegion"),
-        ("provider", "Resource providers of the program are Registered", "ResourceManagementClient.providers.list"),
-        ("resource-type", f"Every resource type is offered in {config.region}", "providers resourceTypes[].locations"),
-        ("sku.compute", "VM sizes are offered and unrestricted", "ComputeManagementClient.resource_skus.list(location)"),
-        ("sku.storage", "Storage SKUs are offered and unrestricted", "StorageManagementClient.skus.list"),
-        *([("sku.postgres", "The PostgreSQL tier, SKU and version are offered (geo-backup where wanted)",
-            "PostgreSQLManagementClient.capabilities_by_location.list(location)")] if config.enabled("postgres") else []),
-        ("quota.vcpu", "Compute vCPU quota covers the stack", "ComputeManagementClient.usage.list(location)"),
-        ("quota.public-ips", "Public IP quota covers the stack", "NetworkManagementClient.usages.list(location)"),
-        ("permissions.role-assignments", permissions.TITLE,
-         "Microsoft.Authorization/permissions (resource group, else subscription)"),
-        ("paths.live", live_paths.TITLE,
-         "the pair's privateEndpointConnections (approval) and roleAssignments for the runner (Microsoft.Authorization)"),
-        ("name", "Global names are free or this stack's own",
-         "checkNameAvailability (storage, Key Vault, PostgreSQL, Event Hubs), Key Vault deletedVaults, gets"),
-    ]
-    readiness = [
-        ("readiness.storage", config.enabled("lake"), "storage_accounts.get_properties(expand=geoReplicationStats)"),
-        ("readiness.postgres", config.enabled("postgres"), "PostgreSQLManagementClient.servers.get"),
-        ("readiness.sql", config.enabled("sqlDatabase"), "SqlManagementClient.recoverable_databases.get"),
-        ("readiness.cosmos", config.enabled("cosmosDb"), "CosmosDBManagementClient.database_accounts.get"),
-        ("readiness.recovery-vault", True, "RecoveryServicesClient.vaults.get"),
-    ]
-    for check_id, enabled, calls in readiness:
-        if enabled:
-            kind = check_id.split(".", 1)[1]
-            plan.append((check_id, f"DR readiness of the primary's {kind} ({config.paired_stack if config.is_secondary else config.stack})", calls))
-    plan += [
-        ("backend", "The Pulumi state backend survives the loss of the primary region",
-         "Pulumi.yaml backend.url / PULUMI_BACKEND_URL / credentials.json; azblob: storage_accounts.list"),
-        ("backend.passphrase", backend_checks.PASSPHRASE_TITLE,
-         "PULUMI_CONFIG_PASSPHRASE(_FILE) for a self-managed backend (no call)"),
-        ("backend.state", "The stack's state can be read", "pulumi stack export (Automation API hook)"),
-    ]
-    return [{"id": i, "title": t, "calls": c} for i, t, c in plan]
 
 
 @dataclass(frozen=True)
@@ -101,6 +61,8 @@ class PreflightInputs:
     provider_config: Mapping[str, Any] = field(default_factory=dict)  # the stack file's azure-native:* keys
     secrets_provider: str | None = None  # the stack file's, when it names one
     paths: tuple[PathResult, ...] = ()  # the data-plane paths coverage proved offline, to check live
+    # The primary's graph and config, for the audit of what a redeploy from code would miss.
+    primary: tuple[Graph, StackConfig] | None = None
 
 
 def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None = None, *,
@@ -114,12 +76,15 @@ def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None =
     graph = model.graph if model is not None else capture_graph(project_dir, stack, config)
     targets: tuple[Target, ...] = ()
     paths: tuple[PathResult, ...] = ()
+    primary: tuple[Graph, StackConfig] | None = None
     error = None
     try:
         paired = capture_graph(project_dir, config.paired_stack)
         # A secondary reads its primary's names from the primary's own program; a primary audits itself.
         targets = tuple(primary_targets(paired if config.is_secondary else graph))
         paths = tuple(assess_paths(config, graph, paired))
+        primary = ((paired, load_stack_config(project_dir, config.paired_stack)) if config.is_secondary
+                   else (graph, config))
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
     values = read_stack_file(stack_file(project_dir, stack))
@@ -128,7 +93,7 @@ def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None =
     return PreflightInputs(
         config, needs_from(config, graph), targets, backend_checks.resolve_backend(project_dir, env), error,
         env=kept, provider_config={k: v for k, v in values.items() if k.startswith("azure-native:")},
-        secrets_provider=backend_checks.secrets_provider(project_dir, stack), paths=paths,
+        secrets_provider=backend_checks.secrets_provider(project_dir, stack), paths=paths, primary=primary,
     )
 
 
@@ -141,10 +106,12 @@ def run_preflight(
     state_readable: Callable[[], bool] | None = None,
     model: StackModel | None = None,
     env: Mapping[str, str] | None = None,
+    primary_stack: Callable[[str], auto.Stack] | None = None,
 ) -> PreflightReport:
-    """`env`: the environment the deploy will run in (default: this process's)."""
+    """`env`: the environment the deploy will run in (default: this process's); `primary_stack`
+    selects a Pulumi stack by name, for the audit of the primary's state (skipped without it)."""
     return run_checks(gather_inputs(project_dir, stack, env, model=model), session, now=now,
-                      state_readable=state_readable)
+                      state_readable=state_readable, primary_stack=primary_stack)
 
 
 def run_checks(
@@ -153,6 +120,7 @@ def run_checks(
     *,
     now: datetime | None = None,
     state_readable: Callable[[], bool] | None = None,
+    primary_stack: Callable[[str], auto.Stack] | None = None,
 ) -> PreflightReport:
     config, needs = inputs.config, inputs.needs
     now = now or datetime.now(UTC)
@@ -209,6 +177,9 @@ def run_checks(
         checks.append(error_check("readiness", "DR readiness of the primary",
                                   RuntimeError(inputs.targets_error), "building the primary's graph"))
     checks += readiness_checks(session, list(inputs.targets), config, now)
+    if primary_stack is not None and inputs.primary is not None:
+        graph, primary = inputs.primary
+        checks += redeploy_audit(session, graph, primary, lambda: primary_stack(primary.stack))
 
     checks += platform.safely("backend", backend_checks.TITLE, "looking up the state account",
                               lambda: _backend(session, inputs.backend, config))
@@ -263,6 +234,7 @@ def preflight_command(
         config = model.config if model is not None else load_stack_config(project_dir, stack)
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
+    primary_stack: Callable[[str], auto.Stack] | None = None
     if session_factory is None:
         subscription = subscription_id_for(project_dir, stack)
 
@@ -270,10 +242,17 @@ def preflight_command(
             # A couple of SDK retries absorb a blip; a region that is down must not stall preflight.
             return AzureSession.from_environment(subscription, retry_total=2)
 
+        def select_primary(name: str) -> auto.Stack:
+            return select_stack(project_dir, name, command=find_pulumi(),
+                                env_vars=provider_auth.provider_environment(env or os.environ))
+
+        # Only against real Azure: the audit reads the primary's state through the Pulumi CLI.
+        primary_stack = select_primary
+
     session = session_factory(config)
     try:
         return run_preflight(project_dir, stack, session, state_readable=state_readable, model=model,
-                             env=env).to_json()
+                             env=env, primary_stack=primary_stack).to_json()
     except ConfigError as exc:
         raise BadInput(str(exc)) from None
     finally:

@@ -282,3 +282,28 @@ def test_the_command_reads_the_environment_the_deploy_will_have(tmp_path):
     assert run(own)["severity"] == "warning"  # the provider alone would use az login
     mapped = run({**own, **provider_environment(own)})
     assert mapped["status"] == "pass" and mapped["evidence"]["provider_sign_in"] == "service-principal"
+
+
+def test_the_redeploy_audit_runs_with_a_pulumi_stack_to_read_and_only_then():
+    import dataclasses
+
+    from orchestrator.program.capture import Graph
+
+    ra_grs = body(STORAGE_CAN_FAILOVER)
+    ra_grs["sku"]["name"] = "Standard_RAGRS"  # test-built, as above
+    inputs = _healthy_inputs()
+    primary = (Graph(stack="primary", region="eastus2", resources=[]), inputs.config)
+    inputs = dataclasses.replace(inputs, primary=primary)
+    asked: list[str] = []
+
+    def no_cli(name: str):
+        asked.append(name)
+        raise RuntimeError("no pulumi on PATH")
+
+    session, _ = session_for(platform_routes() + readiness_routes(storage=ra_grs))
+    audited = run_checks(inputs, session, now=NOW, state_readable=lambda: True, primary_stack=no_cli)
+    audit = audited.by_id("readiness.state")
+    assert asked == [inputs.config.stack] and audit.severity == "warning" and not audit.blocks
+    session, _ = session_for(platform_routes() + readiness_routes(storage=ra_grs))
+    plain = run_checks(inputs, session, now=NOW, state_readable=lambda: True)
+    assert "readiness.state" not in {c.id for c in plain.checks}
