@@ -31,7 +31,7 @@ from orchestrator.data.lake_relay import relay_lake
 from orchestrator.data.manifest import compare, lake_facts, table_facts
 from orchestrator.model import GateWaiting, PermanentError, Step, StepContext, StepKind, StepOutcome, TransientError
 from orchestrator.plan.zones import copied_zones
-from orchestrator.run.rundir import RunDir, utc_now
+from orchestrator.run.rundir import RunDir
 from orchestrator.targets.azure.data_steps import NOT_YET, AzureDataSteps
 from orchestrator.targets.azure.deploy.events import urn_parts
 from orchestrator.targets.azure.deploy.session import ComponentIndex
@@ -83,8 +83,7 @@ class AzureFallbackSteps:
         platform = {StepKind.DRIFT: self.drift, StepKind.PARALLEL_RUN: lambda: self.parallel_run(context),
                     StepKind.GATE: lambda: self.approval(step, context), StepKind.SWITCH: lambda: self.switch(step, context),
                     StepKind.DECOMMISSION: self.decommission,
-                    StepKind.HANDOVER: lambda: StepOutcome(outputs={"handover_at": utc_now()},
-                                                           evidence={"handover": "primary handed back to its users"})}
+                    StepKind.HANDOVER: self.handover}
         if step.kind in platform:
             return platform[step.kind]()
         profile = self.profiles.get(step.component)
@@ -102,6 +101,13 @@ class AzureFallbackSteps:
         if handler is None:
             return StepOutcome(exercised=False, evidence={"note": NOT_YET})
         return handler()
+
+    def handover(self) -> StepOutcome:
+        """The primary handed back, then its factory's schedule started again (as a failover's handover
+        starts the secondary's): until then nothing ingests into the primary."""
+        outcome = self.data.handover()
+        outcome.evidence["handover"] = "primary handed back to its users"
+        return outcome
 
     # -- the primary's state and health ----------------------------------------------------------------
     def primary_resources(self) -> list[dict]:

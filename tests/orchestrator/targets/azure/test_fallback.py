@@ -310,3 +310,21 @@ def test_the_lake_replays_with_the_primarys_pipeline_and_postgres_is_not_exercis
     assert not postgres.exercised and "no pipeline of the repository loads postgres" in postgres.evidence["reason"]
     assert len(h.transport.requests) == 2
 
+
+
+def test_the_primarys_handover_starts_its_factory_schedule_again(tmp_path):
+    from dataclasses import replace as replaced
+
+    from components.data_factory_triggers import INGEST_TRIGGER
+
+    start = ("datafactory/resource-manager/Microsoft.DataFactory/DataFactory/stable/2018-06-01/examples/"
+             "Triggers_Start.json")
+    factory = f"{ARM}/rg-contoso-data-aue/providers/Microsoft.DataFactory/factories/contoso-adf-aue"
+    harness = Harness(tmp_path, Route("POST", f"{factory}/triggers/{INGEST_TRIGGER}/start", body=example_body(start)))
+    trigger = {"urn": "urn:trigger", "type": "azure-native:datafactory:Trigger", "name": INGEST_TRIGGER,
+               "physical_name": INGEST_TRIGGER, "location": None, "component": "data_factory"}
+    harness.steps.data.graph = replaced(harness.steps.data.graph, resources=[*graph().resources, trigger])
+    outcome = harness.run("platform", StepKind.HANDOVER)
+    assert outcome.evidence["handover"] == "primary handed back to its users"
+    assert outcome.evidence["after_handover"] == {"factory": "contoso-adf-aue", "factory_triggers_started": [INGEST_TRIGGER]}
+    assert [r.method for r in harness.transport.requests] == ["POST"]
