@@ -9,8 +9,7 @@ The names come from the primary stack's own program graph. When the primary regi
 resources may not answer: a dropped connection or a 5xx is a warning ("could not confirm"), not
 a blocker, because the failover is exactly for that case.
 
-`redeploy_audit` adds what a redeploy from code would miss: what runs in the primary outside its
-stack (readiness_unmanaged.py) and how the live primary drifted from its code (readiness_drift.py).
+What a redeploy from code would miss is redeploy_audit.py's.
 """
 
 from __future__ import annotations
@@ -25,12 +24,9 @@ from azure.core.exceptions import HttpResponseError, ServiceRequestError, Servic
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.preflight.findings import Check, Severity, error_check, error_evidence, finding, passed
 from orchestrator.targets.azure.preflight.platform import text
-from orchestrator.targets.azure.preflight.readiness_drift import could_not_audit, drift_check, managed_ids
-from orchestrator.targets.azure.preflight.readiness_unmanaged import postgres_admins_check, unmanaged_in_group
 from stacks.config import StackConfig
 
 if TYPE_CHECKING:
-    from pulumi import automation as auto
 
     from orchestrator.program.capture import Graph
 
@@ -106,26 +102,6 @@ def readiness_checks(session: AzureSession, targets: list[Target], config: Stack
     return checks
 
 
-def redeploy_audit(session: AzureSession, graph: Graph, primary: StackConfig,
-                   stack: Callable[[], auto.Stack]) -> list[Check]:
-    """The primary's resources and admins its stack does not manage, and its drift from its code.
-    `graph` and `primary` are the primary stack's; `stack` selects its Pulumi stack
-    (readiness_drift.select_stack), whose state says what the stack manages."""
-    name = primary.stack
-    try:
-        selected = stack()
-        managed = managed_ids(selected)
-    except Exception as exc:
-        return [could_not_audit("readiness.state", f"The state of stack {name} can be read", "stack export", exc)]
-    groups = dict.fromkeys((graph.outputs.get("resourceGroups") or {}).values())
-    checks = [unmanaged_in_group(session, group, managed, name) for group in groups]
-    declared = primary.postgres.entra_admin if primary.enabled("postgres") else None
-    checks += [postgres_admins_check(session, t.resource_group, t.name, managed, declared, name)
-               for t in primary_targets(graph) if t.kind == "postgres"]
-    checks.append(drift_check(lambda: selected, name))
-    return checks
-
-
 def _title(target: Target) -> str:
     return f"Primary {target.kind} {target.name} is ready for a restore in the secondary"
 
@@ -189,6 +165,15 @@ def check_storage(session: AzureSession, target: Target, config: StackConfig, no
             **_rpo(config, stats.last_sync_time, now),
         )
     loss = "writes after the last sync time are missing from the geo copy"
+    fails_over = lake and config.restore.lake is not None and config.restore.lake.source == "account-failover"
+    if fails_over and stats is not None and not stats.can_failover:
+        # The chosen lake source is this account, failed over: nothing else to read if it cannot be.
+        return finding(
+            target.check_id, _title(target), "blocker",
+            f"{target.name} cannot fail over now (canFailover false), and restore.lake.source is account-failover",
+            fix="wait for canFailover, or set dataplatform:restore.lake.source to geo-secondary (RA-GRS)",
+            rpo_consequence=loss, evidence=evidence,
+        )
     if sku not in READABLE_GEO_SKUS:
         # GRS/GZRS keep a copy but only an account failover makes it readable.
         reads_secondary = lake and config.restore.lake is not None and config.restore.lake.source == "geo-secondary"

@@ -34,8 +34,9 @@ from orchestrator.targets.azure.preflight import (
 from orchestrator.targets.azure.preflight.findings import Check, PreflightReport, error_check
 from orchestrator.targets.azure.preflight.needs import Needs, needs_from
 from orchestrator.targets.azure.preflight.planned import planned_checks
-from orchestrator.targets.azure.preflight.readiness import Target, primary_targets, readiness_checks, redeploy_audit
+from orchestrator.targets.azure.preflight.readiness import Target, primary_targets, readiness_checks
 from orchestrator.targets.azure.preflight.readiness_drift import select_stack
+from orchestrator.targets.azure.preflight.redeploy_audit import redeploy_audit
 from stacks.config import ConfigError, StackConfig, load_stack_config, read_stack_file, stack_file
 
 if TYPE_CHECKING:

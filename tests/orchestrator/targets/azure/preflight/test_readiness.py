@@ -199,3 +199,17 @@ def test_a_primary_resource_that_is_not_found_is_a_warning():
     session, _ = session_for([_failing(404, "ResourceNotFound")])
     [check] = readiness_checks(session, [PG], config_for(), LAST_SYNC)
     assert (check.severity, check.blocks) == ("warning", False) and "not found" in check.message
+
+
+def test_an_account_failover_source_blocks_when_the_account_cannot_fail_over_even_if_readable():
+    import dataclasses
+
+    config = config_for()
+    lake_restore = config.restore.lake.model_copy(update={"source": "account-failover"})
+    config = dataclasses.replace(config, restore=config.restore.model_copy(update={"lake": lake_restore}))
+    session, _ = session_for(readiness_routes(storage=storage_variant("Standard_RAGRS")))  # canFailover false
+    [check] = readiness_checks(session, [LAKE], config, LAST_SYNC + timedelta(minutes=15))
+    assert check.blocks and "account-failover" in check.message and check.evidence["can_failover"] is False
+    session, _ = session_for(readiness_routes(storage=storage_variant("Standard_RAGRS")))
+    [check] = readiness_checks(session, [LAKE], config_for(), LAST_SYNC + timedelta(minutes=15))
+    assert check.status == "pass"  # reading the geo copy does not need a failover

@@ -18,8 +18,8 @@ from fake_pulumi import scenario as fake
 from preflight_support import PROJECT_DIR, session_for
 
 from components.roles import EntraAdmin
-from orchestrator.targets.azure.preflight.readiness import redeploy_audit
 from orchestrator.targets.azure.preflight.readiness_drift import select_stack
+from orchestrator.targets.azure.preflight.redeploy_audit import redeploy_audit
 from stacks.config import load_stack_config
 
 SUB = f"/subscriptions/{SUBSCRIPTION}"
