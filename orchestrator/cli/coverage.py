@@ -29,11 +29,12 @@ from orchestrator.redact import REDACTOR
 def coverage(stack: str, junit: Path | None, as_json: bool, project_dir: Path) -> None:
     """Offline DR coverage gate: profiles, smoke and data checks, backup sources, replay paths, the
     secondary's counterparts and the security baseline. Exit 1 lists each gap."""
-    from orchestrator.verbs.coverage import coverage_command, write_junit
+    from orchestrator.report.junit import write_coverage_junit
+    from orchestrator.verbs.coverage import coverage_command
 
     document = coverage_command(project_dir, stack)
     if junit is not None:
-        write_junit(document, junit)
+        write_coverage_junit(document, junit)
     if as_json:
         emit_json(document)
     else:

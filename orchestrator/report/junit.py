@@ -210,3 +210,35 @@ def _about(line: str, name: str) -> bool:
 def _brief(value: Any) -> str:
     text = json.dumps(value, sort_keys=True, default=str)
     return text if len(text) <= 2000 else text[:2000] + " ..."
+
+
+# -- drctl coverage's document, for CI test reporters -----------------------------------------------
+
+
+def coverage_junit(document: dict[str, Any]) -> ET.ElementTree[ET.Element]:
+    """One testsuite per coverage check (in the document's order), one testcase per component; a gap
+    is a <failure>."""
+    properties = {"stack": document["stack"], "paired_stack": document["paired_stack"]}
+    suites = []
+    for check in document["summary"]:
+        cases = [
+            Case(f"coverage.{check}", c["component"], failure=c["gaps"][0], detail="\n".join(c["gaps"]),
+                 failure_type="coverage-gap")
+            if c["gaps"]
+            else Case(f"coverage.{check}", c["component"], detail=c["detail"] or None)
+            for c in document["checks"]
+            if c["check"] == check
+        ]
+        suites.append((f"coverage.{check}", cases, properties))
+    return testsuites(f"drctl coverage --stack {document['stack']}", suites)
+
+
+def write_coverage_junit(document: dict[str, Any], path: Path) -> None:
+    from orchestrator.errors import BadInput
+
+    path = Path(path)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        coverage_junit(document).write(path, encoding="utf-8", xml_declaration=True)
+    except OSError as exc:
+        raise BadInput(f"--junit: cannot write {path}: {exc.strerror or exc}") from None

@@ -18,7 +18,6 @@ A result with gaps is a failure; any gap fails the gate (exit 1).
 
 from __future__ import annotations
 
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -28,7 +27,6 @@ from components.registry import profile_for
 from orchestrator.paths.assess import assess_paths
 from orchestrator.paths.model import PathResult
 from orchestrator.program.baseline import assess_graph
-from orchestrator.report.junit import Case, testsuites
 from orchestrator.stack import check_stack, load_stack, stack_profiles
 
 if TYPE_CHECKING:
@@ -87,8 +85,7 @@ def assess(view: StackView, paired: StackView) -> list[Result]:
             results += _data_recovery(profile, postures)
     results += _counterparts(view, paired)
     results += _baseline(view.graph)
-    results += [Result("data-path", path.component, () if path.ok else (path.gap(),), detail=path.operation)
-                for path in view.paths(paired)]
+    results += _data_paths(view.paths(paired))
     order = {check: index for index, check in enumerate(CHECKS)}
     return sorted(results, key=lambda r: order[r.check])  # stable: components keep plan order
 
@@ -264,6 +261,16 @@ def _counterparts(view: StackView, paired: StackView) -> list[Result]:
     return results
 
 
+def _data_paths(paths: list[PathResult]) -> list[Result]:
+    """One result per component: its operations' paths (orchestrator/paths), each missing link a gap."""
+    by_component: dict[str, list[PathResult]] = {}
+    for path in paths:
+        by_component.setdefault(path.component, []).append(path)
+    return [Result("data-path", component, tuple(p.gap() for p in found if not p.ok),
+                   detail=f"{len(found)} paths: " + ", ".join(p.operation for p in found))
+            for component, found in by_component.items()]
+
+
 def _baseline(graph: Graph) -> list[Result]:
     violations: dict[str, list[str]] = {}
     excepted: dict[str, list[str]] = {}
@@ -277,34 +284,3 @@ def _baseline(graph: Graph) -> list[Result]:
                tuple(excepted.get(label, ())))
         for label, resources in _owned(graph).items()
     ]
-
-
-# -- JUnit XML, for CI test reporters ---------------------------------------------------------------
-
-
-def junit_tree(document: dict[str, Any]) -> ET.ElementTree[ET.Element]:
-    """One testsuite per check, one testcase per component; a gap is a <failure>."""
-    properties = {"stack": document["stack"], "paired_stack": document["paired_stack"]}
-    suites = []
-    for check in CHECKS:
-        cases = [
-            Case(f"coverage.{check}", c["component"], failure=c["gaps"][0], detail="\n".join(c["gaps"]),
-                 failure_type="coverage-gap")
-            if c["gaps"]
-            else Case(f"coverage.{check}", c["component"], detail=c["detail"] or None)
-            for c in document["checks"]
-            if c["check"] == check
-        ]
-        suites.append((f"coverage.{check}", cases, properties))
-    return testsuites(f"drctl coverage --stack {document['stack']}", suites)
-
-
-def write_junit(document: dict[str, Any], path: Path) -> None:
-    from orchestrator.errors import BadInput
-
-    path = Path(path)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        junit_tree(document).write(path, encoding="utf-8", xml_declaration=True)
-    except OSError as exc:
-        raise BadInput(f"--junit: cannot write {path}: {exc.strerror or exc}") from None

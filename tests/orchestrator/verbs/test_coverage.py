@@ -22,7 +22,8 @@ from components import registry
 from components.catalog import CATALOG
 from components.profile import RecoveryAction
 from orchestrator.cli.main import main
-from orchestrator.verbs.coverage import CHECKS, StackView, assess, coverage_document, load_views, write_junit
+from orchestrator.report.junit import write_coverage_junit
+from orchestrator.verbs.coverage import CHECKS, StackView, assess, coverage_document, load_views
 
 REPO = Path(__file__).resolve().parents[3]
 DRCTL = [sys.executable, "-m", "orchestrator.cli"]
@@ -214,7 +215,7 @@ def test_junit_has_one_testcase_per_check_per_component_and_a_failure_per_gap(ga
 def test_json_is_one_document_with_the_gaps(views, tmp_path):
     secondary, primary = views
     document = coverage_document(secondary, primary, assess(secondary, primary))
-    write_junit(document, tmp_path / "nested" / "out.xml")
+    write_coverage_junit(document, tmp_path / "nested" / "out.xml")
     xml = JUnitXml.fromfile(str(tmp_path / "nested" / "out.xml"))
     assert xml.tests == len(document["checks"]) and xml.failures == 0
     assert json.loads(json.dumps(document)) == document
