@@ -7,8 +7,8 @@ from __future__ import annotations
 from junitparser import Failure, JUnitXml, Skipped
 
 from orchestrator.model import PermanentError, Plan, StepKind, StepOutcome
-from orchestrator.report.junit import coverage_junit
-from orchestrator.verbs.coverage import CHECKS, step_cases, to_text
+from orchestrator.report.junit import coverage_junit, step_cases, to_text
+from orchestrator.verbs.coverage import CHECKS
 from tests.report_runs import run_and_finish, step
 
 K = StepKind
@@ -134,7 +134,7 @@ def test_coverage_junit_is_built_by_the_same_builders():
         {"check": "smoke-check", "component": "lake", "gaps": [], "detail": "blob-write-read-delete"},
         {"check": "smoke-check", "component": "web", "gaps": ["no smoke check declared"], "detail": ""},
         {"check": "replay-path", "component": "lake", "gaps": [], "detail": "pipeline"},
-    ], "summary": dict.fromkeys(CHECKS, {})}  # the checks, in coverage's order
+    ], "summary": {check: {} for check in CHECKS}}  # the checks, in coverage's order
     path_text = to_text(coverage_junit(document))
     xml = JUnitXml.fromstring(path_text.encode())
     suites = {suite.name: suite for suite in xml}
