@@ -12,7 +12,7 @@ https://www.pulumi.com/docs/iac/concepts/resources/options/import/
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pulumi
 from pulumi_azure_native import authorization, dbforpostgresql
@@ -20,8 +20,21 @@ from pulumi_azure_native import authorization, dbforpostgresql
 from components.roles import EntraAdmin
 
 if TYPE_CHECKING:
-    from components.postgres import PostgresServer
     from components.spec import Platform
+
+
+class AdministeredServer(Protocol):
+    """What declaring an administrator needs of its server (components/postgres.PostgresServer):
+    the component to parent it to, and where the server is."""
+
+    @property
+    def server(self) -> dbforpostgresql.Server: ...
+    @property
+    def tenant_id(self) -> pulumi.Input[str]: ...
+    @property
+    def resource_group_name(self) -> pulumi.Input[str]: ...
+
+    def arm_id(self) -> str: ...
 
 POSTGRES_KEY = "dataplatform:postgres"
 SERVER_TYPE = "Microsoft.DBforPostgreSQL/flexibleServers"
@@ -32,7 +45,7 @@ def administrator_id(server_id: str, object_id: str) -> str:
     return f"{server_id}/administrators/{object_id}"
 
 
-def entra_admin(server: PostgresServer, admin: EntraAdmin, *, restored: bool, name: str) -> dbforpostgresql.AdministratorsMicrosoftEntra:
+def entra_admin(server: AdministeredServer, admin: EntraAdmin, *, restored: bool, name: str) -> dbforpostgresql.AdministratorsMicrosoftEntra:
     """Declare `admin` as an administrator of `server` (logical name `name`).
 
     `restored`: the server is a geo-restore and the paired stack declares this same administrator, so
@@ -40,12 +53,13 @@ def entra_admin(server: PostgresServer, admin: EntraAdmin, *, restored: bool, na
     For an administrator every stack declares (e.g. drctl's own identity), pass `server.restored`;
     for one only this stack may declare, `server.carries_paired_admin(object_id)`.
     """
-    opts = pulumi.ResourceOptions(parent=server)
+    opts = pulumi.ResourceOptions(parent=server)  # type: ignore[arg-type]  # a component, as the Protocol cannot say
     # Not in a preview: the engine reads an import at once, and before the failover's geo-restore the
     # administrator does not exist yet ("resource does not exist"), so `pulumi up` run by hand would
     # stop in its own preview. The update that follows imports it.
     if restored and not pulumi.runtime.is_dry_run():
-        opts = pulumi.ResourceOptions(parent=server, import_=administrator_id(server.arm_id(), admin.object_id))
+        opts = pulumi.ResourceOptions(parent=server, import_=  # type: ignore[arg-type]
+                                      administrator_id(server.arm_id(), admin.object_id))
     # The v3 class for server administrators (API 2025-08-01); `Administrator` is the older alias.
     # The inputs are the restored administrator's own (the paired stack declares the same principal),
     # which an import requires: it fails on any difference.

@@ -225,7 +225,7 @@ def open_runner(platform: Platform, hub: pulumi.Resource) -> RunnerAccess | None
 def finish_runner(platform: Platform) -> None:
     """After the services: the runner's roles on what they declared, its egress, the geo endpoints."""
     runner = platform.runner
-    if runner is None:
+    if not isinstance(runner, RunnerAccess):
         return
     config = platform.config
     if platform.lake_account_id is not None:

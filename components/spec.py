@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import Any, Literal, Protocol
 
 import pulumi
 
@@ -22,8 +22,12 @@ from components.private_endpoint import private_endpoint
 from components.profile import DRProfile
 from components.settings import ServiceSettings
 
-if TYPE_CHECKING:
-    from components.runner import RunnerAccess
+
+class EndpointTwins(Protocol):
+    """Who gets a twin of every private endpoint the services open (components/runner.RunnerAccess)."""
+
+    def endpoint(self, name: str, platform: Platform, target_id: pulumi.Input[str], group_id: str,
+                 zone: str) -> None: ...
 
 __all__ = ["ClientConfig", "Platform", "Posture", "ServiceSettings", "ServiceSpec", "StackFacts"]
 
@@ -113,7 +117,7 @@ class Platform:
     firewall_policy_id: pulumi.Output[str] | None = None
     # The runner's access (components/runner.py), when the stack declares `dataplatform:runner`: every
     # private endpoint opened in the hub gets a twin in the runner's network.
-    runner: RunnerAccess | None = None
+    runner: EndpointTwins | None = None
     # What a service read before anything was declared (its spec's `prepare`), by service key.
     prepared: dict[str, Any] = field(default_factory=dict)
     client: ClientConfig | None = None
