@@ -24,11 +24,11 @@ from components.profile import (
     SeedFacts,
 )
 from components.roles import EntraAdmin
+from components.settings import GUID
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.postgres import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:PostgresServer"
-GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
 
 PROFILE = DRProfile(
     key="postgres",
@@ -90,9 +90,7 @@ class PostgresSettings(ServiceSettings):
     @field_validator("entra_admin")
     @classmethod
     def _object_id_is_a_guid(cls, admin: EntraAdmin | None) -> EntraAdmin | None:
-        # Azure names the administrator by this id (.../administrators/<objectId>); a placeholder
-        # such as "<group object id>" would only fail at deploy time.
-        if admin is not None and not GUID.fullmatch(admin.object_id):
+        if admin is not None and not re.fullmatch(GUID, admin.object_id):
             raise ValueError(f"objectId {admin.object_id!r} is not an Entra object id (a GUID)")
         return admin
 

@@ -35,11 +35,10 @@ from components import naming, roles
 from components.hub_layout import RUNNER_SUBNET
 from components.private_endpoint import DNS_ZONE_GROUP_NAME, PRIVATE_DNS_ZONES
 from components.roles import EntraAdmin
-from components.settings import ServiceSettings
+from components.settings import GUID, ServiceSettings
 from components.spec import Platform, StackFacts
 
 RUNNER_TYPE = "dataplatform:runner:RunnerAccess"
-GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 VNET_ID = r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+$"
 
 # Built-in roles the runner needs beyond the lake's (components/roles.py):

@@ -19,6 +19,10 @@ class ServiceSettings(BaseModel):
 
 # The validation context stacks/config.py gives every service's settings: Azure's region names
 # (stacks/regions.py), which components do not import.
+# An Entra object id (a user, group, service principal or managed identity): Azure names role
+# assignments and server administrators by it, so a placeholder would only fail at deploy time.
+GUID = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+
 REGIONS_CONTEXT = "azure_regions"
 
 

@@ -29,6 +29,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
+from components.settings import GUID
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.sql_managed_instance import CHECKS
 
@@ -41,7 +42,6 @@ SQL_DNS_NAME = naming.NameRule(
 SUBNET_ID = (
     r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+/subnets/[^/]+$"
 )
-GUID = r"^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$"
 # Read by Azure only when the instance is created: the DNS zone is shared from then on.
 CREATE_TIME_FIELDS = ("dns_zone_partner",)
 
