@@ -14,6 +14,7 @@ orchestrator/targets/azure/fallback/steps.py).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -115,11 +116,14 @@ def _azure_steps(primary: StackModel, secondary: StackModel, run_dir: RunDir, co
     from orchestrator.targets.azure.clients import AzureSession
     from orchestrator.targets.azure.deploy.stack import PulumiStack
     from orchestrator.targets.azure.fallback.steps import AzureFallbackSteps
+    from orchestrator.targets.azure.preflight.provider_auth import provider_environment
 
     azure = AzureSession.from_environment(subscription)
+    env = provider_environment(os.environ)  # the provider reads ARM_*, as in failover
     steps = AzureFallbackSteps(azure, primary.config, secondary.config, primary.graph, run_dir.path,
-                               stack=PulumiStack(primary.project_dir, primary.name, command=command),
-                               secondary_stack=PulumiStack(primary.project_dir, secondary.name, command=command),
+                               stack=PulumiStack(primary.project_dir, primary.name, command=command, env_vars=env),
+                               secondary_stack=PulumiStack(primary.project_dir, secondary.name, command=command,
+                                                           env_vars=env),
                                approval_poll_s=approval_poll_s, say=progress_line)
     return azure, steps
 

@@ -21,6 +21,7 @@ before the stack file is written or anything created.
 
 from __future__ import annotations
 
+import os
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -166,8 +167,11 @@ def _workspace_options(command: Path) -> Any:
     from pulumi import automation as auto
 
     from orchestrator.targets.azure.deploy.stack import pulumi_command
+    from orchestrator.targets.azure.preflight.provider_auth import provider_environment
 
-    return auto.LocalWorkspaceOptions(pulumi_command=pulumi_command(command))
+    # The provider reads ARM_*: a runner signed in with AZURE_* only gets them mapped, as in failover.
+    return auto.LocalWorkspaceOptions(pulumi_command=pulumi_command(command),
+                                      env_vars=provider_environment(os.environ))
 
 
 def _create_stack(project_dir: Path, name: str, command: Path) -> None:

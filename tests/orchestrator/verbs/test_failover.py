@@ -337,3 +337,25 @@ def test_a_blocked_preflight_stops_the_failover_before_anything_is_deployed(tmp_
     assert summary == {"outcome": "blocked", "stack": STACK, "preflight": blocked}
     assert fake.operations(tmp_path / "fake") == []  # no pulumi up
     assert not (tmp_path / "work").exists()
+
+
+def test_the_deploys_pulumi_cli_gets_arm_credentials_mapped_from_azure_ones(monkeypatch):
+    from orchestrator.verbs import failover as verb
+
+    for name in ("ARM_CLIENT_ID", "ARM_TENANT_ID", "ARM_CLIENT_SECRET", "ARM_SUBSCRIPTION_ID", "ARM_USE_OIDC",
+                 "ARM_USE_MSI", "ARM_OIDC_TOKEN_FILE_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AZURE_CLIENT_ID", "client")
+    monkeypatch.setenv("AZURE_TENANT_ID", "tenant")
+    monkeypatch.setenv("AZURE_CLIENT_SECRET", "not-printed")
+    seen: list[dict] = []
+
+    class Recorder:
+        def __init__(self, project_dir, name, *, command=None, env_vars=None, **_):
+            seen.append(dict(env_vars or {}))
+            self.state_readable = lambda: True
+
+    monkeypatch.setattr(verb, "PulumiStack", Recorder)
+    verb._real_preflight(load_stack(PROJECT_DIR, "secondary"), Path("pulumi"))
+    # azure-native reads ARM_*, not AZURE_*: without the mapping it would fall back to `az login`.
+    assert seen == [{"ARM_CLIENT_ID": "client", "ARM_TENANT_ID": "tenant", "ARM_CLIENT_SECRET": "not-printed"}]
