@@ -17,6 +17,9 @@ from orchestrator.cli.main import main
 from orchestrator.errors import BadInput
 from orchestrator.stack import build_stack_plan, load_stack
 
+# Imported before the load counter patches the modules that took load_stack_config by name.
+from orchestrator.targets.azure.preflight.run import gather_inputs
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -49,7 +52,8 @@ def drctl(capsys, *args: str) -> dict:
 def test_a_failover_dry_run_reads_the_stack_once(graph_cache, loads, capsys):
     document = drctl(capsys, "failover", "--stack", "secondary", "--dry-run")
     assert document["dry_run"] is True and document["plan"]["steps"]
-    assert loads == {"secondary": 1}
+    # Each file once: the primary's too, for the graph the geo copy's paths go into (orchestrator/paths).
+    assert loads == {"secondary": 1, "primary": 1}
 
 
 def test_a_fallback_dry_run_reads_the_primary_once(graph_cache, loads, capsys):
@@ -83,8 +87,6 @@ def test_a_stack_of_the_wrong_role_is_refused_before_its_program_runs(tmp_path):
 
 def test_preflight_given_the_model_reads_only_the_paired_stack(monkeypatch, loads):
     # A secondary's preflight reads its primary's resources from the primary's own program.
-    from orchestrator.targets.azure.preflight.run import gather_inputs
-
     model = load_stack(REPO, "secondary")
     inputs = gather_inputs(REPO, "secondary", env={}, model=model)
     assert inputs.config is model.config and inputs.targets_error is None

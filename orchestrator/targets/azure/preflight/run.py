@@ -80,12 +80,12 @@ def gather_inputs(project_dir: Path, stack: str, env: Mapping[str, str] | None =
     primary: tuple[Graph, StackConfig] | None = None
     error = None
     try:
-        paired = capture_graph(project_dir, config.paired_stack)
+        paired_config = load_stack_config(project_dir, config.paired_stack)
+        paired = capture_graph(project_dir, config.paired_stack, paired_config)
         # A secondary reads its primary's names from the primary's own program; a primary audits itself.
         targets = tuple(primary_targets(paired if config.is_secondary else graph))
         paths = tuple(assess_paths(config, graph, paired))
-        primary = ((paired, load_stack_config(project_dir, config.paired_stack)) if config.is_secondary
-                   else (graph, config))
+        primary = (paired, paired_config) if config.is_secondary else (graph, config)
     except Exception as exc:
         error = f"{type(exc).__name__}: {exc}"
     values = read_stack_file(stack_file(project_dir, stack))
