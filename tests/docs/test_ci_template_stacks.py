@@ -27,3 +27,11 @@ def test_every_stack_the_ci_templates_run_is_a_valid_stack_file():
     for name in sorted(names):
         assert (REPO / f"Pulumi.{name}.yaml").is_file(), f"ci-templates run --stack {name}: no Pulumi.{name}.yaml"
         assert load_stack_config(REPO, name).stack == name
+
+
+def test_the_rehearsal_stack_is_the_secondary_in_the_dr_subscription():
+    from stacks.stack_file import read_stack_file
+
+    rehearsal = read_stack_file(REPO / "Pulumi.dr-rehearsal.yaml")
+    assert rehearsal.pop("azure-native:subscriptionId")
+    assert rehearsal == read_stack_file(REPO / "Pulumi.secondary.yaml")  # a copy that drifted would rehearse another platform
