@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import CredentialUnavailableError
+from crashed_runs import crashed_failover
 from fake_pulumi import scenario as fake
 from stack_loads import count_stack_loads
 
@@ -243,14 +244,7 @@ def test_failover_deploys_through_pulumi_and_reports(tmp_path, monkeypatch, seco
 
 
 def test_resume_refreshes_an_update_that_died_with_drctl(tmp_path, monkeypatch, secondary_graph):
-    plan_json = plan_command(PROJECT_DIR, STACK)
-    run_dir = tmp_path / "work" / "runs" / STACK / "failover-crashed"
-    (run_dir / "evidence").mkdir(parents=True)
-    declared = utc_now()
-    write_json_atomic(run_dir / "run.json", {"run_id": run_dir.name, "kind": "failover", "stack": STACK,
-                                             "declared_at": declared, "disaster_at": declared,
-                                             "targets": {"rto_s": 14400, "rpo_s": 3600}})
-    write_json_atomic(run_dir / "plan.json", plan_json)
+    run_dir, plan_json = crashed_failover(tmp_path / "work", PROJECT_DIR, STACK)
     # The journal of a drctl killed while foundation.deploy, so `pulumi up`, was running.
     plan = plan_from_json(plan_json)
     foundation = plan.step("foundation.deploy")

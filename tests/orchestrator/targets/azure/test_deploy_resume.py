@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 from azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example_body
+from crashed_runs import crashed_failover
 from fake_pulumi import scenario as fake
 
 from components.naming import firewall_name, postgres_server_name, resource_group_name, storage_account_name
-from orchestrator.atomic import write_json_atomic
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.journal_state import Event
 from orchestrator.engine.retry import RetryPolicy
@@ -32,7 +32,6 @@ from orchestrator.targets.azure.deploy.session import ComponentIndex, Deployment
 from orchestrator.targets.azure.deploy.stack import PulumiStack
 from orchestrator.targets.azure.preconditions import Preconditions
 from orchestrator.verbs.failover import resume_failover
-from orchestrator.verbs.plan import plan_command
 
 REPO = Path(__file__).resolve().parents[4]
 STACK = "secondary"
@@ -172,15 +171,8 @@ class DataSteps:
 def test_resume_failover_looks_pending_creates_up_on_the_stacks_subscription(tmp_path, monkeypatch, graph):
     """The verb's wiring: a resumed failover builds the lookup (DefaultAzureCredential on the stack's
     subscription), and the run recovers where clearing would have failed on the server."""
-    plan_json = plan_command(REPO, STACK)
+    run_dir, plan_json = crashed_failover(tmp_path / "work", REPO, STACK)
     plan = plan_from_json(plan_json)
-    run_dir = tmp_path / "work" / "runs" / STACK / "failover-crashed"
-    (run_dir / "evidence").mkdir(parents=True)
-    declared = utc_now()
-    write_json_atomic(run_dir / "run.json", {"run_id": run_dir.name, "kind": "failover", "stack": STACK,
-                                             "declared_at": declared, "disaster_at": declared,
-                                             "targets": {"rto_s": 14400, "rpo_s": 3600}})
-    write_json_atomic(run_dir / "plan.json", plan_json)
     with Journal.open(run_dir) as journal:  # drctl killed while `pulumi up` ran for the deploy steps
         journal.append(Event.RUN_STARTED, plan=plan_json, max_workers=4)
         for step in plan.steps:
