@@ -28,7 +28,8 @@ from orchestrator.redact import REDACTOR
 @project_option
 def coverage(stack: str, junit: Path | None, as_json: bool, project_dir: Path) -> None:
     """Offline DR coverage gate: profiles, smoke and data checks, backup sources, replay paths, the
-    secondary's counterparts and the security baseline. Exit 1 lists each gap."""
+    secondary's counterparts, the security baseline and every data-plane call's route and role.
+    Exit 1 lists each gap."""
     from orchestrator.report.junit import write_coverage_junit
     from orchestrator.verbs.coverage import coverage_command
 
