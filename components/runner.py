@@ -94,13 +94,13 @@ class RunnerSettings(ServiceSettings):
     # signs in with it as the user name.
     principal_name: str = Field(alias="principalName", min_length=1)
     principal_type: Literal["ServicePrincipal", "User", "Group"] = Field("ServicePrincipal", alias="principalType")
+    network: RunnerNetwork
 
     @property
     def as_admin(self) -> EntraAdmin:
         """The runner as a server's Entra administrator (PostgreSQL): its own entry, no group membership."""
         return EntraAdmin.model_validate({"objectId": self.object_id, "principalName": self.principal_name,
                                           "principalType": self.principal_type})
-    network: RunnerNetwork
 
     @property
     def subnet_id(self) -> str | None:
@@ -135,6 +135,8 @@ class RunnerAccess(pulumi.ComponentResource):
         self.zone_ids: dict[str, pulumi.Input[str]] = {}
         config = platform.config
         if settings.network.kind != "vnet":
+            # In the hub: its endpoints and zones are the hub's own.
+            self.register_outputs({})
             return
         group = runner_group_name(config)
         if config.is_secondary:
