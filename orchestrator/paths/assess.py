@@ -26,7 +26,7 @@ def _target(index: GraphIndex, operation: Operation) -> Found | None:
 def _endpoint(operation: Operation, target: Found | None) -> str:
     if operation.fqdn or target is None:
         return operation.endpoint or "-"
-    return operation.endpoint.format(name=target.name)
+    return operation.endpoint.format(name=target.name, region=target.resource["location"] or "")
 
 
 def assess_paths(config: StackConfig, graph: Graph, paired: Graph | None) -> list[PathResult]:

@@ -39,6 +39,9 @@ SERVICE_ACCESS: dict[str, ServiceAccess] = {
                                 "{name}.servicebus.windows.net:5671"),
     "foundation": ServiceAccess("keyvault:Vault", Access("vault", "vaultcore", roles.SECRET_GET),
                                 "https://{name}.vault.azure.net"),
+    # Kusto authorises with its own principal assignments, not Azure roles.
+    "data-explorer": ServiceAccess("kusto:Cluster", Access("cluster", "kusto", admin=True),
+                                   "https://{name}.{region}.kusto.windows.net"),
 }
 
 # Azure's public endpoints every run calls: sign-in, Resource Manager (pulumi up, the management-

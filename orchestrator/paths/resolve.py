@@ -30,7 +30,7 @@ DEPLOYER = "the deploying identity's subscription roles (day-0 prerequisite; che
 def _zone_linked(index: GraphIndex, zone_id: str, zone_key: str, vnet_id: str) -> str | None:
     """What is missing for `zone_id` to be the `zone_key` zone and be linked to `vnet_id`."""
     zone = index.referred(zone_id, "privatedns:PrivateZone")
-    want = PRIVATE_DNS_ZONES[zone_key]
+    want = PRIVATE_DNS_ZONES.get(zone_key, zone_key)
     if zone is None or zone.name.lower() != want:
         return f"the {want} zone its records go to"
     for link in index.of_type("privatedns:VirtualNetworkLink"):
@@ -63,7 +63,7 @@ def _endpoint_in(index: GraphIndex, target: Found, group_id: str, where: tuple[s
         if missing:
             return Link(False, missing=[missing])
         return Link(True, via=f"private endpoint {endpoint.resource['name']} ({endpoint.stack}), "
-                              f"{PRIVATE_DNS_ZONES[zone_key]}", through=endpoint.resource["name"])
+                              f"{PRIVATE_DNS_ZONES.get(zone_key, zone_key)}", through=endpoint.resource["name"])
     return Link(False, missing=[f"a private endpoint for {target.label}'s {group_id} in the runner's network"])
 
 
@@ -127,12 +127,30 @@ def identity(index: GraphIndex, operation: Operation, target: Found | None, prin
     if target is None:
         return Link(False, missing=[f"the {operation.target_type} of {operation.target_component} in {operation.stack}"])
     if access.admin:
-        for admin in index.of_type("dbforpostgresql:AdministratorsMicrosoftEntra", "dbforpostgresql:Administrator"):
-            if (str(admin.inputs.get("serverName", "")).lower() == target.name.lower()
-                    and admin.inputs.get("objectId") == principal):
-                return Link(True, via=f"PostgreSQL Entra administrator on {target.name}")
-        return Link(False, missing=[f"a PostgreSQL Entra administrator entry for the runner on {target.label}"])
+        return _own_principal_list(index, target, principal)
     return _assigned(index, operation, target, principal)
+
+
+# Services that authorise with a principal list of their own: (what it is called, the resource types
+# of its entries, the input naming the principal, the input naming the server or cluster).
+OWN_PRINCIPALS = {
+    "dbforpostgresql:Server": ("PostgreSQL Entra administrator",
+                               ("dbforpostgresql:AdministratorsMicrosoftEntra", "dbforpostgresql:Administrator"),
+                               "objectId", "serverName"),
+    "kusto:Cluster": ("Kusto principal assignment",
+                      ("kusto:ClusterPrincipalAssignment", "kusto:DatabasePrincipalAssignment"),
+                      "principalId", "clusterName"),
+}
+
+
+def _own_principal_list(index: GraphIndex, target: Found, principal: str | None) -> Link:
+    kind = next(k for k in OWN_PRINCIPALS if target.type.endswith(k))
+    what, types, principal_input, parent_input = OWN_PRINCIPALS[kind]
+    for entry in index.of_type(*types):
+        if (str(entry.inputs.get(parent_input, "")).lower() == target.name.lower()
+                and entry.inputs.get(principal_input) == principal):
+            return Link(True, via=f"{what} on {target.name}")
+    return Link(False, missing=[f"a {what} entry for the runner on {target.label}"])
 
 
 def _assigned(index: GraphIndex, operation: Operation, target: Found | None, principal: str | None) -> Link:

@@ -135,3 +135,16 @@ def test_a_server_side_copy_from_the_closed_lake_is_a_gap_that_says_why(tmp_path
     assert fetch.actor == "storage_service" and not fetch.network.ok
     assert "restore.lake.copy relay" in fetch.network.missing[0]
     assert "lake.read_source" not in paths
+
+
+def test_kusto_is_reached_through_its_own_principal_list_and_an_endpoint_nobody_declares_yet(graphs):
+    # The reference stack switches Data Explorer on: its cluster has public access disabled and no
+    # private endpoint, so the path model shows the KQL checks cannot reach it.
+    config = load_stack_config(REPO, "reference")
+    paths = {p.operation: p for p in assess_paths(config, capture_graph(REPO, "reference", config),
+                                                  graphs["secondary"])}
+    kql = paths["data-explorer.smoke.kql-print-1"]
+    assert kql.endpoint == "https://contosoadxref.australiaeast.kusto.windows.net"
+    assert kql.network.missing == ["a private endpoint for contosoadxref (reference)'s cluster in the runner's network"]
+    assert kql.identity.missing == ["a Kusto principal assignment entry for the runner on contosoadxref (reference)"]
+    assert paths["event_hubs_geo_dr.smoke.alias-resolves-to-secondary"].ok  # the alias is ARM's, the deployer's
