@@ -16,6 +16,8 @@ from graphlib import CycleError, TopologicalSorter
 from pathlib import Path
 from typing import Any
 
+from components.errors import ConfigError
+
 LAKE_LINKED_SERVICE = "lake"
 
 # ADF object names: no . + ? / < > * % & : \ and at most 140 characters.
@@ -42,8 +44,12 @@ _REFERENCE_KINDS = {
 }
 
 
-class PipelineDefinitionError(ValueError):
-    """A pipeline or dataset file that cannot be deployed; the message starts with the file."""
+class PipelineDefinitionError(ConfigError, ValueError):
+    """A pipeline or dataset file that cannot be deployed (or no pipelines folder): bad input like any
+    other of the stack's, reported in one line naming the key and the file (exit 2)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__("dataplatform:dataFactory", "pipelinesDir", message)
 
 
 @dataclass(frozen=True)

@@ -171,7 +171,8 @@ def test_an_ingestion_pipeline_without_the_window_parameters_is_refused(tmp_path
 
     deploy(program, stack="secondary")
     assert len(errors) == 1
-    assert str(errors[0]).startswith(str(path)) and "does not declare windowEnd" in str(errors[0])
+    message = errors[0].message  # the key first in str(): the file, then what is wrong
+    assert message.startswith(str(path)) and "does not declare windowEnd" in message
 
 
 @pytest.mark.parametrize("stack", ["primary", "secondary"])
