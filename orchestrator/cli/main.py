@@ -56,9 +56,11 @@ def preview(stack: str, as_json: bool, project_dir: Path) -> None:
               help="Whose history sets the estimates: failovers on Azure, local drills, or none (profiles only).")
 @click.option("--regression-threshold", type=click.FloatRange(min=1.0, min_open=True), default=REGRESSION_THRESHOLD,
               show_default=True, help="Flag a step whose latest run took over this times its earlier runs' median.")
+@click.option("--fail-over-rto", is_flag=True,
+              help="Exit 1 when the critical path's estimate is over the stack's RTO target (a CI gate).")
 @project_option
 def plan(stack: str, as_json: bool, workdir: Path, history_from: str, regression_threshold: float,
-         project_dir: Path) -> None:
+         fail_over_rto: bool, project_dir: Path) -> None:
     """The recovery plan for a stack: steps, dependencies, estimates (from history where there is
     some), critical path vs RTO, and the levers when it is over."""
     from orchestrator.verbs.plan import plan_command
@@ -71,6 +73,10 @@ def plan(stack: str, as_json: bool, workdir: Path, history_from: str, regression
         from orchestrator.cli.render import print_plan
 
         print_plan(document)
+    if fail_over_rto and not document["within_target"]:
+        click.echo(f"drctl: the plan's critical path ({document['critical_path_s']:.0f} s) is over the RTO target "
+                   f"({document['rto_target_s']:.0f} s)", err=True)
+        sys.exit(1)
 
 
 @cli.command()
