@@ -171,7 +171,7 @@ def print_status(document: dict) -> None:
 
 def print_summary(summary: dict) -> None:
     console = _console()
-    console.print(f"outcome: {summary['outcome']}")
+    console.print(f"outcome: {summary.get('outcome_line') or summary['outcome']}")
     for gate in summary.get("waiting_for", []):
         console.print(f"waiting for approval: drctl approve {summary['run_id']} {gate} --by NAME [--note TEXT], "
                       f"then drctl resume {summary['run_id']}")

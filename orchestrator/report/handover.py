@@ -91,6 +91,31 @@ def _recovery(steps: list[StepRecord], smoke: str, validation: str, outputs: dic
     return True, "recovered" + "".join(f"; {s}" for s in said if s)
 
 
+
+RECOVERED, FAILED, NOT_EXERCISED, INCOMPLETE = "recovered", "failed", "not_exercised", "incomplete"
+
+
+def component_counts(outcome: str, components: list[dict[str, Any]]) -> dict[str, Any]:
+    """How much of the outcome drctl did: components exercised, and those only declared, in one line
+    ("recovered: 2 of 13 components exercised, 11 declared only") that every output repeats."""
+    exercised = sum(1 for c in components if c["status"] != NOT_EXERCISED)
+    declared = len(components) - exercised
+    return {"components_exercised": exercised, "components_declared": declared,
+            "outcome_line": f"{outcome}: {exercised} of {len(components)} components exercised, {declared} declared only"}
+
+
+def component_status(steps: list[StepRecord]) -> str:
+    """recovered: every step succeeded and at least one was exercised (drctl did the work and its
+    checks passed); failed: a step failed; not_exercised: its steps succeeded only as declared (no
+    implementation on this target ran them); incomplete: the run stopped before its steps ended."""
+    states = {s.state for s in steps}
+    if "failed" in states:
+        return FAILED
+    if states != {"succeeded"}:
+        return INCOMPLETE
+    return RECOVERED if any(s.exercised for s in steps) else NOT_EXERCISED
+
+
 def component_reports(records: list[StepRecord], profiles: dict[str, DRProfile]) -> list[dict[str, Any]]:
     by_component: dict[str, list[StepRecord]] = {}
     for record in records:
@@ -99,8 +124,7 @@ def component_reports(records: list[StepRecord], profiles: dict[str, DRProfile])
     reports = []
     for name, steps in by_component.items():
         profile = profiles.get(name)
-        states = {s.state for s in steps}
-        status = "recovered" if states == {"succeeded"} else ("failed" if "failed" in states else "incomplete")
+        status = component_status(steps)
         outputs: dict[str, Any] = {}
         for step in steps:
             outputs.update(step.outputs or {})
@@ -112,7 +136,7 @@ def component_reports(records: list[StepRecord], profiles: dict[str, DRProfile])
                 "title": profile.title if profile else name,
                 "stateful": bool(profile and profile.stateful),
                 "recovery_action": str(profile.recovery_action) if profile else None,
-                "exercised": any(s.exercised for s in steps if s.state == "succeeded"),
+                "exercised": status != NOT_EXERCISED and any(s.exercised for s in steps if s.state == "succeeded"),
                 "status": status,
                 "smoke": smoke,
                 "validation": validation,
@@ -163,6 +187,7 @@ def build_report(
         "rpo_met": rpo_after is not None and rpo_after <= targets["rpo_s"],
         **rpo,
         "handover": {"complete": not unfinished, "blocked_by": unfinished},
+        **component_counts(outcome, components),
         "components": components,
         "steps": [
             {

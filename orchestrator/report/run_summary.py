@@ -17,7 +17,7 @@ from orchestrator.report.bundle import seal, write_versions
 from orchestrator.report.handover import StepRecord, build_report, write_formats, write_report
 from orchestrator.run.rundir import RunDir
 
-SUMMARY_COMPONENT_KEYS = ("name", "stateful", "exercised", "smoke", "validation")
+SUMMARY_COMPONENT_KEYS = ("name", "stateful", "exercised", "status", "smoke", "validation")
 
 
 def records_from_journal(plan: Plan, run_dir: Path) -> list[StepRecord]:
@@ -145,6 +145,9 @@ def finish_run(
     seal(run_dir)  # last: every file the run wrote is covered
     summary = {
         "outcome": report["outcome"],
+        "outcome_line": report["outcome_line"],
+        "components_exercised": report["components_exercised"],
+        "components_declared": report["components_declared"],
         "rto_s": report["rto_s"],
         "rpo_s_before_replay": report["rpo_s_before_replay"],
         "rpo_s_after_replay": report["rpo_s_after_replay"],
