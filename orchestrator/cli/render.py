@@ -154,7 +154,9 @@ def print_preflight(document: dict) -> None:
 
 
 def print_status(document: dict) -> None:
-    table = Table(title=f"run {document.get('run_id', '')}: {document.get('outcome') or 'in progress'}")
+    liveness = document.get("liveness") or {}
+    table = Table(title=f"run {document.get('run_id', '')}: "
+                        f"{document.get('outcome') or liveness.get('state') or 'in progress'}")
     for column in ("step", "state", "attempts", "duration", "detail"):
         table.add_column(column)
     for step in document.get("steps", []):
@@ -166,7 +168,12 @@ def print_status(document: dict) -> None:
             human_duration(duration) if duration is not None else "",
             step.get("error") or step.get("reason") or "",
         )
-    _console().print(table)
+    console = _console()
+    console.print(table)
+    if liveness.get("reason"):
+        console.print(f"{liveness['state']}: {liveness['reason']}", markup=False)
+    for command in liveness.get("next") or []:
+        console.print(f"next: {command}", markup=False)
 
 
 def print_summary(summary: dict) -> None:

@@ -1,5 +1,6 @@
-"""`drctl status`: where a run stands, read from its journal alone (a run that is still going, or
-one that died, answers the same way)."""
+"""`drctl status`: where a run stands, read from its journal; a run whose journal has no end yet is
+told apart as still in progress or abandoned (killed before it could write one) by its stack lease
+(orchestrator/run/liveness.py)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,16 @@ from orchestrator.errors import BadInput
 def status_command(run_dir: Path) -> dict:
     from orchestrator.engine.journal import JournalCorrupt
     from orchestrator.engine.scheduler import status_from_journal
+    from orchestrator.run.liveness import liveness
     from orchestrator.run.rundir import RunDir
 
     run_dir = Path(run_dir)
     if not RunDir(run_dir).journal.is_file():
         raise BadInput(f"RUN: no {RunDir.JOURNAL} in {run_dir}")
     try:
-        return status_from_journal(run_dir)
+        document = status_from_journal(run_dir)
     except JournalCorrupt as exc:
         raise BadInput(f"RUN: journal damaged: {exc}") from None
+    if document["outcome"] is None:  # an ended run's journal says all there is
+        document["liveness"] = liveness(RunDir(run_dir))
+    return document
