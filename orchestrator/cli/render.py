@@ -6,6 +6,7 @@ import os
 import sys
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from orchestrator.report.durations import human_duration
@@ -97,7 +98,8 @@ def print_posture(document: dict) -> None:
             f"[{marks[enabled]}] {option}" if row["in_stack"] else option
             for option, enabled in zip(row["uplift_options"], row["uplift_enabled"], strict=False)
         )
-        table.add_row(
+        # rich reads `[on]`, `[off]` (and any bracket in the seed's text) as markup and drops it.
+        table.add_row(*(escape(cell) for cell in (
             row["service"],
             {True: "yes", False: "no", None: "-"}[row["in_stack"]],
             "stateful" if row["stateful"] else "stateless",
@@ -105,7 +107,7 @@ def print_posture(document: dict) -> None:
             row["sku"],
             uplifts,
             row["recovery_action"],
-        )
+        )))
     _console().print(table)
 
 

@@ -17,6 +17,7 @@ from orchestrator.engine.retry import RetryPolicy
 from orchestrator.model import StepKind
 from orchestrator.plan.history import CONTINGENCY
 from orchestrator.plan.recovery import BUSINESS_GATE, PLATFORM, critical_path, plan_from_json
+from orchestrator.runbook.exercise import TARGET, Exercise, azure_exercise
 from orchestrator.runbook.model import (
     RUN,
     SECTION_TITLES,
@@ -30,7 +31,7 @@ from orchestrator.runbook.model import (
     chain,
     duration,
 )
-from smoke_tests.check import Check
+from smoke_tests.check import Check, Target
 
 NOT_EXERCISED = ("If drctl records the step 'declared, not exercised' (it has nothing to run it against here), "
                  "it proved nothing: do the action by hand, and keep what shows it was done with the run's evidence.")
@@ -64,11 +65,17 @@ def _gate_actions(ctx: Context, step: dict[str, Any], profile: DRProfile | None)
                 f"available for {ctx.config.region}.",
                 f"Then `drctl approve {RUN} {sid} --by NAME --note \"what was checked\"` and `drctl resume {RUN}`."]
     who = "business approvers" if sid == BUSINESS_GATE else "technical approvers"
+    by_hand = [ctx.step_ref(s["id"]) for s in ctx.document["steps"]
+               if not azure_exercise(ctx, s, ctx.profiles.get(s["component"])).exercised]
     checks = ("the business SMEs test the recovered solutions they use against the recorded data timestamps "
               "(see Business Stakeholder Review and Approval)" if sid == BUSINESS_GATE else
-              "`drctl status RUN` shows every earlier step succeeded; every smoke and data check in "
-              "`evidence/` passed; each recovered data timestamp is within the RPO target of "
-              f"{duration(ctx.document['rpo_target_s'])}; steps 'declared, not exercised' were done by hand")
+              f"`drctl status {RUN}` shows every earlier step that drctl exercises on {TARGET} succeeded; every "
+              "smoke and data check in `evidence/` passed; each recovered data timestamp is within the RPO target of "
+              f"{duration(ctx.document['rpo_target_s'])}; "
+              + (f"the {len(by_hand)} step(s) drctl does not exercise on {TARGET} ({', '.join(by_hand)}) were "
+                 "confirmed by hand, with what shows it kept in the run's evidence: `drctl status` lists them "
+                 "'declared, not exercised', which proves nothing" if by_hand else
+                 "no step is left to a person"))
     return [f"The run waits here (`waiting`). The {who} check: {checks}.",
             f"Then `drctl approve {RUN} {sid} --by NAME --note \"what was checked\"` and `drctl resume {RUN}`."]
 
@@ -113,7 +120,23 @@ def _component_actions(ctx: Context, kind: str, key: str, profile: DRProfile) ->
 _COMPONENT_KINDS = (StepKind.DEPLOY, StepKind.SMOKE, StepKind.REHYDRATE, StepKind.VALIDATE)
 
 
-def _actions(ctx: Context, step: dict[str, Any], profile: DRProfile | None) -> list[str]:
+def _not_exercised_actions(step: dict[str, Any], exercise: Exercise) -> list[str]:
+    return [f"Not exercised by drctl on {TARGET} ({exercise.reason}): a person does this step. "
+            f"By hand: {exercise.by_hand}.",
+            f"`drctl status {RUN}` lists `{step['id']}` as 'declared, not exercised': that proves nothing, so keep "
+            "what shows it was done with the run's evidence."]
+
+
+def _actions(ctx: Context, step: dict[str, Any], profile: DRProfile | None, exercise: Exercise) -> list[str]:
+    if not exercise.exercised:
+        return _not_exercised_actions(step, exercise)
+    lines = _exercised_actions(ctx, step, profile)
+    if exercise.by_hand:
+        lines.append(f"Not exercised by drctl on {TARGET}: {exercise.by_hand}: confirm by hand.")
+    return lines
+
+
+def _exercised_actions(ctx: Context, step: dict[str, Any], profile: DRProfile | None) -> list[str]:
     kind, key = step["kind"], step["component"]
     if kind == StepKind.GATE:
         return _gate_actions(ctx, step, profile)
@@ -132,8 +155,13 @@ def _actions(ctx: Context, step: dict[str, Any], profile: DRProfile | None) -> l
             "recorded: upstream support confirms it (contact listing).", NOT_EXERCISED]
 
 
-def _validation(ctx: Context, step: dict[str, Any], profile: DRProfile | None) -> list[str]:
+def _validation(ctx: Context, step: dict[str, Any], profile: DRProfile | None, exercise: Exercise) -> list[str]:
     kind, sid = step["kind"], step["id"]
+    if not exercise.exercised:
+        # Only what drctl ran may be called verified by `drctl status`: this step it did not.
+        return [f"Not exercised by drctl on {TARGET}: confirm by hand: {exercise.by_hand}.",
+                f"`evidence/{sid}.json` holds only drctl's note that it did not run the step: keep the proof of the "
+                "check by hand beside it."]
     lines = [f"`drctl status {RUN}` shows `{sid}` succeeded; `evidence/{sid}.json` in the run directory holds its "
              "outputs, checks, timings, attempts and any error."]
     if kind == StepKind.DEPLOY:
@@ -141,17 +169,22 @@ def _validation(ctx: Context, step: dict[str, Any], profile: DRProfile | None) -
     elif kind == StepKind.REHYDRATE:
         lines.append("Outputs `watermark` and `recovered_data_timestamp`: copy the timestamp into the post "
                      "requisites' table.")
+    elif kind == StepKind.VALIDATE and exercise.by_hand:
+        lines.append("What drctl read of the recovery in the evidence.")
     elif kind == StepKind.VALIDATE:
         lines.append(f"Every data check exact ({_checks(_profile(step, profile).data_checks)}); a mismatch is listed in "
                      "the evidence.")
     elif kind == StepKind.REPLAY:
         lines.append("The replay's run and the store's new watermark in the evidence.")
     elif kind == StepKind.SMOKE:
-        lines.append(f"Checks passed: {_checks(_profile(step, profile).smoke_checks)}.")
+        run = tuple(c for c in _profile(step, profile).smoke_checks if c.runs_on_target(Target.AZURE))
+        lines.append(f"Every resource provisioningState Succeeded; checks passed: {_checks(run)}.")
     elif kind == StepKind.GATE:
         lines.append(f"`approvals/{sid}.json`: who approved, when, and the note.")
     elif kind == StepKind.HANDOVER:
         lines.append(f"`report.md` says the run recovered, and `drctl verify-evidence {RUN}` exits 0.")
+    if exercise.by_hand:
+        lines.append(f"Not exercised by drctl on {TARGET}: confirm by hand: {exercise.by_hand}.")
     return lines
 
 
@@ -216,6 +249,7 @@ def recovery_steps(ctx: Context) -> tuple[RecoveryStep, ...]:
     steps = []
     for number, step in enumerate(ctx.document["steps"], start=1):
         profile = ctx.profiles.get(step["component"])
+        exercise = azure_exercise(ctx, step, profile)
         prerequisites = []
         for dep in sorted(step["depends_on"], key=lambda sid: ctx.numbers.get(sid, 0)):
             dep_component = components.get(dep)
@@ -225,7 +259,8 @@ def recovery_steps(ctx: Context) -> tuple[RecoveryStep, ...]:
             number=number, step_id=step["id"], kind=step["kind"], component=step["component"],
             title=step["description"].split("; after ")[0],
             prerequisites=tuple(prerequisites) or ("None: it can start as soon as the failover starts.",),
-            actions=tuple(_actions(ctx, step, profile)), validation=tuple(_validation(ctx, step, profile)),
+            actions=tuple(_actions(ctx, step, profile, exercise)),
+            validation=tuple(_validation(ctx, step, profile, exercise)),
             estimate_s=step["estimate_s"], estimate_source=step.get("estimate_source", "profile"),
             expected=_expected(step), on_failure=tuple(_on_failure(step, profile, policy)),
             escalation=tuple(_escalation(ctx, step, profile)),
