@@ -40,14 +40,22 @@ def print_plan(document: dict) -> None:
     table = Table(title=f"recovery plan for stack {document['stack']}")
     for column in ("step", "kind", "depends on", "estimate", "estimate from"):
         table.add_column(column)
+    labels = {step["id"]: _estimate_label(step) for step in document["steps"]}
     for step in document["steps"]:
         table.add_row(step["id"], step["kind"], ", ".join(step["depends_on"]), human_duration(step["estimate_s"]),
-                      step.get("estimate_source", "profile"))
+                      labels[step["id"]])
     console = _console()
     console.print(table)
     history = document.get("history")
     if history:
         console.print(f"history: {history['runs']} {history['target']} run(s) in {history['file'] or '-'}")
+        if history.get("faulted_runs"):
+            console.print(f"  {history['faulted_runs']} of them with injected faults: recorded, not used")
+        if history.get("runs_before_conditions"):
+            console.print(f"  {history['runs_before_conditions']} recorded before history said scale and faults: "
+                          "compared only with each other")
+    if document.get("estimate_mix"):
+        console.print(document["estimate_mix"])
     for flagged in document.get("regressions") or []:
         console.print(
             f"REGRESSION {flagged['step']}: latest run {human_duration(flagged['latest_s'])} vs median "
@@ -62,13 +70,20 @@ def print_plan(document: dict) -> None:
     )
     levers = document.get("rto_levers")
     if levers:
-        _print_levers(console, levers)
+        _print_levers(console, levers, labels)
 
 
-def _print_levers(console: Console, levers: dict) -> None:
+def _estimate_label(step: dict) -> str:
+    """Where the estimate came from, in words (a document from before estimate_basis: its source)."""
+    basis = step.get("estimate_basis")
+    return basis["label"] if basis else step.get("estimate_source", "profile")
+
+
+def _print_levers(console: Console, levers: dict, labels: dict[str, str]) -> None:
     console.print(f"over the RTO by {human_duration(levers['over_by_s'])}; the critical path:")
     for entry in levers["critical_path"]:
-        console.print(f"  {entry['step']}  {human_duration(entry['estimate_s'])}  ({entry['estimate_source']})")
+        console.print(f"  {entry['step']}  {human_duration(entry['estimate_s'])}  "
+                      f"({labels.get(entry['step'], entry['estimate_source'])})")
     console.print("levers (from the seed's DR plan guidance):")
     for lever in levers["levers"]:
         if "rto_needed_s" in lever:  # not a saving: what the target would have to become

@@ -1,9 +1,10 @@
 """Measured step durations of past runs, and the plan's estimates taken from them.
 
 Every run that ends (drill, failover, resume) appends one line to `<workdir>/history/<stack>.jsonl`:
-its id, kind, target (local or azure), outcome, when it finished and the seconds each step took.
-`drctl plan` then estimates a step from the median of its last runs plus contingency, and flags a
-step whose latest run was much slower than the ones before it.
+its id, kind, target (local or azure), outcome, when it finished, the seconds each step took, and
+what makes it comparable with other runs (scale, faults injected, versions: run_conditions.py).
+`drctl plan` then estimates a step from the median of its last runs without faults plus
+contingency, and flags a step whose latest run was much slower than the comparable ones before it.
 
 Only what was really measured is kept: succeeded steps that were exercised (a step declared but
 not exercised ran nothing) and, on Azure, gates from their first start to their approval (a
@@ -27,6 +28,7 @@ from orchestrator.engine.journal import Journal
 from orchestrator.engine.journal_state import Event, JournalState
 from orchestrator.json_lines import JsonLines, UnreadableLine
 from orchestrator.model import Plan, StepKind, StepState
+from orchestrator.plan.run_conditions import BEFORE_CONDITIONS, comparison_key, recorded_before_conditions
 from orchestrator.run.rundir import RunDir, utc_now
 
 HISTORY_DIR = "history"
@@ -102,6 +104,8 @@ def record_run(run_dir: Path, run: dict[str, Any], outcome: str) -> Path | None:
     path = history_file_for_run(run_dir, run["stack"])
     if path is None:
         return None
+    from orchestrator.plan.run_conditions import run_conditions
+
     target = run_target(run)
     state = Journal.open(run_dir).state
     line = {
@@ -111,6 +115,7 @@ def record_run(run_dir: Path, run: dict[str, Any], outcome: str) -> Path | None:
         "outcome": outcome,
         "finished_at": state.finished_at or utc_now(),
         "durations_s": measured_durations(state, target),
+        **run_conditions(run, state),
     }
     append_line(path, line)
     return path
@@ -189,6 +194,9 @@ class StepHistory:
     step_id: str
     samples: tuple[float, ...]  # oldest first, at most WINDOW
     latest_run: str
+    # The latest run's earlier comparable samples (same target and scale, no faults), at most WINDOW.
+    baseline: tuple[float, ...] = ()
+    latest_key: tuple[Any, ...] = ()
 
     @property
     def median_s(self) -> float:
@@ -205,7 +213,7 @@ class StepHistory:
         return f"history ({runs}, median {median}s + {CONTINGENCY:.0%})"
 
     def regression(self, threshold: float) -> dict[str, Any] | None:
-        earlier, latest = self.samples[:-1], self.samples[-1]
+        earlier, latest = self.baseline, self.samples[-1]
         if len(earlier) < REGRESSION_MIN_EARLIER:
             return None
         baseline = float(statistics.median(earlier))
@@ -218,21 +226,41 @@ class StepHistory:
             "ratio": round(latest / baseline, 2) if baseline else None,
             "earlier_runs": len(earlier),
             "run_id": self.latest_run,
+            # what the latest run was compared on: its scale, or that it predates lines saying so
+            "scale": None if self.latest_key[:1] == (BEFORE_CONDITIONS,) else self.latest_key[1],
+            "recorded_before_conditions": self.latest_key[:1] == (BEFORE_CONDITIONS,),
         }
 
 
 def step_histories(runs: list[dict[str, Any]], target: str, window: int = WINDOW) -> dict[str, StepHistory]:
-    """Per step, its last `window` measured durations in runs of `target`."""
-    samples: dict[str, list[tuple[str, float]]] = {}
+    """Per step, its last `window` measured durations in runs of `target` without injected faults,
+    and the latest one's comparable baseline (run_conditions.py)."""
+    samples: dict[str, list[tuple[str, float, tuple[Any, ...]]]] = {}
     for run in runs:
         # A fallback's steps share ids with a failover's (lake.rehydrate) but do other work.
         if run.get("target") != target or str(run.get("kind", "")).startswith("fallback"):
             continue
+        key = comparison_key(run)
+        if key is None:  # faults injected: retries and Retry-After waits are in its durations
+            continue
         for step_id, seconds in run["durations_s"].items():
-            samples.setdefault(step_id, []).append((run["run_id"], float(seconds)))
+            samples.setdefault(step_id, []).append((run["run_id"], float(seconds), key))
+    histories = {}
+    for step_id, values in samples.items():
+        latest_run, _, latest_key = values[-1]
+        baseline = tuple(s for _, s, key in values[:-1] if key == latest_key)[-window:]
+        histories[step_id] = StepHistory(step_id, tuple(s for _, s, _ in values[-window:]), latest_run,
+                                         baseline, latest_key)
+    return histories
+
+
+def history_counts(runs: list[dict[str, Any]], target: str) -> dict[str, int]:
+    """How many of `target`'s runs there are, had faults injected, and predate the conditions fields."""
+    mine = [run for run in runs if run.get("target") == target]
     return {
-        step_id: StepHistory(step_id, tuple(s for _, s in values[-window:]), values[-1][0])
-        for step_id, values in samples.items()
+        "runs": len(mine),
+        "faulted_runs": sum(1 for run in mine if comparison_key(run) is None),
+        "runs_before_conditions": sum(1 for run in mine if recorded_before_conditions(run)),
     }
 
 

@@ -258,6 +258,7 @@ def plans(tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
         "azure": [*base, "--json", "--workdir", str(workdir)],
         "local": [*base, "--json", "--workdir", str(workdir), "--history-from", "local"],
         "human": [*base, "--workdir", str(workdir)],
+        "local-human": [*base, "--workdir", str(workdir), "--history-from", "local"],
         "damaged": [*base, "--workdir", str(damaged)],
         "bad-threshold": [*base, "--workdir", str(workdir), "--regression-threshold", "0.5"],
     }
@@ -306,3 +307,90 @@ def test_bad_history_or_threshold_is_one_line_exit_2(plans, case, words):
         assert word in line
     if case == "damaged":
         assert plans["damaged_file"] in line
+
+
+# -- what makes runs comparable (issue 15) -------------------------------------------------------------
+
+
+def drill_line(run_id: str, seconds: float, *, scale: int = 1, faults: dict | None = None) -> dict:
+    return {**history_run(run_id, "local", {"a": seconds}), "scale": scale, "faults": faults}
+
+
+FAULTS = {"rate": 0.2, "seed": 0, "kinds": ["throttle", "reset"]}
+ONE_STEP = Plan("dev", (Step("a", "a", StepKind.DEPLOY, (), 60),), 3600, 0)
+
+
+def test_a_drill_records_its_scale_its_faults_and_the_drctl_and_plan_versions(tmp_path):
+    run_dir = tmp_path / "runs" / "dev" / "drill-3"
+    plan = Plan("dev", (step("app.deploy", StepKind.DEPLOY),), 3600, 900)
+    assert run_plan(run_dir, plan, Clock(), {"app.deploy": 4.0}) == Outcome.RECOVERED
+    run = {"run_id": "drill-3", "kind": "drill-local", "stack": "dev", "scale": 4, "faults": FAULTS}
+    [line] = read_history(record_run(run_dir, run, "recovered"))
+    assert line["target"] == "local" and line["scale"] == 4 and line["faults"] == FAULTS
+    assert line["drctl_version"] and len(line["plan_sha256"]) == 64
+
+    plain = {"run_id": "failover-3", "kind": "failover", "stack": "dev"}
+    run_dir = tmp_path / "runs" / "dev" / "failover-3"
+    assert run_plan(run_dir, plan, Clock(), {"app.deploy": 4.0}) == Outcome.RECOVERED
+    [_, line] = read_history(record_run(run_dir, plain, "recovered"))
+    assert line["scale"] is None and line["faults"] is None  # said, not left out: this line is of the new kind
+
+
+def test_a_fault_injected_drill_is_neither_flagged_nor_a_baseline():
+    runs = [drill_line("r1", 10.0), drill_line("r2", 10.0), drill_line("r3", 10.0),
+            drill_line("faulty", 60.0, faults=FAULTS)]
+    _, _, regressions = apply_history(ONE_STEP, step_histories(runs, "local"))
+    assert regressions == []
+    runs += [drill_line("r4", 10.0)]  # the faulty run is not the baseline the next one is judged against
+    _, sources, regressions = apply_history(ONE_STEP, step_histories(runs, "local"))
+    assert regressions == [] and sources["a"].startswith("history (4 runs")
+
+
+def test_regressions_are_flagged_only_between_runs_of_the_same_scale():
+    runs = [drill_line("small-1", 2.0), drill_line("small-2", 2.0), drill_line("big-1", 30.0, scale=10)]
+    _, _, regressions = apply_history(ONE_STEP, step_histories(runs, "local"))
+    assert regressions == []  # ten times the data is not a regression
+    runs += [drill_line("big-2", 30.0, scale=10), drill_line("big-3", 90.0, scale=10)]
+    _, _, [flagged] = apply_history(ONE_STEP, step_histories(runs, "local"))
+    assert flagged["run_id"] == "big-3" and flagged["earlier_median_s"] == 30.0 and flagged["earlier_runs"] == 2
+    assert flagged["scale"] == 10
+
+
+def test_old_lines_without_scale_or_faults_are_compared_only_with_each_other():
+    old = [history_run(f"old-{n}", "local", {"a": 2.0}) for n in range(3)]
+    _, _, regressions = apply_history(ONE_STEP, step_histories([*old, drill_line("new-1", 9.0)], "local"))
+    assert regressions == []  # one new run has no baseline of its kind yet
+    _, _, [flagged] = apply_history(ONE_STEP, step_histories([*old[:2], history_run("old-x", "local", {"a": 9.0})],
+                                                             "local"))
+    assert flagged["run_id"] == "old-x" and flagged["scale"] is None and flagged["recorded_before_conditions"] is True
+
+
+def test_the_plan_document_says_each_estimates_source_and_when_it_mixes_local_timings_with_code_estimates(tmp_path):
+    from orchestrator.plan.document import plan_document
+
+    plan = Plan("dev", (Step("a", "a", StepKind.DEPLOY, (), 600), Step("b", "b", StepKind.DEPLOY, ("a",), 900),
+                        Step("c", "c", StepKind.SMOKE, ("b",), 60)), 3600, 0)
+    for run in (drill_line("r1", 0.2), drill_line("r2", 0.4), drill_line("faulty", 9.0, faults=FAULTS),
+                history_run("old-1", "local", {"a": 0.3})):
+        append_line(history_path(tmp_path, "dev"), run)
+    document = plan_document(plan, {}, "dev", workdir=tmp_path, history_from="local")
+    by_id = {s["id"]: s for s in document["steps"]}
+    assert by_id["a"]["estimate_basis"] == {"source": "history", "target": "local", "runs": 3,
+                                            "label": "local history (3 runs, median 0.30s + 25%)"}
+    assert by_id["b"]["estimate_basis"]["source"] == "code"
+    assert by_id["b"]["estimate_source"] == "profile"  # the field --json readers already know, unchanged
+    assert document["estimate_mix"] == ("estimates mix 1 local timing with 2 code estimates: "
+                                        "the critical path is not a forecast of an Azure run")
+    assert document["history"]["faulted_runs"] == 1 and document["history"]["runs_before_conditions"] == 1
+
+    only_code = plan_document(plan, {}, "dev", workdir=tmp_path, history_from="azure")
+    assert only_code["estimate_mix"] is None
+
+
+def test_plan_text_says_the_source_of_each_estimate_and_the_mix(plans):
+    result = plans["local-human"]
+    assert result.returncode == 0, result.stderr
+    assert "local history (1 run, median 2.00s + 25%)" in result.stdout
+    assert "code estimate" in result.stdout
+    [mix] = [line for line in result.stdout.splitlines() if line.startswith("estimates mix")]
+    assert "1 local timing with" in mix and "not a forecast of an Azure run" in mix
