@@ -172,18 +172,18 @@ def print_preflight(document: dict) -> None:
 
 def print_status(document: dict) -> None:
     liveness = document.get("liveness") or {}
-    table = Table(title=f"run {document.get('run_id', '')}: "
-                        f"{document.get('outcome') or liveness.get('state') or 'in progress'}")
+    table = Table(title=f"run {document.get('run_id', '')}: {document.get('outcome_line') or document.get('outcome') or liveness.get('state') or 'in progress'}")
     for column in ("step", "state", "attempts", "duration", "detail"):
         table.add_column(column)
     for step in document.get("steps", []):
         duration = step.get("duration_s")
+        declared_only = step["state"] == "succeeded" and step.get("exercised") is False
         table.add_row(
             step["id"],
-            step["state"],
+            "not exercised" if declared_only else step["state"],
             str(step.get("attempts", 0)),
             human_duration(duration) if duration is not None else "",
-            step.get("error") or step.get("reason") or "",
+            step.get("error") or step.get("reason") or ("declared, not exercised on this target" if declared_only else ""),
         )
     console = _console()
     console.print(table)

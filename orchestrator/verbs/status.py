@@ -7,13 +7,13 @@ from __future__ import annotations
 from pathlib import Path
 
 from orchestrator.errors import BadInput
+from orchestrator.run.rundir import RunDir
 
 
 def status_command(run_dir: Path) -> dict:
     from orchestrator.engine.journal import JournalCorrupt
     from orchestrator.engine.scheduler import status_from_journal
     from orchestrator.run.liveness import liveness
-    from orchestrator.run.rundir import RunDir
 
     run_dir = Path(run_dir)
     if not RunDir(run_dir).journal.is_file():
@@ -24,4 +24,19 @@ def status_command(run_dir: Path) -> dict:
         raise BadInput(f"RUN: journal damaged: {exc}") from None
     if document["outcome"] is None:  # an ended run's journal says all there is
         document["liveness"] = liveness(RunDir(run_dir))
+    else:
+        document.update(_component_truth(RunDir(run_dir)))
     return document
+
+
+def _component_truth(run: RunDir) -> dict:
+    """What the run's report says of each component (recovered, failed, not_exercised), so status
+    never tells more than the report: a step that succeeded only as declared is not a recovery."""
+    import json
+
+    try:
+        report = json.loads(run.report_json.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {"outcome_line": report.get("outcome_line"),
+            "components": [{"name": c["name"], "status": c["status"]} for c in report.get("components", [])]}

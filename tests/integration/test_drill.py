@@ -181,6 +181,20 @@ def test_a_local_drill_recovers_hands_over_and_leaves_nothing_running(workdir):
     assert "recovered" in markdown and "declared, not exercised locally" in markdown
     assert {p.stem for p in (run_dir / "evidence").glob("*.json")} == set(succeeded(events))
 
+    # One truth: a component is recovered only when exercised, in the summary, the report and status.
+    statuses = {c["name"]: c["status"] for c in summary["components"]}
+    assert all((status == "recovered") == c["exercised"] for status, c in zip(statuses.values(), summary["components"],
+                                                                                 strict=True))
+    assert {n for n, status in statuses.items() if status == "recovered"} == set(EXERCISED)
+    assert set(statuses.values()) == {"recovered", "not_exercised"}
+    exercised, declared = len(EXERCISED), len(statuses) - len(EXERCISED)
+    assert (summary["components_exercised"], summary["components_declared"]) == (exercised, declared)
+    assert summary["outcome_line"] == f"recovered: {exercised} of {len(statuses)} components exercised, {declared} declared only"
+    assert {c["name"]: c["status"] for c in report["components"]} == statuses
+    status = json.loads(run_drctl("status", str(run_dir), "--json").stdout)
+    assert {c["name"]: c["status"] for c in status["components"]} == statuses
+    assert status["outcome_line"] == summary["outcome_line"]
+
     # The emulators' account keys sign every server-side copy; they must appear nowhere a run writes.
     local_dir = Path(json.loads((run_dir / "run.json").read_text())["local_dir"])
     keys = json.loads((local_dir / "account-keys.json").read_text()).values()
