@@ -205,11 +205,12 @@ def print_summary(summary: dict) -> None:
         f"after replay {human_duration(summary['rpo_s_after_replay'])}"
     )
     table = Table()
-    for column in ("component", "stateful", "exercised", "smoke", "validation"):
+    for column in ("component", "status", "stateful", "exercised", "smoke", "validation"):
         table.add_column(column)
     for component in summary["components"]:
         table.add_row(
             component["name"],
+            component.get("status", ""),
             "yes" if component["stateful"] else "no",
             "yes" if component["exercised"] else "no (declared)",
             component["smoke"],
