@@ -45,6 +45,7 @@ PROFILE = DRProfile(
             workload_responsibility=Responsibility.MICROSOFT,
             sku_selected="N/A",
             uplift_options=("None needed: replication to the paired region is part of the service",),
+            stateful=True,  # the seed's stateful foundational components: secrets, backups
         ),
         SeedFacts(
             service="Recovery Services Vault",
@@ -52,6 +53,7 @@ PROFILE = DRProfile(
             workload_responsibility=Responsibility.MICROSOFT,
             sku_selected="Default (GRS)",
             uplift_options=("Enable Cross Region Restore to restore into the paired region",),
+            stateful=True,  # the seed's stateful foundational components: secrets, backups
         ),
     ),
     notes=(

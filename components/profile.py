@@ -47,6 +47,13 @@ class SeedFacts:
     workload_responsibility: Responsibility
     sku_selected: str
     uplift_options: tuple[str, ...]
+    # The seed's own heading for this service (stateful or stateless), where it differs from the
+    # profile's: drctl's recovery model groups services (the foundation holds Key Vault) or restores
+    # what the seed rebuilds (Synapse pools). None: the profile's `stateful` is the seed's too.
+    stateful: bool | None = None
+
+    def seed_stateful(self, profile_stateful: bool) -> bool:
+        return profile_stateful if self.stateful is None else self.stateful
 
 
 @dataclass(frozen=True)

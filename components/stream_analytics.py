@@ -55,6 +55,7 @@ PROFILE = DRProfile(
             workload_responsibility=Responsibility.CUSTOMER,
             sku_selected="Standard",
             uplift_options=("Identical jobs deployed in multiple regions (no automatic geo-failover)",),
+            stateful=True,  # the seed's heading: a job keeps its query state and output position
         ),
     ),
     notes=(

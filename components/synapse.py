@@ -72,6 +72,7 @@ PROFILE = DRProfile(
             workload_responsibility=Responsibility.CUSTOMER,
             sku_selected=sku,
             uplift_options=(uplift,),
+            stateful=False,  # the seed's heading; the profile is stateful for the dedicated pool's data
         )
         for service, sku, uplift in (
             ("Pipelines", "Compute Optimized Gen2",
@@ -80,6 +81,9 @@ PROFILE = DRProfile(
             ("Serverless and Dedicated SQL Pools", "Compute Optimized Gen2",
              "N/A, resiliency is part of the service; the daily geo-backup to the paired region "
              "(RPO 24 h) allows a geo-restore"),
+            # A seed service of its own, though the platform runs Azure Data Explorer clusters instead.
+            ("Data Explorer Pools", "Computed Optimized, Small (4 cores)",
+             "N/A, Synapse resiliency is part of its SaaS offering"),
         )
     ),
     notes=(
@@ -87,8 +91,8 @@ PROFILE = DRProfile(
         "to 24 hours (RPO 24 h): the rest is replayed from the lake.",
         "Spark pools have no DR of their own: redeployed, their data lives in the lake. Self-hosted "
         "integration runtimes, if any, stay the customer's to recover.",
-        "The seeds' 'Azure Synapse: Data Explorer Pools' row is not modelled separately: the platform runs "
-        "Azure Data Explorer clusters instead (service dataExplorer).",
+        "The seeds' 'Azure Synapse: Data Explorer Pools' row is listed, but the workspace declares no such "
+        "pool: the platform runs Azure Data Explorer clusters instead (service dataExplorer).",
     ),
 )
 
@@ -267,6 +271,7 @@ def posture(config: StackFacts, settings: SynapseSettings | None) -> tuple[Postu
         Posture(sku="Synapse pipelines (Azure integration runtime)", uplift_enabled=(None,)),
         Posture(sku=f"{spark.node_size} MemoryOptimized, {spark.min_nodes}-{spark.max_nodes} nodes", uplift_enabled=(None,)),
         Posture(sku=f"{pool.sku}, {pool.storage_account_type} backups", uplift_enabled=(pool.storage_account_type == "GRS",)),
+        Posture(sku="none (no Data Explorer pool: see dataExplorer)", uplift_enabled=(None,)),
     )
 
 

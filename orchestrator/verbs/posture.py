@@ -28,7 +28,9 @@ def _rows(profile: DRProfile, postures: tuple[Posture, ...] | None, in_stack: bo
                 "service": seed.service,
                 "component": profile.key,
                 "in_stack": in_stack,
-                "stateful": profile.stateful,
+                # The seed's heading for the service, and drctl's model of the component it is in.
+                "stateful": seed.seed_stateful(profile.stateful),
+                "component_stateful": profile.stateful,
                 "component_responsibility": str(seed.component_responsibility),
                 "workload_responsibility": str(seed.workload_responsibility),
                 "sku": posture.sku if posture and in_stack else seed.sku_selected,

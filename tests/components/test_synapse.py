@@ -114,8 +114,9 @@ def test_spark_pool_is_small_autoscaled_and_autopaused():
 @pytest.mark.parametrize(("storage", "geo"), [("GRS", True), ("LRS", False)])
 def test_posture_reads_the_geo_backup_storage(storage, geo):
     config = config_with("primary", KEY, _with(sqlPool={"storageAccountType": storage}))
-    pipelines, spark, sql = spec(KEY).posture(config, config.optional_services[KEY])
+    pipelines, spark, sql, explorer_pools = spec(KEY).posture(config, config.optional_services[KEY])
     assert sql.uplift_enabled == (geo,)
+    assert explorer_pools.sku.startswith("none")  # the platform runs Data Explorer clusters instead
     assert sql.sku == f"DW100c, {storage} backups"
     assert spark.sku.startswith("Small")
     assert pipelines.uplift_enabled == (None,)
@@ -128,6 +129,7 @@ def test_profile_geo_restores_with_a_24_hour_rpo():
         "Azure Synapse: Pipelines",
         "Azure Synapse: Spark Pools",
         "Azure Synapse: Serverless and Dedicated SQL Pools",
+        "Azure Synapse: Data Explorer Pools",
     ]
     assert any("24 h" in note for note in profile.notes)
     assert any("Data Explorer Pools" in note for note in profile.notes)
