@@ -3,15 +3,16 @@
 
 from __future__ import annotations
 
+import os
 import re
-from pathlib import Path
 
 import pytest
+from azure_fixtures import REQUIRE, SHARED
 
 from components.catalog import CATALOG
 from components.registry import SERVICES
 
-SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
+SEEDS = SHARED / "seeds"
 HEADING = re.compile(r"#+\s*(Stateful|Stateless)\b", re.IGNORECASE)
 SERVICE = re.compile(r"\s*[-*]\s+\*\*(.+?)\*\*")
 
@@ -38,7 +39,11 @@ def rows() -> list[tuple[str, str, bool]]:
 
 def test_every_seed_row_is_stateful_as_its_seed_heading_says():
     if not SEEDS.is_dir():
-        pytest.fail(f"the seeds are not at {SEEDS}")
+        # As with the spec examples (tests/azure_fixtures.py): a failure in CI, a skip in a checkout
+        # laid out without the reference material beside it.
+        if os.environ.get(REQUIRE):
+            pytest.fail(f"{REQUIRE} is set and the seeds are not at {SEEDS}")
+        pytest.skip(f"the seeds are not at {SEEDS} (set DRCTL_SHARED_DIR)")
     headings = seed_headings()
     assert len(headings) > 40  # the parser read the seed files
     wrong = [(key, service, flag, headings[service]) for key, service, flag in rows()
