@@ -41,11 +41,6 @@ from components.spec import Platform, StackFacts
 RUNNER_TYPE = "dataplatform:runner:RunnerAccess"
 VNET_ID = r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+$"
 
-# Built-in roles the runner needs beyond the lake's (components/roles.py):
-# https://learn.microsoft.com/azure/role-based-access-control/built-in-roles
-EVENT_HUBS_DATA_OWNER = "f526a384-b230-433a-b45c-95f59c4a2dec"
-KEY_VAULT_SECRETS_OFFICER = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
-DATA_FACTORY_CONTRIBUTOR = "673868aa-7521-48a0-acc6-0f60742d39f5"
 
 # What the runner reaches on the public internet through the hub's firewall when it sits in the hub:
 # Azure Resource Manager, Entra ID sign-in, the Pulumi service and its plugin downloads, and storage
@@ -237,12 +232,12 @@ def finish_runner(platform: Platform) -> None:
             for group_id, zone in (("blob_secondary", "blob"), ("dfs_secondary", "dfs")):
                 runner.endpoint(f"lake-runner-pe-{group_id}", platform, platform.lake_account_id, group_id, zone)
     if platform.event_hubs_namespace_id is not None:
-        runner.grant("event_hubs", platform, platform.event_hubs_namespace_id, EVENT_HUBS_DATA_OWNER)
+        runner.grant("event_hubs", platform, platform.event_hubs_namespace_id, roles.EVENT_HUBS_DATA_OWNER)
     if platform.key_vault_id is not None:
-        runner.grant("key_vault", platform, platform.key_vault_id, KEY_VAULT_SECRETS_OFFICER)
+        runner.grant("key_vault", platform, platform.key_vault_id, roles.KEY_VAULT_SECRETS_OFFICER)
     if config.enabled("dataFactory"):
         data_group_id = pulumi.Output.concat("/subscriptions/", platform.subscription_id, "/resourceGroups/",
                                              platform.data_group)
-        runner.grant("data_factory", platform, data_group_id, DATA_FACTORY_CONTRIBUTOR)
+        runner.grant("data_factory", platform, data_group_id, roles.DATA_FACTORY_CONTRIBUTOR)
     if runner.settings.network.kind == "hub" and config.is_secondary:
         runner.egress_rules(platform)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from fnmatch import fnmatchcase
 
+from components import roles as builtin
+
 BLOB_READ = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/read"
 BLOB_WRITE = "Microsoft.Storage/storageAccounts/blobServices/containers/blobs/write"
 CONTAINER_WRITE = "Microsoft.Storage/storageAccounts/blobServices/containers/write"
@@ -19,21 +21,21 @@ USER_DELEGATION_KEY = "Microsoft.Storage/storageAccounts/blobServices/generateUs
 PIPELINE_RUN = "Microsoft.DataFactory/factories/pipelines/createRun/action"
 
 ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
-    "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1": ("Storage Blob Data Reader", (
+    builtin.STORAGE_BLOB_DATA_READER: ("Storage Blob Data Reader", (
         "Microsoft.Storage/storageAccounts/blobServices/containers/read",
         "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action",
         BLOB_READ)),
-    "ba92f5b4-2d11-453d-a403-e96b0029c9fe": ("Storage Blob Data Contributor", (
+    builtin.STORAGE_BLOB_DATA_CONTRIBUTOR: ("Storage Blob Data Contributor", (
         "Microsoft.Storage/storageAccounts/blobServices/containers/*",
         "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action")),
-    "b7e6dc6d-f1e8-4753-8033-0f276bb0955b": ("Storage Blob Data Owner", (
+    builtin.STORAGE_BLOB_DATA_OWNER: ("Storage Blob Data Owner", (
         "Microsoft.Storage/storageAccounts/blobServices/*",)),
-    "f526a384-b230-433a-b45c-95f59c4a2dec": ("Azure Event Hubs Data Owner", ("Microsoft.EventHub/*",)),
-    "2b629674-e913-4c01-ae53-ef4638d8f975": ("Azure Event Hubs Data Sender", (EVENT_SEND,)),
-    "a638d3c7-ab3a-418d-83e6-5f17a39d4fde": ("Azure Event Hubs Data Receiver", (EVENT_RECEIVE,)),
-    "b86a8fe4-44ce-4948-aee5-eccb2c155cd7": ("Key Vault Secrets Officer", ("Microsoft.KeyVault/vaults/secrets/*",)),
-    "4633458b-17de-408a-b874-0445c86b69e6": ("Key Vault Secrets User", (SECRET_GET,)),
-    "673868aa-7521-48a0-acc6-0f60742d39f5": ("Data Factory Contributor", ("Microsoft.DataFactory/factories/*",)),
+    builtin.EVENT_HUBS_DATA_OWNER: ("Azure Event Hubs Data Owner", ("Microsoft.EventHub/*",)),
+    builtin.EVENT_HUBS_DATA_SENDER: ("Azure Event Hubs Data Sender", (EVENT_SEND,)),
+    builtin.EVENT_HUBS_DATA_RECEIVER: ("Azure Event Hubs Data Receiver", (EVENT_RECEIVE,)),
+    builtin.KEY_VAULT_SECRETS_OFFICER: ("Key Vault Secrets Officer", ("Microsoft.KeyVault/vaults/secrets/*",)),
+    builtin.KEY_VAULT_SECRETS_USER: ("Key Vault Secrets User", (SECRET_GET,)),
+    builtin.DATA_FACTORY_CONTRIBUTOR: ("Data Factory Contributor", ("Microsoft.DataFactory/factories/*",)),
 }
 
 
