@@ -85,8 +85,12 @@ class AzureDataSteps:
         if step.kind == StepKind.DEPLOY:
             raise PermanentError(f"{step.id}: deploy steps belong to the deploy runner, not AzureDataSteps")
         profile = self.profiles.get(step.component)
-        if profile is None or profile.recovery_action == RecoveryAction.SAAS:
+        if profile is None:
             return StepOutcome(exercised=False, evidence={"note": NOT_YET})
+        if profile.recovery_action == RecoveryAction.SAAS:
+            # Nothing of it is deployed or restored; its readiness check (smoke_tests/catalog.py) proves it answers.
+            return self.smoke(step, profile, context) if step.kind == StepKind.SMOKE else StepOutcome(
+                exercised=False, evidence={"note": NOT_YET})
         if zone_of(step):
             return StepOutcome(exercised=False, evidence={"note": NOT_YET, "zone": zone_of(step)})
         if step.kind == StepKind.SMOKE:
@@ -101,6 +105,8 @@ class AzureDataSteps:
                    ("data_explorer", StepKind.REHYDRATE): self.explorer.rehydrate,
                    ("data_explorer", StepKind.VALIDATE): self.explorer.validate,
                    ("cosmos_db", StepKind.VALIDATE): self.cosmos_validate}.get((profile.key, step.kind))
+        if handler is None and step.kind == StepKind.VALIDATE and self.data_checks(profile.key):
+            return self.validate_checks(step.component, profile, context)
         if handler is None:
             return StepOutcome(exercised=False, evidence={"note": NOT_YET})
         return handler()
@@ -137,7 +143,8 @@ class AzureDataSteps:
 
     def smoke(self, step: Step, profile: DRProfile, context: StepContext) -> StepOutcome:
         evidence: dict[str, Any] = {}
-        resources = self.deployed_resources(step.component, context)
+        saas = profile.recovery_action == RecoveryAction.SAAS
+        resources = [] if saas else self.deployed_resources(step.component, context)
         if resources:
             evidence["management_plane"] = check_provisioning(self.session.resources(), resources, self.api_versions)
         done, skipped = self.run_smoke_checks(profile, resources)
@@ -162,6 +169,33 @@ class AzureDataSteps:
 
     def data_checks(self, component: str) -> list[Check]:
         return [check for check in self.profiles[component].data_checks if check.runs_on_target(Target.AZURE)]
+
+    def validate_checks(self, component: str, profile: DRProfile, context: StepContext) -> StepOutcome:
+        """Every Azure data check of a service with no store-specific validation: each returns
+        (mismatches, facts); any mismatch fails the step, naming the check."""
+        probe, errors = self.probes.probe(profile.key, self.deployed_resources(component, context))
+        facts: dict[str, Any] = {}
+        mismatches: dict[str, list[str]] = {}
+        with errors:
+            for check in self.data_checks(profile.key):
+                assert check.function is not None  # runs_on AZURE implies a function (Check.__post_init__)
+                found, facts[check.name] = check.function(probe)
+                if found:
+                    mismatches[check.name] = list(found)
+        evidence = {"checks": facts, "baseline": "recorded" if probe_baseline(probe) else "none: judged on the stack's settings"}
+        if mismatches:
+            first = next(iter(mismatches.items()))
+            raise PermanentError(f"{component}: {sum(map(len, mismatches.values()))} mismatch(es), first in "
+                                 f"{first[0]}: {first[1][0]}", {**evidence, "mismatches": mismatches})
+        return StepOutcome(evidence=evidence)
+
+    def baseline(self, component: str) -> dict[str, Any]:
+        """Facts recorded of `component` before the disaster (manifests/<component>.json), by check name."""
+        path = RunDir(self.run_dir).manifest(f"{component}.json")
+        if not path.is_file():
+            return {}
+        recorded = json.loads(path.read_text(encoding="utf-8"))
+        return recorded.get("checks", {}) if isinstance(recorded, dict) else {}
 
     # -- replay: the stores a Data Factory pipeline loads -----------------------------------------------
     def replay(self, component: str, context: StepContext) -> StepOutcome:
@@ -274,6 +308,10 @@ class AzureDataSteps:
         data_checks = [check.name for check in self.profiles["cosmos_db"].data_checks]
         return StepOutcome(evidence={"failover": failover, "not_exercised": data_checks})
 
+
+
+def probe_baseline(probe: Any) -> bool:
+    return bool(getattr(probe, "baseline", None))
 
 
 def _not_replayed(reason: str) -> StepOutcome:

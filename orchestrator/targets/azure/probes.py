@@ -13,6 +13,7 @@ from components import naming
 from orchestrator.data.connect import pg_connect
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.ingest import ZONES
+from orchestrator.model import PermanentError
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.errors import call
 from orchestrator.targets.azure.explorer_steps import ExplorerSteps
@@ -21,6 +22,7 @@ from smoke_tests.data_explorer import ExplorerProbe
 from smoke_tests.event_hubs_geo_dr import AliasProbe
 from smoke_tests.lake import LakeProbe
 from smoke_tests.postgres import PostgresProbe
+from smoke_tests.probe import ServiceProbe
 from smoke_tests.sql_database import SqlDatabaseProbe
 from stacks.config import StackConfig
 
@@ -39,6 +41,7 @@ class ProbeSource(Protocol):
     def _lake_dest(self) -> BlobServiceClient: ...
     def _postgres(self) -> tuple[dict, str]: ...
     def _settings(self, component: str) -> Any: ...
+    def baseline(self, component: str) -> dict[str, Any]: ...
     def paired_names(self) -> tuple[str, str]: ...
 
 
@@ -46,11 +49,31 @@ class AzureProbes:
     def __init__(self, steps: ProbeSource) -> None:
         self.steps = steps  # the target's data steps: config, session, clients
 
-    def probe(self, component: str, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]] | None:
-        """(probe, the block its SDK errors are translated in), or None: no Azure probe for `component`."""
+    def probe(self, component: str, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
+        """(probe, the block its SDK errors are translated in): the service's own probe where it has
+        one, else the generic ServiceProbe (smoke_tests/probe.py)."""
         build = {"lake": self.lake, "postgres": self.postgres, "sql_database": self.sql_database,
                  "event_hubs_geo_dr": self.event_hubs_geo_dr, "data_explorer": self.data_explorer}.get(component)
-        return build(resources) if build is not None else None
+        if build is not None:
+            return build(resources)
+        return self.service(component, resources), azure_errors(f"{component} check")
+
+    def service(self, component: str, resources: list[dict]) -> ServiceProbe:
+        steps, config = self.steps, self.steps.config
+        session = steps.session
+        try:
+            settings = steps._settings(component)
+        except PermanentError:  # a catalog service: the platform relies on it, the stack declares no settings
+            settings = None
+        names = {"prefix": config.prefix, "suffix": config.name_suffix, "region": config.region,
+                 "subscription": session.subscription_id, "data_group": steps.data_group,
+                 "paired_prefix": config.paired_prefix or "", "paired_suffix": config.paired_name_suffix or ""}
+        return ServiceProbe(
+            component, call, session.credential, session.resources(), tuple(resources),
+            api_version=lambda r: steps.api_versions.for_resource(str(r["id"]), r.get("type"), r.get("api_version"))[0],
+            settings=settings, names=names,
+            client_kwargs={"transport": session.transport} if session.transport is not None else {},
+            baseline=steps.baseline(component))
 
     def lake(self, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
         return LakeProbe(self.steps._lake_dest(), ZONES), azure_errors("lake smoke test")
