@@ -84,6 +84,10 @@ class Check:
     # Where it calls the service: its data plane (through the runner's private endpoints, with a data
     # role), only Azure Resource Manager (a provisioning state, a list of subnets), or public DNS.
     plane: Plane = "data"
+    # What its tests run it against, where no Azure is at hand: "local server" (Azurite, PostgreSQL),
+    # "spec examples" (the REST API specs' payloads through the real SDK), or "transport double: <why>"
+    # (no payload exists: a thin double at the SDK's transport, e.g. AMQP). Shown by `drctl coverage`.
+    tested_against: str = ""
 
     def __post_init__(self) -> None:
         # A check cannot claim a target without something to run there, nor hide an implementation.
@@ -110,15 +114,20 @@ def enum_text(value: Any) -> str | None:
     return str(value.value) if isinstance(value, Enum) else str(value)
 
 
+LOCAL_SERVER = "local server"
+SPEC_EXAMPLES = "spec examples"
+TRANSPORT_DOUBLE = "transport double: "  # followed by what it stands in for and why no payload exists
+
 LOCAL_AND_AZURE = frozenset({Target.LOCAL, Target.AZURE})
 AZURE = frozenset({Target.AZURE})
 
 
 def smoke(component: str, name: str, function: Callable[..., Any] | None = None,
-          runs_on: frozenset[Target] = frozenset(), *, fails_over: bool = False, plane: Plane = "data") -> Check:
-    return Check(component, name, CheckKind.SMOKE, runs_on, function, fails_over, plane)
+          runs_on: frozenset[Target] = frozenset(), *, fails_over: bool = False, plane: Plane = "data",
+          tested_against: str = "") -> Check:
+    return Check(component, name, CheckKind.SMOKE, runs_on, function, fails_over, plane, tested_against)
 
 
 def data(component: str, name: str, function: Callable[..., Any] | None = None,
-         runs_on: frozenset[Target] = frozenset(), *, plane: Plane = "data") -> Check:
-    return Check(component, name, CheckKind.DATA, runs_on, function, plane=plane)
+         runs_on: frozenset[Target] = frozenset(), *, plane: Plane = "data", tested_against: str = "") -> Check:
+    return Check(component, name, CheckKind.DATA, runs_on, function, plane=plane, tested_against=tested_against)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from smoke_tests.check import AZURE, Call, PermanentError, TransientError, data, enum_text, smoke
+from smoke_tests.check import AZURE, SPEC_EXAMPLES, Call, PermanentError, TransientError, data, enum_text, smoke
 
 COMPONENT = "event_hubs_geo_dr"
 
@@ -47,6 +47,7 @@ def alias_resolves_to_secondary(probe: AliasProbe) -> dict:
 
 
 CHECKS = (
-    smoke(COMPONENT, "alias-resolves-to-secondary", alias_resolves_to_secondary, AZURE, fails_over=True, plane="management"),
+    smoke(COMPONENT, "alias-resolves-to-secondary", alias_resolves_to_secondary, AZURE, fails_over=True, plane="management",
+          tested_against=SPEC_EXAMPLES),
     data(COMPONENT, "hubs-and-consumer-groups-match", plane="management"),
 )

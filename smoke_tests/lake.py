@@ -17,8 +17,9 @@ from dataclasses import dataclass
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient
 
-from smoke_tests.check import LOCAL_AND_AZURE, CheckKind, SameFact, data, smoke
+from smoke_tests.check import LOCAL_AND_AZURE, LOCAL_SERVER, CheckKind, SameFact, data, smoke
 
+AZURITE = LOCAL_SERVER + " (Azurite)"
 COMPONENT = "lake"
 # Kept, not deleted after the check: on Azure a deleted container's name is unusable for a while.
 SMOKE_CONTAINER = "drctl-smoke"
@@ -52,11 +53,11 @@ def blob_write_read_delete(probe: LakeProbe) -> dict:
 
 
 CHECKS = (
-    smoke(COMPONENT, "blob-write-read-delete", blob_write_read_delete, LOCAL_AND_AZURE),
+    smoke(COMPONENT, "blob-write-read-delete", blob_write_read_delete, LOCAL_AND_AZURE, tested_against=AZURITE),
     # From the listing only: nothing is downloaded (orchestrator/data/manifest.py's container facts).
-    data(COMPONENT, "container-counts", SameFact("blobs"), LOCAL_AND_AZURE),
-    data(COMPONENT, "bytes", SameFact("bytes"), LOCAL_AND_AZURE),
-    data(COMPONENT, "content-md5", SameFact("digest"), LOCAL_AND_AZURE),
+    data(COMPONENT, "container-counts", SameFact("blobs"), LOCAL_AND_AZURE, tested_against=AZURITE),
+    data(COMPONENT, "bytes", SameFact("bytes"), LOCAL_AND_AZURE, tested_against=AZURITE),
+    data(COMPONENT, "content-md5", SameFact("digest"), LOCAL_AND_AZURE, tested_against=AZURITE),
 )
 
 # The data checks drctl's validation runs against the backup's manifest (orchestrator/data/manifest.py).

@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import psycopg
 from psycopg import sql
 
-from smoke_tests.check import LOCAL_AND_AZURE, CheckKind, SameFact, data, smoke
+from smoke_tests.check import LOCAL_AND_AZURE, LOCAL_SERVER, CheckKind, SameFact, data, smoke
 
+EMBEDDED_POSTGRES = LOCAL_SERVER + " (embedded PostgreSQL)"
 COMPONENT = "postgres"
 PLATFORM_TABLES = ("devices", "events", "ingestion_watermark")
 
@@ -42,11 +43,11 @@ def select_1(probe: PostgresProbe) -> dict:
 
 
 CHECKS = (
-    smoke(COMPONENT, "select-1", select_1, LOCAL_AND_AZURE),
+    smoke(COMPONENT, "select-1", select_1, LOCAL_AND_AZURE, tested_against=EMBEDDED_POSTGRES),
     # By SQL on the server: row count, md5 over the rows in key order, max(ts) (manifest.table_facts).
-    data(COMPONENT, "row-counts", SameFact("rows"), LOCAL_AND_AZURE),
-    data(COMPONENT, "table-checksums", SameFact("checksum"), LOCAL_AND_AZURE),
-    data(COMPONENT, "max-timestamp", SameFact("max_ts"), LOCAL_AND_AZURE),
+    data(COMPONENT, "row-counts", SameFact("rows"), LOCAL_AND_AZURE, tested_against=EMBEDDED_POSTGRES),
+    data(COMPONENT, "table-checksums", SameFact("checksum"), LOCAL_AND_AZURE, tested_against=EMBEDDED_POSTGRES),
+    data(COMPONENT, "max-timestamp", SameFact("max_ts"), LOCAL_AND_AZURE, tested_against=EMBEDDED_POSTGRES),
 )
 
 # The data checks drctl's validation runs against the backup's manifest (orchestrator/data/manifest.py).

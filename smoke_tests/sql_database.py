@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from smoke_tests.check import AZURE, Call, PermanentError, TransientError, data, enum_text, smoke
+from smoke_tests.check import AZURE, SPEC_EXAMPLES, Call, PermanentError, TransientError, data, enum_text, smoke
 
 COMPONENT = "sql_database"
 COMING_ONLINE = frozenset({"Creating", "Restoring", "Recovering", "Copying", "Scaling", "Resuming", "Starting",
@@ -37,7 +37,8 @@ def database_online(probe: SqlDatabaseProbe) -> dict:
 
 
 CHECKS = (
-    smoke(COMPONENT, "database-online", database_online, AZURE, plane="management"),
+    smoke(COMPONENT, "database-online", database_online, AZURE, plane="management",
+          tested_against=SPEC_EXAMPLES),
     smoke(COMPONENT, "select-1"),
     data(COMPONENT, "row-counts"),
     data(COMPONENT, "table-checksums"),

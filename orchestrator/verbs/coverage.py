@@ -28,6 +28,7 @@ from orchestrator.paths.assess import assess_paths
 from orchestrator.paths.model import PathResult
 from orchestrator.program.baseline import assess_graph
 from orchestrator.stack import check_stack, load_stack, stack_profiles
+from smoke_tests.check import Target
 
 if TYPE_CHECKING:
     from orchestrator.program.capture import Graph, GraphResource
@@ -122,7 +123,8 @@ def declared_checks(profiles: list[DRProfile]) -> list[dict[str, Any]]:
     (`implemented`) and where (`runs_on`): a declared check with no implementation shows here."""
     return [
         {"component": check.component, "check": check.name, "kind": str(check.kind), "implemented": check.implemented,
-         "runs_on": sorted(str(target) for target in check.runs_on)}
+         "runs_on": sorted(str(target) for target in check.runs_on),
+         "exercised_locally": check.runs_on_target(Target.LOCAL), "tested_against": check.tested_against or None}
         for profile in profiles
         for check in profile.checks
     ]
