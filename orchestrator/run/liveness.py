@@ -92,6 +92,8 @@ def _next_steps(run_dir: RunDir, run: dict[str, Any]) -> list[str]:
     workdir = run_dir.workdir(str(run.get("stack"))) or run.get("workdir")
     at = f" --workdir {workdir}" if workdir else ""
     if run.get("rehearsal"):  # a rehearsal is not resumed: its leftovers are removed
+        if run.get("rehearsal_target") == "azure":  # its resource groups carry the rehearsal tag
+            return [f"drctl cleanup --subscription {run.get('subscription') or '<subscription id>'}"]
         return [f"drctl cleanup --local{at}"]
     if run.get("kind") in RESUMABLE_KINDS:
         return [f"drctl resume {run_dir.run_id}{at}"]

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -50,9 +50,12 @@ def failover_command(stack: StackModel, *, workdir: Path, dry_run: bool = False,
                      preconditions: Preconditions | None = None, data_steps: DataStepsFactory | None = None,
                      retry: RetryPolicy | None = None,
                      preflight: Callable[[], dict[str, Any]] | None = None,
-                     state_url: str | None = None, lease: StackLease | None = None) -> dict[str, Any]:
+                     state_url: str | None = None, lease: StackLease | None = None,
+                     rehearsal: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Fail over to `stack`: the run's JSON summary, or with dry_run the plan and checks it would run.
     `state_url`: the container the run's state is mirrored to (orchestrator/run/remote/store.py).
+    `rehearsal`: {"name", "subscription"} of the Azure rehearsal this failover is, kept in run.json so
+    that a killed one is pointed at `drctl cleanup`, never at `drctl resume`.
 
     Preflight comes first: a blocked preflight ends the command (outcome "blocked", its report
     attached) before anything is deployed or a run directory exists."""
@@ -79,6 +82,8 @@ def failover_command(stack: StackModel, *, workdir: Path, dry_run: bool = False,
     }
     if state is not None:  # in run.json, so a plain `drctl resume` keeps the container current
         run["state_url"] = state.location.url
+    if rehearsal:
+        run.update(rehearsal=rehearsal["name"], rehearsal_target="azure", subscription=rehearsal["subscription"])
     session.record(run, plan, preflight=report)
     with session:
         return _drive(session, stack, workers=workers, command=command, data_steps=factory, retry=retry)

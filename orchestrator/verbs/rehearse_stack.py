@@ -87,6 +87,7 @@ def rehearse_stack(project_dir: Path, stack: str, *, workdir: Path, ttl_hours: f
         from orchestrator.targets.azure.optional import azure_data_steps
 
         factory = azure_data_steps(project_dir, stack)  # a missing subscription is bad input now, not after `stack init`
+    subscription = _subscription(project_dir, stack)  # where `drctl cleanup` finds its leftovers
     short_id = short_id or secrets.token_hex(3)  # 6 hex characters: the longest nameSuffix allowed
     name = f"{stack}-{short_id}"
     marker = marker_document(name, ttl_hours, kind="azure", stack=stack)
@@ -108,7 +109,8 @@ def rehearse_stack(project_dir: Path, stack: str, *, workdir: Path, ttl_hours: f
             document = failover_command(load_stack(project_dir, name), workdir=workdir, workers=workers,
                                         # Checked above, before anything was created.
                                         preconditions=Preconditions(lambda: command, lambda: None),
-                                        data_steps=_approving_gates(factory), **failover_options)
+                                        data_steps=_approving_gates(factory),
+                                        rehearsal={"name": name, "subscription": subscription}, **failover_options)
         except BaseException as exc:
             record["outcome"] = ended_by(exc)
             raise
@@ -125,6 +127,15 @@ def rehearse_stack(project_dir: Path, stack: str, *, workdir: Path, ttl_hours: f
                 if run_dir is not None:
                     record_rehearsal(run_dir, record)
     return {**(document or {}), "rehearsal": REDACTOR(record)}
+
+
+def _subscription(project_dir: Path, stack: str) -> str:
+    from orchestrator.targets.azure.preflight.run import subscription_id_for
+
+    try:
+        return subscription_id_for(project_dir, stack)
+    except BadInput:  # only with data steps passed in (tests): the deploy would have refused it
+        return "<subscription id>"
 
 
 class _GateApprover:

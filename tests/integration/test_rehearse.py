@@ -293,6 +293,9 @@ def test_an_azure_rehearsal_runs_the_failover_in_an_ephemeral_stack_then_destroy
         {k: v for k, v in original.items() if k not in ("dataplatform:nameSuffix", "dataplatform:foundation")}
     run_dir = Path(document["run_dir"])
     assert json.loads((run_dir / "rehearsal.json").read_text())["teardown"]["complete"] is True
+    # run.json says it was a rehearsal, so a killed one is pointed at `drctl cleanup`, not at resume.
+    run = json.loads((run_dir / "run.json").read_text())
+    assert (run["rehearsal"], run["rehearsal_target"]) == (NAME, "azure")
     gate = json.loads((run_dir / "evidence" / "platform.gate.json").read_text())
     assert gate["outputs"]["approved_by"] == "drctl rehearse (unattended)"
 

@@ -26,7 +26,7 @@ RUN = textwrap.dedent("""
     from orchestrator.run.lease import StackLease
     from orchestrator.run.session import RunSession
 
-    workdir, kind, mode, rehearsal = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4] == "yes"
+    workdir, kind, mode, rehearsal = Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
     plan = Plan("secondary", (Step("lake.smoke", "lake", StepKind.SMOKE, (), 60),), 14400, 3600)
 
     def step(step, context):
@@ -41,8 +41,10 @@ RUN = textwrap.dedent("""
     session = RunSession.start(workdir, "secondary", kind, lease=lease)
     print(session.run_dir, flush=True)
     run = {"run_id": session.run_dir.run_id, "kind": kind, "stack": "secondary"}
-    if rehearsal:
+    if rehearsal != "no":
         run["rehearsal"] = f"rehearsal-{run['run_id']}"
+    if rehearsal == "azure":
+        run.update(rehearsal_target="azure", subscription="11111111-2222-3333-4444-555555555555")
     session.record(run, plan)
     session.run_engine(plan, step, session.open_journal(), workers=1)
     if mode == "finish":  # ended, but killed before the lease is released
@@ -50,12 +52,12 @@ RUN = textwrap.dedent("""
 """)
 
 
-def start(workdir: Path, mode: str, kind: str = "drill", rehearsal: bool = False) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-c", RUN, str(workdir), kind, mode, "yes" if rehearsal else "no"],
+def start(workdir: Path, mode: str, kind: str = "drill", rehearsal: str = "no") -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", RUN, str(workdir), kind, mode, rehearsal],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def killed_run(workdir: Path, mode: str = "kill", kind: str = "drill", rehearsal: bool = False) -> tuple[RunDir, int]:
+def killed_run(workdir: Path, mode: str = "kill", kind: str = "drill", rehearsal: str = "no") -> tuple[RunDir, int]:
     proc = start(workdir, mode, kind, rehearsal)
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == -signal.SIGKILL, err
@@ -86,10 +88,17 @@ def test_a_sigkilled_drill_is_abandoned_its_dead_holder_named_and_resume_offered
 
 
 def test_a_sigkilled_rehearsal_points_to_cleanup_not_resume(tmp_path):
-    run_dir, _ = killed_run(tmp_path, rehearsal=True)
+    run_dir, _ = killed_run(tmp_path, rehearsal="local")
     liveness = status_command(run_dir.path)["liveness"]
     assert liveness["state"] == "abandoned"
     assert liveness["next"] == [f"drctl cleanup --local --workdir {tmp_path.resolve()}"]
+
+
+def test_a_sigkilled_azure_rehearsal_points_to_the_cleanup_of_its_subscription(tmp_path):
+    run_dir, _ = killed_run(tmp_path, kind="failover", rehearsal="azure")
+    liveness = status_command(run_dir.path)["liveness"]
+    assert liveness["state"] == "abandoned"
+    assert liveness["next"] == ["drctl cleanup --subscription 11111111-2222-3333-4444-555555555555"]
 
 
 def test_a_lease_from_another_host_is_abandoned_once_expired_and_in_progress_before(tmp_path):
