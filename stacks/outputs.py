@@ -5,3 +5,5 @@ from __future__ import annotations
 
 REGION = "region"
 ROLE = "role"
+# {profile key: [{"type", "id"}]}: what the stack deployed, for the smoke checks run by hand.
+RESOURCES = "resources"

@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 
 from components.errors import ConfigError
-from components.registry import SERVICES
+from components.registry import SERVICES, profile_for
 from components.runner import finish_runner
 from components.spec import Platform
 from stacks import outputs
@@ -25,6 +25,8 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any]:
     """Declare the platform for `config`'s region; return (and export) the stack outputs."""
+    deployed = DeployedResources()
+    pulumi.runtime.register_stack_transformation(deployed.observe)
     platform = Platform(config=config, project_dir=Path(project_dir) if project_dir is not None else PROJECT_ROOT)
     chosen = [(spec, config.settings_of(spec.key)) for spec in SERVICES if config.enabled(spec.key)]
     # Every service reads what it needs from the project first (the factory's pipeline files): a bad
@@ -35,9 +37,44 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
     for spec, settings in chosen:
         exported.update(spec.deploy(platform, settings))
     finish_runner(platform)
+    exported[outputs.RESOURCES] = deployed.output()
     for key, value in exported.items():
         pulumi.export(key, value)
     return exported
+
+
+class DeployedResources:
+    """Every custom resource the program declares, by the DR profile of the component it belongs to
+    (its nearest enclosing `dataplatform:` component): exported, so that the smoke checks run by hand
+    (`pytest smoke_tests --outputs`) find what a deploy created, as drctl does from the deploy's
+    events. A stack transformation that returns None only observes; it changes nothing."""
+
+    def __init__(self) -> None:
+        self.component_of: dict[int, str] = {}  # id() of every resource seen -> its component's type
+        self.found: list[tuple[str, str, pulumi.CustomResource]] = []  # (component type, type, resource)
+
+    def observe(self, args: pulumi.ResourceTransformationArgs) -> None:
+        enclosing = self.component_of.get(id(args.opts.parent), "") if args.opts.parent is not None else ""
+        # A nested component with no profile of its own (the runner's access) belongs to its parent's.
+        own = args.type_ if profile_for(args.type_) is not None else enclosing
+        self.component_of[id(args.resource)] = own
+        if isinstance(args.resource, pulumi.CustomResource) and enclosing:
+            self.found.append((enclosing, args.type_, args.resource))
+        return None
+
+    def output(self) -> pulumi.Output[dict[str, list[dict[str, str]]]]:
+        found = list(self.found)
+        return pulumi.Output.all(*[resource.id for _, _, resource in found]).apply(
+            lambda ids: _by_profile([(c, t, i) for (c, t, _), i in zip(found, ids, strict=True)]))
+
+
+def _by_profile(found: list[tuple[str, str, str]]) -> dict[str, list[dict[str, str]]]:
+    grouped: dict[str, list[dict[str, str]]] = {}
+    for component_type, type_token, resource_id in found:
+        profile = profile_for(component_type)
+        if profile is not None:
+            grouped.setdefault(profile.key, []).append({"type": type_token, "id": resource_id})
+    return grouped
 
 
 def main() -> None:

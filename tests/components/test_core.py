@@ -517,7 +517,7 @@ def test_output_keys_are_the_shared_constants():
     config = stack_config("primary")
     exported: dict = {}
     deploy(lambda: exported.update(build(config, PROJECT_DIR)))
-    declared = {outputs.REGION, outputs.ROLE}
+    declared = {outputs.REGION, outputs.ROLE, outputs.RESOURCES}
     for module in (foundation, connectivity, lake, postgres, event_hubs, data_factory):
         declared |= {value for name, value in vars(module).items() if name.endswith("_OUTPUT")}
     assert set(exported) == declared  # everything is on in the shipped primary

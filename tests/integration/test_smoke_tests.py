@@ -89,12 +89,31 @@ def test_smoke_tests_fail_when_a_table_is_missing(deployed_stack):
             conn.execute("ALTER TABLE events_lost RENAME TO events")
 
 
-def test_smoke_tests_skip_services_the_stack_does_not_export(tmp_path):
+def test_an_outputs_file_with_no_deployed_component_is_a_usage_error(tmp_path):
     outputs_file = tmp_path / "outputs.json"
     outputs_file.write_text(json.dumps({keys.REGION: "australiasoutheast"}))
     result = run_smoke_tests(outputs_file, dict(os.environ))
+    assert result.returncode == 4, result.stdout + result.stderr  # pytest's usage error
+    assert "no deployed component in it" in result.stderr
+
+
+def test_every_implemented_check_of_each_deployed_component_is_a_test(tmp_path):
+    """The stack's `resources` output decides which components' checks run: here Azure ones, listed
+    (collected, not run: there is no Azure here)."""
+    vault = f"/subscriptions/{'0' * 8}-0000-0000-0000-{'0' * 12}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+    outputs_file = tmp_path / "outputs.json"
+    outputs_file.write_text(json.dumps({keys.REGION: "australiasoutheast", keys.RESOURCES: {
+        "foundation": [{"type": "azure-native:keyvault:Vault", "id": vault}]}}))
+    args = [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--collect-only", "smoke_tests",
+            "--outputs", str(outputs_file)]
+    result = subprocess.run(args, cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "2 skipped" in result.stdout
+    from components.registry import profile_by_key
+
+    implemented = [c.name for c in profile_by_key("foundation").checks if c.implemented]
+    collected = [line.split("[", 1)[1].rstrip("]") for line in result.stdout.splitlines()
+                 if "test_check[" in line and "NOTSET" not in line]  # NOTSET: pytest's id for no parameter
+    assert collected == [f"foundation:{name}" for name in implemented]
 
 
 def test_smoke_tests_refuse_to_run_without_outputs():
