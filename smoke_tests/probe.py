@@ -69,7 +69,8 @@ class ServiceProbe:
     def token(self, scope: str) -> str:
         return str(self.credential.get_token(scope).token)
 
-    def rest(self, base_url: str, scope: str) -> RestClient:
+    def rest(self, base_url: str, scope: str | None) -> RestClient:
+        """scope None: an anonymous API (a public status page), called without a token."""
         return RestClient(base_url, scope, self)
 
 
@@ -77,17 +78,17 @@ class RestClient:
     """JSON over an azure-core pipeline, for the services drctl's users reach by REST (Databricks,
     Fabric, Power BI): bearer token, retries and the probe's transport, as an SDK client has."""
 
-    def __init__(self, base_url: str, scope: str, probe: ServiceProbe) -> None:
+    def __init__(self, base_url: str, scope: str | None, probe: ServiceProbe) -> None:
         from azure.core import PipelineClient
         from azure.core.pipeline import policies
 
         self.base_url = base_url.rstrip("/")
         self.probe = probe
-        auth = policies.BearerTokenCredentialPolicy(probe.credential, scope)
+        auth = [policies.BearerTokenCredentialPolicy(probe.credential, scope)] if scope else []
         kwargs = dict(probe.client_kwargs)
         self.client: Any = PipelineClient(self.base_url, policies=[
             policies.HeadersPolicy(), policies.RetryPolicy(**{k: v for k, v in kwargs.items() if k.startswith("retry_")}),
-            auth, policies.ContentDecodePolicy()], transport=kwargs.get("transport"))
+            *auth, policies.ContentDecodePolicy()], transport=kwargs.get("transport"))
 
     def request(self, method: str, path: str, *, json: Any = None, params: Mapping[str, str] | None = None) -> Any:
         from azure.core.rest import HttpRequest

@@ -199,11 +199,20 @@ def test_steps_without_an_azure_implementation_are_not_exercised(tmp_path):
     assert not smoke.exercised and smoke.evidence["note"] == NOT_YET
     replay = runner.run(step("lake", StepKind.REPLAY), context)
     assert not replay.exercised and replay.evidence["note"] == REPLAY_NOT_YET
-    saas = runner.run(step("entra_id", StepKind.SMOKE), context)
+    saas = runner.run(step("dataverse", StepKind.SMOKE), context)  # no readiness check: a person confirms it
     assert not saas.exercised
     assert transport.requests == []
     with pytest.raises(PermanentError, match="deploy runner"):
         runner.run(step("lake", StepKind.DEPLOY), context)
+
+
+def test_a_saas_service_runs_its_readiness_check_with_nothing_deployed(tmp_path):
+    # Subscriptions_Get has no example in the specs kept here: a minimal body at the transport.
+    enabled = Route("GET", f"/subscriptions/{SUBSCRIPTION}", body={"subscriptionId": SUBSCRIPTION, "state": "Enabled"})
+    runner, transport = steps(tmp_path, enabled)
+    outcome = runner.run(step("subscriptions", StepKind.SMOKE), Context(tmp_path))
+    assert outcome.exercised and outcome.evidence["data_plane"]["subscription-reachable"]["state"] == "Enabled"
+    assert "management_plane" not in outcome.evidence and len(transport.requests) == 1
 
 
 def test_gates_wait_for_a_recorded_approval(tmp_path):
