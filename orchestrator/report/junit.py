@@ -146,7 +146,9 @@ def _smoke_cases(sid: str, evidence: dict[str, Any]) -> list[Case]:
         cases.append(Case(sid, f"management plane: {management.get('check', 'provisioned')}",
                           failure=f"not provisioned: {', '.join(names)}" if failed else None,
                           detail=f"{management.get('checked', len(management.get('resources') or []))} resources"))
-    for name, result in (evidence.get("data_plane") or {}).items():
+    named = {**(evidence.get("management_checks") or {}), **(evidence.get("public_checks") or {}),
+             **(evidence.get("data_plane") or {})}
+    for name, result in named.items():
         listed = _check_list(sid, f"{name}: ", result) if isinstance(result, dict) else []
         cases += listed or [Case(sid, str(name), detail=_brief(result))]
     return cases

@@ -52,6 +52,8 @@ if TYPE_CHECKING:
 NOT_YET = "declared, not exercised on Azure: drctl has no Azure implementation of this step yet"
 REPLAY_NOT_YET = ("declared, not exercised on Azure: replay re-runs the platform's ingestion (a Data Factory "
                   "pipeline) from the store's recovered data timestamp, and here there is none to run")
+# Where a smoke check's result goes in the step's evidence, by the plane it calls (Check.plane).
+PLANE_KEYS = {"data": "data_plane", "management": "management_checks", "public": "public_checks"}
 PG_NO_MANIFEST = "validation skipped: no manifest"
 PG_NO_MANIFEST_WHY = ("nothing on Azure records the primary's per-table facts at the geo-restore's point: Azure "
                       "picks it (the last geo-replicated backup) while restoring, when the primary may be gone")
@@ -148,9 +150,15 @@ class AzureDataSteps:
         if resources:
             evidence["management_plane"] = check_provisioning(self.session.resources(), resources, self.api_versions)
         done, skipped = self.run_smoke_checks(profile, resources)
-        evidence.update(data_plane=done, not_exercised=skipped)
+        planes = {check.name: check.plane for check in profile.smoke_checks}
+        for plane, key in PLANE_KEYS.items():
+            evidence[key] = {name: result for name, result in done.items() if planes.get(name) == plane}
+        evidence["not_exercised"] = skipped
         if not resources and not done:
             return StepOutcome(exercised=False, evidence={"note": NOT_YET, **evidence})
+        if not evidence["data_plane"]:  # never let a provisioning state read as the service answering
+            evidence["planes_checked"] = ("management plane only: no check reached the service's data plane"
+                                          + (f" ({', '.join(skipped)} not exercised)" if skipped else ""))
         return StepOutcome(evidence=evidence)
 
     def run_smoke_checks(self, profile: DRProfile, resources: list[dict],

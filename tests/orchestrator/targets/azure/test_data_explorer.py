@@ -186,7 +186,7 @@ def test_smoke_checks_the_cluster_state_through_arm_and_a_query(lake, tmp_path):
     context = Context(tmp_path, {"data_explorer.deploy": {"resources": deployed}})
     smoke = run(steps, StepKind.SMOKE, context)
     assert smoke.evidence["data_plane"]["kql-print-1"]["ok"] is True
-    assert smoke.evidence["data_plane"]["cluster-running"]["state"] == "Running"
+    assert smoke.evidence["management_checks"]["cluster-running"]["state"] == "Running"
     state["value"] = "Stopped"
     with pytest.raises(PermanentError, match=r"contosoadxase is Stopped, not Running"):
         run(steps, StepKind.SMOKE, context)

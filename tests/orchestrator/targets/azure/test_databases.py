@@ -506,7 +506,7 @@ def test_the_event_hubs_smoke_fails_the_alias_over_and_checks_its_role(tmp_path)
     runner, _ = _runner(tmp_path, Route("GET", path, respond=alias.get), Route("POST", f"{path}/failover",
                                                                                 respond=alias.fail_over))
     smoke = runner.run(_step("event_hubs_geo_dr", "smoke"), _Context(tmp_path))
-    assert smoke.evidence["data_plane"]["alias-resolves-to-secondary"]["role"] == "PrimaryNotReplicating"
+    assert smoke.evidence["management_checks"]["alias-resolves-to-secondary"]["role"] == "PrimaryNotReplicating"
     assert alias.failovers == 1
 
 

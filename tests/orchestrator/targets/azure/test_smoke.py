@@ -211,8 +211,11 @@ def test_a_saas_service_runs_its_readiness_check_with_nothing_deployed(tmp_path)
     enabled = Route("GET", f"/subscriptions/{SUBSCRIPTION}", body={"subscriptionId": SUBSCRIPTION, "state": "Enabled"})
     runner, transport = steps(tmp_path, enabled)
     outcome = runner.run(step("subscriptions", StepKind.SMOKE), Context(tmp_path))
-    assert outcome.exercised and outcome.evidence["data_plane"]["subscription-reachable"]["state"] == "Enabled"
+    assert outcome.exercised and outcome.evidence["management_checks"]["subscription-reachable"]["state"] == "Enabled"
     assert "management_plane" not in outcome.evidence and len(transport.requests) == 1
+    # Only ARM answered: the evidence says so instead of listing it as the service's data plane.
+    assert outcome.evidence["data_plane"] == {}
+    assert outcome.evidence["planes_checked"].startswith("management plane only")
 
 
 def test_gates_wait_for_a_recorded_approval(tmp_path):
