@@ -40,5 +40,5 @@ def test_a_resource_the_deploy_did_not_record_is_a_failure_naming_its_type():
 
 def test_a_resource_azure_does_not_know_is_a_failure():
     probe, _ = service_probe("foundation", [], [deployed(VAULT_TYPE, VAULT_ID)])
-    with pytest.raises(PermanentError, match="NotFoundInTest|404|Not ?Found"):
+    with pytest.raises(PermanentError, match=r"NotFoundInTest|404|Not ?Found"):
         provisioned(probe, VAULT_TYPE)
