@@ -62,6 +62,15 @@ def test_what_runs_today_is_exactly_what_has_an_implementation():
         ("sql_database", "database-online", "smoke"), ("event_hubs_geo_dr", "alias-resolves-to-secondary", "smoke"),
         ("data_explorer", "cluster-running", "smoke"), ("data_explorer", "kql-print-1", "smoke"),
         ("data_explorer", "row-counts", "data"), ("data_explorer", "max-ingestion-time", "data"),
+        ("machine_learning", "workspace-provisioned", "smoke"), ("machine_learning", "models-list", "smoke"),
+        ("machine_learning", "datastores-list", "smoke"), ("machine_learning", "asset-parity", "data"),
+        ("ai_search", "service-running", "smoke"), ("ai_search", "index-names-list", "smoke"),
+        ("ai_search", "search-top-1", "smoke"), ("ai_search", "document-counts", "data"),
+        ("ai_search", "indexer-status", "data"), ("ai_services", "account-provisioned", "smoke"),
+        ("ai_services", "deployments-list", "smoke"), ("ai_services", "inference-one-token", "smoke"),
+        ("ai_services", "deployment-parity", "data"), ("analysis_services", "analysis-server-succeeded", "smoke"),
+        ("analysis_services", "model-refresh", "data"), ("purview", "purview-account-provisioned", "smoke"),
+        ("purview", "purview-collections-readable", "smoke"), ("purview", "asset-counts", "data"),
     }
     local = {(check.component, check.name) for spec in SERVICES for check in spec.profile.checks
              if check.runs_on_target(Target.LOCAL)}
