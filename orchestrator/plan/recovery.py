@@ -55,7 +55,7 @@ def step_id(component: str, kind: StepKind) -> str:
     return f"{component}.{kind}"
 
 
-def _chain(profile: DRProfile) -> tuple[StepKind, ...]:
+def chain(profile: DRProfile) -> tuple[StepKind, ...]:
     if profile.rehydrates:
         return _REHYDRATE_CHAIN
     if profile.stateful and profile.recovery_action == RecoveryAction.SERVICE_FAILOVER:
@@ -81,7 +81,7 @@ def _data_ready_step(profile: DRProfile) -> str:
     chain (replay, else validate or rehydrate), or its ready step when it holds no data."""
     if profile.recovery_action == RecoveryAction.SAAS:
         return _ready_step(profile)
-    data_steps = [k for k in _chain(profile) if k != StepKind.SMOKE]
+    data_steps = [k for k in chain(profile) if k != StepKind.SMOKE]
     return step_id(profile.key, data_steps[-1]) if data_steps else _ready_step(profile)
 
 
@@ -153,7 +153,7 @@ def _saas_step(profile: DRProfile, by_key: dict[str, DRProfile]) -> Step:
 
 
 def _component_steps(profile: DRProfile, by_key: dict[str, DRProfile]) -> list[Step]:
-    """The deploy, then the component's chain (_chain), each step after the one before."""
+    """The deploy, then the component's chain (chain), each step after the one before."""
     present = _present_dependencies(profile, by_key)
     steps = [
         Step(
@@ -167,7 +167,7 @@ def _component_steps(profile: DRProfile, by_key: dict[str, DRProfile]) -> list[S
     ]
     # Data steps reading another component's data wait for that data, not just its deploy.
     data_waits = tuple(_data_ready_step(by_key[dep.component]) for dep in present if dep.needs_data)
-    for kind in _chain(profile):
+    for kind in chain(profile):
         steps.append(
             Step(
                 id=step_id(profile.key, kind),

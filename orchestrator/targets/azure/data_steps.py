@@ -30,6 +30,7 @@ from components.profile import DRProfile, RecoveryAction
 from orchestrator.data.manifest import validated
 from orchestrator.data.pg_recovery import validate_postgres
 from orchestrator.model import PermanentError, Step, StepContext, StepKind, StepOutcome
+from orchestrator.plan.recovery import chain
 from orchestrator.plan.zones import zone_of
 from orchestrator.run.approvals import recorded_approval
 from orchestrator.run.rundir import RunDir, utc_now
@@ -150,6 +151,12 @@ class AzureDataSteps:
         if resources:
             evidence["management_plane"] = check_provisioning(self.session.resources(), resources, self.api_versions)
         done, skipped = self.run_smoke_checks(profile, resources)
+        if StepKind.VALIDATE not in chain(profile) and not saas:
+            # A redeployed or stateless component's plan has no validate step: its data checks
+            # (parity with what it held) run here, or they would be declared and never run.
+            judged = self.judge_data(profile, resources)
+            if judged:
+                evidence["data_checks"] = judged
         planes = {check.name: check.plane for check in profile.smoke_checks}
         for plane, key in PLANE_KEYS.items():
             evidence[key] = {name: result for name, result in done.items() if planes.get(name) == plane}
@@ -181,21 +188,28 @@ class AzureDataSteps:
     def validate_checks(self, component: str, profile: DRProfile, context: StepContext) -> StepOutcome:
         """Every Azure data check of a service with no store-specific validation: each returns
         (mismatches, facts); any mismatch fails the step, naming the check."""
-        probe, errors = self.probes.probe(profile.key, self.deployed_resources(component, context))
+        return StepOutcome(evidence=self.judge_data(profile, self.deployed_resources(component, context)))
+
+    def judge_data(self, profile: DRProfile, resources: list[dict]) -> dict[str, Any]:
+        checks = self.data_checks(profile.key)
+        if not checks:
+            return {}
+        probe, errors = self.probes.probe(profile.key, resources)
         facts: dict[str, Any] = {}
         mismatches: dict[str, list[str]] = {}
         with errors:
-            for check in self.data_checks(profile.key):
+            for check in checks:
                 assert check.function is not None  # runs_on AZURE implies a function (Check.__post_init__)
                 found, facts[check.name] = check.function(probe)
                 if found:
                     mismatches[check.name] = list(found)
-        evidence = {"checks": facts, "baseline": "recorded" if probe_baseline(probe) else "none: judged on the stack's settings"}
+        evidence = {"checks": facts,
+                    "baseline": "recorded" if probe_baseline(probe) else "none: judged on the stack's settings"}
         if mismatches:
             first = next(iter(mismatches.items()))
-            raise PermanentError(f"{component}: {sum(map(len, mismatches.values()))} mismatch(es), first in "
+            raise PermanentError(f"{profile.key}: {sum(map(len, mismatches.values()))} mismatch(es), first in "
                                  f"{first[0]}: {first[1][0]}", {**evidence, "mismatches": mismatches})
-        return StepOutcome(evidence=evidence)
+        return evidence
 
     def baseline(self, component: str) -> dict[str, Any]:
         """Facts recorded of `component` before the disaster (manifests/<component>.json), by check name."""

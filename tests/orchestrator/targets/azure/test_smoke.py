@@ -230,3 +230,31 @@ def test_gates_wait_for_a_recorded_approval(tmp_path):
     (tmp_path / "approvals" / "platform.gate.json").write_text(json.dumps({"approved_by": "dr-lead"}))
     assert runner.run(gate, Context(tmp_path)).outputs["approved_by"] == "dr-lead"
     assert "handover_at" in runner.run(step("platform", StepKind.HANDOVER), Context(tmp_path)).outputs
+
+
+@pytest.mark.parametrize("mismatches", [[], ["models: 'churn' missing"]])
+def test_a_component_whose_plan_has_no_validate_step_runs_its_data_checks_in_its_smoke_step(tmp_path, mismatches):
+    import dataclasses
+
+    from smoke_tests.check import AZURE, data
+
+    rg = example_body(RG)
+    runner, _ = steps(tmp_path, by_id(rg))
+    seen = []
+
+    def parity(probe):
+        seen.append(probe.component)
+        return mismatches, {"models": 1}
+
+    profile = runner.profiles["foundation"]
+    runner.profiles["foundation"] = dataclasses.replace(
+        profile, checks=(data("foundation", "asset-parity", parity, AZURE, tested_against="a test"),))
+    context = Context(tmp_path, {"foundation.deploy": {"resources": [{"urn": FOUNDATION_URN, "type": TYPES[RG],
+                                                                     "id": rg["id"]}]}})
+    if mismatches:
+        with pytest.raises(PermanentError, match="first in asset-parity: models: 'churn' missing"):
+            runner.run(step("foundation", StepKind.SMOKE), context)
+    else:
+        outcome = runner.run(step("foundation", StepKind.SMOKE), context)
+        assert outcome.evidence["data_checks"]["checks"] == {"asset-parity": {"models": 1}}
+    assert seen == ["foundation"]
