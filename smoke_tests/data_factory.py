@@ -69,12 +69,14 @@ def repository_pipelines(probe: ServiceProbe) -> dict[str, dict[str, Any]]:
 
 def differences(want: Any, got: Any, where: str) -> list[str]:
     """What of `want` (the repository's) `got` (the factory's) lacks or holds otherwise. Fields the
-    service adds on its own (an activity's default policy, empty userProperties) are not differences."""
+    service adds on its own (an activity's default policy) are not differences, nor an empty field
+    (`dependsOn: []`) the deployment left out."""
     if isinstance(want, dict):
         if not isinstance(got, dict):
             return [f"{where} is {_short(got)}, not {_short(want)}"]
         return [found for key, value in want.items()
-                for found in (differences(value, got[key], f"{where}.{key}") if key in got else [f"{where}.{key} missing"])]
+                for found in (differences(value, got[key], f"{where}.{key}") if key in got
+                              else [] if value in ([], {}, None) else [f"{where}.{key} missing"])]
     if isinstance(want, list):
         if not isinstance(got, list) or len(got) != len(want):
             return [f"{where} is {_short(got)}, not {_short(want)}"]

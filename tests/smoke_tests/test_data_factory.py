@@ -85,6 +85,7 @@ def test_fields_the_service_adds_and_pipelines_of_its_own_are_not_differences():
     listed = as_listed(REPOSITORY_PIPELINES)
     smoke = next(p for p in listed if p["name"] == "smoke")
     smoke["properties"]["activities"][0]["policy"] = {"timeout": "0.12:00:00", "retry": 0}
+    del smoke["properties"]["activities"][0]["userProperties"]  # empty in the file: not sent on deploy
     listed.append({**copy.deepcopy(smoke), "name": "hand_made"})
     evidence = checks.pipeline_parity(probe_with(listing(listed))[0])
     assert evidence["only_in_factory"] == ["hand_made"]
@@ -104,6 +105,14 @@ def test_a_pipeline_whose_activity_differs_fails_naming_the_pipeline_and_the_fie
                                              r"is 500, not \{'value'") as failure:
         checks.pipeline_parity(probe_with(listing(listed))[0])
     assert failure.value.evidence is not None and list(failure.value.evidence["different"]) == ["smoke"]
+
+
+def test_a_field_the_repository_sets_and_the_factory_lacks_fails():
+    listed = as_listed(REPOSITORY_PIPELINES)
+    ingest = next(p for p in listed if p["name"] == "ingest_events")
+    del ingest["properties"]["activities"][0]["typeProperties"]["items"]
+    with pytest.raises(PermanentError, match=r"ingest_events differs \(EachEventHour.typeProperties.items missing"):
+        checks.pipeline_parity(probe_with(listing(listed))[0])
 
 
 def test_an_activity_added_or_renamed_in_the_factory_fails():
