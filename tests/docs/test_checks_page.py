@@ -9,7 +9,7 @@ from components.catalog import CATALOG
 from components.registry import SERVICES
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "reference" / "checks.md"
-ROW = re.compile(r"^\| `([^`]+)` \| `([^`]+)` \| (smoke|data) \| (yes|no) \| ([^|]+) \|$")
+ROW = re.compile(r"^\| `([^`]+)` \| `([^`]+)` \| (smoke|data) \| (yes|no) \| ([^|]+) \| ([^|]+) \|$")
 
 
 def test_the_checks_table_is_the_check_objects():
@@ -17,8 +17,8 @@ def test_the_checks_table_is_the_check_objects():
     listed = {match.groups() for match in map(ROW.match, section.splitlines()) if match}
     declared = {
         (check.component, check.name, str(check.kind), "yes" if check.implemented else "no",
-         ", ".join(sorted(str(target) for target in check.runs_on)) or "-")
+         ", ".join(sorted(str(target) for target in check.runs_on)) or "-", check.tested_against or "-")
         for profile in [spec.profile for spec in SERVICES] + list(CATALOG)
         for check in profile.checks
     }
-    assert {(*row[:4], row[4].strip()) for row in listed} == declared
+    assert {(*row[:4], row[4].strip(), row[5].strip()) for row in listed} == declared

@@ -71,6 +71,14 @@ def test_what_runs_today_is_exactly_what_has_an_implementation():
         ("ai_services", "deployment-parity", "data"), ("analysis_services", "analysis-server-succeeded", "smoke"),
         ("analysis_services", "model-refresh", "data"), ("purview", "purview-account-provisioned", "smoke"),
         ("purview", "purview-collections-readable", "smoke"), ("purview", "asset-counts", "data"),
+        ("data_factory", "factory-provisioned", "smoke"), ("data_factory", "pipeline-parity", "smoke"),
+        ("data_factory", "smoke-pipeline-run", "smoke"),
+        ("databricks", "workspace-url-resolves", "smoke"), ("databricks", "current-user-me", "smoke"),
+        ("databricks", "clusters-list", "smoke"), ("databricks", "smoke-job-run", "smoke"),
+        ("databricks", "workspace-object-counts", "data"), ("databricks", "delta-table-row-counts", "data"),
+        ("function_app", "function-app-running", "smoke"), ("function_app", "function-health-endpoint", "smoke"),
+        ("data_share", "data-share-account-reachable", "smoke"), ("data_share", "snapshot-sync-status", "data"),
+        ("fabric_capacity", "fabric-capacity-active", "smoke"),
     }
     local = {(check.component, check.name) for spec in SERVICES for check in spec.profile.checks
              if check.runs_on_target(Target.LOCAL)}
