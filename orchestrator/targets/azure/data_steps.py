@@ -65,10 +65,11 @@ class AzureDataSteps:
                  blob_service: Callable[[str], BlobServiceClient] | None = None,
                  copy_timeout_s: float = 6 * 3600, poll_interval_s: float = 5.0, max_in_flight: int = 16,
                  replay_timeout_s: float = 2 * 3600, now: Callable[[], datetime] | None = None,
-                 kusto: Callable[[str], Any] | None = None) -> None:
+                 kusto: Callable[[str], Any] | None = None, project_dir: Path | None = None) -> None:
         from orchestrator.stack import stack_profiles
 
         self.session, self.config, self.graph, self.run_dir = session, config, graph, Path(run_dir)
+        self.project_dir = project_dir  # where the stack's files are (the pipelines a parity check reads)
         self.profiles: dict[str, DRProfile] = {p.key: p for p in stack_profiles(graph, config)}
         self.blob_service = blob_service or (lambda endpoint: aad_blob_service(endpoint, session.credential))
         self.copy_timeout_s, self.poll_interval_s, self.max_in_flight = copy_timeout_s, poll_interval_s, max_in_flight
@@ -150,7 +151,9 @@ class AzureDataSteps:
         resources = [] if saas else self.deployed_resources(step.component, context)
         if resources:
             evidence["management_plane"] = check_provisioning(self.session.resources(), resources, self.api_versions)
-        done, skipped = self.run_smoke_checks(profile, resources)
+        # A component the program declares nothing of here has no resource a generic probe could read.
+        done, skipped = self.run_smoke_checks(
+            profile, resources, lambda check: saas or bool(resources) or self.probes.has_own(profile.key))
         if StepKind.VALIDATE not in chain(profile) and not saas:
             # A redeployed or stateless component's plan has no validate step: its data checks
             # (parity with what it held) run here, or they would be declared and never run.

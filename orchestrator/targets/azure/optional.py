@@ -50,7 +50,7 @@ def azure_data_steps(project_dir: Path, stack: str) -> DataStepsFactory | None:
         from orchestrator.targets.azure.clients import AzureSession
 
         azure = AzureSession.from_environment(subscription)
-        return _ClosingRunner(module.AzureDataSteps(azure, config, graph, run_dir).run, azure.close)
+        return _ClosingRunner(module.AzureDataSteps(azure, config, graph, run_dir, project_dir=Path(project_dir)).run, azure.close)
 
     return factory
 

@@ -4,7 +4,9 @@ their SDK errors become the engine's."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 from typing import Any, Protocol
 
 from azure.storage.blob import BlobServiceClient
@@ -42,18 +44,25 @@ class ProbeSource(Protocol):
     def _postgres(self) -> tuple[dict, str]: ...
     def _settings(self, component: str) -> Any: ...
     def baseline(self, component: str) -> dict[str, Any]: ...
+    project_dir: Path | None
     def paired_names(self) -> tuple[str, str]: ...
 
 
 class AzureProbes:
     def __init__(self, steps: ProbeSource) -> None:
         self.steps = steps  # the target's data steps: config, session, clients
+        self.own: dict[str, Callable[[list[dict]], tuple[Any, AbstractContextManager[None]]]] = {
+            "lake": self.lake, "postgres": self.postgres, "sql_database": self.sql_database,
+            "event_hubs_geo_dr": self.event_hubs_geo_dr, "data_explorer": self.data_explorer}
+
+    def has_own(self, component: str) -> bool:
+        """Whether `component` has a probe of its own (it needs no deployed resource ids to build)."""
+        return component in self.own
 
     def probe(self, component: str, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
         """(probe, the block its SDK errors are translated in): the service's own probe where it has
         one, else the generic ServiceProbe (smoke_tests/probe.py)."""
-        build = {"lake": self.lake, "postgres": self.postgres, "sql_database": self.sql_database,
-                 "event_hubs_geo_dr": self.event_hubs_geo_dr, "data_explorer": self.data_explorer}.get(component)
+        build = self.own.get(component)
         if build is not None:
             return build(resources)
         return self.service(component, resources), azure_errors(f"{component} check")
@@ -68,6 +77,8 @@ class AzureProbes:
         names = {"prefix": config.prefix, "suffix": config.name_suffix, "region": config.region,
                  "subscription": session.subscription_id, "data_group": steps.data_group,
                  "paired_prefix": config.paired_prefix or "", "paired_suffix": config.paired_name_suffix or ""}
+        if steps.project_dir is not None:
+            names["project_dir"] = str(steps.project_dir)
         return ServiceProbe(
             component, call, session.credential, session.resources(), tuple(resources),
             api_version=lambda r: steps.api_versions.for_resource(str(r["id"]), r.get("type"), r.get("api_version"))[0],
