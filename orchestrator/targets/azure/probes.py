@@ -88,7 +88,9 @@ class AzureProbes:
         config = self.steps.config
         database = self.steps._settings("sql_database").database
         probe = SqlDatabaseProbe(call, self.steps.session.sql(), self.steps.data_group,
-                                 server_name(config.prefix, config.name_suffix), database)
+                                 server_name(config.prefix, config.name_suffix), database,
+                                 credential=self.steps.session.credential,
+                                 baseline=self.steps.baseline("sql_database"))
         return probe, nullcontext()
 
     def event_hubs_geo_dr(self, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:

@@ -10,6 +10,7 @@ import contextlib
 import copy
 import json
 import re
+import sys
 
 import pytest
 from psycopg.conninfo import conninfo_to_dict
@@ -344,17 +345,24 @@ def _restored_pg(state: str | None = None, admins: dict | None = None) -> list[R
             Route("GET", f"{PG_ASE}/administrators", body=admins or example_body(PG_ADMINS))]
 
 
-def test_sql_rehydration_reports_the_last_backup_as_the_recovered_data_timestamp(tmp_path):
+def test_sql_rehydration_reports_the_last_backup_as_the_recovered_data_timestamp(tmp_path, monkeypatch):
+    server = f"{SECONDARY_RG}/providers/Microsoft.Sql/servers/contoso-sql-ase"
     runner, transport = _runner(tmp_path,
-        Route("GET", f"{SECONDARY_RG}/providers/Microsoft.Sql/servers/contoso-sql-ase/databases/platform",
-              body=_sql_db("Online")),
+        Route("GET", f"{server}/databases/platform", body=_sql_db("Online")),
+        # No Microsoft.Sql server GET example is kept: a minimal body with the address the SQL checks read.
+        Route("GET", server, body={"id": server, "name": "contoso-sql-ase", "location": "australiasoutheast",
+                                   "properties": {"fullyQualifiedDomainName": "contoso-sql-ase.database.windows.net"}}),
         Route("GET", f"{PRIMARY_RG}/providers/Microsoft.Sql/servers/contoso-sql-aue/recoverableDatabases/platform",
               body=example_body(SQL_RECOVERABLE)))
     outcome = runner.run(_step("sql_database", "rehydrate"), _Context(tmp_path))
     assert outcome.outputs == {"recovered_data_timestamp": "2017-05-26T01:06:29Z"}
     assert outcome.evidence["database"]["status"] == "Online"
     only_local(transport)
-    assert not runner.run(_step("sql_database", "validate"), _Context(tmp_path)).exercised  # no SQL driver yet
+    # Validation runs the SQL data checks (smoke_tests/sql_database.py) at the server's address; without
+    # a TDS driver that signs in with an Entra token, it fails saying which one to install.
+    monkeypatch.setitem(sys.modules, "mssql_python", None)
+    with pytest.raises(PermanentError, match="install mssql-python"):
+        runner.run(_step("sql_database", "validate"), _Context(tmp_path))
 
 
 def test_postgres_steps_sign_in_with_an_entra_token_and_reuse_the_local_sql_checks(tmp_path, monkeypatch):
