@@ -22,11 +22,12 @@ import importlib
 import re
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import closing, contextmanager
-from typing import Any, Protocol
+from typing import Any
 
 from azure.core.credentials import AccessToken
 
 from smoke_tests.check import TRANSPORT_DOUBLE, PermanentError, TransientError
+from smoke_tests.probe import ServiceProbe
 from smoke_tests.table_facts import Gathered, equal, first_line, judge, plain
 
 SQL_SCOPE = "https://database.windows.net/.default"
@@ -46,13 +47,6 @@ COUNT = "COUNT_BIG(*)"
 # content gives equal values on any SQL Server; text/ntext/image/xml columns are left out by
 # BINARY_CHECKSUM itself, and collisions are possible (it is a checksum, not a hash).
 CHECKSUM = "CHECKSUM_AGG(BINARY_CHECKSUM(*))"
-
-
-class TdsSource(Protocol):
-    """What a probe gives these functions: ServiceProbe, or SqlDatabaseProbe."""
-
-    def connector(self, name: str, default: Callable[..., Any]) -> Callable[..., Any]: ...
-    def token(self, scope: str) -> str: ...
 
 
 class _Token:
@@ -75,7 +69,7 @@ def open_with_entra_token(host: str, database: str, token: str) -> Any:
 
 
 @contextmanager
-def connect(source: TdsSource, host: str, database: str) -> Iterator[Any]:
+def connect(source: ServiceProbe, host: str, database: str) -> Iterator[Any]:
     opener = source.connector("sql", open_with_entra_token)
     what = f"SQL sign-in to {host}/{database}"
     try:
@@ -101,7 +95,7 @@ def quote(name: str) -> str:
     return "[" + name.replace("]", "]]") + "]"
 
 
-def select_1(source: TdsSource, host: str, database: str) -> dict:
+def select_1(source: ServiceProbe, host: str, database: str) -> dict:
     with connect(source, host, database) as connection:
         got = rows(connection, "SELECT 1")
     if got != [(1,)]:
@@ -162,7 +156,7 @@ def newest(column: str) -> str:
     return f"MAX({quote(column)})"
 
 
-def table_check(source: TdsSource, host: str, database: str, recorded: Any, fact: str, expression: str, *,
+def table_check(source: ServiceProbe, host: str, database: str, recorded: Any, fact: str, expression: str, *,
                 column: str | None = None, same: Callable[[Any, Any], bool] = equal,
                 every_database: bool = False) -> tuple[list[str], dict]:
     """A data check's (mismatches, facts): `expression` over every user table of `database`, or of

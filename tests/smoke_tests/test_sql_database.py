@@ -6,18 +6,17 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from azure.mgmt.sql import SqlManagementClient
 
-from orchestrator.targets.azure.errors import call
 from smoke_tests import sql_database as checks
 from smoke_tests.check import PermanentError, TransientError
-from smoke_tests.sql_database import SqlDatabaseProbe
 from smoke_tests.tds import SQL_SCOPE
-from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example_body
+from tests.azure_fixtures import FakeCredential, Route, example_body
+from tests.smoke_tests.probe_support import arm_id, deployed, service_probe
 from tests.smoke_tests.sql_doubles import DriverError, Table, TdsServer
 
-SERVER, DATABASE, GROUP = "dp-sql-sec", "platform", "rg-dp-data-sec"
-SERVER_PATH = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{GROUP}/providers/Microsoft.Sql/servers/{SERVER}"
+SERVER, DATABASE = "dp-sql-sec", "platform"
+SERVER_ID = arm_id("Microsoft.Sql/servers", SERVER)
+DATABASE_ID = f"{SERVER_ID}/databases/{DATABASE}"
 FQDN = f"{SERVER}.database.windows.net"
 DW_RECOVERED = ("sql/resource-manager/Microsoft.Sql/SQL/stable/2025-01-01/examples/"
                 "CreateDwDatabaseCrossSubscriptionRecovery.json")
@@ -30,20 +29,25 @@ def catalog() -> dict[str, dict[str, Table]]:
     }}
 
 
-def probe(server: TdsServer, *, baseline: dict | None = None, credential=None) -> SqlDatabaseProbe:
-    # No Microsoft.Sql server GET example is kept: a minimal body with the one field the checks read.
-    transport = ExampleTransport([
-        Route("GET", SERVER_PATH, body={"id": SERVER_PATH, "name": SERVER, "location": "westus",
-                                        "properties": {"fullyQualifiedDomainName": FQDN}}),
-        Route("GET", f"{SERVER_PATH}/databases/{DATABASE}", body=example_body(DW_RECOVERED)),
-    ])
-    sql = SqlManagementClient(FakeCredential(), SUBSCRIPTION, transport=transport, retry_total=0)
-    return SqlDatabaseProbe(call, sql, GROUP, SERVER, DATABASE, credential=credential or FakeCredential(),
-                            connectors={"sql": server}, baseline=baseline or {})
+def probe(server: TdsServer, *, baseline: dict | None = None, with_database: bool = True, settings=None,
+          status: str = "Online"):
+    body = example_body(DW_RECOVERED)
+    body["properties"]["status"] = status
+    routes = [
+        # No Microsoft.Sql server GET example is kept: a minimal body with the one field the checks read.
+        Route("GET", SERVER_ID, body={"id": SERVER_ID, "name": SERVER, "location": "westus",
+                                      "properties": {"fullyQualifiedDomainName": FQDN}}),
+        Route("GET", DATABASE_ID, body=body),
+    ]
+    resources = [deployed(checks.SERVER, SERVER_ID)] + ([deployed(checks.DATABASE, DATABASE_ID)] if with_database else [])
+    return service_probe(checks.COMPONENT, routes, resources, settings=settings, connectors={"sql": server},
+                         baseline=baseline)[0]
 
 
 def test_database_online_reads_the_restored_databases_status():
     assert checks.database_online(probe(TdsServer(catalog())))["status"] == "Online"
+    with pytest.raises(PermanentError, match=f"SQL database {SERVER}/{DATABASE} is Paused, not Online"):
+        checks.database_online(probe(TdsServer(catalog()), status="Paused"))
 
 
 def test_select_1_signs_in_at_the_servers_fqdn_with_an_entra_token():
@@ -73,15 +77,26 @@ def test_a_database_not_available_yet_is_worth_another_attempt():
 
 
 def test_the_token_is_asked_for_azure_sqls_scope():
+    checked = probe(TdsServer(catalog()))
     asked = []
-
-    class Credential(FakeCredential):
-        def get_token(self, *scopes, **kwargs):
-            asked.extend(scopes)
-            return super().get_token(*scopes, **kwargs)
-
-    checks.select_1(probe(TdsServer(catalog()), credential=Credential()))
+    checked.credential.get_token = lambda *scopes, **kwargs: asked.extend(scopes) or FakeCredential().get_token()
+    checks.select_1(checked)
     assert asked == [SQL_SCOPE]
+
+
+def test_on_a_failover_groups_secondary_the_database_is_the_one_the_stack_names():
+    from components.sql_database import SqlDatabaseSettings
+
+    settings = SqlDatabaseSettings.model_validate({"adminLogin": "sql-admins", "database": DATABASE,
+                                                   "adminObjectId": "00000000-0000-0000-0000-0000000000aa"})
+    server = TdsServer(catalog())
+    assert checks.database_online(probe(server, with_database=False, settings=settings))["status"] == "Online"
+    assert checks.select_1(probe(server, with_database=False, settings=settings))["database"] == DATABASE
+
+
+def test_a_database_the_deploy_did_not_record_and_the_stack_does_not_name_fails():
+    with pytest.raises(PermanentError, match="recorded no Database"):
+        checks.database_online(probe(TdsServer(catalog()), with_database=False))
 
 
 def test_row_counts_without_a_baseline_hold_every_table_and_record_the_counts():

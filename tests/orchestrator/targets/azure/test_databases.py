@@ -27,13 +27,17 @@ from orchestrator.targets.azure.stores.databases import (
     sql_recovery_point,
 )
 from smoke_tests.event_hubs_geo_dr import AliasProbe, alias_resolves_to_secondary
-from smoke_tests.sql_database import SqlDatabaseProbe, database_online
+from smoke_tests.probe import ServiceProbe
+from smoke_tests.sql_database import database_online
 from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example, example_body
 
 
-def sql_database_online(sql, group: str, server: str, database: str) -> dict:
-    """smoke_tests/sql_database.py's database-online, as the azure target probes it."""
-    return database_online(SqlDatabaseProbe(call, sql, group, server, database))
+def sql_database_online(s: AzureSession, group: str, server: str, database: str) -> dict:
+    """smoke_tests/sql_database.py's database-online, as the azure target probes it: the database its
+    deploy step recorded, read through ARM."""
+    database_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group}/providers/Microsoft.Sql/servers/{server}/databases/{database}"
+    return database_online(ServiceProbe("sql_database", call, FakeCredential(), s.resources(),
+                                        ({"type": "azure-native:sql:Database", "id": database_id, "api_version": "2023-08-01"},)))
 
 
 def event_hubs_alias_failover(eventhub, group: str, namespace: str, alias: str) -> dict:
@@ -111,11 +115,11 @@ def _sql_db(status: str) -> dict:
 def test_the_geo_restored_database_must_be_online(status, verdict):
     s, _ = session(Route("GET", f"{RG}/providers/Microsoft.Sql/servers/s/databases/testdw", body=_sql_db(status)))
     if verdict is None:
-        evidence = sql_database_online(s.sql(), "rg", "s", "testdw")
+        evidence = sql_database_online(s, "rg", "s", "testdw")
         assert evidence["status"] == "Online" and evidence["backup_storage_redundancy"] == "Geo"
     else:
         with pytest.raises(verdict, match=status):
-            sql_database_online(s.sql(), "rg", "s", "testdw")
+            sql_database_online(s, "rg", "s", "testdw")
 
 
 def test_throttling_is_retriable_with_retry_after():
@@ -123,7 +127,7 @@ def test_throttling_is_retriable_with_retry_after():
                          headers={"Retry-After": "17"},
                          body={"error": {"code": "TooManyRequests", "message": "throttled"}}))
     with pytest.raises(TransientError) as caught:
-        sql_database_online(s.sql(), "rg", "s", "db")
+        sql_database_online(s, "rg", "s", "db")
     assert caught.value.retry_after_s == 17.0
 
 
