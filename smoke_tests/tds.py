@@ -38,7 +38,7 @@ NO_DRIVER = ("no TDS driver here can sign in with an Entra token: pymssql (FreeT
              "authentication; install mssql-python and mssql-python-odbc (and the system's libltdl7)")
 # Azure SQL's "try again" errors (database not available yet, throttled, failover in progress) and timeouts.
 TRANSIENT = re.compile(r"\b(40613|40197|40501|49918|49919|49920|10928|10929|10053|10054|10060|4060)\b"
-                       r"|time ?out|timed out", re.IGNORECASE)
+                       r"|time ?out|timed out|TCP Provider", re.IGNORECASE)
 COLUMN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 # Per table, one expression over its rows (the checks' facts).
