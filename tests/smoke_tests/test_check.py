@@ -79,6 +79,18 @@ def test_what_runs_today_is_exactly_what_has_an_implementation():
         ("function_app", "function-app-running", "smoke"), ("function_app", "function-health-endpoint", "smoke"),
         ("data_share", "data-share-account-reachable", "smoke"), ("data_share", "snapshot-sync-status", "data"),
         ("fabric_capacity", "fabric-capacity-active", "smoke"),
+        # The SQL Server family and MySQL (smoke_tests/tds.py, smoke_tests/mysql.py).
+        ("sql_database", "select-1", "smoke"), ("sql_database", "row-counts", "data"),
+        ("sql_database", "table-checksums", "data"), ("sql_database", "max-updated-at", "data"),
+        ("sql_managed_instance", "managed-instance-ready", "smoke"), ("sql_managed_instance", "select-1", "smoke"),
+        ("sql_managed_instance", "row-counts", "data"), ("sql_managed_instance", "max-timestamp", "data"),
+        ("mysql", "server-ready", "smoke"), ("mysql", "select-1", "smoke"), ("mysql", "row-counts", "data"),
+        ("mysql", "table-checksums", "data"), ("mysql", "max-timestamp", "data"),
+        ("synapse", "workspace-provisioned", "smoke"), ("synapse", "sql-pool-online", "smoke"),
+        ("synapse", "sql-select-1", "smoke"), ("synapse", "spark-pool-provisioned", "smoke"),
+        ("synapse", "row-counts", "data"), ("synapse", "max-load-timestamp", "data"),
+        ("sql_server_vm", "recovery-plan-readable", "smoke"), ("sql_server_vm", "replicated-items-healthy", "smoke"),
+        ("sql_server_vm", "row-counts", "data"), ("sql_server_vm", "max-timestamp", "data"),
     }
     local = {(check.component, check.name) for spec in SERVICES for check in spec.profile.checks
              if check.runs_on_target(Target.LOCAL)}

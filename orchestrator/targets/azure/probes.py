@@ -25,7 +25,6 @@ from smoke_tests.event_hubs_geo_dr import AliasProbe
 from smoke_tests.lake import LakeProbe
 from smoke_tests.postgres import PostgresProbe
 from smoke_tests.probe import ServiceProbe
-from smoke_tests.sql_database import SqlDatabaseProbe
 from stacks.config import StackConfig
 
 CLUSTER_TYPE = "azure-native:kusto:Cluster"
@@ -94,13 +93,18 @@ class AzureProbes:
         return PostgresProbe(lambda: pg_connect(dsn, site="postgres: smoke test")), pg_errors("postgres smoke test")
 
     def sql_database(self, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
-        from components.sql_database import server_name
+        """The generic probe; without the deploy's records (the rehydrate step reads the restored
+        database before any smoke step), the server and database the program names."""
+        from components.sql_database import server_path
 
         config = self.steps.config
-        database = self.steps._settings("sql_database").database
-        probe = SqlDatabaseProbe(call, self.steps.session.sql(), self.steps.data_group,
-                                 server_name(config.prefix, config.name_suffix), database)
-        return probe, nullcontext()
+        if not resources:
+            server = (f"/subscriptions/{self.steps.session.subscription_id}/resourceGroups/{self.steps.data_group}"
+                      f"/providers/{server_path(config.prefix, config.name_suffix)}")
+            database = self.steps._settings("sql_database").database
+            resources = [{"type": "azure-native:sql:Server", "id": server},
+                         {"type": "azure-native:sql:Database", "id": f"{server}/databases/{database}"}]
+        return self.service("sql_database", resources), azure_errors("sql_database check")
 
     def event_hubs_geo_dr(self, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
         from components.event_hubs_geo_dr import alias_name

@@ -10,6 +10,7 @@ import contextlib
 import copy
 import json
 import re
+import sys
 
 import pytest
 from psycopg.conninfo import conninfo_to_dict
@@ -26,13 +27,17 @@ from orchestrator.targets.azure.stores.databases import (
     sql_recovery_point,
 )
 from smoke_tests.event_hubs_geo_dr import AliasProbe, alias_resolves_to_secondary
-from smoke_tests.sql_database import SqlDatabaseProbe, database_online
+from smoke_tests.probe import ServiceProbe
+from smoke_tests.sql_database import database_online
 from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example, example_body
 
 
-def sql_database_online(sql, group: str, server: str, database: str) -> dict:
-    """smoke_tests/sql_database.py's database-online, as the azure target probes it."""
-    return database_online(SqlDatabaseProbe(call, sql, group, server, database))
+def sql_database_online(s: AzureSession, group: str, server: str, database: str) -> dict:
+    """smoke_tests/sql_database.py's database-online, as the azure target probes it: the database its
+    deploy step recorded, read through ARM."""
+    database_id = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{group}/providers/Microsoft.Sql/servers/{server}/databases/{database}"
+    return database_online(ServiceProbe("sql_database", call, FakeCredential(), s.resources(),
+                                        ({"type": "azure-native:sql:Database", "id": database_id, "api_version": "2023-08-01"},)))
 
 
 def event_hubs_alias_failover(eventhub, group: str, namespace: str, alias: str) -> dict:
@@ -110,11 +115,11 @@ def _sql_db(status: str) -> dict:
 def test_the_geo_restored_database_must_be_online(status, verdict):
     s, _ = session(Route("GET", f"{RG}/providers/Microsoft.Sql/servers/s/databases/testdw", body=_sql_db(status)))
     if verdict is None:
-        evidence = sql_database_online(s.sql(), "rg", "s", "testdw")
+        evidence = sql_database_online(s, "rg", "s", "testdw")
         assert evidence["status"] == "Online" and evidence["backup_storage_redundancy"] == "Geo"
     else:
         with pytest.raises(verdict, match=status):
-            sql_database_online(s.sql(), "rg", "s", "testdw")
+            sql_database_online(s, "rg", "s", "testdw")
 
 
 def test_throttling_is_retriable_with_retry_after():
@@ -122,7 +127,7 @@ def test_throttling_is_retriable_with_retry_after():
                          headers={"Retry-After": "17"},
                          body={"error": {"code": "TooManyRequests", "message": "throttled"}}))
     with pytest.raises(TransientError) as caught:
-        sql_database_online(s.sql(), "rg", "s", "db")
+        sql_database_online(s, "rg", "s", "db")
     assert caught.value.retry_after_s == 17.0
 
 
@@ -344,17 +349,24 @@ def _restored_pg(state: str | None = None, admins: dict | None = None) -> list[R
             Route("GET", f"{PG_ASE}/administrators", body=admins or example_body(PG_ADMINS))]
 
 
-def test_sql_rehydration_reports_the_last_backup_as_the_recovered_data_timestamp(tmp_path):
+def test_sql_rehydration_reports_the_last_backup_as_the_recovered_data_timestamp(tmp_path, monkeypatch):
+    server = f"{SECONDARY_RG}/providers/Microsoft.Sql/servers/contoso-sql-ase"
     runner, transport = _runner(tmp_path,
-        Route("GET", f"{SECONDARY_RG}/providers/Microsoft.Sql/servers/contoso-sql-ase/databases/platform",
-              body=_sql_db("Online")),
+        Route("GET", f"{server}/databases/platform", body=_sql_db("Online")),
+        # No Microsoft.Sql server GET example is kept: a minimal body with the address the SQL checks read.
+        Route("GET", server, body={"id": server, "name": "contoso-sql-ase", "location": "australiasoutheast",
+                                   "properties": {"fullyQualifiedDomainName": "contoso-sql-ase.database.windows.net"}}),
         Route("GET", f"{PRIMARY_RG}/providers/Microsoft.Sql/servers/contoso-sql-aue/recoverableDatabases/platform",
               body=example_body(SQL_RECOVERABLE)))
     outcome = runner.run(_step("sql_database", "rehydrate"), _Context(tmp_path))
     assert outcome.outputs == {"recovered_data_timestamp": "2017-05-26T01:06:29Z"}
     assert outcome.evidence["database"]["status"] == "Online"
     only_local(transport)
-    assert not runner.run(_step("sql_database", "validate"), _Context(tmp_path)).exercised  # no SQL driver yet
+    # Validation runs the SQL data checks (smoke_tests/sql_database.py) at the server's address; without
+    # a TDS driver that signs in with an Entra token, it fails saying which one to install.
+    monkeypatch.setitem(sys.modules, "mssql_python", None)
+    with pytest.raises(PermanentError, match="install mssql-python"):
+        runner.run(_step("sql_database", "validate"), _Context(tmp_path))
 
 
 def test_postgres_steps_sign_in_with_an_entra_token_and_reuse_the_local_sql_checks(tmp_path, monkeypatch):
