@@ -124,6 +124,7 @@ def test_output_must_have_resumed_past_the_recorded_time():
     mismatches, facts = output_watermark_advancing(_probe(_job(), _metric(5, 6), baseline=baseline)[0], now=NOW)
     assert mismatches == ["the job's last output event time 2026-05-01T11:59:30Z is not past the "
                           "2026-05-01T11:59:30Z recorded before the disaster"]
+    assert facts["baseline_last_output_event_time"] == "2026-05-01T11:59:30Z"
     later = {"output-watermark-advancing": {"last_output_event_time": "2026-05-01T11:00:00Z"}}
     assert output_watermark_advancing(_probe(_job(), _metric(5, 6), baseline=later)[0], now=NOW)[0] == []
 
