@@ -49,7 +49,7 @@ class AliasProbe:
 def expected_hubs(hubs: Iterable[Any], stream_input: tuple[str, str] | None = None) -> dict[str, tuple[str, ...]]:
     """Each declared hub (components/event_hubs.py's EventHub) with $Default, plus the consumer group a
     Stream Analytics job reads it with: `stream_input` (its inputHub, its consumerGroup)."""
-    expected = {hub.name: (DEFAULT_GROUP,) for hub in hubs}
+    expected: dict[str, tuple[str, ...]] = {hub.name: (DEFAULT_GROUP,) for hub in hubs}
     if stream_input and stream_input[0] in expected and stream_input[1] != DEFAULT_GROUP:
         expected[stream_input[0]] += (stream_input[1],)
     return expected
