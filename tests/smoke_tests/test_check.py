@@ -91,6 +91,13 @@ def test_what_runs_today_is_exactly_what_has_an_implementation():
         ("synapse", "row-counts", "data"), ("synapse", "max-load-timestamp", "data"),
         ("sql_server_vm", "recovery-plan-readable", "smoke"), ("sql_server_vm", "replicated-items-healthy", "smoke"),
         ("sql_server_vm", "row-counts", "data"), ("sql_server_vm", "max-timestamp", "data"),
+        ("event_hubs", "send-receive-event", "smoke"), ("event_hubs", "hubs-and-partitions", "data"),
+        ("event_hubs", "replayed-event-count", "data"), ("event_hubs_geo_dr", "hubs-and-consumer-groups-match", "data"),
+        ("cosmos_db", "account-read", "smoke"), ("cosmos_db", "canary-upsert-read", "smoke"),
+        ("cosmos_db", "document-count", "data"), ("cosmos_db", "max-ts-watermark", "data"),
+        ("iot_hub", "hub-active", "smoke"), ("iot_hub", "endpoint-health", "smoke"), ("iot_hub", "device-count", "data"),
+        ("stream_analytics", "job-running", "smoke"), ("stream_analytics", "input-output-test", "smoke"),
+        ("stream_analytics", "output-watermark-advancing", "data"),
     }
     local = {(check.component, check.name) for spec in SERVICES for check in spec.profile.checks
              if check.runs_on_target(Target.LOCAL)}

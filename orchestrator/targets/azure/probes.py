@@ -21,7 +21,7 @@ from orchestrator.targets.azure.errors import call
 from orchestrator.targets.azure.explorer_steps import ExplorerSteps
 from orchestrator.targets.azure.stores.management import ApiVersions
 from smoke_tests.data_explorer import ExplorerProbe
-from smoke_tests.event_hubs_geo_dr import AliasProbe
+from smoke_tests.event_hubs_geo_dr import AliasProbe, expected_hubs
 from smoke_tests.lake import LakeProbe
 from smoke_tests.postgres import PostgresProbe
 from smoke_tests.probe import ServiceProbe
@@ -112,7 +112,12 @@ class AzureProbes:
         config = self.steps.config
         alias = alias_name(*self.steps.paired_names(), self.steps._settings("event_hubs_geo_dr"))
         namespace = naming.event_hubs_namespace_name(config.prefix, config.name_suffix)
-        return AliasProbe(call, self.steps.session.eventhub(), self.steps.data_group, namespace, alias), nullcontext()
+        hubs = getattr(config.settings_of("eventHubs"), "hubs", ()) if config.enabled("eventHubs") else ()
+        stream = config.settings_of("streamAnalytics") if config.enabled("streamAnalytics") else None
+        expected = expected_hubs(hubs, (stream.input_hub, stream.consumer_group) if stream is not None else None)
+        probe = AliasProbe(call, self.steps.session.eventhub(), self.steps.data_group, namespace, alias,
+                           expected_hubs=expected, baseline=self.steps.baseline("event_hubs_geo_dr"))
+        return probe, nullcontext()
 
     def data_explorer(self, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
         explorer = self.steps.explorer

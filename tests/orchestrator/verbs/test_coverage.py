@@ -257,7 +257,8 @@ def test_json_lists_every_declared_check_and_whether_it_is_implemented(views):
         ("postgres", "select-1"), ("postgres", "row-counts"), ("postgres", "table-checksums"),
         ("postgres", "max-timestamp"),
         ("data_factory", "factory-provisioned"), ("data_factory", "pipeline-parity"),
-        ("data_factory", "smoke-pipeline-run"),
+        ("data_factory", "smoke-pipeline-run"), ("event_hubs", "send-receive-event"),
+        ("event_hubs", "hubs-and-partitions"), ("event_hubs", "replayed-event-count"),
     }
     assert all(c["runs_on"] == (["azure", "local"] if c["component"] in ("lake", "postgres") else ["azure"])
                for c in listed if c["implemented"] and c["component"] not in saas)
