@@ -108,7 +108,7 @@ class AzureDataSteps:
                    ("sql_database", StepKind.REHYDRATE): self.sql_rehydrate,
                    ("data_explorer", StepKind.REHYDRATE): self.explorer.rehydrate,
                    ("data_explorer", StepKind.VALIDATE): self.explorer.validate,
-                   ("cosmos_db", StepKind.VALIDATE): self.cosmos_validate}.get((profile.key, step.kind))
+                   ("cosmos_db", StepKind.VALIDATE): lambda: self.cosmos_validate(context)}.get((profile.key, step.kind))
         if handler is None and step.kind == StepKind.VALIDATE and self.data_checks(profile.key):
             return self.validate_checks(step.component, profile, context)
         if handler is None:
@@ -326,12 +326,13 @@ class AzureDataSteps:
                            evidence={"database": online, "recovery_point": point,
                                      "method": "geo-restore (the deploy step, create_mode Recovery)"})
 
-    def cosmos_validate(self) -> StepOutcome:
+    def cosmos_validate(self, context: StepContext) -> StepOutcome:
+        """The account's write region moved here first (a service-managed failover), then its data checks."""
         self._settings("cosmos_db")
         account = f"{self.config.prefix}-cosmos-{self.config.name_suffix}"
         failover = db.cosmos_failover(self.session.cosmos(), self.data_group, account, self.config.region)
-        data_checks = [check.name for check in self.profiles["cosmos_db"].data_checks]
-        return StepOutcome(evidence={"failover": failover, "not_exercised": data_checks})
+        judged = self.judge_data(self.profiles["cosmos_db"], self.deployed_resources("cosmos_db", context))
+        return StepOutcome(evidence={"failover": failover, **judged})
 
 
 
