@@ -74,7 +74,7 @@ def test_posture_has_every_service_in_the_stack(reference):
     ids=["invalid sku", "missing required setting", "invalid enum"],
 )
 def test_bad_service_settings_exit_2_naming_the_key(tmp_path, service, settings, key):
-    for name in ("Pulumi.yaml", "Pulumi.secondary.yaml", "Pulumi.reference.yaml"):
+    for name in ("Pulumi.yaml", "Pulumi.reference-secondary.yaml", "Pulumi.reference.yaml"):
         shutil.copy(REPO / name, tmp_path / name)
     shutil.copytree(REPO / "pipelines", tmp_path / "pipelines")
     path = tmp_path / "Pulumi.reference.yaml"
