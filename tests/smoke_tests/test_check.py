@@ -98,6 +98,19 @@ def test_what_runs_today_is_exactly_what_has_an_implementation():
         ("iot_hub", "hub-active", "smoke"), ("iot_hub", "endpoint-health", "smoke"), ("iot_hub", "device-count", "data"),
         ("stream_analytics", "job-running", "smoke"), ("stream_analytics", "input-output-test", "smoke"),
         ("stream_analytics", "output-watermark-advancing", "data"),
+        # The network and foundation services (smoke_tests/{foundation,connectivity,...}.py).
+        ("foundation", "resource-groups-present", "smoke"), ("foundation", "log-analytics-ready", "smoke"),
+        ("foundation", "key-vault-reachable", "smoke"), ("foundation", "recovery-vault-ready", "smoke"),
+        ("connectivity", "vnet-subnets-present", "smoke"), ("connectivity", "firewall-provisioned", "smoke"),
+        ("connectivity", "private-dns-zones-linked", "smoke"), ("ddos", "ddos-plan-provisioned", "smoke"),
+        ("network_watcher", "network-watcher-present", "smoke"), ("express_route", "circuit-provisioned", "smoke"),
+        ("express_route", "gateway-provisioned", "smoke"), ("express_route", "connection-connected", "smoke"),
+        ("express_route", "routes-learned", "data"), ("vpn_gateway", "gateway-provisioned", "smoke"),
+        ("vpn_gateway", "connection-connected", "smoke"), ("vpn_gateway", "routes-learned", "data"),
+        ("load_balancer", "load-balancer-provisioned", "smoke"), ("load_balancer", "probe-health", "smoke"),
+        ("load_balancer", "data-path-availability", "smoke"), ("public_dns", "zone-name-servers", "smoke"),
+        ("public_dns", "records-resolve", "smoke"), ("traffic_manager", "profile-monitor-online", "smoke"),
+        ("traffic_manager", "endpoints-online", "smoke"), ("traffic_manager", "fqdn-resolves-to-secondary", "smoke"),
     }
     local = {(check.component, check.name) for spec in SERVICES for check in spec.profile.checks
              if check.runs_on_target(Target.LOCAL)}

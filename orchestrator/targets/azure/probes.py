@@ -28,6 +28,9 @@ from smoke_tests.probe import ServiceProbe
 from stacks.config import StackConfig
 
 CLUSTER_TYPE = "azure-native:kusto:Cluster"
+# Checks that read what this stack does not deploy: the region's Network Watcher (Azure creates it), and
+# the Traffic Manager profile and public DNS zone the paired stack owns (smoke_tests/<stem>.py).
+FINDS_ITS_OWN = frozenset({"network_watcher", "traffic_manager", "public_dns"})
 
 
 class ProbeSource(Protocol):
@@ -55,8 +58,10 @@ class AzureProbes:
             "event_hubs_geo_dr": self.event_hubs_geo_dr, "data_explorer": self.data_explorer}
 
     def has_own(self, component: str) -> bool:
-        """Whether `component` has a probe of its own (it needs no deployed resource ids to build)."""
-        return component in self.own
+        """Whether `component`'s checks run with nothing of it deployed here: it has a probe of its own
+        (it needs no deployed resource ids to build), or its checks find what they read by Azure's or the
+        owning stack's names (FINDS_ITS_OWN)."""
+        return component in self.own or component in FINDS_ITS_OWN
 
     def probe(self, component: str, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
         """(probe, the block its SDK errors are translated in): the service's own probe where it has

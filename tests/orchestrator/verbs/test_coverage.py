@@ -259,6 +259,10 @@ def test_json_lists_every_declared_check_and_whether_it_is_implemented(views):
         ("data_factory", "factory-provisioned"), ("data_factory", "pipeline-parity"),
         ("data_factory", "smoke-pipeline-run"), ("event_hubs", "send-receive-event"),
         ("event_hubs", "hubs-and-partitions"), ("event_hubs", "replayed-event-count"),
+        ("foundation", "resource-groups-present"), ("foundation", "log-analytics-ready"),
+        ("foundation", "key-vault-reachable"), ("foundation", "recovery-vault-ready"),
+        ("connectivity", "vnet-subnets-present"), ("connectivity", "firewall-provisioned"),
+        ("connectivity", "private-dns-zones-linked"),
     }
     assert all(c["runs_on"] == (["azure", "local"] if c["component"] in ("lake", "postgres") else ["azure"])
                for c in listed if c["implemented"] and c["component"] not in saas)

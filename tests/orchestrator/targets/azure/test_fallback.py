@@ -221,6 +221,10 @@ def test_smoke_checks_every_resource_the_primary_state_holds(tmp_path):
     factory = copy.deepcopy(example_body(FACTORY))
     factory["properties"]["provisioningState"] = "Failed"
     h = Harness(tmp_path, by_id(example_body(RG)), by_id(factory))
+    # The step's management-plane sweep alone: foundation's own checks are tested in tests/smoke_tests.
+    foundation = h.steps.profiles["foundation"]
+    h.steps.profiles["foundation"] = replace(foundation, checks=tuple(
+        replace(c, function=None, runs_on=frozenset()) for c in foundation.checks))
     outcome = h.run("foundation", StepKind.SMOKE)
     plane = outcome.evidence["management_plane"]
     assert plane["checked"] == 1 and plane["resources"][0]["id"] == example_body(RG)["id"]

@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
+from components.network_watcher import watcher_id
 from orchestrator.model import GateWaiting, PermanentError, Step, StepKind, TransientError
 from orchestrator.program.capture import Graph
 from orchestrator.targets.azure.clients import AzureSession
@@ -168,9 +169,17 @@ def step(component: str, kind: StepKind) -> Step:
     return Step(id=f"{component}.{kind}", component=component, kind=kind, depends_on=(), estimate_s=1)
 
 
+def declared_only(profile):
+    """The profile with its checks declared, none implemented: a test of the step's management-plane
+    sweep alone (foundation's own checks are tested in tests/smoke_tests/test_foundation.py)."""
+    return dataclasses.replace(profile, checks=tuple(dataclasses.replace(c, function=None, runs_on=frozenset())
+                                                     for c in profile.checks))
+
+
 def test_smoke_checks_what_the_deploy_recorded(tmp_path):
     rg = example_body(RG)
     runner, transport = steps(tmp_path, by_id(rg))
+    runner.profiles["foundation"] = declared_only(runner.profiles["foundation"])
     context = Context(tmp_path, {"foundation.deploy": {"resources": [
         {"urn": FOUNDATION_URN, "type": TYPES[RG], "id": rg["id"]},
         {"urn": "urn:pulumi:secondary::dataplatform::pulumi:providers:azure-native::default", "type": "x", "id": "abc"}]}})
@@ -221,6 +230,24 @@ def test_a_saas_service_runs_its_readiness_check_with_nothing_deployed(tmp_path)
     # Only ARM answered: the evidence says so instead of listing it as the service's data plane.
     assert outcome.evidence["data_plane"] == {}
     assert outcome.evidence["planes_checked"].startswith("management plane only")
+
+
+def test_a_check_that_finds_its_own_resource_runs_with_nothing_deployed(tmp_path):
+    """The region's Network Watcher is Azure's: the stack declares nothing of it (adopt off), yet its
+    check reads it where Azure creates it. A hand-written watcher body: no example in the specs kept here."""
+    config = load_stack_config(REPO, "secondary")
+    watcher = watcher_id(SUBSCRIPTION, config.region)
+    body = {"id": watcher, "name": watcher.rsplit("/", 1)[-1], "location": config.region,
+            "properties": {"provisioningState": "Succeeded"}}
+    graph = Graph(stack="secondary", region=config.region, resources=[], components=[
+        {"urn": "urn:w", "type": "dataplatform:connectivity:NetworkWatcher", "name": "network-watcher",
+         "component": None}])
+    s, transport = session(by_id(body))
+    runner = AzureDataSteps(s, config, graph, tmp_path)
+    outcome = runner.run(step("network_watcher", StepKind.SMOKE), Context(tmp_path))
+    assert outcome.exercised and outcome.evidence["not_exercised"] == []
+    assert outcome.evidence["management_checks"]["network-watcher-present"]["id"] == watcher
+    assert [urlsplit(r.url).path for r in transport.requests] == [watcher]
 
 
 def test_gates_wait_for_a_recorded_approval(tmp_path):
