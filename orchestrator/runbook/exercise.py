@@ -3,7 +3,7 @@
 A step drctl has no Azure implementation of still ends as "succeeded" in `drctl status`, marked
 "declared, not exercised": that proves nothing, so the runbook must not send an approver to it.
 The rules below follow the Azure data steps' dispatch (targets/azure/data_steps.py, AzureDataSteps.run:
-SaaS components and lake re-processing zones are not exercised; rehydrate and validate only where a
+SaaS components run their readiness checks; lake re-processing zones are not exercised; rehydrate and validate only where a
 store has a handler; replay only where a pipeline or re-ingestion loads the store; smoke wherever the
 stack deploys resources or a smoke check runs on Azure). tests/orchestrator/runbook pins them to
 that module's tables so the two cannot drift apart silently.
@@ -26,7 +26,7 @@ TARGET = "Azure"
 
 # AzureDataSteps.run's store handlers, (profile key, kind): the steps with an Azure implementation.
 REHYDRATED = frozenset({"lake", "postgres", "sql_database", "data_explorer"})
-VALIDATED = frozenset({"lake", "postgres", "data_explorer", "cosmos_db"})
+VALIDATED = frozenset({"lake", "postgres", "data_explorer", "cosmos_db"})  # and validated_on_azure()
 # Replayed: by the ingestion pipeline (stores/replay.py REPLAYED_BY_PIPELINE) or re-ingested from the
 # recovered lake (explorer_steps.py).
 REPLAYED_BY_PIPELINE = frozenset({"lake"})
@@ -51,9 +51,11 @@ def _not(reason: str, by_hand: str) -> Exercise:
 def _smoke(ctx: Context, key: str, profile: DRProfile) -> Exercise:
     checks = [check.name for check in profile.smoke_checks]
     skipped = [check.name for check in profile.smoke_checks if not check.runs_on_target(Target.AZURE)]
-    if profile.recovery_action == RecoveryAction.SAAS:
+    if profile.recovery_action == RecoveryAction.SAAS and (not checks or skipped):
         return _not("no API answers for this service", f"from Azure Service Health or the service's owner, that "
                     f"{profile.title} is available for {ctx.config.region}; its readiness checks: {_checks(checks)}")
+    if profile.recovery_action == RecoveryAction.SAAS:  # its readiness checks run with nothing deployed
+        return Exercise(True)
     if not ctx.resources_by_key.get(key) and len(skipped) == len(checks):
         return _not("nothing of it is deployed on this stack and none of its checks runs on Azure",
                     f"that {profile.title} works for {ctx.config.region}: {_checks(checks)}")
@@ -72,17 +74,21 @@ def _rehydrate(ctx: Context, key: str, profile: DRProfile) -> Exercise:
     return Exercise(True)
 
 
+def validated_on_azure(key: str, profile: DRProfile) -> bool:
+    """A store-specific validation, or (AzureDataSteps.validate_checks) data checks that run on Azure."""
+    return key in VALIDATED or any(check.runs_on_target(Target.AZURE) for check in profile.data_checks)
+
+
 def _validate(key: str, profile: DRProfile) -> Exercise:
     checks = [check.name for check in profile.data_checks]
     by_hand = f"the recovered {profile.title} matches its copy: {_checks(checks)}"
-    if key not in VALIDATED:
+    if not validated_on_azure(key, profile):
         return _not("drctl has no Azure implementation of this store's validation", by_hand)
     if key == "postgres":
         # data_steps.PG_NO_MANIFEST_WHY: no manifest of the geo-restore's point exists on Azure.
         return _not("nothing on Azure records the primary's per-table facts at the geo-restore's point", by_hand)
-    if key == "cosmos_db":  # drctl reads the failover, not the data
-        return Exercise(True, by_hand=f"the data checks it does not run: {_checks(checks)}")
-    return Exercise(True)
+    skipped = [check.name for check in profile.data_checks if not check.runs_on_target(Target.AZURE)]
+    return Exercise(True, by_hand=f"the data checks it does not run: {_checks(skipped)}" if skipped else "")
 
 
 def _replay(ctx: Context, key: str, profile: DRProfile) -> Exercise:

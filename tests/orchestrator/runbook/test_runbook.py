@@ -262,12 +262,9 @@ def test_bad_input_is_one_line_exit_2(argv, words):
 
 # -- what `drctl status` can prove: only the steps drctl exercises on Azure --------------------------------
 
-# The secondary stack's steps drctl has no Azure implementation of: SaaS readiness (no API answers),
-# PostgreSQL validation (no manifest of the geo-restore's point), the replays no pipeline performs.
-NOT_EXERCISED_ON_AZURE = {
-    "entra_id.smoke", "azure_devops.smoke", "management_groups.smoke", "subscriptions.smoke", "azure_monitor.smoke",
-    "cost_management.smoke", "defender_for_cloud.smoke", "postgres.validate", "postgres.replay", "event_hubs.replay",
-}
+# The secondary stack's steps drctl has no Azure implementation of: PostgreSQL validation (no manifest
+# of the geo-restore's point), the replays no pipeline performs. (The SaaS services' readiness checks run.)
+NOT_EXERCISED_ON_AZURE = {"postgres.validate", "postgres.replay", "event_hubs.replay"}
 
 
 def _validation_of(text: str) -> str:
@@ -289,9 +286,10 @@ def test_only_steps_drctl_exercises_are_called_verified_by_drctl_status(generate
     assert "`drctl status RUN` shows `lake.rehydrate` succeeded" in steps["lake.rehydrate"]
     assert "confirm by hand: the recovered Azure Database for PostgreSQL flexible server matches its copy: " \
            "`row-counts`" in _validation_of(steps["postgres.validate"])
-    # A smoke step drctl runs on the management plane still names the checks left to a person.
-    assert "confirm by hand: the checks drctl has no Azure implementation of: `send-receive-event`" \
-        in _validation_of(steps["event_hubs.smoke"])
+    # Every smoke check of Event Hubs runs on Azure: nothing of its smoke step is left to a person, and
+    # a SaaS service's readiness check is drctl's too.
+    assert "confirm by hand" not in _validation_of(steps["event_hubs.smoke"])
+    assert "`drctl status RUN` shows `entra_id.smoke` succeeded" in steps["entra_id.smoke"]
 
 
 def test_the_gate_names_the_steps_left_to_a_person(generated):
@@ -318,13 +316,14 @@ def test_the_runbooks_azure_rules_match_the_azure_data_steps_dispatch():
     handler = lambda *args, **kwargs: ran  # noqa: E731
     steps.lake = type("Lake", (), {"rehydrate": handler, "validate": handler})()
     steps.explorer = type("Explorer", (), {"rehydrate": handler, "validate": handler})()
-    for name in ("postgres_rehydrate", "postgres_validate", "sql_rehydrate", "cosmos_validate"):
+    for name in ("postgres_rehydrate", "postgres_validate", "sql_rehydrate", "cosmos_validate", "validate_checks"):
         setattr(steps, name, handler)
     steps.profiles = {p.key: p for p in load_stack(REPO, "reference").profiles_by_key.values()}
     for key, profile in steps.profiles.items():
         if profile.recovery_action == RecoveryAction.SAAS:
             continue
-        for kind, rules in ((StepKind.REHYDRATE, exercise.REHYDRATED), (StepKind.VALIDATE, exercise.VALIDATED)):
+        for kind, rule in ((StepKind.REHYDRATE, lambda k, _p: k in exercise.REHYDRATED),
+                           (StepKind.VALIDATE, exercise.validated_on_azure)):
             outcome = steps.run(Step(f"{key}.{kind}", key, kind, (), 1.0), context=None)
-            assert (outcome is ran) == (key in rules), (key, kind)
+            assert (outcome is ran) == rule(key, profile), (key, kind)
             assert outcome is ran or outcome.evidence["note"] == NOT_YET
