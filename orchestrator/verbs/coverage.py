@@ -10,6 +10,8 @@ per check per component:
 - backup-source, data-check, replay-path: every stateful store declares where its data comes
   back from (DRProfile.data_recovery), how it is validated, and how the delta is replayed; where
   the stack file decides whether that source exists (the lake's GRS), it must be on in the primary;
+- check-implemented: every smoke and data check a profile declares has an implementation, and says
+  what its tests run it against (a declared check with no function is a claim nothing can make good);
 - counterpart: every component and service of the primary stack is in the secondary's plan;
 - security-baseline: the resources of each component keep the baseline (orchestrator/program/baseline.py).
 
@@ -34,8 +36,8 @@ if TYPE_CHECKING:
     from orchestrator.program.capture import Graph, GraphResource
     from stacks.config import StackConfig
 
-CHECKS = ("dr-profile", "smoke-check", "backup-source", "data-check", "replay-path", "counterpart", "security-baseline",
-          "data-path")
+CHECKS = ("dr-profile", "smoke-check", "check-implemented", "backup-source", "data-check", "replay-path", "counterpart",
+          "security-baseline", "data-path")
 UNOWNED = "(no component)"
 
 
@@ -81,6 +83,7 @@ def assess(view: StackView, paired: StackView) -> list[Result]:
     postures = _postures([primary.config, view.config])
     results = _ownership(view.graph)
     results += [_smoke(profile) for profile in profiles]
+    results += [_implemented(profile) for profile in profiles if profile.checks]
     for profile in profiles:
         if profile.stateful and profile.recovery_action != RecoveryAction.SAAS:
             results += _data_recovery(profile, postures)
@@ -222,6 +225,14 @@ def _source_off(profile: DRProfile, postures: list[tuple[str, dict[str, list[dic
         options = "; ".join(option for option, _ in states)
         return f"its source is switched off in stack '{stack}': none of these is on: {options}"
     return None
+
+
+def _implemented(profile: DRProfile) -> Result:
+    gaps = [f"check {check.name!r} is declared but not implemented"
+            for check in profile.checks if not check.implemented]
+    gaps += [f"check {check.name!r} does not say what its tests run it against (Check.tested_against)"
+             for check in profile.checks if check.implemented and not check.tested_against]
+    return Result("check-implemented", profile.key, tuple(gaps), detail=f"{len(profile.checks)} check(s)")
 
 
 def _data_recovery(profile: DRProfile, postures) -> list[Result]:

@@ -103,6 +103,21 @@ def test_a_component_without_smoke_check_exits_1_naming_it(monkeypatch, capsys):
     assert gap_lines == ["gap: lake: smoke-check: no smoke check declared (DRProfile.smoke_checks is empty)"]
 
 
+def test_a_declared_check_without_implementation_is_a_gap_naming_it(views, monkeypatch):
+    from smoke_tests.check import data
+
+    secondary, primary = views
+    lake = registry.profile_for(LAKE)
+    declared_only = data("lake", "tier-counts")
+    untested = dataclasses.replace(lake.checks[0], name="unlabelled", tested_against="")
+    replace_profile(monkeypatch, LAKE, checks=(*lake.checks, declared_only, untested))
+    assert gaps_of(secondary, primary) == [
+        "lake: check-implemented: check 'tier-counts' is declared but not implemented",
+        "lake: check-implemented: check 'unlabelled' does not say what its tests run it against "
+        "(Check.tested_against)",
+    ]
+
+
 def test_a_store_without_backup_source_is_a_gap_naming_it(views, monkeypatch):
     secondary, primary = views
     replace_profile(monkeypatch, POSTGRES, data_recovery=None)
