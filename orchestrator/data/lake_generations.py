@@ -3,10 +3,11 @@
 The geo copy is a mirror: the next replication overwrites it, so by itself it only ever holds the
 newest state, and an older backup to fall back on cannot exist. A generation pins one state: every
 blob of every zone is snapshotted, and the generation's manifest records each blob's snapshot id
-beside the usual per-zone facts. Snapshots live in the geo copy's own account, so recovering from
-any generation is still a server-side copy (from snapshot URLs) and no payload passes through
-drctl. On Azure, blob snapshots or versions of the geo-redundant account would play this part;
-the Azure target does not use lake generations in this version.
+beside the usual per-zone facts. Snapshots live in the geo copy's own account; recovering from a
+generation relays the snapshots' bytes into the new account (lake_relay.py, whose listing is the
+generation's snapshots: `snapshot_listing`), as the secondary stack relays from the geo copy on
+Azure. On Azure, blob snapshots or versions of the geo-redundant account would play this part; the
+Azure target does not use lake generations in this version.
 
 Checking a generation reads listings only: every snapshot the manifest names must exist, and their
 (name, size, Content-MD5) must give the manifest's count, bytes and digest per zone. A snapshot
@@ -17,17 +18,15 @@ altered under an unchanged Content-MD5 header would take a download to see, whic
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
+from azure.storage.blob import BlobServiceClient
 
 from orchestrator.data.backup import backup_lake, lake_manifest_path
 from orchestrator.data.errors import azure_errors
-from orchestrator.data.lake_recovery import SourceListing, SourceUrl, account_name
+from orchestrator.data.lake_recovery import SourceListing
 from orchestrator.data.manifest import listing_facts, load_manifest, write_manifest
 from orchestrator.model import TransientError
 
@@ -49,7 +48,8 @@ def snapshot_lake(service: BlobServiceClient, containers: Iterable[str]) -> dict
 def snapshot_items(service: BlobServiceClient, container: str, wanted: dict[str, str]) -> list[Any]:
     """The listed snapshots of `container` that `wanted` (blob name -> snapshot id) names."""
     try:
-        return [b for b in service.get_container_client(container).list_blobs(include=["snapshots"])
+        # metadata too: a relay commits each blob with its source's metadata
+        return [b for b in service.get_container_client(container).list_blobs(include=["snapshots", "metadata"])
                 if b.snapshot and wanted.get(b.name) == b.snapshot]
     except ResourceNotFoundError:
         return []
@@ -120,32 +120,6 @@ def prune_to_generation(dest: BlobServiceClient, snapshots: dict[str, dict[str, 
 def snapshot_listing(geo_copy: BlobServiceClient, snapshots: dict[str, dict[str, str]]) -> SourceListing:
     """rehydrate_lake's listing for a generation: its snapshots, not the blobs' current state."""
     return lambda container: snapshot_items(geo_copy, container, snapshots.get(container, {}))
-
-
-@dataclass(frozen=True)
-class SnapshotSource:
-    """Source URLs of a generation's snapshots, each signed with a read SAS for that snapshot only;
-    `method` is what rehydrate_lake's evidence says it copied with."""
-
-    geo_copy: BlobServiceClient
-    account_key: str
-    snapshots: dict[str, dict[str, str]]
-    sas_ttl_s: int = 900
-    method: str = "server-side copy (Copy Blob from read-SAS URLs of the generation's blob snapshots)"
-
-    def __call__(self, container: str, name: str) -> str:
-        snapshot = self.snapshots[container][name]
-        now = datetime.now(UTC)  # start a little in the past: clock skew
-        sas = generate_blob_sas(account_name=account_name(self.geo_copy), container_name=container, blob_name=name,
-                                snapshot=snapshot, account_key=self.account_key,
-                                permission=BlobSasPermissions(read=True), start=now - timedelta(minutes=5),
-                                expiry=now + timedelta(seconds=self.sas_ttl_s))
-        return f"{self.geo_copy.get_blob_client(container, name, snapshot=snapshot).url}&{sas}"
-
-
-def snapshot_source(geo_copy: BlobServiceClient, account_key: str, snapshots: dict[str, dict[str, str]],
-                    sas_ttl_s: int = 900) -> SourceUrl:
-    return SnapshotSource(geo_copy, account_key, snapshots, sas_ttl_s)
 
 
 def damage_lake_generation(geo_copy: BlobServiceClient, manifest: dict, how: str) -> dict:

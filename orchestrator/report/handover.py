@@ -17,6 +17,7 @@ from orchestrator.model import StepKind
 from orchestrator.redact import REDACTOR
 from orchestrator.report.html import render_html
 from orchestrator.report.junit import run_junit, to_text
+from orchestrator.report.rto_window import rto_window_line
 from orchestrator.run.rundir import RunDir
 
 
@@ -243,6 +244,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"{report.get('disaster_at', '-')}; handover: {report.get('handover_at', '-')}",
         f"- RTO measured {_seconds(report.get('rto_s'))} against a target of {_seconds(report['rto_target_s'])}: "
         + ("met" if report["rto_met"] else "NOT met"),
+        *([line] if (line := rto_window_line(report.get("rto_window"))) else []),
         f"- Estimated RTO from the plan (critical path, Azure timings): {_seconds(report.get('estimated_rto_s'))}",
         f"- RPO before replay {_seconds(report.get('rpo_s_before_replay'))}, after replay "
         f"{_seconds(report.get('rpo_s_after_replay'))}, target {_seconds(report['rpo_target_s'])}: "

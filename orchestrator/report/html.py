@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from orchestrator.model import StepKind
+from orchestrator.report.rto_window import rto_window_line
 from orchestrator.report.timeline import bars, fmt_s, render_svg, scale
 
 # The phases in recovery order; a phase shows only when the run's plan has steps of its kind.
@@ -100,6 +101,7 @@ def _facts(report: dict[str, Any]) -> list[str]:
         f"<li>{started}: {_t(report.get('disaster_at'))}; handover: {_t(report.get('handover_at'))}</li>",
         f"<li>RTO measured {_seconds(report.get('rto_s'))} against a target of {_seconds(report['rto_target_s'])}: "
         f"{_verdict(report['rto_met'])}</li>",
+        *([f"<li>{_t(line.removeprefix('- '))}</li>"] if (line := rto_window_line(report.get("rto_window"))) else []),
         f"<li>Estimated RTO from the plan (critical path): {_seconds(report.get('estimated_rto_s'))}</li>",
         f"<li>RPO before replay {_seconds(report.get('rpo_s_before_replay'))}, after replay "
         f"{_seconds(report.get('rpo_s_after_replay'))}, target {_seconds(report['rpo_target_s'])}: "

@@ -15,6 +15,7 @@ from orchestrator.plan.recovery import critical_path
 from orchestrator.redact import REDACTOR
 from orchestrator.report.bundle import seal, write_versions
 from orchestrator.report.handover import StepRecord, build_report, write_formats, write_report
+from orchestrator.report.rto_window import rto_window
 from orchestrator.run.rundir import RunDir
 
 SUMMARY_COMPONENT_KEYS = ("name", "stateful", "exercised", "status", "smoke", "validation")
@@ -128,6 +129,7 @@ def finish_run(
         "estimated_rto_s": estimated_s,
         "estimated_critical_path": path,
         "run_started_at": Journal.open(run_dir).state.started_at,  # the timeline's zero
+        "rto_window": rto_window(records, disaster_at, handover_at),  # the deploy steps inside rto_s
     }
     report = build_report(
         run_id=run["run_id"], stack=run["stack"], kind=kind, outcome=outcome, records=records,
@@ -149,6 +151,7 @@ def finish_run(
         "components_exercised": report["components_exercised"],
         "components_declared": report["components_declared"],
         "rto_s": report["rto_s"],
+        "rto_window": report["rto_window"],
         "rpo_s_before_replay": report["rpo_s_before_replay"],
         "rpo_s_after_replay": report["rpo_s_after_replay"],
         "components": [{k: c[k] for k in SUMMARY_COMPONENT_KEYS} for c in report["components"]],

@@ -28,6 +28,7 @@ from orchestrator.run.remote.store import RunStateStore
 from orchestrator.run.rundir import RunDir
 from orchestrator.run.session import RunSession
 from orchestrator.stack import StackModel
+from orchestrator.targets.local.declared import lake_account_name
 from orchestrator.targets.local.prelude import DrillData, reset_local_data, run_prelude
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.runner import LocalTarget
@@ -36,14 +37,13 @@ if TYPE_CHECKING:
     from orchestrator.program.capture import Graph
 
 KIND = "drill-local"
-STORAGE_TYPE = "azure-native:storage:StorageAccount"
 RUN_KEYS = ("run_id", "kind", "stack", "scale", "local_dir", "database", "primary_account", "secondary_account", "targets")
 
 
 def _lake_account(graph: Graph) -> str:
-    for resource in graph.resources:
-        if resource["type"] == STORAGE_TYPE and resource["physical_name"]:
-            return resource["physical_name"]
+    account = lake_account_name(graph)  # the lake's own, not another account the stack declares
+    if account:
+        return account
     raise BadInput(f"stack {graph.stack} has no lake (services.lake is off): nothing for the local drill to fail over")
 
 
@@ -138,14 +138,13 @@ def _drive(session: RunSession, stack: StackModel, primary: StackModel | None, w
     injector = faults.start(run_dir.path, run)  # None unless the run was started with --inject-faults
     data = DrillData(local_dir=Path(run["local_dir"]), database=run["database"], scale=int(run["scale"]))
     pair = LocalRegionPair(data.local_dir, run["primary_account"], run["secondary_account"])
-    for server in (pair.primary_azurite, pair.secondary_azurite):
-        for account in server.accounts:
-            REDACTOR.add_secret(server.account_key(account))
+    for key in pair.account_keys():
+        REDACTOR.add_secret(key)
     with _stopped_on_exit(pair):
         prelude = _stage_the_disaster(session, pair, data, fresh)
         journal = session.open_journal()
         try:
-            target = LocalTarget(pair, data, run_dir.path, stack.profiles_by_key, plan,
+            target = LocalTarget(pair, data, run_dir.path, stack.profiles_by_key, plan, stack.graph,
                                  require_approval=bool(run.get("require_approval")))
             with faults.injecting(injector):  # the steps only: the prelude above staged the world fault-free
                 result = session.run_engine(plan, target, journal, workers=workers)
@@ -166,11 +165,14 @@ def _drive(session: RunSession, stack: StackModel, primary: StackModel | None, w
 
 def _stage_the_disaster(session: RunSession, pair: LocalRegionPair, data: DrillData, fresh: bool) -> dict[str, Any]:
     """The world before the disaster (orchestrator/targets/local/prelude.py), staged once per run:
-    a resumed run whose prelude finished restarts the secondary region on it instead."""
+    a resumed run whose prelude finished restarts, on their data, the geo copy's store and the
+    secondary servers the deploy steps had started; the deploy steps start the others."""
     run_dir = session.run_dir
     if run_dir.prelude_json.exists():
-        progress_line("restarting the secondary region's services from their data directories")
-        pair.restart_secondary()
+        started = pair.restart_secondary()
+        waiting = [name for name in ("secondary.azurite", "secondary.postgres") if name not in started]
+        progress_line(f"restarted on their data directories: {', '.join(started)}"
+                      + (f"; not deployed yet, left to their deploy steps: {', '.join(waiting)}" if waiting else ""))
         prelude = run_dir.read_json(run_dir.prelude_json)
     else:
         if not fresh:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from datetime import datetime
 from pathlib import Path
 
 import psutil
@@ -179,6 +180,23 @@ def test_a_local_drill_recovers_hands_over_and_leaves_nothing_running(workdir):
         n: c["validation"] for n, c in components.items()}
     markdown = (run_dir / "report.md").read_text()
     assert "recovered" in markdown and "declared, not exercised locally" in markdown
+
+    # The secondary region was deployed from code after the disaster: its deploy steps started its
+    # servers then, and the measured RTO, from the disaster to the handover, covers them.
+    disaster, handover = (datetime.fromisoformat(report[k]) for k in ("disaster_at", "handover_at"))
+    steps = {s["id"]: s for s in report["steps"]}
+    for deploy in ("lake.deploy", "postgres.deploy"):
+        started, finished = (datetime.fromisoformat(steps[deploy][k]) for k in ("started_at", "finished_at"))
+        assert disaster <= started < finished <= handover, deploy
+        evidence = succeeded(events)[deploy]["evidence"]
+        assert evidence["server"]["state"] == "created" and evidence["server"]["start_s"] > 0
+        assert datetime.fromisoformat(evidence["server"]["started_at"]) >= disaster
+        assert evidence["created"] and all(set(c["graph"]) & {"urn", "output"} for c in evidence["created"])
+        assert evidence["not_created"] and all(c["why"] for c in evidence["not_created"])
+    window = summary["rto_window"]
+    assert window["deploy_inside"] is True and window["seconds"] == summary["rto_s"] == report["rto_s"]
+    assert summary["rto_s"] >= max(s["finished_after_disaster_s"] for s in window["deploy_steps"])
+    assert "the deploy steps are inside it: " in markdown
     assert {p.stem for p in (run_dir / "evidence").glob("*.json")} == set(succeeded(events))
 
     # One truth: a component is recovered only when exercised, in the summary, the report and status.

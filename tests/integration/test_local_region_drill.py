@@ -1,8 +1,10 @@
 """A failover of the data stores on a real local region pair (Azurite + PostgreSQL).
 
-One region pair serves the module: ingest N batches, back up, ingest M more, kill the primary,
-rehydrate by server-side copy, restore, validate, replay, smoke-test; the tests then check the
-evidence. The last test stops everything and checks that no process is left.
+One region pair serves the module: ingest N batches, back up into the geo copy, ingest M more, kill
+the primary, start the secondary region, rehydrate through the relay (the geo copy is another
+Azurite instance, as it is another region on Azure), restore, validate, replay, smoke-test; the
+tests then check the evidence. The server-side copy (the fallback's, inside the primary region's
+instance) is checked too. The last test stops everything and checks that no process is left.
 """
 
 from __future__ import annotations
@@ -15,12 +17,12 @@ from pathlib import Path
 import psutil
 import psycopg
 import pytest
-from azure.storage.blob import BlobClient, ContainerClient
 
 from orchestrator.data.backup import backup_lake, backup_postgres, load_manifest, postgres_manifest_path
 from orchestrator.data.connect import pg_connect
 from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, ingest_batches
 from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
+from orchestrator.data.lake_relay import relay_lake
 from orchestrator.data.manifest import lake_facts, table_facts
 from orchestrator.data.pg_recovery import restore_postgres, validate_postgres
 from orchestrator.data.replay import catch_up, replay
@@ -45,10 +47,6 @@ def server_workdir(name: str) -> Path:
     return Path(tempfile.mkdtemp(prefix=f"drctl-{name}-"))
 
 
-def _no_download(*args, **kwargs):
-    raise AssertionError("a blob payload passed through drctl during rehydration")
-
-
 @pytest.fixture(scope="module")
 def drill():
     workdir = server_workdir("drill")
@@ -56,7 +54,7 @@ def drill():
     out: dict = {"pair": pair}
     try:
         pair.start_primary()
-        pair.start_secondary()
+        pair.start_geo_copy()
         out["pids"] = pair.pids()
         source = out["source"] = SourceSystem(workdir / "source", batch_size=40, seed=42,
                                               interval_s=INTERVAL_S)
@@ -81,22 +79,20 @@ def drill():
         catch_up(primary_sinks, source)
 
         pair.stop_primary(abrupt=True)  # the disaster
+        pair.start_secondary()  # the deploy steps' part
+        out["pids"].update({name: pid for name, pid in pair.pids().items() if name.startswith("secondary.")})
         out["primary_alive_after_disaster"] = [
             psutil.pid_exists(out["pids"][k]) for k in ("primary.azurite", "primary.postgres")]
 
         lake_manifest = load_manifest(pair.backup_dir / "lake" / "manifest.json")
         pg_manifest = load_manifest(postgres_manifest_path(pair.backup_dir, DB))
-        with pytest.MonkeyPatch.context() as mp:  # prove no payload streams through drctl
-            mp.setattr(BlobClient, "download_blob", _no_download)
-            mp.setattr(ContainerClient, "download_blob", _no_download)
-            out["rehydrate"] = rehydrate_lake(pair.geo_copy_lake(), pair.secondary_lake(),
-                                              pair.geo_copy_key(), ZONES, max_in_flight=4)
-            # a resumed step: already-copied blobs are skipped, lost ones copied again
-            out["rehydrate_again"] = rehydrate_lake(pair.geo_copy_lake(), pair.secondary_lake(),
-                                                    pair.geo_copy_key(), ZONES)
-            pair.secondary_lake().get_blob_client("enriched", "events/batch-000002.jsonl").delete_blob()
-            out["rehydrate_resumed"] = rehydrate_lake(pair.geo_copy_lake(), pair.secondary_lake(),
-                                                      pair.geo_copy_key(), ZONES)
+        journal = workdir / "lake-relay.jsonl"
+        out["rehydrate"] = relay_lake(pair.geo_copy_lake(), pair.secondary_lake(), ZONES, max_in_flight=4,
+                                      journal=journal)
+        # a resumed step: already-copied blobs are skipped, lost ones copied again
+        out["rehydrate_again"] = relay_lake(pair.geo_copy_lake(), pair.secondary_lake(), ZONES, journal=journal)
+        pair.secondary_lake().get_blob_client("enriched", "events/batch-000002.jsonl").delete_blob()
+        out["rehydrate_resumed"] = relay_lake(pair.geo_copy_lake(), pair.secondary_lake(), ZONES, journal=journal)
         out["restore"] = restore_postgres(pair.secondary_postgres, pg_manifest, jobs=2)
         dsn = pair.secondary_postgres.dsn(DB)
         out["lake_validation"] = validate_lake(pair.secondary_lake(), lake_manifest)
@@ -132,14 +128,14 @@ def test_manifests_record_the_backup_watermark(drill):
     assert set(pg["tables"]) == {"devices", "events", "ingestion_watermark"}
 
 
-def test_the_lake_is_rehydrated_server_side_and_validates_exactly(drill):
+def test_the_lake_is_relayed_from_the_geo_copy_and_validates_exactly(drill):
     evidence, validation = drill["rehydrate"], drill["lake_validation"]
     manifest_blobs = sum(c["blobs"] for c in drill["lake_manifest"]["containers"].values())
+    manifest_bytes = sum(c["bytes"] for c in drill["lake_manifest"]["containers"].values())
     assert evidence["blobs"] == evidence["copied"] == manifest_blobs
-    assert evidence["bytes"] == evidence["bytes_copied"] == sum(
-        c["bytes"] for c in drill["lake_manifest"]["containers"].values())
-    assert 1 <= evidence["max_in_flight_observed"] <= 4
-    assert evidence["payload_bytes_through_drctl"] == 0
+    assert evidence["bytes"] == evidence["bytes_copied"] == manifest_bytes
+    assert evidence["max_in_flight"] == 4
+    assert evidence["payload_bytes_through_drctl"] == manifest_bytes  # the bytes came through drctl
     assert validation.exact, validation.mismatches
     assert validation.watermark == {"expected": N_BEFORE - 1, "actual": N_BEFORE - 1}
 
@@ -236,32 +232,53 @@ def test_a_corrupted_dump_is_refused(drill, tmp_path):
         restore_postgres(pair.secondary_postgres, manifest, database="never")
 
 
-def test_a_refused_copy_is_a_permanent_error_without_secrets(drill):
+def test_a_server_side_copy_between_instances_is_refused_as_from_a_private_source(drill):
+    # Azurite cannot reach another instance, as a new Azure account cannot reach the private-only
+    # primary lake: CannotVerifyCopySource either way, which is why recovery relays.
     pair = drill["pair"]
     geo, dest = pair.geo_copy_lake(), pair.secondary_lake()
+    geo.create_container("elsewhere")
+    geo.get_blob_client("elsewhere", "a.txt").upload_blob(b"payload")
+    try:
+        with pytest.raises(PermanentError, match="CannotVerifyCopySource"):
+            rehydrate_lake(geo, dest, pair.geo_copy_key(), ["elsewhere"])
+    finally:
+        geo.delete_container("elsewhere")
+        dest.delete_container("elsewhere")
+
+
+def test_a_refused_copy_is_a_permanent_error_without_secrets(drill):
+    # The fallback's server-side copy, inside the primary region's instance: the secondary
+    # account's geo copy into the primary account.
+    pair = drill["pair"]
+    pair.restart_primary()
+    geo, dest = pair.secondary_geo_copy_lake(), pair.primary_lake()
     geo.create_container("refused")
     geo.get_blob_client("refused", "a.txt").upload_blob(b"payload")
-    wrong_key = pair.secondary_azurite.account_key(pair.secondary_account)  # not the geo copy's
+    wrong_key = pair.primary_azurite.account_key(pair.primary_account)  # not the geo copy's
     try:
         with pytest.raises(PermanentError) as caught:
             rehydrate_lake(geo, dest, wrong_key, ["refused"])
         assert "refused/a.txt" in str(caught.value)
         assert "sig=" not in str(caught.value) or "sig=<redacted>" in str(caught.value)
         with pytest.raises(PermanentError):
-            rehydrate_lake(geo, dest, pair.geo_copy_key(), ["nosuchcontainer"])
+            rehydrate_lake(geo, dest, pair.secondary_geo_copy_key(), ["nosuchcontainer"])
+        copied = rehydrate_lake(geo, dest, pair.secondary_geo_copy_key(), ["refused"], poll_interval_s=0.01)
+        assert copied["copied"] == 1 and copied["payload_bytes_through_drctl"] == 0  # the right key: copied
     finally:
         geo.delete_container("refused")
         dest.delete_container("refused")
+        pair.stop_primary()
 
 
 def test_no_secret_reaches_evidence(drill):
     pair = drill["pair"]
-    keys = [pair.secondary_azurite.account_key(a) for a in (pair.primary_account, pair.secondary_account)]
+    keys = pair.account_keys()
     evidence = json.dumps({k: drill[k] for k in ("rehydrate", "restore", "lake_replay", "pg_replay",
                                                   "lake_smoke", "pg_smoke", "lake_manifest", "pg_manifest")})
     evidence += json.dumps([drill["lake_validation"].to_evidence(), drill["pg_validation"].to_evidence(),
                             pair.describe()])
-    evidence += repr(pair.secondary_azurite) + repr(pair.primary_azurite)
+    evidence += repr(pair.secondary_azurite) + repr(pair.primary_azurite) + repr(pair.geo_azurite)
     for key in keys:
         assert key not in evidence and key[:20] not in evidence
     assert "sig=" not in evidence

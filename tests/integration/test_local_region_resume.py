@@ -18,6 +18,7 @@ import pytest
 
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
+from orchestrator.targets.local.servers.postgres import PostgresServer
 from orchestrator.targets.local.servers.processes import ServerStartError, is_gone, write_state
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,3 +124,48 @@ def test_the_key_file_is_private_and_reused(tmp_path):
     assert (tmp_path / "account-keys.json").stat().st_mode & 0o077 == 0
     assert a.geo_copy_key() not in repr(a.secondary_azurite)
     assert os.environ.get("AZURITE_ACCOUNTS") is None  # keys go to the child's env only
+
+
+@pytest.mark.integration
+def test_a_resumed_run_restarts_only_what_a_deploy_step_had_started(workdir):
+    # Killed after the lake's deploy started its Azurite, before PostgreSQL's deploy ran: the
+    # resumed run restarts the geo copy's store and that Azurite, and leaves PostgreSQL to its step.
+    first = LocalRegionPair(workdir, "lakeprimary", "lakesecondary")
+    try:
+        first.start_geo_copy()
+        first.secondary_azurite.start()
+        first.secondary_lake().create_container("deployed")
+    finally:
+        first.stop()
+    pair = LocalRegionPair(workdir, "lakeprimary", "lakesecondary")
+    try:
+        assert pair.restart_secondary() == ["geo.azurite", "secondary.azurite"]
+        assert pair.geo_azurite.running and pair.secondary_azurite.running
+        assert not pair.secondary_postgres.running and not (workdir / "secondary" / "postgres").exists()
+        assert [c.name for c in pair.secondary_lake().list_containers()] == ["deployed"]
+    finally:
+        pair.stop()
+
+
+@pytest.mark.integration
+def test_an_initdb_left_by_a_killed_deploy_is_stopped_before_the_server_is_initialised_again(workdir):
+    # A drctl killed inside postgres.deploy leaves its initdb writing into the scratch directory;
+    # the step run again must not share that directory with it. The stray stands in for that initdb:
+    # a process whose command line names the scratch directory.
+    server = PostgresServer(workdir / "secondary" / "postgres")
+    scratch = server.data_dir / "pgdata.init"
+    scratch.mkdir(parents=True)
+    (scratch / "half-written").write_text("from the killed initdb")
+    # started through a shell that exits at once: an orphan, as the killed drctl's initdb is
+    launcher = subprocess.run(["sh", "-c", f'"{sys.executable}" -c "import time; time.sleep(60)" "{scratch}" '
+                               ">/dev/null 2>&1 & echo $!"], capture_output=True, text=True, check=True)
+    stray = int(launcher.stdout.strip())
+    assert not gone(stray)
+    try:
+        server.start()
+        assert gone(stray)  # stopped, not left to write on
+        assert server.running and not scratch.exists() and (server.pgdata / "PG_VERSION").exists()
+    finally:
+        server.stop()
+        if not gone(stray):
+            os.kill(stray, 9)

@@ -47,6 +47,24 @@ def test_every_killed_drill_resumes_to_an_exact_recovery_without_rerunning_a_suc
     assert "lake.rehydrate" not in boundary["landed"]  # its success was journaled before the kill
 
 
+@pytest.mark.integration
+@pytest.mark.parametrize("point", [suite_crash.Point("boundary", "lake.deploy:end"),
+                                   suite_crash.Point("inside", "postgres.deploy:0.1", tear="partial")],
+                         ids=["after lake.deploy", "inside postgres.deploy"])
+def test_a_drill_killed_around_a_deploy_step_resumes_and_deploys_what_is_missing(point):
+    # The secondary's servers are started by their deploy steps: a resumed run restarts the ones a
+    # step had started and leaves the others to their step, which runs again (a killed initdb too).
+    workdir = Path(tempfile.mkdtemp(prefix="drctl-crash-deploy-"))
+    try:
+        case = suite_crash.run_case(point, workdir / "case")
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    assert case["killed"] and case["ok"], case["problems"]
+    assert case["reruns"] == 0 and case["exact"] and case["leftover"] == 0
+    if point.where == "inside":
+        assert case["landed_inside"], case["landed"]
+
+
 def test_the_kill_hook_parses_its_points_and_refuses_bad_ones():
     assert KillSwitch("lake.rehydrate:end").delay_s is None
     assert KillSwitch("lake.rehydrate:0.25").delay_s == 0.25

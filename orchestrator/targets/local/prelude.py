@@ -66,12 +66,14 @@ def run_prelude(
     pair: LocalRegionPair, data: DrillData, run_dir: Path, say: Callable[[str], None], *,
     corrupt_latest_backup: str | None = None,
 ) -> dict[str, Any]:
-    """Start both regions, ingest and back up in generations, ingest the delta, then stop the
-    primary (the disaster). `corrupt_latest_backup` (STORE[:HOW], backup_catalog.DAMAGE_CHOICES)
-    damages backup generations once they are all taken."""
-    say("starting the local region pair (Azurite and PostgreSQL per region, on 127.0.0.1)")
+    """Start the primary region and the geo copy's store, ingest and back up in generations, ingest
+    the delta, then stop the primary (the disaster). The secondary region's servers are not started:
+    its deploy steps start them, after the disaster. `corrupt_latest_backup` (STORE[:HOW],
+    backup_catalog.DAMAGE_CHOICES) damages backup generations once they are all taken."""
+    say("starting the primary region (Azurite and PostgreSQL) and the geo copy's Azurite, on 127.0.0.1; "
+        "the secondary region is deployed after the disaster")
     pair.start_primary()
-    pair.start_secondary()
+    pair.start_geo_copy()
     source = data.source()
 
     pair.primary_postgres.create_database(data.database)
@@ -134,8 +136,8 @@ def _generation_record(source: SourceSystem, generation: str, lake: dict, postgr
 def reset_local_data(pair: LocalRegionPair, data: DrillData) -> None:
     """Before redoing an unfinished prelude: stop whatever survived and start from nothing."""
     pair.stop()
-    for server in (pair.primary_azurite, pair.secondary_azurite, pair.primary_postgres, pair.secondary_postgres):
+    for server in pair.servers().values():
         server.stop_orphans()
-    for child in ("primary", "secondary", "backup", "source"):
+    for child in ("primary", "geo", "secondary", "backup", "source"):
         shutil.rmtree(data.local_dir / child, ignore_errors=True)
     pair.backup_dir.mkdir(parents=True, exist_ok=True)

@@ -9,7 +9,7 @@ passed.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from components.profile import DRProfile
 from orchestrator.model import Plan, Step, StepContext, StepKind, StepOutcome
@@ -17,6 +17,7 @@ from orchestrator.plan.zones import zone_of
 from orchestrator.run.approvals import auto_approval, recorded_approval
 from orchestrator.run.rundir import utc_now
 from orchestrator.targets.local.checks import NOT_EXERCISED, run_smoke
+from orchestrator.targets.local.declared import SecondaryDeclarations
 from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.stores.lake import LakeStore
@@ -24,14 +25,18 @@ from orchestrator.targets.local.stores.postgres import PostgresStore
 from orchestrator.targets.local.stores.run import LocalRun
 from smoke_tests.check import Target
 
+if TYPE_CHECKING:
+    from orchestrator.program.capture import Graph
+
 
 class LocalTarget:
     def __init__(
         self, pair: LocalRegionPair, data: DrillData, run_dir: Path, profiles: dict[str, DRProfile], plan: Plan,
-        *, require_approval: bool = False,
+        graph: Graph, *, require_approval: bool = False,
     ):
+        """`graph`: the secondary stack's, whose declarations the deploy steps build."""
         self.run_dir, self.profiles, self.require_approval = Path(run_dir), profiles, require_approval
-        self.local = LocalRun(pair, data, run_dir, plan)
+        self.local = LocalRun(pair, data, run_dir, plan, SecondaryDeclarations.from_graph(graph))
         # The stores this machine really runs, by component key (the service's stem).
         self.stores: dict[str, Any] = {"lake": LakeStore(self.local), "postgres": PostgresStore(self.local)}
 

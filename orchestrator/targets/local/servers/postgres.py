@@ -20,7 +20,9 @@ import subprocess
 import threading
 from pathlib import Path
 
+import psutil
 import psycopg
+from psycopg import sql
 
 from orchestrator.data.connect import pg_connect
 from orchestrator.targets.local.servers.processes import HOST, ManagedServer
@@ -39,6 +41,7 @@ POSTGRES_BIN_PATH = _wheel_bin()
 SERVICE_USER = "drctl_pg"
 SUPERUSER = "postgres"
 DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1: a longer name is silently truncated
 _user_lock = threading.Lock()
 _wheel_readable = False
 
@@ -129,6 +132,7 @@ class PostgresServer(ManagedServer):
             return  # resume: never re-initialise existing data
         # initdb into a scratch directory and rename: a crash mid-initdb leaves no half cluster
         scratch = self.data_dir / "pgdata.init"
+        _stop_stray_initdb(scratch)
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(mode=0o700)
         if as_user:
@@ -181,11 +185,43 @@ class PostgresServer(ManagedServer):
             conn.execute(f'CREATE DATABASE "{name}"')
             return True
 
+    def create_role(self, name: str, *, login: bool = True, member_of: str | None = None) -> bool:
+        """Create role `name` unless it exists: a login role may create databases and roles (as an
+        administrator), one without login is a group others join; in role `member_of` when given.
+        One statement, so a crash never leaves the role without its membership. True when created."""
+        if not name or len(name.encode()) > MAX_IDENTIFIER_BYTES or "\x00" in name:
+            raise ValueError(f"invalid role name {name!r}: 1 to {MAX_IDENTIFIER_BYTES} bytes")
+        statement = sql.SQL("CREATE ROLE {} " + ("LOGIN CREATEDB CREATEROLE" if login else "NOLOGIN")).format(
+            sql.Identifier(name))
+        if member_of is not None:
+            statement += sql.SQL(" IN ROLE {}").format(sql.Identifier(member_of))
+        with pg_connect(self.dsn("postgres"), site="postgres: admin", autocommit=True) as conn:
+            if conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (name,)).fetchone():
+                return False
+            conn.execute(statement)
+            return True
+
+    def server_version(self) -> str:
+        with pg_connect(self.dsn("postgres"), site="postgres: admin", autocommit=True) as conn:
+            row = conn.execute("SHOW server_version").fetchone()
+        return str(row[0]) if row else "unknown"
+
     def drop_database(self, name: str) -> None:
         """Drop `name` if it exists, disconnecting its sessions (a half-finished restore)."""
         _check_name(name)
         with pg_connect(self.dsn("postgres"), site="postgres: admin", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _stop_stray_initdb(scratch: Path) -> None:
+    """An initdb whose drctl was killed (a deploy step cut short) keeps writing into `scratch`: stop
+    it, and whatever it started there, before starting over in the same directory."""
+    mark = str(scratch)
+    strays = [proc for proc in psutil.process_iter(["cmdline"]) if mark in (proc.info["cmdline"] or [])]
+    for proc in strays:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            proc.kill()
+    psutil.wait_procs(strays, timeout=10)
 
 
 def _check_name(name: str) -> None:

@@ -1,5 +1,6 @@
-"""The lake on the local region pair's Azurite: deploy, rehydrate from the geo copy's snapshots,
-validate, re-process recreated zones, replay, and the probe its checks run against."""
+"""The lake on the local region pair's Azurite: deploy (a new instance, after the disaster), rehydrate
+from the geo copy's snapshots through drctl (the relay, as the secondary stack does on Azure: see
+region.py), validate, re-process recreated zones, replay, and the probe its checks run against."""
 
 from __future__ import annotations
 
@@ -10,15 +11,21 @@ from typing import Any
 from orchestrator.data.backup_catalog import lake_check
 from orchestrator.data.errors import azure_errors
 from orchestrator.data.ingest import ZONES, LakeSink
-from orchestrator.data.lake_generations import prune_to_generation, snapshot_listing, snapshot_source
-from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
+from orchestrator.data.lake_generations import SOURCE, prune_to_generation, snapshot_listing
+from orchestrator.data.lake_recovery import validate_lake
+from orchestrator.data.lake_relay import relay_lake
 from orchestrator.data.manifest import validated
 from orchestrator.data.replay import replay
 from orchestrator.model import StepOutcome
+from orchestrator.run.rundir import RunDir
+from orchestrator.targets.local.deploy import deploy_lake
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.stores.run import LocalRun
 from smoke_tests.check import Check
 from smoke_tests.lake import LakeProbe
+
+RELAY_JOURNAL = "lake-relay.jsonl"  # in the run's manifests/, as the Azure target keeps it
+RELAY_MAX_IN_FLIGHT = 8
 
 
 def probe(pair: LocalRegionPair, region: str) -> LakeProbe:
@@ -40,24 +47,18 @@ class LakeStore:
     errors = staticmethod(errors)
 
     def deploy(self) -> StepOutcome:
-        LakeSink(self.pair.secondary_lake()).ensure_containers()
-        endpoint = self.pair.secondary_azurite.blob_endpoint(self.pair.secondary_account)
-        return StepOutcome(
-            outputs={"endpoints": {"blob": endpoint}, "account": self.pair.secondary_account},
-            evidence={"account": self.pair.secondary_account, "containers": "raw, enriched, curated, presentation"},
-        )
+        return deploy_lake(self.pair, self.run.declared.lake)
 
     def rehydrate(self) -> StepOutcome:
         geo_copy, copied = self.pair.geo_copy_lake(), self.run.copied
         choice = self.run.choose("lake", lake_check(geo_copy, copied))  # before anything is copied
         snapshots = choice.manifest["snapshots"]
         pruned = prune_to_generation(self.pair.secondary_lake(), snapshots, copied)
-        evidence = rehydrate_lake(
-            geo_copy, self.pair.secondary_lake(), snapshot_source(geo_copy, self.pair.geo_copy_key(), snapshots),
-            containers=copied, listing=snapshot_listing(geo_copy, snapshots),
-        )
+        evidence = relay_lake(geo_copy, self.pair.secondary_lake(), copied, RELAY_MAX_IN_FLIGHT,
+                              journal=RunDir(self.run.run_dir).manifest(RELAY_JOURNAL),
+                              listing=snapshot_listing(geo_copy, snapshots))
         watermark = LakeSink(self.pair.secondary_lake()).watermark()
-        evidence = {**evidence, "zones_copied": copied, "zones_recreated": self.run.recreated,
+        evidence = {**evidence, "source": SOURCE, "zones_copied": copied, "zones_recreated": self.run.recreated,
                     "blobs_pruned": pruned, **choice.evidence()}
         return StepOutcome(outputs={**self.run.recovered_to(watermark), **choice.outputs()}, evidence=evidence)
 

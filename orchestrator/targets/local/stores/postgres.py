@@ -1,5 +1,5 @@
-"""PostgreSQL on the local region pair's embedded server: deploy, restore the verified dump, validate,
-replay, and the probe its checks run against."""
+"""PostgreSQL on the local region pair's embedded server: deploy (a new server, after the disaster),
+restore the verified dump, validate, replay, and the probe its checks run against."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from orchestrator.data.manifest import validated
 from orchestrator.data.pg_recovery import restore_postgres, validate_postgres
 from orchestrator.data.replay import replay
 from orchestrator.model import StepOutcome
+from orchestrator.targets.local.deploy import deploy_postgres
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.stores.run import LocalRun
 from smoke_tests.check import Check
@@ -48,14 +49,9 @@ class PostgresStore:
     errors = staticmethod(errors)
 
     def deploy(self) -> StepOutcome:
-        server = self.pair.secondary_postgres
-        if not server.running:
-            server.start()
-        host = f"127.0.0.1:{server.port}"
-        return StepOutcome(
-            outputs={"endpoints": {"server": host}, "database": self.database},
-            evidence={"server": host, "note": "on Azure this step is the GeoRestore create of the server"},
-        )
+        """A new server with the graph's databases and roles (targets/local/deploy.py); on Azure this
+        step is the GeoRestore create of the server."""
+        return deploy_postgres(self.pair, self.run.declared.postgres, self.database)
 
     def rehydrate(self) -> StepOutcome:
         choice = self.run.choose("postgres", postgres_check)  # each dump's size and sha256, newest first

@@ -1,5 +1,6 @@
 """What every local store shares during one drill: the region pair, the dataset, the run directory,
-the backup catalogue, and which backup generation the step being run restored."""
+what the program's graph declares for the secondary, the backup catalogue, and which backup
+generation the step being run restored."""
 
 from __future__ import annotations
 
@@ -16,13 +17,15 @@ from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, Plan, StepOutcome
 from orchestrator.plan.zones import zone_of
 from orchestrator.run.rundir import RunDir
+from orchestrator.targets.local.declared import SecondaryDeclarations
 from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
 
 
 class LocalRun:
-    def __init__(self, pair: LocalRegionPair, data: DrillData, run_dir: Path, plan: Plan) -> None:
-        self.pair, self.data, self.run_dir = pair, data, Path(run_dir)
+    def __init__(self, pair: LocalRegionPair, data: DrillData, run_dir: Path, plan: Plan,
+                 declared: SecondaryDeclarations) -> None:
+        self.pair, self.data, self.run_dir, self.declared = pair, data, Path(run_dir), declared
         self.source = data.source()
         # The zone policies as the plan has them: a zone with a re-processing step is not copied.
         self.recreated = [zone for zone in (zone_of(step) for step in plan.steps) if zone]
