@@ -122,7 +122,7 @@ def print_rehearsal(record: dict) -> None:
 @json_option
 def cleanup(local: bool, workdir: Path, subscription: str | None, dry_run: bool, as_json: bool) -> None:
     """Remove what rehearsals left behind: expired (or orphaned) local emulator data, expired tagged
-    resource groups on Azure."""
+    resource groups on Azure; and stop a drill's region left running by --keep-running."""
     from orchestrator.verbs.cleanup import cleanup_azure, cleanup_local
 
     if not local and subscription is None:

@@ -15,6 +15,7 @@ import click
 from orchestrator.cli.common import emit_json, finish_run, json_option, project_option, workdir_option, workers_option
 from orchestrator.cli.faults import corrupt_backup_option, fault_options
 from orchestrator.cli.state import break_lease_option, state_url_option
+from orchestrator.engine.progress import progress_line
 from orchestrator.errors import BadInput
 
 
@@ -64,6 +65,9 @@ def failover(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bo
 @workers_option
 @click.option("--stack", default="secondary", show_default=True, help="The stack failed over to.")
 @click.option("--keep-data", is_flag=True, help="Keep the emulators' data after a recovered run (kept anyway otherwise).")
+@click.option("--keep-running", is_flag=True,
+              help="Leave the recovered region running and write its outputs.json, for `pytest smoke_tests "
+                   "--outputs`; `drctl cleanup --local` stops it.")
 @click.option("--require-approval", is_flag=True,
               help="Gates wait for `drctl approve` instead of being auto-approved (then `drctl resume`).")
 @click.option("--with-fallback", is_flag=True, help="After the handover, fall back to the primary (the round trip).")
@@ -76,8 +80,8 @@ def failover(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bo
 @break_lease_option
 @project_option
 def drill(
-    local: bool, scale: int, workdir: Path, workers: int, stack: str, keep_data: bool, require_approval: bool,
-    with_fallback: bool, parallel_run_s: float | None, corrupt_latest_backup: str | None, fault_rate: str | None,
+    local: bool, scale: int, workdir: Path, workers: int, stack: str, keep_data: bool, keep_running: bool,
+    require_approval: bool, with_fallback: bool, parallel_run_s: float | None, corrupt_latest_backup: str | None, fault_rate: str | None,
     fault_seed: int | None, fault_kinds: str | None, as_json: bool, state_url: str | None, break_lease: bool,
     project_dir: Path
 ) -> None:
@@ -94,9 +98,13 @@ def drill(
     from orchestrator.stack import load_stack
 
     model = load_stack(project_dir, stack)
+    if model.config.role == "primary":  # a drill fails over to the primary's pair
+        progress_line(f"stack {stack} is a primary: drilling its pair, {model.config.paired_stack}")
+        model, stack = load_stack(project_dir, model.config.paired_stack), model.config.paired_stack
     primary = load_stack(project_dir, model.config.paired_stack)  # its region pair's other half
     with StackLease(workdir, stack, "drill", break_lease=break_lease) as lease:
         summary = run_local_drill(model, primary, workdir, scale=scale, workers=workers, keep_data=keep_data,
+                                  keep_running=keep_running,
                                   with_fallback=with_fallback, parallel_run_s=parallel_run_s,
                                   require_approval=require_approval, corrupt_latest_backup=corrupt_latest_backup,
                                   state_url=state_url, inject_faults=inject_faults, lease=lease)

@@ -9,7 +9,8 @@ rehearsal puts down before it starts anything:
 - on Azure, the tags `drctl-rehearsal` (the ephemeral stack's name) and `drctl-expires` (ISO 8601)
   on every resource group of the rehearsal's stack (`dataplatform:foundation.tags`).
 
-Only marked things are touched: a drill's kept data has no marker, a resource group without the
+A drill's region left running (`drill --keep-running`) carries the same marker, kind "kept", and is
+stopped and removed here. Only marked things are touched: a drill's kept data has no marker, a resource group without the
 tag is never listed. The run directories (`<workdir>/runs/...`) are evidence and stay.
 """
 
@@ -50,7 +51,9 @@ def local_leftovers(workdir: Path, now: datetime) -> list[dict[str, Any]]:
             continue
         entry.update(name=marker.get("name"), expires_at=marker.get("expires_at"))
         expires, alive = parse_time(marker.get("expires_at")), owner_alive(marker)
-        if alive:
+        if marker.get("kind") == "kept" and alive is not True:  # orchestrator/targets/local/kept.py
+            entry.update(remove=True, reason="a drill's region left running by --keep-running")
+        elif alive:
             entry.update(remove=False, reason=f"its drctl (pid {marker['pid']}) is still running")
         elif alive is False:
             entry.update(remove=True, reason=f"its drctl (pid {marker['pid']}) is gone")

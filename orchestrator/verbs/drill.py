@@ -29,6 +29,7 @@ from orchestrator.run.rundir import RunDir
 from orchestrator.run.session import RunSession
 from orchestrator.stack import StackModel
 from orchestrator.targets.local.declared import lake_account_name
+from orchestrator.targets.local.kept import keep_secondary
 from orchestrator.targets.local.prelude import DrillData, reset_local_data, run_prelude
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.runner import LocalTarget
@@ -52,6 +53,7 @@ def run_local_drill(
     with_fallback: bool = False, parallel_run_s: float | None = None, require_approval: bool = False,
     on_start: Callable[[Path, dict[str, Any]], None] | None = None, inject_faults: FaultSettings | None = None,
     corrupt_latest_backup: str | None = None, state_url: str | None = None, lease: StackLease | None = None,
+    keep_running: bool = False,
 ) -> dict[str, Any]:
     """A drill of `stack` (a secondary) whose region pair's primary is `primary` (its paired stack).
     `lease`: the stack's lease (orchestrator/run/lease.py), taken once the input is checked; the caller releases it."""
@@ -70,7 +72,8 @@ def run_local_drill(
         "paired_stack": config.paired_stack,
         "scale": scale,
         "local_dir": str(Path(workdir).resolve() / "local" / session.run_dir.run_id),
-        "keep_data": keep_data,
+        "keep_data": keep_data or keep_running,
+        "keep_running": keep_running,
         "with_fallback": with_fallback,
         "require_approval": require_approval,
         "parallel_run_s": parallel_run_s,
@@ -156,6 +159,11 @@ def _drive(session: RunSession, stack: StackModel, primary: StackModel | None, w
         summary = session.finish(plan, stack.profiles_by_key, result, disaster_at=prelude["disaster_at"], extra=extra)
         if run.get("with_fallback") and summary["outcome"] == "recovered":
             summary = _with_fallback(primary, run, pair, data, workers, summary)
+        if run.get("keep_running") and _succeeded(summary):
+            kept = keep_secondary(pair, run_dir.path, run, stack.config.region)
+            progress_line(f"the secondary region is left running: pytest smoke_tests --outputs {kept['outputs']}; "
+                          f"stop it with: drctl cleanup --local --workdir {run.get('workdir')}")
+            summary = {**summary, "kept_running": kept}
     if _succeeded(summary) and not run.get("keep_data", False):
         # The emulators' data served its purpose: the run directory keeps the evidence. A run that
         # did not recover keeps it, for investigation and for `drctl resume`.

@@ -269,6 +269,14 @@ class ManagedServer:
             with _registry_lock:
                 _registry.discard(self)
 
+    def detach(self) -> None:
+        """Leave the server running after this process ends (`drctl drill --keep-running`): it is no
+        longer stopped by stop() or at exit; `drctl cleanup` stops it through its state file."""
+        with self._lock:
+            self._popen = None
+            with _registry_lock:
+                _registry.discard(self)
+
     def stop_orphans(self) -> list[int]:
         """Stop a server left running on this data dir by a drctl that died. Returns their pids."""
         stopped = []
