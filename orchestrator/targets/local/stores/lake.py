@@ -1,5 +1,6 @@
 """The lake on the local region pair's Azurite: deploy, rehydrate from the geo copy's snapshots,
-validate, re-process recreated zones, replay, and the probe its checks run against."""
+validate, re-process recreated zones, replay (the repository's ingestion pipeline, run by the local
+pipeline runner), and the probe its checks run against."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from orchestrator.data.ingest import ZONES, LakeSink
 from orchestrator.data.lake_generations import prune_to_generation, snapshot_listing, snapshot_source
 from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
 from orchestrator.data.manifest import validated
-from orchestrator.data.replay import replay
+from orchestrator.data.pipeline_replay import replay_with_pipeline
 from orchestrator.model import StepOutcome
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.stores.run import LocalRun
@@ -83,4 +84,11 @@ class LakeStore:
         return outcome
 
     def replay(self, recovered: int | None) -> StepOutcome:
-        return self.run.replayed(replay(LakeSink(self.pair.secondary_lake()), self.run.source), recovered)
+        """What the platform does: `ingest_events` over the event time after the recovered watermark,
+        here run by the local pipeline runner (the factory runs it on Azure)."""
+        if self.run.pipelines_dir is None:
+            return StepOutcome(exercised=False, evidence={
+                "note": "declared, not exercised: the stack has no Data Factory, so no pipeline of the repository "
+                        "replays the lake"})
+        evidence = replay_with_pipeline(self.pair.secondary_lake(), self.run.source, self.run.pipelines_dir, recovered)
+        return self.run.replayed(evidence, recovered)
