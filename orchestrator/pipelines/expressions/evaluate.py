@@ -19,6 +19,7 @@ from orchestrator.pipelines.expressions.parser import (
     parse,
 )
 from orchestrator.pipelines.expressions.scope import Scope
+from orchestrator.pipelines.expressions.timestamps import to_text
 
 
 def evaluate(value: Any, scope: Scope) -> Any:
@@ -76,9 +77,18 @@ def expressions_in(value: Any) -> Iterator[str]:
             yield from expressions_in(item)
 
 
+# The date functions' format argument, by position: a literal one is checked with the definitions.
+FORMAT_ARGUMENT = {"formatDateTime": 1, "startOfHour": 1, "addHours": 2}
+
+
 def check_supported(value: Any) -> None:
-    """Parse every expression of `value` and refuse, by name, a function the runner does not implement."""
+    """Parse every expression of `value` and refuse, by name, a function the runner does not implement,
+    or a date format it cannot write (when the format is a literal, as it is in the repository's pipelines)."""
     for text in expressions_in(value):
-        for name in calls(parse(text)):
-            if name not in FUNCTIONS:
-                raise unsupported(f"the function {name!r} (in @{text})")
+        for call in calls(parse(text)):
+            if call.name not in FUNCTIONS:
+                raise unsupported(f"the function {call.name!r} (in @{text})")
+            position = FORMAT_ARGUMENT.get(call.name)
+            argument = call.args[position] if position is not None and len(call.args) > position else None
+            if isinstance(argument, Literal):
+                to_text(0, argument.value, call.name)

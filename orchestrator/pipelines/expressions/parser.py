@@ -159,10 +159,10 @@ def parse(text: str) -> Node:
     return _Parser(text).whole()
 
 
-def calls(node: Node) -> Iterator[str]:
-    """The name of every function an expression calls."""
+def calls(node: Node) -> Iterator[Call]:
+    """Every function call of an expression, outermost first."""
     if isinstance(node, Call):
-        yield node.name
+        yield node
         for arg in node.args:
             yield from calls(arg)
     elif isinstance(node, Member):

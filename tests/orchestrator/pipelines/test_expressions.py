@@ -131,6 +131,8 @@ def test_check_supported_finds_an_unsupported_function_anywhere_without_running_
     with pytest.raises(Unsupported, match=r"the function 'guid' \(in @concat\('a', guid\(\)\)\)"):
         check_supported(definition)
     check_supported(INGEST)  # the repository's own pipeline: everything it calls is implemented
+    with pytest.raises(Unsupported, match=r"formatDateTime: the format specifier 'tt'"):
+        check_supported({"hourPath": "@formatDateTime(item(), 'yyyy/MM/dd/HH tt')"})
 
 
 @pytest.mark.parametrize("text", ["@add(1,", "@add(1 2)", "@pipeline().", "@'open", "@range(0, 1))"])
