@@ -2,8 +2,11 @@
 
 Two sinks, each keeping its own watermark inside the store, so a restored store says by itself
 up to which batch it holds data:
-- the lake: zones raw / enriched / curated / presentation as containers; `raw/_watermark.json`
-  is written after the batch's blobs;
+- the lake: zones raw / enriched / curated / presentation as containers. As on the platform, a
+  batch's events arrive as a file the producers drop in raw/landing/events/yyyy/MM/dd/HH, and the
+  raw zone holds it under the same name in raw/events/yyyy/MM/dd/HH (what the ingestion pipeline,
+  pipelines/ingest_events.json, copies); `raw/_watermark.json` is written after the batch's blobs.
+  A local drill's lake replay runs that pipeline itself (orchestrator/pipelines/), not this sink;
 - PostgreSQL: devices, events, and ingestion_watermark updated in the batch's transaction.
 Everything written is a function of the batch and the reference data alone (no wall clock), so
 re-running a batch rewrites identical bytes and rows: ingestion is idempotent.
@@ -27,6 +30,7 @@ from azure.storage.blob import BlobServiceClient, ContentSettings
 
 from orchestrator.data.connect import pg_connect
 from orchestrator.data.errors import azure_errors, pg_errors
+from orchestrator.data.event_time import landing_name, raw_event_name
 from orchestrator.data.rows import one_row
 from orchestrator.data.source import KINDS, Batch, iso
 
@@ -37,9 +41,10 @@ PIPELINE = "events"
 
 
 def blob_name(zone: str, k: int) -> str:
+    """A batch's blob in a zone derived from raw (raw's own is event_time.raw_event_name, by hour)."""
     # zero-padded, so listings sort in batch order
-    suffix = {"raw": "events", "enriched": "events", "curated": "daily", "presentation": "kpi"}[zone]
-    ext = {"raw": "jsonl", "enriched": "jsonl", "curated": "csv", "presentation": "json"}[zone]
+    suffix = {"enriched": "events", "curated": "daily", "presentation": "kpi"}[zone]
+    ext = {"enriched": "jsonl", "curated": "csv", "presentation": "json"}[zone]
     return f"{suffix}/batch-{k:06d}.{ext}"
 
 
@@ -58,6 +63,11 @@ def _csv(header: list[str], rows: Iterable[list]) -> bytes:
     writer.writerow(header)
     writer.writerows(rows)
     return buf.getvalue().encode()
+
+
+def event_file_bytes(batch: Batch) -> bytes:
+    """A batch's event file as producers write it: one JSON line per event."""
+    return _jsonl(batch.events)
 
 
 def is_anomaly(kind: str, value: float) -> bool:
@@ -87,7 +97,7 @@ def render_batch(batch: Batch, devices: dict[str, dict]) -> dict[str, tuple[str,
            "mean_by_kind": {k: round(sum(v) / len(v), 3) for k, v in sorted(by_kind.items())}}
     k = batch.index
     return {
-        "raw": (blob_name("raw", k), _jsonl(batch.events), "application/x-ndjson"),
+        "raw": (raw_event_name(k, batch.start), event_file_bytes(batch), "application/x-ndjson"),
         "enriched": (blob_name("enriched", k), _jsonl(enriched), "application/x-ndjson"),
         "curated": (blob_name("curated", k), _csv(["date", "device_id", "kind", "events", "min",
                                                      "max", "mean"], daily), "text/csv"),
@@ -105,6 +115,20 @@ class Sink(Protocol):
     def watermark(self) -> int | None: ...
 
 
+def put_blob(service: BlobServiceClient, container: str, name: str, data: bytes, content_type: str) -> None:
+    # Content-MD5 set explicitly, so listings carry it and validation needs no download
+    settings = ContentSettings(content_type=content_type, content_md5=bytearray(hashlib.md5(data).digest()))
+    service.get_blob_client(container, name).upload_blob(
+        data, overwrite=True, content_settings=settings, validate_content=True)
+
+
+def drop_in_landing(service: BlobServiceClient, batch: Batch) -> str:
+    """What a producer does with a batch: its event file in the landing zone. Returns the blob's name."""
+    name = landing_name(batch.index, batch.start)
+    put_blob(service, "raw", name, event_file_bytes(batch), "application/x-ndjson")
+    return name
+
+
 class LakeSink:
     """The lake on one storage account (a BlobServiceClient)."""
 
@@ -114,11 +138,7 @@ class LakeSink:
         self.service = service
 
     def _put(self, container: str, name: str, data: bytes, content_type: str) -> None:
-        # Content-MD5 set explicitly, so listings carry it and validation needs no download
-        settings = ContentSettings(content_type=content_type,
-                                   content_md5=bytearray(hashlib.md5(data).digest()))
-        self.service.get_blob_client(container, name).upload_blob(
-            data, overwrite=True, content_settings=settings, validate_content=True)
+        put_blob(self.service, container, name, data, content_type)
 
     def ensure_containers(self) -> None:
         with azure_errors("lake: create containers"):
@@ -142,6 +162,7 @@ class LakeSink:
 
     def write_batch(self, batch: Batch, devices: dict[str, dict]) -> None:
         with azure_errors(f"lake: batch {batch.index}"):
+            drop_in_landing(self.service, batch)  # the producers' file, which raw/events copies
             for zone, (name, data, content_type) in render_batch(batch, devices).items():
                 self._put(zone, name, data, content_type)
             # the watermark last: it may lag the data after a crash, never run ahead of it
@@ -159,6 +180,8 @@ class LakeSink:
             if zone == "curated":
                 self.load_reference(devices)
             for batch in batches:
+                if zone == "raw":  # raw's files come from the landing zone: the producers' drop first
+                    drop_in_landing(self.service, batch)
                 name, data, content_type = render_batch(batch, by_id)[zone]
                 self._put(zone, name, data, content_type)
                 written.append(batch.index)

@@ -148,7 +148,7 @@ def _drive(session: RunSession, stack: StackModel, primary: StackModel | None, w
         journal = session.open_journal()
         try:
             target = LocalTarget(pair, data, run_dir.path, stack.profiles_by_key, plan, stack.graph,
-                                 require_approval=bool(run.get("require_approval")))
+                                 require_approval=bool(run.get("require_approval")), stack=stack)
             with faults.injecting(injector):  # the steps only: the prelude above staged the world fault-free
                 result = session.run_engine(plan, target, journal, workers=workers)
         finally:

@@ -35,6 +35,7 @@ PAUSE_ENV = "DRCTL_TEST_PAUSE_AFTER"
 SUMMARY_KEYS = {"outcome", "rto_s", "rpo_s_before_replay", "rpo_s_after_replay", "components", "run_dir"}
 COMPONENT_KEYS = {"name", "stateful", "exercised", "smoke", "validation"}
 EXERCISED = {"lake", "postgres"}  # the stores with a local emulator
+RUN_LOCALLY = {"data_factory"}  # the repository's pipelines, by the local pipeline runner
 RUN_TIMEOUT_S = 240
 PAUSE_STEP = "lake.rehydrate"
 
@@ -128,7 +129,9 @@ def check_recovered_summary(summary: dict, workdir: Path) -> dict[str, dict]:
         assert components[name]["exercised"] is True, components[name]
         assert components[name]["smoke"] == "passed", components[name]
         assert components[name]["validation"] == "exact", components[name]
-    others = [c for name, c in components.items() if name not in EXERCISED]
+    for name in RUN_LOCALLY:
+        assert components[name]["exercised"] is True and components[name]["status"] == "recovered", components[name]
+    others = [c for name, c in components.items() if name not in EXERCISED | RUN_LOCALLY]
     assert others, "the plan declares components without a local emulator; they must be reported"
     for component in others:
         assert component["exercised"] is False, component
@@ -148,6 +151,15 @@ def check_journal_recovered(run_dir: Path) -> list[dict]:
         assert replayed["batches_replayed"] > 0, replayed  # the post-backup delta came back by replay
         assert replayed["rpo_before_replay_s"] > 0 and replayed["rpo_after_replay_s"] == 0
         assert done[f"{store}.replay"]["exercised"] is True
+    # The lake's delta came back through the repository's ingestion pipeline, run by the local pipeline
+    # runner over the window after the recovered watermark, and held to that window.
+    lake = done["lake.replay"]["evidence"]
+    assert lake["runner"] == "local pipeline runner" and lake["pipeline"] == "ingest_events"
+    assert lake["run"]["status"] == "Succeeded" and lake["window_check"]["exact"] is True
+    assert lake["run"]["parameters"] == {"windowStart": lake["window"]["start"], "windowEnd": lake["window"]["end"]}
+    deployed = done["data_factory.deploy"]["evidence"]
+    assert deployed["runner"] == "local pipeline runner"
+    assert set(deployed["graph"]["pipelines"]) == {"ingest_events", "smoke"} and all(deployed["graph"]["pipelines"].values())
     return events
 
 
@@ -203,9 +215,10 @@ def test_a_local_drill_recovers_hands_over_and_leaves_nothing_running(workdir):
     statuses = {c["name"]: c["status"] for c in summary["components"]}
     assert all((status == "recovered") == c["exercised"] for status, c in zip(statuses.values(), summary["components"],
                                                                                  strict=True))
-    assert {n for n, status in statuses.items() if status == "recovered"} == set(EXERCISED)
+    assert {n for n, status in statuses.items() if status == "recovered"} == EXERCISED | RUN_LOCALLY
     assert set(statuses.values()) == {"recovered", "not_exercised"}
-    exercised, declared = len(EXERCISED), len(statuses) - len(EXERCISED)
+    exercised = len(EXERCISED | RUN_LOCALLY)
+    declared = len(statuses) - exercised
     assert (summary["components_exercised"], summary["components_declared"]) == (exercised, declared)
     assert summary["outcome_line"] == f"recovered: {exercised} of {len(statuses)} components exercised, {declared} declared only"
     assert {c["name"]: c["status"] for c in report["components"]} == statuses

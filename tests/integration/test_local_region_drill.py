@@ -120,7 +120,8 @@ def test_reingesting_a_batch_is_idempotent(drill):
 def test_manifests_record_the_backup_watermark(drill):
     lake, pg = drill["lake_manifest"], drill["pg_manifest"]
     assert lake["watermark"] == pg["watermark"] == N_BEFORE - 1
-    assert lake["containers"]["raw"]["blobs"] == N_BEFORE + 1  # batches + _watermark.json
+    # each batch's landed file and its copy in raw/events, and _watermark.json
+    assert lake["containers"]["raw"]["blobs"] == 2 * N_BEFORE + 1
     assert lake["containers"]["curated"]["blobs"] == N_BEFORE + 1  # batches + reference/devices.csv
     assert all(c["missing_md5"] == 0 for c in lake["containers"].values())
     assert pg["tables"]["events"]["rows"] == N_BEFORE * 40

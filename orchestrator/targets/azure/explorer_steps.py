@@ -13,12 +13,12 @@ from typing import Any, Protocol
 
 from azure.storage.blob import BlobServiceClient
 
+from orchestrator.data.event_time import as_utc
 from orchestrator.data.manifest import validated
 from orchestrator.model import StepContext, StepKind, StepOutcome
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.stores import data_explorer as explorer
 from orchestrator.targets.azure.stores.kusto import KustoClient, cluster_uri
-from orchestrator.targets.azure.stores.lake import as_utc
 from smoke_tests.check import Check
 from stacks.config import StackConfig
 

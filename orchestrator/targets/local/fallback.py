@@ -21,7 +21,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from components.profile import DRProfile
 from orchestrator.atomic import write_json_atomic
 from orchestrator.data.errors import azure_errors, pg_errors
-from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, Sink, blob_name
+from orchestrator.data.event_time import raw_event_name
+from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, Sink
 from orchestrator.data.lake_recovery import rehydrate_lake
 from orchestrator.data.manifest import lake_facts, md5_text, table_facts
 from orchestrator.data.replay import catch_up, data_end, replay, rpo_seconds
@@ -137,7 +138,7 @@ class LocalFallbackTarget:
         first, last = self.window
         rows, missing = [], []
         for k in range(first, last + 1):
-            name = blob_name("raw", k)
+            name = raw_event_name(k, self.source.window(k)[0])
             facts: list[tuple[int, str | None] | None] = []
             for service in (self.pair.primary_lake(), self.pair.secondary_lake()):
                 try:

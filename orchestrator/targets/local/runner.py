@@ -16,10 +16,12 @@ from orchestrator.model import Plan, Step, StepContext, StepKind, StepOutcome
 from orchestrator.plan.zones import zone_of
 from orchestrator.run.approvals import auto_approval, recorded_approval
 from orchestrator.run.rundir import utc_now
+from orchestrator.stack import StackModel
 from orchestrator.targets.local.checks import NOT_EXERCISED, run_smoke
 from orchestrator.targets.local.declared import SecondaryDeclarations
 from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
+from orchestrator.targets.local.stores.data_factory import DataFactoryStore
 from orchestrator.targets.local.stores.lake import LakeStore
 from orchestrator.targets.local.stores.postgres import PostgresStore
 from orchestrator.targets.local.stores.run import LocalRun
@@ -32,13 +34,16 @@ if TYPE_CHECKING:
 class LocalTarget:
     def __init__(
         self, pair: LocalRegionPair, data: DrillData, run_dir: Path, profiles: dict[str, DRProfile], plan: Plan,
-        graph: Graph, *, require_approval: bool = False,
+        graph: Graph, *, require_approval: bool = False, stack: StackModel | None = None,
     ):
         """`graph`: the secondary stack's, whose declarations the deploy steps build."""
         self.run_dir, self.profiles, self.require_approval = Path(run_dir), profiles, require_approval
-        self.local = LocalRun(pair, data, run_dir, plan, SecondaryDeclarations.from_graph(graph))
+        pipelines_dir = _pipelines_dir(stack)
+        self.local = LocalRun(pair, data, run_dir, plan, SecondaryDeclarations.from_graph(graph), pipelines_dir)
         # The stores this machine really runs, by component key (the service's stem).
         self.stores: dict[str, Any] = {"lake": LakeStore(self.local), "postgres": PostgresStore(self.local)}
+        if stack is not None and pipelines_dir is not None:  # Data Factory, by the local pipeline runner
+            self.stores["data_factory"] = DataFactoryStore(self.local, stack.graph.resources, pipelines_dir)
 
     def __call__(self, step: Step, context: StepContext) -> StepOutcome:
         if step.kind == StepKind.GATE:
@@ -65,4 +70,13 @@ class LocalTarget:
             return store.replay(recovered.get("watermark"))
         if step.kind == StepKind.VALIDATE:
             return store.validate(data_checks)
-        return {StepKind.DEPLOY: store.deploy, StepKind.REHYDRATE: store.rehydrate}[step.kind]()
+        # A store has the steps its component's chain has: a stateless one (Data Factory) deploys only.
+        return getattr(store, {StepKind.DEPLOY: "deploy", StepKind.REHYDRATE: "rehydrate"}[step.kind])()
+
+
+def _pipelines_dir(stack: StackModel | None) -> Path | None:
+    """The stack's Data Factory pipelines folder (dataFactory.pipelinesDir, relative to the project),
+    or None when the stack has no factory."""
+    if stack is None or not stack.config.enabled("dataFactory"):
+        return None
+    return stack.project_dir / stack.config.settings_of("dataFactory").pipelines_dir

@@ -89,7 +89,9 @@ def test_rendering_a_batch_is_deterministic_and_covers_every_zone(tmp_path):
     again = render_batch(SourceSystem(tmp_path, batch_size=40, seed=5).batch(1), devices)
     assert first == again  # re-ingesting rewrites identical bytes: same Content-MD5
     assert set(first) == set(ZONES)
-    assert first["raw"][0] == blob_name("raw", 1) == "events/batch-000001.jsonl"
+    # raw's file sits under the hour partition of its events, as the ingestion pipeline copies it from landing
+    assert first["raw"][0] == "events/2026/01/01/01/batch-000001.jsonl"
+    assert first["enriched"][0] == blob_name("enriched", 1) == "events/batch-000001.jsonl"
     assert first["curated"][0] == "daily/batch-000001.csv"
     assert first["presentation"][0] == "kpi/batch-000001.json"
     assert first["raw"][1].count(b"\n") == 40

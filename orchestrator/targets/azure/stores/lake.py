@@ -35,6 +35,7 @@ from azure.storage.blob import BlobSasPermissions, BlobServiceClient, UserDelega
 
 from components import naming
 from orchestrator.data.errors import azure_errors
+from orchestrator.data.event_time import iso_z
 from orchestrator.data.ingest import LakeSink
 from orchestrator.data.manifest import lake_facts
 from orchestrator.model import PermanentError
@@ -50,16 +51,6 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 def _utc_now() -> datetime:
     return datetime.now(UTC)
-
-
-def as_utc(value: datetime | str) -> datetime:
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def iso_z(value: datetime | str) -> str:
-    return as_utc(value).astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
 
 
 def blob_url(endpoint: str, container: str, name: str) -> str:

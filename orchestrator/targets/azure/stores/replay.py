@@ -1,8 +1,9 @@
 """Replay on Azure: re-run the platform's own ingestion pipeline over the event time a store is missing.
 
-Locally, replay re-ingests with drctl's ingestion code; on Azure the platform ingests with Data
-Factory, so replay runs the repository's `ingest_events` pipeline over an event-time window that
-starts at what the store's rehydrate step recovered, and polls the run until it ends:
+The platform ingests with Data Factory, so replay runs the repository's `ingest_events` pipeline
+over an event-time window that starts at what the store's rehydrate step recovered (the same window
+a local drill gives the local pipeline runner: orchestrator/data/event_time.py), and polls the run
+until it ends:
 https://learn.microsoft.com/rest/api/datafactory/pipelines/create-run
 https://learn.microsoft.com/rest/api/datafactory/pipeline-runs/get
 
@@ -22,17 +23,16 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from components.data_factory_triggers import INGEST_LOOKBACK_HOURS, INGEST_PIPELINE, WINDOW_END, WINDOW_START
+from components.data_factory_triggers import INGEST_PIPELINE, WINDOW_END, WINDOW_START
 from orchestrator.atomic import write_json_atomic
+from orchestrator.data.event_time import ReplayWindow, as_utc, hour_of, iso_z, replay_window
 from orchestrator.model import PermanentError, StepOutcome, TransientError
 from orchestrator.run.rundir import RunDir
 from orchestrator.targets.azure.errors import call, redact
-from orchestrator.targets.azure.stores.lake import as_utc, iso_z
 
 PIPELINE = INGEST_PIPELINE
 # Where the pipeline writes the hours it ingests: raw/events/yyyy/MM/dd/HH (pipelines/datasets/events_raw.json).
@@ -44,24 +44,6 @@ REPLAYED_BY_PIPELINE = {"lake": PIPELINE}
 # Pipeline run statuses: https://learn.microsoft.com/azure/data-factory/monitor-programmatically
 RUNNING = frozenset({"Queued", "InProgress", "Canceling"})
 ENDED_BADLY = frozenset({"Failed", "Cancelled"})
-
-
-@dataclass(frozen=True)
-class ReplayWindow:
-    """The event time a run ingests: [start's hour, end), ISO 8601 UTC."""
-
-    start: str
-    end: str
-
-    def parameters(self) -> dict[str, str]:
-        return {WINDOW_START: self.start, WINDOW_END: self.end}
-
-
-def replay_window(recovered: datetime | str, now: datetime) -> ReplayWindow:
-    if as_utc(now) <= as_utc(recovered):
-        raise PermanentError(f"the recovered data timestamp {iso_z(recovered)} is not before now ({iso_z(now)}): "
-                             "there is no event time to replay, and drctl will not guess one")
-    return ReplayWindow(iso_z(as_utc(recovered) - timedelta(hours=INGEST_LOOKBACK_HOURS)), iso_z(now))
 
 
 def run_pipeline(adf: Any, resource_group: str, factory: str, pipeline: str, parameters: dict[str, str], *,
@@ -117,8 +99,8 @@ def newest_event_hour(raw: Any, window: ReplayWindow) -> datetime | None:
 
     Walks raw/events/ down its year, month, day and hour folders, newest first, into those that can
     hold an hour of the window: a handful of listings, however long the window."""
-    first = _hour_of(as_utc(window.start))
-    last = _hour_of(as_utc(window.end) - timedelta(microseconds=1))  # the window's end is exclusive
+    first = hour_of(as_utc(window.start))
+    last = hour_of(as_utc(window.end) - timedelta(microseconds=1))  # the window's end is exclusive
     return _newest_under(raw, f"{RAW_EVENTS}/", first, last)
 
 
@@ -157,10 +139,6 @@ def _span(parts: list[str]) -> tuple[datetime, datetime] | None:
     else:
         end = start + timedelta(days=1 if len(parts) == 3 else 0, hours=1 if len(parts) == 4 else 0)
     return start, end - timedelta(hours=1)
-
-
-def _hour_of(moment: datetime) -> datetime:
-    return moment.replace(minute=0, second=0, microsecond=0)
 
 
 def replay_store(adf: Any, component: str, rehydrated: dict, *, resource_group: str, factory: str,

@@ -1,6 +1,7 @@
 """The lake on the local region pair's Azurite: deploy (a new instance, after the disaster), rehydrate
 from the geo copy's snapshots through drctl (the relay, as the secondary stack does on Azure: see
-region.py), validate, re-process recreated zones, replay, and the probe its checks run against."""
+region.py), validate, re-process recreated zones, replay (the repository's ingestion pipeline, run by
+the local pipeline runner), and the probe its checks run against."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from orchestrator.data.lake_generations import SOURCE, prune_to_generation, snap
 from orchestrator.data.lake_recovery import validate_lake
 from orchestrator.data.lake_relay import relay_lake
 from orchestrator.data.manifest import validated
-from orchestrator.data.replay import replay
+from orchestrator.data.pipeline_replay import replay_with_pipeline
 from orchestrator.model import StepOutcome
 from orchestrator.run.rundir import RunDir
 from orchestrator.targets.local.deploy import deploy_lake
@@ -84,4 +85,11 @@ class LakeStore:
         return outcome
 
     def replay(self, recovered: int | None) -> StepOutcome:
-        return self.run.replayed(replay(LakeSink(self.pair.secondary_lake()), self.run.source), recovered)
+        """What the platform does: `ingest_events` over the event time after the recovered watermark,
+        here run by the local pipeline runner (the factory runs it on Azure)."""
+        if self.run.pipelines_dir is None:
+            return StepOutcome(exercised=False, evidence={
+                "note": "declared, not exercised: the stack has no Data Factory, so no pipeline of the repository "
+                        "replays the lake"})
+        evidence = replay_with_pipeline(self.pair.secondary_lake(), self.run.source, self.run.pipelines_dir, recovered)
+        return self.run.replayed(evidence, recovered)

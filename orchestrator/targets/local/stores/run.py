@@ -1,6 +1,6 @@
 """What every local store shares during one drill: the region pair, the dataset, the run directory,
-what the program's graph declares for the secondary, the backup catalogue, and which backup
-generation the step being run restored."""
+what the program's graph declares for the secondary, the backup catalogue, the repository's pipeline
+definitions, and which backup generation the step being run restored."""
 
 from __future__ import annotations
 
@@ -24,8 +24,11 @@ from orchestrator.targets.local.region import LocalRegionPair
 
 class LocalRun:
     def __init__(self, pair: LocalRegionPair, data: DrillData, run_dir: Path, plan: Plan,
-                 declared: SecondaryDeclarations) -> None:
+                 declared: SecondaryDeclarations, pipelines_dir: Path | None = None) -> None:
         self.pair, self.data, self.run_dir, self.declared = pair, data, Path(run_dir), declared
+        # The repository's Data Factory definitions, which the local pipeline runner runs; None when
+        # the stack has no factory (then no pipeline of the repository replays the lake).
+        self.pipelines_dir = pipelines_dir
         self.source = data.source()
         # The zone policies as the plan has them: a zone with a re-processing step is not copied.
         self.recreated = [zone for zone in (zone_of(step) for step in plan.steps) if zone]

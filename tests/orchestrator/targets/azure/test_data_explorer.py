@@ -134,7 +134,7 @@ def test_replay_leaves_the_rpo_unknown_when_the_lake_replay_measured_none(lake, 
 
 
 def test_throttled_files_are_resubmitted_and_in_flight_ingestions_are_bounded(lake, tmp_path):
-    files = [f"raw/events/batch-{k:06d}.jsonl" for k in range(BATCHES)]
+    files = [f"raw/events/2026/01/01/{k:02d}/batch-{k:06d}.jsonl" for k in range(BATCHES)]  # an hour a batch
     double = KustoDouble(lake["credential"], throttle_once={files[1]})
     client = KustoClient(CLUSTER_URI, FakeCredential(), transport=double.transport(), retry_total=0)
     in_lake = explorer.lake_event_files(lake["server"].service_client(LAKE))
@@ -144,14 +144,14 @@ def test_throttled_files_are_resubmitted_and_in_flight_ingestions_are_bounded(la
 
 
 def test_a_file_the_cluster_cannot_ingest_fails_the_step_naming_it(lake, tmp_path):
-    double = KustoDouble(lake["credential"], fail={"raw/events/batch-000002.jsonl"})
+    double = KustoDouble(lake["credential"], fail={"raw/events/2026/01/01/02/batch-000002.jsonl"})
     steps = steps_for(lake, double, tmp_path)
     with pytest.raises(PermanentError, match=r"batch-000002") as caught:
         run(steps, StepKind.REHYDRATE, Context(tmp_path))
     assert caught.value.evidence["failed"][0]["state"] == "Failed"
     assert "Mapping error" in caught.value.evidence["failed"][0]["status"]
     # ...and validation says which file the table lacks.
-    with pytest.raises(PermanentError, match=r"not ingested, first raw/events/batch-000002.jsonl"):
+    with pytest.raises(PermanentError, match=r"not ingested, first raw/events/2026/01/01/02/batch-000002.jsonl"):
         run(steps, StepKind.VALIDATE, Context(tmp_path))
 
 
