@@ -16,7 +16,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from smoke_tests.check import AZURE, SPEC_EXAMPLES, TRANSPORT_DOUBLE, PermanentError, smoke
+from smoke_tests.check import (
+    AZURE,
+    LOCAL_AND_AZURE,
+    LOCAL_SERVER,
+    SPEC_EXAMPLES,
+    TRANSPORT_DOUBLE,
+    PermanentError,
+    smoke,
+)
 from smoke_tests.probe import ServiceProbe, provisioned
 
 COMPONENT = "data_factory"
@@ -102,7 +110,11 @@ def activity_differences(want: list[dict[str, Any]], got: list[dict[str, Any]]) 
     return found
 
 
-def pipeline_parity(probe: ServiceProbe) -> dict:
+def pipeline_parity(probe: Any) -> dict:
+    if not isinstance(probe, ServiceProbe):  # a local drill: the local pipeline runner's probe
+        from orchestrator.targets.local.stores import data_factory as local
+
+        return local.pipeline_parity(probe)
     wanted = repository_pipelines(probe)
     adf, group, factory = _factory(probe)
     listed = probe.call(f"data factory {factory}: list pipelines",
@@ -121,7 +133,11 @@ def pipeline_parity(probe: ServiceProbe) -> dict:
     return evidence
 
 
-def smoke_pipeline_run(probe: ServiceProbe) -> dict:
+def smoke_pipeline_run(probe: Any) -> dict:
+    if not isinstance(probe, ServiceProbe):  # a local drill: run by the local pipeline runner, not a factory
+        from orchestrator.targets.local.stores import data_factory as local
+
+        return local.smoke_pipeline_run(probe)
     from orchestrator.targets.azure.stores.replay import run_pipeline
 
     folder = pipelines_folder(probe)
@@ -133,12 +149,16 @@ def smoke_pipeline_run(probe: ServiceProbe) -> dict:
                         timeout_s=SMOKE_TIMEOUT_S)
 
 
+# Locally these run against the repository's pipelines run by the local pipeline runner on Azurite.
+LOCAL_RUNNER = LOCAL_SERVER + " (the local pipeline runner on Azurite)"
+
 CHECKS = (
     smoke(COMPONENT, "factory-provisioned", factory_provisioned, AZURE, plane="management",
           tested_against=SPEC_EXAMPLES),
-    smoke(COMPONENT, "pipeline-parity", pipeline_parity, AZURE, plane="management",
+    smoke(COMPONENT, "pipeline-parity", pipeline_parity, LOCAL_AND_AZURE, plane="management",
           tested_against=TRANSPORT_DOUBLE + "Pipelines_ListByFactory answering with the repository's own "
-                                            "pipeline files: the specs kept here have no example of it"),
-    smoke(COMPONENT, "smoke-pipeline-run", smoke_pipeline_run, AZURE, plane="management",
-          tested_against=SPEC_EXAMPLES),
+                                            "pipeline files: the specs kept here have no example of it; "
+                                            + LOCAL_RUNNER),
+    smoke(COMPONENT, "smoke-pipeline-run", smoke_pipeline_run, LOCAL_AND_AZURE, plane="management",
+          tested_against=SPEC_EXAMPLES + "; " + LOCAL_RUNNER),
 )

@@ -106,15 +106,19 @@ def component_counts(outcome: str, components: list[dict[str, Any]]) -> dict[str
 
 
 def component_status(steps: list[StepRecord]) -> str:
-    """recovered: every step succeeded and at least one was exercised (drctl did the work and its
-    checks passed); failed: a step failed; not_exercised: its steps succeeded only as declared (no
-    implementation on this target ran them); incomplete: the run stopped before its steps ended."""
+    """recovered: every step succeeded, and its checks ran (each smoke and validate step exercised):
+    drctl did the work and proved it; failed: a step failed; not_exercised: its steps succeeded,
+    but some of its checks only as declared (a deploy that ran proves nothing until its checks
+    run); incomplete: the run stopped before its steps ended."""
     states = {s.state for s in steps}
     if "failed" in states:
         return FAILED
     if states != {"succeeded"}:
         return INCOMPLETE
-    return RECOVERED if any(s.exercised for s in steps) else NOT_EXERCISED
+    checked = [s for s in steps if s.kind in (StepKind.SMOKE, StepKind.VALIDATE)]
+    if any(s.exercised for s in steps) and all(s.exercised for s in checked):
+        return RECOVERED
+    return NOT_EXERCISED
 
 
 def component_reports(records: list[StepRecord], profiles: dict[str, DRProfile]) -> list[dict[str, Any]]:

@@ -17,6 +17,10 @@ def step(kind: StepKind, state: str = "succeeded", exercised: bool = True) -> St
     ([step(StepKind.DEPLOY), step(StepKind.SMOKE)], "recovered"),
     ([step(StepKind.DEPLOY, exercised=False), step(StepKind.SMOKE, exercised=False)], "not_exercised"),
     ([step(StepKind.DEPLOY, exercised=False), step(StepKind.SMOKE)], "recovered"),  # its checks ran
+    # Deployed, but its checks did not run (a smoke step with nothing to run against): not proven.
+    ([step(StepKind.DEPLOY), step(StepKind.SMOKE, exercised=False)], "not_exercised"),
+    ([step(StepKind.DEPLOY), step(StepKind.REHYDRATE), step(StepKind.VALIDATE, exercised=False),
+      step(StepKind.SMOKE)], "not_exercised"),
     ([step(StepKind.DEPLOY), step(StepKind.SMOKE, "failed")], "failed"),
     ([step(StepKind.DEPLOY, exercised=False), step(StepKind.SMOKE, "failed", exercised=False)], "failed"),
     ([step(StepKind.DEPLOY), step(StepKind.SMOKE, "pending")], "incomplete"),
