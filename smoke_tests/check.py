@@ -48,6 +48,8 @@ class CheckKind(StrEnum):
 
 
 Plane = Literal["data", "management", "public"]
+# Where a smoke check's result goes in a step's evidence, by the plane it calls (Check.plane).
+PLANE_KEYS = {"data": "data_plane", "management": "management_checks", "public": "public_checks"}
 
 
 class Target(StrEnum):

@@ -42,7 +42,7 @@ from orchestrator.targets.azure.stores import factory_endpoints, factory_trigger
 from orchestrator.targets.azure.stores import replay as adf_replay
 from orchestrator.targets.azure.stores.lake import aad_blob_service
 from orchestrator.targets.azure.stores.management import ApiVersions, check_provisioning, is_arm_id
-from smoke_tests.check import Check, Target
+from smoke_tests.check import PLANE_KEYS, Check, Target
 from smoke_tests.sql_database import database_online
 
 if TYPE_CHECKING:
@@ -53,8 +53,6 @@ if TYPE_CHECKING:
 NOT_YET = "declared, not exercised on Azure: drctl has no Azure implementation of this step yet"
 REPLAY_NOT_YET = ("declared, not exercised on Azure: replay re-runs the platform's ingestion (a Data Factory "
                   "pipeline) from the store's recovered data timestamp, and here there is none to run")
-# Where a smoke check's result goes in the step's evidence, by the plane it calls (Check.plane).
-PLANE_KEYS = {"data": "data_plane", "management": "management_checks", "public": "public_checks"}
 PG_NO_MANIFEST = "validation skipped: no manifest"
 PG_NO_MANIFEST_WHY = ("nothing on Azure records the primary's per-table facts at the geo-restore's point: Azure "
                       "picks it (the last geo-replicated backup) while restoring, when the primary may be gone")

@@ -10,7 +10,7 @@ from typing import Any
 
 from components.profile import DRProfile
 from orchestrator.model import PermanentError, StepOutcome
-from smoke_tests.check import Target
+from smoke_tests.check import PLANE_KEYS, Check, Target
 
 NOT_EXERCISED = "declared, not exercised locally: no local emulator for this service"
 
@@ -27,8 +27,20 @@ def run_smoke(profile: DRProfile, probe: Callable[[], Any],
             assert check.function is not None
             results[check.name] = check.function(probe())
     # One check: its result is the evidence, as the smoke test reports it; several: one entry each.
-    evidence = next(iter(results.values())) if len(results) == 1 else {"data_plane": results}
+    evidence: dict[str, Any] = (dict(next(iter(results.values()))) if len(results) == 1
+                                else _by_plane(checks, results))
+    skipped = [check.name for check in profile.smoke_checks if check.name not in results]
+    if skipped:  # declared, with nothing here to run them against (a factory's provisioning state)
+        evidence["not_exercised"] = skipped
     failed = [c["check"] for result in results.values() for c in result["checks"] if not c["ok"]]
     if failed:
         raise PermanentError("smoke test failed: " + ", ".join(failed), evidence)
     return StepOutcome(evidence=evidence)
+
+
+def _by_plane(checks: list[Check], results: dict[str, dict]) -> dict[str, dict]:
+    """Each result under the plane its check calls, as on Azure (data_plane, management_checks, ...)."""
+    grouped: dict[str, dict] = {}
+    for check in checks:
+        grouped.setdefault(PLANE_KEYS[check.plane], {})[check.name] = results[check.name]
+    return grouped
