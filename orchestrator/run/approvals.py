@@ -28,7 +28,10 @@ def recorded_approval(run_dir: Path, step_id: str) -> StepOutcome:
                                  "auto_approved": False})
 
 
-def auto_approval(who: str, why: str) -> StepOutcome:
-    """An unattended run's gate: approved by drctl itself, and the evidence says so."""
+def auto_approval(who: str, why: str, component: str = "platform") -> StepOutcome:
+    """An unattended run's gate: approved by drctl itself, and the evidence says so. A service's own
+    gate (a person confirming a SaaS service is available) is then not exercised: nobody confirmed
+    it, so it cannot count towards that service being recovered."""
     return StepOutcome(outputs={"approved_by": who, "approved_at": utc_now()},
-                       evidence={"approval": f"auto-approved: {why}", "auto_approved": True})
+                       evidence={"approval": f"auto-approved: {why}", "auto_approved": True},
+                       exercised=component == "platform")

@@ -148,12 +148,13 @@ class _GateApprover:
 
     def __call__(self, step: Step, context: StepContext) -> StepOutcome:
         from orchestrator.model import StepKind, StepOutcome
-        from orchestrator.run.rundir import utc_now
         from orchestrator.targets.azure.target import NOT_EXERCISED
 
         if step.kind == StepKind.GATE:
-            return StepOutcome(outputs={"approved_by": "drctl rehearse (unattended)", "approved_at": utc_now()},
-                               evidence={"approval": "auto-approved: a rehearsal records its gates as approved"})
+            from orchestrator.run.approvals import auto_approval
+
+            return auto_approval("drctl rehearse (unattended)", "a rehearsal records its gates as approved",
+                                 step.component)
         if self.inner is None:
             return StepOutcome(exercised=False, evidence={"note": NOT_EXERCISED})
         return self.inner(step, context)

@@ -46,6 +46,9 @@ def test_a_gate_waits_for_a_recorded_approval_and_an_unattended_one_says_it_was_
     assert outcome.outputs["approved_by"] == "Ada" and outcome.evidence["auto_approved"] is False
     auto = auto_approval("drctl (local drill)", "unattended")
     assert auto.evidence == {"approval": "auto-approved: unattended", "auto_approved": True}
+    # The platform's gate is drctl's to record; a service's own gate (a person confirming a SaaS
+    # service) auto-approved proves nothing about that service: not exercised.
+    assert auto.exercised and not auto_approval("drctl", "unattended", "dataverse").exercised
 
 
 def drctl(*args: str) -> subprocess.CompletedProcess:

@@ -50,7 +50,7 @@ class LocalTarget:
             if self.require_approval:  # --require-approval: a person signs off, as on the day
                 return recorded_approval(self.run_dir, step.id)
             return auto_approval("drctl (local drill)", "an unattended local drill records its gates as approved "
-                                 "(drctl drill --require-approval makes it wait for drctl approve)")
+                                 "(drctl drill --require-approval makes it wait for drctl approve)", step.component)
         if step.kind == StepKind.HANDOVER:
             return StepOutcome(outputs={"handover_at": utc_now()}, evidence={"handover": "platform handed over"})
         profile, store = self.profiles.get(step.component), self.stores.get(step.component)
