@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
+from azurite_support import azurite_in_tempdir
 
 from orchestrator.data.event_time import RAW_EVENTS, replay_window
 from orchestrator.data.ingest import ZONES, LakeSink, ingest_batches
@@ -28,7 +28,7 @@ from orchestrator.model import PermanentError
 from orchestrator.pipelines.definitions import load_definitions
 from orchestrator.pipelines.errors import PipelineError, Unsupported
 from orchestrator.pipelines.runner import PipelineRunner
-from orchestrator.targets.local.servers.azurite import AzuriteServer, azurite_binary, generate_account_key
+from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 
 pytestmark = pytest.mark.integration
 
@@ -39,20 +39,11 @@ RECOVERED, LATEST = 5, 8  # batches 6..8 (the last 45 minutes) are what replay m
 
 @pytest.fixture(scope="module")
 def azurite():
-    try:
-        azurite_binary()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-    workdir = Path(tempfile.mkdtemp(prefix="drctl-runner-"))
-    server = AzuriteServer(workdir / "azurite", {ACCOUNT: generate_account_key()})
-    try:
-        server.start()
+    make = lambda workdir: AzuriteServer(workdir / "azurite", {ACCOUNT: generate_account_key()})  # noqa: E731
+    with azurite_in_tempdir("drctl-runner-", make) as (server, workdir):
         source = SourceSystem(workdir / "source", batch_size=20, seed=3, interval_s=900)
         source.produce(LATEST + 1)
         yield server, source
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture

@@ -7,11 +7,10 @@ run through AzureDataSteps as `drctl failover` runs them.
 
 from __future__ import annotations
 
-import shutil
-import tempfile
 from pathlib import Path
 
 import pytest
+from azurite_support import azurite_in_tempdir
 
 from orchestrator.data.ingest import LakeSink
 from orchestrator.data.replay import catch_up
@@ -22,7 +21,7 @@ from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.data_steps import AzureDataSteps
 from orchestrator.targets.azure.stores import data_explorer as explorer
 from orchestrator.targets.azure.stores.kusto import KustoClient, first_table, quoted
-from orchestrator.targets.local.servers.azurite import AzuriteServer, azurite_binary, generate_account_key
+from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 from stacks.config import load_stack_config
 from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route
 from tests.kusto_double import KustoDouble
@@ -34,22 +33,13 @@ BATCHES = 4
 
 @pytest.fixture(scope="module")
 def lake():
-    try:
-        azurite_binary()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-    workdir = Path(tempfile.mkdtemp(prefix="drctl-explorer-"))
-    server = AzuriteServer(workdir / "azurite", {LAKE: generate_account_key()})
-    try:
-        server.start()
+    make = lambda workdir: AzuriteServer(workdir / "azurite", {LAKE: generate_account_key()})  # noqa: E731
+    with azurite_in_tempdir("drctl-explorer-", make) as (server, workdir):
         source = SourceSystem(workdir / "source", batch_size=15, seed=11, interval_s=3600)
         source.produce(BATCHES)
         catch_up([LakeSink(server.service_client(LAKE))], source)
         yield {"server": server, "source": source,
                "credential": {"account_name": LAKE, "account_key": server.account_key(LAKE)}}
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 class Context:

@@ -11,12 +11,11 @@ from __future__ import annotations
 import copy
 import dataclasses
 import json
-import shutil
-import tempfile
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from azurite_support import azurite_in_tempdir
 
 from components import naming
 from components.data_factory_network import MANAGED_VNET
@@ -33,7 +32,7 @@ from orchestrator.targets.azure.stores.replay import (
     replay_window,
     run_pipeline,
 )
-from orchestrator.targets.local.servers.azurite import AzuriteServer, azurite_binary, generate_account_key
+from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 from stacks.config import load_stack_config
 from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route, example, example_body
 
@@ -189,18 +188,9 @@ def test_a_missing_pipeline_is_permanent_with_the_service_code():
 # -- the replay step of AzureDataSteps --------------------------------------------------------------
 @pytest.fixture(scope="module")
 def azurite():
-    try:
-        azurite_binary()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-    workdir = Path(tempfile.mkdtemp(prefix="drctl-replay-"))
-    server = AzuriteServer(workdir / "azurite", {LAKE: generate_account_key()})
-    try:
-        server.start()
+    make = lambda workdir: AzuriteServer(workdir / "azurite", {LAKE: generate_account_key()})  # noqa: E731
+    with azurite_in_tempdir("drctl-replay-", make) as (server, _):
         yield server
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture
