@@ -549,8 +549,10 @@ def test_every_component_has_a_consistent_profile():
     assert [c.name for c in profile_by_key("lake").data_checks] == ["container-counts", "bytes", "content-md5"]
     assert profile_by_key("postgres").recovery_action is RecoveryAction.GEO_RESTORE
     assert profile_by_key("event_hubs").recovery_action is RecoveryAction.REDEPLOY
-    # The drill's emulators: Azurite for the lake, embedded PostgreSQL; nothing else runs locally.
-    assert {p.key for p in profiles.values() if any("local" in c.runs_on for c in p.checks)} == {"lake", "postgres"}
+    # The drill's local servers: Azurite for the lake, embedded PostgreSQL, the local pipeline runner
+    # for Data Factory; nothing else of the core runs locally.
+    assert {p.key for p in profiles.values() if any("local" in c.runs_on for c in p.checks)} == \
+        {"lake", "postgres", "data_factory"}
     assert profile_by_key("connectivity").estimates.deploy >= 600  # Azure Firewall alone is ~10 min
 
 
