@@ -112,8 +112,10 @@ def test_the_lake_gets_what_the_secondary_served_from_its_system_date_on(tmp_pat
                                "recovered_data_timestamp": iso(served.window(5)[1])}
     evidence = outcome.evidence
     assert evidence["source_account"] == SECONDARY and evidence["dest_account"] == PRIMARY
-    assert evidence["copied"] == 3 * 4 + 1  # batches 3..5 in each zone, and the newer watermark record
-    assert evidence["skipped"] == 3 * 4 + 1  # batches 0..2 and the reference data were there already
+    # Batches 3..5 in each zone, their landing files in raw (where producers drop them for the
+    # ingestion pipeline), and the newer watermark record.
+    assert evidence["copied"] == 3 * 4 + 3 + 1
+    assert evidence["skipped"] == 3 * 4 + 3 + 1  # batches 0..2 (and their landing files), the reference data
     assert evidence["zones_copied"] == ["raw", "enriched", "curated", "presentation"]
     ours = lake["requests"][sent:]
     assert {scheme for _, scheme, _ in ours} == {"Bearer"}  # no account key on the fallback's path
