@@ -28,7 +28,8 @@ def run_smoke(profile: DRProfile, probe: Callable[[], Any],
             results[check.name] = check.function(probe())
     # One check: its result is the evidence, as the smoke test reports it; several: one entry each.
     evidence = next(iter(results.values())) if len(results) == 1 else {"data_plane": results}
-    failed = [c["check"] for result in results.values() for c in result["checks"] if not c["ok"]]
+    # Checks of the ServiceProbe kind return their evidence and raise when they fail: no "checks" list.
+    failed = [c["check"] for result in results.values() for c in result.get("checks", ()) if not c["ok"]]
     if failed:
         raise PermanentError("smoke test failed: " + ", ".join(failed), evidence)
     return StepOutcome(evidence=evidence)
