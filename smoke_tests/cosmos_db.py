@@ -1,5 +1,7 @@
-"""Azure Cosmos DB's checks, on Azure, with azure-cosmos's CosmosClient at the account's
-`documentEndpoint` (from its ARM GET) signed in with drctl's credential (the account has local auth off):
+"""Azure Cosmos DB's checks, with azure-cosmos's CosmosClient at the account's `documentEndpoint` (from
+its ARM GET) signed in with drctl's credential (the account has local auth off). They run on Azure, and
+on a local drill's region pair (orchestrator/targets/local/stores/cosmos.py), whose probe answers the
+ARM GET from the local account's region list and points the client at its write region's server:
 
 - smoke `account-read`: ARM says the account Succeeded, the data plane answers its account read (its
   writable and readable regions) and lists the databases, the stack's database among them;
@@ -22,7 +24,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from smoke_tests.check import AZURE, LOCAL_SERVER, TRANSPORT_DOUBLE, PermanentError, data, smoke
+from smoke_tests.check import LOCAL_AND_AZURE, LOCAL_SERVER, TRANSPORT_DOUBLE, PermanentError, data, smoke
 from smoke_tests.probe import ServiceProbe
 
 COMPONENT = "cosmos_db"
@@ -167,8 +169,8 @@ def _iso(ts: Any) -> str | None:
 
 
 CHECKS = (
-    smoke(COMPONENT, "account-read", account_read, AZURE, tested_against=ARM_AND_DATA_PLANE),
-    smoke(COMPONENT, "canary-upsert-read", canary_upsert_read, AZURE, tested_against=DATA_PLANE),
-    data(COMPONENT, "document-count", document_count, AZURE, tested_against=DATA_PLANE),
-    data(COMPONENT, "max-ts-watermark", max_ts_watermark, AZURE, tested_against=DATA_PLANE),
+    smoke(COMPONENT, "account-read", account_read, LOCAL_AND_AZURE, tested_against=ARM_AND_DATA_PLANE),
+    smoke(COMPONENT, "canary-upsert-read", canary_upsert_read, LOCAL_AND_AZURE, tested_against=DATA_PLANE),
+    data(COMPONENT, "document-count", document_count, LOCAL_AND_AZURE, tested_against=DATA_PLANE),
+    data(COMPONENT, "max-ts-watermark", max_ts_watermark, LOCAL_AND_AZURE, tested_against=DATA_PLANE),
 )

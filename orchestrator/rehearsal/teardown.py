@@ -20,6 +20,7 @@ def stop_emulators(local_dir: Path) -> list[dict[str, Any]]:
     """Stop every emulator still serving a data directory under `local_dir` (pid, start time and
     command line must all match its record, as for a resumed drill: never somebody else's process)."""
     from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
+    from orchestrator.targets.local.servers.cosmos import CosmosServer
     from orchestrator.targets.local.servers.postgres import PostgresServer
 
     stopped = []
@@ -30,6 +31,8 @@ def stop_emulators(local_dir: Path) -> list[dict[str, Any]]:
             server: Any = AzuriteServer(data_dir, {"leftover": generate_account_key()})
         elif kind == "postgres":
             server = PostgresServer(data_dir)
+        elif kind == "cosmos":
+            server = CosmosServer(data_dir)
         else:
             continue
         for pid in server.stop_orphans():

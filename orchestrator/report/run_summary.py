@@ -67,10 +67,14 @@ def measured_rpo(records: list[StepRecord]) -> dict[str, float | None]:
 
     After-replay is only known when every rehydrated store has replayed; until then it is None."""
     # Only the stores' replay steps measure RPO (a zone's re-processing step is a replay too).
-    replays = [r.outputs for r in records if r.kind == StepKind.REPLAY and r.state == "succeeded" and r.exercised
-               and r.outputs and "rpo_before_replay_s" in r.outputs]
-    rehydrated = [r for r in records if r.kind == StepKind.REHYDRATE and r.exercised]
-    complete = bool(replays) and len(replays) == len(rehydrated)
+    replayed = [r for r in records if r.kind == StepKind.REPLAY and r.state == "succeeded" and r.exercised
+                and r.outputs and "rpo_before_replay_s" in r.outputs]
+    replays = [r.outputs or {} for r in replayed]
+    # The stores whose recovery was exercised: by their rehydrate step, or by their deploy step where a
+    # service failover recovers the data there (Cosmos DB's has no rehydrate step).
+    recovered = {r.component for r in records if r.exercised and (r.kind == StepKind.REHYDRATE or (
+        r.kind == StepKind.DEPLOY and "recovered_data_timestamp" in (r.outputs or {})))}
+    complete = bool(replays) and recovered <= {r.component for r in replayed}
     return {
         "rpo_s_before_replay": max((o["rpo_before_replay_s"] for o in replays), default=None),
         "rpo_s_after_replay": max(o["rpo_after_replay_s"] for o in replays) if complete else None,

@@ -28,11 +28,14 @@ from orchestrator.run.remote.store import RunStateStore
 from orchestrator.run.rundir import RunDir
 from orchestrator.run.session import RunSession
 from orchestrator.stack import StackModel
+from orchestrator.targets.local.cosmos import RESUME_REFUSED, CosmosSpec, cosmos_spec
 from orchestrator.targets.local.declared import lake_account_name
 from orchestrator.targets.local.kept import keep_secondary
 from orchestrator.targets.local.prelude import DrillData, reset_local_data, run_prelude
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.runner import LocalTarget
+from orchestrator.targets.local.servers.cosmos import MISSING as COSMOS_MISSING
+from orchestrator.targets.local.servers.cosmos import package_dir as cosmos_package
 
 if TYPE_CHECKING:
     from orchestrator.program.capture import Graph
@@ -83,6 +86,11 @@ def run_local_drill(
         "secondary_account": _lake_account(stack.graph),
         "targets": {"rto_s": plan.rto_target_s, "rpo_s": plan.rpo_target_s},
     }
+    cosmos = cosmos_spec(stack, primary)
+    if cosmos is not None and cosmos_package() is None:
+        progress_line(f"cosmos_db is declared only in this drill: {COSMOS_MISSING}")
+    elif cosmos is not None:  # in run.json: the account the prelude stages and the failover moves
+        run["cosmos"] = cosmos.to_json()
     if inject_faults is not None:  # in run.json, so `drctl resume` injects the same way
         run["faults"] = inject_faults.to_json()
     if corrupt_latest_backup:  # in run.json: a prelude staged again on resume damages the same way
@@ -110,6 +118,8 @@ def resume_run(stack: StackModel, run_dir: Path, *, workers: int, state: RunStat
                        "removes what an interrupted one left)")
     resumed = RunDir(Path(run_dir).resolve())
     _check_resumable(resumed, run)  # before anything is started or written
+    if run.get("cosmos") and resumed.prelude_json.exists():
+        _refuse_cosmos_resume(Path(run["local_dir"]))
     session = RunSession.resume(resumed, run, lease=lease, state=state)
     return _drive(session, stack, primary, workers, fresh=False)
 
@@ -134,13 +144,24 @@ def _check_resumable(run_dir: RunDir, run: dict[str, Any]) -> None:
             raise BadInput(f"RUN: {run_dir.journal} was written for another plan than {RunDir.PLAN}")
 
 
+def _refuse_cosmos_resume(local_dir: Path) -> None:
+    """A drill with Cosmos DB past its prelude is not resumed (targets/local/cosmos.py): the servers its
+    drctl left running (pid, start time and command line all ours) are stopped, so none outlives it."""
+    from orchestrator.rehearsal.teardown import stop_emulators
+
+    stopped = stop_emulators(local_dir) if local_dir.is_dir() else []
+    raise BadInput(f"RUN: {RESUME_REFUSED}" + (f"; the {len(stopped)} server(s) it left running were stopped"
+                                               if stopped else "") + f"; its emulators' data is in {local_dir}")
+
+
 def _drive(session: RunSession, stack: StackModel, primary: StackModel | None, workers: int,
            fresh: bool) -> dict[str, Any]:
     run_dir, run = session.run_dir, session.run
     plan = plan_from_json(run_dir.read_json(run_dir.plan_json))
     injector = faults.start(run_dir.path, run)  # None unless the run was started with --inject-faults
     data = DrillData(local_dir=Path(run["local_dir"]), database=run["database"], scale=int(run["scale"]))
-    pair = LocalRegionPair(data.local_dir, run["primary_account"], run["secondary_account"])
+    pair = LocalRegionPair(data.local_dir, run["primary_account"], run["secondary_account"],
+                           cosmos=CosmosSpec.from_json(run.get("cosmos")))
     for key in pair.account_keys():
         REDACTOR.add_secret(key)
     with _stopped_on_exit(pair):

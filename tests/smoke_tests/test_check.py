@@ -114,5 +114,5 @@ def test_what_runs_today_is_exactly_what_has_an_implementation():
     }
     local = {(check.component, check.name) for spec in SERVICES for check in spec.profile.checks
              if check.runs_on_target(Target.LOCAL)}
-    assert {component for component, _ in local} == {"lake", "postgres", "data_factory"}
+    assert {component for component, _ in local} == {"lake", "postgres", "data_factory", "cosmos_db"}
     assert data("x", "y").kind == CheckKind.DATA

@@ -1,7 +1,7 @@
 """Cosmos DB's checks. The account's ARM GET replays the specs' CosmosDBDatabaseAccountGet example
 through the real ARM client; the data plane is azure-cosmos's CosmosClient, each test run twice: against
-a Cosmos DB SQL API server on loopback (cosmos_server.py: @vercel/cosmosdb-server, skipped where it is
-not installed), and against a thin double of the Cosmos REST API at the transport (cosmos_double.py),
+a Cosmos DB SQL API server on loopback (cosmos_server.py: drctl's own launcher of @vercel/cosmosdb-server,
+skipped where it is not installed), and against a thin double of the Cosmos REST API at the transport (cosmos_double.py),
 since the specs have no data-plane payloads."""
 
 from __future__ import annotations
@@ -195,9 +195,9 @@ def test_the_local_server_is_reached_over_verified_tls(local_server, tmp_path):
     from azure.core.exceptions import ServiceRequestError
     from azure.cosmos import CosmosClient
 
-    from tests.smoke_tests.cosmos_server import _certificate
+    from orchestrator.targets.local.servers.cosmos import write_certificate
 
-    other_ca = _certificate(tmp_path)[1]
+    other_ca = write_certificate(tmp_path)[1]
     kwargs = {**local_server.client_kwargs(), "connection_verify": str(other_ca)}
     with pytest.raises(ServiceRequestError, match="CERTIFICATE_VERIFY_FAILED"):
         CosmosClient(local_server.endpoint, credential=FakeCredential(), **kwargs)

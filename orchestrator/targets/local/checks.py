@@ -32,7 +32,8 @@ def run_smoke(profile: DRProfile, probe: Callable[[], Any],
     skipped = [check.name for check in profile.smoke_checks if check.name not in results]
     if skipped:  # declared, with nothing here to run them against (a factory's provisioning state)
         evidence["not_exercised"] = skipped
-    failed = [c["check"] for result in results.values() for c in result["checks"] if not c["ok"]]
+    # Checks of the ServiceProbe kind return their evidence and raise when they fail: no "checks" list.
+    failed = [c["check"] for result in results.values() for c in result.get("checks", ()) if not c["ok"]]
     if failed:
         raise PermanentError("smoke test failed: " + ", ".join(failed), evidence)
     return StepOutcome(evidence=evidence)

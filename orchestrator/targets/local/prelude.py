@@ -32,6 +32,7 @@ from orchestrator.data.lake_generations import backup_lake_generation
 from orchestrator.data.replay import catch_up, data_end
 from orchestrator.data.source import SourceSystem, iso
 from orchestrator.run.rundir import RunDir, utc_now
+from orchestrator.targets.local.cosmos_prelude import stage_cosmos
 from orchestrator.targets.local.region import LocalRegionPair
 
 BATCH_SIZE = 100
@@ -106,6 +107,7 @@ def run_prelude(
     source.produce(BATCHES_AFTER_BACKUP)
     say(f"ingesting {BATCHES_AFTER_BACKUP} more batches after the backup (the delta replay must recover)")
     catch_up([lake, tables], source)
+    stage_cosmos(pair, source, run_dir, say)  # where the stack has Cosmos DB: its two regions, replicated
 
     say("disaster: stopping the primary region")
     pair.stop_primary(abrupt=True)

@@ -23,6 +23,9 @@ the deploy, as the RA-GRS endpoint does (a restart of its instance would take it
 
 Symmetrically, the secondary account's geo copy lives in the primary region's Azurite: the
 fallback copies from it server-side once the primary is back.
+
+Where the stack has Cosmos DB, the pair also holds its account's two regions (targets/local/cosmos.py):
+the write region stops with the primary; the read region, like the geo copy, runs from the prelude on.
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from pathlib import Path
 from azure.storage.blob import BlobServiceClient
 
 from orchestrator.atomic import write_atomic
+from orchestrator.targets.local.cosmos import CosmosSpec, LocalCosmosAccount
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 from orchestrator.targets.local.servers.postgres import PostgresServer
 from orchestrator.targets.local.servers.processes import ManagedServer, read_state
@@ -66,7 +70,7 @@ class LocalRegionPair:
     on construction or on `with`; leaving the `with` block stops everything this object started."""
 
     def __init__(self, workdir: str | os.PathLike, primary_account: str = "lakeprimary",
-                 secondary_account: str = "lakesecondary") -> None:
+                 secondary_account: str = "lakesecondary", cosmos: CosmosSpec | None = None) -> None:
         if primary_account == secondary_account:
             raise ValueError("the primary and secondary accounts must differ")
         self.workdir = Path(workdir).resolve()
@@ -85,11 +89,13 @@ class LocalRegionPair:
         self.secondary_postgres = PostgresServer(self.workdir / "secondary" / "postgres")
         self.backup_dir = self.workdir / "backup"
         self.backup_dir.mkdir(exist_ok=True)
+        self.cosmos = LocalCosmosAccount(self.workdir, cosmos) if cosmos is not None else None
 
     def servers(self) -> dict[str, ManagedServer]:
         return {"primary.azurite": self.primary_azurite, "primary.postgres": self.primary_postgres,
                 "geo.azurite": self.geo_azurite,
-                "secondary.azurite": self.secondary_azurite, "secondary.postgres": self.secondary_postgres}
+                "secondary.azurite": self.secondary_azurite, "secondary.postgres": self.secondary_postgres,
+                **(self.cosmos.servers() if self.cosmos is not None else {})}
 
     # -- lifecycle -----------------------------------------------------------------------------
     def start_primary(self) -> None:
@@ -112,6 +118,8 @@ class LocalRegionPair:
         Storage, which is durable, would still hold when the region returns (the fallback)."""
         self.primary_azurite.stop()
         self.primary_postgres.stop(abrupt=abrupt)
+        if self.cosmos is not None:
+            self.cosmos.primary.stop(abrupt=abrupt)
 
     def stop_secondary(self) -> None:
         self.secondary_azurite.stop()
@@ -144,6 +152,8 @@ class LocalRegionPair:
         self.stop_primary()
         self.stop_secondary()
         self.geo_azurite.stop()
+        if self.cosmos is not None:
+            self.cosmos.stop()
 
     def __enter__(self) -> LocalRegionPair:
         return self

@@ -21,6 +21,7 @@ from orchestrator.targets.local.checks import NOT_EXERCISED, run_smoke
 from orchestrator.targets.local.declared import SecondaryDeclarations
 from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
+from orchestrator.targets.local.stores.cosmos import CosmosStore
 from orchestrator.targets.local.stores.data_factory import DataFactoryStore
 from orchestrator.targets.local.stores.lake import LakeStore
 from orchestrator.targets.local.stores.postgres import PostgresStore
@@ -44,6 +45,9 @@ class LocalTarget:
         self.stores: dict[str, Any] = {"lake": LakeStore(self.local), "postgres": PostgresStore(self.local)}
         if stack is not None and pipelines_dir is not None:  # Data Factory, by the local pipeline runner
             self.stores["data_factory"] = DataFactoryStore(self.local, stack.graph.resources, pipelines_dir)
+        if pair.cosmos is not None:  # the stack has Cosmos DB and the local server is installed
+            self.stores["cosmos_db"] = CosmosStore(self.local, pair.cosmos, graph)
+        self.step_ids = {s.id for s in plan.steps}
 
     def __call__(self, step: Step, context: StepContext) -> StepOutcome:
         if step.kind == StepKind.GATE:
@@ -58,7 +62,11 @@ class LocalTarget:
             return StepOutcome(exercised=False, evidence={"note": NOT_EXERCISED})
         if step.kind == StepKind.SMOKE:
             return run_smoke(profile, store.probe, store.errors)
-        recovered = (context.outputs_of(f"{step.component}.{StepKind.REHYDRATE}")
+        # What the recovery brought back: the rehydrate step's outputs, or the deploy step's where a
+        # service failover recovers the data in it (Cosmos DB has no rehydrate step).
+        rehydrate = f"{step.component}.{StepKind.REHYDRATE}"
+        recovered_by = rehydrate if rehydrate in self.step_ids else f"{step.component}.{StepKind.DEPLOY}"
+        recovered = (context.outputs_of(recovered_by)
                      if step.kind in (StepKind.VALIDATE, StepKind.REPLAY) or zone_of(step) else {})
         self.local.current.recovered = recovered
         data_checks = [check for check in profile.data_checks if check.runs_on_target(Target.LOCAL)]
