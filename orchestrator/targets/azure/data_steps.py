@@ -147,6 +147,9 @@ class AzureDataSteps:
         evidence: dict[str, Any] = {}
         saas = profile.recovery_action == RecoveryAction.SAAS
         resources = [] if saas else self.deployed_resources(step.component, context)
+        if profile.key == "cosmos_db" and resources:  # its checks call the account recovery uses
+            resources = [r for r in resources if r.get("type") != "azure-native:cosmosdb:DatabaseAccount"] + \
+                self.cosmos_resources()
         if resources:
             evidence["management_plane"] = check_provisioning(self.session.resources(), resources, self.api_versions)
         # A component the program declares nothing of here has no resource a generic probe could read.
@@ -324,12 +327,26 @@ class AzureDataSteps:
                            evidence={"database": online, "recovery_point": point,
                                      "method": "geo-restore (the deploy step, create_mode Recovery)"})
 
+    def cosmos_account(self) -> tuple[str, str]:
+        """(resource group, name) of the account recovery uses: the primary's own, whose write region a
+        service-managed failover moves here (it keeps its name and endpoint); a restored account (the
+        stack's `restore:`) is this stack's."""
+        if self._settings("cosmos_db").restore is not None:
+            return self.data_group, f"{self.config.prefix}-cosmos-{self.config.name_suffix}"
+        prefix, suffix = self.paired_names()
+        return naming.resource_group_name(prefix, "data", suffix), f"{prefix}-cosmos-{suffix}"
+
+    def cosmos_resources(self) -> list[dict]:
+        group, account = self.cosmos_account()
+        return [{"type": "azure-native:cosmosdb:DatabaseAccount", "urn": f"drctl:cosmos:{account}",
+                 "id": f"/subscriptions/{self.session.subscription_id}/resourceGroups/{group}/providers/"
+                       f"Microsoft.DocumentDB/databaseAccounts/{account}"}]
+
     def cosmos_validate(self, context: StepContext) -> StepOutcome:
         """The account's write region moved here first (a service-managed failover), then its data checks."""
-        self._settings("cosmos_db")
-        account = f"{self.config.prefix}-cosmos-{self.config.name_suffix}"
-        failover = db.cosmos_failover(self.session.cosmos(), self.data_group, account, self.config.region)
-        judged = self.judge_data(self.profiles["cosmos_db"], self.deployed_resources("cosmos_db", context))
+        group, account = self.cosmos_account()
+        failover = db.cosmos_failover(self.session.cosmos(), group, account, self.config.region)
+        judged = self.judge_data(self.profiles["cosmos_db"], self.cosmos_resources())
         return StepOutcome(evidence={"failover": failover, **judged})
 
 

@@ -503,7 +503,8 @@ def test_cosmos_validation_fails_the_account_over_to_the_recovery_region(tmp_pat
             if location["locationName"] == "East US":
                 location["locationName"] = "Australia Southeast"
     account = CosmosAccount(body)
-    routes = [Route(r.method, r.path.replace(RG, SECONDARY_RG).replace("ddb1", "contoso-cosmos-ase"),
+    # The primary's account: a service-managed failover moves its write region here, keeping its name.
+    routes = [Route(r.method, r.path.replace(RG, PRIMARY_RG).replace("ddb1", "contoso-cosmos-aue"),
                     respond=r.respond, body=r.body) for r in account.routes()]
     runner, transport = _runner(tmp_path, *routes)
     judged = []  # the data checks themselves are tested on the Cosmos server (tests/smoke_tests/test_cosmos_db.py)
@@ -511,6 +512,7 @@ def test_cosmos_validation_fails_the_account_over_to_the_recovery_region(tmp_pat
     outcome = runner.run(_step("cosmos_db", "validate"), _Context(tmp_path))
     assert outcome.evidence["failover"]["priorities_after"] == {"South Central US": 1, "Australia Southeast": 0}
     assert judged == ["cosmos_db"] and "not_exercised" not in outcome.evidence  # its data checks ran after it
+    assert all("/rg-contoso-data-aue/" in r.url and "/contoso-cosmos-aue" in r.url for r in transport.requests)
     only_local(transport)
 
 
