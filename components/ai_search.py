@@ -139,6 +139,12 @@ def deploy(context: Platform, settings: AiSearchSettings) -> dict[str, Any]:
             lake_account_id=context.lake_account_id,
         ),
     )
+    # Public access is off: the hub (and the runner's twin) reach the service through Private Link.
+    context.open_privately(service, "ai_search", context.data_group, service.service.id, ("searchService", "search"))
+    # The checks list indexes and read indexers (Search Service Contributor, which also re-runs the
+    # indexers that rebuild them) and query documents (Search Index Data Reader's data action).
+    context.grant_runner("ai_search", service.service.id, roles.SEARCH_SERVICE_CONTRIBUTOR,
+                         roles.SEARCH_INDEX_DATA_READER)
     return {"aiSearchServiceName": service.service_name, "aiSearchEndpoint": service.endpoint}
 
 

@@ -16,7 +16,7 @@ import pulumi
 from pulumi_azure_native import cognitiveservices
 from pydantic import Field, field_validator
 
-from components import naming
+from components import naming, roles
 from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
@@ -147,6 +147,10 @@ def deploy(context: Platform, settings: AiServicesSettings) -> dict[str, Any]:
         "ai-services",
         AiServicesArgs.from_context(context, settings=settings),
     )
+    context.open_privately(services, "ai_services", context.data_group, services.account.id,
+                           ("account", "cognitiveservices"))
+    # inference-one-token calls a deployment as the runner: the OpenAI data actions, nothing to manage.
+    context.grant_runner("ai_services", services.account.id, roles.COGNITIVE_SERVICES_OPENAI_USER)
     return {
         "aiServicesAccountName": services.account_name,
         "aiServicesEndpoint": services.endpoint,

@@ -31,6 +31,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
+from components.runner_entries import analysis_services_admin
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.analysis_services import CHECKS
 
@@ -108,6 +109,10 @@ class AnalysisServicesSettings(ServiceSettings):
 @dataclass(frozen=True)
 class AnalysisServicesArgs(Placement):
     settings: AnalysisServicesSettings
+    # drctl's runner (components/runner_entries.py): an administrator (the refresh API wants one), and
+    # its public egress ranges in the firewall, since the server has no private link.
+    runner_admin: pulumi.Input[str] | None = None
+    runner_egress: tuple[tuple[str, str], ...] = ()
 
 
 def server_name(prefix: str, suffix: str) -> str:
@@ -152,7 +157,8 @@ class AnalysisServices(pulumi.ComponentResource):
             resource_group_name=args.resource_group_name,
             location=args.location,
             sku=analysisservices.ResourceSkuArgs(name=settings.sku, tier=TIERS[settings.sku[0]]),
-            as_administrators=analysisservices.ServerAdministratorsArgs(members=list(settings.administrators)),
+            as_administrators=analysisservices.ServerAdministratorsArgs(
+                members=[*settings.administrators, *([args.runner_admin] if args.runner_admin is not None else [])]),
             # No firewall means any address may connect; with it, only what is listed below.
             ip_v4_firewall_settings=analysisservices.IPv4FirewallSettingsArgs(
                 enable_power_bi_service=settings.allow_power_bi,
@@ -161,6 +167,10 @@ class AnalysisServices(pulumi.ComponentResource):
                         firewall_rule_name=r.name, range_start=r.range_start, range_end=r.range_end
                     )
                     for r in settings.allowed_ranges
+                ] + [
+                    analysisservices.IPv4FirewallRuleArgs(
+                        firewall_rule_name=f"drctl-runner-{n}", range_start=first, range_end=last)
+                    for n, (first, last) in enumerate(args.runner_egress, start=1)
                 ],
             ),
             opts=child,
@@ -175,7 +185,9 @@ class AnalysisServices(pulumi.ComponentResource):
 def deploy(context: Platform, settings: AnalysisServicesSettings) -> dict[str, Any]:
     server = AnalysisServices(
         "analysis-services",
-        AnalysisServicesArgs.from_context(context, settings=settings),
+        AnalysisServicesArgs.from_context(
+            context, settings=settings, runner_admin=analysis_services_admin(context.config, context.tenant_id),
+            runner_egress=tuple(runner.network.egress_ranges()) if (runner := context.config.runner) else ()),
     )
     return {
         "analysisServicesServerName": server.server_name,

@@ -23,7 +23,7 @@ from components.hub_layout import (
     carve_hub,
 )
 from components.hub_nsg import nsg_rules
-from components.private_endpoint import PRIVATE_DNS_ZONES
+from components.private_endpoint import PRIVATE_DNS_ZONES, zone_keys, zone_name
 from components.profile import (
     Dependency,
     DRProfile,
@@ -84,6 +84,8 @@ class ConnectivityArgs:
     address_space: str
     firewall: bool = True
     runner_prefix: str | None = None  # a runner of kind hub (components/runner.py): its subnet here
+    # The privatelink zones to hold (components/private_endpoint.zone_keys): every one by default.
+    zones: tuple[str, ...] = tuple(PRIVATE_DNS_ZONES)
 
 
 class Connectivity(pulumi.ComponentResource):
@@ -201,11 +203,11 @@ class Connectivity(pulumi.ComponentResource):
 
     def _dns_zones(self, name: str, args: ConnectivityArgs, child: pulumi.ResourceOptions) -> dict[str, Any]:
         zones: dict[str, privatedns.PrivateZone] = {}
-        for key, zone in PRIVATE_DNS_ZONES.items():
+        for key in args.zones:
             # Private DNS zones are global resources: Azure only accepts the location 'Global'.
             zones[key] = privatedns.PrivateZone(
                 f"{name}-dns-{key}",
-                private_zone_name=zone,
+                private_zone_name=zone_name(key, args.location),
                 resource_group_name=args.resource_group_name,
                 location="Global",
                 opts=child,
@@ -245,6 +247,7 @@ def deploy(platform: Platform, settings: None) -> dict[str, object]:
             runner_prefix=(runner.network.address_prefix
                            if (runner := platform.config.runner) and runner.network.kind == "hub"
                            and platform.config.is_secondary else None),
+            zones=zone_keys(platform.config.enabled),
         ),
     )
     if hub.firewall is not None:

@@ -31,6 +31,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
+from components.runner_entries import cosmos_data_contributor
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.cosmos_db import CHECKS
 
@@ -251,6 +252,10 @@ class CosmosDb(pulumi.ComponentResource):
 
 def deploy(context: Platform, settings: CosmosDbSettings) -> dict[str, Any]:
     cosmos = CosmosDb("cosmos_db", CosmosDbArgs.from_context(context, settings=settings))
+    context.open_privately(cosmos, "cosmos_db", context.data_group, cosmos.account.id, ("Sql", "documents"))
+    # Local auth is off: the runner's checks read and upsert as a Cosmos SQL role assignment.
+    cosmos_data_contributor("cosmos_db-runner-data", context.config, account=cosmos.account,
+                            resource_group_name=context.data_group, parent=cosmos)
     return {
         "cosmosAccountName": cosmos.account_name,
         "cosmosEndpoint": cosmos.endpoint,
@@ -288,9 +293,9 @@ SERVICE = ServiceSpec(
         "azure-native:cosmosdb:DatabaseAccount": "accountName",
         "azure-native:cosmosdb:SqlResourceSqlDatabase": "databaseName",
         "azure-native:cosmosdb:SqlResourceSqlContainer": "containerName",
+        "azure-native:cosmosdb:SqlResourceSqlRoleAssignment": "roleAssignmentId",
     },
     globally_unique=frozenset({"azure-native:cosmosdb:DatabaseAccount"}),
-    subresources=frozenset(
-        {"azure-native:cosmosdb:SqlResourceSqlDatabase", "azure-native:cosmosdb:SqlResourceSqlContainer"}
-    ),
+    subresources=frozenset({"azure-native:cosmosdb:SqlResourceSqlDatabase", "azure-native:cosmosdb:SqlResourceSqlContainer",
+                            "azure-native:cosmosdb:SqlResourceSqlRoleAssignment"}),
 )

@@ -27,6 +27,7 @@ from components.profile import (
     Responsibility,
     SeedFacts,
 )
+from components.runner_entries import kusto_viewer_and_ingestor
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
 from smoke_tests.data_explorer import CHECKS
 
@@ -208,6 +209,10 @@ def deploy(context: Platform, settings: DataExplorerSettings) -> dict[str, Any]:
             schema_kql=schema_path(context.project_dir).read_text(encoding="utf-8"),
         ),
     )
+    context.open_privately(explorer, "data_explorer", context.data_group, explorer.cluster.id, ("cluster", "kusto"))
+    kusto_viewer_and_ingestor("data-explorer-runner", context.config, cluster=explorer.cluster,
+                              database=explorer.database, database_name=settings.database,
+                              resource_group_name=context.data_group, tenant_id=context.tenant_id, parent=explorer)
     return {
         "dataExplorerClusterName": explorer.cluster_name,
         "dataExplorerClusterUri": explorer.cluster_uri,
@@ -240,8 +245,9 @@ SERVICE = ServiceSpec(
     physical_names={
         "azure-native:kusto:Cluster": "clusterName",
         "azure-native:kusto:ReadWriteDatabase": "databaseName",
+        "azure-native:kusto:DatabasePrincipalAssignment": "principalAssignmentName",
     },
     globally_unique=frozenset({"azure-native:kusto:Cluster"}),
     # A database script has no location of its own: it runs inside the database.
-    subresources=frozenset({"azure-native:kusto:Script"}),
+    subresources=frozenset({"azure-native:kusto:Script", "azure-native:kusto:DatabasePrincipalAssignment"}),
 )

@@ -190,6 +190,11 @@ def deploy(context: Platform, settings: DatabricksSettings) -> dict[str, Any]:
             settings=settings,
         ),
     )
+    if settings.public_network_access == "Disabled":
+        # Front-end Private Link (web app, REST API): the hub's endpoint, and the runner's twin. A
+        # workspace left open is reached at its public URL instead (its front end needs injection).
+        context.open_privately(workspace, "databricks", context.data_group, workspace.workspace_id,
+                               ("databricks_ui_api", "databricks"))
     return {
         "databricksWorkspaceName": workspace.workspace_name,
         "databricksWorkspaceId": workspace.workspace_id,

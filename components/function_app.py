@@ -84,6 +84,9 @@ class FunctionAppSettings(ServiceSettings):
     maximum_elastic_workers: int = Field(20, alias="maximumElasticWorkers", ge=1, le=100)
     runtime: Literal["python", "node", "dotnet-isolated", "java", "powershell"] = "python"
     runtime_version: str = Field("3.11", alias="runtimeVersion", pattern=r"^\d+(\.\d+)?$")
+    # Disabled: the app (and its deployment site) only through Private Link, from the hub and the
+    # runner; Enabled: callers on the internet reach it, the runner through its egress.
+    public_network_access: Literal["Enabled", "Disabled"] = Field("Enabled", alias="publicNetworkAccess")
 
 
 @dataclass(frozen=True)
@@ -167,6 +170,7 @@ class FunctionApp(pulumi.ComponentResource):
             server_farm_id=self.plan.id,
             reserved=True,
             https_only=True,
+            public_network_access=settings.public_network_access,
             identity=web.ManagedServiceIdentityArgs(type=web.ManagedServiceIdentityType.SYSTEM_ASSIGNED),
             site_config=web.SiteConfigArgs(
                 linux_fx_version=f"{LINUX_STACKS[settings.runtime]}|{settings.runtime_version}",
@@ -205,6 +209,8 @@ def deploy(context: Platform, settings: FunctionAppSettings) -> dict[str, Any]:
         "function-app",
         FunctionAppArgs.from_context(context, subscription_id=context.subscription_id, settings=settings),
     )
+    if settings.public_network_access == "Disabled":
+        context.open_privately(app, "function_app", context.data_group, app.app.id, ("sites", "sites"))
     return {
         "functionAppName": app.app_name,
         "functionAppHealthUrl": app.health_url,
@@ -226,7 +232,8 @@ SERVICE = ServiceSpec(
     profile=PROFILE,
     deploy=deploy,
     posture=posture,
-    example={"sku": "EP1", "zoneRedundant": True, "runtime": "python", "runtimeVersion": "3.11"},
+    example={"sku": "EP1", "zoneRedundant": True, "runtime": "python", "runtimeVersion": "3.11",
+             "publicNetworkAccess": "Disabled"},
     physical_names={"azure-native:web:WebApp": "name", "azure-native:web:AppServicePlan": "name"},
     globally_unique=frozenset({"azure-native:web:WebApp"}),
     # Basic-auth policies are children of the site with fixed names ("ftp", "scm").

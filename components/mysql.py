@@ -245,6 +245,8 @@ class MySqlServer(pulumi.ComponentResource):
 
 def deploy(context: Platform, settings: MySqlSettings) -> dict[str, Any]:
     server = MySqlServer("mysql", MySqlArgs.from_context(context, tenant_id=context.tenant_id, settings=settings))
+    # Public access is off and the server is not VNet-integrated: Private Link is its way in.
+    context.open_privately(server, "mysql", context.data_group, server.server.id, ("mysqlServer", "mysql"))
     return {
         "mysqlServerName": server.server_name,
         "mysqlFqdn": server.fqdn,

@@ -9,11 +9,14 @@ https://learn.microsoft.com/azure/private-link/private-endpoint-overview
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pulumi
 from pulumi_azure_native import network
 
 # Private Link zones of the services the platform runs (one per sub-resource that gets an endpoint).
 # https://learn.microsoft.com/azure/private-link/private-endpoint-dns
+# "{region}": a zone per region (Data Explorer names its clusters' hosts by region).
 PRIVATE_DNS_ZONES: dict[str, str] = {
     "blob": "privatelink.blob.core.windows.net",
     "dfs": "privatelink.dfs.core.windows.net",
@@ -21,7 +24,51 @@ PRIVATE_DNS_ZONES: dict[str, str] = {
     "servicebus": "privatelink.servicebus.windows.net",  # Event Hubs
     "vaultcore": "privatelink.vaultcore.azure.net",  # Key Vault
     "datafactory": "privatelink.datafactory.azure.net",
+    "search": "privatelink.search.windows.net",  # AI Search: searchService
+    "cognitiveservices": "privatelink.cognitiveservices.azure.com",  # AI Services: account
+    "documents": "privatelink.documents.azure.com",  # Cosmos DB for NoSQL: Sql
+    "kusto": "privatelink.{region}.kusto.windows.net",  # Data Explorer: cluster
+    "databricks": "privatelink.azuredatabricks.net",  # Databricks: databricks_ui_api
+    "sites": "privatelink.azurewebsites.net",  # Functions: sites
+    "mysql": "privatelink.mysql.database.azure.com",  # MySQL flexible server: mysqlServer
+    "purview": "privatelink.purview.azure.com",  # Purview: account
+    "purviewstudio": "privatelink.purviewstudio.azure.com",  # Purview: portal
+    "sql": "privatelink.database.windows.net",  # Azure SQL: sqlServer
+    "synapse-sql": "privatelink.sql.azuresynapse.net",  # Synapse: Sql, SqlOnDemand
+    "synapse-dev": "privatelink.dev.azuresynapse.net",  # Synapse: Dev
 }
+
+# The zones only a switched-on service needs (its `dataplatform:services` key); the others are the
+# core platform's and always exist.
+ZONE_SERVICES: dict[str, str] = {
+    "search": "aiSearch",
+    "cognitiveservices": "aiServices",
+    "documents": "cosmosDb",
+    "kusto": "dataExplorer",
+    "databricks": "databricks",
+    "sites": "functionApp",
+    "mysql": "mysql",
+    "purview": "purview",
+    "purviewstudio": "purview",
+    "sql": "sqlDatabase",
+    "synapse-sql": "synapse",
+    "synapse-dev": "synapse",
+}
+
+
+def zone_keys(enabled: Callable[[str], bool]) -> tuple[str, ...]:
+    """The zone keys a stack needs: the core's, and those of the services `enabled` says are on."""
+    return tuple(key for key in PRIVATE_DNS_ZONES if key not in ZONE_SERVICES or enabled(ZONE_SERVICES[key]))
+
+
+def zone_name(key: str, region: str) -> str:
+    """The zone of `key` for a resource in `region`."""
+    return PRIVATE_DNS_ZONES[key].format(region=region)
+
+
+def is_regional(key: str) -> bool:
+    return "{region}" in PRIVATE_DNS_ZONES[key]
+
 
 # The zone group is a child of its endpoint: named by its input, no location of its own.
 PHYSICAL_NAMES = {"azure-native:network:PrivateDnsZoneGroup": "privateDnsZoneGroupName"}

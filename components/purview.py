@@ -129,6 +129,9 @@ def deploy(context: Platform, settings: PurviewSettings) -> dict[str, Any]:
         "purview",
         PurviewAccountArgs.from_context(context, sku=settings.sku),
     )
+    # The APIs (account: collections, Data Map) and the governance portal, each its own sub-resource.
+    context.open_privately(account, "purview", context.data_group, account.account.id,
+                           ("account", "purview"), ("portal", "purviewstudio"))
     return {"purviewAccountName": account.account_name, "purviewAccountId": account.account_id}
 
 

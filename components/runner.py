@@ -19,27 +19,26 @@ The roles follow drctl's steps: Storage Blob Data Contributor on the lake (listi
 geo copy, writing the new account; Owner or Contributor carry no data actions), Azure Event Hubs Data
 Owner for the send-and-receive check, Key Vault Secrets Officer for the canary secret, Data Factory
 Contributor to run the replay, and a PostgreSQL Entra administrator entry (components/postgres.py).
+Optional services grant theirs as they are declared (Platform.grant_runner), or add the runner to
+their own access lists (components/runner_entries.py); what only people can grant is declared in
+`dataplatform:runner.grantedOutOfBand` (components/runner_settings.py).
 """
 
 from __future__ import annotations
 
-import ipaddress
 from functools import partial
-from typing import Literal
 
 import pulumi
 from pulumi_azure_native import network, privatedns, resources
-from pydantic import Field, field_validator, model_validator
 
 from components import naming, roles
-from components.hub_layout import RUNNER_SUBNET
-from components.private_endpoint import DNS_ZONE_GROUP_NAME, PRIVATE_DNS_ZONES
-from components.roles import EntraAdmin
-from components.settings import GUID, ServiceSettings
+from components.private_endpoint import DNS_ZONE_GROUP_NAME, is_regional, zone_keys, zone_name
+from components.runner_settings import RunnerNetwork, RunnerSettings
 from components.spec import Platform, StackFacts
 
+__all__ = ["RunnerAccess", "RunnerNetwork", "RunnerSettings", "finish_runner", "open_runner"]
+
 RUNNER_TYPE = "dataplatform:runner:RunnerAccess"
-VNET_ID = r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/Microsoft\.Network/virtualNetworks/[^/]+$"
 
 
 # What the runner reaches on the public internet through the hub's firewall when it sits in the hub:
@@ -52,54 +51,14 @@ RUNNER_EGRESS_FQDNS: dict[str, tuple[str, ...]] = {
     "pulumi-backend": ("api.pulumi.com", "get.pulumi.com"),
     "storage": ("*.blob.core.windows.net",),
 }
+# And, per service switched on, the public endpoints its checks call where it has no private one:
+# Analysis Services has no private link; a Databricks workspace or function app open to the internet.
+SERVICE_EGRESS_FQDNS: dict[str, tuple[str, ...]] = {
+    "analysisServices": ("*.asazure.windows.net",),
+    "databricks": ("*.azuredatabricks.net",),
+    "functionApp": ("*.azurewebsites.net",),
+}
 RUNNER_RULE_PRIORITY = 300
-
-
-class RunnerNetwork(ServiceSettings):
-    kind: Literal["vnet", "hub"]
-    # kind vnet: the existing VNet and the runner's subnet in it.
-    vnet_id: str | None = Field(None, alias="vnetId", pattern=VNET_ID)
-    subnet: str = RUNNER_SUBNET
-    # The runner's addresses: the firewall rules' source (hub), the subnet's range (both kinds).
-    address_prefix: str = Field(alias="addressPrefix")
-
-    @field_validator("address_prefix")
-    @classmethod
-    def _cidr(cls, value: str) -> str:
-        try:
-            ipaddress.ip_network(value, strict=True)
-        except ValueError as exc:
-            raise ValueError(f"{value!r} is not a CIDR block ({exc})") from None
-        return value
-
-    @model_validator(mode="after")
-    def _vnet_named(self) -> RunnerNetwork:
-        if self.kind == "vnet" and self.vnet_id is None:
-            raise ValueError("kind vnet needs vnetId: the resource id of the runner's existing VNet")
-        if self.kind == "hub" and self.vnet_id is not None:
-            raise ValueError("kind hub takes no vnetId: the runner's subnet is carved in the DR hub")
-        return self
-
-
-class RunnerSettings(ServiceSettings):
-    """`dataplatform:runner`: who runs drctl on the day, and from which network."""
-
-    object_id: str = Field(alias="objectId", pattern=GUID)
-    # The principal's display name: PostgreSQL registers an Entra administrator under it, and drctl
-    # signs in with it as the user name.
-    principal_name: str = Field(alias="principalName", min_length=1)
-    principal_type: Literal["ServicePrincipal", "User", "Group"] = Field("ServicePrincipal", alias="principalType")
-    network: RunnerNetwork
-
-    @property
-    def as_admin(self) -> EntraAdmin:
-        """The runner as a server's Entra administrator (PostgreSQL): its own entry, no group membership."""
-        return EntraAdmin.model_validate({"objectId": self.object_id, "principalName": self.principal_name,
-                                          "principalType": self.principal_type})
-
-    @property
-    def subnet_id(self) -> str | None:
-        return f"{self.network.vnet_id}/subnets/{self.network.subnet}" if self.network.vnet_id else None
 
 
 def runner_region(config: StackFacts) -> str:
@@ -114,9 +73,18 @@ def runner_group_name(config: StackFacts) -> str:
     return naming.check_name("resource group", f"rg-{prefix}-runner-{suffix}")
 
 
-def runner_zone_id(subscription_id: str, group: str, zone_key: str) -> str:
-    return (f"/subscriptions/{subscription_id}/resourceGroups/{group}"
-            f"/providers/Microsoft.Network/privateDnsZones/{PRIVATE_DNS_ZONES[zone_key]}")
+def runner_zone_id(subscription_id: str, group: str, zone: str) -> str:
+    return f"/subscriptions/{subscription_id}/resourceGroups/{group}/providers/Microsoft.Network/privateDnsZones/{zone}"
+
+
+def runner_zones(config: StackFacts) -> dict[str, tuple[str, str]]:
+    """Zone name -> (key, region suffix of its logical name) of every zone the runner resolves through:
+    a regional zone twice, for the services of both regions (the failover's and the fallback's)."""
+    zones: dict[str, tuple[str, str]] = {}
+    for key in zone_keys(config.enabled):
+        regions = (config.region, config.paired_region) if is_regional(key) else ("",)
+        zones.update({zone_name(key, region): (key, region) for region in regions})
+    return zones
 
 
 class RunnerAccess(pulumi.ComponentResource):
@@ -137,8 +105,8 @@ class RunnerAccess(pulumi.ComponentResource):
         if config.is_secondary:
             # The primary created them before the disaster, in the DR region: refer to them by id.
             subscription = pulumi.Output.from_input(platform.subscription_id)
-            self.zone_ids = {key: subscription.apply(partial(runner_zone_id, group=group, zone_key=key))
-                             for key in PRIVATE_DNS_ZONES}
+            self.zone_ids = {zone: subscription.apply(partial(runner_zone_id, group=group, zone=zone))
+                             for zone in runner_zones(config)}
         else:
             self.group = resources.ResourceGroup(
                 f"{name}-rg", resource_group_name=group, location=runner_region(config), opts=self.child)
@@ -147,22 +115,24 @@ class RunnerAccess(pulumi.ComponentResource):
 
     def _zones(self, name: str, platform: Platform) -> dict[str, pulumi.Input[str]]:
         zone_ids: dict[str, pulumi.Input[str]] = {}
-        for key, zone in PRIVATE_DNS_ZONES.items():
-            created = privatedns.PrivateZone(f"{name}-dns-{key}", private_zone_name=zone,
+        for zone, (key, region) in runner_zones(platform.config).items():
+            label = f"{key}-{region}" if region else key
+            created = privatedns.PrivateZone(f"{name}-dns-{label}", private_zone_name=zone,
                                              resource_group_name=self.group.name, location="Global",
                                              opts=self.child)
             privatedns.VirtualNetworkLink(
-                f"{name}-dns-{key}-link",
-                virtual_network_link_name=naming.vnet_link_name(platform.prefix, f"runner-{key}", platform.suffix),
+                f"{name}-dns-{label}-link",
+                virtual_network_link_name=naming.vnet_link_name(platform.prefix, f"runner-{label}", platform.suffix),
                 private_zone_name=created.name, resource_group_name=self.group.name, location="Global",
                 virtual_network=privatedns.SubResourceArgs(id=self.settings.network.vnet_id),
                 registration_enabled=False, opts=self.child)
-            zone_ids[key] = created.id
+            zone_ids[zone] = created.id
         return zone_ids
 
     def endpoint(self, name: str, platform: Platform, target_id: pulumi.Input[str], group_id: str,
                  zone: str) -> None:
-        """A private endpoint in the runner's subnet for `target_id`'s `group_id`, in the runner's zone."""
+        """A private endpoint in the runner's subnet for `target_id`'s `group_id` (a resource of the
+        stack's region), registered in the runner's `zone` (a PRIVATE_DNS_ZONES key)."""
         subnet_id = self.settings.subnet_id
         if subnet_id is None:
             return
@@ -177,14 +147,20 @@ class RunnerAccess(pulumi.ComponentResource):
             f"{name}-dns", private_dns_zone_group_name=DNS_ZONE_GROUP_NAME, private_endpoint_name=created.name,
             resource_group_name=group,
             private_dns_zone_configs=[network.PrivateDnsZoneConfigArgs(name=group_id,
-                                                                       private_dns_zone_id=self.zone_ids[zone])],
+                                                                       private_dns_zone_id=self.zone_ids[zone_name(zone, platform.region)])],
             opts=self.child)
 
     def grant(self, name: str, platform: Platform, scope: pulumi.Input[str], role: str) -> None:
+        """An Azure role (components/roles.py's built-in ids) for the runner on `scope`."""
         config = platform.config
         roles.grant(f"{name}-runner-{role[:8]}", seed=f"{config.stack}/runner/{name}/{role}", scope=scope,
                     subscription_id=platform.subscription_id, role=role, principal_id=self.settings.object_id,
                     principal_type=self.settings.principal_type, opts=self.child)
+
+    @staticmethod
+    def _egress(config: StackFacts) -> dict[str, tuple[str, ...]]:
+        services = {key: fqdns for key, fqdns in SERVICE_EGRESS_FQDNS.items() if config.enabled(key)}
+        return {**RUNNER_EGRESS_FQDNS, **services}
 
     def egress_rules(self, platform: Platform) -> None:
         """Application rules on the hub's firewall policy for a runner that sits in the hub."""
@@ -195,7 +171,7 @@ class RunnerAccess(pulumi.ComponentResource):
                 name=f"runner-{purpose}", rule_type="ApplicationRule",
                 source_addresses=[self.settings.network.address_prefix], target_fqdns=list(fqdns),
                 protocols=[network.FirewallPolicyRuleApplicationProtocolArgs(protocol_type="Https", port=443)])
-            for purpose, fqdns in RUNNER_EGRESS_FQDNS.items()
+            for purpose, fqdns in self._egress(platform.config).items()
         ]
         network.FirewallPolicyRuleCollectionGroup(
             "runner-egress", rule_collection_group_name="runner-egress", priority=RUNNER_RULE_PRIORITY,

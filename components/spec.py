@@ -24,10 +24,13 @@ from components.settings import ServiceSettings
 
 
 class EndpointTwins(Protocol):
-    """Who gets a twin of every private endpoint the services open (components/runner.RunnerAccess)."""
+    """Who gets a twin of every private endpoint the services open, and the Azure roles their
+    checks need (components/runner.RunnerAccess)."""
 
     def endpoint(self, name: str, platform: Platform, target_id: pulumi.Input[str], group_id: str,
                  zone: str) -> None: ...
+
+    def grant(self, name: str, platform: Platform, scope: pulumi.Input[str], role: str) -> None: ...
 
 __all__ = ["ClientConfig", "Platform", "Posture", "ServiceSettings", "ServiceSpec", "StackFacts"]
 
@@ -173,6 +176,13 @@ class Platform:
             )
             if self.runner is not None:
                 self.runner.endpoint(f"{name}-runner-pe-{group_id}", self, target_id, group_id, zone)
+
+    def grant_runner(self, name: str, scope: pulumi.Input[str], *roles: str) -> None:
+        """Built-in Azure roles (components/roles.py) for the runner on `scope`, when the stack has one:
+        what drctl's checks of the service need on its data plane."""
+        if self.runner is not None:
+            for role in roles:
+                self.runner.grant(name, self, scope, role)
 
 
 # always: part of every stack (no switch); on / off: `dataplatform:services.<key>`'s default.

@@ -239,6 +239,9 @@ def deploy(context: Platform, settings: SqlDatabaseSettings) -> dict[str, Any]:
             context, tenant_id=context.tenant_id, is_secondary=context.config.is_secondary, settings=settings
         ),
     )
+    # Public access is off: the failover group's listener resolves to whichever server is primary,
+    # each reached through its own endpoint.
+    context.open_privately(server, "sql_database", context.data_group, server.server.id, ("sqlServer", "sql"))
     outputs: dict[str, Any] = {
         "sqlServerName": server.server_name,
         "sqlServerFqdn": server.fqdn,

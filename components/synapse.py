@@ -245,14 +245,14 @@ def deploy(context: Platform, settings: SynapseSettings) -> dict[str, Any]:
     workspace = SynapseWorkspace(
         "synapse",
         SynapseArgs.from_context(
-            context,
-            tenant_id=context.tenant_id,
-            lake_account_id=context.lake_account_id,
-            lake_account_name=context.lake_account_name,
-            lake_dfs_endpoint=context.lake_dfs_endpoint,
-            settings=settings,
+            context, tenant_id=context.tenant_id, lake_account_id=context.lake_account_id,
+            lake_account_name=context.lake_account_name, lake_dfs_endpoint=context.lake_dfs_endpoint, settings=settings,
         ),
     )
+    # Public access is off: the dedicated and serverless SQL endpoints, and the development endpoint
+    # (Studio, pipelines, Spark) each take their own sub-resource.
+    context.open_privately(workspace, "synapse", context.data_group, workspace.workspace.id, ("Sql", "synapse-sql"),
+                           ("SqlOnDemand", "synapse-sql"), ("Dev", "synapse-dev"))
     return {
         "synapseWorkspaceName": workspace.workspace_name,
         "synapseSqlEndpoint": workspace.sql_endpoint,

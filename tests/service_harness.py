@@ -7,10 +7,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pulumi
-from pulumi_mocks import Deployment, deploy, stack_config
+from pulumi_mocks import Deployment, deploy, stack_config, stack_values
 
 from components.hub_layout import DATA_SUBNET, FIREWALL_SUBNET, GATEWAY_SUBNET, PRIVATE_ENDPOINT_SUBNET
+from components.private_endpoint import PRIVATE_DNS_ZONES, zone_name
 from components.registry import service
+from components.runner import RunnerAccess
 from components.spec import ClientConfig, Platform, ServiceSpec
 from orchestrator.program.capture import AzureMocks, run_under_mocks
 from stacks.config import StackConfig
@@ -28,6 +30,11 @@ def spec(key: str) -> ServiceSpec:
     return service(key)
 
 
+def hub_zone_id(key: str, region: str) -> str:
+    return f"/subscriptions/s/resourceGroups/{GROUPS['connectivity']}/providers/Microsoft.Network/privateDnsZones/" \
+           + zone_name(key, region)
+
+
 def context_for(config: StackConfig) -> Platform:
     """What the core platform would hand a service, with recognisable placeholder ids."""
     return Platform(
@@ -41,6 +48,8 @@ def context_for(config: StackConfig) -> Platform:
         key_vault_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv",
         vnet_id=VNET,
         subnet_ids=SUBNETS,
+        private_endpoint_subnet=PRIVATE_ENDPOINT_SUBNET,
+        private_dns_zone_ids={key: hub_zone_id(key, config.region) for key in PRIVATE_DNS_ZONES},
         lake_account_id="/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/lake",
         lake_account_name="contosolakeaue",
         lake_dfs_endpoint="https://contosolakeaue.dfs.core.windows.net/",
@@ -48,21 +57,31 @@ def context_for(config: StackConfig) -> Platform:
     )
 
 
-def config_with(stack: str, key: str, settings: dict[str, Any] | None = None) -> StackConfig:
-    """The stack's shipped config with service `key` switched on (example settings by default)."""
-    values = {f"dataplatform:{key}": dict(spec(key).example if settings is None else settings)}
+def config_with(stack: str, key: str, settings: dict[str, Any] | None = None, *,
+                runner: dict[str, Any] | None = None) -> StackConfig:
+    """The stack's shipped config with service `key` switched on (example settings by default), and
+    `runner`'s keys over its `dataplatform:runner`."""
+    values: dict[str, Any] = {f"dataplatform:{key}": dict(spec(key).example if settings is None else settings)}
+    if runner is not None:
+        values["dataplatform:runner"] = {**stack_values(stack)["dataplatform:runner"], **runner}
     base = stack_config(stack)
     services = {**base.switches, key: True}
     return stack_config(stack, {"dataplatform:services": services, **values})
 
 
-def run_service(key: str, stack: str = "primary", settings: dict[str, Any] | None = None) -> tuple[Deployment, dict]:
-    """Deploy service `key` alone under mocks; returns the registrations and its outputs."""
-    config = config_with(stack, key, settings)
+def run_service(key: str, stack: str = "primary", settings: dict[str, Any] | None = None, *,
+                runner: bool = False, runner_settings: dict[str, Any] | None = None) -> tuple[Deployment, dict]:
+    """Deploy service `key` alone under mocks; returns the registrations and its outputs. `runner`: with
+    the stack's runner (components/runner.py, `runner_settings` over its own) opened first, as the hub
+    does, so its twins and roles follow."""
+    config = config_with(stack, key, settings, runner=runner_settings)
     exported: dict[str, Any] = {}
 
     def program():
-        exported.update(spec(key).deploy(context_for(config), config.optional_services[key]))
+        context = context_for(config)
+        if runner:
+            context.runner = RunnerAccess("runner", context, config.runner)
+        exported.update(spec(key).deploy(context, config.optional_services[key]))
 
     return deploy(program, stack=stack), exported
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from orchestrator.paths.graph_index import Found, GraphIndex
+from orchestrator.paths.identity import identity
 from orchestrator.paths.model import Link, Operation, PathResult
 from orchestrator.paths.operations import plan_operations
-from orchestrator.paths.resolve import factory_network, identity, runner_network, storage_service_network
+from orchestrator.paths.resolve import factory_network, runner_network, storage_service_network
 from orchestrator.program.capture import Graph
 from stacks.config import StackConfig
 
@@ -49,7 +50,7 @@ def assess_paths(config: StackConfig, graph: Graph, paired: Graph | None) -> lis
             else:
                 network = runner_network(index, runner, operation, target, config.stack, hub_vnet_id)
             who = (Link(True, via="a user-delegation SAS the runner signs") if operation.actor == "storage_service"
-                   else identity(index, operation, target, runner.object_id))
+                   else identity(index, operation, target, runner))
         results.append(PathResult(
             operation=operation.name, actor=operation.actor,
             target=target.label if target else (operation.fqdn or operation.target_component),

@@ -18,15 +18,33 @@ Actor = Literal["runner", "data_factory", "storage_service"]
 
 @dataclass(frozen=True)
 class Access:
-    """What an operation needs of its target: a sub-resource to reach, and an action to be allowed.
+    """What an operation needs of its target: a way in, and the right to do what it does.
 
-    `action` is an Azure RBAC action or data action; `admin` instead means the service's own Entra
-    administrator list (PostgreSQL), which no role assignment replaces."""
+    The way in is a private link sub-resource (`group_id`, registered in `zone`), or, for a service
+    with no private link or one left open to the internet, its public host (`public_host`) through
+    the runner's egress; `routed` instead names a route made by hand (a VNet outside the stacks,
+    components/runner_settings.OUT_OF_BAND).
+
+    The right is an Azure RBAC action or data action (`action`, and every one of `also`); or, with
+    `admin`, an entry in the service's own principal list (a PostgreSQL or MySQL Entra administrator,
+    a Kusto principal assignment, a Cosmos DB SQL role assignment), of one of `entry_roles` when the
+    list has roles; or access granted by hand (`granted`, an OUT_OF_BAND key), which also stands in
+    for a single administrator entry the runner cannot take; or none (`anonymous`)."""
 
     group_id: str  # the private link sub-resource: blob, blob_secondary, postgresqlServer, namespace, ...
     zone: str  # components/private_endpoint.PRIVATE_DNS_ZONES key of its privatelink zone
     action: str = ""
     admin: bool = False
+    also: tuple[str, ...] = ()
+    entry_roles: tuple[str, ...] = ()
+    granted: str = ""
+    anonymous: bool = False
+    public_host: str = ""  # with {name}, {region}: the host reached when the target is open (or has no link)
+    routed: str = ""
+
+    @property
+    def actions(self) -> tuple[str, ...]:
+        return (self.action, *self.also) if self.action else self.also
 
 
 @dataclass(frozen=True)
@@ -48,6 +66,7 @@ class Link:
     via: str = ""
     missing: list[str] = field(default_factory=list)
     through: str = ""  # the private endpoint's logical name, or the role definition's GUID
+    prerequisite: str = ""  # the access made by hand (OUT_OF_BAND) this link rests on, as said
 
     def to_json(self, role_key: str) -> dict[str, Any]:
         return {"ok": self.ok, role_key: self.via or None, "missing": list(self.missing)}
@@ -81,6 +100,10 @@ class PathResult:
             "network": self.network.to_json("via"),
             "identity": self.identity.to_json("role"),
         }
+
+    @property
+    def prerequisites(self) -> list[str]:
+        return [link.prerequisite for link in (self.network, self.identity) if link.ok and link.prerequisite]
 
     def gap(self) -> str:
         """The coverage gap line: the operation and its missing links."""

@@ -9,40 +9,15 @@ secondary's lake and database and writes the primary's, then runs the primary's 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 
 from components.profile import DRProfile
 from orchestrator.paths import roles
+from orchestrator.paths.access import KUSTO_INGEST, LAKE, SERVICE_ACCESS, ServiceAccess
 from orchestrator.paths.model import Access, Operation
 from smoke_tests.check import Check
 from stacks.config import StackConfig
 
-LAKE = "storage:StorageAccount"
 PUBLIC_DNS = "public DNS (port 53)"
-
-
-@dataclass(frozen=True)
-class ServiceAccess:
-    """How the checks of one component reach its data plane."""
-
-    target_type: str
-    access: Access
-    endpoint: str  # with {name}
-
-
-# Per component (the DR profile's key): the data plane its data-plane checks call.
-SERVICE_ACCESS: dict[str, ServiceAccess] = {
-    "lake": ServiceAccess(LAKE, Access("blob", "blob", roles.BLOB_READ), "https://{name}.blob.core.windows.net"),
-    "postgres": ServiceAccess("dbforpostgresql:Server", Access("postgresqlServer", "postgres", admin=True),
-                              "{name}.postgres.database.azure.com:5432"),
-    "event_hubs": ServiceAccess("eventhub:Namespace", Access("namespace", "servicebus", roles.EVENT_SEND),
-                                "{name}.servicebus.windows.net:5671"),
-    "foundation": ServiceAccess("keyvault:Vault", Access("vault", "vaultcore", roles.SECRET_GET),
-                                "https://{name}.vault.azure.net"),
-    # Kusto authorises with its own principal assignments, not Azure roles.
-    "data-explorer": ServiceAccess("kusto:Cluster", Access("cluster", "kusto", admin=True),
-                                   "https://{name}.{region}.kusto.windows.net"),
-}
 
 # Azure's public endpoints every run calls: sign-in, Resource Manager (pulumi up, the management-
 # plane checks) and the Pulumi state backend.
@@ -96,6 +71,10 @@ def _failover_steps(config: StackConfig, components: set[str]) -> list[Operation
                           Access("blob", "blob", roles.BLOB_WRITE), actor="data_factory", target_component="lake")]
     if "postgres" in components:
         steps.append(_op("postgres.connect", "postgres", stack, SERVICE_ACCESS["postgres"]))
+    if "data-explorer" in components:
+        # The new cluster is empty: drctl has it ingest the recovered lake's files (explorer_steps.py).
+        steps.append(_op("data-explorer.reingest", "data-explorer", stack, SERVICE_ACCESS["data-explorer"],
+                         KUSTO_INGEST))
     return steps
 
 
@@ -126,7 +105,7 @@ def _check_operations(stack: str, profiles: dict[str, DRProfile]) -> Iterable[Op
                 yield Operation(name=name, actor="runner", component=component, stack=stack, target_type="",
                                 target_component=component, access=None)
             else:
-                yield _op(name, component, stack, service)
+                yield _op(name, component, stack, service, service.of_check(check.name))
 
 
 def plan_operations(config: StackConfig, profiles: dict[str, DRProfile]) -> list[Operation]:

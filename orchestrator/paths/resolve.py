@@ -10,27 +10,30 @@ Network, for the runner (components/runner.py):
 For Data Factory: a managed private endpoint to the sub-resource, used through a managed-VNet
 integration runtime.
 
-Identity: a role assignment to the caller, on the target or a scope above it, of a role that allows
-the action; for PostgreSQL, an Entra administrator entry for the caller on the server.
+A service with no private link (Analysis Services), or one the stack leaves open to the internet (a
+Databricks workspace without VNet injection, a public function app), is reached at its public host
+through the runner's egress; Analysis Services' firewall must also admit the runner's egress
+addresses. A service in a VNet the stacks do not own (SQL Managed Instance, the recovered SQL
+Server VMs) is reached by a route made by hand, declared in `dataplatform:runner.grantedOutOfBand`.
+
+Identity: orchestrator/paths/identity.py.
 """
 
 from __future__ import annotations
 
+import ipaddress
 from fnmatch import fnmatchcase
 
-from components.private_endpoint import PRIVATE_DNS_ZONES
-from components.runner import RunnerSettings
-from orchestrator.paths import roles
+from components.private_endpoint import zone_name
+from components.runner_settings import RunnerSettings
 from orchestrator.paths.graph_index import Found, GraphIndex, id_parts, subnet_of
-from orchestrator.paths.model import Link, Operation
+from orchestrator.paths.identity import out_of_band
+from orchestrator.paths.model import Access, Link, Operation
 
-DEPLOYER = "the deploying identity's subscription roles (day-0 prerequisite; checked live by preflight)"
 
-
-def _zone_linked(index: GraphIndex, zone_id: str, zone_key: str, vnet_id: str) -> str | None:
-    """What is missing for `zone_id` to be the `zone_key` zone and be linked to `vnet_id`."""
+def _zone_linked(index: GraphIndex, zone_id: str, want: str, vnet_id: str) -> str | None:
+    """What is missing for `zone_id` to be the zone named `want` and be linked to `vnet_id`."""
     zone = index.referred(zone_id, "privatedns:PrivateZone")
-    want = PRIVATE_DNS_ZONES.get(zone_key, zone_key)
     if zone is None or zone.name.lower() != want:
         return f"the {want} zone its records go to"
     for link in index.of_type("privatedns:VirtualNetworkLink"):
@@ -43,6 +46,7 @@ def _zone_linked(index: GraphIndex, zone_id: str, zone_key: str, vnet_id: str) -
 def _endpoint_in(index: GraphIndex, target: Found, group_id: str, where: tuple[str, str, str] | None,
                  vnet_id: str, zone_key: str) -> Link:
     """An endpoint for target's group_id in subnet `where` (any subnet of vnet_id when None)."""
+    zone = zone_name(zone_key, target.resource["location"] or "")
     for endpoint in index.of_type("network:PrivateEndpoint"):
         subnet = subnet_of((endpoint.inputs.get("subnet") or {}).get("id", ""))
         vnet_of_subnet = id_parts(vnet_id)[1]
@@ -59,11 +63,11 @@ def _endpoint_in(index: GraphIndex, target: Found, group_id: str, where: tuple[s
         zone_ids = [z.get("privateDnsZoneId") for g in groups for z in (g.inputs.get("privateDnsZoneConfigs") or [])]
         if not zone_ids:
             return Link(False, missing=[f"a DNS zone group for endpoint {endpoint.resource['name']}"])
-        missing = _zone_linked(index, str(zone_ids[0]), zone_key, vnet_id)
+        missing = _zone_linked(index, str(zone_ids[0]), zone, vnet_id)
         if missing:
             return Link(False, missing=[missing])
-        return Link(True, via=f"private endpoint {endpoint.resource['name']} ({endpoint.stack}), "
-                              f"{PRIVATE_DNS_ZONES.get(zone_key, zone_key)}", through=endpoint.resource["name"])
+        return Link(True, via=f"private endpoint {endpoint.resource['name']} ({endpoint.stack}), {zone}",
+                    through=endpoint.resource["name"])
     return Link(False, missing=[f"a private endpoint for {target.label}'s {group_id} in the runner's network"])
 
 
@@ -74,6 +78,10 @@ def runner_network(index: GraphIndex, runner: RunnerSettings, operation: Operati
         return _egress(index, runner, operation.fqdn)
     if target is None or access is None:
         return Link(False, missing=[f"no data-plane access model for {operation.component}"])
+    if access.routed:
+        return out_of_band(runner, access.routed, [])
+    if access.public_host and (not access.group_id or _open(target)):
+        return _public_endpoint(index, runner, access, target)
     if runner.network.kind == "vnet":
         assert runner.subnet_id is not None and runner.network.vnet_id is not None
         return _endpoint_in(index, target, access.group_id, subnet_of(runner.subnet_id), runner.network.vnet_id,
@@ -83,6 +91,38 @@ def runner_network(index: GraphIndex, runner: RunnerSettings, operation: Operati
                                     "the disaster: a runner in the DR hub has none (use dataplatform:runner."
                                     "network.kind vnet)"])
     return _endpoint_in(index, target, access.group_id, None, hub_vnet_id, access.zone)
+
+
+def _open(target: Found) -> bool:
+    """Whether the target takes traffic from the internet (its public network access is not disabled)."""
+    return str(target.inputs.get("publicNetworkAccess", "Enabled")).lower() != "disabled"
+
+
+def _public_endpoint(index: GraphIndex, runner: RunnerSettings, access: Access, target: Found) -> Link:
+    host = access.public_host.format(name=target.name, region=target.resource["location"] or "")
+    egress = _egress(index, runner, host)
+    if not egress.ok or not target.type.endswith("analysisservices:ServerDetails"):
+        return Link(egress.ok, via=f"{target.label}'s public endpoint {host}, {egress.via}" if egress.ok else "",
+                    missing=egress.missing)
+    admitted = _firewall_admits(target, runner)
+    if admitted is not None:
+        return Link(False, missing=[admitted])
+    return Link(True, via=f"{target.label}'s public endpoint {host}, {egress.via}, its firewall admitting "
+                          f"{', '.join(runner.network.egress_addresses)}")
+
+
+def _firewall_admits(target: Found, runner: RunnerSettings) -> str | None:
+    """What is missing for the server's IPv4 firewall to admit every egress address of the runner."""
+    if not runner.network.egress_addresses:
+        return (f"the runner's public egress addresses (dataplatform:runner.network.egressAddresses): "
+                f"{target.label} has no private link, and its firewall admits listed addresses only")
+    rules = ((target.inputs.get("ipV4FirewallSettings") or {}).get("firewallRules")) or []
+    ranges = [(ipaddress.IPv4Address(r["rangeStart"]), ipaddress.IPv4Address(r["rangeEnd"])) for r in rules
+              if r.get("rangeStart") and r.get("rangeEnd")]
+    for first, last in runner.network.egress_ranges():
+        if not any(low <= ipaddress.IPv4Address(first) and ipaddress.IPv4Address(last) <= high for low, high in ranges):
+            return f"a firewall rule on {target.label} admitting the runner's egress {first}-{last}"
+    return None
 
 
 def _egress(index: GraphIndex, runner: RunnerSettings, fqdn: str) -> Link:
@@ -116,61 +156,6 @@ def factory_network(index: GraphIndex, operation: Operation, target: Found | Non
     if missing:
         return Link(False, missing=missing)
     return Link(True, via=f"managed private endpoint {managed[0].name}, integration runtime {runtimes[0].name}")
-
-
-def identity(index: GraphIndex, operation: Operation, target: Found | None, principal: str | None) -> Link:
-    access = operation.access
-    if access is None or not (access.action or access.admin):
-        return Link(True, via=DEPLOYER)
-    if target is None and operation.fqdn:
-        return _assigned(index, operation, None, principal)
-    if target is None:
-        return Link(False, missing=[f"the {operation.target_type} of {operation.target_component} in {operation.stack}"])
-    if access.admin:
-        return _own_principal_list(index, target, principal)
-    return _assigned(index, operation, target, principal)
-
-
-# Services that authorise with a principal list of their own: (what it is called, the resource types
-# of its entries, the input naming the principal, the input naming the server or cluster).
-OWN_PRINCIPALS = {
-    "dbforpostgresql:Server": ("PostgreSQL Entra administrator",
-                               ("dbforpostgresql:AdministratorsMicrosoftEntra", "dbforpostgresql:Administrator"),
-                               "objectId", "serverName"),
-    "kusto:Cluster": ("Kusto principal assignment",
-                      ("kusto:ClusterPrincipalAssignment", "kusto:DatabasePrincipalAssignment"),
-                      "principalId", "clusterName"),
-}
-
-
-def _own_principal_list(index: GraphIndex, target: Found, principal: str | None) -> Link:
-    kind = next(k for k in OWN_PRINCIPALS if target.type.endswith(k))
-    what, types, principal_input, parent_input = OWN_PRINCIPALS[kind]
-    for entry in index.of_type(*types):
-        if (str(entry.inputs.get(parent_input, "")).lower() == target.name.lower()
-                and entry.inputs.get(principal_input) == principal):
-            return Link(True, via=f"{what} on {target.name}")
-    return Link(False, missing=[f"a {what} entry for the runner on {target.label}"])
-
-
-def _assigned(index: GraphIndex, operation: Operation, target: Found | None, principal: str | None) -> Link:
-    action = operation.access.action if operation.access else ""
-    for assignment in index.of_type("authorization:RoleAssignment"):
-        if operation.actor == "runner":
-            if principal is None or assignment.inputs.get("principalId") != principal:
-                continue
-        elif assignment.resource["component"] != operation.actor:
-            continue
-        scope = str(assignment.inputs.get("scope", ""))
-        in_scope = target is None or index.refers_to(scope, target) or (
-            id_parts(scope)[0] == target.group.lower() and "/providers/" not in scope)
-        if in_scope and roles.allows(str(assignment.inputs.get("roleDefinitionId", "")), action):
-            where = target.label if target else scope.rsplit("/", 1)[-1]
-            role = str(assignment.inputs["roleDefinitionId"])
-            return Link(True, via=f"{roles.role_name(role)} on {where}", through=role.rsplit("/", 1)[-1])
-    wanted = " or ".join(roles.roles_for(action)) or action
-    where = target.label if target else "its scope"
-    return Link(False, missing=[f"{wanted} for the {operation.actor.replace('_', ' ')} on {where}"])
 
 
 def storage_service_network(operation: Operation, target: Found | None) -> Link:

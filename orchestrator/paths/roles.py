@@ -19,6 +19,10 @@ EVENT_RECEIVE = "Microsoft.EventHub/namespaces/messages/receive/action"
 SECRET_GET = "Microsoft.KeyVault/vaults/secrets/getSecret/action"
 USER_DELEGATION_KEY = "Microsoft.Storage/storageAccounts/blobServices/generateUserDelegationKey/action"
 PIPELINE_RUN = "Microsoft.DataFactory/factories/pipelines/createRun/action"
+SEARCH_QUERY = "Microsoft.Search/searchServices/indexes/documents/read"
+SEARCH_INDEXES_READ = "Microsoft.Search/searchServices/indexes/read"
+SEARCH_INDEXERS_READ = "Microsoft.Search/searchServices/indexers/read"
+OPENAI_CHAT = "Microsoft.CognitiveServices/accounts/OpenAI/deployments/chat/completions/action"
 
 ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     builtin.STORAGE_BLOB_DATA_READER: ("Storage Blob Data Reader", (
@@ -36,6 +40,17 @@ ROLES: dict[str, tuple[str, tuple[str, ...]]] = {
     builtin.KEY_VAULT_SECRETS_OFFICER: ("Key Vault Secrets Officer", ("Microsoft.KeyVault/vaults/secrets/*",)),
     builtin.KEY_VAULT_SECRETS_USER: ("Key Vault Secrets User", (SECRET_GET,)),
     builtin.DATA_FACTORY_CONTRIBUTOR: ("Data Factory Contributor", ("Microsoft.DataFactory/factories/*",)),
+    # Its actions cover every search object; it has no data action, so it cannot query documents.
+    builtin.SEARCH_SERVICE_CONTRIBUTOR: ("Search Service Contributor", (
+        "Microsoft.Search/searchServices/read", SEARCH_INDEXES_READ, "Microsoft.Search/searchServices/indexes/write",
+        "Microsoft.Search/searchServices/indexers/*", "Microsoft.Search/searchServices/dataSources/*",
+        "Microsoft.Search/searchServices/skillsets/*")),
+    builtin.SEARCH_INDEX_DATA_READER: ("Search Index Data Reader", (SEARCH_QUERY,)),
+    builtin.COGNITIVE_SERVICES_OPENAI_USER: ("Cognitive Services OpenAI User", (
+        "Microsoft.CognitiveServices/accounts/OpenAI/*/read",
+        "Microsoft.CognitiveServices/accounts/OpenAI/deployments/completions/action",
+        OPENAI_CHAT,
+        "Microsoft.CognitiveServices/accounts/OpenAI/deployments/embeddings/action")),
 }
 
 

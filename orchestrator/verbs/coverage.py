@@ -48,6 +48,8 @@ class Result:
     gaps: tuple[str, ...] = ()
     detail: str = ""
     excepted: tuple[str, ...] = ()  # security-baseline: violations a listed exception covers, with its reason
+    # data-path: access made by hand that the paths rest on, as the stack declares it (runner.grantedOutOfBand)
+    prerequisites: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ def coverage_document(view: StackView, paired: StackView, results: list[Result])
         ],
         "gaps": gaps,
         "excepted": [f"{r.component}: {r.check}: {line}" for r in results for line in r.excepted],
+        "prerequisites": [f"{r.component}: {line}" for r in results for line in r.prerequisites],
         "declared_checks": declared_checks(view.profiles()),
         "paths": [path.to_json() for path in view.paths(paired)],
     }
@@ -280,7 +283,8 @@ def _data_paths(paths: list[PathResult]) -> list[Result]:
     for path in paths:
         by_component.setdefault(path.component, []).append(path)
     return [Result("data-path", component, tuple(p.gap() for p in found if not p.ok),
-                   detail=f"{len(found)} paths: " + ", ".join(p.operation for p in found))
+                   detail=f"{len(found)} paths: " + ", ".join(p.operation for p in found),
+                   prerequisites=tuple(dict.fromkeys(line for p in found for line in p.prerequisites)))
             for component, found in by_component.items()]
 
 

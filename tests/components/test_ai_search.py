@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from private_link import assert_opened_privately, runner_roles_on
 from service_harness import config_with, run_service, spec
 
+from components import roles
 from components.profile import RecoveryAction
 from stacks.config import ConfigError
 
@@ -62,3 +64,12 @@ def test_out_of_range_counts_name_the_key(settings, field):
     with pytest.raises(ConfigError) as raised:
         config_with("primary", KEY, settings)
     assert raised.value.key == f"dataplatform:aiSearch.{field}"
+
+
+def test_the_hub_and_the_runner_reach_it_privately_and_the_runner_may_list_and_query():
+    run, _ = run_service(KEY, runner=True)
+    config = config_with("primary", KEY)
+    service_id = run.one(SERVICE).id
+    assert_opened_privately(run, config, service_id, ("searchService", "search"))
+    # Listing indexes and reading indexers is Search Service Contributor's; a query is the data reader's.
+    assert runner_roles_on(run, config, service_id) == {roles.SEARCH_SERVICE_CONTRIBUTOR, roles.SEARCH_INDEX_DATA_READER}

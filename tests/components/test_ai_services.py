@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from private_link import assert_opened_privately, runner_roles_on
 from service_harness import config_with, run_service, spec
 
-from components import ai_services
+from components import ai_services, roles
 from stacks.config import ConfigError
 
 KEY = "aiServices"
@@ -89,3 +90,11 @@ def test_deployment_names_are_unique():
     with pytest.raises(ConfigError) as raised:
         config_with("primary", KEY, {"deployments": [MODEL, MODEL]})
     assert raised.value.key == "dataplatform:aiServices.deployments"
+
+
+def test_the_runner_reaches_the_account_privately_and_may_call_a_deployment():
+    run, _ = run_service(KEY, runner=True)
+    config = config_with("primary", KEY)
+    account = run.one(ACCOUNT).id
+    assert_opened_privately(run, config, account, ("account", "cognitiveservices"))
+    assert runner_roles_on(run, config, account) == {roles.COGNITIVE_SERVICES_OPENAI_USER}

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import pulumi
 import pytest
-from pulumi_mocks import deploy
+from pulumi_mocks import deploy, stack_values
 from service_harness import config_with, context_for, run_service, spec
 
 from components.profile import RecoveryAction
 from stacks.config import ConfigError
 
 KEY = "analysisServices"
+TENANT = "00000000-0000-0000-0000-000000000001"
 SERVER = "azure-native:analysisservices:ServerDetails"
 STORAGE = "azure-native:storage:StorageAccount"
 CONTAINER = "azure-native:storage:BlobContainer"
@@ -103,3 +104,17 @@ def test_profile_rehydrates_from_backups_then_refreshes_models():
     assert profile.rehydrates
     assert tuple(c.name for c in profile.data_checks) == ("model-refresh",)
     assert profile.estimates.rehydrate > 0
+
+
+def test_the_runner_is_an_administrator_and_its_egress_is_in_the_firewall():
+    runner = {"clientId": "22222222-2222-2222-2222-222222222222",
+              "network": {**stack_values("primary")["dataplatform:runner"]["network"],
+                          "egressAddresses": ["203.0.113.40", "198.51.100.0/30"]}}
+    run, _ = run_service(KEY, settings=_with(administrators=ADMINS), runner_settings=runner)
+    server = run.one(SERVER).inputs
+    # No private link: the refresh API is called on the public endpoint, as an administrator.
+    assert server["asAdministrators"]["members"] == [*ADMINS, f"app:{runner['clientId']}@{TENANT}"]
+    assert server["ipV4FirewallSettings"]["firewallRules"] == [
+        {"firewallRuleName": "drctl-runner-1", "rangeStart": "203.0.113.40", "rangeEnd": "203.0.113.40"},
+        {"firewallRuleName": "drctl-runner-2", "rangeStart": "198.51.100.0", "rangeEnd": "198.51.100.3"},
+    ]

@@ -29,7 +29,7 @@ from components.foundation import Foundation, FoundationArgs
 from components.hub_layout import carve_hub
 from components.lake import ZONES, Lake, LakeArgs
 from components.postgres import PostgresArgs, PostgresRestore, PostgresServer
-from components.private_endpoint import PRIVATE_DNS_ZONES
+from components.private_endpoint import PRIVATE_DNS_ZONES, zone_name
 from components.profile import RecoveryAction
 from components.registry import SERVICES, profile_by_key
 from components.roles import EntraAdmin
@@ -179,13 +179,15 @@ def test_connectivity_firewall_and_dns_zones():
     assert run.one("azure-native:network:FirewallPolicy").inputs["sku"] == {"tier": "Standard"}
 
     zones = run.of_type("azure-native:privatedns:PrivateZone")
-    assert {z.inputs["privateZoneName"] for z in zones} == set(PRIVATE_DNS_ZONES.values())
+    names = {zone_name(key, PRIMARY.region) for key in PRIVATE_DNS_ZONES}
+    assert {z.inputs["privateZoneName"] for z in zones} == names
+    assert "privatelink.australiaeast.kusto.windows.net" in names  # Data Explorer's zones are per region
     assert all(z.inputs["location"] == "Global" for z in zones)
     links = run.of_type("azure-native:privatedns:VirtualNetworkLink")
     vnet_name = run.one("azure-native:network:VirtualNetwork").inputs["virtualNetworkName"]
     assert len(links) == len(PRIVATE_DNS_ZONES)
     assert all(link.inputs["virtualNetwork"]["id"].endswith("/" + vnet_name) for link in links)
-    assert {link.inputs["privateZoneName"] for link in links} == set(PRIVATE_DNS_ZONES.values())
+    assert {link.inputs["privateZoneName"] for link in links} == names
 
 
 def test_connectivity_without_firewall_has_no_firewall_and_no_route_table():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from private_link import assert_opened_privately
 from service_harness import config_with, run_service, spec
 
 from components.profile import RecoveryAction
@@ -127,3 +128,17 @@ def test_profile_is_a_service_managed_failover():
     assert profile.recovery_action is RecoveryAction.SERVICE_FAILOVER and profile.stateful
     (seed,) = profile.seed
     assert seed.service == "Azure Cosmos DB" and seed.sku_selected == "Single Region Write with Periodic backup"
+
+
+def test_the_runner_reaches_the_account_privately_as_a_cosmos_data_contributor():
+    run, _ = run_service(KEY, runner=True)
+    config = config_with("primary", KEY)
+    account = run.one(ACCOUNT)
+    assert_opened_privately(run, config, account.id, ("Sql", "documents"))
+    # Local auth is off and Azure roles carry no Cosmos data action: a Cosmos SQL role assignment.
+    (assignment,) = run.of_type("azure-native:cosmosdb:SqlResourceSqlRoleAssignment")
+    assert assignment.inputs["principalId"] == config.runner.object_id
+    assert assignment.inputs["scope"] == account.id
+    assert assignment.inputs["roleDefinitionId"] == f"{account.id}/sqlRoleDefinitions/00000000-0000-0000-0000-000000000002"
+    assert assignment.inputs["accountName"] == account.inputs["accountName"]
+

@@ -4,6 +4,7 @@ zones as the AZ uplift, and the re-ingestion path from the lake."""
 from __future__ import annotations
 
 import pytest
+from private_link import assert_opened_privately
 from service_harness import config_with, run_service, spec
 
 from components.profile import RecoveryAction
@@ -104,3 +105,27 @@ def test_the_repositorys_schema_is_applied_with_the_identity_allowed_to_ingest()
     assert "ingestion json mapping 'events_json'" in content
     assert ".alter-merge database ['platform'] policy managed_identity" in content
     assert "'AllowedUsages':'NativeIngestion'" in content
+
+
+RUNNER_APP = {"clientId": "22222222-2222-2222-2222-222222222222"}
+
+
+def test_the_runner_reaches_the_cluster_privately_in_the_regions_zone_as_viewer_and_ingestor():
+    run, _ = run_service(KEY, "secondary", runner=True, runner_settings=RUNNER_APP)
+    config = config_with("secondary", KEY, runner=RUNNER_APP)
+    cluster = run.one(CLUSTER)
+    # Kusto's private zone is per region: privatelink.<region>.kusto.windows.net.
+    assert_opened_privately(run, config, cluster.id, ("cluster", "kusto"))
+    assignments = run.of_type("azure-native:kusto:DatabasePrincipalAssignment")
+    assert {a.inputs["role"] for a in assignments} == {"Viewer", "Ingestor"}
+    for assignment in assignments:
+        # Kusto names an application by its application id, not its object id.
+        assert (assignment.inputs["principalId"], assignment.inputs["principalType"]) == (RUNNER_APP["clientId"], "App")
+        assert assignment.inputs["clusterName"] == cluster.inputs["clusterName"]
+        assert assignment.inputs["databaseName"] == "platform"
+
+
+def test_a_service_principal_runner_without_a_client_id_gets_no_principal_assignment():
+    run, _ = run_service(KEY, runner=True)
+    assert config_with("primary", KEY).runner.client_id is None
+    assert not run.of_type("azure-native:kusto:DatabasePrincipalAssignment")

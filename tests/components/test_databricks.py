@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from private_link import assert_opened_privately, endpoints_for
 from pulumi_mocks import stack_config
 from service_harness import SUBNETS, config_with, run_service, spec
 
@@ -109,3 +110,15 @@ def test_private_link_without_injection_is_refused():
         config_with("primary", KEY, {"publicNetworkAccess": "Disabled"})
     assert raised.value.key == "dataplatform:databricks"
     assert "vnetInjection" in raised.value.message
+
+
+def test_a_private_workspace_opens_its_front_end_to_the_hub_and_the_runner():
+    settings = {**spec(KEY).example, "vnetInjection": INJECTION, "publicNetworkAccess": "Disabled"}
+    run, _ = run_service(KEY, settings=settings, runner=True)
+    assert_opened_privately(run, config_with("primary", KEY, settings), run.one(WORKSPACE).id,
+                            ("databricks_ui_api", "databricks"))
+
+
+def test_a_workspace_left_open_has_no_endpoint_its_front_end_needs_injection():
+    run, _ = run_service(KEY, runner=True)
+    assert not endpoints_for(run, run.one(WORKSPACE).id)

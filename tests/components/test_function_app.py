@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pulumi
 import pytest
+from private_link import assert_opened_privately, endpoints_for
 from pulumi_mocks import deploy
 from service_harness import config_with, context_for, run_service, spec
 
@@ -130,3 +131,16 @@ def test_profile_is_stateless_with_a_health_smoke_test():
     profile = spec(KEY).profile
     assert not profile.stateful
     assert "function-health-endpoint" in [c.name for c in profile.smoke_checks]
+
+
+def test_a_closed_app_is_reached_through_its_sites_endpoint_from_the_hub_and_the_runner():
+    run, _ = run_service(KEY, runner=True)
+    app = run.one(APP)
+    assert app.inputs["publicNetworkAccess"] == "Disabled"
+    assert_opened_privately(run, config_with("primary", KEY), app.id, ("sites", "sites"))
+
+
+def test_an_open_app_has_no_endpoint():
+    run, _ = run_service(KEY, settings={**spec(KEY).example, "publicNetworkAccess": "Enabled"}, runner=True)
+    app = run.one(APP)
+    assert app.inputs["publicNetworkAccess"] == "Enabled" and not endpoints_for(run, app.id)

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from private_link import assert_opened_privately
 from pulumi_mocks import PROJECT, Deployment
-from service_harness import config_with, context_for, spec
+from service_harness import config_with, context_for, run_service, spec
 
 from components.profile import RecoveryAction
 from orchestrator.program.capture import AzureMocks, run_under_mocks
@@ -151,3 +152,8 @@ def test_posture_and_profile():
     assert row.sku == "GeneralPurpose Standard_D2ads_v5" and row.uplift_enabled == (False, False)
     profile = spec(KEY).profile
     assert profile.recovery_action is RecoveryAction.GEO_RESTORE and profile.rehydrates and profile.data_checks
+
+
+def test_the_hub_and_the_runner_reach_the_server_through_private_link():
+    run, _ = run_service(KEY, runner=True)
+    assert_opened_privately(run, config_with("primary", KEY), run.one(SERVER).id, ("mysqlServer", "mysql"))

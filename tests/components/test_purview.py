@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from private_link import assert_opened_privately
 from service_harness import config_with, run_service, spec
 
 from components.profile import RecoveryAction
@@ -29,9 +30,15 @@ def test_account_is_private_identity_based_and_named_per_stack(stack, suffix, re
     assert inputs["managedResourceGroupName"] == f"rg-contoso-purview-managed-{suffix}"
 
 
-def test_the_account_is_the_only_resource():
+def test_the_account_and_its_endpoints_are_the_only_resources():
     run, _ = run_service(KEY)
-    assert run.types() == {ACCOUNT}
+    assert run.types() == {ACCOUNT, "azure-native:network:PrivateEndpoint", "azure-native:network:PrivateDnsZoneGroup"}
+
+
+def test_the_apis_and_the_portal_are_reached_privately_from_the_hub_and_the_runner():
+    run, _ = run_service(KEY, runner=True)
+    assert_opened_privately(run, config_with("primary", KEY), run.one(ACCOUNT).id,
+                            ("account", "purview"), ("portal", "purviewstudio"))
 
 
 def test_invalid_sku_is_refused_naming_the_key():

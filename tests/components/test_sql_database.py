@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from private_link import assert_opened_privately
 from service_harness import config_with, run_service, spec
 
 from components.profile import RecoveryAction
@@ -146,3 +147,9 @@ def test_profile_is_a_geo_restore():
     profile = spec(KEY).profile
     assert profile.recovery_action is RecoveryAction.GEO_RESTORE and profile.rehydrates and profile.data_checks
     assert profile.seed[0].service == "Azure SQL Database"
+
+
+@pytest.mark.parametrize("stack", ["primary", "secondary"])
+def test_each_server_is_reached_through_its_own_endpoint_from_the_hub_and_the_runner(stack):
+    run, _ = run_service(KEY, stack, runner=True)
+    assert_opened_privately(run, config_with(stack, KEY), run.one(SERVER).id, ("sqlServer", "sql"))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from private_link import assert_opened_privately
 from service_harness import config_with, context_for, run_service, spec
 
 from components.profile import RecoveryAction
@@ -159,3 +160,9 @@ def test_filesystem_must_not_be_a_lake_zone():
     with pytest.raises(ConfigError) as raised:
         config_with("primary", KEY, _with(filesystem="raw"))
     assert raised.value.key == "dataplatform:synapse.filesystem"
+
+
+def test_the_sql_serverless_and_development_endpoints_are_private_with_runner_twins():
+    run, _ = run_service(KEY, runner=True)
+    assert_opened_privately(run, config_with("primary", KEY), run.one(WORKSPACE).id,
+                            ("Sql", "synapse-sql"), ("SqlOnDemand", "synapse-sql"), ("Dev", "synapse-dev"))

@@ -68,3 +68,34 @@ def test_the_two_files_must_name_the_same_runner():
     with pytest.raises(ConfigError) as raised:
         config_from_mapping("secondary", values("secondary"), "Pulumi.secondary.yaml", paired=other)
     assert "dataplatform:runner.objectId" in str(raised.value)
+
+
+def vnet_runner(**changes) -> dict:
+    runner = copy.deepcopy(values("secondary")[KEY])
+    network = {**runner["network"], **changes.pop("network", {})}
+    return {**runner, **changes, "network": network}
+
+
+@pytest.mark.parametrize("runner,key,words", [
+    (vnet_runner(grantedOutOfBand=["databricks-admin"]), "runner.grantedOutOfBand", "unknown 'databricks-admin'"),
+    (vnet_runner(clientId="not-a-guid"), "runner.clientId", "pattern"),
+    # The subnet's private range is not what a public endpoint's firewall sees.
+    (vnet_runner(network={"egressAddresses": ["10.30.1.4"]}), "runner.network.egressAddresses", "not a public IPv4"),
+    (vnet_runner(network={"egressAddresses": ["203.0.113.300"]}), "runner.network.egressAddresses", "not an IPv4"),
+])
+def test_bad_out_of_band_grants_and_egress_name_the_key(runner, key, words):
+    with pytest.raises(ConfigError) as raised:
+        config_from_mapping("secondary", secondary_with(runner), "Pulumi.secondary.yaml")
+    assert f"dataplatform:{key}" in str(raised.value) and words in str(raised.value)
+
+
+def test_out_of_band_grants_client_id_and_egress_are_read():
+    runner = vnet_runner(grantedOutOfBand=["purview-data-reader"], clientId="22222222-2222-2222-2222-222222222222",
+                         network={"egressAddresses": ["203.0.113.40", "198.51.100.0/30"]})
+    config = config_from_mapping("secondary", secondary_with(runner), "Pulumi.secondary.yaml")
+    assert config.runner.granted("purview-data-reader") is not None
+    assert config.runner.granted("mysql-admin-group") is None
+    assert config.runner.network.egress_ranges() == [("203.0.113.40", "203.0.113.40"), ("198.51.100.0", "198.51.100.3")]
+    # Kusto and Analysis Services name an application by its application id.
+    assert config.runner.kusto_principal() == ("22222222-2222-2222-2222-222222222222", "App")
+    assert config.runner.analysis_services_admin("t") == "app:22222222-2222-2222-2222-222222222222@t"

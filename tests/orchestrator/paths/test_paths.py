@@ -137,14 +137,16 @@ def test_a_server_side_copy_from_the_closed_lake_is_a_gap_that_says_why(tmp_path
     assert "lake.read_source" not in paths
 
 
-def test_kusto_is_reached_through_its_own_principal_list_and_an_endpoint_nobody_declares_yet(graphs):
-    # The reference stack switches Data Explorer on: its cluster has public access disabled and no
-    # private endpoint, so the path model shows the KQL checks cannot reach it.
+def test_kusto_is_reached_through_its_own_principal_list_and_the_regions_zone(graphs):
+    # The reference stack switches Data Explorer on: its cluster has public access disabled, so the
+    # KQL checks go through the runner's endpoint, registered in its region's privatelink zone, and
+    # are allowed by a Kusto principal assignment (tests/orchestrator/paths/test_service_paths.py).
     config = load_stack_config(REPO, "reference")
     paths = {p.operation: p for p in assess_paths(config, capture_graph(REPO, "reference", config),
                                                   graphs["secondary"])}
     kql = paths["data-explorer.smoke.kql-print-1"]
     assert kql.endpoint == "https://contosoadxref.australiaeast.kusto.windows.net"
-    assert kql.network.missing == ["a private endpoint for contosoadxref (reference)'s cluster in the runner's network"]
-    assert kql.identity.missing == ["a Kusto principal assignment entry for the runner on contosoadxref (reference)"]
+    assert kql.network.via == ("private endpoint data_explorer-runner-pe-cluster (reference), "
+                               "privatelink.australiaeast.kusto.windows.net")
+    assert kql.identity.via == "Kusto principal assignment (Viewer) on contosoadxref"
     assert paths["event_hubs_geo_dr.smoke.alias-resolves-to-secondary"].ok  # the alias is ARM's, the deployer's

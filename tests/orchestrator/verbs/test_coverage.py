@@ -290,3 +290,30 @@ def test_json_lists_every_declared_check_and_whether_it_is_implemented(views):
     # Every declared check is implemented and says what its tests run it against: the gate passes.
     assert all(c["implemented"] and c["tested_against"] for c in listed)
     assert document["passed"] is True
+
+
+# -- the reference pair: every data path real, access made by hand named --------------------------------
+
+
+def test_the_reference_pair_has_no_data_path_gap_and_names_what_was_made_by_hand():
+    secondary, primary = load_views(REPO, "reference-secondary")
+    document = coverage_document(secondary, primary, assess(secondary, primary))
+    assert document["summary"]["data-path"]["failed"] == 0, document["gaps"]
+    assert ("databricks: a step after the deploy, outside ARM: the runner is a user of the Databricks workspace: a "
+            "SCIM entry (the workspace's admin settings, or the account console's workspace assignment), made once "
+            "the workspace exists") in document["prerequisites"]
+    assert {line.split(":", 1)[0] for line in document["prerequisites"]} == {
+        "databricks", "purview", "mysql", "sql_database", "synapse", "sql-managed-instance", "sql-server-vm"}
+
+
+def test_access_made_by_hand_but_not_declared_is_a_gap_and_fails_the_gate(tmp_path):
+    project = copy_project(tmp_path, ("reference", "reference-secondary"))
+    (project / "kql").mkdir()
+    (project / "kql" / "events.kql").write_text((REPO / "kql" / "events.kql").read_text())
+    edit_stack(project, "reference-secondary", lambda c: c["dataplatform:runner"].pop("grantedOutOfBand"))
+    result = drctl("coverage", "--stack", "reference-secondary", "--project-dir", str(project))
+    assert result.returncode == 1, result.stderr
+    gaps = [line for line in result.stdout.splitlines() if line.startswith("gap: ")]
+    assert gaps and all(": data-path: " in line for line in gaps)
+    assert any("dataplatform:runner.grantedOutOfBand purview-data-reader" in line for line in gaps)
+    assert "made by hand, declared in dataplatform:runner.grantedOutOfBand" not in result.stdout
