@@ -1,34 +1,58 @@
-"""`drctl verify-evidence`: is a run directory still what the run sealed (orchestrator/report/bundle.py)?"""
+"""`drctl verify-evidence`: is a run directory still what the run sealed and signed (orchestrator/evidence/)?"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
 from orchestrator.cli.common import emit_json, json_option, workdir_option
 
+public_key_option = click.option(
+    "--public-key", "public_keys", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="A PEM public key the signatures must be by (repeat for several). Without it, each signature is "
+         "checked against the key it names: that proves the files unchanged since, not who signed.")
+
 
 @click.command("verify-evidence")
 @click.argument("run")
+@public_key_option
 @workdir_option("Where run directories are, when RUN is a run id.")
 @json_option
-def verify_evidence(run: str, workdir: Path, as_json: bool) -> None:
-    """Check RUN's files against its SHA256SUMS: exit 0 intact, 1 naming each altered, missing or added file."""
-    from orchestrator.report.bundle import verify
+def verify_evidence(run: str, public_keys: tuple[Path, ...], workdir: Path, as_json: bool) -> None:
+    """Check RUN's signed seal and files: exit 0 intact, 1 naming each bad signature and each altered,
+    missing, added or symlinked file."""
+    from orchestrator.evidence.keys import load_public_keys
+    from orchestrator.evidence.verify import verify
     from orchestrator.run.rundir import RunDir
 
+    trusted = load_public_keys(public_keys) if public_keys else None
     run_dir = RunDir.find(run, workdir).path
-    result = verify(run_dir)
+    result = verify(run_dir, trusted)
     document = {"run_dir": str(run_dir), "intact": not result["problems"], **result}
     if as_json:
         emit_json(document)
     elif result["problems"]:
-        for problem in result["problems"]:
-            click.echo(f"{problem['problem']}: {problem['file']}")
+        _print_problems(result["problems"])
         click.echo(f"evidence NOT intact: {len(result['problems'])} problem(s) in {run_dir}")
     else:
         click.echo(f"evidence intact: {result['files']} files match SHA256SUMS in {run_dir}")
+        click.echo(_signers(result))
     if result["problems"]:
         sys.exit(1)
+
+
+def _print_problems(problems: list[dict[str, str]]) -> None:
+    for problem in problems:
+        click.echo(f"{problem['problem']}: {problem['file']}")
+
+
+def _signers(result: dict[str, Any]) -> str:
+    keys = sorted({signature["key_id"] for signature in result["signatures"]})
+    links = len(result["signatures"])
+    if result["trusted_keys"] is None:
+        return (f"{links} signature(s) valid, by {', '.join(keys)}: not checked against a key you trust "
+                "(pass --public-key to check who signed)")
+    return f"{links} signature(s) valid, by the --public-key given ({', '.join(keys)})"

@@ -25,10 +25,26 @@ from orchestrator.redact import REDACTOR
 stack_option = click.option("--stack", required=True, help="Stack name: primary or secondary.")
 
 
+# The verbs that seal or extend a run's evidence, and so sign it (orchestrator/evidence/keys.py).
+SIGNING_VERBS = frozenset({"failover", "drill", "resume", "fallback", "rehearse", "approve"})
+
+
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="azure-dataplatform-dr", prog_name="drctl")
-def cli() -> None:
+@click.option("--signing-key", metavar="FILE|KEY_URL", default=None,
+              help="Sign the run's evidence with this Ed25519 PEM key file, or this Key Vault key "
+                   "(https://<vault>.vault.azure.net/keys/<name>[/<version>]); also $DRCTL_SIGNING_KEY_FILE, "
+                   "$DRCTL_SIGNING_KEY_URL, $DRCTL_SIGNING_KEY. Default: <workdir>/keys/, generated once.")
+@click.pass_context
+def cli(ctx: click.Context, signing_key: str | None) -> None:
     """Plan, rehearse and run the recovery of the data platform into another region."""
+    if ctx.invoked_subcommand in SIGNING_VERBS:
+        from orchestrator.evidence.keys import use_signing_key
+
+        use_signing_key(signing_key)  # now: a bad key is refused before a run starts
+    elif signing_key:
+        raise BadInput(f"--signing-key: drctl {ctx.invoked_subcommand} signs nothing (the verbs that do: "
+                       f"{', '.join(sorted(SIGNING_VERBS))})")
 
 
 @cli.command()

@@ -3,15 +3,15 @@
 A run directory holds the journal, the plan, the manifests, per-step evidence, the reports and
 the approvals; this adds `versions.json` (the IaC's git commit, the package versions, a hash of
 the stack files with secret values removed) and, as the run's last write, `SHA256SUMS` over every
-file. The sums file is in the format of coreutils' `sha256sum`, so `sha256sum -c SHA256SUMS`
-checks it too; `drctl verify-evidence RUN_DIR` names each file altered, missing or added since.
+file, signed (SHA256SUMS.sig: orchestrator/evidence/). The sums file is in the format of coreutils'
+`sha256sum`, so `sha256sum -c SHA256SUMS` checks it too; `drctl verify-evidence RUN_DIR --public-key
+KEY` checks the signature and names each file altered, missing or added since.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import os
 import platform
 import subprocess
 from importlib import metadata
@@ -20,9 +20,7 @@ from typing import Any
 
 import yaml
 
-from orchestrator.atomic import write_atomic, write_json_atomic
-from orchestrator.data.manifest import sha256_file
-from orchestrator.errors import BadInput
+from orchestrator.atomic import write_json_atomic
 from orchestrator.run.rundir import RunDir
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
@@ -103,51 +101,16 @@ def _azurite_version(project: Path) -> str | None:
         return None
 
 
-# -- sealing and verifying ------------------------------------------------------------------------
-def _files(run_dir: Path) -> list[str]:
-    names = []
-    for root, dirs, files in os.walk(run_dir):
-        dirs.sort()
-        for name in sorted(files):
-            relative = Path(root, name).relative_to(run_dir).as_posix()
-            if relative != RunDir.SUMS and not name.endswith(".tmp"):
-                names.append(relative)
-    return names
-
-
+# -- sealing and verifying: signed, and chained to what extends them (orchestrator/evidence/) ----------
 def seal(run_dir: Path) -> Path:
-    """SHA256SUMS over every file of the run directory: the run's last write."""
-    run_dir = Path(run_dir)
-    lines = [f"{sha256_file(run_dir / name)}  {name}\n" for name in _files(run_dir)]
-    path = RunDir(run_dir).sha256sums
-    write_atomic(path, "".join(lines))
-    return path
+    """SHA256SUMS over every file of the run directory, signed: the run's last write."""
+    from orchestrator.evidence.chain import seal as signed_seal
+
+    return signed_seal(Path(run_dir))
 
 
-def verify(run_dir: Path) -> dict[str, Any]:
-    """{"files": N, "problems": [{"file", "problem"}]}; BadInput when there is nothing to verify."""
-    run_dir = Path(run_dir)
-    sums = RunDir(run_dir).sha256sums
-    if not run_dir.is_dir():
-        raise BadInput(f"RUN_DIR: {run_dir} is not a directory")
-    if not sums.is_file():
-        raise BadInput(f"RUN_DIR: {run_dir} has no {RunDir.SUMS}: not a sealed run directory (did the run finish?)")
-    listed: dict[str, str] = {}
-    for number, line in enumerate(sums.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
-        digest, sep, name = line.partition("  ")
-        if not sep or len(digest) != 64 or not name:
-            problem = f"line {number} is not '<sha256>  <file>'"
-            return {"files": len(listed), "problems": [{"file": RunDir.SUMS, "problem": problem}]}
-        listed[name] = digest
-    problems = []
-    for name, digest in listed.items():
-        path = run_dir / name
-        if ".." in Path(name).parts or Path(name).is_absolute():
-            problems.append({"file": name, "problem": "listed outside the run directory"})
-        elif not path.is_file():
-            problems.append({"file": name, "problem": "missing"})
-        elif sha256_file(path) != digest:
-            problems.append({"file": name, "problem": "altered"})
-    problems += [{"file": name, "problem": "added after the run was sealed"} for name in _files(run_dir)
-                 if name not in listed]
-    return {"files": len(listed), "problems": problems}
+def verify(run_dir: Path, public_keys: dict[str, Any] | None = None) -> dict[str, Any]:
+    """{"files": N, "problems": [{"file", "problem"}], ...}; BadInput when there is nothing to verify."""
+    from orchestrator.evidence.verify import verify as verify_chain
+
+    return verify_chain(Path(run_dir), public_keys)

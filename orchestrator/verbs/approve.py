@@ -1,7 +1,8 @@
 """`drctl approve RUN STEP --by NAME [--note TEXT]`: a person signs off a gate a run waits at.
 
 The approval is a file in the run directory (`approvals/<step>.json`), written once and never
-overwritten, so the evidence says who approved what and when; `drctl resume` then goes on.
+overwritten, so the evidence says who approved what and when, and signed in an addendum to the
+run's seal; `drctl resume` then goes on.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from typing import Any
 
 from orchestrator.atomic import write_atomic
 from orchestrator.errors import BadInput
+from orchestrator.evidence.chain import extend
 from orchestrator.model import StepKind
 from orchestrator.plan.recovery import plan_from_json
 from orchestrator.run.rundir import RunDir, utc_now
@@ -38,4 +40,7 @@ def approve(run_dir: Path, step_id: str, *, by: str, note: str | None = None) ->
     except FileExistsError:
         existing = json.loads(path.read_text(encoding="utf-8"))
         raise BadInput(f"STEP: {step_id} was already approved by {existing.get('approved_by')} at {existing.get('approved_at')}") from None
-    return {**approval, "file": str(path), "next": f"drctl resume {run_dir}"}
+    # A run stopped at the gate was sealed: the approval extends that seal, signed (orchestrator/evidence/chain.py).
+    addendum = extend(run.path, [path], reason=f"approval of {step_id}")
+    return {**approval, "file": str(path), "addendum": str(addendum) if addendum else None,
+            "next": f"drctl resume {run_dir}"}
