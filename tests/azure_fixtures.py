@@ -96,10 +96,12 @@ def _response(request, status: int, body: Any, headers: dict[str, str]) -> reque
     response.request = request
     response.url = request.url
     response.headers.update({"Content-Type": "application/json", **headers})
-    content = b"" if body is None else json.dumps(body).encode()
+    # bytes as they are (a blob download), anything else as JSON
+    content = b"" if body is None else body if isinstance(body, bytes) else json.dumps(body).encode()
     # azure-core reads the body through the urllib3 response, as it would from a socket.
     response.raw = urllib3.HTTPResponse(
-        body=io.BytesIO(content), headers=dict(response.headers), status=status, preload_content=False
+        body=io.BytesIO(content), headers=dict(response.headers), status=status, preload_content=False,
+        request_method=request.method,  # a HEAD answer has a Content-Length and, as on a socket, no body
     )
     response.encoding = "utf-8"
     return response

@@ -1,4 +1,5 @@
-"""`drctl verify-evidence`: is a run directory still what the run sealed and signed (orchestrator/evidence/)?"""
+"""`drctl verify-evidence`: is a run directory still what the run sealed and signed? And `drctl
+publish-evidence`: a copy of it in a WORM blob container (orchestrator/evidence/)."""
 
 from __future__ import annotations
 
@@ -41,6 +42,42 @@ def verify_evidence(run: str, public_keys: tuple[Path, ...], workdir: Path, as_j
         click.echo(f"evidence intact: {result['files']} files match SHA256SUMS in {run_dir}")
         click.echo(_signers(result))
     if result["problems"]:
+        sys.exit(1)
+
+
+@click.command("publish-evidence")
+@click.argument("run")
+@click.option("--container", "container_url", required=True, metavar="URL",
+              help="A blob container with version-level immutability: https://<account>.blob.core.windows.net/"
+                   "<container> (Entra sign-in), or http://127.0.0.1:<port>/<account>/<container> (Azurite; key "
+                   "in $DRCTL_STATE_ACCOUNT_KEY).")
+@click.option("--retain-days", type=click.IntRange(1, 146000), required=True,
+              help="How long each blob version stays immutable.")
+@click.option("--unlocked", is_flag=True,
+              help="An Unlocked policy (it can be shortened or removed), to try the setup; default Locked.")
+@public_key_option
+@workdir_option("Where run directories are, when RUN is a run id.")
+@json_option
+def publish_evidence(run: str, container_url: str, retain_days: int, unlocked: bool, public_keys: tuple[Path, ...],
+                     workdir: Path, as_json: bool) -> None:
+    """Copy RUN's sealed directory to an immutable (version-level WORM) blob container, after verifying it:
+    exit 0 published, 1 when the evidence does not verify or a blob could not be written."""
+    from orchestrator.evidence.keys import load_public_keys
+    from orchestrator.evidence.publish import publish
+    from orchestrator.run.rundir import RunDir
+
+    trusted = load_public_keys(public_keys) if public_keys else None
+    run_dir = RunDir.find(run, workdir).path
+    document = publish(run_dir, container_url, retain_days=retain_days, locked=not unlocked, public_keys=trusted)
+    if as_json:
+        emit_json(document)
+    elif document["published"]:
+        click.echo(f"published {len(document['blobs'])} files of {run_dir.name} to {container_url}/{document['prefix']}/,"
+                   f" each version immutable ({document['policy_mode']}) until {document['retain_until']}")
+    else:
+        _print_problems(document["problems"])
+        click.echo(f"evidence NOT published: {len(document['problems'])} problem(s)")
+    if not document["published"]:
         sys.exit(1)
 
 

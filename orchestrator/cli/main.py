@@ -13,7 +13,7 @@ import click
 
 from orchestrator.cli.common import emit_json, json_option, project_option, workdir_option
 from orchestrator.cli.coverage import coverage
-from orchestrator.cli.evidence import verify_evidence
+from orchestrator.cli.evidence import publish_evidence, verify_evidence
 from orchestrator.cli.fallback import fallback
 from orchestrator.cli.rehearse import cleanup, rehearse
 from orchestrator.cli.runbook import runbook
@@ -139,8 +139,8 @@ def posture(stack: str | None, as_json: bool, project_dir: Path) -> None:
         print_posture(document)
 
 
-for command in (failover, drill, resume, approve, status, coverage, fallback, verify_evidence, rehearse, cleanup,
-                runbook):
+for command in (failover, drill, resume, approve, status, coverage, fallback, verify_evidence, publish_evidence,
+                rehearse, cleanup, runbook):
     cli.add_command(command)
 
 

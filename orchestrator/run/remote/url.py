@@ -89,7 +89,7 @@ def parse_state_url(url: str) -> StateLocation:
 def container_client(location: StateLocation) -> ContainerClient:
     """A client of the container, which is created when missing; BadInput when it cannot be reached
     or the credential is refused, so a run fails before it starts, not half-way through."""
-    credential = _local_credential(location) if location.local else _azure_credential(location)
+    credential = credential_for(location)
     service = BlobServiceClient(
         location.account_url, credential=credential,
         # Short: a state store that does not answer should be said early; the journal keeps
@@ -110,6 +110,11 @@ def container_client(location: StateLocation) -> ContainerClient:
         code = getattr(exc, "error_code", None)
         raise BadInput(f"--state-url: {location.url}: {exc.status_code} {code or _first_line(exc)}") from None
     return container
+
+
+def credential_for(location: StateLocation):
+    """What drctl signs in to the location's account with: the local account key, or an Entra token."""
+    return _local_credential(location) if location.local else _azure_credential(location)
 
 
 def _local_credential(location: StateLocation) -> dict[str, str]:
