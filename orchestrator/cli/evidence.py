@@ -39,7 +39,9 @@ def verify_evidence(run: str, public_keys: tuple[Path, ...], workdir: Path, as_j
         _print_problems(result["problems"])
         click.echo(f"evidence NOT intact: {len(result['problems'])} problem(s) in {run_dir}")
     else:
-        click.echo(f"evidence intact: {result['files']} files match SHA256SUMS in {run_dir}")
+        addenda = result.get("addenda_after_seal")
+        signed_after = f" and {addenda} {'addendum' if addenda == 1 else 'addenda'} signed after it" if addenda else ""
+        click.echo(f"evidence intact: {result['files']} files match SHA256SUMS{signed_after} in {run_dir}")
         click.echo(_signers(result))
     if result["problems"]:
         sys.exit(1)

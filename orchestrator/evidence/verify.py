@@ -10,6 +10,7 @@ directory is a problem named by its path, and its target is never read.
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import stat
 from pathlib import Path, PurePosixPath
@@ -50,20 +51,23 @@ def verify(run_dir: Path, public_keys: dict[str, PublicKey] | None = None) -> di
     covered_after = _check_chain(run_dir, links, public_keys, present, problems, result["signatures"])
     covered = set(listed) | covered_after | {SUMS, SIG}
     problems += [{"file": name, "problem": "added after the run was sealed"} for name in files if name not in covered]
-    return {**result, "files": len(listed) + len(covered_after)}
+    addenda = sum(1 for name in covered_after if name.startswith(f"{ADDENDA}/"))
+    return {**result, "files": len(listed) + len(covered_after), "addenda_after_seal": addenda}
 
 
 def _check_chain(run_dir: Path, links: dict[str, Link], trusted: dict[str, PublicKey] | None, present: set[str],
                  problems: list[dict[str, str]], signatures: list[dict[str, Any]]) -> set[str]:
     """Walk back from the seal to the first, then forward over the addenda after it; return what
     those later addenda cover (themselves included)."""
+    run_id = _run_id(run_dir, present)
+
     def check(link: Link) -> None:
         expected = ADDENDUM if link.path.startswith(f"{ADDENDA}/") else SEAL
         statement = link.statement
         problem = signature_problem(link.document, trusted)
         if problem is None and statement.get("type") != expected:
             problem = f"a {statement.get('type')!r} statement where a {expected!r} one belongs"
-        if problem is None and statement.get("run_id") != run_dir.name:
+        if problem is None and statement.get("run_id") != run_id:
             problem = f"signed for run {statement.get('run_id')!r}, not for this one"
         if problem:
             problems.append({"file": link.path, "problem": problem})
@@ -110,6 +114,17 @@ def _check_chain(run_dir: Path, links: dict[str, Link], trusted: dict[str, Publi
     problems += [{"file": path, "problem": "not on the evidence chain (no seal leads to it)"}
                  for path in links if path not in on_chain]
     return covered_after
+
+
+def _run_id(run_dir: Path, present: set[str]) -> str:
+    """The run's id as its run.json says (a file the seal covers), so that a copy verifies in a folder
+    of any name (publish.py's `<run-id>/<digest>/`); the folder's name when there is no run.json."""
+    if RunDir.RUN in present:
+        try:
+            return str(json.loads((run_dir / RunDir.RUN).read_text(encoding="utf-8"))["run_id"])
+        except (OSError, ValueError, KeyError, TypeError):
+            pass  # a damaged run.json is named by its digest
+    return run_dir.name
 
 
 def _read_sums(path: Path) -> tuple[dict[str, str], str | None]:

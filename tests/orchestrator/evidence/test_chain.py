@@ -31,7 +31,7 @@ def test_an_approval_on_a_sealed_run_is_a_signed_addendum_and_verifies(tmp_path)
     assert addendum["extends"] == {"sha256": chain.sha256_file(run_dir / SIG)}
     done = drctl("verify-evidence", str(run_dir), "--public-key", str(workdir_public_key(run_dir)))
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "2 signature(s) valid" in done.stdout
+    assert "match SHA256SUMS and 1 addendum signed after it" in done.stdout and "2 signature(s) valid" in done.stdout
 
 
 def test_a_tampered_approval_fails_naming_it_and_its_addendum(tmp_path):

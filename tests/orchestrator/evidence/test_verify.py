@@ -138,3 +138,17 @@ def test_a_public_key_that_is_not_one_is_bad_input(tmp_path):
     done = drctl("verify-evidence", str(run_dir), "--public-key", str(private))
     assert done.returncode == 2 and done.stdout == "" and done.stderr.count("\n") == 1
     assert "is not a PEM public key" in done.stderr and "PRIVATE" not in done.stderr
+
+
+def test_a_copy_in_a_folder_of_another_name_verifies_by_the_run_id_in_run_json(tmp_path):
+    # publish-evidence lays a copy out as <run-id>/<digest>/: an auditor verifies that folder.
+    run_dir = a_run_dir(tmp_path)
+    (run_dir / "run.json").write_text(json.dumps({"run_id": run_dir.name, "kind": "drill", "stack": "secondary"}))
+    seal(run_dir)
+    copy = tmp_path / "audit" / run_dir.name / "61e91d572f736e0e"
+    shutil.copytree(run_dir, copy)
+    assert verify(copy)["problems"] == []
+    (copy / "run.json").write_text(json.dumps({"run_id": "drill-another", "kind": "drill", "stack": "secondary"}))
+    recompute_line(copy, "run.json")
+    assert {"file": SIG, "problem": "signed for run 'drill-20260101T000000Z-abc123', not for this one"} \
+        in verify(copy)["problems"]
