@@ -293,8 +293,6 @@ BAD_INVOCATIONS = [
     ("drill-without-local", ["drill", "--workdir", "{root}/wd-nolocal"], ["--local"]),
     ("drill-scale-zero", ["drill", "--local", "--scale", "0", "--workdir", "{root}/wd-scale"], ["--scale"]),
     ("drill-workers-zero", ["drill", "--local", "--workers", "0", "--workdir", "{root}/wd-workers"], ["--workers"]),
-    ("drill-of-a-primary-stack", ["drill", "--local", "--stack", "primary", "--workdir", "{root}/wd-primary"],
-     ["--stack", "primary"]),
     ("drill-stack-with-path", ["drill", "--local", "--stack", "../secondary", "--workdir", "{root}/wd-path"],
      ["--stack"]),
     ("status-nonexistent", ["status", "{root}/runs/nothing-here"], ["nothing-here"]),
