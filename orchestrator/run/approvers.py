@@ -116,6 +116,7 @@ def identify_approver(run: dict[str, Any], step: Step, contacts: ContactsFile, *
                       signed_in: Callable[[], EntraIdentity] | None = None) -> Approver:
     """The approver of `step`; BadInput (one line) when they may not approve it or are not who they say.
     `signed_in`: who holds the Entra token (default: the person's own credential), for runs on Azure."""
+    by = by if by is not None and by.strip() else None
     listed, role = who_may_approve(contacts.contacts, step), gate_role(step)
     who_may = _who_may(step, role, listed)
     if on_azure(run):
@@ -129,7 +130,7 @@ def identify_approver(run: dict[str, Any], step: Step, contacts: ContactsFile, *
             raise BadInput(f"--by: {by.strip()!r} is not who is signed in to Entra ({identity.shown()}, "
                            f"listed as {match.person.name})")
         return Approver(match, role, ENTRA_TOKEN, matched_on, identity)
-    if by is None or not by.strip():
+    if by is None:
         raise BadInput(f"--by: name the person approving, as {contacts.shown_as} lists them ({who_may})")
     found = _by_name(by, listed)
     if found is None:

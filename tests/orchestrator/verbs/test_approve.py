@@ -166,6 +166,14 @@ def test_a_run_that_was_interrupted_may_still_be_approved_then_resumed(tmp_path,
     assert recorded(run_dir, "dataverse.gate")["approved_by"] == "Indy Example"
 
 
+def test_a_gate_a_running_fallback_waits_at_in_process_may_be_approved(tmp_path, contacts):
+    """An Azure fallback polls for the approval file while its gate step runs."""
+    run_dir = make_run(tmp_path / "fallback-1", "fallback-azure",
+                       (Event.STEP_STARTED, {"step": "dataverse.gate", "attempt": 1}))
+    approve(run_dir, "dataverse.gate", by=" ", contacts=contacts, signed_in=as_signed_in())
+    assert recorded(run_dir, "dataverse.gate")["identity"]["established_by"] == "entra token"
+
+
 def test_a_run_that_has_not_started_has_no_gate_to_approve(tmp_path, contacts):
     run_dir = waiting_at_the_gates(tmp_path / "drill-6")
     (run_dir / "journal.jsonl").unlink()
