@@ -269,7 +269,8 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
 BAD_INVOCATIONS = [
     ("unknown-stack", ["preview", "--stack", "nope"], ["--stack", "nope"]),
     ("approve-unknown-run", ["approve", "{root}/no-such-run", "platform.gate", "--by", "Ada"], ["RUN", "no-such-run"]),
-    ("approve-without-by", ["approve", "{root}/no-such-run", "platform.gate"], ["--by"]),
+    ("approve-a-step-of-no-plan", ["approve", "{root}/runs/other-plan", "platform.gate", "--by", "Indy Example"],
+     ["STEP", "platform.gate", "not a step"]),
     ("failover-unknown-stack", ["failover", "--stack", "tertiary", "--dry-run"], ["--stack", "tertiary"]),
     ("preflight-unknown-stack", ["preflight", "--stack", "tertiary"], ["--stack", "tertiary"]),
     ("unknown-stack-plan-json", ["plan", "--stack", "tertiary", "--json"], ["--stack", "tertiary"]),
