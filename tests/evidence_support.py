@@ -26,17 +26,32 @@ def a_run_dir(tmp_path: Path) -> Path:
 
 
 def a_run_waiting_at_its_gate(tmp_path: Path) -> Path:
-    """A run stopped at its gate, sealed as such a run is (a plan with one gate, `platform.gate`)."""
+    """A run stopped at its gate, sealed as such a run is: a plan with one gate, `platform.gate`, that
+    the journal says waits (as `drill --require-approval` leaves it)."""
+    from orchestrator.engine.journal import Journal
+    from orchestrator.engine.journal_state import Event
     from orchestrator.evidence.chain import seal
     from orchestrator.model import Plan, Step, StepKind
     from orchestrator.plan.recovery import plan_to_json
 
     run_dir = a_run_dir(tmp_path)
-    (run_dir / "run.json").write_text(json.dumps({"run_id": run_dir.name, "kind": "drill", "stack": "secondary"}))
-    gate = Step("platform.gate", "platform", StepKind.GATE, (), 1.0)
-    (run_dir / "plan.json").write_text(json.dumps(plan_to_json(Plan("secondary", (gate,), 3600.0, 900.0))))
+    (run_dir / "journal.jsonl").unlink()
+    (run_dir / "run.json").write_text(json.dumps({"run_id": run_dir.name, "kind": "drill-local", "stack": "secondary"}))
+    plan = plan_to_json(Plan("secondary", (Step("platform.gate", "platform", StepKind.GATE, (), 1.0),), 3600.0, 900.0))
+    (run_dir / "plan.json").write_text(json.dumps(plan))
+    with Journal.open(run_dir) as journal:
+        journal.append(Event.RUN_STARTED, plan=plan)
+        journal.append(Event.STEP_WAITING, step="platform.gate", reason="waits for approval")
+        journal.append(Event.RUN_FINISHED, outcome="waiting")
     seal(run_dir)
     return run_dir
+
+
+def contacts():
+    """The project's contacts file: Indy Example is a technical approver (platform.gate)."""
+    from orchestrator.run.approvers import read_contacts_file
+
+    return read_contacts_file(REPO / "dr" / "contacts.yaml", "dr/contacts.yaml")
 
 
 def workdir_public_key(run_dir: Path) -> Path:

@@ -133,20 +133,38 @@ def resume(run: str, workers: int, as_json: bool, workdir: Path, state_url: str 
 @click.command()
 @click.argument("run")
 @click.argument("step")
-@click.option("--by", "by", required=True, help="Who approves (recorded in the evidence).")
+@click.option("--by", "by", default=None,
+              help="Who approves: a name (or e-mail) the contacts file lists for the gate's role. On Azure your "
+                   "own Entra sign-in names you, and --by, if given, must be the same person.")
 @click.option("--note", default=None, help="Why, or what was checked.")
+@click.option("--contacts", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="The contacts file naming who may approve (default: dr/contacts.yaml in the project).")
 @json_option
 @workdir_option("Where run directories are looked up when RUN is a run id.")
-def approve(run: str, step: str, by: str, note: str | None, as_json: bool, workdir: Path) -> None:
-    """Approve the gate STEP that run RUN waits at; then `drctl resume RUN` goes on."""
+@project_option
+def approve(run: str, step: str, by: str | None, note: str | None, contacts: Path | None, as_json: bool,
+            workdir: Path, project_dir: Path) -> None:
+    """Approve the gate STEP that run RUN waits at; then `drctl resume RUN` goes on. Only someone the
+    contacts file lists for the gate's role may: a technical approver for platform.gate, a business
+    approver for platform.business-gate."""
+    from orchestrator.run.approvers import read_contacts_file
     from orchestrator.run.rundir import RunDir
+    from orchestrator.runbook.contacts import DEFAULT_CONTACTS
     from orchestrator.verbs.approve import approve as record_approval
 
-    document = record_approval(RunDir.find(run, workdir).path, step, by=by, note=note)
+    run_dir = RunDir.find(run, workdir).path
+    path = contacts if contacts is not None else Path(project_dir) / DEFAULT_CONTACTS
+    approvers = read_contacts_file(path, str(contacts) if contacts is not None else str(DEFAULT_CONTACTS))
+    document = record_approval(run_dir, step, by=by, note=note, contacts=approvers)
     if as_json:
         emit_json(document)
     else:
-        click.echo(f"{document['step']} approved by {document['approved_by']}; continue with: {document['next']}")
+        identity = document["identity"]
+        how = identity["established_by"]
+        if "entra" in identity:
+            how += f": {identity['entra']['upn'] or identity['entra']['object_id']}"
+        click.echo(f"{document['step']} approved by {document['approved_by']} ({document['role']} approver, {how}); "
+                   f"continue with: {document['next']}")
 
 
 @click.command()

@@ -8,6 +8,7 @@ surfacing as a blank cell in a document someone reads during an outage.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from orchestrator.errors import BadInput
 DEFAULT_CONTACTS = Path("dr") / "contacts.yaml"
 
 _PHONE_CHARS = set("+0123456789 ()-.")
+_GUID = re.compile(r"[0-9a-fA-F]{8}-(?:[0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}")
 
 
 class _Strict(BaseModel):
@@ -27,13 +29,17 @@ class _Strict(BaseModel):
 
 
 class Person(_Strict):
-    """One way to reach someone (or a support channel): at least one of phone, email or url."""
+    """One way to reach someone (or a support channel): at least one of phone, email or url.
+    `object_id` and `upn`: their Entra identity, by which `drctl approve` knows an approver on Azure
+    (orchestrator/run/approvers.py)."""
 
     name: str = Field(min_length=1)
     title: str | None = None
     phone: str | None = None
     email: str | None = None
     url: str | None = None
+    object_id: str | None = None
+    upn: str | None = None
 
     @field_validator("phone")
     @classmethod
@@ -42,14 +48,21 @@ class Person(_Strict):
             raise ValueError("a phone number: digits, spaces and + ( ) - . only, at least 6 digits")
         return value
 
-    @field_validator("email")
+    @field_validator("email", "upn")
     @classmethod
     def _email(cls, value: str | None) -> str | None:
         if value is not None:
             local, _, domain = value.partition("@")
             if not local or "." not in domain or any(c.isspace() for c in value):
-                raise ValueError("an e-mail address (name@domain)")
+                raise ValueError("an address of the form name@domain")
         return value
+
+    @field_validator("object_id")
+    @classmethod
+    def _object_id(cls, value: str | None) -> str | None:
+        if value is not None and not _GUID.fullmatch(value):
+            raise ValueError("an Entra object id (a GUID, e.g. 00000000-0000-0000-0000-000000000000)")
+        return value.lower() if value is not None else None
 
     @model_validator(mode="after")
     def _reachable(self) -> Person:

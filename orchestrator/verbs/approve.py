@@ -1,39 +1,44 @@
-"""`drctl approve RUN STEP --by NAME [--note TEXT]`: a person signs off a gate a run waits at.
+"""`drctl approve RUN STEP [--by NAME] [--note TEXT]`: a person signs off a gate a run waits at.
 
 The approval is a file in the run directory (`approvals/<step>.json`), written once and never
-overwritten, so the evidence says who approved what and when, and signed in an addendum to the
-run's seal; `drctl resume` then goes on.
+overwritten, so the evidence says who approved what, when, in which role and how drctl knew it
+was them, and signed in an addendum to the run's seal; `drctl resume` then goes on. Whether the
+gate may be approved now is orchestrator/run/gate_readiness.py's to say, and who may approve it
+orchestrator/run/approvers.py's: a refusal writes nothing.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from orchestrator.atomic import write_atomic
 from orchestrator.errors import BadInput
 from orchestrator.evidence.chain import extend
-from orchestrator.model import StepKind
 from orchestrator.plan.recovery import plan_from_json
+from orchestrator.run.approvers import ContactsFile, identify_approver
+from orchestrator.run.gate_readiness import approvable_gate
 from orchestrator.run.rundir import RunDir, utc_now
+from orchestrator.targets.azure.signed_in import EntraIdentity
 
 
-def approve(run_dir: Path, step_id: str, *, by: str, note: str | None = None) -> dict[str, Any]:
+def approve(run_dir: Path, step_id: str, *, by: str | None, contacts: ContactsFile, note: str | None = None,
+            signed_in: Callable[[], EntraIdentity] | None = None) -> dict[str, Any]:
+    """`signed_in`: who holds the Entra token on Azure (default: the person's own credential)."""
     run = RunDir(run_dir)
-    run.read_run()
+    document = run.read_run()
     try:
         plan = plan_from_json(json.loads(run.plan_json.read_text(encoding="utf-8")))
     except (OSError, ValueError) as exc:
         raise BadInput(f"RUN: {run.plan_json} cannot be read: {exc}") from None
-    gates = [step.id for step in plan.steps if step.kind == StepKind.GATE]
-    if step_id not in gates:
-        raise BadInput(f"STEP: {step_id!r} is not a gate of this run (gates: {', '.join(gates) or 'none'})")
-    if not by.strip():
-        raise BadInput("--by: name the person approving")
+    step = approvable_gate(run, plan, step_id)
+    approver = identify_approver(document, step, contacts, by=by, signed_in=signed_in)
     run.approvals.mkdir(exist_ok=True)
     path = run.approval(step_id)
-    approval = {"step": step_id, "approved_by": by.strip(), "approved_at": utc_now(), "note": note}
+    approval = {"step": step_id, "approved_by": approver.name, "approved_at": utc_now(), "note": note,
+                **approver.record(contacts)}
     try:
         # Exclusive: an approval is a record, not a setting; a second one for the same gate is refused.
         write_atomic(path, json.dumps(approval, indent=2), exclusive=True)

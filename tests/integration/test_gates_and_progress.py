@@ -1,8 +1,9 @@
 """Manual gates (technical, then business) and the progress a person sees while a run goes on.
 
 The gate test runs the real local drill with --require-approval: it stops at each gate (exit 1,
-handover blocked), `drctl approve` records who signed off, `drctl resume` goes on, and only after
-both approvals is the platform handed over; the evidence names the approvers.
+handover blocked), `drctl approve` records who signed off (someone dr/contacts.yaml lists for the
+gate's role), `drctl resume` goes on, and only after both approvals is the platform handed over;
+the evidence names the approvers, and a finished run takes no more approvals.
 """
 
 from __future__ import annotations
@@ -68,18 +69,24 @@ def test_a_drill_requiring_approval_hands_over_only_after_both_sign_offs():
         report = json.loads((run_dir / "report.json").read_text())
         assert report["handover"]["complete"] is False and "platform.gate" in report["handover"]["blocked_by"]
 
-        assert drctl("approve", str(run_dir), "platform.gate", "--by", "Ada Lovelace", "--note", "smoke ok").returncode == 0
+        assert drctl("approve", str(run_dir), "platform.gate", "--by", "Indy Example", "--note", "smoke ok").returncode == 0
         second = drctl("resume", str(run_dir))
         assert second.returncode == 1 and "platform.business-gate --by NAME" in second.stdout, second.stdout
 
-        assert drctl("approve", str(run_dir), "platform.business-gate", "--by", "Grace Hopper").returncode == 0
+        assert drctl("approve", str(run_dir), "platform.business-gate", "--by", "Finley Example").returncode == 0
         third = drctl("resume", str(run_dir))
         assert third.returncode == 0 and "outcome: recovered" in third.stdout, third.stdout + third.stderr
         report = json.loads((run_dir / "report.json").read_text())
         assert report["handover"]["complete"] is True
-        for gate, who in (("platform.gate", "Ada Lovelace"), ("platform.business-gate", "Grace Hopper")):
+        for gate, who, role in (("platform.gate", "Indy Example", "technical"),
+                                ("platform.business-gate", "Finley Example", "business")):
             evidence = json.loads((run_dir / "evidence" / f"{gate}.json").read_text())
             assert evidence["outputs"]["approved_by"] == who and evidence["evidence"]["auto_approved"] is False
+            approval = evidence["evidence"]["approval"]  # who, in which role, known how: the contacts file's
+            assert approval["role"] == role and approval["identity"]["established_by"] == "named on the command line"
+        # The run has finished: its gates can no longer be approved.
+        late = drctl("approve", str(run_dir), "platform.gate", "--by", "Jordan Example")
+        assert late.returncode == 2 and "has finished (recovered" in late.stderr, late.stderr
         assert drctl("verify-evidence", str(run_dir)).returncode == 0  # approvals sealed by the last resume
     finally:
         shutil.rmtree(workdir, ignore_errors=True)

@@ -269,7 +269,8 @@ def _snapshot(root: Path) -> dict[str, tuple[int, int]]:
 BAD_INVOCATIONS = [
     ("unknown-stack", ["preview", "--stack", "nope"], ["--stack", "nope"]),
     ("approve-unknown-run", ["approve", "{root}/no-such-run", "platform.gate", "--by", "Ada"], ["RUN", "no-such-run"]),
-    ("approve-without-by", ["approve", "{root}/no-such-run", "platform.gate"], ["--by"]),
+    ("approve-a-step-of-no-plan", ["approve", "{root}/runs/other-plan", "platform.gate", "--by", "Indy Example"],
+     ["STEP", "platform.gate", "not a step"]),
     ("failover-unknown-stack", ["failover", "--stack", "tertiary", "--dry-run"], ["--stack", "tertiary"]),
     ("preflight-unknown-stack", ["preflight", "--stack", "tertiary"], ["--stack", "tertiary"]),
     ("unknown-stack-plan-json", ["plan", "--stack", "tertiary", "--json"], ["--stack", "tertiary"]),
@@ -293,8 +294,6 @@ BAD_INVOCATIONS = [
     ("drill-without-local", ["drill", "--workdir", "{root}/wd-nolocal"], ["--local"]),
     ("drill-scale-zero", ["drill", "--local", "--scale", "0", "--workdir", "{root}/wd-scale"], ["--scale"]),
     ("drill-workers-zero", ["drill", "--local", "--workers", "0", "--workdir", "{root}/wd-workers"], ["--workers"]),
-    ("drill-of-a-primary-stack", ["drill", "--local", "--stack", "primary", "--workdir", "{root}/wd-primary"],
-     ["--stack", "primary"]),
     ("drill-stack-with-path", ["drill", "--local", "--stack", "../secondary", "--workdir", "{root}/wd-path"],
      ["--stack"]),
     ("status-nonexistent", ["status", "{root}/runs/nothing-here"], ["nothing-here"]),

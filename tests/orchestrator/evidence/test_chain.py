@@ -7,7 +7,7 @@ import json
 import os
 
 from cryptography.hazmat.primitives.asymmetric import ed25519
-from evidence_support import a_run_dir, a_run_waiting_at_its_gate, drctl, workdir_public_key
+from evidence_support import a_run_dir, a_run_waiting_at_its_gate, contacts, drctl, workdir_public_key
 
 from orchestrator.evidence import chain
 from orchestrator.evidence.chain import SIG, extend, seal
@@ -25,7 +25,7 @@ def approval(run_dir, step: str = "platform.gate", by: str = "Ada"):
 
 def test_an_approval_on_a_sealed_run_is_a_signed_addendum_and_verifies(tmp_path):
     run_dir = a_run_waiting_at_its_gate(tmp_path)
-    document = approve(run_dir, "platform.gate", by="Ada")
+    document = approve(run_dir, "platform.gate", by="Indy Example", contacts=contacts())
     addendum = json.loads((run_dir / document["addendum"]).read_text())["statement"]
     assert addendum["covers"] == {"approvals/platform.gate.json": chain.sha256_file(run_dir / "approvals/platform.gate.json")}
     assert addendum["extends"] == {"sha256": chain.sha256_file(run_dir / SIG)}

@@ -68,7 +68,7 @@ def test_the_key_itself_from_the_environment_signs(tmp_path, monkeypatch):
 def test_signing_key_before_the_verb_signs_an_approval(tmp_path):
     run_dir = a_run_waiting_at_its_gate(tmp_path)
     path, key = a_key_file(tmp_path)
-    done = drctl("--signing-key", str(path), "approve", str(run_dir), "platform.gate", "--by", "Ada", "--json")
+    done = drctl("--signing-key", str(path), "approve", str(run_dir), "platform.gate", "--by", "Indy Example", "--json")
     assert done.returncode == 0, done.stderr
     addendum = json.loads((run_dir / json.loads(done.stdout)["addendum"]).read_text())
     assert addendum["statement"]["key"]["id"] == key_id(key.public_key())
