@@ -15,6 +15,7 @@ end of a failover) SHA256SUMS is still written, the run is not failed for it, an
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -25,7 +26,6 @@ from typing import Any
 from orchestrator.atomic import write_atomic
 from orchestrator.data.manifest import sha256_file
 from orchestrator.engine.progress import progress_line
-from orchestrator.errors import BadInput
 from orchestrator.evidence.keys import signer_for
 from orchestrator.evidence.signatures import Signer, signed_document
 from orchestrator.redact import REDACTOR
@@ -136,19 +136,21 @@ def extend(run_dir: Path, files: list[Path], reason: str, signer: Signer | None 
     run = RunDir(run_dir)
     if not run.sha256sums.is_file():
         return None
-    previous = head(run.path)
-    covers = {Path(f).resolve().relative_to(run.path.resolve()).as_posix(): sha256_file(Path(f)) for f in files}
     (run.path / ADDENDA).mkdir(exist_ok=True)
+    covers = {Path(f).resolve().relative_to(run.path.resolve()).as_posix(): sha256_file(Path(f)) for f in files}
     slug = "".join(c if c.isalnum() or c in ".-" else "-" for c in reason)[:60]
-    statement = {"type": ADDENDUM, "run_id": run.run_id, "reason": reason, "covers": covers,
-                 "extends": {"sha256": previous.digest} if previous else None}
-    for _ in range(5):  # another approval may take the same number at the same moment
+    # Two gates approved at the same moment would both extend the same link (a fork verify-evidence
+    # refuses): one writer at a time, by a lock on the addenda folder itself (no file added to the run).
+    folder = os.open(run.path / ADDENDA, os.O_RDONLY)
+    try:
+        fcntl.flock(folder, fcntl.LOCK_EX)
+        previous = head(run.path)
+        statement = {"type": ADDENDUM, "run_id": run.run_id, "reason": reason, "covers": covers,
+                     "extends": {"sha256": previous.digest} if previous else None}
         path = run.path / ADDENDA / f"{_next_number(run.path / ADDENDA):04d}-{slug}.json"
-        try:
-            return path if _write_signed(run.path, path, statement, signer, exclusive=True) else None
-        except FileExistsError:
-            continue
-    raise BadInput(f"RUN: {run.path / ADDENDA}: could not take a new addendum number")
+        return path if _write_signed(run.path, path, statement, signer, exclusive=True) else None
+    finally:
+        os.close(folder)  # releases the lock
 
 
 def _next_number(folder: Path) -> int:

@@ -109,3 +109,17 @@ def test_a_seal_whose_signing_fails_is_written_unsigned_and_says_so(tmp_path, mo
     assert (run_dir / "SHA256SUMS").is_file() and not (run_dir / SIG).exists()
     assert "evidence NOT signed (SHA256SUMS.sig): Key Vault did not answer" in capsys.readouterr().err
     assert verify(run_dir)["problems"] == [{"file": SIG, "problem": "missing: the seal is not signed"}]
+
+
+def test_approvals_recorded_at_the_same_moment_make_one_line_not_a_fork(tmp_path):
+    from concurrent.futures import ThreadPoolExecutor
+
+    run_dir = a_run_dir(tmp_path)
+    seal(run_dir)
+    signer = LocalSigner(ed25519.Ed25519PrivateKey.generate(), "one key for the test")
+    files = [approval(run_dir, step=f"service{n}.gate") for n in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        written = list(pool.map(lambda f: extend(run_dir, [f], reason=f"approval of {f.stem}", signer=signer), files))
+    assert len({path.name for path in written}) == 8
+    result = verify(run_dir)
+    assert result["problems"] == [] and result["addenda_after_seal"] == 8
