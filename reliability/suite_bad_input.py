@@ -85,7 +85,7 @@ CLI_CASES = [
     Case("drill scale 0", ("drill", "--local", "--scale", "0"), "--scale"),
     Case("drill workers 0", ("drill", "--local", "--workers", "0"), "--workers"),
     Case("parallel run without fallback", ("drill", "--local", "--parallel-run-s", "3"), "--with-fallback"),
-    Case("approve without --by", ("approve", "{run}", "platform.gate"), "--by"),
+    Case("approve a gate not reached", ("approve", "{run}", "platform.gate"), "is not reached yet"),
     Case("resume of no run", ("resume", "no-such-run", "--workdir", "{project}"), "RUN: no run directory"),
     Case("status of no run", ("status", "/nonexistent/run"), "RUN: no run directory"),
     Case("unknown verb", ("bogus-verb",), "No such command"),
@@ -103,7 +103,7 @@ RUN_CASES = [
          damage=lambda r: _corrupt_line(RunDir(r).journal, 0)),
     Case("journal of another plan", ("resume", "{run}"), "another plan",
          damage=lambda r: _other_plan(RunDir(r).journal)),
-    Case("approve a step that is no gate", ("approve", "{run}", "lake.deploy", "--by", "Ada"), "is not a gate"),
+    Case("approve a step that is no gate", ("approve", "{run}", "lake.deploy", "--by", "Ada"), "not a gate"),
     Case("verify an unsealed run", ("verify-evidence", "{run}"), "has no SHA256SUMS"),
 ]
 
