@@ -99,16 +99,19 @@ class DatabricksSettings(ServiceSettings):
     sku: Literal["standard", "premium"] = "premium"
     dbfs_storage_sku: StorageSku = Field("Standard_GRS", alias="dbfsStorageSku")
     vnet_injection: VnetInjection | None = Field(None, alias="vnetInjection")
-    # "Disabled" means Private Link only (front end and back end); Azure accepts it only for a
-    # VNet-injected workspace whose clusters reach the control plane over a private endpoint.
-    public_network_access: Literal["Enabled", "Disabled"] = Field("Enabled", alias="publicNetworkAccess")
+    # "Disabled" (the default: the security baseline wants no public access) means Private Link
+    # only, front end and back end; Azure accepts it only for a VNet-injected Premium workspace
+    # whose clusters reach the control plane over a private endpoint. "Enabled" must be asked for.
+    public_network_access: Literal["Enabled", "Disabled"] = Field("Disabled", alias="publicNetworkAccess")
 
     @model_validator(mode="after")
     def _private_link_needs_injection(self) -> DatabricksSettings:
         if self.public_network_access == "Disabled" and self.vnet_injection is None:
-            raise ValueError("publicNetworkAccess Disabled needs vnetInjection (Azure's back-end Private Link rule)")
+            raise ValueError("publicNetworkAccess Disabled (the default) needs vnetInjection (Azure's back-end "
+                             "Private Link rule); set publicNetworkAccess: Enabled to leave the workspace public")
         if self.public_network_access == "Disabled" and self.sku != "premium":
-            raise ValueError("publicNetworkAccess Disabled needs sku premium")
+            raise ValueError("publicNetworkAccess Disabled (the default) needs sku premium; set "
+                             "publicNetworkAccess: Enabled to leave the workspace public")
         return self
 
 
@@ -218,7 +221,8 @@ SERVICE = ServiceSpec(
     profile=PROFILE,
     deploy=deploy,
     posture=posture,
-    # No vnetInjection: the hub carves no delegated subnets for it (see the profile's notes).
+    # No vnetInjection: the hub carves no delegated subnets for it (see the profile's notes), so the
+    # workspace stays public, which the security baseline lists as a justified exception.
     example={"sku": "premium", "dbfsStorageSku": "Standard_GRS", "publicNetworkAccess": "Enabled"},
     physical_names={"azure-native:databricks:Workspace": "workspaceName"},
 )
