@@ -96,6 +96,8 @@ PROFILE = DRProfile(
     ),
 )
 
+# Data exfiltration protection, a create-time input.
+EXFILTRATION = "managedVirtualNetworkSettings.preventDataExfiltration"
 # https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftsynapse
 WORKSPACE_NAME = naming.NameRule(
     1, 50, r"(?!.*-ondemand)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", "lowercase letters, digits and '-', not '-ondemand'"
@@ -215,12 +217,18 @@ class SynapseWorkspace(pulumi.ComponentResource):
                 # Spark in the managed VNet reaches the lake through a managed private endpoint.
                 create_managed_private_endpoint=True,
             ),
-            # Compute runs in a VNet Azure manages for the workspace (create-time only).
+            # Compute runs in a VNet Azure manages for the workspace, and with data exfiltration
+            # protection reaches only resources of the workspace's own tenant, through managed private
+            # endpoints (create-time only, both). Recovery is untouched: the pool's geo-restore is the
+            # service's, and Spark reaches the lake through its managed private endpoint.
+            # https://learn.microsoft.com/azure/synapse-analytics/security/workspace-data-exfiltration-protection
             managed_virtual_network="default",
+            managed_virtual_network_settings=synapse.ManagedVirtualNetworkSettingsArgs(prevent_data_exfiltration=True),
             # No sql_administrator_login/password: Entra ID is the only way in.
             azure_ad_only_authentication=True,
             public_network_access="Disabled",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.filesystem]),
+            # An existing workspace keeps what it was created with rather than being replaced.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.filesystem], ignore_changes=[EXFILTRATION]),
         )
 
     def _lake_access(self, name: str, args: SynapseArgs) -> None:

@@ -45,6 +45,13 @@ def test_workspace_is_entra_only_private_and_on_the_lake():
     assert container["publicAccess"] == "None"
 
 
+def test_the_managed_network_prevents_data_exfiltration_on_new_workspaces_only():
+    workspace = run_service(KEY)[0].one(WORKSPACE)
+    assert workspace.inputs["managedVirtualNetworkSettings"] == {"preventDataExfiltration": True}
+    # Create-time only: a workspace created without it keeps it off rather than being replaced.
+    assert "managedVirtualNetworkSettings.preventDataExfiltration" in workspace.ignore_changes
+
+
 def test_workspace_identity_may_write_the_lake():
     run, _ = run_service(KEY)
     assignment = run.one("azure-native:authorization:RoleAssignment").inputs
