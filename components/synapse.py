@@ -29,6 +29,7 @@ from components.profile import (
 )
 from components.roles import EntraAdmin
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
+from components.sql_auditing import audit_synapse_workspace
 from components.synapse_pools import (
     SPARK_POOL_NAME,
     SQL_POOL_NAME,
@@ -168,6 +169,8 @@ class SynapseWorkspace(pulumi.ComponentResource):
         )
         self.workspace = self._workspace(name, args)
         self._lake_access(name, args)
+        audit_synapse_workspace(name, workspace_name=self.workspace.name, resource_group_name=args.resource_group_name,
+                                opts=pulumi.ResourceOptions(parent=self))
         synapse.WorkspaceAadAdmin(
             f"{name}-entra-admin",
             workspace_name=self.workspace.name,
@@ -304,5 +307,6 @@ SERVICE = ServiceSpec(
     },
     globally_unique=frozenset({"azure-native:synapse:Workspace"}),
     # The Entra administrator is a singleton setting of the workspace, with no location.
-    subresources=frozenset({"azure-native:synapse:WorkspaceAadAdmin"}),
+    # The workspace's auditing settings are a generic resource (components/sql_auditing.py).
+    subresources=frozenset({"azure-native:synapse:WorkspaceAadAdmin", "azure-native:resources:Resource"}),
 )

@@ -52,6 +52,16 @@ def test_the_managed_network_prevents_data_exfiltration_on_new_workspaces_only()
     assert "managedVirtualNetworkSettings.preventDataExfiltration" in workspace.ignore_changes
 
 
+def test_the_workspace_audits_its_sql_to_azure_monitor():
+    run, _ = run_service(KEY)
+    (auditing,) = [r for r in run.of_type("azure-native:resources:Resource")
+                   if r.inputs["resourceType"] == "auditingSettings"]
+    assert auditing.inputs["resourceProviderNamespace"] == "Microsoft.Synapse"
+    assert auditing.inputs["parentResourcePath"] == "workspaces/syn-contoso-aue"
+    assert auditing.inputs["resourceName"] == "default"
+    assert auditing.inputs["properties"] == {"state": "Enabled", "isAzureMonitorTargetEnabled": True}
+
+
 def test_workspace_identity_may_write_the_lake():
     run, _ = run_service(KEY)
     assignment = run.one("azure-native:authorization:RoleAssignment").inputs

@@ -78,6 +78,7 @@ ARM_TYPES: dict[str, str] = {
     "azure-native:sql:Server": "Microsoft.Sql/servers",
     "azure-native:sql:Database": "Microsoft.Sql/servers/databases",
     "azure-native:sql:FailoverGroup": "Microsoft.Sql/servers/failoverGroups",
+    "azure-native:sql:ServerBlobAuditingPolicy": "Microsoft.Sql/servers/auditingSettings",
     "azure-native:sql:ManagedInstance": "Microsoft.Sql/managedInstances",
     "azure-native:sql:InstanceFailoverGroup": "Microsoft.Sql/locations/instanceFailoverGroups",
     "azure-native:storage:StorageAccount": "Microsoft.Storage/storageAccounts",
