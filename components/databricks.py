@@ -15,7 +15,7 @@ import pulumi
 from pulumi_azure_native import databricks
 from pydantic import Field, model_validator
 
-from components import naming
+from components import diagnostics, naming
 from components.placement import Placement
 from components.profile import (
     DataRecovery,
@@ -30,6 +30,7 @@ from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, Sta
 from smoke_tests.databricks import CHECKS
 
 TYPE_TOKEN = "dataplatform:analytics:Databricks"
+WORKSPACE_TYPE = "azure-native:databricks:Workspace"
 
 PROFILE = DRProfile(
     key="databricks",
@@ -184,8 +185,9 @@ def deploy(context: Platform, settings: DatabricksSettings) -> dict[str, Any]:
         if missing:
             # The hub does not declare these subnets: they must exist, delegated, before the deploy.
             pulumi.log.warn(f"databricks: subnets {', '.join(missing)} are not declared by the hub; they must exist")
+    name = "databricks"
     workspace = DatabricksWorkspace(
-        "databricks",
+        name,
         DatabricksArgs.from_context(
             context,
             subscription_id=context.subscription_id,
@@ -193,6 +195,10 @@ def deploy(context: Platform, settings: DatabricksSettings) -> dict[str, Any]:
             settings=settings,
         ),
     )
+    if settings.sku == "premium" and context.log_analytics_workspace_id is not None:
+        # Databricks writes diagnostic logs on the Premium tier only, so the setting is declared here
+        # rather than for every workspace (components/diagnostics.py).
+        diagnostics.send(f"{name}-workspace", workspace.workspace, WORKSPACE_TYPE, context.log_analytics_workspace_id)
     if settings.public_network_access == "Disabled":
         # Front-end Private Link (web app, REST API): the hub's endpoint, and the runner's twin. A
         # workspace left open is reached at its public URL instead (its front end needs injection).
@@ -224,5 +230,5 @@ SERVICE = ServiceSpec(
     # No vnetInjection: the hub carves no delegated subnets for it (see the profile's notes), so the
     # workspace stays public, which the security baseline lists as a justified exception.
     example={"sku": "premium", "dbfsStorageSku": "Standard_GRS", "publicNetworkAccess": "Enabled"},
-    physical_names={"azure-native:databricks:Workspace": "workspaceName"},
+    physical_names={WORKSPACE_TYPE: "workspaceName"},
 )

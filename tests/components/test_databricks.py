@@ -123,6 +123,24 @@ def test_a_workspace_is_private_unless_the_stack_asks_for_public_access():
     assert inputs["requiredNsgRules"] == "NoAzureDatabricksRules"
 
 
+def _diagnostics(settings: dict) -> tuple:
+    run, _ = run_service(KEY, settings=settings)
+    return run.one(WORKSPACE), run.of_type("azure-native:monitor:DiagnosticSetting")
+
+
+def test_a_premium_workspace_sends_its_diagnostic_logs_to_the_workspace():
+    workspace, (setting,) = _diagnostics(spec(KEY).example)
+    assert setting.inputs["resourceUri"] == workspace.id
+    assert setting.inputs["workspaceId"].endswith("/workspaces/log")
+    assert setting.inputs["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+    assert "metrics" not in setting.inputs  # Databricks has no platform metrics
+
+
+def test_a_standard_workspace_has_no_diagnostic_logs_to_send():
+    _, settings = _diagnostics({**spec(KEY).example, "sku": "standard"})
+    assert settings == []
+
+
 def test_a_private_workspace_opens_its_front_end_to_the_hub_and_the_runner():
     settings = {**spec(KEY).example, "vnetInjection": INJECTION, "publicNetworkAccess": "Disabled"}
     run, _ = run_service(KEY, settings=settings, runner=True)

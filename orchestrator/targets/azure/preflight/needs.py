@@ -55,6 +55,8 @@ ARM_TYPES: dict[str, str] = {
     "azure-native:kusto:ReadWriteDatabase": "Microsoft.Kusto/clusters/databases",
     "azure-native:machinelearningservices:Workspace": "Microsoft.MachineLearningServices/workspaces",
     "azure-native:managedidentity:UserAssignedIdentity": "Microsoft.ManagedIdentity/userAssignedIdentities",
+    # An extension resource of its target (components/diagnostics.py): Microsoft.Insights must be registered.
+    "azure-native:monitor:DiagnosticSetting": "Microsoft.Insights/diagnosticSettings",
     "azure-native:network:AzureFirewall": "Microsoft.Network/azureFirewalls",
     "azure-native:network:DdosProtectionPlan": "Microsoft.Network/ddosProtectionPlans",
     "azure-native:network:ExpressRouteCircuit": "Microsoft.Network/expressRouteCircuits",
