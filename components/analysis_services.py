@@ -140,7 +140,13 @@ class AnalysisServices(pulumi.ComponentResource):
             enable_https_traffic_only=True,
             minimum_tls_version=storage.MinimumTlsVersion.TLS1_2,
             allow_blob_public_access=False,
-            # Shared keys stay on: the server reaches its backup container through a SAS, which a key signs.
+            # Open to all networks, with shared keys, both listed as justified exceptions in the
+            # security baseline: the server reaches its backup container through a SAS, which a key
+            # signs, from addresses in its region that no storage firewall rule can admit (Analysis
+            # Services joins no VNet, has no private link or service tag, and a same-region account's
+            # IP rules do not apply to it; "If organization policies require a firewall, it must be
+            # configured to allow access from All networks").
+            # https://learn.microsoft.com/azure/analysis-services/analysis-services-network-faq
             opts=child,
         )
         self.container = storage.BlobContainer(

@@ -140,9 +140,13 @@ class DataExplorer(pulumi.ComponentResource):
             identity=kusto.IdentityArgs(type="SystemAssigned"),
             public_network_access="Disabled",
             enable_disk_encryption=True,
+            # Infrastructure (double) encryption of the data at rest: create-time only, so an existing
+            # cluster keeps what it was created with rather than being replaced.
+            # https://learn.microsoft.com/azure/data-explorer/cluster-encryption-double
+            enable_double_encryption=True,
             # Purge is a GDPR tool that rewrites extents; off unless a data owner asks for it.
             enable_purge=False,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["enableDoubleEncryption"]),
         )
         self.database = kusto.ReadWriteDatabase(
             f"{name}-db",

@@ -15,7 +15,7 @@ import pulumi
 from pulumi_azure_native import databricks
 from pydantic import Field, model_validator
 
-from components import naming
+from components import diagnostics, naming
 from components.placement import Placement
 from components.profile import (
     DataRecovery,
@@ -30,6 +30,7 @@ from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, Sta
 from smoke_tests.databricks import CHECKS
 
 TYPE_TOKEN = "dataplatform:analytics:Databricks"
+WORKSPACE_TYPE = "azure-native:databricks:Workspace"
 
 PROFILE = DRProfile(
     key="databricks",
@@ -99,16 +100,19 @@ class DatabricksSettings(ServiceSettings):
     sku: Literal["standard", "premium"] = "premium"
     dbfs_storage_sku: StorageSku = Field("Standard_GRS", alias="dbfsStorageSku")
     vnet_injection: VnetInjection | None = Field(None, alias="vnetInjection")
-    # "Disabled" means Private Link only (front end and back end); Azure accepts it only for a
-    # VNet-injected workspace whose clusters reach the control plane over a private endpoint.
-    public_network_access: Literal["Enabled", "Disabled"] = Field("Enabled", alias="publicNetworkAccess")
+    # "Disabled" (the default: the security baseline wants no public access) means Private Link
+    # only, front end and back end; Azure accepts it only for a VNet-injected Premium workspace
+    # whose clusters reach the control plane over a private endpoint. "Enabled" must be asked for.
+    public_network_access: Literal["Enabled", "Disabled"] = Field("Disabled", alias="publicNetworkAccess")
 
     @model_validator(mode="after")
     def _private_link_needs_injection(self) -> DatabricksSettings:
         if self.public_network_access == "Disabled" and self.vnet_injection is None:
-            raise ValueError("publicNetworkAccess Disabled needs vnetInjection (Azure's back-end Private Link rule)")
+            raise ValueError("publicNetworkAccess Disabled (the default) needs vnetInjection (Azure's back-end "
+                             "Private Link rule); set publicNetworkAccess: Enabled to leave the workspace public")
         if self.public_network_access == "Disabled" and self.sku != "premium":
-            raise ValueError("publicNetworkAccess Disabled needs sku premium")
+            raise ValueError("publicNetworkAccess Disabled (the default) needs sku premium; set "
+                             "publicNetworkAccess: Enabled to leave the workspace public")
         return self
 
 
@@ -181,8 +185,9 @@ def deploy(context: Platform, settings: DatabricksSettings) -> dict[str, Any]:
         if missing:
             # The hub does not declare these subnets: they must exist, delegated, before the deploy.
             pulumi.log.warn(f"databricks: subnets {', '.join(missing)} are not declared by the hub; they must exist")
+    name = "databricks"
     workspace = DatabricksWorkspace(
-        "databricks",
+        name,
         DatabricksArgs.from_context(
             context,
             subscription_id=context.subscription_id,
@@ -190,6 +195,10 @@ def deploy(context: Platform, settings: DatabricksSettings) -> dict[str, Any]:
             settings=settings,
         ),
     )
+    if settings.sku == "premium" and context.log_analytics_workspace_id is not None:
+        # Databricks writes diagnostic logs on the Premium tier only, so the setting is declared here
+        # rather than for every workspace (components/diagnostics.py).
+        diagnostics.send(f"{name}-workspace", workspace.workspace, WORKSPACE_TYPE, context.log_analytics_workspace_id)
     if settings.public_network_access == "Disabled":
         # Front-end Private Link (web app, REST API): the hub's endpoint, and the runner's twin. A
         # workspace left open is reached at its public URL instead (its front end needs injection).
@@ -218,7 +227,8 @@ SERVICE = ServiceSpec(
     profile=PROFILE,
     deploy=deploy,
     posture=posture,
-    # No vnetInjection: the hub carves no delegated subnets for it (see the profile's notes).
+    # No vnetInjection: the hub carves no delegated subnets for it (see the profile's notes), so the
+    # workspace stays public, which the security baseline lists as a justified exception.
     example={"sku": "premium", "dbfsStorageSku": "Standard_GRS", "publicNetworkAccess": "Enabled"},
-    physical_names={"azure-native:databricks:Workspace": "workspaceName"},
+    physical_names={WORKSPACE_TYPE: "workspaceName"},
 )

@@ -186,7 +186,12 @@ class Foundation(pulumi.ComponentResource):
                 enable_soft_delete=True,
                 soft_delete_retention_in_days=90,
                 enable_purge_protection=True,
-                # Data plane closed to the internet; trusted Azure services (e.g. Backup) still pass.
+                # Data plane closed to the internet: reached through its private endpoints (the hub's
+                # and the runner's twin, components/connectivity.py). Disabled overrides the network
+                # rules, but trusted Azure services (e.g. Backup) still pass; the Deny rule stays so
+                # that re-enabling public access alone opens nothing.
+                # https://learn.microsoft.com/azure/key-vault/general/network-security
+                public_network_access="Disabled",
                 network_acls=keyvault.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices"),
             ),
             # A create-time choice: switching it later must not send `recover` to a live vault.

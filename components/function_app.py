@@ -84,9 +84,10 @@ class FunctionAppSettings(ServiceSettings):
     maximum_elastic_workers: int = Field(20, alias="maximumElasticWorkers", ge=1, le=100)
     runtime: Literal["python", "node", "dotnet-isolated", "java", "powershell"] = "python"
     runtime_version: str = Field("3.11", alias="runtimeVersion", pattern=r"^\d+(\.\d+)?$")
-    # Disabled: the app (and its deployment site) only through Private Link, from the hub and the
-    # runner; Enabled: callers on the internet reach it, the runner through its egress.
-    public_network_access: Literal["Enabled", "Disabled"] = Field("Enabled", alias="publicNetworkAccess")
+    # Disabled (the default: the security baseline wants no public access): the app (and its
+    # deployment site) only through Private Link, from the hub and the runner; Enabled: callers on
+    # the internet reach it, the runner through its egress.
+    public_network_access: Literal["Enabled", "Disabled"] = Field("Disabled", alias="publicNetworkAccess")
 
 
 @dataclass(frozen=True)

@@ -139,8 +139,15 @@ class MachineLearningWorkspace(pulumi.ComponentResource):
             enable_https_traffic_only=True,
             minimum_tls_version="TLS1_2",
             allow_blob_public_access=False,
+            # Private, like the workspace: its managed network reaches the account through the private
+            # endpoints AML creates for the workspace's default storage; the Deny rule stays should
+            # public access be re-enabled. https://learn.microsoft.com/azure/machine-learning/how-to-managed-network
+            public_network_access="Disabled",
+            network_rule_set=storage.NetworkRuleSetArgs(default_action="Deny", bypass="AzureServices"),
             # Shared keys stay on: AML's default (credential-based) datastores and compute file shares
-            # use them; identity-only datastores would need system_datastores_auth_mode "identity".
+            # use them. A workspace on a storage account without shared keys is a preview, not for
+            # production (https://learn.microsoft.com/azure/machine-learning/how-to-disable-local-auth-storage);
+            # the security baseline lists the account as a justified exception.
             opts=pulumi.ResourceOptions(parent=self),
         )
 

@@ -21,6 +21,7 @@ from components import (
     data_share,
     databricks,
     ddos,
+    diagnostics,
     event_hubs,
     event_hubs_geo_dr,
     express_route,
@@ -127,5 +128,5 @@ def globally_unique_types() -> frozenset[str]:
 
 def subresource_types() -> frozenset[str]:
     """Types Azure only knows inside a parent (a container in an account): no location of their own."""
-    shared = private_endpoint.SUBRESOURCES | roles.SUBRESOURCES
+    shared = private_endpoint.SUBRESOURCES | roles.SUBRESOURCES | diagnostics.SUBRESOURCES
     return shared.union(*(spec.subresources for spec in SERVICES))

@@ -32,6 +32,7 @@ from components.profile import (
     SeedFacts,
 )
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
+from components.sql_auditing import audit_sql_server
 from smoke_tests.sql_database import CHECKS
 
 TYPE_TOKEN = "dataplatform:data:SqlDatabase"
@@ -170,6 +171,8 @@ class SqlDatabase(pulumi.ComponentResource):
             identity=sql.ResourceIdentityArgs(type="SystemAssigned"),
             opts=child,
         )
+        # Every database audited, the records to the stack's workspace (components/sql_auditing.py).
+        audit_sql_server(name, server_name=self.server.name, resource_group_name=args.resource_group_name, opts=child)
 
         self.database: sql.Database | None = None
         self.create_mode = "Default"
@@ -289,5 +292,5 @@ SERVICE = ServiceSpec(
         "azure-native:sql:FailoverGroup": "failoverGroupName",
     },
     globally_unique=frozenset({"azure-native:sql:Server", "azure-native:sql:FailoverGroup"}),
-    subresources=frozenset({"azure-native:sql:FailoverGroup"}),
+    subresources=frozenset({"azure-native:sql:FailoverGroup", "azure-native:sql:ServerBlobAuditingPolicy"}),
 )

@@ -29,6 +29,7 @@ from components.profile import (
 )
 from components.roles import EntraAdmin
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
+from components.sql_auditing import audit_synapse_workspace
 from components.synapse_pools import (
     SPARK_POOL_NAME,
     SQL_POOL_NAME,
@@ -96,6 +97,8 @@ PROFILE = DRProfile(
     ),
 )
 
+# Data exfiltration protection, a create-time input.
+EXFILTRATION = "managedVirtualNetworkSettings.preventDataExfiltration"
 # https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftsynapse
 WORKSPACE_NAME = naming.NameRule(
     1, 50, r"(?!.*-ondemand)[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", "lowercase letters, digits and '-', not '-ondemand'"
@@ -166,6 +169,8 @@ class SynapseWorkspace(pulumi.ComponentResource):
         )
         self.workspace = self._workspace(name, args)
         self._lake_access(name, args)
+        audit_synapse_workspace(name, workspace_name=self.workspace.name, resource_group_name=args.resource_group_name,
+                                opts=pulumi.ResourceOptions(parent=self))
         synapse.WorkspaceAadAdmin(
             f"{name}-entra-admin",
             workspace_name=self.workspace.name,
@@ -215,12 +220,18 @@ class SynapseWorkspace(pulumi.ComponentResource):
                 # Spark in the managed VNet reaches the lake through a managed private endpoint.
                 create_managed_private_endpoint=True,
             ),
-            # Compute runs in a VNet Azure manages for the workspace (create-time only).
+            # Compute runs in a VNet Azure manages for the workspace, and with data exfiltration
+            # protection reaches only resources of the workspace's own tenant, through managed private
+            # endpoints (create-time only, both). Recovery is untouched: the pool's geo-restore is the
+            # service's, and Spark reaches the lake through its managed private endpoint.
+            # https://learn.microsoft.com/azure/synapse-analytics/security/workspace-data-exfiltration-protection
             managed_virtual_network="default",
+            managed_virtual_network_settings=synapse.ManagedVirtualNetworkSettingsArgs(prevent_data_exfiltration=True),
             # No sql_administrator_login/password: Entra ID is the only way in.
             azure_ad_only_authentication=True,
             public_network_access="Disabled",
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.filesystem]),
+            # An existing workspace keeps what it was created with rather than being replaced.
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.filesystem], ignore_changes=[EXFILTRATION]),
         )
 
     def _lake_access(self, name: str, args: SynapseArgs) -> None:
@@ -296,5 +307,6 @@ SERVICE = ServiceSpec(
     },
     globally_unique=frozenset({"azure-native:synapse:Workspace"}),
     # The Entra administrator is a singleton setting of the workspace, with no location.
-    subresources=frozenset({"azure-native:synapse:WorkspaceAadAdmin"}),
+    # The workspace's auditing settings are a generic resource (components/sql_auditing.py).
+    subresources=frozenset({"azure-native:synapse:WorkspaceAadAdmin", "azure-native:resources:Resource"}),
 )

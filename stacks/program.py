@@ -12,6 +12,7 @@ from typing import Any
 
 import pulumi
 
+from components import diagnostics
 from components.errors import ConfigError
 from components.registry import SERVICES, profile_for
 from components.runner import finish_runner
@@ -37,6 +38,8 @@ def build(config: StackConfig, project_dir: Path | None = None) -> dict[str, Any
     for spec, settings in chosen:
         exported.update(spec.deploy(platform, settings))
     finish_runner(platform)
+    # Every resource of a type with resource logs sends them to this stack's workspace.
+    diagnostics.send_to_workspace(deployed.custom_resources(), platform.log_analytics_workspace_id)
     exported[outputs.RESOURCES] = deployed.output()
     for key, value in exported.items():
         pulumi.export(key, value)
@@ -52,6 +55,7 @@ class DeployedResources:
     def __init__(self) -> None:
         self.component_of: dict[int, str] = {}  # id() of every resource seen -> its component's type
         self.found: list[tuple[str, str, pulumi.CustomResource]] = []  # (component type, type, resource)
+        self.names: dict[int, str] = {}  # id() of each found resource -> its logical name
 
     def observe(self, args: pulumi.ResourceTransformationArgs) -> None:
         enclosing = self.component_of.get(id(args.opts.parent), "") if args.opts.parent is not None else ""
@@ -60,7 +64,12 @@ class DeployedResources:
         self.component_of[id(args.resource)] = own
         if isinstance(args.resource, pulumi.CustomResource) and enclosing:
             self.found.append((enclosing, args.type_, args.resource))
+            self.names[id(args.resource)] = args.name
         return None
+
+    def custom_resources(self) -> list[tuple[str, str, pulumi.CustomResource]]:
+        """(type token, logical name, resource) of every custom resource found so far."""
+        return [(type_, self.names[id(resource)], resource) for _, type_, resource in self.found]
 
     def output(self) -> pulumi.Output[dict[str, list[dict[str, str]]]]:
         found = list(self.found)

@@ -91,6 +91,8 @@ def test_foundation_key_vault_baseline():
     assert props["enableSoftDelete"] is True
     assert props["tenantId"] == PLACEHOLDER_TENANT  # from getClientConfig, never hard-coded
     assert props["networkAcls"] == {"defaultAction": "Deny", "bypass": "AzureServices"}
+    # Private endpoints only (the hub's and the runner's twin); trusted Azure services still pass.
+    assert props["publicNetworkAccess"] == "Disabled"
     assert "accessPolicies" not in props
 
 
@@ -176,7 +178,9 @@ def test_connectivity_firewall_and_dns_zones():
     assert firewall["firewallPolicy"]["id"].endswith("/afwp-contoso-aue")
     public_ip = run.one("azure-native:network:PublicIPAddress").inputs
     assert public_ip["sku"]["name"] == "Standard" and public_ip["publicIPAllocationMethod"] == "Static"
-    assert run.one("azure-native:network:FirewallPolicy").inputs["sku"] == {"tier": "Standard"}
+    policy = run.one("azure-native:network:FirewallPolicy").inputs
+    assert policy["sku"] == {"tier": "Standard"}
+    assert policy["threatIntelMode"] == "Deny"  # known-malicious traffic dropped, not only reported
 
     zones = run.of_type("azure-native:privatedns:PrivateZone")
     names = {zone_name(key, PRIMARY.region) for key in PRIVATE_DNS_ZONES}

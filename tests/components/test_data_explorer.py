@@ -29,6 +29,13 @@ def test_cluster_is_private_v3_with_a_managed_identity():
     assert set(outputs) == {"dataExplorerClusterName", "dataExplorerClusterUri", "dataExplorerDatabaseName"}
 
 
+def test_new_clusters_are_double_encrypted_at_rest():
+    cluster = run_service(KEY)[0].one(CLUSTER)
+    assert cluster.inputs["enableDoubleEncryption"] is True
+    # Create-time only: a cluster created without it keeps it off rather than being replaced.
+    assert cluster.ignore_changes == ("enableDoubleEncryption",)
+
+
 def test_zones_are_the_az_uplift_and_show_in_the_posture():
     run, _ = run_service(KEY)
     assert run.one(CLUSTER).inputs["zones"] == ["1", "2", "3"]

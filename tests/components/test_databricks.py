@@ -53,7 +53,7 @@ def test_vnet_injection_uses_the_hub_and_private_link_drops_the_nsg_rules():
 
 
 def test_dbfs_redundancy_comes_from_the_settings():
-    inputs = _workspace(settings={"dbfsStorageSku": "Standard_LRS"})
+    inputs = _workspace(settings={"dbfsStorageSku": "Standard_LRS", "publicNetworkAccess": "Enabled"})
     assert inputs["parameters"]["storageAccountSkuName"] == {"value": "Standard_LRS"}
 
 
@@ -81,7 +81,7 @@ def _posture(settings: dict, lake: str):
     ],
 )
 def test_posture_geo_redundant_storage_needs_both_dbfs_and_lake(dbfs, lake, geo):
-    (row,) = _posture({"dbfsStorageSku": dbfs}, lake)
+    (row,) = _posture({"dbfsStorageSku": dbfs, "publicNetworkAccess": "Enabled"}, lake)
     assert row.sku == "premium"
     assert row.uplift_enabled == (None, geo)
 
@@ -110,6 +110,35 @@ def test_private_link_without_injection_is_refused():
         config_with("primary", KEY, {"publicNetworkAccess": "Disabled"})
     assert raised.value.key == "dataplatform:databricks"
     assert "vnetInjection" in raised.value.message
+
+
+def test_a_workspace_is_private_unless_the_stack_asks_for_public_access():
+    # The security baseline's default: without vnetInjection, the stack must say Enabled itself.
+    with pytest.raises(ConfigError) as raised:
+        config_with("primary", KEY, {"sku": "premium"})
+    assert "(the default) needs vnetInjection" in raised.value.message
+    assert "publicNetworkAccess: Enabled" in raised.value.message
+    inputs = _workspace(settings={"vnetInjection": INJECTION})
+    assert inputs["publicNetworkAccess"] == "Disabled"
+    assert inputs["requiredNsgRules"] == "NoAzureDatabricksRules"
+
+
+def _diagnostics(settings: dict) -> tuple:
+    run, _ = run_service(KEY, settings=settings)
+    return run.one(WORKSPACE), run.of_type("azure-native:monitor:DiagnosticSetting")
+
+
+def test_a_premium_workspace_sends_its_diagnostic_logs_to_the_workspace():
+    workspace, (setting,) = _diagnostics(spec(KEY).example)
+    assert setting.inputs["resourceUri"] == workspace.id
+    assert setting.inputs["workspaceId"].endswith("/workspaces/log")
+    assert setting.inputs["logs"] == [{"categoryGroup": "allLogs", "enabled": True}]
+    assert "metrics" not in setting.inputs  # Databricks has no platform metrics
+
+
+def test_a_standard_workspace_has_no_diagnostic_logs_to_send():
+    _, settings = _diagnostics({**spec(KEY).example, "sku": "standard"})
+    assert settings == []
 
 
 def test_a_private_workspace_opens_its_front_end_to_the_hub_and_the_runner():

@@ -144,3 +144,10 @@ def test_an_open_app_has_no_endpoint():
     run, _ = run_service(KEY, settings={**spec(KEY).example, "publicNetworkAccess": "Enabled"}, runner=True)
     app = run.one(APP)
     assert app.inputs["publicNetworkAccess"] == "Enabled" and not endpoints_for(run, app.id)
+
+
+def test_an_app_is_closed_to_the_internet_unless_the_stack_opens_it():
+    # The security baseline's default: a stack that says nothing gets the private app.
+    settings = {k: v for k, v in spec(KEY).example.items() if k != "publicNetworkAccess"}
+    run, _ = run_service(KEY, settings=settings)
+    assert run.one(APP).inputs["publicNetworkAccess"] == "Disabled"

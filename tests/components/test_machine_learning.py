@@ -55,6 +55,14 @@ def test_storage_is_a_flat_namespace_account_with_the_baseline():
     assert inputs["sku"] == {"name": "Standard_GRS"}
 
 
+def test_storage_is_closed_to_public_networks_like_the_workspace():
+    inputs = run_service(KEY)[0].one(STORAGE).inputs
+    assert inputs["publicNetworkAccess"] == "Disabled"
+    assert inputs["networkRuleSet"] == {"defaultAction": "Deny", "bypass": "AzureServices"}
+    # Shared keys stay (AML's credential-based datastores): a justified exception of the baseline.
+    assert "allowSharedKeyAccess" not in inputs
+
+
 def test_registry_is_premium_private_and_optional():
     run, _ = run_service(KEY)
     registry = run.one(REGISTRY).inputs

@@ -43,6 +43,17 @@ def test_server_is_entra_only_without_public_access():
     assert outputs["sqlCreateMode"] == "Default"
 
 
+@pytest.mark.parametrize("stack", ["primary", "secondary"])
+def test_the_server_audits_every_database_to_azure_monitor(stack):
+    run, _ = run_service(KEY, stack)
+    policy = run.one("azure-native:sql:ServerBlobAuditingPolicy").inputs
+    assert policy["serverName"] == run.one(SERVER).inputs["serverName"]
+    assert (policy["blobAuditingPolicyName"], policy["state"]) == ("default", "Enabled")
+    assert policy["isAzureMonitorTargetEnabled"] is True
+    # Azure Monitor only: no storage account, so no storage key in the program.
+    assert not {"storageEndpoint", "storageAccountAccessKey"} & set(policy)
+
+
 def test_database_takes_its_sku_and_geo_redundant_backup_from_settings():
     run, _ = run_service(KEY, "primary", settings(skuName="GP_Gen5_2", tier="GeneralPurpose"))
     database = run.one(DATABASE)

@@ -45,6 +45,23 @@ def test_workspace_is_entra_only_private_and_on_the_lake():
     assert container["publicAccess"] == "None"
 
 
+def test_the_managed_network_prevents_data_exfiltration_on_new_workspaces_only():
+    workspace = run_service(KEY)[0].one(WORKSPACE)
+    assert workspace.inputs["managedVirtualNetworkSettings"] == {"preventDataExfiltration": True}
+    # Create-time only: a workspace created without it keeps it off rather than being replaced.
+    assert "managedVirtualNetworkSettings.preventDataExfiltration" in workspace.ignore_changes
+
+
+def test_the_workspace_audits_its_sql_to_azure_monitor():
+    run, _ = run_service(KEY)
+    (auditing,) = [r for r in run.of_type("azure-native:resources:Resource")
+                   if r.inputs["resourceType"] == "auditingSettings"]
+    assert auditing.inputs["resourceProviderNamespace"] == "Microsoft.Synapse"
+    assert auditing.inputs["parentResourcePath"] == "workspaces/syn-contoso-aue"
+    assert auditing.inputs["resourceName"] == "default"
+    assert auditing.inputs["properties"] == {"state": "Enabled", "isAzureMonitorTargetEnabled": True}
+
+
 def test_workspace_identity_may_write_the_lake():
     run, _ = run_service(KEY)
     assignment = run.one("azure-native:authorization:RoleAssignment").inputs

@@ -123,7 +123,8 @@ def test_the_lake_deploy_starts_a_new_azurite_with_the_graph_s_account_and_conta
     accounted = _accounted(evidence)
     assert sorted(accounted) == sorted(_graph_urns(graph, "dataplatform:data:Lake"))
     assert {item["graph"]["type"] for item in evidence["not_created"]} == {
-        "azure-native:network:PrivateEndpoint", "azure-native:network:PrivateDnsZoneGroup"}
+        "azure-native:network:PrivateEndpoint", "azure-native:network:PrivateDnsZoneGroup",
+        "azure-native:monitor:DiagnosticSetting"}
     assert all(item["why"] for item in evidence["not_created"])
     assert {s["setting"] for s in evidence["settings_not_emulated"]} >= {"sku", "isHnsEnabled"}
     assert outcome.outputs["endpoints"]["blob"].endswith(f"/{pair.secondary_account}")
@@ -154,7 +155,8 @@ def test_the_postgres_deploy_creates_the_server_and_the_databases_and_roles_the_
     # the server's URN names both the server and Azure's built-in role; every other resource once
     assert set(accounted) == _graph_urns(graph, "dataplatform:data:PostgresServer")
     assert {item["graph"]["type"] for item in evidence["not_created"]} == {
-        "azure-native:network:PrivateEndpoint", "azure-native:network:PrivateDnsZoneGroup"}
+        "azure-native:network:PrivateEndpoint", "azure-native:network:PrivateDnsZoneGroup",
+        "azure-native:monitor:DiagnosticSetting"}
     assert {s["setting"] for s in evidence["settings_not_emulated"]} >= {"authConfig", "createMode", "network"}
 
 

@@ -31,6 +31,7 @@ WHY_NOT_CREATED = {
     "azure-native:network:PrivateEndpoint": "no virtual network locally: the emulators listen on 127.0.0.1 only",
     "azure-native:network:PrivateDnsZoneGroup": "no private DNS zone locally: clients reach the emulators as "
                                                 "127.0.0.1:<port>",
+    "azure-native:monitor:DiagnosticSetting": "no Azure Monitor locally: no Log Analytics workspace to send resource logs to",
 }
 
 

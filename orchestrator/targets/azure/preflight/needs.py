@@ -55,6 +55,8 @@ ARM_TYPES: dict[str, str] = {
     "azure-native:kusto:ReadWriteDatabase": "Microsoft.Kusto/clusters/databases",
     "azure-native:machinelearningservices:Workspace": "Microsoft.MachineLearningServices/workspaces",
     "azure-native:managedidentity:UserAssignedIdentity": "Microsoft.ManagedIdentity/userAssignedIdentities",
+    # An extension resource of its target (components/diagnostics.py): Microsoft.Insights must be registered.
+    "azure-native:monitor:DiagnosticSetting": "Microsoft.Insights/diagnosticSettings",
     "azure-native:network:AzureFirewall": "Microsoft.Network/azureFirewalls",
     "azure-native:network:DdosProtectionPlan": "Microsoft.Network/ddosProtectionPlans",
     "azure-native:network:ExpressRouteCircuit": "Microsoft.Network/expressRouteCircuits",
@@ -78,6 +80,7 @@ ARM_TYPES: dict[str, str] = {
     "azure-native:sql:Server": "Microsoft.Sql/servers",
     "azure-native:sql:Database": "Microsoft.Sql/servers/databases",
     "azure-native:sql:FailoverGroup": "Microsoft.Sql/servers/failoverGroups",
+    "azure-native:sql:ServerBlobAuditingPolicy": "Microsoft.Sql/servers/auditingSettings",
     "azure-native:sql:ManagedInstance": "Microsoft.Sql/managedInstances",
     "azure-native:sql:InstanceFailoverGroup": "Microsoft.Sql/locations/instanceFailoverGroups",
     "azure-native:storage:StorageAccount": "Microsoft.Storage/storageAccounts",

@@ -35,8 +35,10 @@ def test_the_secondary_lake_is_its_account_and_zone_containers_and_nothing_else_
     assert lake.one(ACCOUNT).physical_name == "contosolakease"
     assert lake.one(ACCOUNT).inputs["sku"] == {"name": "Standard_RAGRS"}  # the inputs come along
     assert {c.physical_name for c in lake.of_type(CONTAINER)} == {"raw", "enriched", "curated", "presentation"}
+    # Its private endpoints, and its diagnostic settings (the account's and each storage service's).
     assert {r.type for r in lake.others((ACCOUNT, CONTAINER))} == {
-        "azure-native:network:PrivateEndpoint", "azure-native:network:PrivateDnsZoneGroup"}
+        "azure-native:network:PrivateEndpoint", "azure-native:network:PrivateDnsZoneGroup",
+        "azure-native:monitor:DiagnosticSetting"}
     assert all(r.urn.startswith("urn:pulumi:secondary::") for r in lake.resources)
 
 
