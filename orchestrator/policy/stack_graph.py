@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 from pulumi_policy.proxy import UnknownValueError
 
+from orchestrator.policy.azure_ids import as_mock_ids, azure_types
 from orchestrator.program.capture import Graph, Registration, graph_nodes
 
 if TYPE_CHECKING:
@@ -95,8 +96,10 @@ def is_custom(resource: PolicyResource) -> bool:
 
 
 def graph_of(resources: list[PolicyResource], inputs: Inputs, stack: str = "") -> Graph:
-    """The stack's resources as drctl's graph: custom resources with their inputs and nearest
-    enclosing component, and the components, through the same code the mock runtime's capture uses."""
+    """The stack's resources as drctl's graph: custom resources with their inputs (Azure's resource IDs
+    in the mock runtime's form: azure_ids.py) and nearest enclosing component, and the components,
+    through the same code the mock runtime's capture uses."""
+    types = azure_types([(r, plain(r.props)) for r in resources if is_custom(r)])
     registrations = [
         Registration(
             urn=r.urn,
@@ -104,7 +107,7 @@ def graph_of(resources: list[PolicyResource], inputs: Inputs, stack: str = "") -
             name=r.name,
             custom=is_custom(r),
             parent=r.parent.urn if r.parent is not None else r.opts.parent,
-            inputs=inputs.of(r) if is_custom(r) else {},
+            inputs=as_mock_ids(inputs.of(r), types) if is_custom(r) else {},
             ignore_changes=tuple(r.opts.ignore_changes),
             id=None,
         )
