@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from pulumi_policy import (
     EnforcementLevel,
@@ -53,8 +54,10 @@ def policy_name(rule: str) -> str:
 
 
 def table_rules() -> list[str]:
-    """Every rule the baseline's per-resource tables name, in table order."""
-    rules = [expect.rule for expect in baseline.RULES] + [rule for rule, _ in baseline.CUSTOM.values()]
+    """Every rule the baseline's per-resource tables name, in table order. A CUSTOM entry is read for
+    its rule whether it is a (rule, check) pair by type or an entry that carries its `.rule`."""
+    customs: Iterable[Any] = baseline.CUSTOM.values() if isinstance(baseline.CUSTOM, Mapping) else baseline.CUSTOM
+    rules = [expect.rule for expect in baseline.RULES] + [getattr(entry, "rule", None) or entry[0] for entry in customs]
     return list(dict.fromkeys(rules))
 
 
