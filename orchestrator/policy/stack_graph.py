@@ -1,8 +1,8 @@
 """What CrossGuard gives a policy, read as the graph `drctl coverage` reads (orchestrator/program/capture.py).
 
 The rules are written against the mock runtime's graph: each resource's inputs as plain dicts and
-lists, each resource's nearest enclosing component. A policy is given something close, with two
-differences this module makes up for:
+lists, each resource's nearest enclosing component. A policy is given something close, with
+three differences made up for here:
 
 - Values unknown during a preview. pulumi-policy wraps the properties in a proxy that raises
   UnknownValueError when an unknown value is read, and turns that error into an advisory "can't
@@ -15,6 +15,7 @@ differences this module makes up for:
   (https://github.com/pulumi/pulumi-azure-native/issues/574). The resource policies see every
   resource's inputs first, in the same process, and `Inputs` keeps them for the stack policies;
   a resource no resource policy saw (all of them disabled) is read from its outputs.
+- Azure's resource IDs, which the rules read in the mock runtime's form: azure_ids.py.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ class Unknown(dict):
     pulumi-policy raised for it.
 
     It keeps what the error says, not the error: a raised error holds the frames it passed through,
-    and a cycle from those frames to pulumi's protobuf messages crashes the interpreter's last
-    garbage collection (protobuf 5.29's C extension)."""
+    and kept alive from there, pulumi-policy's server frames and their protobuf messages made the
+    interpreter segfault in its last garbage collection at exit (protobuf 5.29)."""
 
     def __init__(self, error: UnknownValueError) -> None:
         super().__init__()
