@@ -226,7 +226,7 @@ def capture_graph(project_dir: Path, stack: str, config: StackConfig | None = No
         return pulumi.Output.from_input(build(config, project_dir)).apply(exported.update).future()
 
     registrations = run_under_mocks(program, project=_project_name(project_dir), stack=stack, config=values)
-    resources, components = _graph_nodes(registrations)
+    resources, components = graph_nodes(registrations)
     # Registration order depends on when outputs resolve, so it is not used: resources are listed by
     # URN; components the core first, in the registry's (dependency) order, then the optional ones by URN.
     order = {spec.type_token: index for index, spec in enumerate(SERVICES) if spec.switch != "off"}
@@ -240,7 +240,7 @@ def capture_graph(project_dir: Path, stack: str, config: StackConfig | None = No
     )
 
 
-def _graph_nodes(registrations: list[Registration]) -> tuple[list[GraphResource], list[ComponentNode]]:
+def graph_nodes(registrations: list[Registration]) -> tuple[list[GraphResource], list[ComponentNode]]:
     """The program's custom resources and its components, each with its nearest enclosing component."""
     by_urn = {r.urn: r for r in registrations}
 

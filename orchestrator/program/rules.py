@@ -182,17 +182,20 @@ def _is_allowed(value: Any, allowed: frozenset[Any]) -> bool:
     return any(type(value) is type(option) and value == option for option in allowed)
 
 
-def check_resource(type_: str, inputs: dict[str, Any]) -> list[tuple[str, str]]:
-    """(rule, what is wrong) for every baseline rule `inputs` of a `type_` resource break."""
+def check_resource(type_: str, inputs: dict[str, Any], only: str | None = None) -> list[tuple[str, str]]:
+    """(rule, what is wrong) for every baseline rule (or the `only` one) `inputs` of a `type_` resource break.
+
+    `only` lets the policy pack (orchestrator/policy) run each rule on its own: a value one rule
+    cannot read during a preview then stops that rule, not the others."""
     found: list[tuple[str, str]] = []
     for expect in RULES:
-        if expect.type != type_:
+        if expect.type != type_ or only not in (None, expect.rule):
             continue
         value = lookup(inputs, expect.path)
         if not _is_allowed(value, expect.allowed):
             wanted = " or ".join(sorted(repr(v) if v != MISSING else "unset" for v in expect.allowed))
             found.append((expect.rule, f"{expect.path} is {_shown(value)}, wants {wanted}"))
     for custom in CUSTOM:
-        if custom.type == type_:
+        if custom.type == type_ and only in (None, custom.rule):
             found += [(custom.rule, problem) for problem in custom.check(inputs)]
     return found

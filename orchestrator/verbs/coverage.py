@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from components.profile import DRProfile, RecoveryAction
-from components.registry import profile_for
 from orchestrator.paths.assess import assess_paths
 from orchestrator.paths.model import PathResult
 from orchestrator.program.baseline import assess_graph
+from orchestrator.program.owners import owner, unowned_line
 from orchestrator.stack import check_stack, load_stack, stack_profiles
 from smoke_tests.check import Target
 
@@ -150,27 +150,11 @@ def coverage_command(project_dir: Path, stack: str) -> dict[str, Any]:
 # -- the checks ---------------------------------------------------------------------------------------
 
 
-def _owner(graph: Graph, component: str | None) -> DRProfile | None:
-    """The DR profile of the nearest enclosing component that has one."""
-    nodes = {node["name"]: node for node in graph.components}
-    seen: set[str] = set()
-    while component is not None and component not in seen:
-        seen.add(component)
-        node = nodes.get(component)
-        if node is None:
-            return None
-        profile = profile_for(node["type"])
-        if profile is not None:
-            return profile
-        component = node["component"]
-    return None
-
-
 def _owned(graph: Graph) -> dict[str, list[GraphResource]]:
     """Resources by the key of the profile that owns them; unowned ones under their component's name."""
     owned: dict[str, list[GraphResource]] = {}
     for resource in graph.resources:
-        profile = _owner(graph, resource["component"])
+        profile = owner(graph, resource["component"])
         label = profile.key if profile else f"{resource['component'] or UNOWNED} (no DR profile)"
         owned.setdefault(label, []).append(resource)
     return owned
@@ -180,7 +164,7 @@ def _ownership(graph: Graph) -> list[Result]:
     results = []
     for label, resources in _owned(graph).items():
         if label.endswith("(no DR profile)"):
-            gaps = tuple(f"{r['type']} {r['name']!r} belongs to no component with a DR profile" for r in resources)
+            gaps = tuple(unowned_line(r) for r in resources)
             results.append(Result("dr-profile", label, gaps))
         else:
             results.append(Result("dr-profile", label, detail=f"{len(resources)} resources"))
@@ -292,7 +276,7 @@ def _baseline(graph: Graph) -> list[Result]:
     violations: dict[str, list[str]] = {}
     excepted: dict[str, list[str]] = {}
     for violation in assess_graph(graph):
-        profile = _owner(graph, violation.component)
+        profile = owner(graph, violation.component)
         label = profile.key if profile else f"{violation.component or UNOWNED} (no DR profile)"
         (excepted if violation.excepted else violations).setdefault(label, []).append(violation.line())
     return [
