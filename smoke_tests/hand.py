@@ -117,8 +117,11 @@ class HandStack:
         host = self.output(POSTGRES_FQDN)
         database = self.output(POSTGRES_DATABASES)[0]
         if self.local:
+            # the local server asks for its superuser's password, which is in the 0600 keys file (the
+            # outputs name the file and the entry, never the password); it stays in this process
+            keys = json.loads(Path(self.local["keysFile"]).read_text(encoding="utf-8"))
             return make_conninfo(host=host, port=self.local["postgresPort"], user=self.local["postgresUser"],
-                                 dbname=database)
+                                 dbname=database, password=keys[self.local["postgresPasswordKey"]])
         if os.environ.get("PGPASSWORD") or host in ("127.0.0.1", "localhost"):
             return make_conninfo(host=host, dbname=database)  # libpq reads PGUSER/PGPASSWORD/PGPORT itself
         # Entra authentication: the access token is the password; TLS is mandatory on Azure.
