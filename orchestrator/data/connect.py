@@ -47,7 +47,7 @@ def client_command(program: str | os.PathLike[str], dsn: str, *args: str) -> tup
     env = dict(os.environ)
     if password is not None:
         env["PGPASSWORD"] = str(password)
-    return [str(program), *args, "--dbname", make_conninfo(**params)], env
+    return [str(program), *args, "--dbname", make_conninfo("", **params)], env
 
 
 class RetryThrottled(HTTPPolicy):
