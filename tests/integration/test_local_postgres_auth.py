@@ -18,7 +18,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 
 from orchestrator.data.connect import client_command
 from orchestrator.targets.local.keys import KEYS_FILE, POSTGRES_PASSWORD
