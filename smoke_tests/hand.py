@@ -124,9 +124,12 @@ class HandStack:
                                  dbname=database, password=keys[self.local["postgresPasswordKey"]])
         if os.environ.get("PGPASSWORD") or host in ("127.0.0.1", "localhost"):
             return make_conninfo(host=host, dbname=database)  # libpq reads PGUSER/PGPASSWORD/PGPORT itself
-        # Entra authentication: the access token is the password; TLS is mandatory on Azure.
+        # Entra authentication: the access token is the password; TLS is mandatory on Azure, and the
+        # server's certificate is verified against Azure's roots before the token is sent.
+        from orchestrator.targets.azure.tls import postgres_tls
+
         token = self.credential.get_token("https://ossrdbms-aad.database.windows.net/.default").token
-        return make_conninfo(host=host, dbname=database, password=token, sslmode="require")
+        return make_conninfo(host=host, dbname=database, password=token, **postgres_tls())
 
     def postgres_probe(self) -> Any:
         import psycopg
