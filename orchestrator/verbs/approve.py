@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from orchestrator.atomic import write_atomic
+from orchestrator.atomic import make_dirs, write_atomic
 from orchestrator.errors import BadInput
 from orchestrator.model import StepKind
 from orchestrator.plan.recovery import plan_from_json
@@ -29,7 +29,7 @@ def approve(run_dir: Path, step_id: str, *, by: str, note: str | None = None) ->
         raise BadInput(f"STEP: {step_id!r} is not a gate of this run (gates: {', '.join(gates) or 'none'})")
     if not by.strip():
         raise BadInput("--by: name the person approving")
-    run.approvals.mkdir(exist_ok=True)
+    make_dirs(run.approvals)
     path = run.approval(step_id)
     approval = {"step": step_id, "approved_by": by.strip(), "approved_at": utc_now(), "note": note}
     try:
