@@ -25,6 +25,7 @@ from pathlib import Path
 import psycopg
 
 from bench.report import Result
+from orchestrator.data.connect import client_command
 from orchestrator.data.manifest import sha256_file
 from orchestrator.data.pg_recovery import restore_postgres
 from orchestrator.targets.local.servers.postgres import PostgresServer
@@ -67,8 +68,8 @@ def _rows(server: PostgresServer, database: str) -> int:
 def dump(server: PostgresServer, directory: Path) -> dict:
     """pg_dump --format=custom, as drctl's backup takes it, and the manifest restore_postgres reads."""
     path = directory / f"{SOURCE}.dump"
-    subprocess.run([str(server.pg_dump), "--format=custom", "--file", str(path), "--dbname", server.dsn(SOURCE)],
-                   check=True, capture_output=True, timeout=3600)
+    argv, env = client_command(server.pg_dump, server.dsn(SOURCE), "--format=custom", "--file", str(path))
+    subprocess.run(argv, env=env, check=True, capture_output=True, timeout=3600)
     return {"kind": "postgres", "database": SOURCE, "manifest_dir": str(directory), "watermark": None,
             "tables": {f"events_{n}": {} for n in range(TABLES)},
             "dump": {"file": path.name, "format": "custom", "bytes": path.stat().st_size, "sha256": sha256_file(path)}}
@@ -77,8 +78,9 @@ def dump(server: PostgresServer, directory: Path) -> dict:
 def plain_restore(server: PostgresServer, dump_path: Path) -> None:
     server.drop_database(PLAIN_DB)
     server.create_database(PLAIN_DB)
-    subprocess.run([str(server.pg_restore), "--no-owner", "--no-privileges", "--exit-on-error",
-                    "--dbname", server.dsn(PLAIN_DB), str(dump_path)], check=True, capture_output=True, timeout=3600)
+    argv, env = client_command(server.pg_restore, server.dsn(PLAIN_DB), "--no-owner", "--no-privileges",
+                               "--exit-on-error")
+    subprocess.run([*argv, str(dump_path)], env=env, check=True, capture_output=True, timeout=3600)
 
 
 def run(quick: bool, total_bytes: int | None = None) -> list[Result]:

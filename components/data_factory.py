@@ -9,10 +9,11 @@ datasets. They are read and checked before anything is deployed.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import PurePosixPath
 
 import pulumi
 from pulumi_azure_native import authorization, datafactory
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from components import naming, roles
 from components.data_factory_network import FactoryNetwork, managed_network
@@ -81,8 +82,17 @@ SMOKE_PIPELINE_OUTPUT = "smokePipeline"
 
 
 class DataFactorySettings(ServiceSettings):
-    # Relative to the project (where Pulumi.yaml is).
-    pipelines_dir: str = Field("pipelines", alias="pipelinesDir")
+    # Relative to the project (where Pulumi.yaml is), and inside it: drctl reads and hashes every file
+    # there. A symlink out of the project is refused where the project is known (stacks/config.py).
+    pipelines_dir: str = Field("pipelines", alias="pipelinesDir", min_length=1, max_length=255)
+
+    @field_validator("pipelines_dir")
+    @classmethod
+    def _inside_the_project(cls, value: str) -> str:
+        path = PurePosixPath(value.replace("\\", "/"))
+        if path.is_absolute() or value[1:3] == ":\\" or ".." in path.parts or "\x00" in value:
+            raise ValueError("must be a folder inside the project, relative to it (no absolute path, no '..')")
+        return value
 
 
 @dataclass(frozen=True)

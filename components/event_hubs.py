@@ -10,6 +10,7 @@ from pulumi_azure_native import eventhub
 from pydantic import Field
 
 from components import naming
+from components.child_names import EventHubName
 from components.profile import (
     DataRecovery,
     Dependency,
@@ -70,7 +71,7 @@ HUBS_OUTPUT = "eventHubs"
 
 
 class EventHub(ServiceSettings):
-    name: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,49}$")
+    name: EventHubName = Field(pattern=r"^[a-z0-9][a-z0-9._-]{0,49}$")
     partitions: int = Field(4, ge=1, le=32)
     retention_days: int = Field(1, alias="retentionDays", ge=1, le=7)
 

@@ -21,6 +21,7 @@ from pulumi_azure_native import dbformysql, managedidentity
 from pydantic import Field, field_validator
 
 from components import naming
+from components.child_names import MySqlDatabaseName
 from components.paired import PairedPlacement
 from components.profile import (
     DataRecovery,
@@ -110,7 +111,7 @@ class MySqlSettings(ServiceSettings):
     storage_gb: int = Field(64, alias="storageGb", ge=20, le=16384)
     backup_retention_days: int = Field(7, alias="backupRetentionDays", ge=1, le=35)
     geo_redundant_backup: bool = Field(False, alias="geoRedundantBackup")
-    databases: tuple[str, ...] = ("platform",)
+    databases: tuple[MySqlDatabaseName, ...] = ("platform",)
     restore: MySqlRestore | None = None
 
     @field_validator("databases")
@@ -118,9 +119,6 @@ class MySqlSettings(ServiceSettings):
     def _database_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
         if not names:
             raise ValueError("at least one database is needed")
-        for name in names:
-            if not name.isidentifier() or len(name) > 64:
-                raise ValueError(f"database name {name!r} must be an identifier of at most 64 characters")
         return names
 
 

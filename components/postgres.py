@@ -13,6 +13,7 @@ from pulumi_azure_native import authorization, dbforpostgresql
 from pydantic import Field, field_validator
 
 from components import naming
+from components.child_names import PostgresDatabaseName
 from components.postgres_admins import entra_admin, prepare, server_arm_id
 from components.profile import (
     DataRecovery,
@@ -84,7 +85,7 @@ class PostgresSettings(ServiceSettings):
     storage_gb: int = Field(128, alias="storageGb", ge=32, le=32768)
     backup_retention_days: int = Field(7, alias="backupRetentionDays", ge=7, le=35)
     geo_redundant_backup: bool = Field(False, alias="geoRedundantBackup")
-    databases: tuple[str, ...] = ("platform",)
+    databases: tuple[PostgresDatabaseName, ...] = ("platform",)
     entra_admin: EntraAdmin | None = Field(None, alias="entraAdmin")
 
     @field_validator("entra_admin")
@@ -97,9 +98,6 @@ class PostgresSettings(ServiceSettings):
     @field_validator("databases")
     @classmethod
     def _database_names(cls, names: tuple[str, ...]) -> tuple[str, ...]:
-        for name in names:
-            if not name.isidentifier() or name.lower() != name:
-                raise ValueError(f"database name {name!r} must be a lowercase identifier")
         if not names:
             raise ValueError("at least one database is needed")
         return names

@@ -17,6 +17,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
+from components.child_names import SubnetName
 from components.hub_layout import RUNNER_SUBNET
 from components.roles import EntraAdmin
 from components.settings import GUID, ServiceSettings
@@ -78,7 +79,7 @@ class RunnerNetwork(ServiceSettings):
     kind: Literal["vnet", "hub"]
     # kind vnet: the existing VNet and the runner's subnet in it.
     vnet_id: str | None = Field(None, alias="vnetId", pattern=VNET_ID)
-    subnet: str = RUNNER_SUBNET
+    subnet: SubnetName = RUNNER_SUBNET
     # The runner's addresses: the firewall rules' source (hub), the subnet's range (both kinds).
     address_prefix: str = Field(alias="addressPrefix")
     # The public IPv4 addresses (or ranges) the runner's internet traffic leaves from, e.g. its NAT

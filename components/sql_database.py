@@ -21,6 +21,7 @@ from pulumi_azure_native import sql
 from pydantic import Field, ValidationInfo, field_validator
 
 from components import naming
+from components.child_names import SQL_RESERVED
 from components.paired import PairedPlacement
 from components.profile import (
     DataRecovery,
@@ -120,6 +121,8 @@ class SqlDatabaseSettings(ServiceSettings):
     @classmethod
     def _database_name(cls, value: str) -> str:
         naming.check_name("sql database", value, DATABASE_NAME)
+        if value.lower() in SQL_RESERVED:
+            raise ValueError(f"sql database name {value!r} is reserved (the server's own)")
         return value
 
     @field_validator("restore")

@@ -18,6 +18,7 @@ from pydantic import Field, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError, ValidationError
 
 from components import naming, roles
+from components.child_names import ConsumerGroupName, EventHubName
 from components.lake import ZONES
 from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
@@ -69,8 +70,8 @@ class StreamAnalyticsSettings(ServiceSettings):
     # No default: the query is the workload's logic. Inputs are [events], the output is [lake].
     query: str = Field(min_length=1)
     streaming_units: int = Field(3, alias="streamingUnits")
-    input_hub: str = Field("telemetry", alias="inputHub", pattern=r"^[a-z0-9][a-z0-9._-]{0,49}$")
-    consumer_group: str = Field("$Default", alias="consumerGroup", min_length=1)
+    input_hub: EventHubName = Field("telemetry", alias="inputHub", pattern=r"^[a-z0-9][a-z0-9._-]{0,49}$")
+    consumer_group: ConsumerGroupName = Field("$Default", alias="consumerGroup", min_length=1)
     output_container: str = Field("enriched", alias="outputContainer")
     output_start_mode: Literal["JobStartTime", "CustomTime"] = Field("JobStartTime", alias="outputStartMode")
     output_start_time: str | None = Field(

@@ -2,17 +2,21 @@
 
 Two nets: the exact values drctl knows to be secret (account keys it generated, tokens it was
 given, and the secrets of its environment: SECRET_ENV_NAME) and patterns for secrets it did not
-create (connection strings, SAS signatures). An exact value is also masked URL-encoded, as it
-appears in a query string or an SDK's request URL, JSON- or HTML-escaped in rendered text.
+create (connection strings, SAS signatures, OAuth client secrets, bare JWTs). An exact value is also
+masked URL-encoded, as it appears in a query string or an SDK's request URL, JSON- or HTML-escaped
+in rendered text. Every log record passes through it too (install_log_redaction, at the CLI edge),
+`log.exception`'s traceback included.
 """
 
 from __future__ import annotations
 
 import html
 import json
+import logging
 import os
 import re
 import threading
+import traceback
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import quote, quote_plus
@@ -20,14 +24,22 @@ from urllib.parse import quote, quote_plus
 MASK = "[redacted]"
 
 _PATTERNS = (
-    # Storage connection strings and SAS query strings.
+    # Storage, Event Hubs and Service Bus connection strings and SAS query strings.
     re.compile(r"(?i)(AccountKey=)[^;\s\"']+"),
+    re.compile(r"(?i)(SharedAccessKey=)[^;\s\"']+"),
     re.compile(r"(?i)(SharedAccessSignature=)[^;\s\"']+"),
     re.compile(r"(?i)([?&]sig=)[^&\s\"']+"),
-    # Passwords in DSNs and key=value settings.
-    re.compile(r"(?i)(password=)[^;\s&\"']+"),
+    # A SAS URL inside another URL's query string: its signature percent-encoded, up to the next %26 (&).
+    re.compile(r"(?i)(sig%3D)(?:(?!%26)[^&\s\"'])+"),
+    # Passwords in DSNs, ODBC (Pwd=, a {braced} value may hold ';') and key=value settings.
+    re.compile(r"(?i)((?:password|pwd)=)(?:\{[^}]*\}?|[^;\s&\"']+)"),
     re.compile(r"(?i)(://[^:/@\s]+:)[^@\s]+(?=@)"),
     re.compile(r"(?i)(Bearer\s+)[A-Za-z0-9._~+/=-]+"),
+    # OAuth client credentials in a form body or query string.
+    re.compile(r"(?i)(client_secret=)[^&\s\"']+"),
+    # A bare JWT (an Entra access token, a client assertion): base64url header.payload.signature,
+    # the header JSON, so "eyJ" ('{"') first.
+    re.compile(r"()\beyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
 )
 
 
@@ -92,3 +104,40 @@ def _encodings(value: str) -> set[str]:
 REDACTOR = Redactor()
 # drctl's own environment, from the start: a secret there may surface in any message of any verb.
 REDACTOR.add_environment(os.environ)
+
+
+def redact_record(record: logging.LogRecord, redactor: Redactor = REDACTOR) -> logging.LogRecord:
+    """`record` with its message, traceback and stack redacted in place: what any handler prints."""
+    try:
+        record.msg, record.args = redactor.text(record.getMessage()), None
+    except (TypeError, ValueError):
+        record.msg, record.args = redactor.text(str(record.msg)), None  # a format that does not fit its args
+    if record.exc_info and record.exc_info[0] is not None:
+        record.exc_text = redactor.text("".join(traceback.format_exception(*record.exc_info)).rstrip("\n"))
+    elif record.exc_text:
+        record.exc_text = redactor.text(record.exc_text)
+    if record.stack_info:
+        record.stack_info = redactor.text(record.stack_info)
+    return record
+
+
+class RedactingFilter(logging.Filter):
+    """A filter that redacts, for a handler of one's own (drctl's records are redacted already)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        redact_record(record)
+        return True
+
+
+_installed = False
+
+
+def install_log_redaction() -> None:
+    """Every log record drctl's process makes goes through the redactor as it is made, whichever
+    logger and handler it reaches (Python's last resort on stderr, a library's, a user's)."""
+    global _installed
+    if _installed:
+        return
+    make = logging.getLogRecordFactory()
+    logging.setLogRecordFactory(lambda *args, **kwargs: redact_record(make(*args, **kwargs)))
+    _installed = True

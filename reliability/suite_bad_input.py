@@ -76,6 +76,14 @@ CONFIG_CASES = [
     Case("YAML syntax error", PLAN, STACK, lambda p: (p / STACK).write_text("config: [unclosed\n")),
     Case("stack file is a list", PLAN, STACK, lambda p: (p / STACK).write_text("- a\n- b\n")),
     Case("empty stack file", PLAN, STACK, lambda p: (p / STACK).write_text("")),
+    Case("YAML alias bomb outside config", PLAN, "aliases expand to more than", lambda p: _append(p, _bomb())),
+    Case("invalid UTF-8", PLAN, "not valid UTF-8", lambda p: _append(p, "# caf\udce9\n")),
+    Case("pipelinesDir absolute", PLAN, "dataFactory.pipelinesDir", _set("dataFactory", "{pipelinesDir: /usr}")),
+    Case("pipelinesDir up and out", PLAN, "dataFactory.pipelinesDir", _set("dataFactory", "{pipelinesDir: ../..}")),
+    Case("pipelinesDir through a symlink out", PLAN, "resolves outside the project", lambda p: _link_out(p)),
+    Case("PostgreSQL database name of 300 characters", PLAN, "postgres.databases.0",
+         _set("postgres", "{databases: [" + "p" * 300 + "]}")),
+    Case("event hub name ending in '-'", PLAN, "eventHubs.hubs.0.name", _set("eventHubs", "{hubs: [{name: telemetry-}]}")),
 ]
 
 CLI_CASES = [
@@ -92,6 +100,8 @@ CLI_CASES = [
     Case("coverage of no stack", ("coverage", "--stack", "nosuch", "--project-dir", "{project}"), "unknown stack"),
     Case("fallback to a secondary", ("fallback", "--stack", "secondary", "--dry-run", "--project-dir", "{project}"),
          "a fallback returns to a primary"),
+    Case("--state-url on a dry run", ("failover", "--dry-run", "--state-url", "file:///tmp/state", "--project-dir",
+                                      "{project}"), "--state-url: a dry run"),
 ]
 
 RUN_CASES = [
@@ -108,6 +118,27 @@ RUN_CASES = [
 ]
 
 CASES = CONFIG_CASES + CLI_CASES + RUN_CASES
+
+
+def _append(project: Path, text: str) -> None:
+    """Append `text` to the stack file; lone surrogates become the raw bytes they stand for."""
+    with (project / STACK).open("ab") as handle:
+        handle.write(text.encode("utf-8", "surrogateescape"))
+
+
+def _bomb() -> str:
+    """A "billion laughs": nine levels of nine aliases each, 9^9 strings once expanded."""
+    lines = ["lol0: &l0 [lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+    lines += [f"lol{n}: &l{n} [{', '.join([f'*l{n - 1}'] * 9)}]" for n in range(1, 10)]
+    return "\n".join(lines) + "\n"
+
+
+def _link_out(project: Path) -> None:
+    """pipelinesDir names a folder in the project that is a symlink to one outside it."""
+    outside = project.parent / "outside"
+    outside.mkdir(exist_ok=True)
+    (project / "linked").symlink_to(outside)
+    _set("dataFactory", "{pipelinesDir: linked}")(project)
 
 
 def _cycle(path: Path) -> None:
@@ -222,12 +253,16 @@ def run(full: bool, workdir: Path) -> dict:
 
 def run_corpus(workdir: Path) -> dict:
     failures, touched = [], 0
+    # The case's folder is the working directory, so this checkout goes first on the path: else an
+    # installed (editable) drctl of another checkout would answer.
+    path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
+    env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": path}
     for number, case in enumerate(CASES):
         folder = workdir / f"case-{number:02d}"
         argv, project, run_dir = prepare(case, folder)
         before = (digest(project), digest(run_dir))
         done = subprocess.run([*DRCTL, *argv], capture_output=True, text=True,
-                              cwd=folder, env={**os.environ, "NO_COLOR": "1"}, timeout=120)
+                              cwd=folder, env=env, timeout=120)
         problems = check(case, done.returncode, done.stdout, done.stderr)
         if (digest(project), digest(run_dir)) != before or (folder / ".drill").exists():
             touched += 1

@@ -117,13 +117,19 @@ class HandStack:
         host = self.output(POSTGRES_FQDN)
         database = self.output(POSTGRES_DATABASES)[0]
         if self.local:
+            # the local server asks for its superuser's password, which is in the 0600 keys file (the
+            # outputs name the file and the entry, never the password); it stays in this process
+            keys = json.loads(Path(self.local["keysFile"]).read_text(encoding="utf-8"))
             return make_conninfo(host=host, port=self.local["postgresPort"], user=self.local["postgresUser"],
-                                 dbname=database)
+                                 dbname=database, password=keys[self.local["postgresPasswordKey"]])
         if os.environ.get("PGPASSWORD") or host in ("127.0.0.1", "localhost"):
             return make_conninfo(host=host, dbname=database)  # libpq reads PGUSER/PGPASSWORD/PGPORT itself
-        # Entra authentication: the access token is the password; TLS is mandatory on Azure.
+        # Entra authentication: the access token is the password; TLS is mandatory on Azure, and the
+        # server's certificate is verified against Azure's roots before the token is sent.
+        from orchestrator.targets.azure.tls import postgres_tls
+
         token = self.credential.get_token("https://ossrdbms-aad.database.windows.net/.default").token
-        return make_conninfo(host=host, dbname=database, password=token, sslmode="require")
+        return make_conninfo(host=host, dbname=database, password=token, **postgres_tls())
 
     def postgres_probe(self) -> Any:
         import psycopg

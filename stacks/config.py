@@ -169,7 +169,23 @@ def load_stack_config(project_dir: Path, stack: str) -> StackConfig:
     path = stack_file(project_dir, stack)
     values = read_stack_file(path)
     paired = paired_values(project_dir, values, path.name)
-    return config_from_mapping(stack, values, path.name, paired)
+    return _inside_the_project(config_from_mapping(stack, values, path.name, paired), project_dir)
+
+
+def _inside_the_project(config: StackConfig, project_dir: Path) -> StackConfig:
+    """The project's folders a stack names stay in the project, symlinks resolved: drctl reads (and
+    the program deploys) every file there, so a link to /usr or /proc must not take it elsewhere."""
+    factory = config.settings_of("dataFactory")
+    relative = getattr(factory, "pipelines_dir", None)
+    if relative is not None:
+        project, key = Path(project_dir).resolve(), f"{NAMESPACE}:dataFactory.pipelinesDir"
+        try:
+            resolved = (project / relative).resolve()
+        except (OSError, RuntimeError):  # a symlink loop
+            raise ConfigError(config.source, key, f"{relative!r} cannot be resolved (a symlink loop?)") from None
+        if not resolved.is_relative_to(project):
+            raise ConfigError(config.source, key, f"{relative!r} resolves outside the project ({project})")
+    return config
 
 
 def load_from_pulumi(project_dir: Path | None = None) -> StackConfig:
@@ -180,4 +196,5 @@ def load_from_pulumi(project_dir: Path | None = None) -> StackConfig:
     source = f"Pulumi.{stack}.yaml"
     values = values_from_pulumi(source, _STRING_KEYS, _OBJECT_KEYS + _service_keys())
     project = Path(project_dir) if project_dir else Path.cwd()
-    return config_from_mapping(stack, values, source, paired_values(project, values, source))
+    return _inside_the_project(config_from_mapping(stack, values, source, paired_values(project, values, source)),
+                               project)

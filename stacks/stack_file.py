@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from components.errors import ConfigError
+from stacks.yaml_bounded import YamlTooLarge, safe_load_bounded
 
 NAMESPACE = "dataplatform"
 LOCATION_KEY = "azure-native:location"
@@ -22,9 +23,13 @@ def stack_file(project_dir: Path, stack: str) -> Path:
 def read_stack_file(path: Path) -> dict[str, Any]:
     """The `config:` mapping of a stack file, keys as written (`namespace:key`)."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8"))
+        document = safe_load_bounded(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(path.name, "stack", f"no stack file {path}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(path.name, "config", f"not valid UTF-8 (byte {exc.start})") from None
+    except YamlTooLarge as exc:
+        raise ConfigError(path.name, "config", f"refused: {exc}") from None
     except yaml.YAMLError as exc:
         line = getattr(getattr(exc, "problem_mark", None), "line", None)
         where = f" at line {line + 1}" if line is not None else ""

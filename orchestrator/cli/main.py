@@ -152,6 +152,9 @@ def _config_error() -> type[Exception]:
 
 
 def main(argv: list[str] | None = None) -> None:
+    from orchestrator.redact import install_log_redaction
+
+    install_log_redaction()  # before anything can log: `log.exception` prints a traceback's values
     if argv is None:
         # A drctl process of its own: nothing in it can have patched a registry, so the offline
         # verbs' documents may come from the content-keyed cache (orchestrator/program/cache.py).

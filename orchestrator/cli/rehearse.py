@@ -119,19 +119,26 @@ def print_rehearsal(record: dict) -> None:
 @workdir_option("Where local rehearsals ran.")
 @click.option("--subscription", default=None, help="Azure: the subscription whose tagged resource groups are checked.")
 @click.option("--dry-run", is_flag=True, help="List what would be removed; remove nothing.")
+@click.option("--undo-host-changes", is_flag=True,
+              help="With --local: undo what drills run as root changed on the host (the PostgreSQL system user, "
+                   "o+x on the folders above its data), where nothing still needs it.")
 @json_option
-def cleanup(local: bool, workdir: Path, subscription: str | None, dry_run: bool, as_json: bool) -> None:
+def cleanup(local: bool, workdir: Path, subscription: str | None, dry_run: bool, undo_host_changes: bool,
+            as_json: bool) -> None:
     """Remove what rehearsals left behind: expired (or orphaned) local emulator data, expired tagged
-    resource groups on Azure; and stop a drill's region left running by --keep-running."""
+    resource groups on Azure; and stop a drill's region left running by --keep-running. Lists what local
+    drills changed on the host, and undoes it with --undo-host-changes."""
     from orchestrator.verbs.cleanup import cleanup_azure, cleanup_local
 
     if not local and subscription is None:
         raise BadInput("cleanup needs --local (leftovers under --workdir) and/or --subscription ID (Azure)")
+    if undo_host_changes and not local:
+        raise BadInput("--undo-host-changes: only with --local (the changes local drills made)")
     document: dict = {}
     if subscription is not None:  # checked first: a bad id or missing login is bad input, nothing removed
         document["azure"] = cleanup_azure(subscription, dry_run=dry_run)
     if local:
-        document["local"] = cleanup_local(workdir, dry_run=dry_run)
+        document["local"] = cleanup_local(workdir, dry_run=dry_run, undo_host_changes=undo_host_changes)
     if as_json:
         emit_json(document)
     else:
@@ -143,8 +150,12 @@ def cleanup(local: bool, workdir: Path, subscription: str | None, dry_run: bool,
 def _failed(document: dict) -> bool:
     azure = document.get("azure") or {}
     local = document.get("local") or {}
+    host = local.get("host_changes") or {}
     return bool(azure.get("error") or any(g.get("error") for g in azure.get("resource_groups", []))
-                or any(not e.get("teardown", {"data_removed": True})["data_removed"] for e in local.get("leftovers", [])))
+                or any(not e.get("teardown", {"data_removed": True})["data_removed"] for e in local.get("leftovers", []))
+                or (host.get("undo") and not local.get("dry_run")
+                    and any(not c.get("undone") and c.get("reason") and not c["reason"].startswith("gone")
+                            for c in host.get("changes", []))))
 
 
 def print_cleanup(document: dict) -> None:
@@ -177,3 +188,17 @@ def print_cleanup(document: dict) -> None:
             echo(f"local: {entry['local_dir']} ({entry.get('name') or 'unnamed'}): {state}; {entry['reason']}")
         if not local["leftovers"]:
             echo(f"local: no rehearsal leftovers under {local['workdir']}/local")
+        print_host_changes(local.get("host_changes") or {}, local["dry_run"], echo)
+
+
+def print_host_changes(host: dict, dry_run: bool, echo) -> None:
+    from orchestrator.targets.local.host_changes import describe
+
+    for change in host.get("changes", []):
+        if not host.get("undo"):
+            state = "made by a drill run as root; undo with --undo-host-changes"
+        elif change.get("undone") or (dry_run and change.get("reason") is None):
+            state = "would undo" if dry_run else "undone"
+        else:
+            state = change.get("reason") or "left"
+        echo(f"host: {describe(change)}: {state}")

@@ -31,6 +31,9 @@ from orchestrator.errors import BadInput
 def failover(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bool, state_url: str | None,
              break_lease: bool, project_dir: Path) -> None:
     """Fail over to STACK on Azure: preflight, pulumi up, rehydrate, validate, smoke, hand over."""
+    if dry_run and state_url is not None:
+        raise BadInput("--state-url: a dry run starts no run, so it has no state to mirror (drop --state-url "
+                       "or --dry-run)")
     from orchestrator.run.lease import StackLease
     from orchestrator.stack import load_stack
     from orchestrator.verbs.failover import failover_command

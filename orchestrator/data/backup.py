@@ -21,6 +21,7 @@ import psycopg
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
+from orchestrator.data.connect import client_command
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.ingest import ZONES, LakeSink
 from orchestrator.data.manifest import (
@@ -131,9 +132,9 @@ def backup_postgres(dsn: str, database: str, backup_dir: Path, pg_dump: Path | s
         with tempfile.NamedTemporaryFile(dir=out_dir, suffix=".dump.tmp", delete=False) as tmp:
             tmp_path = Path(tmp.name)
         try:
-            result = subprocess.run([str(pg_dump), "--format=custom", f"--snapshot={snapshot}",
-                                     "--file", str(tmp_path), "--dbname", dsn],
-                                    capture_output=True, text=True, timeout=3600)
+            argv, env = client_command(pg_dump, dsn, "--format=custom", f"--snapshot={snapshot}",
+                                       "--file", str(tmp_path))
+            result = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=3600)
             if result.returncode != 0:
                 err = result.stderr.strip()[-1500:]
                 kind = TransientError if "could not connect" in err or "connection" in err else PermanentError

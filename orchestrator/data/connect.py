@@ -16,11 +16,13 @@ drill injects faults.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import psycopg
 from azure.core.pipeline import PipelineRequest, PipelineResponse
 from azure.core.pipeline.policies import HTTPPolicy
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from orchestrator.data import faults
 from orchestrator.engine.retry import RetryPolicy
@@ -34,6 +36,18 @@ def pg_connect(conninfo: str, *, site: str, retry: RetryPolicy = CONNECT_RETRY, 
     """psycopg.connect with a bounded retry of failed connection attempts. `site` names the caller
     (fault injection counts by it)."""
     return retry.call(lambda _attempt: faults.connect(conninfo, site=site, **kwargs))
+
+
+def client_command(program: str | os.PathLike[str], dsn: str, *args: str) -> tuple[list[str], dict[str, str]]:
+    """The argv and environment of a libpq client process (pg_dump, pg_restore, psql) reaching `dsn`:
+    its password moves from the connection string to PGPASSWORD, since a command line is readable by
+    every local user (ps, /proc/<pid>/cmdline) and a process's environment only by its owner."""
+    params = conninfo_to_dict(dsn)
+    password = params.pop("password", None)
+    env = dict(os.environ)
+    if password is not None:
+        env["PGPASSWORD"] = str(password)
+    return [str(program), *args, "--dbname", make_conninfo("", **params)], env
 
 
 class RetryThrottled(HTTPPolicy):

@@ -36,6 +36,7 @@ from azure.core import MatchConditions
 from azure.core.exceptions import HttpResponseError
 from azure.storage.blob import BlobBlock, BlobServiceClient, ContentSettings
 
+from orchestrator.atomic import append_text, make_dirs
 from orchestrator.data.errors import azure_errors
 from orchestrator.data.ingest import ZONES
 from orchestrator.data.lake_recovery import SourceListing, copies_to_make, run_pool, same_size_and_md5, totals
@@ -76,8 +77,8 @@ class RelayJournal:
             self.entries[(container, name)] = (source_etag, dest_etag)
             if self.path is None:
                 return
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("a", encoding="utf-8") as out:
+            make_dirs(self.path.parent)
+            with append_text(self.path) as out:
                 out.write(json.dumps({"container": container, "name": name, "source_etag": source_etag,
                                       "dest_etag": dest_etag}) + "\n")
 

@@ -21,7 +21,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 from psycopg import sql
 
-from orchestrator.atomic import write_atomic
+from orchestrator.atomic import make_dirs, write_atomic
 from orchestrator.data.rows import one_row
 from orchestrator.model import PermanentError, StepOutcome
 from smoke_tests.check import Check, SameFact
@@ -96,7 +96,7 @@ def table_facts(conn: psycopg.Connection) -> dict[str, dict]:
 
 # -- manifest files ------------------------------------------------------------------------------
 def write_manifest(path: Path, manifest: dict) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     write_atomic(path, json.dumps({"version": MANIFEST_VERSION, **manifest}, indent=2, sort_keys=True))
     return path
 

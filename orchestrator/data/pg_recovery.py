@@ -7,7 +7,7 @@ import subprocess
 from collections.abc import Sequence
 from typing import Protocol
 
-from orchestrator.data.connect import pg_connect
+from orchestrator.data.connect import client_command, pg_connect
 from orchestrator.data.errors import pg_errors, redact
 from orchestrator.data.ingest import PostgresSink
 from orchestrator.data.manifest import ValidationResult, compare, table_facts, verify_dump
@@ -42,10 +42,9 @@ def restore_postgres(server: RestoreTarget, manifest: dict, jobs: int = 2,
     with pg_errors(f"postgres restore {database}"):
         server.drop_database(database)
         server.create_database(database)
-    result = subprocess.run(
-        [str(server.pg_restore), f"--jobs={jobs}", "--no-owner", "--no-privileges",
-         "--exit-on-error", "--dbname", server.dsn(database), str(dump_path)],
-        capture_output=True, text=True, timeout=3600)
+    argv, env = client_command(server.pg_restore, server.dsn(database), f"--jobs={jobs}", "--no-owner",
+                               "--no-privileges", "--exit-on-error")
+    result = subprocess.run([*argv, str(dump_path)], env=env, capture_output=True, text=True, timeout=3600)
     if result.returncode != 0:
         err = redact(result.stderr.strip()[-1500:])
         kind = TransientError if any(s in err.lower() for s in _CONNECT_FAILURES) else PermanentError

@@ -21,6 +21,7 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
+from orchestrator.atomic import make_private_dir, open_for_append
 from orchestrator.engine.journal_state import Event, JournalState
 from orchestrator.json_lines import JsonLines, TornLine, UnreadableLine
 from orchestrator.model import StepState
@@ -161,9 +162,9 @@ class Journal:
 
     def _ensure_fd(self) -> int:
         if self._fd is None:
-            self.run_dir.mkdir(parents=True, exist_ok=True)
+            make_private_dir(self.run_dir)  # RunDir.create made it; this only when it is missing
             created = not self.path.exists()
-            self._fd = os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o644)
+            self._fd = open_for_append(self.path)
             if os.fstat(self._fd).st_size > self._size:
                 os.ftruncate(self._fd, self._size)  # the torn tail found by replay
                 os.fsync(self._fd)

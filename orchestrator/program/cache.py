@@ -31,7 +31,11 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from orchestrator.atomic import write_atomic
+from stacks.stack_file import NAMESPACE
+from stacks.yaml_bounded import safe_load_bounded
 
 if TYPE_CHECKING:
     from orchestrator.program.capture import Graph
@@ -42,7 +46,6 @@ CODE_PACKAGES = ("components", "stacks", "smoke_tests", "orchestrator")
 PROJECT_DIRS = ("pipelines", "kql")
 PROJECT_FILES = ("Pulumi.yaml", "__main__.py")
 VERSIONED = ("azure-dataplatform-dr", "pulumi", "pulumi-azure-native")
-_PIPELINES_DIR = re.compile(r"pipelinesDir\s*:\s*[\"']?([^\s\"'#]+)")
 # Pulumi marks a secret value with this signature; its value is never written to the cache.
 _SECRET_SIG = ("4dabf18193072939515e22adb298388d", "1b47061264138c4ac30d75fd1eb44270")
 SECRET_MASK = "[secret: not cached]"
@@ -84,14 +87,29 @@ def _files(project_dir: Path) -> Iterable[tuple[str, Path]]:
     stack_files = sorted(project_dir.glob("Pulumi.*.yaml"))
     dirs = list(PROJECT_DIRS)
     for path in stack_files:
-        dirs += _PIPELINES_DIR.findall(path.read_text(encoding="utf-8", errors="replace"))
+        dirs += _pipelines_dir(path)
     for name in [*PROJECT_FILES, *(p.name for p in stack_files)]:
         yield f"project:{name}", project_dir / name
+    project = project_dir.resolve()
     for name in dict.fromkeys(dirs):
         folder = (project_dir / name).resolve()
-        if folder.is_dir():
+        # a folder outside the project is refused by the config loader; never walked here
+        if folder.is_relative_to(project) and folder.is_dir():
             for path in sorted(p for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts):
                 yield f"project:{name}/{path.relative_to(folder)}", path
+
+
+def _pipelines_dir(stack_file: Path) -> list[str]:
+    """The stack's `dataFactory.pipelinesDir` as its YAML parses (a comment or another key naming one
+    is no setting); none when the file does not parse, which its loader reports."""
+    try:
+        document = safe_load_bounded(stack_file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return []
+    config = document.get("config") if isinstance(document, dict) else None
+    factory = config.get(f"{NAMESPACE}:dataFactory") if isinstance(config, dict) else None
+    value = factory.get("pipelinesDir") if isinstance(factory, dict) else None
+    return [value] if isinstance(value, str) and value else []
 
 
 def program_key(project_dir: Path, *extra: Any) -> str:

@@ -22,6 +22,7 @@ import yaml
 
 from orchestrator.atomic import write_json_atomic
 from orchestrator.run.rundir import RunDir
+from stacks.yaml_bounded import safe_load_bounded
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
 # The packages whose behaviour decides what a run did; the rest follow from them.
@@ -54,8 +55,9 @@ def config_digest(path: Path) -> str | None:
     """sha256 of the stack file's values with every secret value replaced, in a canonical form:
     two files that differ only in a secret (or in comments and layout) have the same digest."""
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except (OSError, yaml.YAMLError):
+        # bounded: an alias bomb would exhaust memory here, at the end of a run, before its seal
+        document = safe_load_bounded(path.read_text(encoding="utf-8")) or {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
         return None
     canonical = json.dumps(_without_secrets(document), sort_keys=True, separators=(",", ":"), default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()

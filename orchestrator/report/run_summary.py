@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from components.profile import DRProfile
-from orchestrator.atomic import write_json_atomic
+from orchestrator.atomic import make_dirs, write_json_atomic
 from orchestrator.engine.journal import Journal
 from orchestrator.engine.progress import progress_line
 from orchestrator.model import Plan, StepKind
@@ -83,7 +83,7 @@ def measured_rpo(records: list[StepRecord]) -> dict[str, float | None]:
 
 def write_step_evidence(run_dir: Path, records: list[StepRecord]) -> None:
     """evidence/<step>.json per step that ran: inputs' results, checks, timings (already redacted)."""
-    RunDir(run_dir).evidence.mkdir(exist_ok=True)
+    make_dirs(RunDir(run_dir).evidence)
     for record in records:
         if record.state == "pending":
             continue

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
 
+from orchestrator.atomic import make_dirs, make_private_dir
 from orchestrator.errors import BadInput
 
 
@@ -66,11 +67,12 @@ class RunDir:
 
     @classmethod
     def create(cls, workdir: Path, stack: str, kind: str) -> RunDir:
-        """A new run directory for `stack`, its id `<kind>-<time>-<random>`, with its folders."""
+        """A new run directory for `stack`, its id `<kind>-<time>-<random>`, with its folders: 0700,
+        so that all a run writes there is its owner's alone (orchestrator/atomic.py)."""
         run_dir = cls.at(workdir, stack, new_run_id(kind))
-        run_dir.path.mkdir(parents=True, exist_ok=False)
-        run_dir.manifests.mkdir()
-        run_dir.evidence.mkdir()
+        make_private_dir(run_dir.path, exist_ok=False)
+        make_dirs(run_dir.manifests)
+        make_dirs(run_dir.evidence)
         return run_dir
 
     @classmethod

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from orchestrator.atomic import write_atomic
+from orchestrator.atomic import make_dirs, write_atomic
 from orchestrator.errors import BadInput
 from orchestrator.evidence.chain import extend
 from orchestrator.plan.recovery import plan_from_json
@@ -35,7 +35,7 @@ def approve(run_dir: Path, step_id: str, *, by: str | None, contacts: ContactsFi
         raise BadInput(f"RUN: {run.plan_json} cannot be read: {exc}") from None
     step = approvable_gate(run, plan, step_id)
     approver = identify_approver(document, step, contacts, by=by, signed_in=signed_in)
-    run.approvals.mkdir(exist_ok=True)
+    make_dirs(run.approvals)
     path = run.approval(step_id)
     approval = {"step": step_id, "approved_by": approver.name, "approved_at": utc_now(), "note": note,
                 **approver.record(contacts)}

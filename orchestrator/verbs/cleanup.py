@@ -67,14 +67,21 @@ def local_leftovers(workdir: Path, now: datetime) -> list[dict[str, Any]]:
     return found
 
 
-def cleanup_local(workdir: Path, *, dry_run: bool, now: datetime | None = None) -> dict[str, Any]:
+def cleanup_local(workdir: Path, *, dry_run: bool, now: datetime | None = None,
+                  undo_host_changes: bool = False) -> dict[str, Any]:
+    """The marked leftovers under `workdir`, removed unless `dry_run`; and the host changes drills
+    made as root (targets/local/host_changes.py): listed, undone with `undo_host_changes`."""
+    from orchestrator.targets.local import host_changes
+
     now = now or datetime.now(UTC)
     found = local_leftovers(workdir, now)
     if not dry_run:
         for entry in found:
             if entry["remove"]:
                 entry["teardown"] = teardown_local_dir(Path(entry["local_dir"]))
-    return {"workdir": str(Path(workdir).resolve()), "dry_run": dry_run, "leftovers": found}
+    host = host_changes.undo(dry_run=dry_run) if undo_host_changes else host_changes.pending()
+    return {"workdir": str(Path(workdir).resolve()), "dry_run": dry_run, "leftovers": found,
+            "host_changes": {"ledger": str(host_changes.ledger_path()), "undo": undo_host_changes, "changes": host}}
 
 
 # -- Azure ---------------------------------------------------------------------------------------

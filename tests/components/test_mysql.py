@@ -127,7 +127,7 @@ def test_an_explicit_source_server_id_wins():
         ({"skuName": "D2ads_v5"}, "skuName"),
         ({"version": "5.7"}, "version"),
         ({"storageGb": 10}, "storageGb"),
-        ({"databases": ["bad-name"]}, "databases"),
+        ({"databases": ["bad-name"]}, "databases.0"),
         ({"restore": {"mode": "PointInTimeRestore"}}, "restore.mode"),
     ],
 )

@@ -179,6 +179,9 @@ def test_a_local_drill_recovers_hands_over_and_leaves_nothing_running(workdir):
     for name in ("report.md", "report.json", "journal.jsonl", "plan.json", "run.json"):
         assert (run_dir / name).is_file(), name
     assert list((run_dir / "manifests").glob("*.json")), "no backup manifests"
+    # The run directory and its evidence are the operator's alone: folders 0700, files 0600.
+    assert run_dir.stat().st_mode & 0o777 == 0o700
+    assert [p for p in run_dir.rglob("*") if p.stat().st_mode & 0o777 != (0o700 if p.is_dir() else 0o600)] == []
 
     events = check_journal_recovered(run_dir)
     replays = [succeeded(events)[f"{s}.replay"]["outputs"] for s in EXERCISED]

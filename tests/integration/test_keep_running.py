@@ -50,6 +50,9 @@ def test_a_kept_region_passes_the_hand_checks_until_cleanup_stops_it(workdir):
     assert len(pids) == 2 and all(alive(pid) for pid in pids)  # drctl has exited; its region has not
     outputs = json.loads(Path(kept["outputs"]).read_text())
     assert "local" in outputs and not any(key in json.dumps(outputs) for key in ("AccountKey", "password"))
+    # PostgreSQL's password is in the keys file the outputs point to, never in the outputs themselves
+    keys = json.loads(Path(outputs["local"]["keysFile"]).read_text())
+    assert keys[outputs["local"]["postgresPasswordKey"]] not in json.dumps(outputs)
 
     hand = run(sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "-rs", "smoke_tests",
                "--outputs", kept["outputs"])

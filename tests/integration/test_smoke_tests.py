@@ -57,7 +57,8 @@ def deployed_stack():
             f"DefaultEndpointsProtocol=http;AccountName={ACCOUNT};AccountKey={key};"
             f"BlobEndpoint={azurite.blob_endpoint(ACCOUNT)};"
         )
-        env.update(PGUSER="postgres", PGPORT=str(postgres.port))
+        # a break-glass login as libpq reads it from the environment (the local server asks for a password)
+        env.update(PGUSER="postgres", PGPORT=str(postgres.port), PGPASSWORD=postgres.password())
         yield outputs_file, env, postgres
     finally:
         azurite.stop()

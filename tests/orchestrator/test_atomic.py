@@ -8,7 +8,7 @@ import stat
 
 import pytest
 
-from orchestrator.atomic import write_atomic, write_json_atomic
+from orchestrator.atomic import make_dirs, make_private_dir, open_for_append, write_atomic, write_json_atomic
 
 
 def leftovers(folder):
@@ -58,3 +58,48 @@ def test_mode_is_the_new_files(tmp_path):
     path = tmp_path / "keys.json"
     write_atomic(path, "{}", mode=0o600)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+@pytest.fixture()
+def umask():
+    """Set the process umask for one test, restored after."""
+    previous = os.umask(0o022)
+    yield os.umask
+    os.umask(previous)
+
+
+def mode(path) -> int:
+    return stat.S_IMODE(os.stat(path).st_mode)
+
+
+@pytest.mark.parametrize("mask", [0o000, 0o002, 0o022])
+def test_a_file_written_in_a_private_directory_is_0600_whatever_the_umask(tmp_path, umask, mask):
+    umask(mask)
+    private = tmp_path / "run"
+    private.mkdir(mode=0o700)
+    private.chmod(0o700)
+    write_atomic(private / "report.md", "# report\n")
+    write_json_atomic(private / "run.json", {})
+    with os.fdopen(open_for_append(private / "journal.jsonl"), "a") as journal:
+        journal.write("{}\n")
+    assert [mode(private / name) for name in ("report.md", "run.json", "journal.jsonl")] == [0o600] * 3
+    assert mode(make_dirs(private / "approvals" / "deeper")) == 0o700 and mode(private / "approvals") == 0o700
+
+
+def test_elsewhere_files_and_folders_keep_what_the_umask_gives(tmp_path, umask):
+    umask(0o022)
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o755)
+    write_atomic(shared / "runbook.md", "x")
+    assert mode(shared / "runbook.md") == 0o644 and mode(make_dirs(shared / "sub")) == 0o755
+    write_atomic(shared / "keys.json", "{}", mode=0o600)  # an explicit mode is exact
+    assert mode(shared / "keys.json") == 0o600
+
+
+def test_a_private_run_directory_is_made_0700_whatever_the_umask(tmp_path, umask):
+    umask(0o000)
+    made = make_private_dir(tmp_path / "runs" / "secondary" / "drill-1")
+    assert mode(made) == 0o700
+    with pytest.raises(FileExistsError):
+        make_private_dir(made, exist_ok=False)

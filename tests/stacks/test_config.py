@@ -48,7 +48,7 @@ BAD_CONFIGS = [
     ("toggle not a bool", {"dataplatform:services": {"lake": "maybe"}}, "dataplatform:services.lake"),
     ("bad lake redundancy", {"dataplatform:lake": {"redundancy": "Standard_XRS"}}, "dataplatform:lake.redundancy"),
     ("retention over 35 days", {"dataplatform:postgres": {"backupRetentionDays": 90}}, "dataplatform:postgres.backupRetentionDays"),
-    ("bad database name", {"dataplatform:postgres": {"databases": ["Plat-form"]}}, "dataplatform:postgres.databases"),
+    ("bad database name", {"dataplatform:postgres": {"databases": ["Plat-form"]}}, "dataplatform:postgres.databases.0"),
     ("zero rto", {"dataplatform:recovery": {"rtoMinutes": 0}}, "dataplatform:recovery.rtoMinutes"),
     ("unknown key", {"dataplatform:colour": "blue"}, "dataplatform:colour"),
     ("secret where none belongs", {"dataplatform:prefix": {"secure": "AAAA"}}, "dataplatform:prefix"),

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from pathlib import Path, PurePosixPath
 
-from orchestrator.atomic import write_atomic
+from orchestrator.atomic import make_dirs, make_private_dir, write_atomic
 from orchestrator.engine.journal import JournalCorrupt, replay
 from orchestrator.errors import BadInput
 from orchestrator.run.remote.lease import LEASE_BLOB, StateConflict
@@ -97,7 +97,7 @@ def resume_into(store: RunStateStore, run_dir: Path, stack: str, run_id: str, wo
 
 
 def _download(store: RunStateStore, run_dir: Path, journal: bytes) -> None:
-    run_dir.mkdir(parents=True, exist_ok=True)
+    make_private_dir(run_dir)
     for blob in store.container.list_blobs(name_starts_with=store.prefix + "/"):
         relative = blob.name[len(store.prefix) + 1:]
         if relative in (LEASE_BLOB, RunDir.JOURNAL):
@@ -135,5 +135,5 @@ def _inside(run_dir: Path, relative: str, name: str) -> Path:
 
 
 def _write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(path.parent)
     write_atomic(path, data)

@@ -146,6 +146,7 @@ def deploy_postgres(pair: LocalRegionPair, postgres: ComponentDeclarations, data
     return StepOutcome(
         outputs={"endpoints": {"server": host}, "database": database, "databases": [d.name for d in databases]},
         evidence={"server": {**server, "endpoint": host, "version": version}, "created": created,
-                  "not_created": not_created, "settings_not_emulated": settings},
+                  "not_created": not_created, "settings_not_emulated": settings,
+                  **({"host_changes": db.host_changes} if db.host_changes else {})},
     )
 

@@ -7,7 +7,8 @@ The secondary's servers are detached from this process (they outlive it), the pr
 copy's store are stopped as usual, and the data directory is marked like a rehearsal's, so that
 `drctl cleanup --local` stops the servers and removes the data: nothing is left behind unmarked.
 The outputs file holds what the stack's outputs would (endpoints, database names) and, under
-`local`, where the emulators' credentials are: the 0600 keys file, never a key.
+`local`, where the emulators' credentials are: the 0600 keys file and the name of PostgreSQL's
+password in it, never a key or the password.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from orchestrator.atomic import write_json_atomic
 from orchestrator.rehearsal.marks import MARKER, marker_document
 from orchestrator.run.ownership import owner_fields
+from orchestrator.targets.local.keys import POSTGRES_PASSWORD
 from orchestrator.targets.local.region import KEYS_FILE, LocalRegionPair
 from orchestrator.targets.local.servers.postgres import SUPERUSER
 
@@ -37,7 +39,8 @@ def keep_secondary(pair: LocalRegionPair, run_dir: Path, run: dict[str, Any], re
         "postgresFqdn": "127.0.0.1",
         "postgresDatabases": [run["database"]],
         "local": {"keysFile": str(pair.workdir / KEYS_FILE), "account": pair.secondary_account,
-                  "postgresPort": pair.secondary_postgres.port, "postgresUser": SUPERUSER},
+                  "postgresPort": pair.secondary_postgres.port, "postgresUser": SUPERUSER,
+                  "postgresPasswordKey": POSTGRES_PASSWORD},
     }
     path = Path(run_dir) / OUTPUTS
     write_json_atomic(path, outputs)

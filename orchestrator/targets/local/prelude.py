@@ -32,6 +32,7 @@ from orchestrator.data.lake_generations import backup_lake_generation
 from orchestrator.data.replay import catch_up, data_end
 from orchestrator.data.source import SourceSystem, iso
 from orchestrator.run.rundir import RunDir, utc_now
+from orchestrator.targets.local import host_changes
 from orchestrator.targets.local.cosmos_prelude import stage_cosmos
 from orchestrator.targets.local.region import LocalRegionPair
 
@@ -123,6 +124,8 @@ def run_prelude(
         "batches": {"before_backup": BATCHES_BEFORE_BACKUP, "after_backup": BATCHES_AFTER_BACKUP,
                     "at_generations": list(GENERATIONS_AT_BATCHES)},
         "events_per_batch": source.events_per_batch,
+        # what starting the servers changed on the host beyond the run's folders (as root), said as it happened
+        "host_changes": host_changes.made(),
     }
     write_json_atomic(RunDir(run_dir).prelude_json, prelude)
     return prelude

@@ -30,34 +30,23 @@ the write region stops with the primary; the read region, like the geo copy, run
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 
 from azure.storage.blob import BlobServiceClient
 
-from orchestrator.atomic import write_atomic
 from orchestrator.targets.local.cosmos import CosmosSpec, LocalCosmosAccount
+from orchestrator.targets.local.keys import KEYS_FILE, POSTGRES_PASSWORD, load_or_create, new_password
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 from orchestrator.targets.local.servers.postgres import PostgresServer
 from orchestrator.targets.local.servers.processes import ManagedServer, read_state
 
-KEYS_FILE = "account-keys.json"
-
 
 def _load_or_create_keys(workdir: Path, accounts: list[str]) -> dict[str, str]:
-    """Account keys live in a 0600 file in the workdir so a resumed run can reconnect; they are
-    generated per workdir and never printed."""
-    path = workdir / KEYS_FILE
-    keys: dict[str, str] = {}
-    if path.exists():
-        keys = json.loads(path.read_text())
-    missing = [a for a in accounts if a not in keys]
-    if missing:
-        keys.update({a: generate_account_key() for a in missing})
-        write_atomic(path, json.dumps(keys), mode=0o600)
-    os.chmod(path, 0o600)
-    return keys
+    """Account keys and PostgreSQL's superuser password live in a 0600 file in the workdir so a
+    resumed run can reconnect; they are generated per workdir and never printed."""
+    wanted = {account: generate_account_key for account in accounts}
+    return load_or_create(workdir / KEYS_FILE, {**wanted, POSTGRES_PASSWORD: new_password})
 
 
 def was_launched(server: ManagedServer) -> bool:
@@ -85,8 +74,10 @@ class LocalRegionPair:
         self.geo_azurite = AzuriteServer(self.workdir / "geo" / "azurite", {primary_account: keys[primary_account]})
         self.secondary_azurite = AzuriteServer(self.workdir / "secondary" / "azurite",
                                                {secondary_account: keys[secondary_account]})
-        self.primary_postgres = PostgresServer(self.workdir / "primary" / "postgres")
-        self.secondary_postgres = PostgresServer(self.workdir / "secondary" / "postgres")
+        # both regions' servers take the superuser password from the pair's keys file
+        self.primary_postgres = PostgresServer(self.workdir / "primary" / "postgres", self.workdir / KEYS_FILE)
+        self.secondary_postgres = PostgresServer(self.workdir / "secondary" / "postgres", self.workdir / KEYS_FILE)
+        self.primary_postgres.password()  # registered with the redactor before any message can carry it
         self.backup_dir = self.workdir / "backup"
         self.backup_dir.mkdir(exist_ok=True)
         self.cosmos = LocalCosmosAccount(self.workdir, cosmos) if cosmos is not None else None

@@ -80,6 +80,31 @@ def test_a_new_stack_file_or_a_named_pipelines_dir_changes_the_key(project):
     assert graph_cache.program_key(project) != key
 
 
+def test_a_pipelines_dir_named_in_a_comment_or_outside_the_project_is_never_read(project, tmp_path, monkeypatch):
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.json").write_text("{}")
+    (project / "elsewhere").mkdir()
+    (project / "elsewhere" / "p.json").write_text("{}")
+    (project / "link").symlink_to(outside)
+    (project / "Pulumi.extra.yaml").write_text(
+        "# dataFactory: {pipelinesDir: elsewhere}\n"
+        "config:\n  dataplatform:prefix: pipelinesDir: elsewhere\n"  # a value, not the setting
+        f"  dataplatform:lake: {{note: 'pipelinesDir: {outside}'}}\n")
+    read = []
+    real_read_bytes = Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: read.append(self) or real_read_bytes(self))
+    key = graph_cache.program_key(project)
+    assert not [p for p in read if "elsewhere" in p.parts or p.is_relative_to(outside)]
+    (project / "elsewhere" / "p.json").write_text('{"changed": true}')
+    assert graph_cache.program_key(project) == key
+    for escape in (str(outside), "../outside", "link"):  # the loader refuses them; the key never walks them
+        (project / "Pulumi.extra.yaml").write_text(f"config:\n  dataplatform:dataFactory:\n    pipelinesDir: {escape}\n")
+        read.clear()
+        graph_cache.program_key(project)
+        assert not [p for p in read if p.resolve().is_relative_to(outside)], escape
+
+
 @pytest.mark.parametrize("damage", [b"", b"{not json", b'{"key": "another", "value": {"n": 0}}', b"[1, 2]",
                                     b'{"key": null}'])
 def test_a_damaged_or_foreign_cache_file_is_ignored_and_replaced(project, damage):

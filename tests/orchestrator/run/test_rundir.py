@@ -46,6 +46,34 @@ def test_create_makes_a_new_directory_under_runs_of_the_stack(tmp_path):
     assert RunDir.create(tmp_path / "work", "secondary", "drill") != run_dir  # never the same directory twice
 
 
+def test_a_run_directory_and_all_a_run_writes_there_are_its_owners_alone_whatever_the_umask(tmp_path):
+    from orchestrator.model import Plan, Step, StepKind
+    from orchestrator.plan.recovery import plan_to_json
+    from orchestrator.verbs.approve import approve
+
+    previous = os.umask(0o000)  # the loosest: nothing here may rely on the umask
+    try:
+        work = tmp_path / "work"
+        work.mkdir(mode=0o755)
+        work.chmod(0o755)
+        run_dir = RunDir.create(work, "secondary", "drill")
+        write_json_atomic(run_dir.run_json, {"run_id": run_dir.run_id, "kind": "drill-local", "stack": "secondary"})
+        plan = Plan("secondary", (Step("platform.gate", "platform", StepKind.GATE, (), 60),), 3600, 600)
+        write_json_atomic(run_dir.plan_json, plan_to_json(plan))
+        write_json_atomic(run_dir.step_evidence("lake.deploy"), {"ok": True})
+        with Journal.open(run_dir) as journal:
+            journal.append("run_started")
+            journal.append("step_started", step="platform.gate", attempt=1)
+        approve(run_dir.path, "platform.gate", by="Ada", note=None)
+    finally:
+        os.umask(previous)
+    modes = {p.relative_to(run_dir.path).as_posix(): oct(p.stat().st_mode & 0o777) for p in run_dir.path.rglob("*")}
+    assert modes == {"manifests": "0o700", "evidence": "0o700", "evidence/lake.deploy.json": "0o600",
+                     "run.json": "0o600", "plan.json": "0o600", "journal.jsonl": "0o600",
+                     "approvals": "0o700", "approvals/platform.gate.json": "0o600"}
+    assert run_dir.path.stat().st_mode & 0o777 == 0o700
+
+
 def test_workdir_is_none_outside_the_runs_layout(tmp_path):
     assert RunDir(tmp_path / "somewhere" / "drill-1").workdir("secondary") is None
     run_dir = RunDir.at(tmp_path, "secondary", "drill-1")

@@ -21,6 +21,7 @@ import yaml
 
 from orchestrator.targets.azure.preflight.backend import Backend, resolve_backend
 from stacks.stack_file import stack_file
+from stacks.yaml_bounded import safe_load_bounded
 
 SELF_MANAGED = frozenset({"file", "azblob", "s3", "gs"})
 SERVICE = frozenset({"cloud", "self-hosted"})
@@ -55,8 +56,8 @@ def passphrase_problem(project_dir: Path, stack: str, env: Mapping[str, str] | N
 def _passphrase_secrets(project_dir: Path, stack: str) -> bool:
     """True unless the stack file names a secrets provider other than the passphrase."""
     try:
-        document = yaml.safe_load(stack_file(project_dir, stack).read_text(encoding="utf-8")) or {}
-    except (FileNotFoundError, yaml.YAMLError):
+        document = safe_load_bounded(stack_file(project_dir, stack).read_text(encoding="utf-8")) or {}
+    except (FileNotFoundError, UnicodeDecodeError, yaml.YAMLError):
         return True  # the CLI's default for a self-managed backend; the stack file's own errors are said elsewhere
     provider = document.get("secretsprovider") if isinstance(document, dict) else None
     return not isinstance(provider, str) or not provider or provider.startswith("passphrase")

@@ -25,6 +25,7 @@ from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.preflight.findings import Check, finding, first_line, passed
 from orchestrator.targets.azure.preflight.needs import norm_location
 from orchestrator.targets.azure.preflight.platform import text
+from stacks.yaml_bounded import safe_load_bounded
 
 TITLE = "The Pulumi state backend survives the loss of the primary region"
 STATE_TITLE = "The stack's state can be read"
@@ -102,8 +103,8 @@ def _project_backend(project_dir: Path) -> str | None:
 def secrets_provider(project_dir: Path, stack: str) -> str | None:
     """The stack file's `secretsprovider` (None: the backend's default, a passphrase when self-managed)."""
     try:
-        document = yaml.safe_load((Path(project_dir) / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")) or {}
-    except (FileNotFoundError, yaml.YAMLError):
+        document = safe_load_bounded((Path(project_dir) / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8")) or {}
+    except (FileNotFoundError, UnicodeDecodeError, yaml.YAMLError):
         return None
     value = document.get("secretsprovider") if isinstance(document, dict) else None
     return value if isinstance(value, str) and value else None

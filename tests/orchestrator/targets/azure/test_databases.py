@@ -26,6 +26,7 @@ from orchestrator.targets.azure.stores.databases import (
     postgres_server_ready,
     sql_recovery_point,
 )
+from orchestrator.targets.azure.tls import POSTGRES_ROOT_CERTS
 from smoke_tests.event_hubs_geo_dr import AliasProbe, alias_resolves_to_secondary
 from smoke_tests.probe import ServiceProbe
 from smoke_tests.sql_database import database_online
@@ -166,12 +167,13 @@ def test_a_server_error_is_retriable():
     assert caught.value.retry_after_s == 2.5
 
 
-def test_the_entra_conninfo_uses_the_token_as_password_and_requires_tls():
+def test_the_entra_conninfo_uses_the_token_as_password_and_verifies_the_servers_certificate():
     token = entra_token(FakeCredential())
     dsn = postgres_conninfo("contoso-pg-ase.postgres.database.azure.com", "platform", "pg-admins", token)
     parts = conninfo_to_dict(dsn)
     assert parts == {"host": "contoso-pg-ase.postgres.database.azure.com", "port": "5432", "dbname": "platform",
-                     "user": "pg-admins", "password": token, "sslmode": "require", "connect_timeout": "15"}
+                     "user": "pg-admins", "password": token, "sslmode": "verify-full",
+                     "sslrootcert": str(POSTGRES_ROOT_CERTS), "connect_timeout": "15"}
     assert token not in REDACTOR.text(dsn) and MASK in REDACTOR.text(dsn)
     with pytest.raises(PermanentError, match="Entra principal"):
         postgres_conninfo("h", "platform", "", token)
@@ -397,7 +399,7 @@ def test_postgres_steps_sign_in_with_an_entra_token_and_reuse_the_local_sql_chec
     assert outcome.outputs == {"watermark": 41, "recovered_data_timestamp": "2026-01-01T10:00:00Z"}
     parts = conninfo_to_dict(dsns[0])
     assert (parts["host"], parts["user"], parts["dbname"], parts["sslmode"]) == (
-        "exampleserver.postgres.database.azure.com", "examplegroup@contoso.com", "platform", "require")
+        "exampleserver.postgres.database.azure.com", "examplegroup@contoso.com", "platform", "verify-full")
     assert parts["password"] == FakeCredential().get_token().token and "fake-token" not in json.dumps(outcome.evidence)
     # without a manifest of the primary at the restore point, validation is declared, not exercised
     assert not runner.run(_step("postgres", "validate"), _Context(tmp_path)).exercised
