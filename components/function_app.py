@@ -21,7 +21,7 @@ from components import naming, roles
 from components.placement import Placement
 from components.profile import Dependency, DRProfile, Estimates, RecoveryAction, Responsibility, SeedFacts
 from components.spec import Platform, Posture, ServiceSettings, ServiceSpec, StackFacts
-from smoke_tests.function_app import CHECKS
+from smoke_tests.function_app import CHECKS, HEALTH_PATH
 
 TYPE_TOKEN = "dataplatform:compute:FunctionApp"
 
@@ -31,7 +31,6 @@ SITE_NAME = naming.NameRule(
 )
 PLAN_NAME = naming.NameRule(1, 60, r"[A-Za-z0-9-]+", "letters, digits and '-'")
 
-HEALTH_PATH = "/api/health"
 # Built-in roles the host needs on its storage when it connects with an identity: blobs (keys,
 # leases, timers) and queues (blob-trigger and Durable work items).
 HOST_STORAGE_ROLES = {

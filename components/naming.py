@@ -163,3 +163,23 @@ def paired_postgres_server_id(subscription_id: str, paired_prefix: str, paired_s
         f"/subscriptions/{subscription_id}/resourceGroups/{group}"
         f"/providers/Microsoft.DBforPostgreSQL/flexibleServers/{server}"
     )
+
+
+# Azure creates one Network Watcher per region in this group; a stack adopts it or declares its own.
+NETWORK_WATCHER_GROUP = "NetworkWatcherRG"
+TRAFFIC_MANAGER_LABEL = NameRule(
+    1, 63, r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", "lowercase letters, digits and '-', alphanumeric at both ends"
+)
+
+
+def network_watcher_name(region: str) -> str:
+    return check_name("network watcher", f"NetworkWatcher_{region}", GENERAL_NAME)
+
+
+def network_watcher_id(subscription_id: str, region: str) -> str:
+    return (f"/subscriptions/{subscription_id}/resourceGroups/{NETWORK_WATCHER_GROUP}"
+            f"/providers/Microsoft.Network/networkWatchers/{network_watcher_name(region)}")
+
+
+def traffic_manager_profile_name(prefix: str, suffix: str) -> str:
+    return check_name("traffic manager profile", f"tm-{prefix}-{suffix}", TRAFFIC_MANAGER_LABEL)

@@ -63,7 +63,7 @@ PROFILE = DRProfile(
     ),
 )
 
-WATCHER_GROUP = "NetworkWatcherRG"
+WATCHER_GROUP = naming.NETWORK_WATCHER_GROUP
 
 
 class NetworkWatcherSettings(ServiceSettings):
@@ -71,15 +71,8 @@ class NetworkWatcherSettings(ServiceSettings):
     lookup: bool = False
 
 
-def watcher_name(region: str) -> str:
-    return naming.check_name("network watcher", f"NetworkWatcher_{region}", naming.GENERAL_NAME)
-
-
-def watcher_id(subscription_id: str, region: str) -> str:
-    return (
-        f"/subscriptions/{subscription_id}/resourceGroups/{WATCHER_GROUP}"
-        f"/providers/Microsoft.Network/networkWatchers/{watcher_name(region)}"
-    )
+watcher_name = naming.network_watcher_name
+watcher_id = naming.network_watcher_id
 
 
 @dataclass(frozen=True)

@@ -69,15 +69,12 @@ PROFILE = DRProfile(
 )
 
 # The profile name is the relative DNS name under trafficmanager.net: one DNS label.
-PROFILE_LABEL = naming.NameRule(
-    1, 63, r"[a-z0-9](?:[a-z0-9-]*[a-z0-9])?", "lowercase letters, digits and '-', alphanumeric at both ends"
-)
+PROFILE_LABEL = naming.TRAFFIC_MANAGER_LABEL
 _LABEL = r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$"
 _HOST = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
 
 
-def profile_name(prefix: str, suffix: str) -> str:
-    return naming.check_name("traffic manager profile", f"tm-{prefix}-{suffix}", PROFILE_LABEL)
+profile_name = naming.traffic_manager_profile_name
 
 
 class MonitorSettings(ServiceSettings):

@@ -112,9 +112,7 @@ def activity_differences(want: list[dict[str, Any]], got: list[dict[str, Any]]) 
 
 def pipeline_parity(probe: Any) -> dict:
     if not isinstance(probe, ServiceProbe):  # a local drill: the local pipeline runner's probe
-        from orchestrator.targets.local.stores import data_factory as local
-
-        return local.pipeline_parity(probe)
+        return probe.pipeline_parity()
     wanted = repository_pipelines(probe)
     adf, group, factory = _factory(probe)
     listed = probe.call(f"data factory {factory}: list pipelines",
@@ -133,13 +131,15 @@ def pipeline_parity(probe: Any) -> dict:
     return evidence
 
 
+def _no_runner(*args: Any, **kwargs: Any) -> dict:
+    raise PermanentError("data factory: this check was given no pipeline runner (run_pipeline connector)")
+
+
 def smoke_pipeline_run(probe: Any) -> dict:
     if not isinstance(probe, ServiceProbe):  # a local drill: run by the local pipeline runner, not a factory
-        from orchestrator.targets.local.stores import data_factory as local
-
-        return local.smoke_pipeline_run(probe)
-    from orchestrator.targets.azure.stores.replay import run_pipeline
-
+        return probe.smoke_pipeline_run()
+    # drctl's Azure target and the hand path give the replay's run-and-poll (targets/azure/stores/replay.py).
+    run_pipeline = probe.connector("run_pipeline", _no_runner)
     folder = pipelines_folder(probe)
     if not (folder / f"{SMOKE_PIPELINE}.json").is_file():
         raise PermanentError(f"data factory: the repository has no smoke pipeline ({folder / SMOKE_PIPELINE}.json) to run")

@@ -3,7 +3,7 @@
 
 - `function-app-running`: ARM says the site's state is Running (not Stopped).
 - `function-health-endpoint`: GET https://{defaultHostName}{HEALTH_PATH}, the route the app declares
-  as its health check (components/function_app.py HEALTH_PATH, also its siteConfig.healthCheckPath),
+  as its health check (HEALTH_PATH below, also its siteConfig.healthCheckPath),
   answers 200. The host name is the site's, from its ARM GET. No token is sent: the health function
   is anonymous, as App Service's own health check calls it, and an Entra token for any audience
   would reach the app's code.
@@ -17,6 +17,9 @@ from smoke_tests.check import AZURE, TRANSPORT_DOUBLE, PermanentError, Transient
 from smoke_tests.probe import ServiceProbe, provisioned
 
 COMPONENT = "function_app"
+# The route the app's health function answers on: the program sets it as siteConfig.healthCheckPath
+# (components/function_app.py takes it from here, with the checks).
+HEALTH_PATH = "/api/health"
 SITE_TYPE = "azure-native:web:WebApp"
 # Microsoft.Web has no example payloads in the specs kept here, and the app's endpoint never has any.
 SITE_DOUBLE = TRANSPORT_DOUBLE + "a hand-written Microsoft.Web/sites GET: no example of it in the specs kept here"
@@ -27,9 +30,6 @@ def function_app_running(probe: ServiceProbe) -> dict:
 
 
 def health_url(probe: ServiceProbe) -> str:
-    # components.function_app imports this module for its CHECKS: its route is read when a check runs.
-    from components.function_app import HEALTH_PATH
-
     site = probe.get(probe.resource(SITE_TYPE))
     host = (site.get("properties") or {}).get("defaultHostName")
     if not host:

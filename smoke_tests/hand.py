@@ -144,6 +144,7 @@ class HandStack:
 
         from orchestrator.targets.azure.errors import call
         from orchestrator.targets.azure.stores.management import ApiVersions
+        from orchestrator.targets.azure.stores.replay import run_pipeline
         from smoke_tests.probe import ServiceProbe
 
         resources = tuple((self.outputs.get(RESOURCES) or {}).get(component) or ())
@@ -152,7 +153,8 @@ class HandStack:
         versions = ApiVersions(arm)
         return ServiceProbe(component, call, self.credential, arm, resources,
                             api_version=lambda r: versions.for_resource(str(r["id"]), r.get("type"))[0],
-                            names={"subscription": subscription, "region": str(self.outputs.get("region", ""))})
+                            names={"subscription": subscription, "region": str(self.outputs.get("region", ""))},
+                            connectors={"run_pipeline": run_pipeline})
 
 
 def _subscription_of(resources: tuple[Mapping[str, Any], ...]) -> str:

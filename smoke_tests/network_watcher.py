@@ -17,7 +17,7 @@ WATCHER = "azure-native:network:NetworkWatcher"
 
 def network_watcher_present(probe: ServiceProbe) -> dict:
     # Imported here: components/network_watcher.py imports this module for its CHECKS.
-    from components.network_watcher import watcher_id
+    from components.naming import network_watcher_id as watcher_id
 
     adopted = probe.resources_of(WATCHER)
     if adopted:

@@ -38,7 +38,7 @@ def profile(probe: ServiceProbe) -> tuple[str, dict[str, Any]]:
     if probe.resources_of(PROFILE) or getattr(probe.settings, "owner", True):
         recorded = probe.resource(PROFILE)
         return str(recorded["id"]), properties(probe.get(recorded))
-    from components.traffic_manager import profile_name  # imported here: that module imports this one
+    from components.naming import traffic_manager_profile_name as profile_name
 
     paired_prefix, paired_suffix = probe.names.get("paired_prefix"), probe.names.get("paired_suffix")
     if not paired_prefix or not paired_suffix:

@@ -7,7 +7,6 @@ one report the same way. Writes report.json and report.md into the run directory
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -17,29 +16,9 @@ from orchestrator.model import StepKind
 from orchestrator.redact import REDACTOR
 from orchestrator.report.html import render_html
 from orchestrator.report.junit import run_junit, to_text
+from orchestrator.report.records import StepRecord
 from orchestrator.report.rto_window import rto_window_line
 from orchestrator.run.rundir import RunDir
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    id: str
-    component: str
-    kind: StepKind
-    state: str
-    attempts: int = 0
-    duration_s: float | None = None
-    outputs: dict[str, Any] | None = None
-    evidence: dict[str, Any] | None = None
-    exercised: bool = True
-    error: str | None = None
-    # For report.html's timeline: when the step last started and finished (journal, ISO 8601), and
-    # what the plan says it does.
-    started_at: str | None = None
-    finished_at: str | None = None
-    description: str = ""
-    # The attempts that failed and were retried (journal step_retrying events), for evidence/<step>.json.
-    retries: tuple[dict[str, Any], ...] = ()
 
 
 def _smoke_status(steps: list[StepRecord]) -> str:

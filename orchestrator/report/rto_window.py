@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.model import StepKind
 
 if TYPE_CHECKING:
-    from orchestrator.report.handover import StepRecord
+    from orchestrator.report.records import StepRecord
 
 
 def _after(origin: str | None, instant: str | None) -> float | None:

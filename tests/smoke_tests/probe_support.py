@@ -10,6 +10,7 @@ from typing import Any
 from azure.mgmt.resource.resources import ResourceManagementClient
 
 from orchestrator.targets.azure.errors import call
+from orchestrator.targets.azure.stores.replay import run_pipeline
 from smoke_tests.probe import ServiceProbe
 from tests.azure_fixtures import SUBSCRIPTION, ExampleTransport, FakeCredential, Route
 
@@ -37,5 +38,5 @@ def service_probe(component: str, routes: list[Route], resources: Sequence[Mappi
                          names={"prefix": "dp", "suffix": "sec", "region": "westus", "subscription": SUBSCRIPTION,
                                 "data_group": GROUP, **(names or {})},
                          client_kwargs={"transport": transport, "retry_total": 0},
-                         connectors=dict(connectors or {}), baseline=dict(baseline or {}))
+                         connectors={"run_pipeline": run_pipeline, **(connectors or {})}, baseline=dict(baseline or {}))
     return probe, transport

@@ -20,6 +20,7 @@ from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.errors import call
 from orchestrator.targets.azure.explorer_steps import ExplorerSteps
 from orchestrator.targets.azure.stores.management import ApiVersions
+from orchestrator.targets.azure.stores.replay import run_pipeline
 from smoke_tests.data_explorer import ExplorerProbe
 from smoke_tests.event_hubs_geo_dr import AliasProbe, expected_hubs
 from smoke_tests.lake import LakeProbe
@@ -88,6 +89,7 @@ class AzureProbes:
             api_version=lambda r: steps.api_versions.for_resource(str(r["id"]), r.get("type"), r.get("api_version"))[0],
             settings=settings, names=names,
             client_kwargs={"transport": session.transport} if session.transport is not None else {},
+            connectors={"run_pipeline": run_pipeline},
             baseline=steps.baseline(component))
 
     def lake(self, resources: list[dict]) -> tuple[Any, AbstractContextManager[None]]:
