@@ -104,11 +104,12 @@ def test_the_reference_drill_recovers_cosmos_db_with_its_checks_passed(reference
     assert failover["write_before_failover"].startswith("refused: HTTP 403")
     assert failover["write_after_failover"] == "accepted"
     assert failover["priorities_after"] == {"australiasoutheast": 0, "australiaeast": 1}
-    # The database and container are found on the local server; the account, its private endpoint and
-    # the runner's data-plane role are what the local server has no counterpart of (listed, not found).
+    # The database and container are found on the local server; the account, its private endpoint, its
+    # diagnostic setting and the runner's data-plane role have no local counterpart (listed, not found).
     assert {g["graph"]["type"].rsplit(":", 1)[-1]: g.get("found") for g in failover["graph"]} == {
         "DatabaseAccount": None, "SqlResourceSqlDatabase": True, "SqlResourceSqlContainer": True,
-        "PrivateEndpoint": None, "PrivateDnsZoneGroup": None, "SqlResourceSqlRoleAssignment": None}
+        "PrivateEndpoint": None, "PrivateDnsZoneGroup": None, "SqlResourceSqlRoleAssignment": None,
+        "DiagnosticSetting": None}
 
     validate = evidence(run_dir, "cosmos_db.validate")["evidence"]
     assert validate["exact"] is True and validate["mismatches"] == []
