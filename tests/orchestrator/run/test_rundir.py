@@ -64,7 +64,12 @@ def test_a_run_directory_and_all_a_run_writes_there_are_its_owners_alone_whateve
         with Journal.open(run_dir) as journal:
             journal.append("run_started")
             journal.append("step_started", step="platform.gate", attempt=1)
-        approve(run_dir.path, "platform.gate", by="Ada", note=None)
+        import pathlib
+
+        from orchestrator.run.approvers import read_contacts_file
+
+        contacts = read_contacts_file(pathlib.Path(__file__).resolve().parents[3] / "dr" / "contacts.yaml")
+        approve(run_dir.path, "platform.gate", by="Indy Example", contacts=contacts, note=None)
     finally:
         os.umask(previous)
     modes = {p.relative_to(run_dir.path).as_posix(): oct(p.stat().st_mode & 0o777) for p in run_dir.path.rglob("*")}
