@@ -6,10 +6,8 @@ Both checks are plain callables on `Preconditions`, so tests and other environme
 
 from __future__ import annotations
 
-import logging
 import os
-from collections.abc import Callable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +15,7 @@ from typing import Any
 from orchestrator.errors import BadInput
 from orchestrator.redact import REDACTOR
 from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV, find_pulumi
+from orchestrator.targets.azure.signed_in import identity_warnings_muted
 
 ARM_SCOPE = "https://management.azure.com/.default"
 CREDENTIAL_HINT = "set AZURE_CLIENT_ID/AZURE_TENANT_ID/AZURE_CLIENT_SECRET, use workload identity, or az login"
@@ -41,7 +40,7 @@ def check_azure_credentials(credential_factory: Callable[[], Any] | None = None,
     environ = os.environ if environ is None else environ
     credential = None
     try:
-        with _identity_warnings_muted():
+        with identity_warnings_muted():
             credential = (credential_factory or DefaultAzureCredential)()
             credential.get_token(ARM_SCOPE)
     except CredentialUnavailableError:
@@ -56,19 +55,6 @@ def check_azure_credentials(credential_factory: Callable[[], Any] | None = None,
         close = getattr(credential, "close", None)
         if callable(close):
             close()
-
-
-@contextmanager
-def _identity_warnings_muted() -> Iterator[None]:
-    """A failing chain logs every attempt as a WARNING before it raises; with no logging set up,
-    Python prints that on stderr, burying the one line drctl says instead."""
-    logger = logging.getLogger("azure.identity")
-    previous = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(previous)
 
 
 def _declared(environ: Mapping[str, str]) -> bool:

@@ -102,7 +102,7 @@ def signed_in_person(credential: TokenCredential | None = None) -> EntraIdentity
 
     owned = credential is None
     try:
-        with _identity_warnings_muted():
+        with identity_warnings_muted():
             credential = credential or person_credential()
             token = credential.get_token(ARM_SCOPE).token
     except ClientAuthenticationError as exc:  # CredentialUnavailableError included: nobody signed in
@@ -116,8 +116,9 @@ def signed_in_person(credential: TokenCredential | None = None) -> EntraIdentity
 
 
 @contextmanager
-def _identity_warnings_muted() -> Iterator[None]:
-    # A failing chain logs every attempt as a WARNING before it raises: one line from drctl instead.
+def identity_warnings_muted() -> Iterator[None]:
+    """A failing chain logs every attempt as a WARNING before it raises; with no logging set up,
+    Python prints that on stderr, burying the one line drctl says instead."""
     logger = logging.getLogger("azure.identity")
     previous = logger.level
     logger.setLevel(logging.ERROR)
