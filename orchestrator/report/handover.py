@@ -136,6 +136,7 @@ def component_reports(records: list[StepRecord], profiles: dict[str, DRProfile])
                 # the restored generation's point (the end of its data) and the --recovery-point asked for
                 "backup_point": outputs.get("backup_point"),
                 "recovery_point": outputs.get("recovery_point"),
+                "restore_note": outputs.get("restore_note"),  # e.g. what of the way it was restored was not exercised
                 "steps": [s.id for s in steps],
             }
         )
