@@ -154,7 +154,9 @@ def test_the_lake_is_restored_as_it_was_at_the_point_and_what_came_after_stays_i
     assert new.get_blob_client(*DEVICES).download_blob().readall() == lake["before"][DEVICES]
     assert not new.get_blob_client(*NOTE).exists()
     assert lake["seed"].get_blob_client(*NOTE).exists()  # moved aside in effect: the source keeps it
-    assert run(StepKind.VALIDATE).outputs == {"exact": True}
+    validated = run(StepKind.VALIDATE)
+    assert validated.outputs == {"exact": True}
+    assert validated.evidence["compared_against"] == {"manifest": "lake.json", "recovery_point": as_text(point)}
 
 
 def test_a_blob_changed_after_the_point_with_no_snapshot_before_it_fails_naming_it(lake):

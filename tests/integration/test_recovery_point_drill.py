@@ -84,6 +84,9 @@ def test_a_point_between_two_generations_restores_the_older_and_every_output_say
     # validation compared the restored lake against the older generation's manifest, not the newest's
     validation = json.loads((run_dir / "evidence" / "lake.validate.json").read_text())
     assert validation["state"] == "succeeded"
+    assert validation["evidence"]["compared_against"] == {
+        "manifest": f"generations/{older_id}/lake.json", "backup_generation": older_id, "backup_point": older,
+        "recovery_point": point}
     manifest = json.loads((run_dir / "manifests" / "generations" / older_id / "lake.json").read_text())
     assert manifest["generation"] == older_id and manifest["data_end"] == older
 

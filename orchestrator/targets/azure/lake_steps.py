@@ -200,4 +200,6 @@ class LakeSteps:
 
     def validate(self) -> StepOutcome:
         manifest = load_manifest(RunDir(self.data.run_dir).manifest(LAKE_MANIFEST))
-        return validated(validate_lake(self.data._lake_dest(), manifest, self.data.data_checks("lake")).to_evidence())
+        result = validate_lake(self.data._lake_dest(), manifest, self.data.data_checks("lake")).to_evidence()
+        return validated({**result, "compared_against": {"manifest": LAKE_MANIFEST,
+                                                         "recovery_point": manifest.get("recovery_point")}})
