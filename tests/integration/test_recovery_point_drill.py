@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from datetime import timedelta
 from pathlib import Path
 
@@ -36,9 +38,17 @@ def generation_point(number: int) -> str:
     return as_text(T0 + timedelta(seconds=GENERATIONS_AT_BATCHES[number - 1] * BATCH_INTERVAL_S))
 
 
+def _env(**more: str) -> dict[str, str]:
+    return {**{k: v for k, v in os.environ.items() if k != "DRCTL_TEST_PAUSE_AFTER"}, "NO_COLOR": "1", **more}
+
+
 def run_drctl(*args: str, timeout: float = RUN_TIMEOUT_S) -> subprocess.CompletedProcess:
-    return subprocess.run([*DRCTL, *args], cwd=REPO, env={**os.environ, "NO_COLOR": "1"},
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run([*DRCTL, *args], cwd=REPO, env=_env(), capture_output=True, text=True, timeout=timeout)
+
+
+def _between_the_two_newest() -> str:
+    return as_text(T0 + timedelta(seconds=(GENERATIONS_AT_BATCHES[-2] + GENERATIONS_AT_BATCHES[-1])
+                                  * BATCH_INTERVAL_S / 2))
 
 
 @pytest.fixture
@@ -52,8 +62,7 @@ def test_a_point_between_two_generations_restores_the_older_and_every_output_say
     newest = len(GENERATIONS_AT_BATCHES)
     assert newest >= 2, "the prelude must take two generations for a point between them"
     older, newer = generation_point(newest - 1), generation_point(newest)
-    between = T0 + timedelta(seconds=(GENERATIONS_AT_BATCHES[-2] + GENERATIONS_AT_BATCHES[-1]) * BATCH_INTERVAL_S / 2)
-    point = as_text(between)
+    point = _between_the_two_newest()
     older_id = f"g{newest - 1:03d}"
 
     result = run_drctl("drill", "--local", "--json", "--workdir", str(workdir), "--recovery-point", point)
@@ -115,3 +124,46 @@ def test_a_bad_recovery_point_is_one_line_exit_2_and_nothing_made(workdir, value
         assert result.returncode == 2, result.stderr
         assert result.stderr.count("\n") == 1 and "--recovery-point" in result.stderr and says in result.stderr
         assert result.stdout == "" and list(workdir.iterdir()) == []
+
+
+def test_a_point_before_every_generation_fails_the_rehydrate_step_naming_the_oldest(workdir):
+    point = as_text(T0 + timedelta(seconds=BATCH_INTERVAL_S))  # one batch in: no generation holds so little
+    result = run_drctl("drill", "--local", "--json", "--workdir", str(workdir), "--recovery-point", point)
+    assert result.returncode == 1, result.stderr[-4000:]
+    run_dir = Path(json.loads(result.stdout)["run_dir"])
+    failed = json.loads((run_dir / "evidence" / "lake.rehydrate.json").read_text())
+    assert failed["state"] == "failed" and failed["attempts"] == 1  # permanent: not retried
+    assert f"no lake backup generation at or before the recovery point {point}: the oldest, g001, holds data " \
+           f"through {generation_point(1)}" in json.dumps(failed["error"])
+    assert json.loads((run_dir / "report.json").read_text())["outcome"] != "recovered"
+
+
+def test_a_drill_killed_before_its_lake_is_rehydrated_resumes_to_the_same_point(workdir):
+    point, older_id = _between_the_two_newest(), f"g{len(GENERATIONS_AT_BATCHES) - 1:03d}"
+    stderr_path = workdir / "drctl.stderr"
+    with open(stderr_path, "wb") as err:
+        proc = subprocess.Popen([*DRCTL, "drill", "--local", "--json", "--workdir", str(workdir), "--recovery-point",
+                                 point], cwd=REPO, env=_env(DRCTL_TEST_PAUSE_AFTER="lake.deploy"),
+                                stdout=subprocess.DEVNULL, stderr=err)
+    try:
+        deadline = time.monotonic() + 200
+        while "paused after lake.deploy" not in stderr_path.read_text(errors="replace"):
+            assert proc.poll() is None, stderr_path.read_text(errors="replace")[-3000:]
+            assert time.monotonic() < deadline, "the drill did not pause"
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    run_dir = Path(stderr_path.read_text().splitlines()[0].removeprefix("run: "))
+    journaled = [json.loads(line) for line in (run_dir / "journal.jsonl").read_text().splitlines() if line.strip()]
+    assert not [e for e in journaled if e.get("step") == "lake.rehydrate" and e["event"] == "step_succeeded"], \
+        "the kill must land before rehydration is done: the resumed run rehydrates the lake"
+
+    result = run_drctl("resume", str(run_dir), "--json")  # no --recovery-point: run.json has it
+    assert result.returncode == 0, result.stderr[-4000:]
+    assert f"recovery point {point}" in result.stderr
+    lake = next(c for c in json.loads((run_dir / "report.json").read_text())["components"] if c["name"] == "lake")
+    assert (lake["backup_generation"], lake["recovery_point"]) == (older_id, point)
