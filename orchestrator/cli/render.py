@@ -130,6 +130,9 @@ def print_dry_run(document: dict) -> None:
     console = _console()
     console.print(f"dry run of a failover to stack {document['stack']} ({document['region']}): {document['note']}")
     console.print("would check first: " + "; ".join(c["description"] for c in document["preconditions"]))
+    if document.get("recovery_point"):
+        console.print(f"recovery point {document['recovery_point']} (UTC): the lake would be restored from its blob "
+                      "snapshots at or before it")
     table = Table(title="preflight checks it would run")
     for column in ("check", "calls"):
         table.add_column(column)
@@ -187,6 +190,11 @@ def print_status(document: dict) -> None:
         )
     console = _console()
     console.print(table)
+    if document.get("recovery_point"):
+        console.print(f"recovery point asked for: {document['recovery_point']}", markup=False)
+    for restored in document.get("restored") or []:
+        console.print(f"{restored['step']} restored backup generation {restored['backup_generation']} "
+                      f"(its point: data through {restored['backup_point'] or '-'})", markup=False)
     if liveness.get("reason"):
         console.print(f"{liveness['state']}: {liveness['reason']}", markup=False)
     for command in liveness.get("next") or []:

@@ -8,12 +8,14 @@ module (orchestrator/verbs/failover.py, drill.py, orchestrator/run/approvals.py,
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from pathlib import Path
 
 import click
 
 from orchestrator.cli.common import emit_json, finish_run, json_option, project_option, workdir_option, workers_option
 from orchestrator.cli.faults import corrupt_backup_option, fault_options
+from orchestrator.cli.recovery_point import recovery_point_option
 from orchestrator.cli.state import break_lease_option, state_url_option
 from orchestrator.engine.progress import progress_line
 from orchestrator.errors import BadInput
@@ -22,14 +24,15 @@ from orchestrator.errors import BadInput
 @click.command()
 @click.option("--stack", default="secondary", show_default=True, help="The stack failed over to.")
 @click.option("--dry-run", is_flag=True, help="Print the plan and the preflight checks; touch nothing.")
+@recovery_point_option
 @workers_option
 @workdir_option("Where run directories go.")
 @json_option
 @state_url_option
 @break_lease_option
 @project_option
-def failover(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bool, state_url: str | None,
-             break_lease: bool, project_dir: Path) -> None:
+def failover(stack: str, dry_run: bool, recovery_point: datetime | None, workers: int, workdir: Path, as_json: bool,
+             state_url: str | None, break_lease: bool, project_dir: Path) -> None:
     """Fail over to STACK on Azure: preflight, pulumi up, rehydrate, validate, smoke, hand over."""
     if dry_run and state_url is not None:
         raise BadInput("--state-url: a dry run starts no run, so it has no state to mirror (drop --state-url "
@@ -41,7 +44,8 @@ def failover(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bo
     model = load_stack(project_dir, stack)
     with StackLease(workdir, stack, "failover", break_lease=break_lease) as lease:  # a dry run never takes it
         document = failover_command(model, workdir=workdir, dry_run=dry_run, workers=workers,
-                                    state_url=None if dry_run else state_url, lease=lease)
+                                    state_url=None if dry_run else state_url, lease=lease,
+                                    recovery_point=recovery_point)
     if dry_run:
         if as_json:
             emit_json(document)
@@ -77,6 +81,7 @@ def failover(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bo
 @click.option("--parallel-run-s", type=click.FloatRange(0, 3600), default=None,
               help="Length of the fallback's parallel run, in seconds (default 2 locally).")
 @corrupt_backup_option
+@recovery_point_option
 @fault_options
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON summary on stdout.")
 @state_url_option
@@ -84,7 +89,8 @@ def failover(stack: str, dry_run: bool, workers: int, workdir: Path, as_json: bo
 @project_option
 def drill(
     local: bool, scale: int, workdir: Path, workers: int, stack: str, keep_data: bool, keep_running: bool,
-    require_approval: bool, with_fallback: bool, parallel_run_s: float | None, corrupt_latest_backup: str | None, fault_rate: str | None,
+    require_approval: bool, with_fallback: bool, parallel_run_s: float | None, corrupt_latest_backup: str | None,
+    recovery_point: datetime | None, fault_rate: str | None,
     fault_seed: int | None, fault_kinds: str | None, as_json: bool, state_url: str | None, break_lease: bool,
     project_dir: Path
 ) -> None:
@@ -110,7 +116,7 @@ def drill(
                                   keep_running=keep_running,
                                   with_fallback=with_fallback, parallel_run_s=parallel_run_s,
                                   require_approval=require_approval, corrupt_latest_backup=corrupt_latest_backup,
-                                  state_url=state_url, inject_faults=inject_faults, lease=lease)
+                                  recovery_point=recovery_point, state_url=state_url, inject_faults=inject_faults, lease=lease)
     finish_run(summary, as_json)
 
 

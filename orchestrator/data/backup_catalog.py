@@ -12,6 +12,8 @@ A backup can be damaged or lost after it was taken, so a restore does not trust 
 blindly: `choose` checks each generation against its manifest newest first, before anything is
 restored, skips a bad one with the reason, and returns the newest good one (whose older watermark
 replay then starts from). With no good generation it fails permanently, naming each one and why.
+With a recovery point (`--recovery-point`, orchestrator/data/recovery_point.py) only generations
+whose point, their `data_end`, is at or before it are candidates; the same fallback works among them.
 
 A run directory keeps its own copy (`copy_to_run`): manifests/catalog.json, the newest
 generation's manifests where a single backup's always were (manifests/lake.json,
@@ -35,6 +37,7 @@ from orchestrator.atomic import write_atomic
 from orchestrator.data.backup import backup_postgres
 from orchestrator.data.lake_generations import check_lake_generation, damage_lake_generation
 from orchestrator.data.manifest import load_manifest, write_manifest
+from orchestrator.data.recovery_point import as_text, from_record
 from orchestrator.model import PermanentError
 
 INDEX = "catalog.json"
@@ -145,26 +148,56 @@ class Choice:
     manifest: dict
     manifest_path: str  # relative to the catalogue's directory
     checked: list[dict] = field(default_factory=list)
+    point: str | None = None  # the generation's own point: the end of the data it holds (its data_end)
+    recovery_point: str | None = None  # the point asked for (--recovery-point), None for the newest
+    after_point: list[str] = field(default_factory=list)  # newer generations left out by recovery_point
 
     def outputs(self) -> dict[str, Any]:
         """For the rehydrate step's outputs: validation reads the manifest of this generation."""
         return {"backup_generation": self.generation, "manifest": self.manifest_path,
-                "backup_generations_skipped": sum(not c["good"] for c in self.checked)}
+                "backup_generations_skipped": sum(not c["good"] for c in self.checked),
+                "backup_point": self.point, "recovery_point": self.recovery_point}
 
     def evidence(self) -> dict[str, Any]:
-        return {"backup_generation": self.generation, "backup_generations_checked": self.checked}
+        return {"backup_generation": self.generation, "backup_point": self.point,
+                "recovery_point": self.recovery_point, "backup_generations_after_point": self.after_point,
+                "backup_generations_checked": self.checked}
 
 
-def choose(catalog_path: Path, store: str, check: Callable[[Path], dict]) -> Choice:
+def generation_point(entry: dict, store: str) -> datetime | None:
+    """A generation's point for `store`: the end of the data it holds (its data_end)."""
+    return from_record(entry["stores"][store].get("data_end"))
+
+
+def _at_or_before(entries: list[dict], store: str, point: datetime, catalog_path: Path) -> tuple[list, list]:
+    """(the candidates at or before `point`, the ids of newer ones); none at all fails, naming the oldest."""
+    candidates = [e for e in entries if (p := generation_point(e, store)) is not None and p <= point]
+    after = [e["id"] for e in entries if e not in candidates]
+    if not candidates:
+        oldest = entries[-1]
+        raise PermanentError(
+            f"no {store} backup generation at or before the recovery point {as_text(point)}: the oldest, "
+            f"{oldest['id']}, holds data through {oldest['stores'][store].get('data_end')} ({catalog_path})",
+            {"recovery_point": as_text(point), "backup_generations_after_point": after,
+             "backup_generations_checked": []})
+    return candidates, after
+
+
+def choose(catalog_path: Path, store: str, check: Callable[[Path], dict], point: datetime | None = None) -> Choice:
     """The newest generation of `store` that passes `check` (manifest path -> the manifest, or
-    BadGeneration saying why not). Any other error from `check` (a service not answering, access
-    refused) is no verdict on the backup: it propagates, and the step is retried or fails as such."""
+    BadGeneration saying why not), among those at or before `point` when one is given. Any other
+    error from `check` (a service not answering, access refused) is no verdict on the backup: it
+    propagates, and the step is retried or fails as such."""
     catalog_path = Path(catalog_path)
     catalog = read_catalog(catalog_path)
     entries = [g for g in reversed(catalog["generations"]) if store in g.get("stores", {})]
     if not entries:
         raise PermanentError(f"no {store} backup generation in {catalog_path}",
                              {"backup_generations_checked": []})
+    after: list[str] = []
+    if point is not None:
+        entries, after = _at_or_before(entries, store, point, catalog_path)
+    asked = as_text(point) if point is not None else None
     checked: list[dict] = []
     for entry in entries:
         info = entry["stores"][store]
@@ -179,10 +212,12 @@ def choose(catalog_path: Path, store: str, check: Callable[[Path], dict]) -> Cho
             checked.append({**verdict, "good": False, "reason": str(err)})
             continue
         checked.append({**verdict, "good": True})
-        return Choice(store, entry["id"], manifest, info["manifest"], checked)
+        return Choice(store, entry["id"], manifest, info["manifest"], checked, info.get("data_end"), asked, after)
     reasons = "; ".join(f"{c['generation']}: {c['reason']}" for c in checked)
-    raise PermanentError(f"no good {store} backup generation ({len(checked)} checked, newest first): {reasons}",
-                         {"backup_generations_checked": checked})
+    where = f" at or before the recovery point {asked}" if asked else ""
+    raise PermanentError(f"no good {store} backup generation{where} ({len(checked)} checked, newest first): {reasons}",
+                         {"recovery_point": asked, "backup_generations_after_point": after,
+                          "backup_generations_checked": checked})
 
 
 def postgres_check(path: Path) -> dict:

@@ -17,6 +17,7 @@ from orchestrator.redact import REDACTOR
 from orchestrator.report.html import render_html
 from orchestrator.report.junit import run_junit, to_text
 from orchestrator.report.records import StepRecord
+from orchestrator.report.restore_point import generation_line, restored_points, rpo_basis_line
 from orchestrator.report.rto_window import rto_window_line
 from orchestrator.run.rundir import RunDir
 
@@ -132,6 +133,10 @@ def component_reports(records: list[StepRecord], profiles: dict[str, DRProfile])
                 # which backup generation its rehydration restored, and how many newer ones it skipped as bad
                 "backup_generation": outputs.get("backup_generation"),
                 "backup_generations_skipped": outputs.get("backup_generations_skipped"),
+                # the restored generation's point (the end of its data) and the --recovery-point asked for
+                "backup_point": outputs.get("backup_point"),
+                "recovery_point": outputs.get("recovery_point"),
+                "restore_note": outputs.get("restore_note"),  # e.g. what of the way it was restored was not exercised
                 "steps": [s.id for s in steps],
             }
         )
@@ -232,6 +237,7 @@ def render_markdown(report: dict[str, Any]) -> str:
         f"- RPO before replay {_seconds(report.get('rpo_s_before_replay'))}, after replay "
         f"{_seconds(report.get('rpo_s_after_replay'))}, target {_seconds(report['rpo_target_s'])}: "
         + ("met" if report["rpo_met"] else "NOT met"),
+        *([f"- {line}"] if (line := rpo_basis_line(report)) else []),
         "",
         "## Components",
         "",
@@ -250,13 +256,12 @@ def render_markdown(report: dict[str, Any]) -> str:
     if endpoints:
         lines += ["", "## Endpoints of the recovered platform", ""]
         lines += [f"- {title}: {key} = `{value}`" for title, key, value in endpoints]
-    restored = [c for c in report["components"] if c.get("backup_generation")]
+    restored = restored_points(report)
     if restored:
         lines += ["", "## Backup generations restored", ""]
-        lines += [f"- {c['title']}: generation {c['backup_generation']}"
-                  + (f", after {c['backup_generations_skipped']} newer generation(s) found damaged or missing "
-                     f"(why: evidence of its rehydrate step)" if c.get("backup_generations_skipped") else ", the newest")
-                  for c in restored]
+        if report.get("recovery_point"):
+            lines += [f"Recovery point asked for (`--recovery-point`): {report['recovery_point']}", ""]
+        lines += [f"- {generation_line(c, report.get('recovery_point'))}" for c in restored]
     lines += ["", "## Steps", "", "| step | state | attempts | duration | detail |", "| --- | --- | --- | --- | --- |"]
     for s in report["steps"]:
         detail = s["error"] or ("" if s["exercised"] else "declared, not exercised locally")

@@ -13,6 +13,7 @@ from html import escape
 from typing import Any
 
 from orchestrator.model import StepKind
+from orchestrator.report.restore_point import generation_line, restored_points, rpo_basis_line
 from orchestrator.report.rto_window import rto_window_line
 from orchestrator.report.timeline import bars, fmt_s, render_svg, scale
 
@@ -106,6 +107,11 @@ def _facts(report: dict[str, Any]) -> list[str]:
         f"<li>RPO before replay {_seconds(report.get('rpo_s_before_replay'))}, after replay "
         f"{_seconds(report.get('rpo_s_after_replay'))}, target {_seconds(report['rpo_target_s'])}: "
         f"{_verdict(report['rpo_met'])}</li>",
+        *([f"<li>{_t(line)}</li>"] if (line := rpo_basis_line(report)) else []),
+        *([f"<li>Recovery point asked for (--recovery-point): {_t(report['recovery_point'])}</li>"]
+          if report.get("recovery_point") else []),
+        *[f"<li>Backup restored: {_t(generation_line(c, report.get('recovery_point')))}</li>"
+          for c in restored_points(report)],
         "</ul>",
     ]
 

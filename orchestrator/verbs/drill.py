@@ -12,11 +12,13 @@ import shutil
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from orchestrator.data import faults
 from orchestrator.data.faults import FaultSettings
+from orchestrator.data.recovery_point import as_text, from_record
 from orchestrator.engine.journal import Journal, JournalCorrupt
 from orchestrator.engine.progress import progress_line
 from orchestrator.engine.signals import sigterm_as_interrupt
@@ -56,10 +58,11 @@ def run_local_drill(
     with_fallback: bool = False, parallel_run_s: float | None = None, require_approval: bool = False,
     on_start: Callable[[Path, dict[str, Any]], None] | None = None, inject_faults: FaultSettings | None = None,
     corrupt_latest_backup: str | None = None, state_url: str | None = None, lease: StackLease | None = None,
-    keep_running: bool = False,
+    keep_running: bool = False, recovery_point: datetime | None = None,
 ) -> dict[str, Any]:
     """A drill of `stack` (a secondary) whose region pair's primary is `primary` (its paired stack).
-    `lease`: the stack's lease (orchestrator/run/lease.py), taken once the input is checked; the caller releases it."""
+    `lease`: the stack's lease (orchestrator/run/lease.py), taken once the input is checked; the caller releases it.
+    `recovery_point`: restore the newest backup generation at or before it (on the drill's data clock)."""
     # Before any run directory exists: a bad --state-url, key or container is one line, nothing made.
     state = RunStateStore.connect(state_url) if state_url else None
     config = stack.config
@@ -95,6 +98,8 @@ def run_local_drill(
         run["faults"] = inject_faults.to_json()
     if corrupt_latest_backup:  # in run.json: a prelude staged again on resume damages the same way
         run["corrupt_latest_backup"] = corrupt_latest_backup
+    if recovery_point is not None:  # in run.json: `drctl resume` restores to the same point
+        run["recovery_point"] = as_text(recovery_point)
     if state is not None:  # in run.json, so a plain `drctl resume` keeps the container current
         run["state_url"] = state.location.url
     if on_start is not None:
@@ -164,19 +169,25 @@ def _drive(session: RunSession, stack: StackModel, primary: StackModel | None, w
                            cosmos=CosmosSpec.from_json(run.get("cosmos")))
     for key in pair.account_keys():
         REDACTOR.add_secret(key)
+    point = from_record(run.get("recovery_point"))
+    if point is not None:
+        progress_line(f"recovery point {as_text(point)} (on the drill's data clock): the newest backup generation "
+                      "whose data ends at or before it is restored, and replay brings the stores up to date from there")
     with _stopped_on_exit(pair):
         prelude = _stage_the_disaster(session, pair, data, fresh)
         journal = session.open_journal()
         try:
             target = LocalTarget(pair, data, run_dir.path, stack.profiles_by_key, plan, stack.graph,
-                                 require_approval=bool(run.get("require_approval")), stack=stack)
+                                 require_approval=bool(run.get("require_approval")), stack=stack,
+                                 recovery_point=point)
             with faults.injecting(injector):  # the steps only: the prelude above staged the world fault-free
                 result = session.run_engine(plan, target, journal, workers=workers)
         finally:
             journal.close()
             # counts into faults.json even when interrupted: a resumed run adds to them
             injected = faults.record(run_dir.path, injector) if injector is not None else None
-        extra = {"backup": prelude.get("backup"), **({"faults": injected} if injected else {})}
+        extra = {"backup": prelude.get("backup"), **({"faults": injected} if injected else {}),
+                 **({"recovery_point": run["recovery_point"]} if run.get("recovery_point") else {})}
         summary = session.finish(plan, stack.profiles_by_key, result, disaster_at=prelude["disaster_at"], extra=extra)
         if run.get("with_fallback") and summary["outcome"] == "recovered":
             summary = _with_fallback(primary, run, pair, data, workers, summary)

@@ -17,10 +17,13 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from orchestrator.data.recovery_point import as_text
 from orchestrator.engine.journal_state import JournalState
+from orchestrator.engine.progress import progress_line
 from orchestrator.engine.retry import RetryPolicy
 from orchestrator.errors import BadInput
 from orchestrator.model import Plan, StepKind, StepState
@@ -51,8 +54,11 @@ def failover_command(stack: StackModel, *, workdir: Path, dry_run: bool = False,
                      retry: RetryPolicy | None = None,
                      preflight: Callable[[], dict[str, Any]] | None = None,
                      state_url: str | None = None, lease: StackLease | None = None,
-                     rehearsal: Mapping[str, str] | None = None) -> dict[str, Any]:
+                     rehearsal: Mapping[str, str] | None = None,
+                     recovery_point: datetime | None = None) -> dict[str, Any]:
     """Fail over to `stack`: the run's JSON summary, or with dry_run the plan and checks it would run.
+    `recovery_point` (wall-clock UTC): the lake is restored from its blob snapshots at or before it
+    (orchestrator/targets/azure/stores/lake_point.py); kept in run.json for `drctl resume`.
     `state_url`: the container the run's state is mirrored to (orchestrator/run/remote/store.py).
     `rehearsal`: {"name", "subscription"} of the Azure rehearsal this failover is, kept in run.json so
     that a killed one is pointed at `drctl cleanup`, never at `drctl resume`.
@@ -60,7 +66,8 @@ def failover_command(stack: StackModel, *, workdir: Path, dry_run: bool = False,
     Preflight comes first: a blocked preflight ends the command (outcome "blocked", its report
     attached) before anything is deployed or a run directory exists."""
     if dry_run:
-        return dry_run_document(stack, workdir=workdir)
+        document = dry_run_document(stack, workdir=workdir)
+        return {**document, "recovery_point": as_text(recovery_point)} if recovery_point else document
     preconditions = preconditions or Preconditions()
     command = preconditions.find_pulumi()
     preconditions.check_credentials()
@@ -84,6 +91,10 @@ def failover_command(stack: StackModel, *, workdir: Path, dry_run: bool = False,
         run["state_url"] = state.location.url
     if rehearsal:
         run.update(rehearsal=rehearsal["name"], rehearsal_target="azure", subscription=rehearsal["subscription"])
+    if recovery_point is not None:  # in run.json: the lake steps read it there, and a resume restores the same
+        run["recovery_point"] = as_text(recovery_point)
+        progress_line(f"recovery point {run['recovery_point']} (UTC): the lake is restored from its blob snapshots "
+                      "at or before it")
     session.record(run, plan, preflight=report)
     with session:
         return _drive(session, stack, workers=workers, command=command, data_steps=factory, retry=retry)
@@ -172,8 +183,9 @@ def _drive(session: RunSession, stack: StackModel, *, workers: int, command: Pat
         close = getattr(other, "close", None)
         if callable(close):
             close()
-    return session.finish(plan, stack.profiles_by_key, result, disaster_at=run["disaster_at"],
-                          extra={"declared_at": run["declared_at"], "deployment": deployment.summary()})
+    extra = {"declared_at": run["declared_at"], "deployment": deployment.summary(),
+             **({"recovery_point": run["recovery_point"]} if run.get("recovery_point") else {})}
+    return session.finish(plan, stack.profiles_by_key, result, disaster_at=run["disaster_at"], extra=extra)
 
 
 def _let_the_update_end(session: DeploymentSession) -> None:

@@ -26,7 +26,24 @@ def status_command(run_dir: Path) -> dict:
         document["liveness"] = liveness(RunDir(run_dir))
     else:
         document.update(_component_truth(RunDir(run_dir)))
+    document.update(_restore_points(RunDir(run_dir)))
     return document
+
+
+def _restore_points(run: RunDir) -> dict:
+    """The recovery point asked for (run.json) and, per rehydrate step that restored a backup
+    generation, which one and its point: the same words the report and the evidence use."""
+    from orchestrator.engine.journal import Journal
+
+    try:
+        asked = run.read_run().get("recovery_point")
+    except (OSError, ValueError, BadInput):
+        asked = None
+    restored = [{"step": step_id, "backup_generation": rec.outputs["backup_generation"],
+                 "backup_point": rec.outputs.get("backup_point")}
+                for step_id, rec in Journal.open(run.path).state.steps.items()
+                if (rec.outputs or {}).get("backup_generation")]
+    return {"recovery_point": asked, "restored": restored}
 
 
 def _component_truth(run: RunDir) -> dict:

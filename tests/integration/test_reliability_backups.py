@@ -88,7 +88,8 @@ def test_the_newest_good_generation_is_chosen_and_a_damaged_one_is_skipped_with_
     chosen = choose(store / INDEX, "postgres", postgres_check)
     assert (chosen.generation, chosen.manifest["watermark"]) == ("g001", 3)
     assert chosen.outputs() == {"backup_generation": "g001", "manifest": "generations/g001/postgres/app/manifest.json",
-                                "backup_generations_skipped": 1}
+                                "backup_generations_skipped": 1, "recovery_point": None,
+                                "backup_point": chosen.checked[-1]["data_end"]}
     skipped, good = chosen.evidence()["backup_generations_checked"]
     assert (skipped["generation"], skipped["good"], skipped["watermark"]) == ("g002", False, 5)
     assert "is corrupt: sha256" in skipped["reason"]

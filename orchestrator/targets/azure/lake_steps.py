@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -30,9 +31,11 @@ from azure.storage.blob import BlobServiceClient
 
 from components import naming
 from components.lake import LakeRestore
+from orchestrator.data.lake_generations import prune_to_generation
 from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
 from orchestrator.data.lake_relay import relay_lake
 from orchestrator.data.manifest import load_manifest, validated, write_manifest
+from orchestrator.data.recovery_point import from_record
 from orchestrator.model import PermanentError, StepContext, StepKind, StepOutcome
 from orchestrator.plan.zones import copied_zones
 from orchestrator.run.rundir import RunDir
@@ -48,6 +51,7 @@ from orchestrator.targets.azure.stores.lake import (
     primary_lake_account,
 )
 from orchestrator.targets.azure.stores.lake_failover import fail_over_account
+from orchestrator.targets.azure.stores.lake_point import LakeAtPoint, manifest_at_point
 from smoke_tests.check import Check
 from stacks.config import StackConfig
 
@@ -59,6 +63,8 @@ READER, CONTRIBUTOR = "Storage Blob Data Reader", "Storage Blob Data Contributor
 # Blobs relayed at once: each holds a chunk in memory and a connection on both sides (the SDK's
 # requests transport pools 10 connections per host).
 RELAY_MAX_IN_FLIGHT = 8
+NOT_EXERCISED_ON_AZURE = ("from blob snapshots at or before the recovery point: this path was tested against Azurite "
+                          "only, not exercised against Azure")
 
 
 class LakeStepsSource(Protocol):
@@ -137,8 +143,20 @@ class LakeSteps:
             return account, endpoint, None, "a backup account has no geo-replication lag", None
         return account, endpoint, *self._last_sync_time(account), None
 
-    def _copy(self, source: BlobServiceClient, dest: BlobServiceClient, account: str, zones: Sequence[str]) -> dict:
+    def _recovery_point(self) -> datetime | None:
+        """`--recovery-point`, as the run's run.json keeps it (a resumed run restores to the same)."""
+        run = RunDir(self.data.run_dir)
+        return from_record(run.read_run().get("recovery_point")) if run.run_json.is_file() else None
+
+    def _copy(self, source: BlobServiceClient, dest: BlobServiceClient, account: str, zones: Sequence[str],
+              at: LakeAtPoint | None = None) -> dict:
         data, restore = self.data, self.restore
+        if at is not None:  # a snapshot's state goes through the relay (stores/lake_point.py says why)
+            pruned = prune_to_generation(dest, at.names(zones), zones)
+            evidence = relay_lake(source, dest, zones, min(data.max_in_flight, RELAY_MAX_IN_FLIGHT),
+                                  chunk_bytes=restore.relay_chunk_mib * 2**20,
+                                  journal=RunDir(data.run_dir).manifest(RELAY_JOURNAL), say=self.say, listing=at)
+            return {**evidence, **at.evidence(), "blobs_pruned_from_new_account": pruned}
         if restore.copy_method == "server-side":
             # source.url is the endpoint the client was made for (the -secondary host on Azure)
             return rehydrate_lake(source, dest, UserDelegationSigner(source, account, source.url), zones,
@@ -157,19 +175,31 @@ class LakeSteps:
             roles={_host(source): f"{READER} on {account}", _host(dest): f"{CONTRIBUTOR} on {dest.account_name}"},
             after_role_assignment=roles_assigned_upstream(context, self.data.profiles),
             clock=self.clock, sleep=self.sleep, say=self.say)
-        manifest = roles.run("lake manifest", lambda: manifest_from_listing(
-            source, zones, last_sync_time=last_sync, account=account))
+        point = self._recovery_point()
+        at = LakeAtPoint(source, point) if point is not None else None
+        if at is not None:
+            manifest = roles.run("lake manifest at the recovery point", lambda: manifest_at_point(
+                at, zones, account=account))
+        else:
+            manifest = roles.run("lake manifest", lambda: manifest_from_listing(
+                source, zones, last_sync_time=last_sync, account=account))
         write_manifest(RunDir(self.data.run_dir).manifest(LAKE_MANIFEST), manifest)
-        evidence = roles.run("lake rehydration", lambda: self._copy(source, dest, account, zones))
+        evidence = roles.run("lake rehydration", lambda: self._copy(source, dest, account, zones, at))
         evidence = {**evidence, "source": self.restore.source, "source_endpoint": endpoint, "zones_copied": zones,
                     "last_sync_time": last_sync, **({"note": note} if note else {}),
                     **({"account_failover": failover} if failover else {})}
         # The geo copy's last sync bounds what it holds; a backup account has no lag, so the lake's
         # own ingestion watermark (its data_end) says to which time it was recovered.
         recovered = last_sync or manifest.get("data_end")
-        return StepOutcome(outputs={"watermark": manifest["watermark"], "recovered_data_timestamp": recovered},
-                           evidence=evidence)
+        outputs = {"watermark": manifest["watermark"], "recovered_data_timestamp": recovered}
+        if at is not None:  # restored to the point: its data is what the point's watermark says
+            outputs.update(recovered_data_timestamp=manifest.get("data_end") or manifest["recovery_point"],
+                           recovery_point=manifest["recovery_point"], backup_point=manifest["recovery_point"],
+                           restore_note=NOT_EXERCISED_ON_AZURE)
+        return StepOutcome(outputs=outputs, evidence=evidence)
 
     def validate(self) -> StepOutcome:
         manifest = load_manifest(RunDir(self.data.run_dir).manifest(LAKE_MANIFEST))
-        return validated(validate_lake(self.data._lake_dest(), manifest, self.data.data_checks("lake")).to_evidence())
+        result = validate_lake(self.data._lake_dest(), manifest, self.data.data_checks("lake")).to_evidence()
+        return validated({**result, "compared_against": {"manifest": LAKE_MANIFEST,
+                                                         "recovery_point": manifest.get("recovery_point")}})

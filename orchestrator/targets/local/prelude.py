@@ -99,6 +99,8 @@ def run_prelude(
                                                  pair.primary_postgres.pg_dump, generation)
         record_generation(pair.backup_dir, generation, {"lake": lake_manifest, "postgres": pg_manifest})
         generations.append(_generation_record(source, generation, lake_manifest, pg_manifest))
+        # its point on the drill's data clock: what --recovery-point is compared with
+        say(f"backup generation {generation} taken: its point (data through) is {lake_manifest.get('data_end')}")
     copy_to_run(pair.backup_dir, RunDir(run_dir).manifests)  # the run's record of what was taken, before any damage
     damaged = damage_backups(pair.backup_dir, corrupt_latest_backup, pair.geo_copy_lake())
     for damage in damaged:

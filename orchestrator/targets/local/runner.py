@@ -8,6 +8,7 @@ passed.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -36,11 +37,14 @@ class LocalTarget:
     def __init__(
         self, pair: LocalRegionPair, data: DrillData, run_dir: Path, profiles: dict[str, DRProfile], plan: Plan,
         graph: Graph, *, require_approval: bool = False, stack: StackModel | None = None,
+        recovery_point: datetime | None = None,
     ):
-        """`graph`: the secondary stack's, whose declarations the deploy steps build."""
+        """`graph`: the secondary stack's, whose declarations the deploy steps build. `recovery_point`:
+        the backups restored are the newest at or before it (--recovery-point), on the drill's data clock."""
         self.run_dir, self.profiles, self.require_approval = Path(run_dir), profiles, require_approval
         pipelines_dir = _pipelines_dir(stack)
-        self.local = LocalRun(pair, data, run_dir, plan, SecondaryDeclarations.from_graph(graph), pipelines_dir)
+        self.local = LocalRun(pair, data, run_dir, plan, SecondaryDeclarations.from_graph(graph), pipelines_dir,
+                              recovery_point=recovery_point)
         # The stores this machine really runs, by component key (the service's stem).
         self.stores: dict[str, Any] = {"lake": LakeStore(self.local), "postgres": PostgresStore(self.local)}
         if stack is not None and pipelines_dir is not None:  # Data Factory, by the local pipeline runner

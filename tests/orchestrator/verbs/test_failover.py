@@ -353,3 +353,43 @@ def test_the_deploys_pulumi_cli_gets_arm_credentials_mapped_from_azure_ones(monk
     verb._real_preflight(load_stack(PROJECT_DIR, "secondary"), Path("pulumi"))
     # azure-native reads ARM_*, not AZURE_*: without the mapping it would fall back to `az login`.
     assert seen == [{"ARM_CLIENT_ID": "client", "ARM_TENANT_ID": "tenant", "ARM_CLIENT_SECRET": "not-printed"}]
+
+
+# -- --recovery-point -------------------------------------------------------------------------------------
+
+
+def test_a_recovery_point_is_kept_in_run_json_for_resume_and_in_the_report(tmp_path, monkeypatch, secondary_graph):
+    from datetime import UTC, datetime
+
+    scenario = fake.write_scenario(tmp_path / "fake", stacks={STACK: {}},
+                                   up=[{"events": deploy_events(secondary_graph), "outputs": {"region": "australiasoutheast"}}])
+    for key, value in fake.fake_env(scenario).items():
+        monkeypatch.setenv(key, value)
+    seen_in_run_json = []
+
+    class PointSteps(DataSteps):  # the data steps read the point where the lake steps do: run.json
+        def factory(self, run_dir, config, graph):
+            self.run_dir = Path(run_dir)
+            return super().factory(run_dir, config, graph)
+
+        def __call__(self, step, context):
+            seen_in_run_json.append(json.loads((self.run_dir / "run.json").read_text()).get("recovery_point"))
+            return super().__call__(step, context)
+
+    point = datetime(2026, 3, 1, 12, 30, tzinfo=UTC)
+    summary = failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work", workers=4,
+                               preconditions=preconditions(), data_steps=PointSteps().factory,
+                               retry=RetryPolicy(sleep=lambda _s: None), preflight=preflight_passed,
+                               recovery_point=point)
+    run_dir = Path(summary["run_dir"])
+    assert json.loads((run_dir / "run.json").read_text())["recovery_point"] == "2026-03-01T12:30:00.000Z"
+    assert seen_in_run_json and set(seen_in_run_json) == {"2026-03-01T12:30:00.000Z"}
+    assert json.loads((run_dir / "report.json").read_text())["recovery_point"] == "2026-03-01T12:30:00.000Z"
+
+
+def test_a_dry_run_echoes_the_recovery_point(tmp_path):
+    from datetime import UTC, datetime
+
+    document = failover_command(load_stack(PROJECT_DIR, STACK), workdir=tmp_path / "work", dry_run=True,
+                                recovery_point=datetime(2026, 3, 1, tzinfo=UTC))
+    assert document["recovery_point"] == "2026-03-01T00:00:00.000Z" and not (tmp_path / "work").exists()

@@ -67,9 +67,17 @@ class LakeStore:
         manifest = self.run.restored_manifest("lake.json")
         return {**manifest, "containers": {z: f for z, f in manifest["containers"].items() if z in zones}}
 
+    def _compared_against(self) -> dict[str, Any]:
+        """Which generation's manifest validation compared with, and its point, as rehydration restored it."""
+        recovered = getattr(self.run.current, "recovered", {}) or {}
+        return {"compared_against": {"manifest": recovered.get("manifest") or "lake.json",
+                                     "backup_generation": recovered.get("backup_generation"),
+                                     "backup_point": recovered.get("backup_point"),
+                                     "recovery_point": recovered.get("recovery_point")}}
+
     def validate(self, checks: Sequence[Check]) -> StepOutcome:
         result = validate_lake(self.pair.secondary_lake(), self._manifest(self.run.copied), checks)
-        return validated(result.to_evidence())
+        return validated({**result.to_evidence(), **self._compared_against()})
 
     def reprocess(self, zone: str, recovered: int | None, checks: Sequence[Check]) -> StepOutcome:
         """Rebuild a zone from the source up to the recovered watermark; replay adds the delta.

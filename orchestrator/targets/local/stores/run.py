@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,11 @@ from orchestrator.targets.local.region import LocalRegionPair
 
 class LocalRun:
     def __init__(self, pair: LocalRegionPair, data: DrillData, run_dir: Path, plan: Plan,
-                 declared: SecondaryDeclarations, pipelines_dir: Path | None = None) -> None:
+                 declared: SecondaryDeclarations, pipelines_dir: Path | None = None,
+                 recovery_point: datetime | None = None) -> None:
         self.pair, self.data, self.run_dir, self.declared = pair, data, Path(run_dir), declared
+        # --recovery-point, on the drill's data clock: restores take the newest backup at or before it.
+        self.recovery_point = recovery_point
         # The repository's Data Factory definitions, which the local pipeline runner runs; None when
         # the stack has no factory (then no pipeline of the repository replays the lake).
         self.pipelines_dir = pipelines_dir
@@ -46,8 +50,9 @@ class LocalRun:
         return self.manifest(getattr(self.current, "recovered", {}).get("manifest") or newest)
 
     def choose(self, store: str, check: Callable[[Path], dict]) -> Choice:
-        """The newest good backup generation of `store`, from the run's copy of the catalogue."""
-        return choose(RunDir(self.run_dir).manifest(INDEX), store, check)
+        """The newest good backup generation of `store` (at or before the recovery point, if the run
+        has one), from the run's copy of the catalogue."""
+        return choose(RunDir(self.run_dir).manifest(INDEX), store, check, self.recovery_point)
 
     def recovered_to(self, watermark: int | None) -> dict[str, Any]:
         return {"watermark": watermark, "recovered_data_timestamp": iso(data_end(self.source, watermark))}
