@@ -91,7 +91,8 @@ def drill():
                                       journal=journal)
         # a resumed step: already-copied blobs are skipped, lost ones copied again
         out["rehydrate_again"] = relay_lake(pair.geo_copy_lake(), pair.secondary_lake(), ZONES, journal=journal)
-        pair.secondary_lake().get_blob_client("enriched", "events/batch-000002.jsonl").delete_blob()
+        lost = next(b.name for b in pair.secondary_lake().get_container_client("enriched").list_blobs())
+        pair.secondary_lake().get_blob_client("enriched", lost).delete_blob()
         out["rehydrate_resumed"] = relay_lake(pair.geo_copy_lake(), pair.secondary_lake(), ZONES, journal=journal)
         out["restore"] = restore_postgres(pair.secondary_postgres, pg_manifest, jobs=2)
         dsn = pair.secondary_postgres.dsn(DB)
@@ -188,18 +189,19 @@ def test_a_tampered_blob_is_not_exact(drill):
     pair, manifest = drill["pair"], drill["lake_manifest"]
     geo = pair.geo_copy_lake()  # still the backup's content: tamper there, then put it back
     assert validate_lake(geo, manifest).exact
-    blob = geo.get_blob_client("curated", "daily/batch-000001.csv")
+    name = next(b.name for b in geo.get_container_client("curated").list_blobs(name_starts_with="daily/"))
+    blob = geo.get_blob_client("curated", name)
     original = blob.download_blob().readall()
     tampered = original.replace(b"dev-", b"DEV-", 1)
     assert len(tampered) == len(original)  # same count, same bytes: only the digest can tell
     try:
-        LakeSink(geo)._put("curated", "daily/batch-000001.csv", tampered, "text/csv")
+        LakeSink(geo)._put("curated", name, tampered, "text/csv")
         result = validate_lake(geo, manifest)
         assert not result.exact
         assert result.details["curated"]["actual"]["bytes"] == manifest["containers"]["curated"]["bytes"]
         assert any("curated: digest" in m for m in result.mismatches)
     finally:
-        LakeSink(geo)._put("curated", "daily/batch-000001.csv", original, "text/csv")
+        LakeSink(geo)._put("curated", name, original, "text/csv")
     assert validate_lake(geo, manifest).exact
 
 

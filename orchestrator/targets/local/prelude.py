@@ -36,7 +36,12 @@ from orchestrator.targets.local import host_changes
 from orchestrator.targets.local.cosmos_prelude import stage_cosmos
 from orchestrator.targets.local.region import LocalRegionPair
 
-BATCH_SIZE = 100
+# The default drill's dataset (scale 1), chosen to be a real load yet leave the drill under a minute
+# on a 2-core machine: 9 batches of 5,000 events from 100 devices, each batch landing as one file per
+# device: ~2,750 blobs and ~25 MB in the lake, 45,000 events in PostgreSQL. `--scale N` multiplies
+# events and devices (docs/how-to/run-a-drill.md lists the sizes and times per setting).
+BATCH_SIZE = 7000
+DEVICES = 75
 BATCH_INTERVAL_S = 900  # 15 minutes of simulated time per ingestion batch
 # Batches ingested in all when each backup generation is taken, oldest first: the newest at 6
 # (the backup a failover restores), an older one at 4 to fall back on, two batches further back.
@@ -60,7 +65,8 @@ class DrillData:
 
     def source(self) -> SourceSystem:
         return SourceSystem(
-            self.source_dir, batch_size=BATCH_SIZE, seed=SOURCE_SEED, scale=self.scale, interval_s=BATCH_INTERVAL_S
+            self.source_dir, batch_size=BATCH_SIZE, seed=SOURCE_SEED, scale=self.scale, interval_s=BATCH_INTERVAL_S,
+            devices=DEVICES,
         )
 
 
