@@ -68,7 +68,7 @@ def lake():
         # Seeding the geo copy is not on the recovery path: a shared-key client is fine here.
         seed = BlobServiceClient(server.blob_endpoint(GEO), connection_verify=str(cert),
                                  credential={"account_name": GEO, "account_key": server.account_key(GEO)})
-        source = SourceSystem(workdir / "source", batch_size=20, seed=7, interval_s=3600)
+        source = SourceSystem(workdir / "source", batch_size=20, seed=7, interval_s=3600, devices=1)  # a file a batch
         source.produce(3)
         catch_up([LakeSink(seed)], source)
         requests: list[tuple[str, str, str | None]] = []
