@@ -8,10 +8,11 @@ exist is persisted. The reference dataset (devices) is derived from the seed the
 
 from __future__ import annotations
 
-import functools
 import json
 import os
 import random
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -150,11 +151,36 @@ class SourceSystem:
         return rows
 
 
-@functools.lru_cache(maxsize=64)
+# Batches kept in memory, newest used last, up to this many events in all (a few hundred MB): a
+# drill reads each batch many times (ingestion, the producers' delivery, the raw zone's watermark,
+# replay), and at a large --scale the batches of a run would not all fit.
+CACHED_EVENTS = 500_000
+_cache: OrderedDict[tuple[int, ...], Batch] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
 def generate_batch(seed: int, k: int, events_per_batch: int, n_devices: int, interval_s: int) -> Batch:
-    """Batch k from its parameters alone. Cached: a drill reads each batch many times (ingestion,
-    the producers' delivery, the raw zone's watermark, replay, validation), and it never changes.
-    Callers must not mutate the events they get."""
+    """Batch k from its parameters alone, from the cache when it holds it (CACHED_EVENTS). Callers
+    must not mutate the events they get."""
+    key = (seed, k, events_per_batch, n_devices, interval_s)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    batch = _generate(*key)
+    with _cache_lock:
+        _cache[key] = batch
+        while len(_cache) > 1 and sum(len(b.events) for b in _cache.values()) > CACHED_EVENTS:
+            _cache.popitem(last=False)
+    return batch
+
+
+def clear_batch_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _generate(seed: int, k: int, events_per_batch: int, n_devices: int, interval_s: int) -> Batch:
     start, end = batch_window(k, interval_s)
     rng = random.Random(f"events/{seed}/{k}")  # str seeds are stable across runs
     interval_ms = interval_s * 1000

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from orchestrator.data import source as source_module
 from orchestrator.data.event_time import batch_of, raw_event_name
 from orchestrator.data.ingest import ZONES, event_files, kpi_blob, next_watermark, render_batch
 from orchestrator.data.replay import data_end, rpo_seconds
-from orchestrator.data.source import T0, SourceSystem, batch_window, generate_batch
+from orchestrator.data.source import T0, SourceSystem, batch_window, clear_batch_cache
 from orchestrator.model import PermanentError
 
 
@@ -90,7 +91,7 @@ def test_rendering_a_batch_is_deterministic_and_covers_every_zone(tmp_path):
     src.produce(2)
     devices = {d["device_id"]: d for d in src.devices()}
     first = render_batch(src.batch(1), devices)
-    generate_batch.cache_clear()  # the same bytes from (seed, k) alone, not from a cached batch
+    clear_batch_cache()  # the same bytes from (seed, k) alone, not from a cached batch
     again = render_batch(SourceSystem(tmp_path, batch_size=40, seed=5).batch(1), devices)
     assert first == again  # re-ingesting rewrites identical bytes: same Content-MD5
     assert set(first) == set(ZONES)
@@ -146,3 +147,15 @@ def test_data_end_and_rpo(tmp_path):
     assert rpo_seconds(src, 2) == 3 * 900
     assert rpo_seconds(src, 5) == 0.0
     assert rpo_seconds(src, None) == 6 * 900
+
+
+def test_the_batch_cache_holds_a_bounded_number_of_events(tmp_path, monkeypatch):
+    monkeypatch.setattr(source_module, "CACHED_EVENTS", 250)
+    clear_batch_cache()
+    src = SourceSystem(tmp_path, batch_size=100, seed=9)
+    src.produce(4)
+    first = src.batch(0)
+    assert src.batch(0) is first  # cached: the same batch, its rendered files with it
+    for k in range(1, 4):
+        src.batch(k)
+    assert src.batch(0) is not first and src.batch(0).events == first.events  # evicted, then the same events again
