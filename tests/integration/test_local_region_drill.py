@@ -20,7 +20,7 @@ import pytest
 
 from orchestrator.data.backup import backup_lake, backup_postgres, load_manifest, postgres_manifest_path
 from orchestrator.data.connect import pg_connect
-from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, ingest_batches
+from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, ingest_batches, render_batch
 from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
 from orchestrator.data.lake_relay import relay_lake
 from orchestrator.data.manifest import lake_facts, table_facts
@@ -121,9 +121,12 @@ def test_reingesting_a_batch_is_idempotent(drill):
 def test_manifests_record_the_backup_watermark(drill):
     lake, pg = drill["lake_manifest"], drill["pg_manifest"]
     assert lake["watermark"] == pg["watermark"] == N_BEFORE - 1
-    # each batch's landed file and its copy in raw/events, and _watermark.json
-    assert lake["containers"]["raw"]["blobs"] == 2 * N_BEFORE + 1
-    assert lake["containers"]["curated"]["blobs"] == N_BEFORE + 1  # batches + reference/devices.csv
+    source, devices = drill["source"], {d["device_id"]: d for d in drill["source"].devices()}
+    rendered = [render_batch(source.batch(k), devices) for k in range(N_BEFORE)]
+    # each batch's landed files (one per device) and their copies in raw/events, and _watermark.json
+    assert lake["containers"]["raw"]["blobs"] == 2 * sum(len(r["raw"]) for r in rendered) + 1 > 2 * N_BEFORE + 1
+    # each batch's partitions (by date and site), and reference/devices.csv
+    assert lake["containers"]["curated"]["blobs"] == sum(len(r["curated"]) for r in rendered) + 1
     assert all(c["missing_md5"] == 0 for c in lake["containers"].values())
     assert pg["tables"]["events"]["rows"] == N_BEFORE * 40
     assert pg["tables"]["events"]["max_ts"].startswith("2026-01-01T03:")
