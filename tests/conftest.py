@@ -3,12 +3,18 @@ tests/integration/). Test modules are imported by path (`--import-mode=importlib
 so two folders may hold a test_<stem>.py each; the shared helpers beside this file
 (service_harness.py, pulumi_mocks.py, azure_fixtures.py, ...) are importable from any of them."""
 
+import os
 import sys
 from pathlib import Path
 
 HELPERS = str(Path(__file__).resolve().parent)
 if HELPERS not in sys.path:
     sys.path.insert(0, HELPERS)
+
+# Drills in tests carry a small dataset (orchestrator/targets/local/prelude.py): dozens of them run,
+# and what they check does not depend on its size; tests of the default dataset unset it. Set in the
+# environment, so the drills tests start as `drctl` processes get it too.
+os.environ.setdefault("DRCTL_DRILL_DATASET", "small")
 
 
 def pytest_report_header(config) -> str | None:

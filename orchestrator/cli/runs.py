@@ -67,7 +67,10 @@ def failover(stack: str, dry_run: bool, recovery_point: datetime | None, workers
 
 @click.command()
 @click.option("--local", "local", is_flag=True, help="Run against the local region pair of emulators.")
-@click.option("--scale", type=click.IntRange(1, 1000), default=1, show_default=True, help="Dataset size multiplier.")
+@click.option("--scale", type=click.IntRange(1, 1000), default=1, show_default=True,
+              help="Dataset size multiplier: events and devices times N. 1: 2,081 blobs, 24 MB, 63,000 rows, about "
+                   "a minute on 2 cores; 2: 4,106 blobs, 49 MB, about 2 minutes; 5: 10,181 blobs, 123 MB, about 4 "
+                   "minutes (docs/reference/cli.md, Dataset size).")
 @workdir_option("Where run directories and emulator data go.")
 @workers_option
 @click.option("--stack", default="secondary", show_default=True, help="The stack failed over to.")

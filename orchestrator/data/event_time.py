@@ -68,21 +68,22 @@ def replay_window(recovered: datetime | str, now: datetime) -> ReplayWindow:
 # Where event files live in the lake's raw container: producers drop them in the landing zone, the
 # ingestion pipeline copies each hour to the raw zone under the same name (pipelines/datasets/).
 LANDING_EVENTS, RAW_EVENTS = "landing/events", "events"
-_BATCH_FILE = re.compile(r"batch-(\d{6,})\.jsonl")
+_BATCH_FILE = re.compile(r"batch-(\d{6,})-[A-Za-z0-9-]+\.jsonl")
 
 
-def event_file(batch: int, start: datetime) -> str:
-    """A batch's event file under its hour partition (the hour of the batch's start):
-    yyyy/MM/dd/HH/batch-NNNNNN.jsonl. Zero-padded, so listings sort in batch order."""
-    return f"{hour_path(start)}/batch-{batch:06d}.jsonl"
+def event_file(batch: int, start: datetime, device: str) -> str:
+    """One device's file of a batch under the batch's hour partition (the hour of the batch's start):
+    yyyy/MM/dd/HH/batch-NNNNNN-<device>.jsonl. Each device's gateway drops its own file, as telemetry
+    producers do; zero-padded, so listings sort in batch order, then by device."""
+    return f"{hour_path(start)}/batch-{batch:06d}-{device}.jsonl"
 
 
-def landing_name(batch: int, start: datetime) -> str:
-    return f"{LANDING_EVENTS}/{event_file(batch, start)}"
+def landing_name(batch: int, start: datetime, device: str) -> str:
+    return f"{LANDING_EVENTS}/{event_file(batch, start, device)}"
 
 
-def raw_event_name(batch: int, start: datetime) -> str:
-    return f"{RAW_EVENTS}/{event_file(batch, start)}"
+def raw_event_name(batch: int, start: datetime, device: str) -> str:
+    return f"{RAW_EVENTS}/{event_file(batch, start, device)}"
 
 
 def batch_of(name: str) -> int | None:

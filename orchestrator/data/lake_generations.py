@@ -18,6 +18,7 @@ altered under an unchanged Content-MD5 header would take a download to see, whic
 from __future__ import annotations
 
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -32,16 +33,18 @@ from orchestrator.model import TransientError
 
 FACT_KEYS = ("blobs", "bytes", "digest")
 SOURCE = "blob snapshots of the geo copy"
+SNAPSHOT_WORKERS = 8  # a lake is thousands of blobs, one snapshot request each
 
 
 def snapshot_lake(service: BlobServiceClient, containers: Iterable[str]) -> dict[str, dict[str, str]]:
     """Snapshot every blob of `containers`: container -> blob name -> snapshot id."""
     snapshots: dict[str, dict[str, str]] = {}
-    with azure_errors("lake generation: snapshots"):
+    with azure_errors("lake generation: snapshots"), ThreadPoolExecutor(max_workers=SNAPSHOT_WORKERS) as pool:
         for container in containers:
             names = sorted(b.name for b in service.get_container_client(container).list_blobs())
-            snapshots[container] = {
-                name: str(service.get_blob_client(container, name).create_snapshot()["snapshot"]) for name in names}
+            ids = pool.map(lambda name, c=container: str(service.get_blob_client(c, name).create_snapshot()["snapshot"]),
+                           names)
+            snapshots[container] = dict(zip(names, ids, strict=True))
     return snapshots
 
 

@@ -3,13 +3,13 @@ ingestion pipeline has run over a window.
 
 Producers are upstream of the platform (orchestrator/data/source.py): they survive the disaster and
 keep their recent files. Once the recovered region's lake is up they drop what they hold into its
-landing zone again (the same names, the same bytes: a file already there is only rewritten), and the
+landing zone again (the same names, the same bytes: a file already there is left as it is), and the
 ingestion pipeline decides what reaches the raw zone. That keeps the pipeline's window the only filter
 between landing and raw, so a wrong window shows in the raw zone, not in what was delivered.
 
 What the raw zone holds is judged from listings, never from a count drctl remembers:
-- `raw_watermark`: the newest batch up to which every batch's event file is in raw/events under its
-  hour, with the Content-MD5 of the source's own bytes;
+- `raw_watermark`: the newest batch up to which every batch's event files (one per device) are in
+  raw/events under its hour, with the Content-MD5 of the source's own bytes;
 - `window_copied`: the hours a run copied are exactly the window's hours that hold landed files,
   and each of those hours holds in raw/events what it holds in landing.
 """
@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
 
+from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
 from orchestrator.data.errors import azure_errors
@@ -31,7 +32,7 @@ from orchestrator.data.event_time import (
     hour_path,
     raw_event_name,
 )
-from orchestrator.data.ingest import drop_in_landing, event_file_bytes
+from orchestrator.data.ingest import event_files, landing_files, put_blobs
 from orchestrator.data.manifest import md5_text
 from orchestrator.data.source import Batch, SourceSystem
 
@@ -49,33 +50,50 @@ def retained(source: SourceSystem) -> list[Batch]:
 
 
 def deliver(service: BlobServiceClient, batches: Iterable[Batch]) -> dict[str, Any]:
-    """The producers drop `batches` into the landing zone of `service`'s lake. Returns evidence."""
-    names = []
+    """The producers drop `batches` into the landing zone of `service`'s lake. A file the landing
+    zone already holds with the same bytes (by Content-MD5: the rehydrated ones) is left as it is,
+    as a sync tool skips what is already there; rewriting it would change nothing but the time the
+    delivery takes. Returns evidence."""
+    names, sent = [], []
     with azure_errors("lake: producers' landing files"):
+        held = _listing(service, f"{LANDING_EVENTS}/")
         for batch in batches:
-            names.append(drop_in_landing(service, batch))
+            files = landing_files(batch)
+            names += [name for name, _, _ in files]
+            sent += [(name, data, kind) for name, data, kind in files
+                     if held.get(name[len(LANDING_EVENTS) + 1:], (None, None))[1] != _md5(data)]
+        put_blobs(service, RAW, sent)
     hours = sorted({name[len(LANDING_EVENTS) + 1:].rsplit("/", 1)[0] for name in names})
-    return {"delivered_by": DELIVERED_BY, "files": len(names), "hours": hours}
+    return {"delivered_by": DELIVERED_BY, "files": len(names), "files_written": len(sent),
+            "files_already_there": len(names) - len(sent), "hours": hours}
+
+
+def _md5(data: bytes) -> str | None:
+    return md5_text(bytearray(hashlib.md5(data).digest()))
 
 
 def _listing(service: BlobServiceClient, prefix: str) -> dict[str, tuple[int, str | None]]:
-    """Blob name (under `prefix`) -> (size, Content-MD5) in the raw container."""
+    """Blob name (under `prefix`) -> (size, Content-MD5) in the raw container; empty without one."""
     container = service.get_container_client(RAW)
-    return {blob.name[len(prefix):]: (blob.size, md5_text(blob.content_settings.content_md5))
-            for blob in container.list_blobs(name_starts_with=prefix)}
+    try:
+        return {blob.name[len(prefix):]: (blob.size, md5_text(blob.content_settings.content_md5))
+                for blob in container.list_blobs(name_starts_with=prefix)}
+    except ResourceNotFoundError:
+        return {}
 
 
 def raw_watermark(service: BlobServiceClient, source: SourceSystem) -> int | None:
-    """The newest batch k such that raw/events holds every batch 0..k, each under the hour of its
-    start with the source's bytes (by Content-MD5); None when batch 0 is not there."""
+    """The newest batch k such that raw/events holds every batch 0..k whole: each of its device
+    files under the hour of its start with the source's bytes (by Content-MD5); None when batch 0
+    is not there."""
     with azure_errors("lake: read raw/events"):
         held = _listing(service, f"{RAW_EVENTS}/")
     watermark = None
     for batch in source.batches():
-        name = raw_event_name(batch.index, batch.start)[len(RAW_EVENTS) + 1:]
-        want = md5_text(bytearray(hashlib.md5(event_file_bytes(batch)).digest()))
-        if held.get(name, (None, None))[1] != want:
-            break
+        for device, data in event_files(batch).items():
+            name = raw_event_name(batch.index, batch.start, device)[len(RAW_EVENTS) + 1:]
+            if held.get(name, (None, None))[1] != _md5(data):
+                return watermark
         watermark = batch.index
     return watermark
 

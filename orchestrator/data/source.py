@@ -11,8 +11,10 @@ from __future__ import annotations
 import json
 import os
 import random
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -51,25 +53,28 @@ class Batch:
     start: datetime
     end: datetime
     events: tuple[dict, ...]  # {"id", "ts" (iso), "device_id", "kind", "value"} sorted by ts
+    # what is derived from the events alone (the lake's event files), kept with the batch: a drill
+    # renders each batch's files several times, and they are the same bytes every time
+    memo: dict = field(default_factory=dict, compare=False, repr=False)
 
 
 class SourceSystem:
     """Deterministic events in numbered batches under `root_dir`.
 
-    `scale` multiplies sizes: events per batch = batch_size * scale, devices = 10 * scale.
+    `scale` multiplies sizes: events per batch = batch_size * scale, devices = devices * scale.
     Reopening a root with different parameters is refused: a system of record does not change
     its history.
     """
 
     def __init__(self, root_dir: str | os.PathLike, batch_size: int = 100, seed: int = 7,
-                 scale: int = 1, interval_s: int = 3600) -> None:
-        if batch_size < 1 or scale < 1 or interval_s < 1:
-            raise ValueError("batch_size, scale and interval_s must be positive")
+                 scale: int = 1, interval_s: int = 3600, devices: int = 10) -> None:
+        if batch_size < 1 or scale < 1 or interval_s < 1 or devices < 1:
+            raise ValueError("batch_size, scale, interval_s and devices must be positive")
         self.root = Path(root_dir)
         self.root.mkdir(parents=True, exist_ok=True)
         self.seed, self.scale, self.interval_s = seed, scale, interval_s
         self.events_per_batch = batch_size * scale
-        self.n_devices = 10 * scale
+        self.n_devices = devices * scale
         params = {"seed": seed, "events_per_batch": self.events_per_batch,
                   "n_devices": self.n_devices, "interval_s": interval_s}
         state = self._read_state()
@@ -126,26 +131,7 @@ class SourceSystem:
     def batch(self, k: int) -> Batch:
         if not 0 <= k < self.count:
             raise KeyError(f"batch {k} does not exist (the source has {self.count})")
-        start, end = self.window(k)
-        rng = random.Random(f"events/{self.seed}/{k}")  # str seeds are stable across runs
-        interval_ms = self.interval_s * 1000
-        offsets = sorted(rng.randrange(interval_ms) for _ in range(self.events_per_batch))
-        kinds = list(KINDS)
-        events = []
-        for i, offset in enumerate(offsets):
-            kind = kinds[rng.randrange(len(kinds))]
-            typical, spread = KINDS[kind]
-            value = rng.gauss(typical, spread)
-            if rng.random() < 0.02:  # rare spikes, so anomalies exist downstream
-                value += 6 * spread * (1 if rng.random() < 0.5 else -1)
-            events.append({
-                "id": k * self.events_per_batch + i,
-                "ts": iso(start + timedelta(milliseconds=offset)),
-                "device_id": device_id(rng.randrange(self.n_devices)),
-                "kind": kind,
-                "value": round(value, 3),
-            })
-        return Batch(index=k, start=start, end=end, events=tuple(events))
+        return generate_batch(self.seed, k, self.events_per_batch, self.n_devices, self.interval_s)
 
     def batches(self, after: int | None = None) -> Iterator[Batch]:
         """Batches strictly after the watermark `after` (all of them when None)."""
@@ -163,6 +149,58 @@ class SourceSystem:
                          "model": MODELS[rng.randrange(len(MODELS))],
                          "installed_on": installed.isoformat()})
         return rows
+
+
+# Batches kept in memory, newest used last, up to this many events in all (a few hundred MB): a
+# drill reads each batch many times (ingestion, the producers' delivery, the raw zone's watermark,
+# replay), and at a large --scale the batches of a run would not all fit.
+CACHED_EVENTS = 500_000
+_cache: OrderedDict[tuple[int, ...], Batch] = OrderedDict()
+_cache_lock = threading.Lock()
+
+
+def generate_batch(seed: int, k: int, events_per_batch: int, n_devices: int, interval_s: int) -> Batch:
+    """Batch k from its parameters alone, from the cache when it holds it (CACHED_EVENTS). Callers
+    must not mutate the events they get."""
+    key = (seed, k, events_per_batch, n_devices, interval_s)
+    with _cache_lock:
+        if key in _cache:
+            _cache.move_to_end(key)
+            return _cache[key]
+    batch = _generate(*key)
+    with _cache_lock:
+        _cache[key] = batch
+        while len(_cache) > 1 and sum(len(b.events) for b in _cache.values()) > CACHED_EVENTS:
+            _cache.popitem(last=False)
+    return batch
+
+
+def clear_batch_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+def _generate(seed: int, k: int, events_per_batch: int, n_devices: int, interval_s: int) -> Batch:
+    start, end = batch_window(k, interval_s)
+    rng = random.Random(f"events/{seed}/{k}")  # str seeds are stable across runs
+    interval_ms = interval_s * 1000
+    offsets = sorted(rng.randrange(interval_ms) for _ in range(events_per_batch))
+    kinds = list(KINDS)
+    events = []
+    for i, offset in enumerate(offsets):
+        kind = kinds[rng.randrange(len(kinds))]
+        typical, spread = KINDS[kind]
+        value = rng.gauss(typical, spread)
+        if rng.random() < 0.02:  # rare spikes, so anomalies exist downstream
+            value += 6 * spread * (1 if rng.random() < 0.5 else -1)
+        events.append({
+            "id": k * events_per_batch + i,
+            "ts": iso(start + timedelta(milliseconds=offset)),
+            "device_id": device_id(rng.randrange(n_devices)),
+            "kind": kind,
+            "value": round(value, 3),
+        })
+    return Batch(index=k, start=start, end=end, events=tuple(events))
 
 
 def device_id(n: int) -> str:

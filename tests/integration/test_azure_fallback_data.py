@@ -36,7 +36,7 @@ pytestmark = pytest.mark.integration
 
 
 def source(directory: Path, batches: int) -> SourceSystem:
-    system = SourceSystem(directory, batch_size=20, seed=7, interval_s=3600)  # as test_azure_lake seeds the primary
+    system = SourceSystem(directory, batch_size=20, seed=7, interval_s=3600, devices=1)  # as test_azure_lake seeds the primary
     system.produce(batches)
     return system
 

@@ -68,7 +68,7 @@ def lake():
         # Seeding the geo copy is not on the recovery path: a shared-key client is fine here.
         seed = BlobServiceClient(server.blob_endpoint(GEO), connection_verify=str(cert),
                                  credential={"account_name": GEO, "account_key": server.account_key(GEO)})
-        source = SourceSystem(workdir / "source", batch_size=20, seed=7, interval_s=3600)
+        source = SourceSystem(workdir / "source", batch_size=20, seed=7, interval_s=3600, devices=1)  # a file a batch
         source.produce(3)
         catch_up([LakeSink(seed)], source)
         requests: list[tuple[str, str, str | None]] = []
@@ -147,7 +147,8 @@ def test_a_resumed_rehydration_copies_only_what_is_missing(lake, recovered):
     total = recovered["evidence"]["blobs"]
     again = rehydrate_lake(geo, new, signer, ZONES, poll_interval_s=0.02)
     assert (again["copied"], again["skipped"]) == (0, total)
-    new.get_blob_client("enriched", "events/batch-000001.jsonl").delete_blob()
+    lost = next(b.name for b in new.get_container_client("enriched").list_blobs())
+    new.get_blob_client("enriched", lost).delete_blob()
     assert not validate_lake(new, recovered["manifest"]).exact  # validation sees the hole
     resumed = rehydrate_lake(geo, new, signer, ZONES, poll_interval_s=0.02)
     assert (resumed["copied"], resumed["containers"]["enriched"]["copied"]) == (1, 1)

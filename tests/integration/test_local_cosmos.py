@@ -227,7 +227,7 @@ def test_a_document_lost_from_the_read_region_fails_validation_naming_the_contai
     store.deploy()
     store.validate(staged["checks"])  # whole: passes
     container = account.container(account.replica)
-    container.delete_item("dev-0003.b000002", partition_key="dev-0003")
+    container.delete_item("dev-0001.b000002", partition_key="dev-0001")  # a device of every dataset, small too
     with pytest.raises(PermanentError) as failed:
         store.validate(staged["checks"])
     assert f"document-count: {WHERE} holds" in str(failed.value) and "(1 missing)" in str(failed.value)

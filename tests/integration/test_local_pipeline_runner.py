@@ -41,7 +41,8 @@ RECOVERED, LATEST = 5, 8  # batches 6..8 (the last 45 minutes) are what replay m
 def azurite():
     make = lambda workdir: AzuriteServer(workdir / "azurite", {ACCOUNT: generate_account_key()})  # noqa: E731
     with azurite_in_tempdir("drctl-runner-", make) as (server, workdir):
-        source = SourceSystem(workdir / "source", batch_size=20, seed=3, interval_s=900)
+        # two devices: each batch lands as two files, and the assertions can name them all
+        source = SourceSystem(workdir / "source", batch_size=20, seed=3, interval_s=900, devices=2)
         source.produce(LATEST + 1)
         yield server, source
 
@@ -67,6 +68,11 @@ def pipelines(tmp_path: Path, edit: Callable[[dict[str, Any]], None], file: str 
     return folder
 
 
+def files(k: int) -> list[str]:
+    """Batch k's event files under their hour: one per device (both devices report in every batch)."""
+    return [f"batch-{k:06d}-dev-{n:04d}.jsonl" for n in range(2)]
+
+
 def raw_events(service) -> list[str]:
     return sorted(b.name for b in service.get_container_client("raw").list_blobs(name_starts_with=f"{RAW_EVENTS}/"))
 
@@ -86,10 +92,10 @@ def test_a_replay_copies_exactly_the_hours_of_the_window_after_the_recovered_wat
     assert checks["window_hours"] == ["2025/12/31/23", "2026/01/01/00", "2026/01/01/01", "2026/01/01/02"]
     assert checks["hours_copied"] == checks["hours_landed"] == ["2026/01/01/00", "2026/01/01/01", "2026/01/01/02"]
     assert checks["exact"] is True and checks["mismatches"] == []
-    assert [c["files"] for c in run["copies"]] == [[f"batch-{k:06d}.jsonl" for k in range(h * 4, min(h * 4 + 4, 9))]
+    assert [c["files"] for c in run["copies"]] == [[f for k in range(h * 4, min(h * 4 + 4, 9)) for f in files(k)]
                                                    for h in range(3)]
     # The raw zone now holds every batch, each under its hour with the source's bytes, and nothing else.
-    assert raw_events(service) == [f"events/2026/01/01/{k // 4:02d}/batch-{k:06d}.jsonl" for k in range(LATEST + 1)]
+    assert raw_events(service) == [f"events/2026/01/01/{k // 4:02d}/{f}" for k in range(LATEST + 1) for f in files(k)]
     assert evidence["watermark"] == raw_watermark(service, source) == LATEST and evidence["caught_up"] is True
     assert (evidence["rpo_before_replay_s"], evidence["rpo_after_replay_s"]) == (2700.0, 0.0)
 
@@ -112,7 +118,8 @@ def test_a_window_one_hour_short_is_caught_and_the_lake_is_not_caught_up(lake, t
         replay_with_pipeline(service, source, pipelines(tmp_path, _floor_instead_of_ceiling), RECOVERED)
     assert str(caught.value) == ("lake replay: ingest_events (run by the local pipeline runner) did not copy its "
                                  "window exactly: hour 2026/01/01/02 of the window holds landed files and was not "
-                                 "copied; raw/events/2026/01/01/02/batch-000008.jsonl: missing")
+                                 "copied; raw/events/2026/01/01/02/batch-000008-dev-0000.jsonl: missing; "
+                                 "raw/events/2026/01/01/02/batch-000008-dev-0001.jsonl: missing")
     evidence = caught.value.evidence
     assert evidence["run"]["status"] == "Succeeded"  # the service would have reported success too
     assert evidence["watermark"] == LATEST - 1 and evidence["caught_up"] is False
@@ -132,7 +139,7 @@ def test_files_written_under_the_wrong_hour_are_caught(lake, tmp_path):
                                              r"not raw/events/2026/01/01/00") as caught:
         replay_with_pipeline(service, source, pipelines(tmp_path, _sink_one_hour_late), RECOVERED)
     mismatches = caught.value.evidence["window_check"]["mismatches"]
-    assert "raw/events/2026/01/01/01/batch-000000.jsonl: not in landing" in mismatches
+    assert "raw/events/2026/01/01/01/batch-000000-dev-0001.jsonl: not in landing" in mismatches
 
 
 def _utc_now(document):

@@ -20,7 +20,7 @@ import pytest
 
 from orchestrator.data.backup import backup_lake, backup_postgres, load_manifest, postgres_manifest_path
 from orchestrator.data.connect import pg_connect
-from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, ingest_batches
+from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, ingest_batches, render_batch
 from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
 from orchestrator.data.lake_relay import relay_lake
 from orchestrator.data.manifest import lake_facts, table_facts
@@ -91,7 +91,8 @@ def drill():
                                       journal=journal)
         # a resumed step: already-copied blobs are skipped, lost ones copied again
         out["rehydrate_again"] = relay_lake(pair.geo_copy_lake(), pair.secondary_lake(), ZONES, journal=journal)
-        pair.secondary_lake().get_blob_client("enriched", "events/batch-000002.jsonl").delete_blob()
+        lost = next(b.name for b in pair.secondary_lake().get_container_client("enriched").list_blobs())
+        pair.secondary_lake().get_blob_client("enriched", lost).delete_blob()
         out["rehydrate_resumed"] = relay_lake(pair.geo_copy_lake(), pair.secondary_lake(), ZONES, journal=journal)
         out["restore"] = restore_postgres(pair.secondary_postgres, pg_manifest, jobs=2)
         dsn = pair.secondary_postgres.dsn(DB)
@@ -120,9 +121,12 @@ def test_reingesting_a_batch_is_idempotent(drill):
 def test_manifests_record_the_backup_watermark(drill):
     lake, pg = drill["lake_manifest"], drill["pg_manifest"]
     assert lake["watermark"] == pg["watermark"] == N_BEFORE - 1
-    # each batch's landed file and its copy in raw/events, and _watermark.json
-    assert lake["containers"]["raw"]["blobs"] == 2 * N_BEFORE + 1
-    assert lake["containers"]["curated"]["blobs"] == N_BEFORE + 1  # batches + reference/devices.csv
+    source, devices = drill["source"], {d["device_id"]: d for d in drill["source"].devices()}
+    rendered = [render_batch(source.batch(k), devices) for k in range(N_BEFORE)]
+    # each batch's landed files (one per device) and their copies in raw/events, and _watermark.json
+    assert lake["containers"]["raw"]["blobs"] == 2 * sum(len(r["raw"]) for r in rendered) + 1 > 2 * N_BEFORE + 1
+    # each batch's partitions (by date and site), and reference/devices.csv
+    assert lake["containers"]["curated"]["blobs"] == sum(len(r["curated"]) for r in rendered) + 1
     assert all(c["missing_md5"] == 0 for c in lake["containers"].values())
     assert pg["tables"]["events"]["rows"] == N_BEFORE * 40
     assert pg["tables"]["events"]["max_ts"].startswith("2026-01-01T03:")
@@ -188,18 +192,19 @@ def test_a_tampered_blob_is_not_exact(drill):
     pair, manifest = drill["pair"], drill["lake_manifest"]
     geo = pair.geo_copy_lake()  # still the backup's content: tamper there, then put it back
     assert validate_lake(geo, manifest).exact
-    blob = geo.get_blob_client("curated", "daily/batch-000001.csv")
+    name = next(b.name for b in geo.get_container_client("curated").list_blobs(name_starts_with="daily/"))
+    blob = geo.get_blob_client("curated", name)
     original = blob.download_blob().readall()
     tampered = original.replace(b"dev-", b"DEV-", 1)
     assert len(tampered) == len(original)  # same count, same bytes: only the digest can tell
     try:
-        LakeSink(geo)._put("curated", "daily/batch-000001.csv", tampered, "text/csv")
+        LakeSink(geo)._put("curated", name, tampered, "text/csv")
         result = validate_lake(geo, manifest)
         assert not result.exact
         assert result.details["curated"]["actual"]["bytes"] == manifest["containers"]["curated"]["bytes"]
         assert any("curated: digest" in m for m in result.mismatches)
     finally:
-        LakeSink(geo)._put("curated", "daily/batch-000001.csv", original, "text/csv")
+        LakeSink(geo)._put("curated", name, original, "text/csv")
     assert validate_lake(geo, manifest).exact
 
 

@@ -21,8 +21,8 @@ from azure.core.exceptions import ResourceNotFoundError
 from components.profile import DRProfile
 from orchestrator.atomic import write_json_atomic
 from orchestrator.data.errors import azure_errors, pg_errors
-from orchestrator.data.event_time import raw_event_name
-from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, Sink
+from orchestrator.data.event_time import RAW_EVENTS, hour_path, raw_event_name
+from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, Sink, device_events
 from orchestrator.data.lake_recovery import rehydrate_lake
 from orchestrator.data.manifest import lake_facts, md5_text, table_facts
 from orchestrator.data.replay import catch_up, data_end, replay, rpo_seconds
@@ -36,6 +36,16 @@ from orchestrator.targets.local.prelude import DrillData
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.stores import lake as local_lake
 from orchestrator.targets.local.stores import postgres as local_postgres
+
+
+def _raw_facts(service: Any, prefix: str) -> dict[str, tuple[int, str | None]]:
+    """Blob name -> (size, Content-MD5) under `prefix` of the raw container; empty if it is not there."""
+    try:
+        return {b.name: (b.size, md5_text(b.content_settings.content_md5))
+                for b in service.get_container_client("raw").list_blobs(name_starts_with=prefix)}
+    except ResourceNotFoundError:
+        return {}
+
 
 TRAFFIC_FILE = "traffic.json"  # the local stand-in for Traffic Manager priorities / the DNS record
 
@@ -135,21 +145,23 @@ class LocalFallbackTarget:
                                               "secondary_time": window["facts"]})
 
     def _lake_window(self) -> dict:
+        """Each event file of the secondary's batches (one per device), from listings of their hours."""
         first, last = self.window
         rows, missing = [], []
+        listings: dict[str, tuple[dict, dict]] = {}
         for k in range(first, last + 1):
-            name = raw_event_name(k, self.source.window(k)[0])
-            facts: list[tuple[int, str | None] | None] = []
-            for service in (self.pair.primary_lake(), self.pair.secondary_lake()):
-                try:
-                    props = service.get_blob_client("raw", name).get_blob_properties()
-                    facts.append((props.size, md5_text(props.content_settings.content_md5)))
-                except ResourceNotFoundError:
-                    facts.append(None)
-            if facts[0] is None or facts[0] != facts[1]:
-                missing.append((name, "absent from the primary" if facts[0] is None else "differs from the secondary"))
-            rows.append({"blob": f"raw/{name}", "bytes": facts[1][0] if facts[1] else None,
-                         "md5": facts[1][1] if facts[1] else None, "in_primary": facts[0] == facts[1]})
+            batch = self.source.batch(k)
+            hour = f"{RAW_EVENTS}/{hour_path(batch.start)}/"
+            if hour not in listings:
+                listings[hour] = (_raw_facts(self.pair.primary_lake(), hour), _raw_facts(self.pair.secondary_lake(), hour))
+            primary, secondary = listings[hour]
+            for device in device_events(batch):
+                name = raw_event_name(k, batch.start, device)
+                in_primary, in_secondary = primary.get(name), secondary.get(name)
+                if in_primary is None or in_primary != in_secondary:
+                    missing.append((name, "absent from the primary" if in_primary is None else "differs from the secondary"))
+                rows.append({"blob": f"raw/{name}", "bytes": in_secondary[0] if in_secondary else None,
+                             "md5": in_secondary[1] if in_secondary else None, "in_primary": in_primary == in_secondary})
         return {"facts": {"batches": [first, last], "blobs": rows}, "missing": missing}
 
     def postgres_validate(self) -> StepOutcome:

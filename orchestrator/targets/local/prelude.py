@@ -11,6 +11,7 @@ resumed run whose prelude did not finish starts it again from empty data directo
 
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from collections.abc import Callable
@@ -31,12 +32,22 @@ from orchestrator.data.ingest import LakeSink, PostgresSink
 from orchestrator.data.lake_generations import backup_lake_generation
 from orchestrator.data.replay import catch_up, data_end
 from orchestrator.data.source import SourceSystem, iso
+from orchestrator.model import PermanentError
 from orchestrator.run.rundir import RunDir, utc_now
 from orchestrator.targets.local import host_changes
 from orchestrator.targets.local.cosmos_prelude import stage_cosmos
 from orchestrator.targets.local.region import LocalRegionPair
 
-BATCH_SIZE = 100
+# The default drill's dataset (scale 1), chosen to be a real load yet leave the drill under a minute
+# on a 2-core machine: 9 batches of 5,000 events from 100 devices, each batch landing as one file per
+# device: ~2,750 blobs and ~25 MB in the lake, 45,000 events in PostgreSQL. `--scale N` multiplies
+# events and devices (docs/how-to/run-a-drill.md lists the sizes and times per setting).
+BATCH_SIZE = 7000
+DEVICES = 75
+# A test suite runs dozens of drills and checks what they do, not how much they carry: with
+# DRCTL_DRILL_DATASET=small (tests/conftest.py sets it) a drill's batches are 100 events from 3 devices.
+DATASET_ENV = "DRCTL_DRILL_DATASET"
+DATASETS = {"default": (BATCH_SIZE, DEVICES), "small": (100, 3)}  # name -> (events per batch, devices) at scale 1
 BATCH_INTERVAL_S = 900  # 15 minutes of simulated time per ingestion batch
 # Batches ingested in all when each backup generation is taken, oldest first: the newest at 6
 # (the backup a failover restores), an older one at 4 to fall back on, two batches further back.
@@ -59,9 +70,19 @@ class DrillData:
         return self.local_dir / "source"
 
     def source(self) -> SourceSystem:
+        batch_size, devices = dataset()
         return SourceSystem(
-            self.source_dir, batch_size=BATCH_SIZE, seed=SOURCE_SEED, scale=self.scale, interval_s=BATCH_INTERVAL_S
+            self.source_dir, batch_size=batch_size, seed=SOURCE_SEED, scale=self.scale, interval_s=BATCH_INTERVAL_S,
+            devices=devices,
         )
+
+
+def dataset() -> tuple[int, int]:
+    """(events per batch, devices) at scale 1: the default dataset unless DRCTL_DRILL_DATASET names another."""
+    name = os.environ.get(DATASET_ENV) or "default"
+    if name not in DATASETS:
+        raise PermanentError(f"{DATASET_ENV}={name!r}: not one of {', '.join(DATASETS)}")
+    return DATASETS[name]
 
 
 def run_prelude(

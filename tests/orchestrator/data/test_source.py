@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from orchestrator.data.ingest import ZONES, blob_name, next_watermark, render_batch
+from orchestrator.data import source as source_module
+from orchestrator.data.event_time import batch_of, raw_event_name
+from orchestrator.data.ingest import ZONES, event_files, kpi_blob, next_watermark, render_batch
 from orchestrator.data.replay import data_end, rpo_seconds
-from orchestrator.data.source import T0, SourceSystem, batch_window
+from orchestrator.data.source import T0, SourceSystem, batch_window, clear_batch_cache
 from orchestrator.model import PermanentError
 
 
@@ -79,6 +82,8 @@ def test_scale_multiplies_sizes(tmp_path):
     small.produce(1), big.produce(1)
     assert len(big.batch(0).events) == 3 * len(small.batch(0).events)
     assert len(big.devices()) == 3 * len(small.devices())
+    more_devices = SourceSystem(tmp_path / "d", batch_size=10, seed=1, scale=3, devices=7)
+    assert more_devices.n_devices == 21 and len(more_devices.devices()) == 21
 
 
 def test_rendering_a_batch_is_deterministic_and_covers_every_zone(tmp_path):
@@ -86,17 +91,44 @@ def test_rendering_a_batch_is_deterministic_and_covers_every_zone(tmp_path):
     src.produce(2)
     devices = {d["device_id"]: d for d in src.devices()}
     first = render_batch(src.batch(1), devices)
+    clear_batch_cache()  # the same bytes from (seed, k) alone, not from a cached batch
     again = render_batch(SourceSystem(tmp_path, batch_size=40, seed=5).batch(1), devices)
     assert first == again  # re-ingesting rewrites identical bytes: same Content-MD5
     assert set(first) == set(ZONES)
-    # raw's file sits under the hour partition of its events, as the ingestion pipeline copies it from landing
-    assert first["raw"][0] == "events/2026/01/01/01/batch-000001.jsonl"
-    assert first["enriched"][0] == blob_name("enriched", 1) == "events/batch-000001.jsonl"
-    assert first["curated"][0] == "daily/batch-000001.csv"
-    assert first["presentation"][0] == "kpi/batch-000001.json"
-    assert first["raw"][1].count(b"\n") == 40
-    assert b'"site"' in first["enriched"][1] and b'"anomaly"' in first["enriched"][1]
-    assert first["curated"][1].startswith(b"date,device_id,kind,events,min,max,mean\n")
+    reporting = sorted({e["device_id"] for e in src.batch(1).events})
+    # one raw file per device under the hour partition of its events, as the ingestion pipeline copies it from landing
+    assert [name for name, _, _ in first["raw"]] == [
+        f"events/2026/01/01/01/batch-000001-{device}.jsonl" for device in reporting]
+    assert [name for name, _, _ in first["enriched"]] == [
+        f"events/2026/01/01/01/batch-000001-{device}.jsonl" for device in reporting]
+    sites = sorted({devices[device]["site"] for device in reporting})
+    assert [name for name, _, _ in first["curated"]] == [
+        f"daily/date=2026-01-01/site={site}/batch-000001.csv" for site in sites]
+    assert [name for name, _, _ in first["presentation"]] == [kpi_blob(1)] == ["kpi/batch-000001.json"]
+    assert sum(data.count(b"\n") for _, data, _ in first["raw"]) == 40
+    assert all(b'"site"' in data and b'"anomaly"' in data for _, data, _ in first["enriched"])
+    assert all(data.startswith(b"date,device_id,kind,events,min,max,mean\n") for _, data, _ in first["curated"])
+    # every event once in the curated aggregates, and the KPI counts them all
+    assert sum(int(line.split(b",")[3]) for _, data, _ in first["curated"] for line in data.splitlines()[1:]) == 40
+    assert json.loads(first["presentation"][0][1])["devices_reporting"] == len(reporting)
+
+
+def test_a_device_file_holds_that_devices_events_in_batch_order(tmp_path):
+    src = SourceSystem(tmp_path, batch_size=60, seed=5, devices=4)
+    src.produce(1)
+    files = event_files(src.batch(0))
+    assert list(files) == sorted(files) and set(files) <= {d["device_id"] for d in src.devices()}
+    lines = [json.loads(line) for data in files.values() for line in data.splitlines()]
+    assert sorted(lines, key=lambda e: e["id"]) == list(src.batch(0).events)
+    for device, data in files.items():
+        ids = [json.loads(line)["id"] for line in data.splitlines()]
+        assert ids == sorted(ids) and {json.loads(line)["device_id"] for line in data.splitlines()} == {device}
+
+
+def test_event_file_names_carry_batch_and_device():
+    name = raw_event_name(12, T0 + timedelta(hours=3, minutes=15), "dev-0042")
+    assert name == "events/2026/01/01/03/batch-000012-dev-0042.jsonl"
+    assert batch_of(name) == 12 and batch_of("events/2026/01/01/03/_watermark.json") is None
 
 
 def test_watermarks_only_move_forward():
@@ -115,3 +147,15 @@ def test_data_end_and_rpo(tmp_path):
     assert rpo_seconds(src, 2) == 3 * 900
     assert rpo_seconds(src, 5) == 0.0
     assert rpo_seconds(src, None) == 6 * 900
+
+
+def test_the_batch_cache_holds_a_bounded_number_of_events(tmp_path, monkeypatch):
+    monkeypatch.setattr(source_module, "CACHED_EVENTS", 250)
+    clear_batch_cache()
+    src = SourceSystem(tmp_path, batch_size=100, seed=9)
+    src.produce(4)
+    first = src.batch(0)
+    assert src.batch(0) is first  # cached: the same batch, its rendered files with it
+    for k in range(1, 4):
+        src.batch(k)
+    assert src.batch(0) is not first and src.batch(0).events == first.events  # evicted, then the same events again

@@ -35,7 +35,8 @@ BATCHES = 4
 def lake():
     make = lambda workdir: AzuriteServer(workdir / "azurite", {LAKE: generate_account_key()})  # noqa: E731
     with azurite_in_tempdir("drctl-explorer-", make) as (server, workdir):
-        source = SourceSystem(workdir / "source", batch_size=15, seed=11, interval_s=3600)
+        # one device: a batch lands as one event file, an hour a batch
+        source = SourceSystem(workdir / "source", batch_size=15, seed=11, interval_s=3600, devices=1)
         source.produce(BATCHES)
         catch_up([LakeSink(server.service_client(LAKE))], source)
         yield {"server": server, "source": source,
@@ -124,7 +125,7 @@ def test_replay_leaves_the_rpo_unknown_when_the_lake_replay_measured_none(lake, 
 
 
 def test_throttled_files_are_resubmitted_and_in_flight_ingestions_are_bounded(lake, tmp_path):
-    files = [f"raw/events/2026/01/01/{k:02d}/batch-{k:06d}.jsonl" for k in range(BATCHES)]  # an hour a batch
+    files = [f"raw/events/2026/01/01/{k:02d}/batch-{k:06d}-dev-0000.jsonl" for k in range(BATCHES)]  # an hour a batch
     double = KustoDouble(lake["credential"], throttle_once={files[1]})
     client = KustoClient(CLUSTER_URI, FakeCredential(), transport=double.transport(), retry_total=0)
     in_lake = explorer.lake_event_files(lake["server"].service_client(LAKE))
@@ -134,14 +135,14 @@ def test_throttled_files_are_resubmitted_and_in_flight_ingestions_are_bounded(la
 
 
 def test_a_file_the_cluster_cannot_ingest_fails_the_step_naming_it(lake, tmp_path):
-    double = KustoDouble(lake["credential"], fail={"raw/events/2026/01/01/02/batch-000002.jsonl"})
+    double = KustoDouble(lake["credential"], fail={"raw/events/2026/01/01/02/batch-000002-dev-0000.jsonl"})
     steps = steps_for(lake, double, tmp_path)
     with pytest.raises(PermanentError, match=r"batch-000002") as caught:
         run(steps, StepKind.REHYDRATE, Context(tmp_path))
     assert caught.value.evidence["failed"][0]["state"] == "Failed"
     assert "Mapping error" in caught.value.evidence["failed"][0]["status"]
     # ...and validation says which file the table lacks.
-    with pytest.raises(PermanentError, match=r"not ingested, first raw/events/2026/01/01/02/batch-000002.jsonl"):
+    with pytest.raises(PermanentError, match=r"not ingested, first raw/events/2026/01/01/02/batch-000002-dev-0000.jsonl"):
         run(steps, StepKind.VALIDATE, Context(tmp_path))
 
 
