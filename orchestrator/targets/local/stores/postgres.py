@@ -1,19 +1,33 @@
 """PostgreSQL on the local region pair's embedded server: deploy (a new server, after the disaster),
-restore the verified dump, validate, replay, and the probe its checks run against."""
+restore the newest good base backup and replay the WAL archive to the recovery point (as Azure's
+GeoRestore does: orchestrator/data/pg_physical.py), validate against the source's batches up to the
+point reached, replay the rest, and the probe its checks run against."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
+from datetime import datetime
+from typing import Any
 
-from orchestrator.data.backup_catalog import postgres_check
 from orchestrator.data.connect import pg_connect
 from orchestrator.data.errors import pg_errors
 from orchestrator.data.ingest import PostgresSink
 from orchestrator.data.manifest import validated
-from orchestrator.data.pg_recovery import restore_postgres, validate_postgres
+from orchestrator.data.pg_expected import validate_restored_point
+from orchestrator.data.pg_physical import physical_check, restore_base_backup
+from orchestrator.data.pg_wal import (
+    batch_at_lsn,
+    batch_for_point,
+    read_wal_index,
+    wal_archive_dir,
+    wal_index_path,
+)
 from orchestrator.data.replay import replay
-from orchestrator.model import StepOutcome
+from orchestrator.data.source import iso
+from orchestrator.model import PermanentError, StepOutcome
+from orchestrator.run.rundir import RunDir
 from orchestrator.targets.local.deploy import deploy_postgres
 from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.stores.run import LocalRun
@@ -54,15 +68,60 @@ class PostgresStore:
         return deploy_postgres(self.pair, self.run.declared.postgres, self.database)
 
     def rehydrate(self) -> StepOutcome:
-        choice = self.run.choose("postgres", postgres_check)  # each dump's size and sha256, newest first
-        evidence = restore_postgres(self.pair.secondary_postgres, choice.manifest)
+        backup_dir = self.pair.backup_dir
+        index = read_wal_index(wal_index_path(backup_dir))
+        point = self.run.recovery_point
+        target = batch_for_point(index, point) if point is not None else None
+        server, target_lsn = self.pair.secondary_postgres, target.lsn if target is not None else None
+        # each base backup checked by pg_verifybackup, newest first; with a recovery point, only those before it
+        choice = self.run.choose("postgres", physical_check(server.pg_verifybackup, target_lsn))
+        evidence = restore_base_backup(server, choice.manifest, wal_archive_dir(backup_dir), target_lsn)
+        # what the deploy step declares, again: the restored server holds the primary's databases and roles
+        redeployed = self.deploy()
+        reached = batch_at_lsn(index, evidence["replayed_to_lsn"])
         watermark = PostgresSink(self.dsn()).watermark()
-        return StepOutcome(outputs={**self.run.recovered_to(watermark), **choice.outputs()},
-                           evidence={**evidence, **choice.evidence()})
+        # the last commit recovered: the server's, or (no commit replayed after the base backup's
+        # checkpoint) the commit of the newest batch restored, as the primary recorded it
+        last_commit = _latest(evidence["last_commit_at"], reached.committed_at if reached else None)
+        restored = {
+            "recovery_point": iso(point) if point is not None else None,
+            "recovery_target": f"lsn {target.lsn} (batch {target.batch})" if target else "end of the WAL archive",
+            "restored_lsn": evidence["replayed_to_lsn"],
+            "restored_batch": reached.batch if reached else None,
+            "restored_batch_data_end": iso(reached.data_end) if reached else None,
+            "last_recovered_commit_at": _iso(last_commit),
+            # RPO before replay, on the wall clock: what the archive had not received when disaster struck
+            "archive_lag_s": self._archive_lag_s(last_commit),
+        }
+        return StepOutcome(outputs={**self.run.recovered_to(watermark), **choice.outputs(), **restored},
+                           evidence={**evidence, **choice.evidence(), **restored, "last_commit_at": restored[
+                               "last_recovered_commit_at"], "redeployed": redeployed.evidence.get("created")})
+
+    def _archive_lag_s(self, last_commit: datetime | None) -> float | None:
+        try:
+            disaster = float(json.loads(RunDir(self.run.run_dir).prelude_json.read_text())["disaster_epoch_s"])
+        except (OSError, ValueError, KeyError):
+            return None
+        return None if last_commit is None else round(max(0.0, disaster - last_commit.timestamp()), 3)
 
     def validate(self, checks: Sequence[Check]) -> StepOutcome:
-        manifest = self.run.restored_manifest(f"postgres-{self.database}.json")
-        return validated(validate_postgres(self.dsn(), manifest, checks).to_evidence())
+        recovered: dict[str, Any] = getattr(self.run.current, "recovered", {}) or {}
+        if "restored_lsn" not in recovered:
+            raise PermanentError("postgres validation: the rehydrate step's outputs name no restored LSN")
+        result = validate_restored_point(self.pair.secondary_postgres, self.database, self.run.source,
+                                         recovered.get("restored_batch"), checks)
+        return validated({**result.to_evidence(), "expected_from": "the source's batches 0.."
+                          f"{recovered.get('restored_batch')}, ingested into a reference database"})
 
     def replay(self, recovered: int | None) -> StepOutcome:
         return self.run.replayed(replay(PostgresSink(self.dsn()), self.run.source), recovered)
+
+
+def _latest(replayed: datetime | None, recorded: str | None) -> datetime | None:
+    moments = [m for m in (replayed, datetime.fromisoformat(recorded.replace("Z", "+00:00")) if recorded else None)
+               if m is not None]
+    return max(moments) if moments else None
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return iso(moment) if moment is not None else None

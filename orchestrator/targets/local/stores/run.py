@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,8 +25,12 @@ from orchestrator.targets.local.region import LocalRegionPair
 
 class LocalRun:
     def __init__(self, pair: LocalRegionPair, data: DrillData, run_dir: Path, plan: Plan,
-                 declared: SecondaryDeclarations, pipelines_dir: Path | None = None) -> None:
+                 declared: SecondaryDeclarations, pipelines_dir: Path | None = None, *,
+                 recovery_point: datetime | None = None) -> None:
         self.pair, self.data, self.run_dir, self.declared = pair, data, Path(run_dir), declared
+        # `--recovery-point`: restore the newest data at or before it, on the drill's data clock (UTC);
+        # None: the newest there is
+        self.recovery_point = recovery_point
         # The repository's Data Factory definitions, which the local pipeline runner runs; None when
         # the stack has no factory (then no pipeline of the repository replays the lake).
         self.pipelines_dir = pipelines_dir

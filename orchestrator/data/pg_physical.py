@@ -1,0 +1,172 @@
+"""Restore PostgreSQL as Azure's geo-restore does: a base backup, then archived WAL to a point in time.
+
+On Azure, the secondary stack's server is created with `createMode: GeoRestore`, its
+`sourceServerResourceId` and a `pointInTimeUTC`: Azure takes the newest geo-redundant base backup
+before that point, replays the server's archived WAL up to it, and the new server comes up writable
+in the paired region, with the databases and roles the backup held. The local drill does the same
+in two steps of its plan: the deploy step starts a new, empty server (targets/local/deploy.py); the
+rehydrate step (this module) stops it and replaces its data directory with the newest good base
+backup (checked by pg_verifybackup: pg_basebackup.py), with `restore_command` reading the backup
+store's WAL archive (pg_wal.py), `recovery.signal`, and a recovery target: none by default, so
+PostgreSQL replays every archived segment and ends recovery at the end of the archive; with a
+recovery point, `recovery_target_lsn` (pg_wal.batch_for_point) and `recovery_target_action =
+promote`. It waits until recovery has ended and the server accepts writes; the store then applies
+again what the deploy step declares (idempotent), as the GeoRestore create carries the server's own
+settings. Azure's `pointInTimeUTC` is this restore's recovery point.
+
+What it reached is read from the server, not assumed: pg_last_wal_replay_lsn() (the end of the last
+record replayed) and pg_last_xact_replay_timestamp() (the commit time of the last transaction
+recovered; both static once recovery has ended).
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+
+from orchestrator.data.backup_catalog import BadGeneration
+from orchestrator.data.connect import pg_connect
+from orchestrator.data.errors import pg_errors
+from orchestrator.data.manifest import load_manifest
+from orchestrator.data.pg_basebackup import base_dir, verify_base_backup
+from orchestrator.data.pg_wal import lsn_int, restore_command
+from orchestrator.data.rows import one_row
+from orchestrator.model import PermanentError, TransientError
+
+RECOVERY_TIMEOUT_S = 1800.0
+
+
+class PhysicalTarget(Protocol):
+    """What a physical restore needs from a server (the local PostgresServer provides it)."""
+
+    pgdata: Path
+    log_path: Path
+
+    def stop(self, abrupt: bool = False) -> None: ...
+    def start(self) -> Any: ...
+    def owner(self) -> tuple[int, int] | None: ...
+    def dsn(self, database: str) -> str: ...
+
+    @property
+    def running(self) -> bool: ...
+
+
+def physical_check(pg_verifybackup: Path | str, before_lsn: str | None = None) -> Callable[[Path], dict]:
+    """`choose`'s check of a PostgreSQL generation: its manifest loads, its base backup ends at or
+    before `before_lsn` (a recovery point) and pg_verifybackup finds it whole."""
+
+    def check(path: Path) -> dict:
+        try:
+            manifest = load_manifest(path)
+        except PermanentError as err:
+            raise BadGeneration(str(err)) from None
+        base = manifest.get("base")
+        if not base:
+            raise BadGeneration(f"{path} describes a dump, not a base backup")
+        if before_lsn is not None and lsn_int(base["stop_lsn"]) > lsn_int(before_lsn):
+            raise BadGeneration(f"its base backup ends at LSN {base['stop_lsn']}, after the recovery point's "
+                                f"LSN {before_lsn}")
+        try:
+            verify_base_backup(pg_verifybackup, manifest)
+        except PermanentError as err:
+            raise BadGeneration(str(err)) from None
+        return manifest
+
+    return check
+
+
+def _recovery_settings(archive: Path, target_lsn: str | None) -> str:
+    lines = [f"restore_command = '{restore_command(archive)}'"]
+    if target_lsn is not None:
+        lines += [f"recovery_target_lsn = '{target_lsn}'", "recovery_target_inclusive = on",
+                  "recovery_target_action = 'promote'"]
+    return "\n# drctl: archive recovery (orchestrator/data/pg_physical.py)\n" + "\n".join(lines) + "\n"
+
+
+def _chown_tree(root: Path, owner: tuple[int, int]) -> None:
+    uid, gid = owner
+    os.chown(root, uid, gid)
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in [*dirnames, *filenames]:
+            os.chown(Path(dirpath) / name, uid, gid, follow_symlinks=False)
+
+
+def place_base_backup(server: PhysicalTarget, manifest: dict, archive: Path, target_lsn: str | None) -> None:
+    """The base backup as the server's data directory, set to recover from `archive`. The server
+    must be stopped. Copied under a scratch name and renamed: a crash never leaves half of one."""
+    source = base_dir(manifest)
+    scratch = server.pgdata.with_name(server.pgdata.name + ".restore")
+    shutil.rmtree(scratch, ignore_errors=True)
+    shutil.copytree(source, scratch, symlinks=True)
+    with open(scratch / "postgresql.auto.conf", "a", encoding="utf-8") as conf:
+        conf.write(_recovery_settings(archive, target_lsn))
+    (scratch / "recovery.signal").touch()
+    scratch.chmod(0o700)
+    owner = server.owner()
+    if owner is not None:
+        _chown_tree(scratch, owner)
+    shutil.rmtree(server.pgdata, ignore_errors=True)
+    os.replace(scratch, server.pgdata)
+
+
+def _tail(path: Path, lines: int = 8) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def wait_for_promotion(server: PhysicalTarget, timeout_s: float = RECOVERY_TIMEOUT_S) -> None:
+    """Until recovery has ended and the server accepts writes; PermanentError if it stops instead."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if not server.running:
+            raise PermanentError(f"PostgreSQL stopped during archive recovery; log tail:\n{_tail(server.log_path)}")
+        with pg_errors("postgres recovery"), pg_connect(server.dsn("postgres"), site="postgres: recovery",
+                                                        autocommit=True) as conn:
+            if not one_row(conn.execute("SELECT pg_is_in_recovery()"))[0]:
+                return
+        if time.monotonic() > deadline:
+            raise TransientError(f"PostgreSQL still in archive recovery after {timeout_s:.0f}s")
+        time.sleep(0.1)
+
+
+def replayed_to(server: PhysicalTarget) -> dict[str, Any]:
+    """Where recovery ended, as the server says: LSN and the last recovered commit's time."""
+    with pg_errors("postgres recovery"), pg_connect(server.dsn("postgres"), site="postgres: recovery") as conn:
+        lsn, committed = one_row(conn.execute(
+            "SELECT pg_last_wal_replay_lsn()::text, pg_last_xact_replay_timestamp()"))
+    return {"lsn": lsn, "last_commit_at": committed}
+
+
+def restore_base_backup(server: PhysicalTarget, manifest: dict, archive: Path,
+                        target_lsn: str | None = None) -> dict[str, Any]:
+    """Restore `manifest`'s base backup into `server` and recover from `archive`: to `target_lsn`
+    when given, else to the archive's end. Idempotent: each attempt starts again from the backup.
+    Returns evidence, with `replayed_to_lsn` and `last_commit_at` (a datetime or None)."""
+    began = time.monotonic()
+    server.stop()
+    place_base_backup(server, manifest, archive, target_lsn)
+    placed = time.monotonic()
+    try:
+        server.start()  # ready once consistent (hot standby answers during recovery)
+    except Exception as err:  # ServerStartError: the log says why (a target the archive never reaches)
+        raise PermanentError(f"PostgreSQL did not start on the restored base backup: {err}") from None
+    wait_for_promotion(server)
+    reached = replayed_to(server)
+    last_commit: datetime | None = reached["last_commit_at"]
+    base = manifest["base"]
+    return {"method": "physical: base backup, then the WAL archive replayed"
+                      + (f" to LSN {target_lsn}" if target_lsn else " to its end"),
+            "base_backup": {"generation": manifest.get("generation"), "bytes": base["bytes"],
+                            "files": base["files"], "start_lsn": base["start_lsn"], "stop_lsn": base["stop_lsn"],
+                            "verified": "pg_verifybackup"},
+            "wal_archive": str(archive), "recovery_target_lsn": target_lsn,
+            "replayed_to_lsn": reached["lsn"],
+            "last_commit_at": last_commit,
+            "copy_s": round(placed - began, 3), "recovery_s": round(time.monotonic() - placed, 3)}
