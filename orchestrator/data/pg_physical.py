@@ -29,13 +29,22 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from orchestrator.data.backup_catalog import BadGeneration
+from orchestrator.data.backup_catalog import BadGeneration, Choice
 from orchestrator.data.connect import pg_connect
 from orchestrator.data.errors import pg_errors
 from orchestrator.data.manifest import load_manifest
 from orchestrator.data.pg_basebackup import base_dir, verify_base_backup
-from orchestrator.data.pg_wal import lsn_int, restore_command
+from orchestrator.data.pg_wal import (
+    batch_at_lsn,
+    batch_for_point,
+    lsn_int,
+    read_wal_index,
+    restore_command,
+    wal_archive_dir,
+    wal_index_path,
+)
 from orchestrator.data.rows import one_row
+from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, TransientError
 
 RECOVERY_TIMEOUT_S = 1800.0
@@ -51,6 +60,9 @@ class PhysicalTarget(Protocol):
     def start(self) -> Any: ...
     def owner(self) -> tuple[int, int] | None: ...
     def dsn(self, database: str) -> str: ...
+
+    @property
+    def pg_verifybackup(self) -> Path: ...
 
     @property
     def running(self) -> bool: ...
@@ -170,3 +182,28 @@ def restore_base_backup(server: PhysicalTarget, manifest: dict, archive: Path,
             "replayed_to_lsn": reached["lsn"],
             "last_commit_at": last_commit,
             "copy_s": round(placed - began, 3), "recovery_s": round(time.monotonic() - placed, 3)}
+
+
+def recover_to_point(server: PhysicalTarget, backup_dir: Path, choose: Callable[[Callable[[Path], dict]], Choice],
+                     point: datetime | None = None) -> tuple[Choice, dict[str, Any]]:
+    """The whole restore: the recovery point mapped to a batch's LSN through the WAL index, the
+    newest good base backup before it (`choose` with physical_check), restored and recovered to it
+    (to the archive's end without a point). Returns the choice and evidence, which says where it
+    got: the LSN, the batch whose commit it holds (`restored_batch`) and that commit's time."""
+    index = read_wal_index(wal_index_path(backup_dir))
+    target = batch_for_point(index, point) if point is not None else None
+    target_lsn = target.lsn if target is not None else None
+    choice = choose(physical_check(server.pg_verifybackup, target_lsn))
+    evidence = restore_base_backup(server, choice.manifest, wal_archive_dir(backup_dir), target_lsn)
+    reached = batch_at_lsn(index, evidence["replayed_to_lsn"])
+    # the last commit recovered: the server's, or (no commit replayed after the base backup's
+    # checkpoint) the newest restored batch's commit, as the primary recorded it
+    recorded = datetime.fromisoformat(reached.committed_at.replace("Z", "+00:00")) if reached else None
+    moments = [m for m in (evidence["last_commit_at"], recorded) if m is not None]
+    last_commit = max(moments) if moments else None
+    return choice, {**evidence, "last_commit_at": last_commit,
+                    "recovery_point": iso(point) if point is not None else None,
+                    "recovery_target": f"lsn {target.lsn} (batch {target.batch})" if target else "end of the WAL archive",
+                    "restored_lsn": evidence["replayed_to_lsn"],
+                    "restored_batch": reached.batch if reached else None,
+                    "restored_batch_data_end": iso(reached.data_end) if reached else None}

@@ -16,14 +16,7 @@ from orchestrator.data.errors import pg_errors
 from orchestrator.data.ingest import PostgresSink
 from orchestrator.data.manifest import validated
 from orchestrator.data.pg_expected import validate_restored_point
-from orchestrator.data.pg_physical import physical_check, restore_base_backup
-from orchestrator.data.pg_wal import (
-    batch_at_lsn,
-    batch_for_point,
-    read_wal_index,
-    wal_archive_dir,
-    wal_index_path,
-)
+from orchestrator.data.pg_physical import recover_to_point
 from orchestrator.data.replay import replay
 from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, StepOutcome
@@ -33,6 +26,9 @@ from orchestrator.targets.local.region import LocalRegionPair
 from orchestrator.targets.local.stores.run import LocalRun
 from smoke_tests.check import Check
 from smoke_tests.postgres import PostgresProbe
+
+# where the restore got, in the rehydrate step's outputs (the report's PostgreSQL figures)
+RESTORED = ("recovery_point", "recovery_target", "restored_lsn", "restored_batch", "restored_batch_data_end")
 
 
 def dsn(pair: LocalRegionPair, database: str, region: str) -> str:
@@ -68,34 +64,19 @@ class PostgresStore:
         return deploy_postgres(self.pair, self.run.declared.postgres, self.database)
 
     def rehydrate(self) -> StepOutcome:
-        backup_dir = self.pair.backup_dir
-        index = read_wal_index(wal_index_path(backup_dir))
-        point = self.run.recovery_point
-        target = batch_for_point(index, point) if point is not None else None
-        server, target_lsn = self.pair.secondary_postgres, target.lsn if target is not None else None
-        # each base backup checked by pg_verifybackup, newest first; with a recovery point, only those before it
-        choice = self.run.choose("postgres", physical_check(server.pg_verifybackup, target_lsn))
-        evidence = restore_base_backup(server, choice.manifest, wal_archive_dir(backup_dir), target_lsn)
+        choice, evidence = recover_to_point(self.pair.secondary_postgres, self.pair.backup_dir,
+                                            lambda check: self.run.choose("postgres", check), self.run.recovery_point)
         # what the deploy step declares, again: the restored server holds the primary's databases and roles
         redeployed = self.deploy()
-        reached = batch_at_lsn(index, evidence["replayed_to_lsn"])
         watermark = PostgresSink(self.dsn()).watermark()
-        # the last commit recovered: the server's, or (no commit replayed after the base backup's
-        # checkpoint) the commit of the newest batch restored, as the primary recorded it
-        last_commit = _latest(evidence["last_commit_at"], reached.committed_at if reached else None)
-        restored = {
-            "recovery_point": iso(point) if point is not None else None,
-            "recovery_target": f"lsn {target.lsn} (batch {target.batch})" if target else "end of the WAL archive",
-            "restored_lsn": evidence["replayed_to_lsn"],
-            "restored_batch": reached.batch if reached else None,
-            "restored_batch_data_end": iso(reached.data_end) if reached else None,
-            "last_recovered_commit_at": _iso(last_commit),
-            # RPO before replay, on the wall clock: what the archive had not received when disaster struck
-            "archive_lag_s": self._archive_lag_s(last_commit),
-        }
+        last_commit = evidence.pop("last_commit_at")
+        restored = {key: evidence.pop(key) for key in RESTORED}
+        restored.update({"last_recovered_commit_at": iso(last_commit) if last_commit else None,
+                         # RPO before replay on the wall clock: what the archive had not received at the disaster
+                         "archive_lag_s": self._archive_lag_s(last_commit)})
         return StepOutcome(outputs={**self.run.recovered_to(watermark), **choice.outputs(), **restored},
-                           evidence={**evidence, **choice.evidence(), **restored, "last_commit_at": restored[
-                               "last_recovered_commit_at"], "redeployed": redeployed.evidence.get("created")})
+                           evidence={**evidence, **choice.evidence(), **restored,
+                                     "redeployed": redeployed.evidence.get("created")})
 
     def _archive_lag_s(self, last_commit: datetime | None) -> float | None:
         try:
@@ -115,13 +96,3 @@ class PostgresStore:
 
     def replay(self, recovered: int | None) -> StepOutcome:
         return self.run.replayed(replay(PostgresSink(self.dsn()), self.run.source), recovered)
-
-
-def _latest(replayed: datetime | None, recorded: str | None) -> datetime | None:
-    moments = [m for m in (replayed, datetime.fromisoformat(recorded.replace("Z", "+00:00")) if recorded else None)
-               if m is not None]
-    return max(moments) if moments else None
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return iso(moment) if moment is not None else None
