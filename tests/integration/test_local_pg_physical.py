@@ -18,7 +18,13 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from orchestrator.data.backup_catalog import INDEX, backup_postgres_generation, choose, damage_backups, record_generation
+from orchestrator.data.backup_catalog import (
+    INDEX,
+    backup_postgres_generation,
+    choose,
+    damage_backups,
+    record_generation,
+)
 from orchestrator.data.connect import pg_connect
 from orchestrator.data.ingest import PostgresSink, ingest_batches
 from orchestrator.data.pg_expected import expected_facts, validate_restored_point
