@@ -113,6 +113,7 @@ def place_base_backup(server: PhysicalTarget, manifest: dict, archive: Path, tar
     must be stopped. Copied under a scratch name and renamed: a crash never leaves half of one."""
     source = base_dir(manifest)
     scratch = server.pgdata.with_name(server.pgdata.name + ".restore")
+    scratch.parent.mkdir(parents=True, exist_ok=True)
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(source, scratch, symlinks=True)
     with open(scratch / "postgresql.auto.conf", "a", encoding="utf-8") as conf:
