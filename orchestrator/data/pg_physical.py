@@ -35,6 +35,7 @@ from orchestrator.data.errors import pg_errors
 from orchestrator.data.manifest import load_manifest
 from orchestrator.data.pg_basebackup import base_dir, verify_base_backup
 from orchestrator.data.pg_wal import (
+    archive_end_lsn,
     batch_at_lsn,
     batch_for_point,
     lsn_int,
@@ -193,6 +194,9 @@ def recover_to_point(server: PhysicalTarget, backup_dir: Path, choose: Callable[
     got: the LSN, the batch whose commit it holds (`restored_batch`) and that commit's time."""
     index = read_wal_index(wal_index_path(backup_dir))
     target = batch_for_point(index, point) if point is not None else None
+    end = archive_end_lsn(wal_archive_dir(backup_dir))
+    if target is not None and (end is None or lsn_int(target.lsn) >= end):
+        target = None  # the point lies past what the archive holds: its end is the newest there is
     target_lsn = target.lsn if target is not None else None
     choice = choose(physical_check(server.pg_verifybackup, target_lsn))
     evidence = restore_base_backup(server, choice.manifest, wal_archive_dir(backup_dir), target_lsn)
@@ -204,7 +208,8 @@ def recover_to_point(server: PhysicalTarget, backup_dir: Path, choose: Callable[
     last_commit = max(moments) if moments else None
     return choice, {**evidence, "last_commit_at": last_commit,
                     "recovery_point": iso(point) if point is not None else None,
-                    "recovery_target": f"lsn {target.lsn} (batch {target.batch})" if target else "end of the WAL archive",
+                    "recovery_target": f"lsn {target.lsn} (batch {target.batch})" if target else
+                    "end of the WAL archive" + (" (the recovery point is past it)" if point is not None else ""),
                     "restored_lsn": evidence["replayed_to_lsn"],
                     "restored_batch": reached.batch if reached else None,
                     "restored_batch_data_end": iso(reached.data_end) if reached else None}

@@ -99,6 +99,21 @@ def archived_segments(archive: Path) -> list[str]:
         return []
 
 
+def segment_end_lsn(name: str, segment_bytes: int) -> int:
+    """The LSN just past segment `name` (TTTTTTTT XXXXXXXX YYYYYYYY: timeline, then the segment
+    number as a high part and a part within 4 GiB of WAL)."""
+    number = int(name[8:16], 16) * (0x100000000 // segment_bytes) + int(name[16:24], 16)
+    return (number + 1) * segment_bytes
+
+
+def archive_end_lsn(archive: Path) -> int | None:
+    """The LSN just past the newest archived segment (None when the archive is empty)."""
+    segments = archived_segments(archive)
+    if not segments:
+        return None
+    return segment_end_lsn(segments[-1], (Path(archive) / segments[-1]).stat().st_size)
+
+
 def archive_end(archive: Path) -> dict[str, Any]:
     """What the archive holds: its segments and the newest one (None when empty)."""
     segments = archived_segments(archive)

@@ -101,6 +101,7 @@ def _archive_end_batch(pair: LocalRegionPair) -> int:
     newest = archived_segments(wal_archive_dir(pair.backup_dir))[-1]
     segment_bytes = WAL_SEGMENT_MB << 20
     end = (int(newest[8:16], 16) * (0x100000000 // segment_bytes) + int(newest[16:], 16) + 1) * segment_bytes
+    assert (wal_archive_dir(pair.backup_dir) / newest).stat().st_size == segment_bytes
     return max(e.batch for e in read_wal_index(wal_index_path(pair.backup_dir)) if lsn_int(e.lsn) < end)
 
 
@@ -151,6 +152,14 @@ def test_a_recovery_point_between_two_batches_restores_the_older_batch_s_lsn(sto
     assert evidence["restored_batch"] == 4
     assert PostgresSink(pair.secondary_postgres.dsn(DB)).watermark() == 4
     assert validate_restored_point(pair.secondary_postgres, DB, source, 4).exact
+
+
+def test_a_recovery_point_past_the_archive_s_end_restores_to_its_end(store):
+    pair, _source = store
+    index = read_wal_index(wal_index_path(pair.backup_dir))
+    _choice, evidence = _recover(pair, index[-1].data_end + timedelta(days=1))
+    assert evidence["recovery_target"] == "end of the WAL archive (the recovery point is past it)"
+    assert evidence["restored_batch"] == _archive_end_batch(pair)
 
 
 def test_a_flipped_byte_in_the_newest_base_backup_is_refused_and_the_older_one_restored(store):

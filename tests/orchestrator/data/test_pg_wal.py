@@ -20,6 +20,7 @@ from orchestrator.data.pg_wal import (
     read_wal_index,
     record_batch,
     restore_command,
+    segment_end_lsn,
 )
 from orchestrator.data.source import T0
 from orchestrator.model import PermanentError
@@ -108,3 +109,9 @@ def test_recording_a_batch_again_replaces_its_entry(tmp_path):
     record_batch(path, IndexedBatch(0, T0, "0/100", "a"))
     record_batch(path, IndexedBatch(0, T0, "0/200", "b"))
     assert [(e.batch, e.lsn) for e in read_wal_index(path)] == [(0, "0/200")]
+
+
+def test_a_segment_s_end_lsn_from_its_name():
+    assert segment_end_lsn("00000001000000000000000F", 1 << 20) == lsn_int("0/1000000")
+    assert segment_end_lsn("0000000100000001000000FF", 16 << 20) == lsn_int("2/0")
+    assert segment_end_lsn("000000020000000100000003", 1 << 20) == lsn_int("1/400000")
