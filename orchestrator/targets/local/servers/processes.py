@@ -232,6 +232,10 @@ class ManagedServer:
             self._popen = subprocess.Popen(
                 self._command(port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, **self._popen_kwargs())
+        # registered before it is ready: a step abandoned at Ctrl-C while its server starts (a
+        # restore's recovery takes a while) must not leave that server behind when drctl exits
+        with _registry_lock:
+            _registry.add(self)
         self._port = port
         proc = psutil.Process(self._popen.pid)
         write_state(self.data_dir, {"kind": self.kind, "pid": self._popen.pid, "port": port,
