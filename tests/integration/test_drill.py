@@ -195,6 +195,14 @@ def test_a_local_drill_recovers_hands_over_and_leaves_nothing_running(workdir):
         n: c["validation"] for n, c in components.items()}
     markdown = (run_dir / "report.md").read_text()
     assert "recovered" in markdown and "declared, not exercised locally" in markdown
+    # PostgreSQL restored physically: the report says to which WAL position, batch and data time, and the lag
+    restored = succeeded(events)["postgres.rehydrate"]["outputs"]
+    assert restored["recovery_target"] == "end of the WAL archive" and restored["restored_lsn"]
+    newest = json.loads((run_dir / "prelude.json").read_text())["backup"]["postgres"]["watermark"]
+    assert restored["restored_batch"] == restored["watermark"] >= newest  # at least the newest base backup's batch
+    assert 0 <= restored["archive_lag_s"] <= 60
+    assert (f"end of the WAL archive; reached LSN {restored['restored_lsn']}: batch {restored['restored_batch']}"
+            in markdown) and f"archive lag {restored['archive_lag_s']} s" in markdown
 
     # The secondary region was deployed from code after the disaster: its deploy steps started its
     # servers then, and the measured RTO, from the disaster to the handover, covers them.
