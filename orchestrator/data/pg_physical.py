@@ -93,8 +93,10 @@ def physical_check(pg_verifybackup: Path | str, before_lsn: str | None = None) -
     return check
 
 
-def _recovery_settings(archive: Path, target_lsn: str | None) -> str:
-    lines = [f"restore_command = '{restore_command(archive)}'"]
+def recovery_settings(archive: Path, target_lsn: str | None) -> str:
+    """The lines appended to the restored postgresql.auto.conf: where WAL comes from, and the target."""
+    command = restore_command(archive).replace("'", "''")  # a quote inside a setting's value is doubled
+    lines = [f"restore_command = '{command}'"]
     if target_lsn is not None:
         lines += [f"recovery_target_lsn = '{target_lsn}'", "recovery_target_inclusive = on",
                   "recovery_target_action = 'promote'"]
@@ -118,7 +120,7 @@ def place_base_backup(server: PhysicalTarget, manifest: dict, archive: Path, tar
     shutil.rmtree(scratch, ignore_errors=True)
     shutil.copytree(source, scratch, symlinks=True)
     with open(scratch / "postgresql.auto.conf", "a", encoding="utf-8") as conf:
-        conf.write(_recovery_settings(archive, target_lsn))
+        conf.write(recovery_settings(archive, target_lsn))
     (scratch / "recovery.signal").touch()
     scratch.chmod(0o700)
     owner = server.owner()

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from orchestrator.data.pg_physical import recovery_settings
 from orchestrator.data.pg_wal import (
     IndexedBatch,
     archive_command,
@@ -115,3 +116,14 @@ def test_a_segment_s_end_lsn_from_its_name():
     assert segment_end_lsn("00000001000000000000000F", 1 << 20) == lsn_int("0/1000000")
     assert segment_end_lsn("0000000100000001000000FF", 16 << 20) == lsn_int("2/0")
     assert segment_end_lsn("000000020000000100000003", 1 << 20) == lsn_int("1/400000")
+
+
+def test_the_restore_setting_keeps_a_quoted_archive_path_whole(tmp_path, archive):
+    # the archive's path has a space, so the command quotes it; the setting doubles those quotes
+    line = next(x for x in recovery_settings(archive, None).splitlines() if x.startswith("restore_command"))
+    value = line.split(" = ", 1)[1]
+    assert value.startswith("'") and value.endswith("'")
+    command = value[1:-1].replace("''", "'")
+    assert command == restore_command(archive)
+    _run(archive_command(archive), _segment(tmp_path, b"x"), SEGMENT)
+    assert _run(command, tmp_path / "fetched", SEGMENT) == 0
