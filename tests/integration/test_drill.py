@@ -54,7 +54,9 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def alive(pid: int) -> bool:
+def alive(pid: int | None) -> bool:
+    if pid is None:  # psutil.Process(None) is this very process
+        return False
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
@@ -249,13 +251,18 @@ def test_a_local_drill_recovers_hands_over_and_leaves_nothing_running(workdir):
 # -- killed mid-failover, then resumed --------------------------------------------------------------
 
 
-def _emulator_pids(run_dir: Path) -> dict[str, int]:
+def _emulator_pids(run_dir: Path, timeout_s: float = 60) -> dict[str, int]:
+    """The secondary servers' pids. PostgreSQL's rehydrate step, which may still run while the drill is
+    paused, stops the deploy step's server and starts it again on the restored base backup: between
+    the two its state file names no pid, so this waits for one."""
     local_dir = Path(json.loads((run_dir / "run.json").read_text())["local_dir"])
-    pids = {}
-    for service in ("azurite", "postgres"):
-        state = json.loads((local_dir / "secondary" / service / "service.json").read_text())
-        pids[service] = state["pid"]
-    return pids
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pids = {service: json.loads((local_dir / "secondary" / service / "service.json").read_text())["pid"]
+                for service in ("azurite", "postgres")}
+        if all(pids.values()) or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.05)
 
 
 def test_a_drill_killed_mid_failover_resumes_without_redoing_finished_steps(workdir):
@@ -295,7 +302,8 @@ def test_a_drill_killed_mid_failover_resumes_without_redoing_finished_steps(work
     plan_ids = {s["id"] for s in json.loads((drill.run_dir / "plan.json").read_text())["steps"]}
     assert set(succeeded(after)) == plan_ids - done_before
 
-    assert not any(alive(pid) for pid in orphans), "orphaned emulators survived the resume"
+    survivors = [(pid, psutil.Process(pid).cmdline()[:3]) for pid in orphans if alive(pid)]
+    assert not survivors, f"orphaned emulators survived the resume: {survivors}"
     assert describe(processes_of(workdir)) == []
     local_dir = Path(json.loads((drill.run_dir / "run.json").read_text())["local_dir"])
     assert not local_dir.exists(), "a recovered run removes its emulators' data (no --keep-data)"

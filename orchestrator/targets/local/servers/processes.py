@@ -140,6 +140,11 @@ _registry: set[ManagedServer] = set()
 _registry_lock = threading.Lock()
 
 
+# Set as drctl exits: a step abandoned at Ctrl-C may still be starting a server in its worker thread
+# (a restore's PostgreSQL recovering), which must then stop it rather than leave it behind.
+_exiting = threading.Event()
+
+
 def stop_all() -> None:
     """Stop every server this process started. Safe to call twice, and from atexit."""
     with _registry_lock:
@@ -148,7 +153,12 @@ def stop_all() -> None:
         server.stop()
 
 
-atexit.register(stop_all)
+def _stop_all_at_exit() -> None:
+    _exiting.set()
+    stop_all()
+
+
+atexit.register(_stop_all_at_exit)
 
 
 class ManagedServer:
@@ -242,6 +252,9 @@ class ManagedServer:
                                     "create_time": proc.create_time()})
         deadline = time.monotonic() + self.ready_timeout_s
         while True:
+            if _exiting.is_set():  # after stop_all's snapshot of the registry, or waiting for this lock
+                self.stop()
+                raise ServerStartError(f"{self.kind} in {self.data_dir}: drctl is exiting, not started")
             if self._popen.poll() is not None:
                 code = self._popen.returncode
                 self._popen = None
