@@ -149,7 +149,7 @@ def wait_for_promotion(server: PhysicalTarget, timeout_s: float = RECOVERY_TIMEO
                 return
         if time.monotonic() > deadline:
             raise TransientError(f"PostgreSQL still in archive recovery after {timeout_s:.0f}s")
-        time.sleep(0.1)
+        time.sleep(0.02)
 
 
 def replayed_to(server: PhysicalTarget) -> dict[str, Any]:

@@ -169,6 +169,7 @@ class ManagedServer:
     stop_signal = signal.SIGTERM
     abrupt_signal = signal.SIGKILL
     ready_timeout_s = 30.0
+    ready_poll_s = 0.1  # between readiness probes while it starts
 
     def __init__(self, data_dir: str | os.PathLike) -> None:
         self.data_dir = Path(data_dir).resolve()
@@ -266,7 +267,7 @@ class ManagedServer:
                 self.stop()
                 raise ServerStartError(f"{self.kind} in {self.data_dir} not ready on port {port} after "
                                        f"{self.ready_timeout_s:.0f}s; log tail:\n{log_tail(self.log_path, log_offset)}")
-            time.sleep(0.1)
+            time.sleep(self.ready_poll_s)
 
     def stop(self, abrupt: bool = False) -> None:
         """Stop the server if we run it. `abrupt` kills it (a disaster, not a shutdown)."""
