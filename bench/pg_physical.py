@@ -122,6 +122,7 @@ def run(quick: bool, total_bytes: int | None = None, drill: bool = True) -> list
             copy_times.append(time.perf_counter() - started)
             shutil.rmtree(target)
             restored.stop()
+            shutil.rmtree(restored.pgdata, ignore_errors=True)  # the previous run's, as the copy's target is gone
             started = time.perf_counter()
             evidence = restore_base_backup(restored, manifest, archive)
             restore_times.append(time.perf_counter() - started)

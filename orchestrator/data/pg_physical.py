@@ -126,8 +126,14 @@ def place_base_backup(server: PhysicalTarget, manifest: dict, archive: Path, tar
     owner = server.owner()
     if owner is not None:
         _chown_tree(scratch, owner)
-    shutil.rmtree(server.pgdata, ignore_errors=True)
+    # the data directory it replaces (the deploy step's empty cluster, or an earlier attempt's) moved
+    # aside and deleted once the restored one is in place
+    replaced = server.pgdata.with_name(server.pgdata.name + ".replaced")
+    shutil.rmtree(replaced, ignore_errors=True)
+    if server.pgdata.exists():
+        os.replace(server.pgdata, replaced)
     os.replace(scratch, server.pgdata)
+    shutil.rmtree(replaced, ignore_errors=True)
 
 
 def _tail(path: Path, lines: int = 8) -> str:
