@@ -4,13 +4,16 @@ The drill's prelude takes two backup generations per store (g001 at batch 3, g00
 batches 6 to 8 come after, orchestrator/targets/local/prelude.py) and then damages what the case
 names. Per case, as a user runs it (a separate drctl process against the real emulators):
 
-- a damaged newest generation is found before anything is restored (its manifest's sha256 and
-  size for a dump; its snapshots' listing for the lake), skipped with the generation and the
-  reason in the rehydrate step's evidence, and the older good one is restored;
-- validation is exact against the manifest of the generation restored;
-- the RPO before replay is that generation's data age (source's newest data end minus its data
-  end), computed here from the prelude's constants, not read from drctl; replay starts from its
-  watermark and brings the RPO to 0;
+- a damaged newest generation is found before anything is restored (pg_verifybackup for a
+  PostgreSQL base backup; its snapshots' listing for the lake), skipped with the generation and
+  the reason in the rehydrate step's evidence, and the older good one is restored;
+- the lake is restored to that generation's watermark. PostgreSQL replays its WAL archive after the
+  base backup, so falling back to an older base backup costs it no data: it reaches the batch the
+  rehydrate step names (`restored_batch`), at least the newest generation's watermark, whichever
+  base backup it started from;
+- validation is exact at the watermark restored;
+- the RPO before replay is the data age of that watermark (source's newest data end minus its data
+  end), computed here from the prelude's constants; replay starts from it and brings the RPO to 0;
 - with no good generation at all the step fails permanently (one attempt) naming each generation
   and why, its dependents are skipped, the other store still recovers exactly, the run ends
   partial with exit 1;
@@ -41,7 +44,7 @@ OLDER, NEWEST = "g001", "g002"
 WATERMARKS = {f"g{n + 1:03d}": at - 1 for n, at in enumerate(GENERATIONS_AT_BATCHES)}
 LATEST = GENERATIONS_AT_BATCHES[-1] + BATCHES_AFTER_BACKUP - 1
 # what the skipped generation's reason must say, per damage
-REASONS = {("postgres", "corrupt"): "is corrupt: sha256", ("postgres", "missing"): "is missing",
+REASONS = {("postgres", "corrupt"): "is corrupt: pg_verifybackup", ("postgres", "missing"): "is missing",
            ("lake", "corrupt"): "blob snapshots missing", ("lake", "missing"): "blob snapshots missing"}
 
 
@@ -61,8 +64,8 @@ class Case:
 
 CASES = (
     Case("control (no damage)", None, ()),
-    Case("latest postgres dump corrupt", "postgres", ("postgres",)),
-    Case("latest postgres dump missing", "postgres:missing", ("postgres",), how="missing"),
+    Case("latest postgres base backup corrupt", "postgres", ("postgres",)),
+    Case("latest postgres base backup missing", "postgres:missing", ("postgres",), how="missing"),
     Case("latest lake generation lost blobs", "lake", ("lake",)),
     Case("latest of both stores damaged", "all", STORES),
     Case("every postgres generation corrupt", "postgres:every-generation", ("postgres",), every_generation=True),
@@ -70,8 +73,22 @@ CASES = (
 
 
 def data_age_s(generation: str) -> float:
-    """The RPO of a store restored from `generation`: the batches it lacks, in simulated time."""
-    return float((LATEST - WATERMARKS[generation]) * BATCH_INTERVAL_S)
+    """The RPO of a store restored to `generation`'s watermark: the batches it lacks, in simulated time."""
+    return age_of(WATERMARKS[generation])
+
+
+def age_of(watermark: int) -> float:
+    return float((LATEST - watermark) * BATCH_INTERVAL_S)
+
+
+def restored_watermark(store: str, generation: str, outputs: dict) -> int | None:
+    """The watermark `store` must be at once rehydrated from `generation`: the generation's for the
+    lake; for PostgreSQL the batch its WAL replay reached, which must lie between the newest
+    generation's watermark (the archive holds at least that) and the source's newest batch."""
+    if store != "postgres":
+        return WATERMARKS[generation]
+    reached = outputs.get("restored_batch")
+    return reached if isinstance(reached, int) and WATERMARKS[NEWEST] <= reached <= LATEST else None
 
 
 def run(full: bool, workdir: Path) -> dict:
@@ -141,9 +158,11 @@ def check(case: Case, code: int, stderr: str, summary: dict, evidence: dict[str,
         problems.append(f"the prelude damaged {sorted(damaged)}, expected {sorted(want_damaged)}")
     for store in STORES:
         problems += [f"{store}: {p}" for p in _check_store(case, store, evidence, prelude)]
-    restored = [case.restored(s) for s in STORES]
-    if not partial:
-        want_rpo = max(data_age_s(g) for g in restored if g)
+    restored = {s: case.restored(s) for s in STORES}
+    marks = [restored_watermark(s, g, (evidence.get(f"{s}.rehydrate") or {}).get("outputs") or {})
+             for s, g in restored.items() if g]
+    if not partial and None not in marks:
+        want_rpo = max(age_of(m) for m in marks if m is not None)
         if summary.get("rpo_s_before_replay") != want_rpo:
             problems.append(f"reported RPO before replay {summary.get('rpo_s_before_replay')}, expected {want_rpo}")
         if summary.get("rpo_s_after_replay") != 0:
@@ -179,24 +198,28 @@ def _check_store(case: Case, store: str, evidence: dict[str, dict], prelude: dic
     outputs = rehydrate.get("outputs") or {}
     if outputs.get("backup_generation") != want or (want == OLDER and verdicts.get(OLDER, {}).get("good") is not True):
         problems.append(f"restored {outputs.get('backup_generation')}, expected {want}")
-    if outputs.get("watermark") != WATERMARKS[want]:
-        problems.append(f"recovered watermark {outputs.get('watermark')}, expected {WATERMARKS[want]}")
+    mark = restored_watermark(store, want, outputs)
+    if mark is None:
+        return [*problems, f"restored to batch {outputs.get('restored_batch')}, expected {WATERMARKS[NEWEST]} "
+                           f"to {LATEST} (the WAL archive after {want}'s base backup)"]
+    if outputs.get("watermark") != mark:
+        problems.append(f"recovered watermark {outputs.get('watermark')}, expected {mark}")
     recorded = next((g for g in (prelude.get("backup") or {}).get("generations", []) if g["generation"] == want), {})
     if (recorded.get("stores") or {}).get(store, {}).get("watermark") != WATERMARKS[want]:
         problems.append(f"the prelude recorded {want} at {recorded}, expected watermark {WATERMARKS[want]}")
     validate = evidence.get(f"{store}.validate") or {}
     detail = validate.get("evidence") or {}
     if validate.get("state") != "succeeded" or detail.get("exact") is not True \
-            or (detail.get("watermark") or {}).get("expected") != WATERMARKS[want]:
-        problems.append(f"validation not exact against {want}'s manifest: {detail.get('mismatches')} "
+            or (detail.get("watermark") or {}).get("expected") != mark:
+        problems.append(f"validation not exact at watermark {mark}: {detail.get('mismatches')} "
                         f"{detail.get('watermark')}")
     replay = evidence.get(f"{store}.replay") or {}
     out, replayed = replay.get("outputs") or {}, replay.get("evidence") or {}
-    if out.get("rpo_before_replay_s") != data_age_s(want):
-        problems.append(f"RPO before replay {out.get('rpo_before_replay_s')}, expected {data_age_s(want)} "
-                        f"({want}'s data age)")
-    if out.get("rpo_after_replay_s") != 0 or replayed.get("from_watermark") != WATERMARKS[want] \
-            or out.get("batches_replayed") != LATEST - WATERMARKS[want]:
+    if out.get("rpo_before_replay_s") != age_of(mark):
+        problems.append(f"RPO before replay {out.get('rpo_before_replay_s')}, expected {age_of(mark)} "
+                        f"(batch {mark}'s data age)")
+    if out.get("rpo_after_replay_s") != 0 or replayed.get("from_watermark") != mark \
+            or out.get("batches_replayed") != LATEST - mark:
         problems.append(f"replay from {replayed.get('from_watermark')} ({out.get('batches_replayed')} batches) "
-                        f"to RPO {out.get('rpo_after_replay_s')}, expected from {WATERMARKS[want]} to 0")
+                        f"to RPO {out.get('rpo_after_replay_s')}, expected from {mark} to 0")
     return problems

@@ -51,7 +51,8 @@ MIN_FULL_POINTS = 30
 PARALLEL_CASES = 2
 # postgres.rehydrate takes about a second on a busy machine but can finish in under 0.25 s on an
 # idle one (a fresh CI clone missed once at 0.246 s); the kill must land inside it, so it comes
-# early: checking the dumps, recreating the database and starting pg_restore take longer than this.
+# early: pg_verifybackup's check of the base backups and copying one into the data directory take
+# longer than this.
 QUICK_INSIDE_MIN_S, QUICK_INSIDE_MAX_S = 0.01, 0.06
 
 

@@ -31,6 +31,6 @@ def _check_damage(ctx: click.Context, param: click.Parameter, value: str | None)
 corrupt_backup_option = click.option(
     "--corrupt-latest-backup", metavar="STORE[:HOW]", default=None, callback=_check_damage,
     help="Practise a damaged backup: once the backups are taken, damage the newest generation of STORE "
-         "(postgres, lake or all). HOW: corrupt (default; bytes flipped in the dump, a blob snapshot "
-         "deleted per lake zone), missing (the dump or every snapshot deleted) or every-generation "
+         "(postgres, lake or all). HOW: corrupt (default; bytes flipped in the base backup, a blob snapshot "
+         "deleted per lake zone), missing (the base backup or every snapshot deleted) or every-generation "
          "(every generation corrupted: nothing good to restore).")

@@ -4,7 +4,9 @@ Lake: replicate the primary account into its geo copy (locally this plays what G
 Azure, so streaming through the client is fine here: it is not on the recovery path), then record
 per container the count, bytes and listing digest, and the lake's own watermark.
 PostgreSQL: `pg_dump -Fc` of one database into the backup store, and per table the row count, an
-SQL checksum and max(ts), all read from the very snapshot the dump was taken from.
+SQL checksum and max(ts), all read from the very snapshot the dump was taken from. (The local
+drill's generations are physical base backups now, orchestrator/data/pg_basebackup.py; the dump
+stays the logical path that bench/pg_restore.py measures and pg_physical compares against.)
 """
 
 from __future__ import annotations

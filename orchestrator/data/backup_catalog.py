@@ -5,8 +5,13 @@ in its index:
 
     catalog.json                                   the index: per generation and store, its manifest
     generations/<id>/lake/manifest.json            a lake generation (orchestrator/data/lake_generations.py)
-    generations/<id>/postgres/<db>/manifest.json   a PostgreSQL generation: its manifest and its pg_dump
-    generations/<id>/postgres/<db>/<db>.dump
+    generations/<id>/postgres/manifest.json        a PostgreSQL generation: its manifest and the server's
+    generations/<id>/postgres/base/                physical base backup (orchestrator/data/pg_basebackup.py)
+    postgres/wal/, postgres/wal-index.json         the server's WAL archive, shared by every generation,
+                                                   and what each batch's commit LSN was (pg_wal.py)
+
+(A generation may also hold a pg_dump instead, generations/<id>/postgres/<db>/<db>.dump: `postgres_check`
+and `damage_postgres_generation` still read one; the drill takes base backups.)
 
 A backup can be damaged or lost after it was taken, so a restore does not trust the newest one
 blindly: `choose` checks each generation against its manifest newest first, before anything is
@@ -34,9 +39,9 @@ from typing import Any
 from azure.storage.blob import BlobServiceClient
 
 from orchestrator.atomic import write_atomic
-from orchestrator.data.backup import backup_postgres
 from orchestrator.data.lake_generations import check_lake_generation, damage_lake_generation
 from orchestrator.data.manifest import load_manifest, write_manifest
+from orchestrator.data.pg_basebackup import damage_base_backup, postgres_generation_dir, take_base_backup
 from orchestrator.data.recovery_point import as_text, from_record
 from orchestrator.model import PermanentError
 
@@ -84,13 +89,12 @@ def _write_catalog(path: Path, catalog: dict) -> None:
     write_atomic(path, json.dumps(catalog, indent=2, sort_keys=True) + "\n")
 
 
-def backup_postgres_generation(dsn: str, database: str, backup_dir: Path, pg_dump: Path | str,
+def backup_postgres_generation(dsn: str, database: str, backup_dir: Path, pg_basebackup: Path | str,
                                generation: str) -> dict:
-    """backup_postgres into the generation's directory, its manifest saying which generation it is."""
-    manifest = backup_postgres(dsn, database, generation_dir(backup_dir, generation), pg_dump)
-    record = {k: v for k, v in manifest.items() if k not in ("version", "manifest_dir")}
-    return load_manifest(write_manifest(Path(manifest["manifest_dir"]) / "manifest.json",
-                                        {**record, "generation": generation}))
+    """A physical base backup of the server into the generation's directory, its manifest saying
+    which generation it is and holding `database`'s facts."""
+    return take_base_backup(pg_basebackup, dsn, database,
+                            postgres_generation_dir(generation_dir(backup_dir, generation)), generation)
 
 
 def record_generation(backup_dir: Path, generation: str, manifests: dict[str, dict]) -> dict:
@@ -278,8 +282,11 @@ def damage_backups(backup_dir: Path, spec: str | None, geo_copy: BlobServiceClie
 
 
 def damage_postgres_generation(manifest: dict, how: str) -> dict:
-    """For rehearsals: `missing` deletes the generation's dump; `corrupt` inverts 16 bytes in its
-    middle, keeping its size, so only the sha256 in the manifest can tell."""
+    """For rehearsals: `missing` deletes the generation's base backup (or dump); `corrupt` inverts 16
+    bytes in the middle of its largest file (or the dump), keeping its size, so only checksums tell."""
+    if "base" in manifest:
+        return {"store": "postgres", "generation": manifest.get("generation"), "damage": how,
+                "what": damage_base_backup(manifest, how)}
     path = Path(manifest["manifest_dir"]) / manifest["dump"]["file"]
     if how == "missing":
         path.unlink()

@@ -294,6 +294,7 @@ def record(run_dir: Path, injector: FaultInjector) -> dict[str, Any]:
     return document
 
 
-# The prelude is the world before the disaster, not the recovery; pg_restore is a child process.
+# The prelude is the world before the disaster, not the recovery; the restored server reads its WAL
+# archive itself (restore_command), and pg_verifybackup reads files, through no connection of drctl's.
 APPLIES_TO = ("every blob request and PostgreSQL connection of the failover's steps; not the prelude "
-              "(staging the dataset and backups), readiness probes, pg_restore's connections or the fallback")
+              "(staging the dataset and backups), readiness probes, PostgreSQL's own WAL replay or the fallback")

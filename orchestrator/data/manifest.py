@@ -142,10 +142,11 @@ def load_manifest(path: str | os.PathLike) -> dict:
     if manifest.get("version") != MANIFEST_VERSION or manifest.get("kind") not in ("lake", "postgres"):
         raise PermanentError(f"manifest {path} has an unknown version or kind")
     here = path.parent.resolve()
-    dump_file = (manifest.get("dump") or {}).get("file")
+    # what the manifest describes beside it: a dump, or a physical base backup's directory
+    dump_file = (manifest.get("dump") or {}).get("file") or (manifest.get("base") or {}).get("dir")
     if not (manifest.get("manifest_dir") and dump_file and not (here / dump_file).exists()):
         manifest["manifest_dir"] = str(here)
-    if manifest["kind"] == "postgres":
+    if manifest["kind"] == "postgres" and "base" not in manifest:  # a base backup is checked by pg_verifybackup
         verify_dump(manifest)
     return manifest
 

@@ -21,6 +21,10 @@ from orchestrator.report.restore_point import generation_line, restored_points, 
 from orchestrator.report.rto_window import rto_window_line
 from orchestrator.run.rundir import RunDir
 
+# The rehydrate outputs of a physical restore that the report shows (orchestrator/targets/local/stores/postgres.py).
+POINT_IN_TIME = ("recovery_point", "recovery_target", "restored_lsn", "restored_batch", "restored_batch_data_end",
+                 "last_recovered_commit_at", "archive_lag_s")
+
 
 def _smoke_status(steps: list[StepRecord]) -> str:
     smoke = [s for s in steps if s.kind == StepKind.SMOKE]
@@ -137,6 +141,8 @@ def component_reports(records: list[StepRecord], profiles: dict[str, DRProfile])
                 "backup_point": outputs.get("backup_point"),
                 "recovery_point": outputs.get("recovery_point"),
                 "restore_note": outputs.get("restore_note"),  # e.g. what of the way it was restored was not exercised
+                # a physical restore (PostgreSQL): the WAL position reached, and the archive's lag behind the disaster
+                "restored_to": {k: outputs.get(k) for k in POINT_IN_TIME} if "restored_lsn" in outputs else None,
                 "steps": [s.id for s in steps],
             }
         )
@@ -262,6 +268,15 @@ def render_markdown(report: dict[str, Any]) -> str:
         if report.get("recovery_point"):
             lines += [f"Recovery point asked for (`--recovery-point`): {report['recovery_point']}", ""]
         lines += [f"- {generation_line(c, report.get('recovery_point'))}" for c in restored]
+    points = [c for c in report["components"] if c.get("restored_to")]
+    if points:
+        lines += ["", "## Restored to a point in its WAL", ""]
+        lines += [f"- {c['title']}: {p['recovery_target']}"
+                  + (f" (recovery point {p['recovery_point']})" if p.get("recovery_point") else "")
+                  + f"; reached LSN {p['restored_lsn']}: batch {p['restored_batch']}, data to "
+                  f"{p['restored_batch_data_end']}; last recovered commit {p['last_recovered_commit_at']}, "
+                  f"archive lag {p['archive_lag_s']} s before the disaster (wall clock: the RPO before replay)"
+                  for c in points for p in (c["restored_to"],)]
     lines += ["", "## Steps", "", "| step | state | attempts | duration | detail |", "| --- | --- | --- | --- | --- |"]
     for s in report["steps"]:
         detail = s["error"] or ("" if s["exercised"] else "declared, not exercised locally")

@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from bench import offline, overhead, pg_restore, rehydration, scheduling, validation
+from bench import offline, overhead, pg_physical, pg_restore, rehydration, scheduling, validation
 from bench.lake import MIB, close_all
 from bench.report import Result, table, write_docs
 from bench.synthetic import synthetic_plan
@@ -77,6 +77,18 @@ def test_pg_restore_restores_the_same_rows_both_ways():
     results = by_name(pg_restore.run(True, total_bytes=2 * MIB))  # run() checks the row counts
     assert set(results) == {"pg_restore.drctl_s", "pg_restore.single_job_s", "pg_restore.speedup"}
     assert "--jobs=2" in results["pg_restore.drctl_s"].note
+
+
+@pytest.mark.integration
+def test_pg_physical_restores_the_same_rows_as_pg_restore_and_reports_each_figure():
+    # run() checks that both restores hold every row; the drill's archive lag is left to the full benchmark
+    results = by_name(pg_physical.run(True, total_bytes=2 * MIB, drill=False))
+    assert set(results) == {"pg_physical.restore_s", "pg_physical.copy_s", "pg_physical.restore_over_copy",
+                            "pg_physical.pg_restore_s", "pg_physical.speedup_over_pg_restore",
+                            "pg_physical.base_backup_s", "pg_physical.verify_s"}
+    assert results["pg_physical.restore_over_copy"].goal == "<= 1.5"
+    assert results["pg_physical.speedup_over_pg_restore"].goal == ">= 3"
+    assert "WAL" in results["pg_physical.restore_s"].note
 
 
 @pytest.mark.integration

@@ -54,7 +54,9 @@ def _default_sigint() -> None:
     signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
-def alive(pid: int) -> bool:
+def alive(pid: int | None) -> bool:
+    if pid is None:  # psutil.Process(None) is this very process
+        return False
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
@@ -195,6 +197,14 @@ def test_a_local_drill_recovers_hands_over_and_leaves_nothing_running(workdir):
         n: c["validation"] for n, c in components.items()}
     markdown = (run_dir / "report.md").read_text()
     assert "recovered" in markdown and "declared, not exercised locally" in markdown
+    # PostgreSQL restored physically: the report says to which WAL position, batch and data time, and the lag
+    restored = succeeded(events)["postgres.rehydrate"]["outputs"]
+    assert restored["recovery_target"] == "end of the WAL archive" and restored["restored_lsn"]
+    newest = json.loads((run_dir / "prelude.json").read_text())["backup"]["postgres"]["watermark"]
+    assert restored["restored_batch"] == restored["watermark"] >= newest  # at least the newest base backup's batch
+    assert 0 <= restored["archive_lag_s"] <= 60
+    assert (f"end of the WAL archive; reached LSN {restored['restored_lsn']}: batch {restored['restored_batch']}"
+            in markdown) and f"archive lag {restored['archive_lag_s']} s" in markdown
 
     # The secondary region was deployed from code after the disaster: its deploy steps started its
     # servers then, and the measured RTO, from the disaster to the handover, covers them.
@@ -241,13 +251,18 @@ def test_a_local_drill_recovers_hands_over_and_leaves_nothing_running(workdir):
 # -- killed mid-failover, then resumed --------------------------------------------------------------
 
 
-def _emulator_pids(run_dir: Path) -> dict[str, int]:
+def _emulator_pids(run_dir: Path, timeout_s: float = 60) -> dict[str, int]:
+    """The secondary servers' pids. PostgreSQL's rehydrate step, which may still run while the drill is
+    paused, stops the deploy step's server and starts it again on the restored base backup: between
+    the two its state file names no pid, so this waits for one."""
     local_dir = Path(json.loads((run_dir / "run.json").read_text())["local_dir"])
-    pids = {}
-    for service in ("azurite", "postgres"):
-        state = json.loads((local_dir / "secondary" / service / "service.json").read_text())
-        pids[service] = state["pid"]
-    return pids
+    deadline = time.monotonic() + timeout_s
+    while True:
+        pids = {service: json.loads((local_dir / "secondary" / service / "service.json").read_text())["pid"]
+                for service in ("azurite", "postgres")}
+        if all(pids.values()) or time.monotonic() > deadline:
+            return pids
+        time.sleep(0.05)
 
 
 def test_a_drill_killed_mid_failover_resumes_without_redoing_finished_steps(workdir):
@@ -287,7 +302,8 @@ def test_a_drill_killed_mid_failover_resumes_without_redoing_finished_steps(work
     plan_ids = {s["id"] for s in json.loads((drill.run_dir / "plan.json").read_text())["steps"]}
     assert set(succeeded(after)) == plan_ids - done_before
 
-    assert not any(alive(pid) for pid in orphans), "orphaned emulators survived the resume"
+    survivors = [(pid, psutil.Process(pid).cmdline()[:3]) for pid in orphans if alive(pid)]
+    assert not survivors, f"orphaned emulators survived the resume: {survivors}"
     assert describe(processes_of(workdir)) == []
     local_dir = Path(json.loads((drill.run_dir / "run.json").read_text())["local_dir"])
     assert not local_dir.exists(), "a recovered run removes its emulators' data (no --keep-data)"

@@ -179,13 +179,16 @@ def test_a_bad_damage_spec_is_bad_input_and_touches_nothing(tmp_path):
 
 
 def test_the_suite_s_checker_catches_what_it_must():
-    case = suite_backups.CASES[1]  # latest postgres dump corrupt
+    case = suite_backups.CASES[1]  # latest postgres base backup corrupt
     summary, evidence, prelude = _passing_run(case)
     assert suite_backups.check(case, 0, "", summary, evidence, prelude) == []
 
     wrong_rpo = copy.deepcopy(summary)
-    wrong_rpo["rpo_s_before_replay"] = 2700.0  # the newest generation's age: the fallback not reflected
+    wrong_rpo["rpo_s_before_replay"] = suite_backups.data_age_s("g001")  # PostgreSQL's WAL not replayed past g001
     assert any("RPO before replay" in p for p in suite_backups.check(case, 0, "", wrong_rpo, evidence, prelude))
+    short = copy.deepcopy(evidence)  # the older base backup restored without its WAL: g001's watermark
+    short["postgres.rehydrate"]["outputs"].update(restored_batch=3, watermark=3)
+    assert any("restored to batch 3" in p for p in suite_backups.check(case, 0, "", summary, short, prelude))
     newest = copy.deepcopy(evidence)
     newest["postgres.rehydrate"]["outputs"]["backup_generation"] = "g002"
     assert any("restored g002" in p for p in suite_backups.check(case, 0, "", summary, newest, prelude))
@@ -205,18 +208,21 @@ def _passing_run(case: suite_backups.Case) -> tuple[dict, dict, dict]:
         generations.append({"generation": generation, "stores": {s: {"watermark": watermark} for s in ("lake", "postgres")}})
     for store in ("lake", "postgres"):
         want = case.restored(store)
-        mark = suite_backups.WATERMARKS[want]
+        # PostgreSQL replays its WAL archive past any base backup: here up to the batch before the delta
+        mark = suite_backups.WATERMARKS["g002" if store == "postgres" else want]
         checked = [{"generation": "g002", "good": False, "reason": suite_backups.REASONS[(store, case.how)]},
                    {"generation": "g001", "good": True}] if want == "g001" else [{"generation": "g002", "good": True}]
-        evidence[f"{store}.rehydrate"] = {"state": "succeeded", "outputs": {"backup_generation": want, "watermark": mark},
+        outputs = {"backup_generation": want, "watermark": mark, **({"restored_batch": mark} if store == "postgres" else {})}
+        evidence[f"{store}.rehydrate"] = {"state": "succeeded", "outputs": outputs,
                                           "evidence": {"backup_generations_checked": checked}}
         evidence[f"{store}.validate"] = {"state": "succeeded",
                                          "evidence": {"exact": True, "watermark": {"expected": mark, "actual": mark}}}
-        evidence[f"{store}.replay"] = {"outputs": {"rpo_before_replay_s": suite_backups.data_age_s(want),
+        evidence[f"{store}.replay"] = {"outputs": {"rpo_before_replay_s": suite_backups.age_of(mark),
                                                    "rpo_after_replay_s": 0.0,
                                                    "batches_replayed": suite_backups.LATEST - mark},
                                        "evidence": {"from_watermark": mark}}
-    summary = {"outcome": "recovered", "rpo_s_before_replay": suite_backups.data_age_s("g001"), "rpo_s_after_replay": 0.0}
+    ages = [suite_backups.data_age_s(case.restored("lake") or "g002"), suite_backups.data_age_s("g002")]
+    summary = {"outcome": "recovered", "rpo_s_before_replay": max(ages), "rpo_s_after_replay": 0.0}
     prelude = {"backup": {"generations": generations,
                           "damaged": [{"store": s, "generation": "g002"} for s in case.damaged]}}
     return summary, evidence, prelude
@@ -309,9 +315,11 @@ def test_the_backups_suite_passes_every_case():
     assert result["outcome"] == "passed", result["notes"]
     figures = result["figures"]
     assert figures["cases"] == figures["cases passed"] == len(suite_backups.CASES)
-    assert figures["latest postgres dump corrupt: restored"] == "lake g002, postgres g001"
-    assert figures["latest postgres dump corrupt: rpo before replay (s)"] == suite_backups.data_age_s("g001")
+    assert figures["latest postgres base backup corrupt: restored"] == "lake g002, postgres g001"
+    # PostgreSQL's older base backup plus the WAL archive reaches at least the newest generation's batch
+    assert figures["latest postgres base backup corrupt: rpo before replay (s)"] <= suite_backups.data_age_s("g002")
     assert figures["control (no damage): rpo before replay (s)"] == suite_backups.data_age_s("g002")
-    assert suite_backups.data_age_s("g001") > suite_backups.data_age_s("g002")  # falling back costs data age
+    # the lake has no log to replay: falling back costs it data age
+    assert figures["latest lake generation lost blobs: rpo before replay (s)"] == suite_backups.data_age_s("g001")
     assert figures["every postgres generation corrupt: outcome"] == "partial"
     assert time.monotonic() - started < 900

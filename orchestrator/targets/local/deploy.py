@@ -50,10 +50,11 @@ ACCOUNT_SETTINGS = {
 SERVER_SETTINGS = {
     "sku": "one local process, no compute tier",
     "storage": "the data directory on this disk, no size limit",
-    "backup": "backups are the drill's dumps in the backup store, not the server's",
+    "backup": "backups are the drill's base backups and WAL archive in the backup store, not Azure's",
     "authConfig": NO_ENTRA,
     "network": "loopback only: no network rules",
-    "createMode": "the rehydrate step restores the newest verified dump into the new server (a geo-restore's part)",
+    "createMode": "the rehydrate step replaces the new server's data with the newest verified base backup and "
+                  "replays the WAL archive to the recovery point (a geo-restore's part)",
 }
 
 

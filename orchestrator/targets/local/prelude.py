@@ -28,8 +28,9 @@ from orchestrator.data.backup_catalog import (
     next_generation,
     record_generation,
 )
-from orchestrator.data.ingest import LakeSink, PostgresSink
+from orchestrator.data.ingest import LakeSink
 from orchestrator.data.lake_generations import backup_lake_generation
+from orchestrator.data.pg_wal import WalIndexedSink, archive_end, wal_archive_dir, wal_index_path
 from orchestrator.data.replay import catch_up, data_end
 from orchestrator.data.source import SourceSystem, iso
 from orchestrator.model import PermanentError
@@ -101,7 +102,8 @@ def run_prelude(
 
     pair.primary_postgres.create_database(data.database)
     primary_dsn = pair.primary_postgres.dsn(data.database)
-    lake, tables = LakeSink(pair.primary_lake()), PostgresSink(primary_dsn)
+    # PostgreSQL's sink records each batch's commit LSN in the backup store's WAL index (recovery points)
+    lake, tables = LakeSink(pair.primary_lake()), WalIndexedSink(primary_dsn, wal_index_path(pair.backup_dir))
     lake.ensure_containers()
     tables.ensure_schema()
 
@@ -113,11 +115,11 @@ def run_prelude(
         catch_up([lake, tables], source)
         generation = next_generation(pair.backup_dir)
         say(f"backup generation {generation}: lake replicated to its geo copy (GRS's job on Azure) and "
-            "snapshotted, PostgreSQL with pg_dump; writing manifests")
+            "snapshotted, PostgreSQL with pg_basebackup (its WAL archived all along); writing manifests")
         lake_manifest = backup_lake_generation(pair.primary_lake(), pair.geo_copy_lake(),
                                                generation_dir(pair.backup_dir, generation), generation)
         pg_manifest = backup_postgres_generation(primary_dsn, data.database, pair.backup_dir,
-                                                 pair.primary_postgres.pg_dump, generation)
+                                                 pair.primary_postgres.pg_basebackup, generation)
         record_generation(pair.backup_dir, generation, {"lake": lake_manifest, "postgres": pg_manifest})
         generations.append(_generation_record(source, generation, lake_manifest, pg_manifest))
         # its point on the drill's data clock: what --recovery-point is compared with
@@ -147,6 +149,8 @@ def run_prelude(
         "batches": {"before_backup": BATCHES_BEFORE_BACKUP, "after_backup": BATCHES_AFTER_BACKUP,
                     "at_generations": list(GENERATIONS_AT_BATCHES)},
         "events_per_batch": source.events_per_batch,
+        # PostgreSQL's WAL archive as the disaster left it: what a restore can replay
+        "postgres_wal_archive": archive_end(wal_archive_dir(pair.backup_dir)),
         # what starting the servers changed on the host beyond the run's folders (as root), said as it happened
         "host_changes": host_changes.made(),
     }

@@ -3,7 +3,7 @@
     primary region      Azurite(primary_account, secondary_account [geo copy]) + PostgreSQL
     geo-replica store   Azurite(primary_account [geo copy])
     secondary region    Azurite(secondary_account) + PostgreSQL, started by the deploy steps
-    backup store        a directory (PostgreSQL dumps, manifests) that survives the primary
+    backup store        a directory (PostgreSQL base backups and WAL archive, manifests) that survives the primary
 
 Before the disaster only what Azure itself keeps in the paired region exists there: the primary
 account's geo copy (RA-GRS `<account>-secondary`) and the backups. The geo copy has an Azurite of
@@ -35,6 +35,7 @@ from pathlib import Path
 
 from azure.storage.blob import BlobServiceClient
 
+from orchestrator.data.pg_wal import wal_archive_dir
 from orchestrator.targets.local.cosmos import CosmosSpec, LocalCosmosAccount
 from orchestrator.targets.local.keys import KEYS_FILE, POSTGRES_PASSWORD, load_or_create, new_password
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
@@ -74,12 +75,14 @@ class LocalRegionPair:
         self.geo_azurite = AzuriteServer(self.workdir / "geo" / "azurite", {primary_account: keys[primary_account]})
         self.secondary_azurite = AzuriteServer(self.workdir / "secondary" / "azurite",
                                                {secondary_account: keys[secondary_account]})
-        # both regions' servers take the superuser password from the pair's keys file
-        self.primary_postgres = PostgresServer(self.workdir / "primary" / "postgres", self.workdir / KEYS_FILE)
-        self.secondary_postgres = PostgresServer(self.workdir / "secondary" / "postgres", self.workdir / KEYS_FILE)
-        self.primary_postgres.password()  # registered with the redactor before any message can carry it
         self.backup_dir = self.workdir / "backup"
         self.backup_dir.mkdir(exist_ok=True)
+        # both regions' servers take the superuser password from the pair's keys file; the primary
+        # archives its WAL into the backup store, which the secondary's restore reads (data/pg_wal.py)
+        self.primary_postgres = PostgresServer(self.workdir / "primary" / "postgres", self.workdir / KEYS_FILE,
+                                               wal_archive=wal_archive_dir(self.backup_dir))
+        self.secondary_postgres = PostgresServer(self.workdir / "secondary" / "postgres", self.workdir / KEYS_FILE)
+        self.primary_postgres.password()  # registered with the redactor before any message can carry it
         self.cosmos = LocalCosmosAccount(self.workdir, cosmos) if cosmos is not None else None
 
     def servers(self) -> dict[str, ManagedServer]:

@@ -3,9 +3,11 @@
 We run the wheel's binaries ourselves rather than its PostgresServer class, which listens on a
 unix socket only: the drill needs TCP on 127.0.0.1 like a real server. PostgreSQL refuses to run
 as root, so when drctl runs as root, initdb and postgres run as an unprivileged system user that
-owns the data directory; the clients (psql, pg_dump, pg_restore) may run as anyone. Creating that
+owns the data directory; the clients (psql, pg_dump, pg_basebackup...) may run as anyone. Creating that
 user and opening the folders above the data directory to it outlive the run: both are said as they
-happen, kept in the run's evidence and undoable (targets/local/host_changes.py).
+happen, kept in the run's evidence and undoable (targets/local/host_changes.py). A server given a WAL
+archive (the primary's, in the backup store) archives into it as that user, so the archive directory
+is handed to that user too.
 
 Loopback is open to every local user, so the server asks for a password (SCRAM-SHA-256, never
 `trust`): the superuser's is generated per run and kept in the run's 0600 keys file
@@ -36,6 +38,7 @@ from psycopg.conninfo import make_conninfo
 
 from orchestrator.atomic import write_atomic
 from orchestrator.data.connect import pg_connect
+from orchestrator.data.pg_wal import archive_settings
 from orchestrator.redact import REDACTOR
 from orchestrator.targets.local import host_changes
 from orchestrator.targets.local.keys import KEYS_FILE, POSTGRES_PASSWORD, load_or_create, new_password
@@ -54,6 +57,7 @@ def _wheel_bin() -> Path:
 POSTGRES_BIN_PATH = _wheel_bin()
 SERVICE_USER = "drctl_pg"
 SUPERUSER = "postgres"
+WAL_SEGMENT_MB = 1
 DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 MAX_IDENTIFIER_BYTES = 63  # PostgreSQL's NAMEDATALEN - 1: a longer name is silently truncated
 _user_lock = threading.Lock()
@@ -110,9 +114,15 @@ class PostgresServer(ManagedServer):
     # "immediate" shutdown for a disaster: no checkpoint (a crash, recovery on next start), but
     # the postmaster still reaps its backends, so no orphans are left for init to collect
     abrupt_signal = signal.SIGQUIT
+    # a restore starts the server inside the measured RTO, and PostgreSQL is ready within tens of
+    # milliseconds once its recovery is consistent: a tenth of a second between probes is most of that
+    ready_poll_s = 0.02
 
-    def __init__(self, data_dir: str | os.PathLike, keys_file: str | os.PathLike | None = None) -> None:
+    def __init__(self, data_dir: str | os.PathLike, keys_file: str | os.PathLike | None = None, *,
+                 wal_archive: str | os.PathLike | None = None) -> None:
         super().__init__(data_dir)
+        # where this server archives its completed WAL segments (orchestrator/data/pg_wal.py); None: no archiving
+        self.wal_archive = Path(wal_archive).resolve() if wal_archive is not None else None
         self.pgdata = self.data_dir / "pgdata"
         self._as_root = os.geteuid() == 0
         self.keys_file = Path(keys_file).resolve() if keys_file is not None else self.data_dir / KEYS_FILE
@@ -132,8 +142,15 @@ class PostgresServer(ManagedServer):
     # -- client binaries ------------------------------------------------------------------------
     bin_dir = POSTGRES_BIN_PATH
     pg_dump = POSTGRES_BIN_PATH / "pg_dump"
+    pg_basebackup = POSTGRES_BIN_PATH / "pg_basebackup"
+    pg_verifybackup = POSTGRES_BIN_PATH / "pg_verifybackup"
     pg_restore = POSTGRES_BIN_PATH / "pg_restore"
     psql = POSTGRES_BIN_PATH / "psql"
+
+    def owner(self) -> tuple[int, int] | None:
+        """(uid, gid) the server runs as when drctl runs as root (its data directory must be theirs)."""
+        as_user = self._run_as()
+        return (as_user["user"], as_user["group"]) if as_user else None
 
     def _marker(self) -> str:
         return str(self.pgdata)
@@ -168,6 +185,8 @@ class PostgresServer(ManagedServer):
                 for sub in ("bin", "lib", "share"):
                     _grant_read_tree(POSTGRES_BIN_PATH.parent / sub)
                 _wheel_readable = True
+        if self.wal_archive is not None:
+            self._prepare_wal_archive(as_user)
         password = self.password()
         if (self.pgdata / "PG_VERSION").exists():
             _refuse_trust(self.pgdata)
@@ -188,7 +207,10 @@ class PostgresServer(ManagedServer):
             result = subprocess.run(
                 [str(POSTGRES_BIN_PATH / "initdb"), "-D", str(scratch), "-U", SUPERUSER,
                  "--auth=scram-sha-256", f"--pwfile={pwfile}",
-                 "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions"],
+                 "--encoding=UTF8", "--locale=C", "--no-sync", "--no-instructions",
+                 # 1 MB WAL segments, not 16: archive_timeout archives a whole segment at each forced
+                 # switch, and small ones keep a drill's archive (and its restore) small
+                 f"--wal-segsize={WAL_SEGMENT_MB}"],
                 cwd=str(self.data_dir), capture_output=True, text=True, timeout=120, **as_user)
         finally:
             pwfile.unlink(missing_ok=True)
@@ -198,13 +220,23 @@ class PostgresServer(ManagedServer):
             shutil.rmtree(self.pgdata)  # no PG_VERSION: a leftover that never held a cluster
         os.replace(scratch, self.pgdata)
 
+    def _prepare_wal_archive(self, as_user: dict) -> None:
+        """The archive directory, writable by whoever runs the server (its archive_command writes there)."""
+        assert self.wal_archive is not None
+        self.wal_archive.mkdir(parents=True, exist_ok=True)
+        if as_user:
+            _grant_traverse(self.wal_archive)
+            if self.wal_archive.stat().st_uid != as_user["user"]:
+                os.chown(self.wal_archive, as_user["user"], as_user["group"])
+
     def _command(self, port: int) -> list[str]:
         return [str(POSTGRES_BIN_PATH / "postgres"), "-D", str(self.pgdata),
                 "-c", f"listen_addresses={HOST}", "-p", str(port),
                 "-c", "unix_socket_directories=",  # TCP only: no socket files to secure
                 # an emulator: losing the OS page cache is not a scenario we model, speed is
                 "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
-                "-c", "max_connections=50", "-c", "shared_buffers=32MB"]
+                "-c", "max_connections=50", "-c", "shared_buffers=32MB",
+                *(archive_settings(self.wal_archive) if self.wal_archive is not None else [])]
 
     def _popen_kwargs(self) -> dict:
         return {"cwd": str(self.data_dir), **self._run_as()}

@@ -140,6 +140,11 @@ _registry: set[ManagedServer] = set()
 _registry_lock = threading.Lock()
 
 
+# Set as drctl exits: a step abandoned at Ctrl-C may still be starting a server in its worker thread
+# (a restore's PostgreSQL recovering), which must then stop it rather than leave it behind.
+_exiting = threading.Event()
+
+
 def stop_all() -> None:
     """Stop every server this process started. Safe to call twice, and from atexit."""
     with _registry_lock:
@@ -148,7 +153,12 @@ def stop_all() -> None:
         server.stop()
 
 
-atexit.register(stop_all)
+def _stop_all_at_exit() -> None:
+    _exiting.set()
+    stop_all()
+
+
+atexit.register(_stop_all_at_exit)
 
 
 class ManagedServer:
@@ -159,6 +169,7 @@ class ManagedServer:
     stop_signal = signal.SIGTERM
     abrupt_signal = signal.SIGKILL
     ready_timeout_s = 30.0
+    ready_poll_s = 0.1  # between readiness probes while it starts
 
     def __init__(self, data_dir: str | os.PathLike) -> None:
         self.data_dir = Path(data_dir).resolve()
@@ -232,12 +243,19 @@ class ManagedServer:
             self._popen = subprocess.Popen(
                 self._command(port), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
                 start_new_session=True, **self._popen_kwargs())
+        # registered before it is ready: a step abandoned at Ctrl-C while its server starts (a
+        # restore's recovery takes a while) must not leave that server behind when drctl exits
+        with _registry_lock:
+            _registry.add(self)
         self._port = port
         proc = psutil.Process(self._popen.pid)
         write_state(self.data_dir, {"kind": self.kind, "pid": self._popen.pid, "port": port,
                                     "create_time": proc.create_time()})
         deadline = time.monotonic() + self.ready_timeout_s
         while True:
+            if _exiting.is_set():  # after stop_all's snapshot of the registry, or waiting for this lock
+                self.stop()
+                raise ServerStartError(f"{self.kind} in {self.data_dir}: drctl is exiting, not started")
             if self._popen.poll() is not None:
                 code = self._popen.returncode
                 self._popen = None
@@ -249,7 +267,7 @@ class ManagedServer:
                 self.stop()
                 raise ServerStartError(f"{self.kind} in {self.data_dir} not ready on port {port} after "
                                        f"{self.ready_timeout_s:.0f}s; log tail:\n{log_tail(self.log_path, log_offset)}")
-            time.sleep(0.1)
+            time.sleep(self.ready_poll_s)
 
     def stop(self, abrupt: bool = False) -> None:
         """Stop the server if we run it. `abrupt` kills it (a disaster, not a shutdown)."""
