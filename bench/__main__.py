@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench.report import Result, table, write_docs
 
-BENCHMARKS = ("scheduling", "rehydration", "validation", "pg_restore", "offline", "overhead")
+BENCHMARKS = ("scheduling", "rehydration", "validation", "pg_restore", "offline", "overhead", "scale")
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 
