@@ -60,7 +60,7 @@ def drctl(job: dict) -> dict:
     manifest = {**job["manifest"], "containers": {c: job["manifest"]["containers"][c] for c in containers}}
     result = validate_lake(dest, manifest)
     validate_s = time.perf_counter() - started
-    return {"rehydrate_s": rehydrate_s, "validate_s": validate_s, "copied": evidence["copied"],
+    return {"rehydrate_s": rehydrate_s, "validate_s": validate_s, "cpu_s": cpu_s() - cpu_started, "copied": evidence["copied"],
             "blobs": evidence["blobs"], "rehydrate_cpu_s": rehydrate_cpu_s, "exact": result.exact, "mismatches": result.mismatches[:3],
             "max_in_flight_observed": evidence["max_in_flight_observed"], "peak_rss_bytes": peak_rss_bytes()}
 

@@ -124,6 +124,14 @@ class ScaleLake:
         self.populate_s[size] = time.perf_counter() - started
         return self.populate_s[size]
 
+    def empty(self, account: str) -> None:
+        """Delete an account's containers once measured: Azurite keeps every account's blobs in one
+        in-memory collection with sorted indices, and each insert into it costs more the more it
+        holds (an emulator's cost, not drctl's), so what is done with leaves before the next size."""
+        service = self.server.service_client(account)
+        for container in service.list_containers():
+            service.delete_container(container.name)
+
     def manifest(self) -> dict:
         """What a backup's manifest records for the source as it is (orchestrator/data/backup.py)."""
         return {"kind": "lake", "containers": lake_facts(self.server.service_client(SOURCE), ZONES), "watermark": None}

@@ -12,7 +12,7 @@ import threading
 from types import SimpleNamespace
 
 import pytest
-from azure.storage.blob import ContentSettings
+from azure.storage.blob import BlobServiceClient, ContentSettings
 from azurite_support import azurite_in_tempdir
 
 from orchestrator.data import lake_recovery, manifest
@@ -75,6 +75,15 @@ def test_a_destination_listing_out_of_order_is_refused():
     dest = [listed(n, 1, None) for n in ("a", "c", "b")]  # "b" is read on the way to "d"
     with pytest.raises(PermanentError, match="the destination listing of raw: the listing is not in ascending"):
         list(with_namesakes(source, dest, "raw"))
+
+
+@pytest.mark.parametrize("name", ["a b/c~d.bin", "\u00e9/\u6f22\u5b57?x#y%z+&=.bin", "x//y", "plain"])
+def test_a_source_url_is_the_blob_url_the_sdk_forms_with_a_read_sas_for_that_blob(name):
+    key = base64.b64encode(b"k" * 64).decode()
+    service = BlobServiceClient("http://127.0.0.1:10000/acct", credential={"account_name": "acct", "account_key": key})
+    url, _, sas = shared_key_source(service, key)("raw", name).partition("?")
+    assert url == service.get_blob_client("raw", name).url
+    assert "sr=b" in sas and "sp=r" in sas and "sig=" in sas
 
 
 class CountedJobs:
