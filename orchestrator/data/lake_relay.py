@@ -15,9 +15,10 @@ both sides (no SAS at all).
   source, also for a source blob without an MD5.
 - A source blob's Content-MD5, when it has one, is checked against the bytes read before commit.
 - Resume: `copies_to_make` (lake_recovery.py) skips a destination blob with the source's size
-  and Content-MD5, walking both listings as the copies go (memory does not grow with the lake). A source blob without an MD5 is skipped when the journal (one JSON line per
-  committed blob) says it was committed from the same source ETag and the destination still has
-  the ETag that commit gave it.
+  and Content-MD5, walking both listings as the copies go (memory does not grow with the lake).
+  A source blob without an MD5 is skipped when the journal (one JSON line per committed blob)
+  says it was committed from the same source ETag and the destination still has the ETag that
+  commit gave it.
 https://learn.microsoft.com/rest/api/storageservices/put-block-list
 """
 

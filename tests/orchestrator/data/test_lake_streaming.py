@@ -17,6 +17,7 @@ from azurite_support import azurite_in_tempdir
 
 from orchestrator.data import lake_recovery, manifest
 from orchestrator.data.lake_recovery import rehydrate_lake, run_pool, shared_key_source, validate_lake, with_namesakes
+from orchestrator.data.lake_relay import RelayJournal
 from orchestrator.data.manifest import lake_facts, listing_facts
 from orchestrator.model import PermanentError
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
@@ -84,6 +85,17 @@ def test_a_source_url_is_the_blob_url_the_sdk_forms_with_a_read_sas_for_that_blo
     url, _, sas = shared_key_source(service, key)("raw", name).partition("?")
     assert url == service.get_blob_client("raw", name).url
     assert "sr=b" in sas and "sp=r" in sas and "sig=" in sas
+
+
+def test_a_resumed_relay_reads_back_only_the_journal_lines_of_blobs_without_an_md5(tmp_path):
+    journal = tmp_path / "lake-relay.jsonl"
+    first = RelayJournal(journal)
+    first.record("raw", "with-md5.bin", "s1", "d1", source_md5=True)
+    first.record("raw", "no-md5.bin", "s2", "d2", source_md5=False)
+    assert first.entries == {}  # what this run commits it never needs to look up again
+    with open(journal, "a", encoding="utf-8") as out:  # a line from before the flag was written, then a torn one
+        out.write('{"container": "raw", "name": "old.bin", "source_etag": "s3", "dest_etag": "d3"}\n{"contai')
+    assert RelayJournal(journal).entries == {("raw", "no-md5.bin"): ("s2", "d2"), ("raw", "old.bin"): ("s3", "d3")}
 
 
 class CountedJobs:
