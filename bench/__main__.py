@@ -18,7 +18,8 @@ from pathlib import Path
 
 from bench.report import Result, table, write_docs
 
-BENCHMARKS = ("scheduling", "rehydration", "validation", "pg_restore", "pg_physical", "offline", "overhead")
+BENCHMARKS = ("scheduling", "rehydration", "validation", "pg_restore", "pg_physical", "offline", "overhead",
+              "scale")
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 
 

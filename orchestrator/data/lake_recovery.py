@@ -8,7 +8,9 @@ How a source URL is signed is the only thing that differs between targets: local
 SAS (`shared_key_source`), on Azure a user-delegation SAS (orchestrator/targets/azure/stores/lake.py).
 A server-side copy needs the destination's storage service to reach the source; when it cannot
 (a source with public network access Disabled), lake_relay.py moves the bytes through the runner.
-Both share the listing comparison here (`copies_to_make`), so both resume alike.
+Both share the listing comparison here (`copies_to_make`), so both resume alike, and both stream:
+the source and destination listings are walked together, page by page, and feed a bounded pool,
+so drctl's memory does not grow with the number of blobs (bench/scale.py measures it).
 """
 
 from __future__ import annotations
@@ -16,18 +18,19 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
 
 from orchestrator.data.errors import azure_errors, redact
 from orchestrator.data.ingest import ZONES, LakeSink
-from orchestrator.data.manifest import ValidationResult, compare, lake_facts, md5_text
+from orchestrator.data.manifest import LISTING_PAGE, ValidationResult, compare, in_name_order, lake_facts, md5_text
 from orchestrator.model import PermanentError, TransientError
 from smoke_tests import lake as lake_checks
 from smoke_tests.check import Check
@@ -65,6 +68,7 @@ def account_name(service: BlobServiceClient) -> str:
 
 def shared_key_source(source_service: BlobServiceClient, account_key: str, sas_ttl_s: int = 900) -> SourceUrl:
     """Source URLs signed with a shared-key (service) SAS: the local region pair's way."""
+    container_urls: dict[str, str] = {}
 
     def source_url(container: str, name: str) -> str:
         # signed per blob, when its copy starts: read-only, this one blob, valid from a little in
@@ -75,7 +79,11 @@ def shared_key_source(source_service: BlobServiceClient, account_key: str, sas_t
                                 blob_name=name, account_key=account_key,
                                 permission=BlobSasPermissions(read=True), start=now - timedelta(minutes=5),
                                 expiry=now + timedelta(seconds=sas_ttl_s))
-        return f"{source_service.get_blob_client(container, name).url}?{sas}"
+        if container not in container_urls:
+            container_urls[container] = source_service.get_container_client(container).url
+        # the blob's URL as the SDK forms it (quoted, "/" and "~" kept), without a client per blob:
+        # making one costs more than the rest of the copy request's own work in drctl
+        return f"{container_urls[container]}/{quote(name, safe='~/')}?{sas}"
 
     return source_url
 
@@ -103,14 +111,16 @@ def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceC
 
     Idempotent: a destination blob that already matches its source (size and Content-MD5) is
     skipped, so a resumed step copies only what is missing. At most `max_in_flight` copies run
-    at once. Returns evidence (counts, bytes, concurrency); never the key or a SAS."""
+    at once, and copying starts while the listings are still being walked. Returns evidence
+    (counts, bytes, concurrency); never the key or a SAS."""
     if max_in_flight < 1:
         raise ValueError("max_in_flight must be >= 1")
     source_url = (shared_key_source(source_service, source_account_key, sas_ttl_s)
                   if isinstance(source_account_key, str) else source_account_key)
     copier = _BlobCopier(dest_service, source_url, _InFlight(), poll_interval_s, copy_timeout_s, sleep, clock)
-    per_container, jobs = copies_to_make(source_service, dest_service, containers, listing)
-    run_pool(lambda container, blob: copier(container, blob.name), jobs, max_in_flight, "blob-copy")
+    plan = copies_to_make(source_service, dest_service, containers, listing)
+    run_pool(lambda container, blob: copier(container, blob.name), plan, max_in_flight, "blob-copy")
+    per_container = plan.per_container
 
     return {"method": getattr(source_url, "method", "server-side copy (Copy Blob from a read-SAS source URL)"),
             "source_account": source_service.account_name, "dest_account": dest_service.account_name,
@@ -130,46 +140,98 @@ def same_size_and_md5(container: str, source: Any, dest: Any) -> bool:
         and getattr(dest.copy, "status", None) in (None, "success")
 
 
+class CopyPlan:
+    """The copies a rehydration must make, found by walking each container's source and destination
+    listings together, once, page by page: both come in ascending name order, so a merge of the two
+    pairs each source blob with its destination namesake without holding either listing.
+
+    Iterating yields the source blobs whose copy is missing or stale, as it finds them; `per_container`
+    counts what has been walked so far (all of it once the iteration ends). Creates the destination
+    containers on the way, so an empty source container exists after too."""
+
+    def __init__(self, source_service: BlobServiceClient, dest_service: BlobServiceClient,
+                 containers: Sequence[str], listing: SourceListing | None, intact: Intact,
+                 include: Sequence[str]) -> None:
+        self.source_service, self.dest_service, self.containers = source_service, dest_service, containers
+        self.listing, self.intact, self.include = listing, intact, include
+        self.per_container: dict[str, dict] = {}
+
+    def _source(self, container: str) -> Iterable[Any]:
+        if self.listing is not None:
+            return self.listing(container)
+        return self.source_service.get_container_client(container).list_blobs(
+            include=list(self.include) or None, results_per_page=LISTING_PAGE)
+
+    def __iter__(self) -> Iterator[CopyJob]:
+        with azure_errors("lake rehydration"):
+            for container in self.containers:
+                with contextlib.suppress(ResourceExistsError):
+                    self.dest_service.create_container(container)
+                dest = self.dest_service.get_container_client(container).list_blobs(
+                    include=["copy"], results_per_page=LISTING_PAGE)
+                stats = self.per_container[container] = dict.fromkeys(COUNTS, 0)
+                for blob, have in with_namesakes(self._source(container), dest, container):
+                    stats["blobs"] += 1
+                    stats["bytes"] += blob.size
+                    if have is not None and self.intact(container, blob, have):
+                        stats["skipped"] += 1
+                    else:
+                        stats["copied"] += 1
+                        stats["bytes_copied"] += blob.size
+                        yield container, blob
+
+
+def with_namesakes(source: Iterable[Any], dest: Iterable[Any], container: str) -> Iterator[tuple[Any, Any | None]]:
+    """Each source blob with the destination blob of the same name, or None: a merge join of two
+    listings in ascending name order (refused otherwise), holding one blob of each at a time."""
+    dest_blobs = in_name_order(dest, f"the destination listing of {container}")
+    have = next(dest_blobs, None)
+    for blob in in_name_order(source, f"the source listing of {container}"):
+        while have is not None and have.name < blob.name:
+            have = next(dest_blobs, None)
+        yield blob, (have if have is not None and have.name == blob.name else None)
+
+
 def copies_to_make(source_service: BlobServiceClient, dest_service: BlobServiceClient, containers: Sequence[str],
                    listing: SourceListing | None, *, intact: Intact = same_size_and_md5,
-                   include: Sequence[str] = ()) -> tuple[dict[str, dict], list[CopyJob]]:
-    """Each container's counts, and the source blobs whose copy is missing or stale.
-
-    Creates the destination containers on the way, so an empty source container exists after too.
-    `include` asks the source listing for more (the relay needs each blob's metadata)."""
-    per_container: dict[str, dict] = {}
-    jobs: list[CopyJob] = []
-    with azure_errors("lake rehydration"):
-        for container in containers:
-            with contextlib.suppress(ResourceExistsError):
-                dest_service.create_container(container)
-            existing = {b.name: b for b in dest_service.get_container_client(container).list_blobs(include=["copy"])}
-            listed = (listing(container) if listing is not None
-                      else source_service.get_container_client(container).list_blobs(include=list(include) or None))
-            stats = dict.fromkeys(COUNTS, 0)
-            for blob in listed:
-                stats["blobs"] += 1
-                stats["bytes"] += blob.size
-                have = existing.get(blob.name)
-                if have is not None and intact(container, blob, have):
-                    stats["skipped"] += 1
-                else:
-                    stats["copied"] += 1
-                    stats["bytes_copied"] += blob.size
-                    jobs.append((container, blob))
-            per_container[container] = stats
-    return per_container, jobs
+                   include: Sequence[str] = ()) -> CopyPlan:
+    """The copies to make (a `CopyPlan`, walked as it is iterated). `include` asks the source listing
+    for more (the relay needs each blob's metadata)."""
+    return CopyPlan(source_service, dest_service, containers, listing, intact, include)
 
 
-def run_pool(work: Callable[[str, Any], None], jobs: list[CopyJob], max_in_flight: int, name: str) -> None:
-    """Every job on a pool of `max_in_flight` threads; the first failure cancels what has not started."""
-    with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix=name) as pool:
-        futures = [pool.submit(work, c, blob) for c, blob in jobs]
-        done, _ = wait(futures, return_when=FIRST_EXCEPTION)
-        failed = next((error for f in done if (error := f.exception()) is not None), None)
-        if failed is not None:
+def run_pool(work: Callable[[str, Any], None], jobs: Iterable[CopyJob], max_in_flight: int, name: str) -> None:
+    """Every job on a pool of `max_in_flight` threads, taken from `jobs` only as the pool has room:
+    at most `max_in_flight` wait beyond those running, so a plan of millions is never held at once.
+    The first failure stops taking jobs and cancels those not started; it is raised once the
+    running ones end."""
+    room = threading.Semaphore(2 * max_in_flight)  # a slot per job submitted and not yet finished
+    failures: list[BaseException] = []
+
+    def finished(future: Future) -> None:
+        if not future.cancelled() and (error := future.exception()) is not None:
+            failures.append(error)  # before the slot is given back, so the taker sees it on waking
+        room.release()
+
+    def take_room() -> bool:
+        room.acquire()
+        if failures:
             pool.shutdown(wait=True, cancel_futures=True)
-            raise failed
+        return not failures
+
+    with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix=name) as pool:
+        try:
+            for container, blob in jobs:
+                if not take_room():
+                    break
+                pool.submit(work, container, blob).add_done_callback(finished)
+            else:  # every job submitted: every slot back means every job ended
+                all(take_room() for _ in range(2 * max_in_flight))
+        except BaseException:
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    if failures:
+        raise failures[0]
 
 
 @dataclass(frozen=True)

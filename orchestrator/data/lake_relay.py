@@ -15,9 +15,10 @@ both sides (no SAS at all).
   source, also for a source blob without an MD5.
 - A source blob's Content-MD5, when it has one, is checked against the bytes read before commit.
 - Resume: `copies_to_make` (lake_recovery.py) skips a destination blob with the source's size
-  and Content-MD5. A source blob without an MD5 is skipped when the journal (one JSON line per
-  committed blob) says it was committed from the same source ETag and the destination still has
-  the ETag that commit gave it.
+  and Content-MD5, walking both listings as the copies go (memory does not grow with the lake).
+  A source blob without an MD5 is skipped when the journal (one JSON line per committed blob)
+  says it was committed from the same source ETag and the destination still has the ETag that
+  commit gave it.
 https://learn.microsoft.com/rest/api/storageservices/put-block-list
 """
 
@@ -28,7 +29,7 @@ import json
 import math
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +40,14 @@ from azure.storage.blob import BlobBlock, BlobServiceClient, ContentSettings
 from orchestrator.atomic import append_text, make_dirs
 from orchestrator.data.errors import azure_errors
 from orchestrator.data.ingest import ZONES
-from orchestrator.data.lake_recovery import SourceListing, copies_to_make, run_pool, same_size_and_md5, totals
+from orchestrator.data.lake_recovery import (
+    CopyJob,
+    SourceListing,
+    copies_to_make,
+    run_pool,
+    same_size_and_md5,
+    totals,
+)
 from orchestrator.data.manifest import md5_text
 from orchestrator.model import PermanentError, TransientError
 
@@ -58,29 +66,33 @@ class RelayJournal:
     """Which blobs this rehydration committed: (container, name) -> (source ETag, destination ETag).
 
     Appended to after each commit, so a run killed mid-way keeps what it finished. A torn last
-    line (the kill came mid-write) is ignored: that blob is copied again."""
+    line (the kill came mid-write) is ignored: that blob is copied again. Only what an earlier run
+    wrote is read back, and of that only the blobs whose source had no Content-MD5: the others are
+    recognised by their MD5, so memory holds the MD5-less blobs of an interrupted run, not the lake."""
 
     def __init__(self, path: Path | None) -> None:
         self.path = path
         self._lock = threading.Lock()
         self.entries: dict[tuple[str, str], tuple[str | None, str | None]] = {}
         if path is not None and path.is_file():
-            for line in path.read_text(encoding="utf-8").splitlines():
-                try:
-                    entry = json.loads(line)
-                except json.JSONDecodeError:
-                    continue
-                self.entries[(entry["container"], entry["name"])] = (entry["source_etag"], entry["dest_etag"])
+            with open(path, encoding="utf-8") as lines:
+                for line in lines:
+                    try:
+                        entry = json.loads(line)
+                    except json.JSONDecodeError:
+                        continue
+                    if not entry.get("source_md5"):  # absent in journals written before it was recorded
+                        self.entries[(entry["container"], entry["name"])] = (entry["source_etag"], entry["dest_etag"])
 
-    def record(self, container: str, name: str, source_etag: str | None, dest_etag: str | None) -> None:
+    def record(self, container: str, name: str, source_etag: str | None, dest_etag: str | None,
+               source_md5: bool) -> None:
+        if self.path is None:
+            return
         with self._lock:
-            self.entries[(container, name)] = (source_etag, dest_etag)
-            if self.path is None:
-                return
             make_dirs(self.path.parent)
             with append_text(self.path) as out:
                 out.write(json.dumps({"container": container, "name": name, "source_etag": source_etag,
-                                      "dest_etag": dest_etag}) + "\n")
+                                      "dest_etag": dest_etag, "source_md5": source_md5}) + "\n")
 
     def intact(self, container: str, source: Any, dest: Any) -> bool:
         """The destination blob is the one this journal committed from this very source blob."""
@@ -92,13 +104,19 @@ class RelayJournal:
 
 
 class _Progress:
-    """Blobs and bytes relayed so far, said at most every `every_s` seconds and once at the end."""
+    """Blobs and bytes relayed so far, of those found to copy so far (the listings are walked as the
+    copies go), said at most every `every_s` seconds and once at the end."""
 
-    def __init__(self, blobs: int, size: int, say: Say | None, clock: Callable[[], float], every_s: float) -> None:
-        self.blobs, self.size, self.say, self.clock, self.every_s = blobs, size, say, clock, every_s
-        self.blobs_done = self.bytes_done = 0
+    def __init__(self, say: Say | None, clock: Callable[[], float], every_s: float) -> None:
+        self.say, self.clock, self.every_s = say, clock, every_s
+        self.blobs = self.size = self.blobs_done = self.bytes_done = 0
         self._lock = threading.Lock()
         self._last = clock()
+
+    def found(self, size: int) -> None:
+        with self._lock:
+            self.blobs += 1
+            self.size += size
 
     def add(self, size: int, blob_done: bool = False) -> None:
         with self._lock:
@@ -132,25 +150,34 @@ def relay_lake(source_service: BlobServiceClient, dest_service: BlobServiceClien
     if max_in_flight < 1 or chunk_bytes < 1:
         raise ValueError("max_in_flight and chunk_bytes must be >= 1")
     done = RelayJournal(journal)
-    per_container, jobs = copies_to_make(source_service, dest_service, containers, listing, intact=done.intact,
-                                         include=("metadata",))
-    progress = _Progress(len(jobs), sum(blob.size for _, blob in jobs), say, clock, progress_every_s)
+    plan = copies_to_make(source_service, dest_service, containers, listing, intact=done.intact,
+                          include=("metadata",))
+    progress = _Progress(say, clock, progress_every_s)
+    largest_chunk = 0
+
+    def found() -> Iterator[CopyJob]:
+        nonlocal largest_chunk
+        for container, blob in plan:
+            if say is not None and not progress.blobs:
+                say(f"lake relay: copying what the destination lacks, as the listings are walked "
+                    f"({max_in_flight} at a time, {chunk_bytes / 2**20:.0f} MiB chunks)")
+            progress.found(blob.size)
+            largest_chunk = max(largest_chunk, chunk_for(blob.size, chunk_bytes))
+            yield container, blob
 
     def relay(container: str, blob: Any) -> None:
         dest_etag = _relay_blob(source_service, dest_service, container, blob, chunk_bytes, progress)
-        done.record(container, blob.name, _etag(blob.etag), dest_etag)
+        done.record(container, blob.name, _etag(blob.etag), dest_etag,
+                    source_md5=bool(md5_text(blob.content_settings.content_md5)))
 
-    if say is not None and jobs:
-        say(f"lake relay: {progress.blobs} blobs, {progress.size / 2**20:.1f} MiB to copy "
-            f"({max_in_flight} at a time, {chunk_bytes / 2**20:.0f} MiB chunks)")
-    run_pool(relay, jobs, max_in_flight, "blob-relay")
-    if say is not None and jobs:
+    run_pool(relay, found(), max_in_flight, "blob-relay")
+    if say is not None and progress.blobs:
         say(progress.line())
+    per_container = plan.per_container
     return {"method": METHOD, "source_account": source_service.account_name,
             "dest_account": dest_service.account_name, "containers": per_container, **totals(per_container),
             "max_in_flight": max_in_flight, "chunk_bytes": chunk_bytes,
-            "max_payload_bytes_in_memory": max_in_flight * max(
-                [chunk_for(blob.size, chunk_bytes) for _, blob in jobs] or [0]),
+            "max_payload_bytes_in_memory": max_in_flight * largest_chunk,
             "payload_bytes_through_drctl": progress.bytes_done,
             "journal": journal.name if journal is not None else None}
 

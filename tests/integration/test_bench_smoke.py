@@ -12,7 +12,7 @@ import json
 
 import pytest
 
-from bench import offline, overhead, pg_physical, pg_restore, rehydration, scheduling, validation
+from bench import offline, overhead, pg_physical, pg_restore, rehydration, scale, scheduling, validation
 from bench.lake import MIB, close_all
 from bench.report import Result, table, write_docs
 from bench.synthetic import synthetic_plan
@@ -108,6 +108,18 @@ def test_overhead_compares_the_drill_rto_with_its_measured_critical_path():
     rto, work = results["overhead.drill_rto_s"].value, results["overhead.drill_work_s"].value
     assert work > 0 and rto > 0
     assert results["overhead.share_of_rto"].value < 1
+
+
+@pytest.mark.integration
+def test_scale_rehydrates_and_validates_each_size_in_a_child_and_compares_copy_rates():
+    results = by_name(scale.run(True, sizes=(20, 60, 120)))  # run() checks every copy is exact
+    assert set(results) == {"scale.20_blobs_s", "scale.60_blobs_s", "scale.120_blobs_s",
+                            "scale.blobs_time_slope_ratio", "scale.drctl_cpu_slope_ratio", "scale.blobs_peak_rss_ratio",
+                            "scale.rss_bytes_per_blob",
+                            "scale.copy_issue_rate_over_limit"}
+    assert all(r.goal is None for r in results.values())  # sizes other than the full ones carry no goal
+    assert results["scale.blobs_peak_rss_ratio"].value > 0 and results["scale.copy_issue_rate_over_limit"].value > 0
+    assert all(results[f"scale.{n}_blobs_s"].value > 0 for n in (20, 60, 120))
 
 
 def test_the_docs_hold_the_same_table_as_the_output(tmp_path):
