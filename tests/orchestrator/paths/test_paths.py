@@ -109,7 +109,8 @@ def test_a_stack_without_a_runner_fails_coverage_naming_the_key(tmp_path):
     assert "lake.list_source" in result.stdout
 
 
-def test_failover_dry_run_prints_the_path_table_and_its_json_lists_them():
+def test_failover_dry_run_prints_the_path_table_and_its_json_lists_them(repo_graphs):
+    repo_graphs.warm_cache(REPO, "secondary", "primary")
     shown = subprocess.run([sys.executable, "-m", "orchestrator.cli", "failover", "--stack", "secondary", "--dry-run"],
                            capture_output=True, text=True, cwd=REPO, env={**os.environ, "COLUMNS": "250"})
     assert shown.returncode == 0, shown.stderr
