@@ -6,6 +6,7 @@ own. No tests here."""
 from __future__ import annotations
 
 import copy
+import os
 from functools import partial
 from pathlib import Path
 
@@ -24,6 +25,9 @@ class RepoGraphs:
         """capture_graph(REPO, stack), as a deep copy: a test that edits its graph edits only its own."""
         if stack not in self._captured:
             self._captured[stack] = capture_graph(REPO, stack)
+            if not any(name in os.environ for name in ("DRCTL_CACHE", "DRCTL_CACHE_DIR")):
+                # the repository's own cache, which drctl processes and load_stack(REPO) read
+                cached_graph(REPO, stack, lambda: self._captured[stack])
         return copy.deepcopy(self._captured[stack])
 
     def warm_cache(self, project_dir: Path, *stacks: str) -> None:
