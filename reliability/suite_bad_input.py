@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 PROJECT_FILES = ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml", "pipelines", "kql", "dr")
 STACK = "Pulumi.secondary.yaml"
 NS = "dataplatform"
+TOUCHED = "something was touched"
 
 
 @dataclass(frozen=True)
@@ -257,24 +259,29 @@ def run(full: bool, workdir: Path) -> dict:
     return corpus
 
 
+def run_case(case: Case, folder: Path, env: dict[str, str]) -> list[str]:
+    """The problems with drctl's answer to `case`, run in `folder` (its own: cases run side by side)."""
+    argv, project, run_dir = prepare(case, folder)
+    before = (digest(project), digest(run_dir))
+    done = subprocess.run([*DRCTL, *argv], capture_output=True, text=True, cwd=folder, env=env, timeout=120)
+    problems = check(case, done.returncode, done.stdout, done.stderr)
+    if (digest(project), digest(run_dir)) != before or (folder / ".drill").exists():
+        problems.append(TOUCHED)
+    return problems
+
+
 def run_corpus(workdir: Path) -> dict:
-    failures, touched = [], 0
     # The case's folder is the working directory, so this checkout goes first on the path: else an
     # installed (editable) drctl of another checkout would answer.
     path = os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH")) if p)
     env = {**os.environ, "NO_COLOR": "1", "PYTHONPATH": path}
-    for number, case in enumerate(CASES):
-        folder = workdir / f"case-{number:02d}"
-        argv, project, run_dir = prepare(case, folder)
-        before = (digest(project), digest(run_dir))
-        done = subprocess.run([*DRCTL, *argv], capture_output=True, text=True,
-                              cwd=folder, env=env, timeout=120)
-        problems = check(case, done.returncode, done.stdout, done.stderr)
-        if (digest(project), digest(run_dir)) != before or (folder / ".drill").exists():
-            touched += 1
-            problems.append("something was touched")
-        if problems:
-            failures.append(f"{case.name}: " + "; ".join(problems))
+    # Each case is a drctl process of about a second, nearly all of it Python starting and importing:
+    # one per core at a time. Each has its own folder, so nothing one does is seen by another's check.
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+        answers = list(pool.map(lambda numbered: run_case(numbered[1], workdir / f"case-{numbered[0]:02d}", env),
+                                enumerate(CASES)))
+    failures = [f"{case.name}: " + "; ".join(problems) for case, problems in zip(CASES, answers, strict=True) if problems]
+    touched = sum(TOUCHED in problems for problems in answers)
     return {"suite": "bad input", "outcome": "passed" if not failures else "failed",
             "figures": {"cases": len(CASES), "config files": len(CONFIG_CASES), "CLI invocations": len(CLI_CASES),
                         "run directories": len(RUN_CASES), "exit 2 with one line": len(CASES) - len(failures),

@@ -7,6 +7,8 @@ import os
 import sys
 from pathlib import Path
 
+import pytest
+
 HELPERS = str(Path(__file__).resolve().parent)
 if HELPERS not in sys.path:
     sys.path.insert(0, HELPERS)
@@ -23,3 +25,11 @@ def pytest_report_header(config) -> str | None:
     from azure_fixtures import MISSING, examples_present
 
     return None if examples_present() else f"note: {MISSING}"
+
+
+@pytest.fixture(scope="session")
+def repo_graphs():
+    """The repository stacks' graphs, each captured once a session (tests/repo_graphs.py)."""
+    from repo_graphs import RepoGraphs
+
+    return RepoGraphs()

@@ -14,7 +14,7 @@ from components.data_factory import SERVICE, DataFactory, DataFactoryArgs, load_
 from components.data_factory_network import INTEGRATION_RUNTIME, LAKE_ENDPOINTS, MANAGED_VNET
 from components.data_factory_pipelines import PipelineDefinitionError
 from components.data_factory_triggers import INGEST_LOOKBACK_HOURS, INGEST_PIPELINE, INGEST_TRIGGER
-from orchestrator.program.capture import RecordingMonitor, capture_graph
+from orchestrator.program.capture import RecordingMonitor
 
 SECONDARY = stack_config("secondary")
 LAKE_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/contosolakease"
@@ -176,8 +176,8 @@ def test_an_ingestion_pipeline_without_the_window_parameters_is_refused(tmp_path
 
 
 @pytest.mark.parametrize("stack", ["primary", "secondary"])
-def test_the_program_declares_the_trigger_and_network_in_both_stacks(stack):
-    graph = capture_graph(PROJECT_DIR, stack)
+def test_the_program_declares_the_trigger_and_network_in_both_stacks(stack, repo_graphs):
+    graph = repo_graphs.get(stack)
     names = {(r["type"], r["physical_name"]) for r in graph.resources}
     assert ("azure-native:datafactory:Trigger", INGEST_TRIGGER) in names
     assert ("azure-native:datafactory:IntegrationRuntime", INTEGRATION_RUNTIME) in names

@@ -10,7 +10,6 @@ import pytest
 from azure_fixtures import example
 
 from components.diagnostics import ALL_LOGS, SUPPORTED
-from orchestrator.program.capture import capture_graph
 
 REPO = Path(__file__).resolve().parents[2]
 SETTING = "azure-native:monitor:DiagnosticSetting"
@@ -21,8 +20,8 @@ CREATE = ("specification/monitor/resource-manager/Microsoft.Insights/preview/202
 
 
 @pytest.fixture(scope="module")
-def reference():
-    return capture_graph(REPO, "reference")
+def reference(repo_graphs):
+    return repo_graphs.get("reference")
 
 
 def _mock_id(resource: dict) -> str:

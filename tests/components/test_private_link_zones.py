@@ -10,7 +10,6 @@ from pulumi_mocks import stack_config
 
 from components.private_endpoint import PRIVATE_DNS_ZONES, ZONE_SERVICES, zone_keys, zone_name
 from components.runner import runner_zones
-from orchestrator.program.capture import capture_graph
 
 REPO = Path(__file__).resolve().parents[2]
 CORE = {"blob", "dfs", "postgres", "servicebus", "vaultcore", "datafactory"}
@@ -36,8 +35,8 @@ def test_the_runner_resolves_both_regions_clusters():
     assert not any("kusto" in zone or "search" in zone for zone in runner_zones(stack_config("primary")))
 
 
-def test_a_stack_without_the_optional_services_holds_only_the_core_zones():
-    graph = capture_graph(REPO, "primary")
+def test_a_stack_without_the_optional_services_holds_only_the_core_zones(repo_graphs):
+    graph = repo_graphs.get("primary")
     zones = {graph.inputs[r["urn"]]["privateZoneName"] for r in graph.resources
              if r["type"] == "azure-native:privatedns:PrivateZone"}
     # The hub's and the runner's (the primary makes the runner's, in the DR region): the same names.

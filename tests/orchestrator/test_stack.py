@@ -29,7 +29,7 @@ def loads(monkeypatch) -> Counter:
 
 
 @pytest.fixture(params=["cached", "uncached"])
-def graph_cache(request, monkeypatch, tmp_path):
+def graph_cache(request, monkeypatch, tmp_path, repo_graphs):
     """Both ways a graph is had: from the cache, and by running the program (which needs the config)."""
     monkeypatch.setenv("DRCTL_CACHE_DIR", str(tmp_path / "cache"))
     if request.param == "uncached":
@@ -37,6 +37,7 @@ def graph_cache(request, monkeypatch, tmp_path):
     else:
         monkeypatch.delenv("DRCTL_CACHE", raising=False)
         for stack in ("secondary", "primary"):
+            repo_graphs.warm_cache(REPO, stack)
             assert load_stack(REPO, stack).graph.stack == stack  # warm: the graphs are in the cache
     return request.param
 

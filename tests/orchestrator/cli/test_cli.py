@@ -68,7 +68,8 @@ def stack_config(stack: str, project_dir: Path = REPO) -> dict:
 
 
 @pytest.fixture(scope="module")
-def views() -> dict[str, dict]:
+def views(repo_graphs) -> dict[str, dict]:
+    repo_graphs.warm_cache(REPO, "primary", "secondary")  # else each process runs the program
     preview_primary, preview_secondary, plan_secondary = drctl_many(
         [
             ["preview", "--stack", "primary", "--json"],

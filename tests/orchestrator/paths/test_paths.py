@@ -22,8 +22,8 @@ REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def graphs() -> dict[str, Graph]:
-    return {stack: capture_graph(REPO, stack) for stack in ("primary", "secondary")}
+def graphs(repo_graphs) -> dict[str, Graph]:
+    return {stack: repo_graphs.get(stack) for stack in ("primary", "secondary")}
 
 
 def paths_of(stack: str, graphs: dict[str, Graph], config=None) -> dict[str, PathResult]:
@@ -109,7 +109,8 @@ def test_a_stack_without_a_runner_fails_coverage_naming_the_key(tmp_path):
     assert "lake.list_source" in result.stdout
 
 
-def test_failover_dry_run_prints_the_path_table_and_its_json_lists_them():
+def test_failover_dry_run_prints_the_path_table_and_its_json_lists_them(repo_graphs):
+    repo_graphs.warm_cache(REPO, "secondary", "primary")
     shown = subprocess.run([sys.executable, "-m", "orchestrator.cli", "failover", "--stack", "secondary", "--dry-run"],
                            capture_output=True, text=True, cwd=REPO, env={**os.environ, "COLUMNS": "250"})
     assert shown.returncode == 0, shown.stderr
@@ -137,12 +138,12 @@ def test_a_server_side_copy_from_the_closed_lake_is_a_gap_that_says_why(tmp_path
     assert "lake.read_source" not in paths
 
 
-def test_kusto_is_reached_through_its_own_principal_list_and_the_regions_zone(graphs):
+def test_kusto_is_reached_through_its_own_principal_list_and_the_regions_zone(graphs, repo_graphs):
     # The reference stack switches Data Explorer on: its cluster has public access disabled, so the
     # KQL checks go through the runner's endpoint, registered in its region's privatelink zone, and
     # are allowed by a Kusto principal assignment (tests/orchestrator/paths/test_service_paths.py).
     config = load_stack_config(REPO, "reference")
-    paths = {p.operation: p for p in assess_paths(config, capture_graph(REPO, "reference", config),
+    paths = {p.operation: p for p in assess_paths(config, repo_graphs.get("reference"),
                                                   graphs["secondary"])}
     kql = paths["data-explorer.smoke.kql-print-1"]
     assert kql.endpoint == "https://contosoadxref.australiaeast.kusto.windows.net"

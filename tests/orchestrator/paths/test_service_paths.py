@@ -42,11 +42,11 @@ ROUTES = {
 
 
 @pytest.fixture(scope="module")
-def pair() -> dict[str, tuple[StackConfig, Graph]]:
+def pair(repo_graphs) -> dict[str, tuple[StackConfig, Graph]]:
     found = {}
     for stack in PAIR:
         config = load_stack_config(REPO, stack)
-        found[stack] = (config, capture_graph(REPO, stack, config))
+        found[stack] = (config, repo_graphs.get(stack))
     return found
 
 

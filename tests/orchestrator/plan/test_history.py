@@ -237,13 +237,14 @@ def _drctl_many(invocations: list[list[str]]) -> list[subprocess.CompletedProces
 
 
 @pytest.fixture(scope="module")
-def plans(tmp_path_factory) -> dict[str, subprocess.CompletedProcess]:
+def plans(tmp_path_factory, repo_graphs) -> dict[str, subprocess.CompletedProcess]:
     root = tmp_path_factory.mktemp("history-cli")
     project = root / "project"
     project.mkdir()
     for name in ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml"):
         shutil.copy2(REPO / name, project / name)
     shutil.copytree(REPO / "pipelines", project / "pipelines")
+    repo_graphs.warm_cache(project, "secondary", "primary")  # once, not in each of the six processes
     workdir = root / "wd"
     for run in [history_run("az-1", "azure", {"lake.rehydrate": 100.0, "postgres.validate": 100.0}),
                 history_run("local-1", "local", {"lake.rehydrate": 2.0}),

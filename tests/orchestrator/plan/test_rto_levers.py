@@ -127,7 +127,7 @@ def test_the_schedule_starts_the_most_work_first_as_the_engine_does():
 
 
 @pytest.fixture(scope="module")
-def outputs(tmp_path_factory) -> list[subprocess.CompletedProcess]:
+def outputs(tmp_path_factory, repo_graphs) -> list[subprocess.CompletedProcess]:
     project = tmp_path_factory.mktemp("levers") / "project"
     project.mkdir()
     for name in ("Pulumi.yaml", "Pulumi.primary.yaml", "Pulumi.secondary.yaml"):
@@ -137,6 +137,8 @@ def outputs(tmp_path_factory) -> list[subprocess.CompletedProcess]:
     text, count = re.subn(r"(rtoMinutes:\s*)\d+", r"\g<1>30", text)
     assert count == 1
     (project / "Pulumi.secondary.yaml").write_text(text)
+    for project_dir in (project, REPO):  # once, not in each of the three processes
+        repo_graphs.warm_cache(project_dir, "secondary", "primary")
     env = {**os.environ, "NO_COLOR": "1"}
     base = [sys.executable, "-m", "orchestrator.cli", "plan", "--stack", "secondary", "--workdir", str(project / "wd")]
     procs = [subprocess.Popen(args, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -6,11 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.program.capture import capture_graph
-
 REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="session")
-def graphs():
-    return {stack: capture_graph(REPO, stack) for stack in ("primary", "secondary", "reference")}
+def graphs(repo_graphs):
+    return {stack: repo_graphs.get(stack) for stack in ("primary", "secondary", "reference")}

@@ -44,15 +44,14 @@ from orchestrator.program.baseline import (
     check_resource,
     stale_exceptions,
 )
-from orchestrator.program.capture import capture_graph
 from orchestrator.program.rules import lookup
 
 REPO = Path(__file__).resolve().parents[3]
 
 
 @pytest.fixture(scope="module")
-def graphs():
-    return {stack: capture_graph(REPO, stack) for stack in ("primary", "secondary", "reference", "reference-secondary")}
+def graphs(repo_graphs):
+    return {stack: repo_graphs.get(stack) for stack in ("primary", "secondary", "reference", "reference-secondary")}
 
 
 def test_every_stack_of_the_repository_keeps_the_baseline(graphs):

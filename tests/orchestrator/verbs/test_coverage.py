@@ -38,7 +38,8 @@ def drctl(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess:
 
 
 @pytest.fixture(scope="module")
-def views() -> tuple[StackView, StackView]:
+def views(repo_graphs) -> tuple[StackView, StackView]:
+    repo_graphs.warm_cache(REPO, "secondary", "primary")
     return load_views(REPO, "secondary")  # the secondary, and its paired primary
 
 
@@ -295,7 +296,8 @@ def test_json_lists_every_declared_check_and_whether_it_is_implemented(views):
 # -- the reference pair: every data path real, access made by hand named --------------------------------
 
 
-def test_the_reference_pair_has_no_data_path_gap_and_names_what_was_made_by_hand():
+def test_the_reference_pair_has_no_data_path_gap_and_names_what_was_made_by_hand(repo_graphs):
+    repo_graphs.warm_cache(REPO, "reference-secondary", "reference")
     secondary, primary = load_views(REPO, "reference-secondary")
     document = coverage_document(secondary, primary, assess(secondary, primary))
     assert document["summary"]["data-path"]["failed"] == 0, document["gaps"]

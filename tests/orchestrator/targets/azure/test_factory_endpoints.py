@@ -147,11 +147,8 @@ def test_approved_on_the_account_but_not_yet_in_the_factory_is_transient():
     assert sum(fake.sleeps) == 60
 
 
-def test_the_endpoints_checked_are_the_ones_the_program_declares():
-    from orchestrator.program.capture import capture_graph
-    from tests.pulumi_mocks import PROJECT_DIR
-
-    assert declared_endpoints(capture_graph(PROJECT_DIR, "secondary").resources) == ["lake-blob", "lake-dfs"]
+def test_the_endpoints_checked_are_the_ones_the_program_declares(repo_graphs):
+    assert declared_endpoints(repo_graphs.get("secondary").resources) == ["lake-blob", "lake-dfs"]
 
 
 def test_an_account_that_refuses_the_listing_is_a_classified_error():

@@ -15,7 +15,7 @@ import pytest
 from components import naming
 from components.data_factory_triggers import INGEST_TRIGGER
 from orchestrator.model import PermanentError, Step, StepKind
-from orchestrator.program.capture import Graph, capture_graph
+from orchestrator.program.capture import Graph
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.data_steps import AzureDataSteps
 from orchestrator.targets.azure.stores.factory_triggers import declared_triggers
@@ -86,5 +86,5 @@ def test_a_trigger_that_will_not_start_fails_the_handover_naming_it(tmp_path):
     assert caught.value.evidence["error_code"] == "TriggerNotFound"
 
 
-def test_the_trigger_started_is_the_one_the_program_declares():
-    assert declared_triggers(capture_graph(PROJECT_DIR, "secondary").resources) == [INGEST_TRIGGER]
+def test_the_trigger_started_is_the_one_the_program_declares(repo_graphs):
+    assert declared_triggers(repo_graphs.get("secondary").resources) == [INGEST_TRIGGER]

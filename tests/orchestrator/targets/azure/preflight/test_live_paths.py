@@ -12,7 +12,6 @@ from azure_fixtures import Route
 from preflight_support import RG, body, session_for
 
 from orchestrator.paths.assess import assess_paths
-from orchestrator.program.capture import capture_graph
 from orchestrator.targets.azure.preflight.live_paths import check_live_paths
 from stacks.config import load_stack_config
 
@@ -24,9 +23,9 @@ CONTRIBUTOR = "ba92f5b4-2d11-453d-a403-e96b0029c9fe"
 
 
 @pytest.fixture(scope="module")
-def paths():
+def paths(repo_graphs):
     config = load_stack_config(REPO, "secondary")
-    return config, assess_paths(config, capture_graph(REPO, "secondary", config), capture_graph(REPO, "primary"))
+    return config, assess_paths(config, repo_graphs.get("secondary"), repo_graphs.get("primary"))
 
 
 def connections(status: str, endpoint: str = "lake-runner-pe-blob_secondary1a2b3c") -> dict:

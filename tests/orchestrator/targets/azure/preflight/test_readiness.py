@@ -11,7 +11,6 @@ from azure_fixtures import Route
 from preflight_support import (
     COSMOS_ACCOUNT,
     PG_SERVER,
-    PROJECT_DIR,
     RG,
     STORAGE_CAN_FAILOVER,
     STORAGE_NO_FAILOVER,
@@ -55,10 +54,8 @@ def storage_variant(sku: str, example: str = STORAGE_NO_FAILOVER) -> dict:
     return account
 
 
-def test_targets_come_from_the_primary_programs_graph():
-    from orchestrator.program.capture import capture_graph
-
-    targets = {(t.kind, t.name): t for t in primary_targets(capture_graph(PROJECT_DIR, "primary"))}
+def test_targets_come_from_the_primary_programs_graph(repo_graphs):
+    targets = {(t.kind, t.name): t for t in primary_targets(repo_graphs.get("primary"))}
     assert targets[("storage", "contosolakeaue")].resource_group == "rg-contoso-data-aue"
     assert targets[("postgres", "contoso-pg-aue")].resource_group == "rg-contoso-data-aue"
     assert targets[("recovery-vault", "rsv-contoso-aue")].resource_group == "rg-contoso-foundation-aue"

@@ -73,10 +73,8 @@ def refreshed(resource_id: str, type_: str, op: str, diffs: list[str]) -> list[d
 
 
 @pytest.fixture(scope="module")
-def primary_graph():
-    from orchestrator.program.capture import capture_graph
-
-    return capture_graph(PROJECT_DIR, "primary")
+def primary_graph(repo_graphs):
+    return repo_graphs.get("primary")
 
 
 def audit(tmp_path: Path, graph, data_group: list[dict], stacks: dict, preview_refresh: list[dict] | None = None,
