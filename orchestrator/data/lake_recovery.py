@@ -28,9 +28,10 @@ from urllib.parse import quote
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
 
+from orchestrator.data.blob_listing import list_blobs_light
 from orchestrator.data.errors import azure_errors, redact
 from orchestrator.data.ingest import ZONES, LakeSink
-from orchestrator.data.manifest import LISTING_PAGE, ValidationResult, compare, in_name_order, lake_facts, md5_text
+from orchestrator.data.manifest import ValidationResult, compare, in_name_order, lake_facts, md5_text
 from orchestrator.model import PermanentError, TransientError
 from smoke_tests import lake as lake_checks
 from smoke_tests.check import Check
@@ -55,7 +56,7 @@ class _InFlight:
 
 # (container, blob name) -> the URL the destination copies from, signed for reading that blob.
 SourceUrl = Callable[[str, str], str]
-# container -> the source blobs to copy (items as list_blobs yields them: name, size, content_settings).
+# container -> the source blobs to copy (items with list_blobs' names: name, size, content_settings).
 SourceListing = Callable[[str], Iterable[Any]]
 
 
@@ -159,16 +160,14 @@ class CopyPlan:
     def _source(self, container: str) -> Iterable[Any]:
         if self.listing is not None:
             return self.listing(container)
-        return self.source_service.get_container_client(container).list_blobs(
-            include=list(self.include) or None, results_per_page=LISTING_PAGE)
+        return list_blobs_light(self.source_service.get_container_client(container), self.include)
 
     def __iter__(self) -> Iterator[CopyJob]:
         with azure_errors("lake rehydration"):
             for container in self.containers:
                 with contextlib.suppress(ResourceExistsError):
                     self.dest_service.create_container(container)
-                dest = self.dest_service.get_container_client(container).list_blobs(
-                    include=["copy"], results_per_page=LISTING_PAGE)
+                dest = list_blobs_light(self.dest_service.get_container_client(container), ["copy"])
                 stats = self.per_container[container] = dict.fromkeys(COUNTS, 0)
                 for blob, have in with_namesakes(self._source(container), dest, container):
                     stats["blobs"] += 1

@@ -15,7 +15,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient, ContentSettings
 from azurite_support import azurite_in_tempdir
 
-from orchestrator.data import lake_recovery, manifest
+from orchestrator.data import blob_listing
 from orchestrator.data.lake_recovery import rehydrate_lake, run_pool, shared_key_source, validate_lake, with_namesakes
 from orchestrator.data.lake_relay import RelayJournal
 from orchestrator.data.manifest import lake_facts, listing_facts
@@ -157,8 +157,7 @@ def azurite():
 @pytest.fixture
 def small_pages(monkeypatch):
     """Pages of 7 blobs, so a walk crosses many page boundaries (the service's continuation tokens)."""
-    monkeypatch.setattr(manifest, "LISTING_PAGE", 7)
-    monkeypatch.setattr(lake_recovery, "LISTING_PAGE", 7)
+    monkeypatch.setattr(blob_listing, "LISTING_PAGE", 7)
 
 
 def counted_listing(server: AzuriteServer, progress: dict):
