@@ -71,7 +71,7 @@ def list_blobs_light(container: ContainerClient, include: Sequence[str] = (), *,
     """The container's blobs in the service's (ascending name) order, a page at a time.
     `include` as List Blobs takes it ("copy", "metadata", "snapshots", ...); pages of
     `results_per_page` blobs, LISTING_PAGE by default."""
-    client = container._build_generated_client()
+    client = container._build_generated_client()  # type: ignore[attr-defined]  # private: see the module doc
     client.container._deserialize = IgnoreListBlobsDeserializer()
     command = functools.partial(client.container.list_blob_flat_segment, prefix=name_starts_with,
                                 maxresults=results_per_page or LISTING_PAGE, include=list(include) or None,

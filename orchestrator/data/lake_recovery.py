@@ -206,7 +206,7 @@ def run_pool(work: Callable[[str, Any], None], jobs: Iterable[CopyJob], max_in_f
     The threads pull from one shared iterator rather than being handed jobs through an executor's
     queue: a job then costs a lock and a call, not a future, a queue hand-off and a thread wake-up
     each, which at thousands of copies a second is a good part of drctl's own CPU (bench/scale.py)."""
-    taking, failures = threading.Lock(), []
+    taking, failures = threading.Lock(), list[BaseException]()
     pending = iter(jobs)
 
     def next_job() -> CopyJob | None:
