@@ -19,7 +19,6 @@ import contextlib
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,9 +27,10 @@ from urllib.parse import quote
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
 
+from orchestrator.data.blob_listing import list_blobs_light
 from orchestrator.data.errors import azure_errors, redact
 from orchestrator.data.ingest import ZONES, LakeSink
-from orchestrator.data.manifest import LISTING_PAGE, ValidationResult, compare, in_name_order, lake_facts, md5_text
+from orchestrator.data.manifest import ValidationResult, compare, in_name_order, lake_facts, md5_text
 from orchestrator.model import PermanentError, TransientError
 from smoke_tests import lake as lake_checks
 from smoke_tests.check import Check
@@ -55,7 +55,7 @@ class _InFlight:
 
 # (container, blob name) -> the URL the destination copies from, signed for reading that blob.
 SourceUrl = Callable[[str, str], str]
-# container -> the source blobs to copy (items as list_blobs yields them: name, size, content_settings).
+# container -> the source blobs to copy (items with list_blobs' names: name, size, content_settings).
 SourceListing = Callable[[str], Iterable[Any]]
 
 
@@ -159,16 +159,14 @@ class CopyPlan:
     def _source(self, container: str) -> Iterable[Any]:
         if self.listing is not None:
             return self.listing(container)
-        return self.source_service.get_container_client(container).list_blobs(
-            include=list(self.include) or None, results_per_page=LISTING_PAGE)
+        return list_blobs_light(self.source_service.get_container_client(container), self.include)
 
     def __iter__(self) -> Iterator[CopyJob]:
         with azure_errors("lake rehydration"):
             for container in self.containers:
                 with contextlib.suppress(ResourceExistsError):
                     self.dest_service.create_container(container)
-                dest = self.dest_service.get_container_client(container).list_blobs(
-                    include=["copy"], results_per_page=LISTING_PAGE)
+                dest = list_blobs_light(self.dest_service.get_container_client(container), ["copy"])
                 stats = self.per_container[container] = dict.fromkeys(COUNTS, 0)
                 for blob, have in with_namesakes(self._source(container), dest, container):
                     stats["blobs"] += 1
@@ -201,35 +199,40 @@ def copies_to_make(source_service: BlobServiceClient, dest_service: BlobServiceC
 
 
 def run_pool(work: Callable[[str, Any], None], jobs: Iterable[CopyJob], max_in_flight: int, name: str) -> None:
-    """Every job on a pool of `max_in_flight` threads, taken from `jobs` only as the pool has room:
-    at most `max_in_flight` wait beyond those running, so a plan of millions is never held at once.
-    The first failure stops taking jobs and cancels those not started; it is raised once the
-    running ones end."""
-    room = threading.Semaphore(2 * max_in_flight)  # a slot per job submitted and not yet finished
-    failures: list[BaseException] = []
+    """Every job, on `max_in_flight` threads that each take the next job from `jobs` when free: a job
+    is taken only when a thread can start it, so a plan of millions is never held at once. The first
+    failure (of a job, or of `jobs` itself) stops the taking; it is raised once the running jobs end.
 
-    def finished(future: Future) -> None:
-        if not future.cancelled() and (error := future.exception()) is not None:
-            failures.append(error)  # before the slot is given back, so the taker sees it on waking
-        room.release()
+    The threads pull from one shared iterator rather than being handed jobs through an executor's
+    queue: a job then costs a lock and a call, not a future, a queue hand-off and a thread wake-up
+    each, which at thousands of copies a second is a good part of drctl's own CPU (bench/scale.py)."""
+    taking, failures = threading.Lock(), list[BaseException]()
+    pending = iter(jobs)
 
-    def take_room() -> bool:
-        room.acquire()
-        if failures:
-            pool.shutdown(wait=True, cancel_futures=True)
-        return not failures
+    def next_job() -> CopyJob | None:
+        with taking:
+            if failures:
+                return None
+            try:
+                return next(pending, None)
+            except BaseException as error:
+                failures.append(error)
+                return None
 
-    with ThreadPoolExecutor(max_workers=max_in_flight, thread_name_prefix=name) as pool:
-        try:
-            for container, blob in jobs:
-                if not take_room():
-                    break
-                pool.submit(work, container, blob).add_done_callback(finished)
-            else:  # every job submitted: every slot back means every job ended
-                all(take_room() for _ in range(2 * max_in_flight))
-        except BaseException:
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    def worker() -> None:
+        while (job := next_job()) is not None:
+            try:
+                work(*job)
+            except BaseException as error:
+                with taking:
+                    failures.append(error)
+                return
+
+    threads = [threading.Thread(target=worker, name=f"{name}-{n}", daemon=True) for n in range(max_in_flight)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
     if failures:
         raise failures[0]
 

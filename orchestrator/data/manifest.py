@@ -22,6 +22,7 @@ from azure.storage.blob import BlobServiceClient
 from psycopg import sql
 
 from orchestrator.atomic import make_dirs, write_atomic
+from orchestrator.data.blob_listing import list_blobs_light
 from orchestrator.data.rows import one_row
 from orchestrator.model import PermanentError, StepOutcome
 from smoke_tests.check import Check, SameFact
@@ -32,13 +33,6 @@ MANIFEST_VERSION = 1
 # -- the lake ------------------------------------------------------------------------------------
 def md5_text(content_md5: bytes | bytearray | None) -> str | None:
     return base64.b64encode(bytes(content_md5)).decode() if content_md5 else None
-
-
-# A listing page's size: a page's blobs are what a listing holds in memory at once (whatever the
-# container holds), about 16 KB each as the SDK parses them, so it is kept well below the
-# service's 5,000. A 10-million-blob container is 40,000 listing requests at this size, walked
-# while the copies run: small beside its 10 million copies.
-LISTING_PAGE = 250
 
 
 def in_name_order(blobs: Iterable[Any], what: str) -> Iterator[Any]:
@@ -72,8 +66,7 @@ def listing_facts(blobs: Iterable[Any], what: str = "listing") -> dict:
 def container_facts(service: BlobServiceClient, container: str) -> dict | None:
     """`listing_facts` of a container, from the listing only, page by page. None when it does not exist."""
     try:
-        return listing_facts(service.get_container_client(container).list_blobs(results_per_page=LISTING_PAGE),
-                             f"container {container}")
+        return listing_facts(list_blobs_light(service.get_container_client(container)), f"container {container}")
     except ResourceNotFoundError:
         return None
 

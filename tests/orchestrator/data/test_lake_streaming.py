@@ -15,7 +15,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient, ContentSettings
 from azurite_support import azurite_in_tempdir
 
-from orchestrator.data import lake_recovery, manifest
+from orchestrator.data import blob_listing
 from orchestrator.data.lake_recovery import rehydrate_lake, run_pool, shared_key_source, validate_lake, with_namesakes
 from orchestrator.data.lake_relay import RelayJournal
 from orchestrator.data.manifest import lake_facts, listing_facts
@@ -120,8 +120,8 @@ def test_the_pool_takes_jobs_only_as_it_has_room():
     jobs = CountedJobs(500)
     run_pool(lambda container, blob: jobs.start(), jobs, MAX_IN_FLIGHT, "test")
     assert jobs.started == jobs.taken == 500
-    # running + queued is at most 2 x max_in_flight; one more may be in hand, waiting for room
-    assert jobs.ahead <= 2 * MAX_IN_FLIGHT + 1
+    # a job is taken only by a thread free to start it: none waits beyond the threads' own
+    assert jobs.ahead <= MAX_IN_FLIGHT
 
 
 def test_the_first_failure_stops_the_pool_taking_jobs_and_is_raised():
@@ -134,7 +134,18 @@ def test_the_first_failure_stops_the_pool_taking_jobs_and_is_raised():
 
     with pytest.raises(RuntimeError, match="copy b0002 failed"):
         run_pool(work, jobs, MAX_IN_FLIGHT, "test")
-    assert jobs.taken <= 3 + 2 * MAX_IN_FLIGHT + 1 and jobs.started <= jobs.taken
+    assert jobs.taken <= 3 + MAX_IN_FLIGHT and jobs.started <= jobs.taken
+
+
+def test_a_failing_listing_stops_the_pool_and_is_raised():
+    def jobs():
+        yield "raw", SimpleNamespace(name="b0000")
+        raise PermanentError("the listing is not in ascending name order")
+
+    done = []
+    with pytest.raises(PermanentError, match="ascending"):
+        run_pool(lambda container, blob: done.append(blob.name), jobs(), MAX_IN_FLIGHT, "test")
+    assert done == ["b0000"]
 
 
 # -- against Azurite ------------------------------------------------------------------------------
@@ -157,8 +168,7 @@ def azurite():
 @pytest.fixture
 def small_pages(monkeypatch):
     """Pages of 7 blobs, so a walk crosses many page boundaries (the service's continuation tokens)."""
-    monkeypatch.setattr(manifest, "LISTING_PAGE", 7)
-    monkeypatch.setattr(lake_recovery, "LISTING_PAGE", 7)
+    monkeypatch.setattr(blob_listing, "LISTING_PAGE", 7)
 
 
 def counted_listing(server: AzuriteServer, progress: dict):
@@ -187,8 +197,8 @@ def test_copies_start_before_the_listing_is_walked_and_stay_bounded(azurite, sma
     evidence = rehydrate_lake(source, dest, source_url, ["curated", "raw"], MAX_IN_FLIGHT, poll_interval_s=0.01,
                               listing=counted_listing(azurite, progress))
     assert evidence["copied"] == evidence["blobs"] == progress["taken"] == progress["started"] == BLOBS
-    assert progress["taken_at_first_copy"] <= 2 * MAX_IN_FLIGHT + 1 < BLOBS
-    assert progress["ahead"] <= 2 * MAX_IN_FLIGHT + 1
+    assert progress["taken_at_first_copy"] <= MAX_IN_FLIGHT < BLOBS
+    assert progress["ahead"] <= MAX_IN_FLIGHT
     manifest_ = {"containers": lake_facts(source, ["curated", "raw"]), "watermark": None}
     assert validate_lake(dest, manifest_).exact
 
