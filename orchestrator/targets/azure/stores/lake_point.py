@@ -41,10 +41,11 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
+from orchestrator.data.blob_snapshots import by_name, snapshot_key
 from orchestrator.data.errors import azure_errors
 from orchestrator.data.event_time import iso_z
 from orchestrator.data.ingest import WATERMARK_BLOB
-from orchestrator.data.manifest import listing_facts
+from orchestrator.data.manifest import LISTING_PAGE, listing_facts
 from orchestrator.data.recovery_point import as_text
 from orchestrator.model import PermanentError
 
@@ -79,43 +80,33 @@ class LakeAtPoint:
         return self._chosen[container]
 
     def _choose(self, container: str) -> list[Any]:
-        bases: dict[str, Any] = {}
-        snapshots: dict[str, list[Any]] = {}
+        chosen, lost = [], []
+        point = snapshot_key(self.point)
         with azure_errors(f"lake at the recovery point: list {container} with its snapshots"):
+            listing = self.source.get_container_client(container).list_blobs(
+                include=["snapshots", "metadata"], results_per_page=LISTING_PAGE)
             try:
-                for item in self.source.get_container_client(container).list_blobs(include=["snapshots", "metadata"]):
-                    if item.snapshot:
-                        snapshots.setdefault(item.name, []).append(item)
+                for entries in by_name(listing, f"the snapshots of {container}"):
+                    base, name = entries.base, entries.name
+                    if base is not None and _utc(base.last_modified) + LAST_MODIFIED_GRAIN <= self.point:
+                        chosen.append(base)
+                        self.unchanged += 1
+                    elif (earlier := entries.newest_snapshot(point)) is not None:
+                        chosen.append(earlier)
+                        self.from_snapshot += 1
+                    elif base is None or (base.creation_time is not None and _utc(base.creation_time) > self.point):
+                        self.created_after.append(f"{container}/{name}")
                     else:
-                        bases[item.name] = item
+                        lost.append(f"{container}/{name}")
             except ResourceNotFoundError:
                 self.missing_containers.append(container)
                 return []
-        chosen, lost = [], []
-        for name in sorted(set(bases) | set(snapshots)):
-            base = bases.get(name)
-            if base is not None and _utc(base.last_modified) + LAST_MODIFIED_GRAIN <= self.point:
-                chosen.append(base)
-                self.unchanged += 1
-                continue
-            earlier = [s for s in snapshots.get(name, []) if _utc(s.snapshot) <= self.point]
-            if earlier:
-                chosen.append(max(earlier, key=lambda s: _utc(s.snapshot)))
-                self.from_snapshot += 1
-            elif base is None or (base.creation_time is not None and _utc(base.creation_time) > self.point):
-                self.created_after.append(f"{container}/{name}")
-            else:
-                lost.append(f"{container}/{name}")
         if lost:
             raise PermanentError(
                 f"lake: {len(lost)} blob(s) changed after the recovery point {as_text(self.point)} and have no "
                 f"snapshot at or before it: {_shown(lost)}",
                 {"recovery_point": as_text(self.point), "blobs_without_snapshot": lost})
         return chosen
-
-    def names(self, containers: Iterable[str]) -> dict[str, dict[str, str]]:
-        """container -> the names kept (the shape lake_generations.prune_to_generation takes)."""
-        return {c: {item.name: str(item.snapshot or "") for item in self(c)} for c in containers}
 
     def watermark_record(self) -> dict | None:
         """The lake's ingestion watermark as it was at the point (raw/_watermark.json's chosen state)."""
