@@ -250,6 +250,22 @@ def _put(service, container: str, name: str, data: bytes) -> None:
 
 
 @pytest.mark.integration
+def test_replication_mirrors_new_changed_and_deleted_blobs(azurite_pair):
+    from orchestrator.data.backup import replicate_lake
+
+    primary, geo = azurite_pair.secondary_lake(), azurite_pair.geo_copy_lake()  # any two accounts will do
+    primary.create_container("raw")
+    for k in range(5):
+        _put(primary, "raw", f"batch-{k}", f"raw {k}".encode())
+    assert replicate_lake(primary, geo, ("raw",), workers=2) == {"copied": 5, "deleted": 0, "unchanged": 0}
+    _put(primary, "raw", "batch-1", b"changed")
+    primary.get_blob_client("raw", "batch-3").delete_blob()
+    _put(primary, "raw", "batch-7", b"new")
+    assert replicate_lake(primary, geo, ("raw",), workers=2) == {"copied": 2, "deleted": 1, "unchanged": 3}
+    assert lake_facts(geo, ["raw"]) == lake_facts(primary, ["raw"])
+
+
+@pytest.mark.integration
 def test_a_lake_generation_pins_its_state_detects_loss_and_restores_through_the_relay(azurite_pair, tmp_path):
     from orchestrator.data.backup_catalog import lake_check
     from orchestrator.data.lake_generations import (
