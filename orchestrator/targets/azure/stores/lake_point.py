@@ -34,7 +34,7 @@ one and left out (it is named in the evidence, `blobs_created_after_point`, eith
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,23 +64,38 @@ def _shown(names: list[str]) -> str:
 
 
 class LakeAtPoint:
-    """A relay listing (container -> the items to copy) of each blob's state at `point`; each
-    container is listed once and its choice kept, so the manifest and the copy see the same."""
+    """A relay listing (container -> the items to copy, in name order) of each blob's state at
+    `point`. Each call walks the container's listing with its snapshots again, one blob name at a
+    time (blob_snapshots.py), so nothing holds the listing: the manifest, the prune and the copy
+    each walk it, and a choice that changed between walks (the source is not written during a
+    recovery) would show as a validation mismatch against the manifest. The counts are the last
+    walk's, per container."""
 
     def __init__(self, source: BlobServiceClient, point: datetime) -> None:
         self.source, self.point = source, _utc(point)
-        self._chosen: dict[str, list[Any]] = {}
-        self.unchanged = self.from_snapshot = 0
-        self.created_after: list[str] = []
+        self._walks: dict[str, dict[str, Any]] = {}
         self.missing_containers: list[str] = []
 
-    def __call__(self, container: str) -> list[Any]:
-        if container not in self._chosen:
-            self._chosen[container] = self._choose(container)
-        return self._chosen[container]
+    @property
+    def unchanged(self) -> int:
+        return sum(w["unchanged"] for w in self._walks.values())
 
-    def _choose(self, container: str) -> list[Any]:
-        chosen, lost = [], []
+    @property
+    def from_snapshot(self) -> int:
+        return sum(w["from_snapshot"] for w in self._walks.values())
+
+    @property
+    def created_after(self) -> list[str]:
+        return [name for w in self._walks.values() for name in w["created_after"]]
+
+    def __call__(self, container: str) -> Iterator[Any]:
+        return self._choose(container)
+
+    def _choose(self, container: str, counted: bool = True) -> Iterator[Any]:
+        walk: dict[str, Any] = {"unchanged": 0, "from_snapshot": 0, "created_after": []}
+        if counted:  # a walk that may stop early (looking for one blob) keeps the last full walk's counts
+            self._walks[container] = walk
+        lost = []
         point = snapshot_key(self.point)
         with azure_errors(f"lake at the recovery point: list {container} with its snapshots"):
             listing = self.source.get_container_client(container).list_blobs(
@@ -89,28 +104,28 @@ class LakeAtPoint:
                 for entries in by_name(listing, f"the snapshots of {container}"):
                     base, name = entries.base, entries.name
                     if base is not None and _utc(base.last_modified) + LAST_MODIFIED_GRAIN <= self.point:
-                        chosen.append(base)
-                        self.unchanged += 1
+                        walk["unchanged"] += 1
+                        yield base
                     elif (earlier := entries.newest_snapshot(point)) is not None:
-                        chosen.append(earlier)
-                        self.from_snapshot += 1
+                        walk["from_snapshot"] += 1
+                        yield earlier
                     elif base is None or (base.creation_time is not None and _utc(base.creation_time) > self.point):
-                        self.created_after.append(f"{container}/{name}")
+                        walk["created_after"].append(f"{container}/{name}")
                     else:
                         lost.append(f"{container}/{name}")
             except ResourceNotFoundError:
-                self.missing_containers.append(container)
-                return []
+                if container not in self.missing_containers:
+                    self.missing_containers.append(container)
+                return
         if lost:
             raise PermanentError(
                 f"lake: {len(lost)} blob(s) changed after the recovery point {as_text(self.point)} and have no "
                 f"snapshot at or before it: {_shown(lost)}",
                 {"recovery_point": as_text(self.point), "blobs_without_snapshot": lost})
-        return chosen
 
     def watermark_record(self) -> dict | None:
         """The lake's ingestion watermark as it was at the point (raw/_watermark.json's chosen state)."""
-        item = next((i for i in self("raw") if i.name == WATERMARK_BLOB), None)
+        item = next((i for i in self._choose("raw", counted=False) if i.name == WATERMARK_BLOB), None)
         if item is None:
             return None
         with azure_errors("lake at the recovery point: read the watermark"):
