@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import tempfile
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,11 @@ from azure.storage.blob import BlobServiceClient, ContentSettings
 from orchestrator.data.connect import client_command
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.ingest import ZONES, LakeSink
+from orchestrator.data.lake_recovery import run_pool
 from orchestrator.data.manifest import (
+    LISTING_PAGE,
     container_facts,
+    in_name_order,
     lake_facts,
     load_manifest,
     md5_text,
@@ -49,6 +52,11 @@ __all__ = [
 ]
 
 
+# Blobs replicated at once: the lake's small files make this request-bound, and Azurite answers
+# requests on one thread, so more threads than this mostly add Python overhead on a small machine.
+REPLICATION_WORKERS = 8
+
+
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
@@ -68,31 +76,67 @@ def _same(src: Any, dst: Any | None) -> bool:
         md5_text(dst.content_settings.content_md5) == md5_text(src.content_settings.content_md5)
 
 
-def _copy_blob(source: BlobServiceClient, dest: BlobServiceClient, container: str, name: str, blob: Any) -> None:
-    data = source.get_blob_client(container, name).download_blob().readall()
+def _copy_blob(source: BlobServiceClient, dest: BlobServiceClient, container: str, blob: Any) -> None:
+    # one GET and one Put Blob for the small blobs a lake is mostly made of
+    data = source.get_blob_client(container, blob.name).download_blob(max_concurrency=1).readall()
     cs = blob.content_settings
-    dest.get_blob_client(container, name).upload_blob(
-        data, overwrite=True, content_settings=ContentSettings(content_type=cs.content_type, content_md5=cs.content_md5))
+    dest.get_blob_client(container, blob.name).upload_blob(
+        data, length=len(data), overwrite=True, max_concurrency=1,
+        content_settings=ContentSettings(content_type=cs.content_type, content_md5=cs.content_md5))
+
+
+def _outer_join(source: Iterable[Any], dest: Iterable[Any], container: str) -> Iterator[tuple[Any | None, Any | None]]:
+    """(source blob, destination namesake), either None when one side lacks the name: a merge of
+    two listings in ascending name order (refused otherwise), holding one blob of each at a time."""
+    src = in_name_order(source, f"the primary's listing of {container}")
+    dst = in_name_order(dest, f"the geo copy's listing of {container}")
+    a, b = next(src, None), next(dst, None)
+    while a is not None or b is not None:
+        if b is None or (a is not None and a.name < b.name):
+            yield a, None
+            a = next(src, None)
+        elif a is None or b.name < a.name:
+            yield None, b
+            b = next(dst, None)
+        else:
+            yield a, b
+            a, b = next(src, None), next(dst, None)
+
 
 def replicate_lake(source: BlobServiceClient, dest: BlobServiceClient,
-                   containers: tuple[str, ...] = ZONES, workers: int = 8) -> dict:
+                   containers: tuple[str, ...] = ZONES, workers: int = REPLICATION_WORKERS) -> dict:
     """Make `dest` a mirror of `source` for `containers`: copy new or changed blobs (keeping
-    Content-MD5), delete blobs the source no longer has. Returns counts."""
-    copied = deleted = unchanged = 0
-    with azure_errors("lake replication"):
+    Content-MD5), delete blobs the source no longer has. Both listings are walked together, page by
+    page, feeding a bounded pool, so no listing is held. Returns counts."""
+    counts = {"copied": 0, "deleted": 0, "unchanged": 0}
+
+    def jobs() -> Iterator[tuple[str, Any]]:
         for container in containers:
             with contextlib.suppress(ResourceExistsError):
                 dest.create_container(container)
-            src = {b.name: b for b in source.get_container_client(container).list_blobs()}
-            dst = {b.name: b for b in dest.get_container_client(container).list_blobs()}
-            todo = [n for n in src if not _same(src[n], dst.get(n))]
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                list(pool.map(lambda name, c=container, s=src: _copy_blob(source, dest, c, name, s[name]), todo))
-            for name in set(dst) - set(src):
-                dest.get_blob_client(container, name).delete_blob()
-            copied, deleted, unchanged = copied + len(todo), deleted + len(set(dst) - set(src)), \
-                unchanged + len(src) - len(todo)
-    return {"copied": copied, "deleted": deleted, "unchanged": unchanged}
+            pairs = _outer_join(source.get_container_client(container).list_blobs(results_per_page=LISTING_PAGE),
+                                dest.get_container_client(container).list_blobs(results_per_page=LISTING_PAGE),
+                                container)
+            for src, dst in pairs:
+                if src is None:
+                    counts["deleted"] += 1
+                    yield container, ("delete", dst)
+                elif _same(src, dst):
+                    counts["unchanged"] += 1
+                else:
+                    counts["copied"] += 1
+                    yield container, ("copy", src)
+
+    def work(container: str, job: tuple[str, Any]) -> None:
+        action, blob = job
+        if action == "copy":
+            _copy_blob(source, dest, container, blob)
+        else:
+            dest.get_blob_client(container, blob.name).delete_blob()
+
+    with azure_errors("lake replication"):
+        run_pool(work, jobs(), workers, "lake-replication")
+    return counts
 
 
 def backup_lake(primary: BlobServiceClient, geo_copy: BlobServiceClient, backup_dir: Path,

@@ -13,6 +13,11 @@ both sides (no SAS at all).
   with the source's content settings and metadata. Put Block List stores the Content-MD5 it is
   given and computes none, so the destination lists the same (name, size, Content-MD5) as the
   source, also for a source blob without an MD5.
+- A blob of one chunk or less whose source has a Content-MD5 (most of a lake: small files) is
+  read once and written with one Put Blob carrying that MD5 (x-ms-blob-content-md5, stored as
+  given) and a transactional one: one write request instead of two. Not for a source without an
+  MD5: Put Blob would compute one, and the destination would list an MD5 its source lacks.
+  https://learn.microsoft.com/rest/api/storageservices/put-blob
 - A source blob's Content-MD5, when it has one, is checked against the bytes read before commit.
 - Resume: `copies_to_make` (lake_recovery.py) skips a destination blob with the source's size
   and Content-MD5, walking both listings as the copies go (memory does not grow with the lake).
@@ -192,6 +197,9 @@ def _relay_blob(source_service: BlobServiceClient, dest_service: BlobServiceClie
     # A snapshot cannot change; a live blob is read only while it still has the listed ETag.
     condition = {} if snapshot else {"etag": blob.etag, "match_condition": MatchConditions.IfNotModified}
     chunk = chunk_for(blob.size, chunk_bytes)
+    expected = md5_text(blob.content_settings.content_md5)
+    if expected and blob.size <= chunk:
+        return _relay_small_blob(source, dest, what, container, blob, condition, progress)
     digest, blocks = hashlib.md5(usedforsecurity=False), []
     with azure_errors(what):
         try:
@@ -209,14 +217,45 @@ def _relay_blob(source_service: BlobServiceClient, dest_service: BlobServiceClie
             if getattr(err, "error_code", None) == "ConditionNotMet":
                 raise TransientError(f"{what}: the source blob changed while it was read; listing it again") from None
             raise
-        expected = md5_text(blob.content_settings.content_md5)
-        if expected and md5_text(digest.digest()) != expected:
-            raise PermanentError(f"{what}: the bytes read do not match the source's Content-MD5 {expected}",
-                                 {"blob": f"{container}/{blob.name}", "content_md5": expected})
-        settings = blob.content_settings
-        committed = dest.commit_block_list(blocks, metadata=dict(blob.metadata or {}), content_settings=ContentSettings(
-            content_type=settings.content_type, content_encoding=settings.content_encoding,
-            content_language=settings.content_language, content_disposition=settings.content_disposition,
-            cache_control=settings.cache_control, content_md5=settings.content_md5))
+        _check_md5(what, container, blob, expected, digest.digest())
+        committed = dest.commit_block_list(blocks, metadata=dict(blob.metadata or {}),
+                                           content_settings=_settings(blob))
     progress.add(0, blob_done=True)
     return _etag(str(committed.get("etag") or "") or None)
+
+
+def _relay_small_blob(source: Any, dest: Any, what: str, container: str, blob: Any, condition: dict,
+                      progress: _Progress) -> str | None:
+    """A blob of one chunk with a source Content-MD5: one read, one Put Blob; returns the new ETag."""
+    with azure_errors(what):
+        try:
+            data = source.download_blob(offset=0, length=blob.size, max_concurrency=1, **condition).readall() \
+                if blob.size else b""
+        except HttpResponseError as err:
+            if getattr(err, "error_code", None) == "ConditionNotMet":
+                raise TransientError(f"{what}: the source blob changed while it was read; listing it again") from None
+            raise
+        if len(data) != blob.size:
+            raise TransientError(f"{what}: read {len(data)} of {blob.size} bytes")
+        _check_md5(what, container, blob, md5_text(blob.content_settings.content_md5),
+                   hashlib.md5(data, usedforsecurity=False).digest())
+        progress.add(len(data))
+        written = dest.upload_blob(data, length=len(data), overwrite=True, validate_content=True, max_concurrency=1,
+                                   metadata=dict(blob.metadata or {}), content_settings=_settings(blob))
+    progress.add(0, blob_done=True)
+    return _etag(str(written.get("etag") or "") or None)
+
+
+def _check_md5(what: str, container: str, blob: Any, expected: str | None, read: bytes) -> None:
+    if expected and md5_text(read) != expected:
+        raise PermanentError(f"{what}: the bytes read do not match the source's Content-MD5 {expected}",
+                             {"blob": f"{container}/{blob.name}", "content_md5": expected})
+
+
+def _settings(blob: Any) -> ContentSettings:
+    """The source's content settings for the destination, its Content-MD5 (or its absence) included."""
+    settings = blob.content_settings
+    return ContentSettings(
+        content_type=settings.content_type, content_encoding=settings.content_encoding,
+        content_language=settings.content_language, content_disposition=settings.content_disposition,
+        cache_control=settings.cache_control, content_md5=settings.content_md5)

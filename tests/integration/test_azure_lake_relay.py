@@ -145,24 +145,40 @@ def test_without_the_journal_only_the_blob_without_an_md5_is_copied_again(azurit
     assert again["copied"] == 1 and again["bytes_copied"] == len(b"no content md5 here")
 
 
-def _interrupt_after(monkeypatch, method: str, calls: int) -> None:
-    """The runner dies (its connection drops) on the `calls`+1-th call of BlobClient.`method`."""
-    real, seen = getattr(BlobClient, method), []
+def test_a_small_blob_with_an_md5_is_one_put_blob_carrying_it_and_one_without_goes_by_blocks(relayed):
+    writes = {}
+    for method, url, headers in relayed["sent"]:
+        if method == "PUT" and "/raw/" in url:
+            writes.setdefault(url.split("?")[0].rsplit("/raw/", 1)[1], []).append((url, headers))
+    small = [name for name in writes if name.startswith("events/")]
+    assert small and all(len(writes[name]) == 1 and "comp=" not in writes[name][0][0] for name in small)
+    assert all("x-ms-blob-content-md5" in headers and "Content-MD5" in headers
+               for name in small for _, headers in writes[name])  # stored as the source's, checked in transit
+    # without a source MD5 a Put Blob would compute one: the MD5-less blob is a block and a block list
+    assert sorted("comp=blocklist" in url for url, _ in writes[NO_MD5_NAME]) == [False, True]
 
-    def flaky(self, *args, **kwargs):
-        if len(seen) >= calls:
-            raise ConnectionError("connection reset by peer (the test's interruption)")
-        seen.append(self.blob_name)
-        return real(self, *args, **kwargs)
 
-    monkeypatch.setattr(BlobClient, method, flaky)
+def _interrupt_after(monkeypatch, methods: str | tuple[str, ...], calls: int) -> None:
+    """The runner dies (its connection drops) on the `calls`+1-th call of BlobClient's `methods`, counted together."""
+    seen: list[str] = []
+
+    def flaky(real):
+        def call(self, *args, **kwargs):
+            if len(seen) >= calls:
+                raise ConnectionError("connection reset by peer (the test's interruption)")
+            seen.append(self.blob_name)
+            return real(self, *args, **kwargs)
+        return call
+
+    for method in (methods,) if isinstance(methods, str) else methods:
+        monkeypatch.setattr(BlobClient, method, flaky(getattr(BlobClient, method)))
 
 
 def test_a_relay_interrupted_after_three_blobs_resumes_with_the_rest(azurite, relayed, monkeypatch):
     geo, dest = azurite["aad"](GEO), azurite["aad"]("relayresume")
     journal = azurite["workdir"] / "relayresume.jsonl"
     with monkeypatch.context() as patch:
-        _interrupt_after(patch, "commit_block_list", 3)
+        _interrupt_after(patch, ("commit_block_list", "upload_blob"), 3)  # a blob is written by one or the other
         with pytest.raises(TransientError, match="connection reset"):
             relay_lake(geo, dest, ZONES, max_in_flight=1, chunk_bytes=CHUNK, journal=journal)
     assert len(journal.read_text().splitlines()) == 3  # big, no-md5, empty: committed and recorded

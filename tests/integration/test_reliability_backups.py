@@ -250,13 +250,29 @@ def _put(service, container: str, name: str, data: bytes) -> None:
 
 
 @pytest.mark.integration
+def test_replication_mirrors_new_changed_and_deleted_blobs(azurite_pair):
+    from orchestrator.data.backup import replicate_lake
+
+    primary, geo = azurite_pair.secondary_lake(), azurite_pair.geo_copy_lake()  # any two accounts will do
+    primary.create_container("raw")
+    for k in range(5):
+        _put(primary, "raw", f"batch-{k}", f"raw {k}".encode())
+    assert replicate_lake(primary, geo, ("raw",), workers=2) == {"copied": 5, "deleted": 0, "unchanged": 0}
+    _put(primary, "raw", "batch-1", b"changed")
+    primary.get_blob_client("raw", "batch-3").delete_blob()
+    _put(primary, "raw", "batch-7", b"new")
+    assert replicate_lake(primary, geo, ("raw",), workers=2) == {"copied": 2, "deleted": 1, "unchanged": 3}
+    assert lake_facts(geo, ["raw"]) == lake_facts(primary, ["raw"])
+
+
+@pytest.mark.integration
 def test_a_lake_generation_pins_its_state_detects_loss_and_restores_through_the_relay(azurite_pair, tmp_path):
     from orchestrator.data.backup_catalog import lake_check
     from orchestrator.data.lake_generations import (
         check_lake_generation,
         damage_lake_generation,
+        generation_items,
         prune_to_generation,
-        snapshot_items,
         snapshot_lake,
         snapshot_listing,
     )
@@ -269,16 +285,22 @@ def test_a_lake_generation_pins_its_state_detects_loss_and_restores_through_the_
         for k in range(3):
             _put(geo, container, f"batch-{k}", f"{container} {k}".encode())
     facts = lake_facts(geo, ["raw", "curated"])
-    snapshots = snapshot_lake(geo, ["raw", "curated"])
-    manifest = {"containers": facts, "snapshots": snapshots, "generation": "g001"}
-    assert {c: listing_facts(snapshot_items(geo, c, ids)) for c, ids in snapshots.items()} == facts
+    time.sleep(1.1)  # blobs created before the window's first second: a lost snapshot's blob is named
+    window = snapshot_lake(geo, ["raw", "curated"])
+    assert window is not None and window["start"] <= window["end"]  # ids of the service's own clock
+    manifest = {"containers": facts, "snapshot_window": window, "generation": "g001"}
+    assert {c: listing_facts(generation_items(geo, c, window)) for c in facts} == facts
 
-    # The mirror moves on (the next replication); the generation still holds its own state.
+    # The mirror moves on (the next replication, and the next generation's snapshots); the
+    # generation still holds its own state: per blob, its newest snapshot inside its window.
     _put(geo, "raw", "batch-0", b"rewritten later")
     _put(geo, "raw", "batch-9", b"newer data")
+    later = snapshot_lake(geo, ["raw"])
+    assert later is not None and later["start"] > window["end"]
     assert check_lake_generation(geo, manifest, ["raw", "curated"]) is None
+    assert listing_facts(generation_items(geo, "raw", later))["blobs"] == 4  # the later one has batch-9
     evidence = relay_lake(geo, dest, ["raw", "curated"], journal=tmp_path / "relay.jsonl",
-                          listing=snapshot_listing(geo, snapshots))
+                          listing=snapshot_listing(geo, window))
     assert evidence["copied"] == 6 and evidence["method"] == METHOD
     assert evidence["payload_bytes_through_drctl"] == sum(f["bytes"] for f in facts.values())
     assert lake_facts(dest, ["raw", "curated"]) == facts  # the pinned state, not the mirror's newer one
@@ -286,7 +308,7 @@ def test_a_lake_generation_pins_its_state_detects_loss_and_restores_through_the_
     # An attempt that had restored a newer generation left a blob this one lacks: pruned, so the
     # store is exactly the generation restored, nothing more.
     _put(dest, "raw", "batch-9", b"newer data")
-    assert prune_to_generation(dest, snapshots, ["raw", "curated"]) == ["raw/batch-9"]
+    assert prune_to_generation(dest, snapshot_listing(geo, window), ["raw", "curated"]) == ["raw/batch-9"]
     assert lake_facts(dest, ["raw", "curated"]) == facts
 
     done = damage_lake_generation(geo, manifest, "corrupt")
@@ -295,6 +317,9 @@ def test_a_lake_generation_pins_its_state_detects_loss_and_restores_through_the_
     assert "raw: 1 of 3 blob snapshots missing (batch-2)" in problem and "curated: 1 of 3" in problem
     assert check_lake_generation(geo, manifest, []) is None  # only the zones a restore copies count
     assert "not a lake backup generation" in check_lake_generation(geo, {"containers": facts}, ["raw"])
+    # a manifest of before windows, with a per-blob map, is not read
+    assert "not a lake backup generation" in check_lake_generation(
+        geo, {"containers": facts, "snapshots": {"raw": {}}}, ["raw"])
 
     path = write_manifest(Path(tempfile.mkdtemp(prefix="drctl-lakegen-m-")) / "lake.json",
                           {"kind": "lake", **manifest})

@@ -152,7 +152,7 @@ class LakeSteps:
               at: LakeAtPoint | None = None) -> dict:
         data, restore = self.data, self.restore
         if at is not None:  # a snapshot's state goes through the relay (stores/lake_point.py says why)
-            pruned = prune_to_generation(dest, at.names(zones), zones)
+            pruned = prune_to_generation(dest, at, zones)
             evidence = relay_lake(source, dest, zones, min(data.max_in_flight, RELAY_MAX_IN_FLIGHT),
                                   chunk_bytes=restore.relay_chunk_mib * 2**20,
                                   journal=RunDir(data.run_dir).manifest(RELAY_JOURNAL), say=self.say, listing=at)

@@ -15,6 +15,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -116,10 +117,13 @@ def run_prelude(
         generation = next_generation(pair.backup_dir)
         say(f"backup generation {generation}: lake replicated to its geo copy (GRS's job on Azure) and "
             "snapshotted, PostgreSQL with pg_basebackup (its WAL archived all along); writing manifests")
-        lake_manifest = backup_lake_generation(pair.primary_lake(), pair.geo_copy_lake(),
-                                               generation_dir(pair.backup_dir, generation), generation)
-        pg_manifest = backup_postgres_generation(primary_dsn, data.database, pair.backup_dir,
-                                                 pair.primary_postgres.pg_basebackup, generation)
+        # the two stores' backups share nothing (Azurite and pg_basebackup): taken side by side
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="pg-basebackup") as beside:
+            pg_backup = beside.submit(backup_postgres_generation, primary_dsn, data.database, pair.backup_dir,
+                                      pair.primary_postgres.pg_basebackup, generation)
+            lake_manifest = backup_lake_generation(pair.primary_lake(), pair.geo_copy_lake(),
+                                                   generation_dir(pair.backup_dir, generation), generation)
+            pg_manifest = pg_backup.result()
         record_generation(pair.backup_dir, generation, {"lake": lake_manifest, "postgres": pg_manifest})
         generations.append(_generation_record(source, generation, lake_manifest, pg_manifest))
         # its point on the drill's data clock: what --recovery-point is compared with

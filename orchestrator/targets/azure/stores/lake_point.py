@@ -34,17 +34,18 @@ one and left out (it is named in the evidence, `blobs_created_after_point`, eith
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
+from orchestrator.data.blob_snapshots import by_name, snapshot_key
 from orchestrator.data.errors import azure_errors
 from orchestrator.data.event_time import iso_z
 from orchestrator.data.ingest import WATERMARK_BLOB
-from orchestrator.data.manifest import listing_facts
+from orchestrator.data.manifest import LISTING_PAGE, listing_facts
 from orchestrator.data.recovery_point import as_text
 from orchestrator.model import PermanentError
 
@@ -63,63 +64,68 @@ def _shown(names: list[str]) -> str:
 
 
 class LakeAtPoint:
-    """A relay listing (container -> the items to copy) of each blob's state at `point`; each
-    container is listed once and its choice kept, so the manifest and the copy see the same."""
+    """A relay listing (container -> the items to copy, in name order) of each blob's state at
+    `point`. Each call walks the container's listing with its snapshots again, one blob name at a
+    time (blob_snapshots.py), so nothing holds the listing: the manifest, the prune and the copy
+    each walk it, and a choice that changed between walks (the source is not written during a
+    recovery) would show as a validation mismatch against the manifest. The counts are the last
+    walk's, per container."""
 
     def __init__(self, source: BlobServiceClient, point: datetime) -> None:
         self.source, self.point = source, _utc(point)
-        self._chosen: dict[str, list[Any]] = {}
-        self.unchanged = self.from_snapshot = 0
-        self.created_after: list[str] = []
+        self._walks: dict[str, dict[str, Any]] = {}
         self.missing_containers: list[str] = []
 
-    def __call__(self, container: str) -> list[Any]:
-        if container not in self._chosen:
-            self._chosen[container] = self._choose(container)
-        return self._chosen[container]
+    @property
+    def unchanged(self) -> int:
+        return sum(w["unchanged"] for w in self._walks.values())
 
-    def _choose(self, container: str) -> list[Any]:
-        bases: dict[str, Any] = {}
-        snapshots: dict[str, list[Any]] = {}
+    @property
+    def from_snapshot(self) -> int:
+        return sum(w["from_snapshot"] for w in self._walks.values())
+
+    @property
+    def created_after(self) -> list[str]:
+        return [name for w in self._walks.values() for name in w["created_after"]]
+
+    def __call__(self, container: str) -> Iterator[Any]:
+        return self._choose(container)
+
+    def _choose(self, container: str, counted: bool = True) -> Iterator[Any]:
+        walk: dict[str, Any] = {"unchanged": 0, "from_snapshot": 0, "created_after": []}
+        if counted:  # a walk that may stop early (looking for one blob) keeps the last full walk's counts
+            self._walks[container] = walk
+        lost = []
+        point = snapshot_key(self.point)
         with azure_errors(f"lake at the recovery point: list {container} with its snapshots"):
+            listing = self.source.get_container_client(container).list_blobs(
+                include=["snapshots", "metadata"], results_per_page=LISTING_PAGE)
             try:
-                for item in self.source.get_container_client(container).list_blobs(include=["snapshots", "metadata"]):
-                    if item.snapshot:
-                        snapshots.setdefault(item.name, []).append(item)
+                for entries in by_name(listing, f"the snapshots of {container}"):
+                    base, name = entries.base, entries.name
+                    if base is not None and _utc(base.last_modified) + LAST_MODIFIED_GRAIN <= self.point:
+                        walk["unchanged"] += 1
+                        yield base
+                    elif (earlier := entries.newest_snapshot(point)) is not None:
+                        walk["from_snapshot"] += 1
+                        yield earlier
+                    elif base is None or (base.creation_time is not None and _utc(base.creation_time) > self.point):
+                        walk["created_after"].append(f"{container}/{name}")
                     else:
-                        bases[item.name] = item
+                        lost.append(f"{container}/{name}")
             except ResourceNotFoundError:
-                self.missing_containers.append(container)
-                return []
-        chosen, lost = [], []
-        for name in sorted(set(bases) | set(snapshots)):
-            base = bases.get(name)
-            if base is not None and _utc(base.last_modified) + LAST_MODIFIED_GRAIN <= self.point:
-                chosen.append(base)
-                self.unchanged += 1
-                continue
-            earlier = [s for s in snapshots.get(name, []) if _utc(s.snapshot) <= self.point]
-            if earlier:
-                chosen.append(max(earlier, key=lambda s: _utc(s.snapshot)))
-                self.from_snapshot += 1
-            elif base is None or (base.creation_time is not None and _utc(base.creation_time) > self.point):
-                self.created_after.append(f"{container}/{name}")
-            else:
-                lost.append(f"{container}/{name}")
+                if container not in self.missing_containers:
+                    self.missing_containers.append(container)
+                return
         if lost:
             raise PermanentError(
                 f"lake: {len(lost)} blob(s) changed after the recovery point {as_text(self.point)} and have no "
                 f"snapshot at or before it: {_shown(lost)}",
                 {"recovery_point": as_text(self.point), "blobs_without_snapshot": lost})
-        return chosen
-
-    def names(self, containers: Iterable[str]) -> dict[str, dict[str, str]]:
-        """container -> the names kept (the shape lake_generations.prune_to_generation takes)."""
-        return {c: {item.name: str(item.snapshot or "") for item in self(c)} for c in containers}
 
     def watermark_record(self) -> dict | None:
         """The lake's ingestion watermark as it was at the point (raw/_watermark.json's chosen state)."""
-        item = next((i for i in self("raw") if i.name == WATERMARK_BLOB), None)
+        item = next((i for i in self._choose("raw", counted=False) if i.name == WATERMARK_BLOB), None)
         if item is None:
             return None
         with azure_errors("lake at the recovery point: read the watermark"):

@@ -12,7 +12,7 @@ from typing import Any
 from orchestrator.data.backup_catalog import lake_check
 from orchestrator.data.errors import azure_errors
 from orchestrator.data.ingest import ZONES, LakeSink
-from orchestrator.data.lake_generations import SOURCE, prune_to_generation, snapshot_listing
+from orchestrator.data.lake_generations import SOURCE, generation_window, prune_to_generation, snapshot_listing
 from orchestrator.data.lake_recovery import validate_lake
 from orchestrator.data.lake_relay import relay_lake
 from orchestrator.data.manifest import validated
@@ -53,14 +53,14 @@ class LakeStore:
     def rehydrate(self) -> StepOutcome:
         geo_copy, copied = self.pair.geo_copy_lake(), self.run.copied
         choice = self.run.choose("lake", lake_check(geo_copy, copied))  # before anything is copied
-        snapshots = choice.manifest["snapshots"]
+        window = generation_window(choice.manifest)
+        snapshots = snapshot_listing(geo_copy, window)
         pruned = prune_to_generation(self.pair.secondary_lake(), snapshots, copied)
         evidence = relay_lake(geo_copy, self.pair.secondary_lake(), copied, RELAY_MAX_IN_FLIGHT,
-                              journal=RunDir(self.run.run_dir).manifest(RELAY_JOURNAL),
-                              listing=snapshot_listing(geo_copy, snapshots))
+                              journal=RunDir(self.run.run_dir).manifest(RELAY_JOURNAL), listing=snapshots)
         watermark = LakeSink(self.pair.secondary_lake()).watermark()
-        evidence = {**evidence, "source": SOURCE, "zones_copied": copied, "zones_recreated": self.run.recreated,
-                    "blobs_pruned": pruned, **choice.evidence()}
+        evidence = {**evidence, "source": SOURCE, "snapshot_window": window, "zones_copied": copied,
+                    "zones_recreated": self.run.recreated, "blobs_pruned": pruned, **choice.evidence()}
         return StepOutcome(outputs={**self.run.recovered_to(watermark), **choice.outputs()}, evidence=evidence)
 
     def _manifest(self, zones: list[str]) -> dict[str, Any]:
