@@ -23,12 +23,12 @@ import psycopg
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
+from orchestrator.data.blob_listing import LISTING_PAGE
 from orchestrator.data.connect import client_command
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.ingest import ZONES, LakeSink
 from orchestrator.data.lake_recovery import run_pool
 from orchestrator.data.manifest import (
-    LISTING_PAGE,
     container_facts,
     in_name_order,
     lake_facts,

@@ -32,10 +32,11 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
 from orchestrator.data.backup import backup_lake, lake_manifest_path
+from orchestrator.data.blob_listing import LISTING_PAGE
 from orchestrator.data.blob_snapshots import SnapshotKey, by_name, snapshot_key
 from orchestrator.data.errors import azure_errors
 from orchestrator.data.lake_recovery import SourceListing, run_pool, with_namesakes
-from orchestrator.data.manifest import LISTING_PAGE, listing_facts, load_manifest, write_manifest
+from orchestrator.data.manifest import listing_facts, load_manifest, write_manifest
 from orchestrator.model import PermanentError, TransientError
 
 FACT_KEYS = ("blobs", "bytes", "digest")

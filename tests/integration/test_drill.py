@@ -150,8 +150,14 @@ def check_journal_recovered(run_dir: Path) -> list[dict]:
     for store in EXERCISED:
         assert done[f"{store}.validate"]["evidence"]["exact"] is True
         replayed = done[f"{store}.replay"]["outputs"]
-        assert replayed["batches_replayed"] > 0, replayed  # the post-backup delta came back by replay
-        assert replayed["rpo_before_replay_s"] > 0 and replayed["rpo_after_replay_s"] == 0
+        if store == "lake":
+            assert replayed["batches_replayed"] > 0, replayed  # the post-backup delta came back by replay
+        # PostgreSQL's WAL archive may already hold the delta (archive_timeout is a second of wall
+        # clock): it replays what its restored point lacked, and nothing when it lacked nothing
+        recovered = done[f"{store}.rehydrate"]["outputs"]["watermark"]
+        assert replayed["batches_replayed"] == done[f"{store}.replay"]["evidence"]["watermark"] - recovered, replayed
+        assert (replayed["rpo_before_replay_s"] > 0) == (replayed["batches_replayed"] > 0), replayed
+        assert replayed["rpo_after_replay_s"] == 0
         assert done[f"{store}.replay"]["exercised"] is True
     # The lake's delta came back through the repository's ingestion pipeline, run by the local pipeline
     # runner over the window after the recovered watermark, and held to that window.

@@ -41,11 +41,12 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
+from orchestrator.data.blob_listing import LISTING_PAGE
 from orchestrator.data.blob_snapshots import by_name, snapshot_key
 from orchestrator.data.errors import azure_errors
 from orchestrator.data.event_time import iso_z
 from orchestrator.data.ingest import WATERMARK_BLOB
-from orchestrator.data.manifest import LISTING_PAGE, listing_facts
+from orchestrator.data.manifest import listing_facts
 from orchestrator.data.recovery_point import as_text
 from orchestrator.model import PermanentError
 
