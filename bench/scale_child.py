@@ -1,7 +1,7 @@
 """One measured run of the scale benchmark, in a process of its own: `python -m bench.scale_child`
 reads what to do as JSON on stdin and prints what it measured as JSON on stdout.
 
-A fresh process per run, so its peak RSS (ru_maxrss) is drctl's own at that lake size, not the
+A fresh process per run, so its peak RSS (VmHWM) is drctl's own at that lake size, not the
 populating process's, nor an earlier size's. Two kinds of run:
 
 - `drctl`: drctl's real rehydration (rehydrate_lake: listings walked together, a read SAS signed
@@ -42,7 +42,14 @@ def client(account: dict) -> BlobServiceClient:
 
 
 def peak_rss_bytes() -> int:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # kilobytes on Linux
+    """This process's own peak RSS: VmHWM, the high-water mark of its address space. Not ru_maxrss:
+    Linux carries the parent's peak into a child's ru_maxrss across exec, so a child of a bench
+    process that had held a GiB would report that GiB at every lake size."""
+    with open("/proc/self/status", encoding="ascii") as status:
+        for line in status:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # kB
+    raise RuntimeError("no VmHWM in /proc/self/status: the scale benchmark measures memory on Linux only")
 
 
 def cpu_s() -> float:
