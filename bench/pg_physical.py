@@ -1,8 +1,8 @@
 """PostgreSQL restored physically (a base backup, then archived WAL), as the drill now restores it.
 
 The database of bench/pg_restore.py (about 1 GiB; 32 MiB with --quick) is generated in a local server,
-which then starts archiving its WAL (orchestrator/data/pg_wal.py); a base backup is taken as a backup
-generation takes it (pg_basebackup.py), then more rows are written (about 2% of the data) and their
+which then starts archiving its WAL (orchestrator/data/postgres/wal.py); a base backup is taken as a backup
+generation takes it (postgres/basebackup.py), then more rows are written (about 2% of the data) and their
 WAL archived, so the restore has WAL to replay. Measured side by side, on the same data:
 
 - the physical restore (pg_physical.restore_base_backup): the base backup copied into a new data
@@ -32,9 +32,9 @@ import psycopg
 
 from bench.pg_restore import DRCTL_DB, GIB, MIB, SOURCE, TABLES, dump, generate
 from bench.report import Result
-from orchestrator.data.pg_basebackup import base_dir, take_base_backup, verify_base_backup
-from orchestrator.data.pg_physical import restore_base_backup
-from orchestrator.data.pg_recovery import restore_postgres
+from orchestrator.data.postgres.basebackup import base_dir, take_base_backup, verify_base_backup
+from orchestrator.data.postgres.physical import restore_base_backup
+from orchestrator.data.postgres.recovery import restore_postgres
 from orchestrator.targets.local.servers.postgres import PostgresServer
 
 REPO = Path(__file__).resolve().parents[1]

@@ -27,7 +27,7 @@ import psycopg
 from bench.report import Result
 from orchestrator.data.connect import client_command
 from orchestrator.data.manifest import sha256_file
-from orchestrator.data.pg_recovery import restore_postgres
+from orchestrator.data.postgres.recovery import restore_postgres
 from orchestrator.targets.local.servers.postgres import PostgresServer
 
 MIB, GIB = 1 << 20, 1 << 30

@@ -1,6 +1,6 @@
 """Rehydration: the lake copied from a backup account to the secondary account, two ways.
 
-drctl's path (orchestrator/data/lake_recovery.py rehydrate_lake): each destination blob is told
+drctl's path (orchestrator/data/lake/recovery.py rehydrate_lake): each destination blob is told
 to copy itself from a read-SAS URL of its source, and drctl only watches the copy status, with a
 bounded number of copies in flight. The naive path: download every blob through the client and
 upload it again (as many at once). Both run against the same Azurite instance with the same data
@@ -22,7 +22,7 @@ from azure.storage.blob import BlobServiceClient, ContentSettings
 from bench.lake import GIB, MIB, Lake, shared_lake
 from bench.report import Result
 from orchestrator.data.ingest import ZONES
-from orchestrator.data.lake_recovery import rehydrate_lake
+from orchestrator.data.lake.recovery import rehydrate_lake
 from orchestrator.data.manifest import lake_facts
 
 FULL_BYTES, QUICK_BYTES = GIB, 32 * MIB

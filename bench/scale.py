@@ -9,7 +9,7 @@ with as many threads (the rate drctl's copy requests are compared with), the oth
 
 What the figures say: the time per blob must not grow with the lake (the slope from 10k to 100k
 over the slope from 1k to 10k), and neither may drctl's memory (no structure holds the whole
-listing: orchestrator/data/lake_recovery.py). Azurite keeps about 20 KB per blob in memory, so a
+listing: orchestrator/data/lake/recovery.py). Azurite keeps about 20 KB per blob in memory, so a
 million blobs does not fit this machine; beyond 100k the slopes size it on paper
 (docs/performance-notes.md). `--quick` runs 200, 1,000 and 3,000 blobs: the ratios are printed
 without goals then, being a check that it all runs.

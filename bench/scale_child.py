@@ -27,7 +27,7 @@ from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, gener
 
 from bench.scale_lake import blob_name
 from orchestrator.data.ingest import ZONES
-from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
+from orchestrator.data.lake.recovery import rehydrate_lake, validate_lake
 
 
 def client(account: dict) -> BlobServiceClient:

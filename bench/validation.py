@@ -1,6 +1,6 @@
 """Validation: the lake checked against its backup manifest from listings, or by reading it all.
 
-drctl's path (orchestrator/data/lake_recovery.py validate_lake): per container the count, the
+drctl's path (orchestrator/data/lake/recovery.py validate_lake): per container the count, the
 bytes and a digest over every blob's (name, size, Content-MD5), from the listing, compared
 exactly with the manifest. The naive path downloads every blob, hashes it and compares the hash
 with its Content-MD5, and the totals with the manifest (as many downloads at once as the
@@ -18,7 +18,7 @@ from azure.storage.blob import BlobServiceClient
 
 from bench.lake import GIB, MIB, shared_lake
 from bench.report import Result
-from orchestrator.data.lake_recovery import validate_lake
+from orchestrator.data.lake.recovery import validate_lake
 
 FULL_BYTES, QUICK_BYTES = GIB, 32 * MIB
 WORKERS = 16

@@ -5,7 +5,7 @@ Azure, so streaming through the client is fine here: it is not on the recovery p
 per container the count, bytes and listing digest, and the lake's own watermark.
 PostgreSQL: `pg_dump -Fc` of one database into the backup store, and per table the row count, an
 SQL checksum and max(ts), all read from the very snapshot the dump was taken from. (The local
-drill's generations are physical base backups now, orchestrator/data/pg_basebackup.py; the dump
+drill's generations are physical base backups now, orchestrator/data/postgres/basebackup.py; the dump
 stays the logical path that bench/pg_restore.py measures and pg_physical compares against.)
 """
 
@@ -23,11 +23,11 @@ import psycopg
 from azure.core.exceptions import ResourceExistsError
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
-from orchestrator.data.blob_listing import LISTING_PAGE
 from orchestrator.data.connect import client_command
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.ingest import ZONES, LakeSink
-from orchestrator.data.lake_recovery import run_pool
+from orchestrator.data.lake.listing import LISTING_PAGE
+from orchestrator.data.lake.recovery import run_pool
 from orchestrator.data.manifest import (
     container_facts,
     in_name_order,

@@ -4,11 +4,11 @@ The backup store (locally a directory that survives the primary) holds generatio
 in its index:
 
     catalog.json                                   the index: per generation and store, its manifest
-    generations/<id>/lake/manifest.json            a lake generation (orchestrator/data/lake_generations.py)
+    generations/<id>/lake/manifest.json            a lake generation (orchestrator/data/lake/generations.py)
     generations/<id>/postgres/manifest.json        a PostgreSQL generation: its manifest and the server's
-    generations/<id>/postgres/base/                physical base backup (orchestrator/data/pg_basebackup.py)
+    generations/<id>/postgres/base/                physical base backup (orchestrator/data/postgres/basebackup.py)
     postgres/wal/, postgres/wal-index.json         the server's WAL archive, shared by every generation,
-                                                   and what each batch's commit LSN was (pg_wal.py)
+                                                   and what each batch's commit LSN was (postgres/wal.py)
 
 (A generation may also hold a pg_dump instead, generations/<id>/postgres/<db>/<db>.dump: `postgres_check`
 and `damage_postgres_generation` still read one; the drill takes base backups.)
@@ -39,9 +39,9 @@ from typing import Any
 from azure.storage.blob import BlobServiceClient
 
 from orchestrator.atomic import write_atomic
-from orchestrator.data.lake_generations import check_lake_generation, damage_lake_generation
+from orchestrator.data.lake.generations import check_lake_generation, damage_lake_generation
 from orchestrator.data.manifest import load_manifest, write_manifest
-from orchestrator.data.pg_basebackup import damage_base_backup, postgres_generation_dir, take_base_backup
+from orchestrator.data.postgres.basebackup import damage_base_backup, postgres_generation_dir, take_base_backup
 from orchestrator.data.recovery_point import as_text, from_record
 from orchestrator.model import PermanentError
 

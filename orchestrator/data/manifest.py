@@ -22,7 +22,7 @@ from azure.storage.blob import BlobServiceClient
 from psycopg import sql
 
 from orchestrator.atomic import make_dirs, write_atomic
-from orchestrator.data.blob_listing import list_blobs_light
+from orchestrator.data.lake.listing import list_blobs_light
 from orchestrator.data.rows import one_row
 from orchestrator.model import PermanentError, StepOutcome
 from smoke_tests.check import Check, SameFact
@@ -50,7 +50,7 @@ def in_name_order(blobs: Iterable[Any], what: str) -> Iterator[Any]:
 
 def listing_facts(blobs: Iterable[Any], what: str = "listing") -> dict:
     """Count, bytes and a digest over (name, size, Content-MD5) of listed blobs in name order,
-    walked once. Shared by live containers and snapshot generations (lake_generations.py), so both
+    walked once. Shared by live containers and snapshot generations (lake/generations.py), so both
     hash alike. The digest is sha256 over the lines "name\tsize\tmd5\n" in the listing's order
     (which is the lines' sorted order too, for names of printable characters, as blob names are)."""
     digest, count, total, missing_md5 = hashlib.sha256(), 0, 0, 0

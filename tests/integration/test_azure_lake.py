@@ -27,7 +27,7 @@ import pytest
 from azure.storage.blob import BlobClient, BlobServiceClient, ContainerClient, UserDelegationKey
 
 from orchestrator.data.ingest import ZONES, LakeSink
-from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
+from orchestrator.data.lake.recovery import rehydrate_lake, validate_lake
 from orchestrator.data.replay import catch_up
 from orchestrator.data.source import SourceSystem
 from orchestrator.model import PermanentError
@@ -289,7 +289,7 @@ def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path, copy,
     account's storage service could not fetch it); `copy: server-side` keeps Copy Blob."""
     import dataclasses
 
-    from orchestrator.data.lake_relay import METHOD as RELAY
+    from orchestrator.data.lake.relay import METHOD as RELAY
     from orchestrator.model import Step, StepKind
     from orchestrator.program.capture import Graph
     from orchestrator.targets.azure.clients import AzureSession
@@ -410,7 +410,7 @@ def test_an_account_failover_source_fails_the_primary_over_then_relays_from_its_
     import dataclasses
 
     from components.lake import LakeRestore
-    from orchestrator.data.lake_relay import METHOD as RELAY
+    from orchestrator.data.lake.relay import METHOD as RELAY
     from orchestrator.model import Step, StepKind
     from orchestrator.program.capture import Graph
     from orchestrator.targets.azure.clients import AzureSession

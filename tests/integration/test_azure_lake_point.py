@@ -26,7 +26,7 @@ import pytest
 from azure.storage.blob import BlobServiceClient
 
 from orchestrator.data.ingest import ZONES, LakeSink
-from orchestrator.data.lake_recovery import validate_lake
+from orchestrator.data.lake.recovery import validate_lake
 from orchestrator.data.recovery_point import as_text
 from orchestrator.data.replay import catch_up
 from orchestrator.data.source import SourceSystem

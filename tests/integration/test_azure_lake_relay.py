@@ -1,4 +1,4 @@
-"""The relay copy engine (orchestrator/data/lake_relay.py) against Azurite, with Entra tokens only.
+"""The relay copy engine (orchestrator/data/lake/relay.py) against Azurite, with Entra tokens only.
 
 Two accounts of one OAuth Azurite (tests/oauth_azurite.py) play the private geo copy and the new
 account. The engine must move the bytes itself (no Copy Blob), in chunks no larger than asked,
@@ -18,8 +18,8 @@ import pytest
 from azure.storage.blob import BlobClient, BlobServiceClient, ContentSettings
 
 from orchestrator.data.ingest import ZONES, LakeSink
-from orchestrator.data.lake_recovery import validate_lake
-from orchestrator.data.lake_relay import METHOD, relay_lake
+from orchestrator.data.lake.recovery import validate_lake
+from orchestrator.data.lake.relay import METHOD, relay_lake
 from orchestrator.data.replay import catch_up
 from orchestrator.data.source import SourceSystem
 from orchestrator.model import PermanentError, TransientError

@@ -1,5 +1,5 @@
 """PostgreSQL restored physically on a real local region pair: base backups and the WAL archive taken as
-the drill's prelude takes them, then restored as its rehydrate step restores them (pg_physical.py).
+the drill's prelude takes them, then restored as its rehydrate step restores them (postgres/physical.py).
 
 One pair serves the module: batches 0..3, base backup g001, batches 4..5, base backup g002, batches
 6..7 (their segment archived before going on), batch 8 (perhaps archived, perhaps lost with the
@@ -27,9 +27,9 @@ from orchestrator.data.backup_catalog import (
 )
 from orchestrator.data.connect import pg_connect
 from orchestrator.data.ingest import PostgresSink, ingest_batches
-from orchestrator.data.pg_expected import expected_facts, validate_restored_point
-from orchestrator.data.pg_physical import recover_to_point
-from orchestrator.data.pg_wal import (
+from orchestrator.data.postgres.expected import expected_facts, validate_restored_point
+from orchestrator.data.postgres.physical import recover_to_point
+from orchestrator.data.postgres.wal import (
     WalIndexedSink,
     archived_segments,
     lsn_int,

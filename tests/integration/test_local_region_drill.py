@@ -21,10 +21,10 @@ import pytest
 from orchestrator.data.backup import backup_lake, backup_postgres, load_manifest, postgres_manifest_path
 from orchestrator.data.connect import pg_connect
 from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, ingest_batches, render_batch
-from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
-from orchestrator.data.lake_relay import relay_lake
+from orchestrator.data.lake.recovery import rehydrate_lake, validate_lake
+from orchestrator.data.lake.relay import relay_lake
 from orchestrator.data.manifest import lake_facts, table_facts
-from orchestrator.data.pg_recovery import restore_postgres, validate_postgres
+from orchestrator.data.postgres.recovery import restore_postgres, validate_postgres
 from orchestrator.data.replay import catch_up, replay
 from orchestrator.data.source import SourceSystem
 from orchestrator.model import PermanentError

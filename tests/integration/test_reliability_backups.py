@@ -268,7 +268,7 @@ def test_replication_mirrors_new_changed_and_deleted_blobs(azurite_pair):
 @pytest.mark.integration
 def test_a_lake_generation_pins_its_state_detects_loss_and_restores_through_the_relay(azurite_pair, tmp_path):
     from orchestrator.data.backup_catalog import lake_check
-    from orchestrator.data.lake_generations import (
+    from orchestrator.data.lake.generations import (
         check_lake_generation,
         damage_lake_generation,
         generation_items,
@@ -276,7 +276,7 @@ def test_a_lake_generation_pins_its_state_detects_loss_and_restores_through_the_
         snapshot_lake,
         snapshot_listing,
     )
-    from orchestrator.data.lake_relay import METHOD, relay_lake
+    from orchestrator.data.lake.relay import METHOD, relay_lake
     from orchestrator.data.manifest import listing_facts
 
     geo, dest = azurite_pair.geo_copy_lake(), azurite_pair.secondary_lake()

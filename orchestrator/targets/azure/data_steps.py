@@ -28,7 +28,7 @@ from azure.storage.blob import BlobServiceClient
 from components import naming
 from components.profile import DRProfile, RecoveryAction
 from orchestrator.data.manifest import validated
-from orchestrator.data.pg_recovery import validate_postgres
+from orchestrator.data.postgres.recovery import validate_postgres
 from orchestrator.model import PermanentError, Step, StepContext, StepKind, StepOutcome
 from orchestrator.plan.zones import zone_of
 from orchestrator.run.approvals import recorded_approval

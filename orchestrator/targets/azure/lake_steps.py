@@ -2,7 +2,7 @@
 
 Where the data comes from (`source`): the primary account's geo-secondary endpoint, a backup
 account, or the primary account itself after an unplanned failover (stores/lake_failover.py).
-How it is copied (`copy`): relayed through the runner by default (orchestrator/data/lake_relay.py),
+How it is copied (`copy`): relayed through the runner by default (orchestrator/data/lake/relay.py),
 because the primary lake is private-only and a server-side copy needs the destination's storage
 service to reach the source; server-side (Copy Blob from a user-delegation SAS) when asked.
 Every data-plane call runs under RolePropagation: drctl's data roles may have been granted
@@ -31,9 +31,9 @@ from azure.storage.blob import BlobServiceClient
 
 from components import naming
 from components.lake import LakeRestore
-from orchestrator.data.lake_generations import prune_to_generation
-from orchestrator.data.lake_recovery import rehydrate_lake, validate_lake
-from orchestrator.data.lake_relay import relay_lake
+from orchestrator.data.lake.generations import prune_to_generation
+from orchestrator.data.lake.recovery import rehydrate_lake, validate_lake
+from orchestrator.data.lake.relay import relay_lake
 from orchestrator.data.manifest import load_manifest, validated, write_manifest
 from orchestrator.data.recovery_point import from_record
 from orchestrator.model import PermanentError, StepContext, StepKind, StepOutcome

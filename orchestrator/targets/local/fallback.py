@@ -23,7 +23,7 @@ from orchestrator.atomic import write_json_atomic
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.event_time import RAW_EVENTS, hour_path, raw_event_name
 from orchestrator.data.ingest import ZONES, LakeSink, PostgresSink, Sink, device_events
-from orchestrator.data.lake_recovery import rehydrate_lake
+from orchestrator.data.lake.recovery import rehydrate_lake
 from orchestrator.data.manifest import lake_facts, md5_text, table_facts
 from orchestrator.data.replay import catch_up, data_end, replay, rpo_seconds
 from orchestrator.data.rows import one_row

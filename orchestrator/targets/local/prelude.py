@@ -30,8 +30,8 @@ from orchestrator.data.backup_catalog import (
     record_generation,
 )
 from orchestrator.data.ingest import LakeSink
-from orchestrator.data.lake_generations import backup_lake_generation
-from orchestrator.data.pg_wal import WalIndexedSink, archive_end, wal_archive_dir, wal_index_path
+from orchestrator.data.lake.generations import backup_lake_generation
+from orchestrator.data.postgres.wal import WalIndexedSink, archive_end, wal_archive_dir, wal_index_path
 from orchestrator.data.replay import catch_up, data_end
 from orchestrator.data.source import SourceSystem, iso
 from orchestrator.model import PermanentError

@@ -16,7 +16,7 @@ the disaster, includes redeploying them.
 Why a separate Azurite for the new account, rather than adding the account to the geo copy's
 instance and restarting it: it keeps the recovery path Azure's. On Azure the new account's
 storage service cannot reach the private-only primary lake, so the secondary stack's default
-(`restore.lake.copy: relay`) relays the bytes through drctl (orchestrator/data/lake_relay.py).
+(`restore.lake.copy: relay`) relays the bytes through drctl (orchestrator/data/lake/relay.py).
 Azurite refuses a server-side copy between instances with the same CannotVerifyCopySource, so the
 local drill relays the same way, with the same engine, and the geo copy stays readable throughout
 the deploy, as the RA-GRS endpoint does (a restart of its instance would take it away).
@@ -35,7 +35,7 @@ from pathlib import Path
 
 from azure.storage.blob import BlobServiceClient
 
-from orchestrator.data.pg_wal import wal_archive_dir
+from orchestrator.data.postgres.wal import wal_archive_dir
 from orchestrator.targets.local.cosmos import CosmosSpec, LocalCosmosAccount
 from orchestrator.targets.local.keys import KEYS_FILE, POSTGRES_PASSWORD, load_or_create, new_password
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
@@ -78,7 +78,7 @@ class LocalRegionPair:
         self.backup_dir = self.workdir / "backup"
         self.backup_dir.mkdir(exist_ok=True)
         # both regions' servers take the superuser password from the pair's keys file; the primary
-        # archives its WAL into the backup store, which the secondary's restore reads (data/pg_wal.py)
+        # archives its WAL into the backup store, which the secondary's restore reads (data/postgres/wal.py)
         self.primary_postgres = PostgresServer(self.workdir / "primary" / "postgres", self.workdir / KEYS_FILE,
                                                wal_archive=wal_archive_dir(self.backup_dir))
         self.secondary_postgres = PostgresServer(self.workdir / "secondary" / "postgres", self.workdir / KEYS_FILE)

@@ -1,4 +1,4 @@
-"""The light listing (orchestrator/data/blob_listing.py) reads the List Blobs XML through the SDK's
+"""The light listing (orchestrator/data/lake/listing.py) reads the List Blobs XML through the SDK's
 private generated client: these tests compare its records with the SDK's own `list_blobs` for the
 same containers on Azurite, field by field, so an SDK change that breaks it fails here."""
 
@@ -12,7 +12,7 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import ContentSettings
 from azurite_support import azurite_in_tempdir
 
-from orchestrator.data.blob_listing import list_blobs_light
+from orchestrator.data.lake.listing import list_blobs_light
 from orchestrator.data.manifest import md5_text
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 

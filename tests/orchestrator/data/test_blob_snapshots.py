@@ -1,4 +1,4 @@
-"""Grouping a listing with snapshots by blob name, and ordering snapshot ids (orchestrator/data/blob_snapshots.py).
+"""Grouping a listing with snapshots by blob name, and ordering snapshot ids (orchestrator/data/lake/snapshots.py).
 Listed items are plain namespaces here: only their name and snapshot are read."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestrator.data.blob_snapshots import by_name, snapshot_key
+from orchestrator.data.lake.snapshots import by_name, snapshot_key
 from orchestrator.model import PermanentError
 
 

@@ -15,9 +15,9 @@ import pytest
 from azure.storage.blob import BlobServiceClient, ContentSettings
 from azurite_support import azurite_in_tempdir
 
-from orchestrator.data import blob_listing
-from orchestrator.data.lake_recovery import rehydrate_lake, run_pool, shared_key_source, validate_lake, with_namesakes
-from orchestrator.data.lake_relay import RelayJournal
+from orchestrator.data.lake import listing as blob_listing
+from orchestrator.data.lake.recovery import rehydrate_lake, run_pool, shared_key_source, validate_lake, with_namesakes
+from orchestrator.data.lake.relay import RelayJournal
 from orchestrator.data.manifest import lake_facts, listing_facts
 from orchestrator.model import PermanentError
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.data.pg_physical import recovery_settings
-from orchestrator.data.pg_wal import (
+from orchestrator.data.postgres.physical import recovery_settings
+from orchestrator.data.postgres.wal import (
     IndexedBatch,
     archive_command,
     archive_end,

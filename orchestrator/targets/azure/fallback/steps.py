@@ -27,7 +27,7 @@ from components import naming
 from components.profile import DRProfile, RecoveryAction
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.ingest import LakeSink
-from orchestrator.data.lake_relay import relay_lake
+from orchestrator.data.lake.relay import relay_lake
 from orchestrator.data.manifest import compare, lake_facts, table_facts
 from orchestrator.model import GateWaiting, PermanentError, Step, StepContext, StepKind, StepOutcome, TransientError
 from orchestrator.plan.zones import copied_zones
@@ -160,7 +160,7 @@ class AzureFallbackSteps:
     def lake_rehydrate(self) -> StepOutcome:
         """System date first (the primary's own watermark), then a copy through the runner of whatever
         the primary lacks: the secondary lake is private-only, so the primary's storage service could
-        not fetch a server-side copy's source (orchestrator/data/lake_relay.py)."""
+        not fetch a server-side copy's source (orchestrator/data/lake/relay.py)."""
         zones = copied_zones(self.config.lake)
         primary, secondary = self._lake(self.config), self._lake(self.secondary_config)
         before = LakeSink(primary).watermark_record()

@@ -6,7 +6,7 @@
   database must then report status Online (smoke_tests/sql_database.py).
 - PostgreSQL flexible server: the geo-restore is also the deploy step (stack config
   `restore.postgres`); the server must report state Ready, then validation is by SQL with the
-  same code as locally (pg_recovery.validate_postgres, smoke_tests/postgres.py), signed in
+  same code as locally (data/postgres/recovery.py validate_postgres, smoke_tests/postgres.py), signed in
   with an Entra token as the password.
 - Cosmos DB: service-managed failover moves the write region by itself; drctl checks that the
   recovery region now has failover priority 0, and otherwise changes the priorities itself (the

@@ -1,8 +1,8 @@
 """The lake on Azure: where the new secondary account is rehydrated from, with AAD only.
 
 Two copy engines serve it (lake_steps.py picks one from `restore.lake.copy`): the runner's relay
-(orchestrator/data/lake_relay.py, the default, which the local drill's failover uses too), and the
-server-side copy the local fallback uses (orchestrator/data/lake_recovery.rehydrate_lake). What is Azure's own here is
+(orchestrator/data/lake/relay.py, the default, which the local drill's failover uses too), and the
+server-side copy the local fallback uses (orchestrator/data/lake/recovery.rehydrate_lake). What is Azure's own here is
 - where the data comes from: the primary account's RA-GRS/RA-GZRS secondary endpoint
   (https://<account>-secondary.blob.core.windows.net, read-only, readable while the primary
   region is down), a backup account, or the primary account itself after an unplanned failover

@@ -41,11 +41,11 @@ from typing import Any
 from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
-from orchestrator.data.blob_listing import LISTING_PAGE
-from orchestrator.data.blob_snapshots import by_name, snapshot_key
 from orchestrator.data.errors import azure_errors
 from orchestrator.data.event_time import iso_z
 from orchestrator.data.ingest import WATERMARK_BLOB
+from orchestrator.data.lake.listing import LISTING_PAGE
+from orchestrator.data.lake.snapshots import by_name, snapshot_key
 from orchestrator.data.manifest import listing_facts
 from orchestrator.data.recovery_point import as_text
 from orchestrator.model import PermanentError
@@ -67,7 +67,7 @@ def _shown(names: list[str]) -> str:
 class LakeAtPoint:
     """A relay listing (container -> the items to copy, in name order) of each blob's state at
     `point`. Each call walks the container's listing with its snapshots again, one blob name at a
-    time (blob_snapshots.py), so nothing holds the listing: the manifest, the prune and the copy
+    time (lake/snapshots.py), so nothing holds the listing: the manifest, the prune and the copy
     each walk it, and a choice that changed between walks (the source is not written during a
     recovery) would show as a validation mismatch against the manifest. The counts are the last
     walk's, per container."""

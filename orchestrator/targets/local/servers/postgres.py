@@ -38,7 +38,7 @@ from psycopg.conninfo import make_conninfo
 
 from orchestrator.atomic import write_atomic
 from orchestrator.data.connect import pg_connect
-from orchestrator.data.pg_wal import archive_settings
+from orchestrator.data.postgres.wal import archive_settings
 from orchestrator.redact import REDACTOR
 from orchestrator.targets.local import host_changes
 from orchestrator.targets.local.keys import KEYS_FILE, POSTGRES_PASSWORD, load_or_create, new_password
@@ -121,7 +121,7 @@ class PostgresServer(ManagedServer):
     def __init__(self, data_dir: str | os.PathLike, keys_file: str | os.PathLike | None = None, *,
                  wal_archive: str | os.PathLike | None = None) -> None:
         super().__init__(data_dir)
-        # where this server archives its completed WAL segments (orchestrator/data/pg_wal.py); None: no archiving
+        # where this server archives its completed WAL segments (orchestrator/data/postgres/wal.py); None: no archiving
         self.wal_archive = Path(wal_archive).resolve() if wal_archive is not None else None
         self.pgdata = self.data_dir / "pgdata"
         self._as_root = os.geteuid() == 0

@@ -12,9 +12,9 @@ from typing import Any
 from orchestrator.data.backup_catalog import lake_check
 from orchestrator.data.errors import azure_errors
 from orchestrator.data.ingest import ZONES, LakeSink
-from orchestrator.data.lake_generations import SOURCE, generation_window, prune_to_generation, snapshot_listing
-from orchestrator.data.lake_recovery import validate_lake
-from orchestrator.data.lake_relay import relay_lake
+from orchestrator.data.lake.generations import SOURCE, generation_window, prune_to_generation, snapshot_listing
+from orchestrator.data.lake.recovery import validate_lake
+from orchestrator.data.lake.relay import relay_lake
 from orchestrator.data.manifest import validated
 from orchestrator.data.pipeline_replay import replay_with_pipeline
 from orchestrator.model import StepOutcome

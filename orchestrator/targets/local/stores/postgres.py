@@ -1,6 +1,6 @@
 """PostgreSQL on the local region pair's embedded server: deploy (a new server, after the disaster),
 restore the newest good base backup and replay the WAL archive to the recovery point (as Azure's
-GeoRestore does: orchestrator/data/pg_physical.py), validate against the source's batches up to the
+GeoRestore does: orchestrator/data/postgres/physical.py), validate against the source's batches up to the
 point reached, replay the rest, and the probe its checks run against."""
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ from orchestrator.data.connect import pg_connect
 from orchestrator.data.errors import pg_errors
 from orchestrator.data.ingest import PostgresSink
 from orchestrator.data.manifest import validated
-from orchestrator.data.pg_expected import validate_restored_point
-from orchestrator.data.pg_physical import recover_to_point
+from orchestrator.data.postgres.expected import validate_restored_point
+from orchestrator.data.postgres.physical import recover_to_point
 from orchestrator.data.replay import replay
 from orchestrator.data.source import iso
 from orchestrator.model import PermanentError, StepOutcome

@@ -1,7 +1,7 @@
 """Validate PostgreSQL restored to a point: what it must hold, from the system of record.
 
 A physical restore reaches a watermark W (the newest batch whose commit the replayed WAL holds,
-pg_wal.batch_at_lsn) that is rarely a backup's: the archive's end, or a recovery point between two
+wal.batch_at_lsn) that is rarely a backup's: the archive's end, or a recovery point between two
 backups. No manifest recorded the facts at W, and the restored database must not judge itself. The
 source system is deterministic (orchestrator/data/source.py: batch k is a function of the seed and
 k alone), so the expected facts are those of batches 0..W ingested by the same pipeline into a

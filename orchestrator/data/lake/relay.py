@@ -19,7 +19,7 @@ both sides (no SAS at all).
   MD5: Put Blob would compute one, and the destination would list an MD5 its source lacks.
   https://learn.microsoft.com/rest/api/storageservices/put-blob
 - A source blob's Content-MD5, when it has one, is checked against the bytes read before commit.
-- Resume: `copies_to_make` (lake_recovery.py) skips a destination blob with the source's size
+- Resume: `copies_to_make` (lake/recovery.py) skips a destination blob with the source's size
   and Content-MD5, walking both listings as the copies go (memory does not grow with the lake).
   A source blob without an MD5 is skipped when the journal (one JSON line per committed blob)
   says it was committed from the same source ETag and the destination still has the ETag that
@@ -45,7 +45,7 @@ from azure.storage.blob import BlobBlock, BlobServiceClient, ContentSettings
 from orchestrator.atomic import append_text, make_dirs
 from orchestrator.data.errors import azure_errors
 from orchestrator.data.ingest import ZONES
-from orchestrator.data.lake_recovery import (
+from orchestrator.data.lake.recovery import (
     CopyJob,
     SourceListing,
     copies_to_make,

@@ -5,13 +5,13 @@ newest state, and an older backup to fall back on cannot exist. A generation pin
 blob of every zone is snapshotted, and the generation's manifest records the window the snapshots
 were taken in (`snapshot_window`: the oldest and newest snapshot ids the service returned, so its
 own clock) beside the usual per-zone facts. The generation's snapshot of a blob is then its newest
-snapshot inside that window, found by one pass over the listing with snapshots (blob_snapshots.py):
+snapshot inside that window, found by one pass over the listing with snapshots (lake/snapshots.py):
 no structure holds a zone's listing, and the manifest's size does not grow with the lake.
 (Manifests written before this, with a per-blob `snapshots` map, are not read: such a generation
 is reported as no lake backup generation, and a restore falls back to an older one or fails.)
 
 Snapshots live in the geo copy's own account; recovering from a generation relays the snapshots'
-bytes into the new account (lake_relay.py, whose listing is the generation's snapshots:
+bytes into the new account (lake/relay.py, whose listing is the generation's snapshots:
 `snapshot_listing`), as the secondary stack relays from the geo copy on Azure. On Azure, blob
 snapshots of the rehydration source play this part per recovery point (targets/azure/stores/lake_point.py).
 
@@ -32,10 +32,10 @@ from azure.core.exceptions import ResourceNotFoundError
 from azure.storage.blob import BlobServiceClient
 
 from orchestrator.data.backup import backup_lake, lake_manifest_path
-from orchestrator.data.blob_listing import LISTING_PAGE
-from orchestrator.data.blob_snapshots import SnapshotKey, by_name, snapshot_key
 from orchestrator.data.errors import azure_errors
-from orchestrator.data.lake_recovery import SourceListing, run_pool, with_namesakes
+from orchestrator.data.lake.listing import LISTING_PAGE
+from orchestrator.data.lake.recovery import SourceListing, run_pool, with_namesakes
+from orchestrator.data.lake.snapshots import SnapshotKey, by_name, snapshot_key
 from orchestrator.data.manifest import listing_facts, load_manifest, write_manifest
 from orchestrator.model import PermanentError, TransientError
 

@@ -6,10 +6,10 @@ before that point, replays the server's archived WAL up to it, and the new serve
 in the paired region, with the databases and roles the backup held. The local drill does the same
 in two steps of its plan: the deploy step starts a new, empty server (targets/local/deploy.py); the
 rehydrate step (this module) stops it and replaces its data directory with the newest good base
-backup (checked by pg_verifybackup: pg_basebackup.py), with `restore_command` reading the backup
-store's WAL archive (pg_wal.py), `recovery.signal`, and a recovery target: none by default, so
+backup (checked by pg_verifybackup: postgres/basebackup.py), with `restore_command` reading the backup
+store's WAL archive (postgres/wal.py), `recovery.signal`, and a recovery target: none by default, so
 PostgreSQL replays every archived segment and ends recovery at the end of the archive; with a
-recovery point, `recovery_target_lsn` (pg_wal.batch_for_point) and `recovery_target_action =
+recovery point, `recovery_target_lsn` (wal.batch_for_point) and `recovery_target_action =
 promote`. It waits until recovery has ended and the server accepts writes; the store then applies
 again what the deploy step declares (idempotent), as the GeoRestore create carries the server's own
 settings. Azure's `pointInTimeUTC` is this restore's recovery point.
@@ -33,8 +33,8 @@ from orchestrator.data.backup_catalog import BadGeneration, Choice
 from orchestrator.data.connect import pg_connect
 from orchestrator.data.errors import pg_errors
 from orchestrator.data.manifest import load_manifest
-from orchestrator.data.pg_basebackup import base_dir, verify_base_backup
-from orchestrator.data.pg_wal import (
+from orchestrator.data.postgres.basebackup import base_dir, verify_base_backup
+from orchestrator.data.postgres.wal import (
     archive_end_lsn,
     batch_at_lsn,
     batch_for_point,
@@ -100,7 +100,7 @@ def recovery_settings(archive: Path, target_lsn: str | None) -> str:
     if target_lsn is not None:
         lines += [f"recovery_target_lsn = '{target_lsn}'", "recovery_target_inclusive = on",
                   "recovery_target_action = 'promote'"]
-    return "\n# drctl: archive recovery (orchestrator/data/pg_physical.py)\n" + "\n".join(lines) + "\n"
+    return "\n# drctl: archive recovery (orchestrator/data/postgres/physical.py)\n" + "\n".join(lines) + "\n"
 
 
 def _chown_tree(root: Path, owner: tuple[int, int]) -> None:

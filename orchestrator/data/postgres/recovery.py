@@ -1,6 +1,6 @@
 """Recover PostgreSQL logically: restore a verified dump, validate against its manifest.
 
-The local drill restores physically (orchestrator/data/pg_physical.py); this is the logical path
+The local drill restores physically (orchestrator/data/postgres/physical.py); this is the logical path
 that bench/pg_restore.py and bench/pg_physical.py measure against."""
 
 from __future__ import annotations

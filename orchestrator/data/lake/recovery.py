@@ -7,7 +7,7 @@ On Azure that is Azure's own copy engine; locally Azurite fetches the source its
 How a source URL is signed is the only thing that differs between targets: locally a shared-key
 SAS (`shared_key_source`), on Azure a user-delegation SAS (orchestrator/targets/azure/stores/lake.py).
 A server-side copy needs the destination's storage service to reach the source; when it cannot
-(a source with public network access Disabled), lake_relay.py moves the bytes through the runner.
+(a source with public network access Disabled), lake/relay.py moves the bytes through the runner.
 Both share the listing comparison here (`copies_to_make`), so both resume alike, and both stream:
 the source and destination listings are walked together, page by page, and feed a bounded pool,
 so drctl's memory does not grow with the number of blobs (bench/scale.py measures it).
@@ -27,9 +27,9 @@ from urllib.parse import quote
 from azure.core.exceptions import HttpResponseError, ResourceExistsError
 from azure.storage.blob import BlobSasPermissions, BlobServiceClient, generate_blob_sas
 
-from orchestrator.data.blob_listing import list_blobs_light
 from orchestrator.data.errors import azure_errors, redact
 from orchestrator.data.ingest import ZONES, LakeSink
+from orchestrator.data.lake.listing import list_blobs_light
 from orchestrator.data.manifest import ValidationResult, compare, in_name_order, lake_facts, md5_text
 from orchestrator.model import PermanentError, TransientError
 from smoke_tests import lake as lake_checks
@@ -106,7 +106,7 @@ def rehydrate_lake(source_service: BlobServiceClient, dest_service: BlobServiceC
     `source_account_key` is the source's shared key (a read SAS is signed with it per blob), or a
     `SourceUrl` that signs source URLs its own way (a user-delegation SAS on Azure); the listing
     and everything else are the same either way. `listing` says which source blobs there are (a
-    backup generation's snapshots, orchestrator/data/lake_generations.py); by default the
+    backup generation's snapshots, orchestrator/data/lake/generations.py); by default the
     containers' current blobs.
 
     Idempotent: a destination blob that already matches its source (size and Content-MD5) is

@@ -4,7 +4,7 @@ A listing with include=["snapshots"] names each blob once per snapshot (and once
 state), ascending by name, a name's snapshots oldest first
 (https://learn.microsoft.com/rest/api/storageservices/list-blobs: "Snapshots are listed from oldest
 to newest"). So one pass, holding one name's entries at a time, can choose per blob without keeping
-the listing: a lake generation (lake_generations.py) takes each blob's newest snapshot inside its
+the listing: a lake generation (lake/generations.py) takes each blob's newest snapshot inside its
 window, a recovery point on Azure (targets/azure/stores/lake_point.py) the newest at or before TIME.
 
 A snapshot id is the UTC time the service took it (e.g. 2026-12-06T08:35:01.1234567Z): the service's

@@ -1,0 +1,1 @@
+"""The lake's data path: listings, snapshots, backup generations, server-side copy and the relay."""
