@@ -35,7 +35,7 @@ from orchestrator.data.backup import backup_lake, lake_manifest_path
 from orchestrator.data.errors import azure_errors
 from orchestrator.data.lake.listing import LISTING_PAGE
 from orchestrator.data.lake.recovery import SourceListing, run_pool, with_namesakes
-from orchestrator.data.lake.snapshots import SnapshotKey, by_name, snapshot_key
+from orchestrator.data.lake.snapshots import SnapshotKey, by_name, list_with_snapshots, snapshot_key
 from orchestrator.data.manifest import listing_facts, load_manifest, write_manifest
 from orchestrator.model import PermanentError, TransientError
 
@@ -93,8 +93,8 @@ def generation_items(service: BlobServiceClient, container: str, window: Window 
     if window is None:
         return
     start, end = _keys(window)
-    listing = service.get_container_client(container).list_blobs(include=["snapshots", "metadata"],
-                                                                 results_per_page=LISTING_PAGE)
+    listing = list_with_snapshots(service.get_container_client(container), ["snapshots", "metadata"],
+                                  LISTING_PAGE)
     try:
         for entries in by_name(listing, f"the snapshots of {container}"):
             chosen = entries.newest_snapshot(end, not_before=start)

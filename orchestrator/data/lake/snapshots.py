@@ -20,6 +20,8 @@ from typing import Any
 
 from orchestrator.model import PermanentError
 
+EXACT_NAME_PAGE = 5000  # the most List Blobs returns in a page: one name's snapshots fit
+
 # (whole seconds "YYYY-MM-DDTHH:MM:SS", the fraction as 9 digits): orders snapshot ids exactly,
 # whatever number of fractional digits a service writes (Azure 7; Python's datetime keeps only 6).
 SnapshotKey = tuple[str, str]
@@ -74,3 +76,29 @@ def by_name(listing: Iterable[Any], what: str) -> Iterator[BlobEntries]:
             current.base = item
     if current is not None:
         yield current
+
+
+def list_with_snapshots(container: Any, include: list[str], results_per_page: int) -> Iterator[Any]:
+    """A container's listing with snapshots, page by page, each page's last name listed again whole.
+
+    Azure's continuation marker can resume inside a name's snapshots; Azurite's (3.37) resumes after
+    the name, so the entries of a name split by a page boundary after it are lost (measured: pages
+    of 500 lost 4 of 2,403 entries, pages of 100 lost 35), which made a complete backup generation
+    look damaged. Listing each page's last name by itself (its prefix, kept to that exact name)
+    gives every entry on both; entries of that name on the next page are then skipped."""
+    completed: str | None = None
+    for page in container.list_blobs(include=include, results_per_page=results_per_page).by_page():
+        items = list(page)  # one page, as the SDK holds it anyway
+        if not items:
+            continue
+        last = items[-1].name
+        for item in items:
+            if item.name == last:
+                break
+            if item.name != completed:
+                yield item
+        if last != completed:
+            yield from (item for item in container.list_blobs(name_starts_with=last, include=include,
+                                                             results_per_page=EXACT_NAME_PAGE)
+                        if item.name == last)
+        completed = last

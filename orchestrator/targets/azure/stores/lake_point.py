@@ -45,7 +45,7 @@ from orchestrator.data.errors import azure_errors
 from orchestrator.data.event_time import iso_z
 from orchestrator.data.ingest import WATERMARK_BLOB
 from orchestrator.data.lake.listing import LISTING_PAGE
-from orchestrator.data.lake.snapshots import by_name, snapshot_key
+from orchestrator.data.lake.snapshots import by_name, list_with_snapshots, snapshot_key
 from orchestrator.data.manifest import listing_facts
 from orchestrator.data.recovery_point import as_text
 from orchestrator.model import PermanentError
@@ -99,8 +99,8 @@ class LakeAtPoint:
         lost = []
         point = snapshot_key(self.point)
         with azure_errors(f"lake at the recovery point: list {container} with its snapshots"):
-            listing = self.source.get_container_client(container).list_blobs(
-                include=["snapshots", "metadata"], results_per_page=LISTING_PAGE)
+            listing = list_with_snapshots(self.source.get_container_client(container), ["snapshots", "metadata"],
+                                          LISTING_PAGE)
             try:
                 for entries in by_name(listing, f"the snapshots of {container}"):
                     base, name = entries.base, entries.name
