@@ -14,8 +14,11 @@ smoke_tests/postgres.py DATA, as coverage declares them.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
+
+import psycopg
 
 from orchestrator.data.connect import pg_connect
 from orchestrator.data.errors import pg_errors
@@ -34,6 +37,17 @@ class ReferenceServer(Protocol):
     def drop_database(self, name: str) -> None: ...
 
 
+class _OnConnection(PostgresSink):
+    """The ingestion sink on a connection already open (kept open between its calls)."""
+
+    def __init__(self, conn: psycopg.Connection) -> None:
+        super().__init__("")
+        self._conn = conn
+
+    def _connect(self) -> Any:
+        return contextlib.nullcontext(self._conn)
+
+
 def reference_name(database: str) -> str:
     return database[: 63 - len(REFERENCE_SUFFIX)] + REFERENCE_SUFFIX
 
@@ -46,11 +60,14 @@ def expected_facts(server: ReferenceServer, database: str, source: SourceSystem,
         server.drop_database(reference)  # a previous attempt's
         server.create_database(reference)
         try:
-            sink = PostgresSink(server.dsn(reference))
-            sink.ensure_schema()
-            batches = (source.batch(k) for k in range(0 if watermark is None else watermark + 1))
-            ingest_batches(sink, batches, source.devices())
-            with pg_connect(server.dsn(reference), site="postgres: validation") as conn:
+            # one connection for the whole scratch build: a connection per batch gave a flaky
+            # network (the faults suite) a dozen chances per attempt to fail a step that only
+            # computes what to expect
+            with pg_connect(server.dsn(reference), site="postgres: validation", autocommit=True) as conn:
+                sink = _OnConnection(conn)
+                sink.ensure_schema()
+                batches = (source.batch(k) for k in range(0 if watermark is None else watermark + 1))
+                ingest_batches(sink, batches, source.devices())
                 return table_facts(conn)
         finally:
             server.drop_database(reference)
