@@ -29,7 +29,6 @@ the store's directories, where the dumps and snapshots stay.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -41,7 +40,12 @@ from azure.storage.blob import BlobServiceClient
 from orchestrator.atomic import write_atomic
 from orchestrator.data.lake.generations import check_lake_generation, damage_lake_generation
 from orchestrator.data.manifest import load_manifest, write_manifest
-from orchestrator.data.postgres.basebackup import damage_base_backup, postgres_generation_dir, take_base_backup
+from orchestrator.data.postgres.basebackup import (
+    damage_base_backup,
+    invert_middle,
+    postgres_generation_dir,
+    take_base_backup,
+)
 from orchestrator.data.recovery_point import as_text, from_record
 from orchestrator.model import PermanentError
 
@@ -292,16 +296,8 @@ def damage_postgres_generation(manifest: dict, how: str) -> dict:
         path.unlink()
         what = f"{path.name} deleted"
     else:
-        size = path.stat().st_size
-        offset = max(0, size // 2 - 8)
-        with open(path, "r+b") as handle:
-            handle.seek(offset)
-            chunk = handle.read(16)
-            handle.seek(offset)
-            handle.write(bytes(b ^ 0xFF for b in chunk))
-            handle.flush()
-            os.fsync(handle.fileno())
-        what = f"{len(chunk)} bytes of {path.name} inverted at offset {offset} (size unchanged)"
+        inverted, offset = invert_middle(path)
+        what = f"{inverted} bytes of {path.name} inverted at offset {offset} (size unchanged)"
     return {"store": "postgres", "generation": manifest.get("generation"), "damage": how, "what": what}
 
 

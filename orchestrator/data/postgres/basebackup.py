@@ -141,12 +141,20 @@ def damage_base_backup(manifest: dict, how: str) -> str:
     # so bytes past that range would go unnoticed, as they would by the restore)
     listed = json.loads((base / BACKUP_MANIFEST).read_text())["Files"]
     largest = base / max(listed, key=lambda f: f["Size"])["Path"]
-    size = largest.stat().st_size
-    offset = max(0, size // 2 - 8)
-    with open(largest, "r+b") as handle:
+    inverted, offset = invert_middle(largest)
+    return (f"{inverted} bytes of {largest.relative_to(base.parent)} inverted at offset {offset} "
+            "(size unchanged)")
+
+
+def invert_middle(path: Path, count: int = 16) -> tuple[int, int]:
+    """For rehearsals: invert `count` bytes in the middle of `path`, keeping its size, so that only
+    a checksum can tell. Returns how many bytes were inverted, and where."""
+    offset = max(0, path.stat().st_size // 2 - count // 2)
+    with open(path, "r+b") as handle:
         handle.seek(offset)
-        chunk = handle.read(16)
+        chunk = handle.read(count)
         handle.seek(offset)
         handle.write(bytes(b ^ 0xFF for b in chunk))
-    return (f"{len(chunk)} bytes of {largest.relative_to(base.parent)} inverted at offset {offset} "
-            "(size unchanged)")
+        handle.flush()
+        os.fsync(handle.fileno())
+    return len(chunk), offset
