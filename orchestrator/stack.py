@@ -14,7 +14,7 @@ from orchestrator.errors import BadInput
 
 if TYPE_CHECKING:  # at run time only where used: stacks.config costs pydantic, capture costs Pulumi
     from orchestrator.model import Plan
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
     from stacks.config import StackConfig
 
 _STACK_NAME = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")

@@ -34,7 +34,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from orchestrator.policy.pack import ENFORCEMENT, PACK_NAME
-from orchestrator.program.capture import STACK_TYPE, Graph
+from orchestrator.program.graph import STACK_TYPE, Graph
 
 STACK_URN = "urn:pulumi:test::dataplatform::pulumi:pulumi:Stack::dataplatform-test"
 PROVIDER = PolicyProviderResource("pulumi:providers:azure-native", {},

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from components.registry import subresource_types
-from orchestrator.program.capture import STACK_TYPE, Registration, run_under_mocks
+from orchestrator.program.capture import Registration, run_under_mocks
+from orchestrator.program.graph import STACK_TYPE
 from stacks.config import StackConfig, config_from_mapping, read_stack_file, stack_file, to_pulumi_config
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent

@@ -11,7 +11,8 @@ from functools import partial
 from pathlib import Path
 
 from orchestrator.program.cache import cached_graph, program_key
-from orchestrator.program.capture import Graph, capture_graph
+from orchestrator.program.capture import capture_graph
+from orchestrator.program.graph import Graph
 from orchestrator.stack import capture
 
 REPO = Path(__file__).resolve().parents[1]

@@ -9,7 +9,7 @@ from orchestrator.paths.identity import identity
 from orchestrator.paths.model import Link, Operation, PathResult
 from orchestrator.paths.operations import plan_operations
 from orchestrator.paths.resolve import factory_network, runner_network, storage_service_network
-from orchestrator.program.capture import Graph
+from orchestrator.program.graph import Graph
 from stacks.config import StackConfig
 
 if TYPE_CHECKING:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from orchestrator.program.capture import Graph, GraphResource
+from orchestrator.program.graph import Graph, GraphResource
 
 
 @dataclass(frozen=True)

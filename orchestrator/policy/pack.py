@@ -36,7 +36,7 @@ from pulumi_policy import (
 
 from orchestrator.policy.stack_graph import Inputs, graph_of
 from orchestrator.program import baseline, owners
-from orchestrator.program.capture import Graph
+from orchestrator.program.graph import Graph
 
 PACK_NAME = "drctl-coverage"
 DESCRIPTION = "drctl's DR coverage rules and security baseline, enforced on a Pulumi preview"

@@ -26,7 +26,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 from pulumi_policy.proxy import UnknownValueError
 
 from orchestrator.policy.azure_ids import as_mock_ids, azure_types
-from orchestrator.program.capture import Graph, Registration, graph_nodes
+from orchestrator.program.capture import Registration, graph_nodes
+from orchestrator.program.graph import Graph
 
 if TYPE_CHECKING:
     from pulumi_policy import PolicyResource

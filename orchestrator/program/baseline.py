@@ -44,7 +44,7 @@ from orchestrator.program.rules import (
 )
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph, GraphResource
+    from orchestrator.program.graph import Graph, GraphResource
 
 __all__ = [
     "AUDITING", "CUSTOM", "DECLINED", "DIAGNOSTICS", "DOUBLE_ENCRYPTION", "EXCEPTIONS", "EXFILTRATION", "GRAPH_RULES",

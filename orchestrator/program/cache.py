@@ -38,7 +38,7 @@ from stacks.stack_file import NAMESPACE
 from stacks.yaml_bounded import safe_load_bounded
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
 
 CACHE_FORMAT = 1
 CODE_ROOT = Path(__file__).resolve().parents[2]
@@ -201,7 +201,7 @@ def graph_to_cache(graph: Graph) -> dict[str, Any]:
 
 
 def graph_from_cache(data: dict[str, Any]) -> Graph:
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
 
     return Graph(stack=data["stack"], region=data["region"], resources=data["resources"],
                  components=data["components"], outputs=data["outputs"], inputs=data["inputs"])

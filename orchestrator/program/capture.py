@@ -10,9 +10,9 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any
 
 import pulumi
 import yaml
@@ -21,11 +21,10 @@ from pulumi.runtime.mocks import MockCallArgs, MockMonitor, MockResourceArgs, Mo
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from components.profile import DRProfile
-from components.registry import SERVICES, physical_name_inputs, profile_for, subresource_types
+from components.registry import SERVICES, physical_name_inputs, subresource_types
+from orchestrator.program.graph import STACK_TYPE, ComponentNode, Graph, GraphResource
 from stacks.config import StackConfig, load_stack_config, read_stack_file, stack_file, to_pulumi_config
 
-STACK_TYPE = "pulumi:pulumi:Stack"
 # Placeholders answered for azure-native:authorization:getClientConfig.
 PLACEHOLDER_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
 PLACEHOLDER_TENANT = "00000000-0000-0000-0000-000000000001"
@@ -156,45 +155,6 @@ def run_under_mocks(
         asyncio.set_event_loop(None)
 
 
-class GraphResource(TypedDict):
-    urn: str
-    type: str
-    name: str
-    physical_name: str | None
-    location: str | None
-    component: str | None
-
-
-class ComponentNode(TypedDict):
-    urn: str
-    type: str
-    name: str
-    component: str | None  # the enclosing component, if nested
-
-
-@dataclass(frozen=True)
-class Graph:
-    stack: str
-    region: str
-    resources: list[GraphResource]
-    components: list[ComponentNode] = field(default_factory=list)
-    outputs: dict[str, Any] = field(default_factory=dict)
-    # URN -> the inputs the program gave each custom resource: what the security baseline reads.
-    inputs: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-    def component_types(self) -> list[str]:
-        """Type token of every component, in the program's dependency order."""
-        return [c["type"] for c in self.components]
-
-    def component_profiles(self) -> dict[str, DRProfile]:
-        """Logical component name -> its DR profile (components without one are left out)."""
-        found = {c["name"]: profile_for(c["type"]) for c in self.components}
-        return {name: profile for name, profile in found.items() if profile is not None}
-
-    def resources_of(self, component: str) -> list[GraphResource]:
-        return [r for r in self.resources if r["component"] == component]
-
-
 def _project_name(project_dir: Path) -> str:
     try:
         document = yaml.safe_load((project_dir / "Pulumi.yaml").read_text(encoding="utf-8")) or {}
@@ -273,22 +233,3 @@ def graph_nodes(registrations: list[Registration]) -> tuple[list[GraphResource],
             )
         )
     return resources, components
-
-
-def graph_to_json(graph: Graph) -> dict[str, Any]:
-    """The graph as `drctl preview --json` prints it."""
-    return {
-        "stack": graph.stack,
-        "region": graph.region,
-        "resources": [
-            {
-                "urn": r["urn"],
-                "type": r["type"],
-                "name": r["name"],
-                "physical_name": r["physical_name"],
-                "location": r["location"],
-                "component": r["component"],
-            }
-            for r in graph.resources
-        ],
-    }

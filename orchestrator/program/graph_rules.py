@@ -15,7 +15,7 @@ from components.diagnostics import ALL_LOGS, SUPPORTED, Sends
 from orchestrator.program.rules import AUDITING, DIAGNOSTICS, IDENTITY, MISSING, PRIVATE_DATA, TLS, lookup
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import GraphResource
+    from orchestrator.program.graph import GraphResource
 
     Hit = tuple[GraphResource, str, str]  # a resource, the rule it breaks, how
     Inputs = dict[str, dict[str, Any]]

@@ -14,7 +14,7 @@ from components.registry import profile_for
 
 if TYPE_CHECKING:
     from components.profile import DRProfile
-    from orchestrator.program.capture import Graph, GraphResource
+    from orchestrator.program.graph import Graph, GraphResource
 
 
 def owner(graph: Graph, component: str | None) -> DRProfile | None:

@@ -13,7 +13,7 @@ from orchestrator.report.durations import human_duration
 from orchestrator.runbook.contacts import AreaContact, Contacts, Person, RoleContact
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph, GraphResource
+    from orchestrator.program.graph import Graph, GraphResource
     from stacks.config import StackConfig
 
 # The seed's DR plan structure, in its order: the document's top-level sections.

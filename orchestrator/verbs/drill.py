@@ -40,7 +40,7 @@ from orchestrator.targets.local.servers.cosmos import MISSING as COSMOS_MISSING
 from orchestrator.targets.local.servers.cosmos import package_dir as cosmos_package
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
 
 KIND = "drill-local"
 RUN_KEYS = ("run_id", "kind", "stack", "scale", "local_dir", "database", "primary_account", "secondary_account", "targets")

@@ -10,12 +10,14 @@ of services still finds theirs.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from components.profile import DRProfile
-from components.spec import Posture
 from orchestrator.stack import check_stack
-from stacks.config import StackConfig
+
+if TYPE_CHECKING:  # at run time only on a cache miss: the services' specs import Pulumi, the config pydantic
+    from components.profile import DRProfile
+    from components.spec import Posture
+    from stacks.config import StackConfig
 
 
 def _rows(profile: DRProfile, postures: tuple[Posture, ...] | None, in_stack: bool) -> list[dict[str, Any]]:

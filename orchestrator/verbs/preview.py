@@ -12,7 +12,7 @@ def preview_command(project_dir: Path, stack: str) -> dict:
     from orchestrator.program.cache import cached_document
 
     def compute() -> dict:
-        from orchestrator.program.capture import graph_to_json
+        from orchestrator.program.graph import graph_to_json
 
         return graph_to_json(capture(project_dir, stack))
 

@@ -20,7 +20,7 @@ from orchestrator.data.ingest import LakeSink, PostgresSink
 from orchestrator.data.replay import catch_up
 from orchestrator.data.source import SourceSystem, iso
 from orchestrator.model import PermanentError, Step, StepKind, TransientError
-from orchestrator.program.capture import Graph
+from orchestrator.program.graph import Graph
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.deploy.stack import PulumiStack
 from orchestrator.targets.azure.fallback.steps import AzureFallbackSteps

@@ -291,7 +291,7 @@ def test_the_azure_lake_steps_rehydrate_validate_and_smoke(lake, tmp_path, copy,
 
     from orchestrator.data.lake.relay import METHOD as RELAY
     from orchestrator.model import Step, StepKind
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
     from orchestrator.targets.azure.clients import AzureSession
     from orchestrator.targets.azure.data_steps import AzureDataSteps
     from stacks.config import load_stack_config
@@ -360,7 +360,7 @@ def test_a_lake_restored_from_a_backup_account_is_recovered_to_its_own_ingestion
     from components.lake import LakeRestore
     from orchestrator.data.source import T0, iso
     from orchestrator.model import Step, StepKind
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
     from orchestrator.targets.azure.clients import AzureSession
     from orchestrator.targets.azure.data_steps import AzureDataSteps
     from stacks.config import load_stack_config
@@ -412,7 +412,7 @@ def test_an_account_failover_source_fails_the_primary_over_then_relays_from_its_
     from components.lake import LakeRestore
     from orchestrator.data.lake.relay import METHOD as RELAY
     from orchestrator.model import Step, StepKind
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
     from orchestrator.targets.azure.clients import AzureSession
     from orchestrator.targets.azure.data_steps import AzureDataSteps
     from stacks.config import load_stack_config

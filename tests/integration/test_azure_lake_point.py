@@ -99,7 +99,7 @@ def lake():
 
 def _runner(lake, run_dir: Path, point: datetime):
     from components.lake import LakeRestore
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
     from orchestrator.targets.azure.clients import AzureSession
     from orchestrator.targets.azure.data_steps import AzureDataSteps
     from stacks.config import load_stack_config

@@ -20,7 +20,7 @@ from smoke_tests.check import PLANE_KEYS, Check, Target
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
     from orchestrator.targets.azure.clients import AzureSession
     from orchestrator.targets.azure.probes import AzureProbes
     from orchestrator.targets.azure.stores.management import ApiVersions

@@ -45,7 +45,7 @@ from orchestrator.targets.azure.stores.management import ApiVersions
 from smoke_tests.sql_database import database_online
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
     from orchestrator.targets.azure.clients import AzureSession
     from stacks.config import StackConfig
 

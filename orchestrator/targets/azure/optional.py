@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from orchestrator.model import Step, StepContext, StepOutcome, StepRunner
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
     from stacks.config import StackConfig
 
 PREFLIGHT_MODULE = "orchestrator.targets.azure.preflight.run"

@@ -19,7 +19,7 @@ from components.postgres import DATABASES_OUTPUT
 from components.postgres import TYPE_TOKEN as POSTGRES_COMPONENT
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
 
 ACCOUNT = "azure-native:storage:StorageAccount"
 CONTAINER = "azure-native:storage:BlobContainer"

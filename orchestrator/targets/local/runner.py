@@ -30,7 +30,7 @@ from orchestrator.targets.local.stores.run import LocalRun
 from smoke_tests.check import Target
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
 
 
 class LocalTarget:

@@ -15,7 +15,8 @@ from project_files import copy_project, edit_stack
 
 from orchestrator.paths.assess import assess_paths
 from orchestrator.paths.model import PathResult
-from orchestrator.program.capture import Graph, capture_graph
+from orchestrator.program.capture import capture_graph
+from orchestrator.program.graph import Graph
 from stacks.config import StackConfig, load_stack_config
 
 REPO = Path(__file__).resolve().parents[3]

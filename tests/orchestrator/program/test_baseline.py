@@ -175,7 +175,7 @@ def test_every_listed_exception_still_covers_a_violation_of_the_reference_stack(
 
 
 def test_coverage_reports_each_exception_with_its_reason_not_as_a_pass(graphs):
-    from orchestrator.verbs.coverage import _baseline
+    from orchestrator.coverage.checks import _baseline
 
     results = {r.component: r for r in _baseline(graphs["reference"])}
     for exception in EXCEPTIONS:

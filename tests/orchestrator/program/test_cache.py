@@ -3,7 +3,11 @@ when damaged. The keyed files are copies in a temporary directory: the repositor
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -157,3 +161,36 @@ def test_capture_gives_back_the_same_graph_from_the_cache_without_running_the_pr
     again = capture(REPO, "primary")
     assert again == fresh
     assert again.component_profiles().keys() == fresh.component_profiles().keys()
+
+
+# What a drctl process that answers from the cache has imported by the end, printed to stderr.
+_IMPORTED_BY_END = """
+import json, sys
+from orchestrator.cli.main import main
+try:
+    main()
+except SystemExit:
+    pass
+heavy = ("pulumi", "pulumi_azure_native", "components.registry", "azure.storage.blob", "psycopg", "pydantic")
+print(json.dumps(sorted(name for name in heavy if name in sys.modules)), file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize("verb", ["preview", "plan", "posture", "coverage"])
+def test_a_verb_answered_from_the_cache_imports_neither_pulumi_nor_the_services(verb, repo_graphs, tmp_path,
+                                                                                monkeypatch):
+    """Repeated on unchanged code and config, the offline verbs are read from the cache; importing
+    Pulumi, the services and the checks' SDKs costs about 0.3 s, most of what such a run would take
+    (bench/offline.py measures it: offline.*_repeated_s)."""
+    monkeypatch.setenv("DRCTL_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("DRCTL_CACHE", raising=False)
+    repo_graphs.warm_cache(REPO, "reference", "reference-secondary")
+    args = [verb, "--stack", "reference", "--json"] + (["--workdir", str(tmp_path / "run")] if verb == "plan" else [])
+    env = {**os.environ, "NO_COLOR": "1"}
+    first = subprocess.run([sys.executable, "-m", "orchestrator.cli", *args], cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert first.returncode in (0, 1), first.stderr[-2000:]  # coverage exits 1 on a gap; still a document
+    again = subprocess.run([sys.executable, "-c", _IMPORTED_BY_END, *args], cwd=REPO, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert json.loads(again.stdout) == json.loads(first.stdout)
+    assert json.loads(again.stderr.strip().splitlines()[-1]) == []

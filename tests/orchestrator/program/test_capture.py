@@ -14,7 +14,8 @@ from pulumi_mocks import PROJECT_DIR, deploy, stack_values
 from components import data_factory, lake, postgres
 from components.registry import SERVICES, globally_unique_types, physical_name_inputs, subresource_types
 from components.runner import RUNNER_TYPE
-from orchestrator.program.capture import Graph, capture_graph, graph_to_json
+from orchestrator.program.capture import capture_graph
+from orchestrator.program.graph import Graph, graph_to_json
 from stacks.config import ConfigError, load_from_pulumi, load_stack_config
 
 RESOURCE_KEYS = {"urn", "type", "name", "physical_name", "location", "component"}

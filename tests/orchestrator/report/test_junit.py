@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from junitparser import Failure, JUnitXml, Skipped
 
+from orchestrator.coverage.checks import CHECKS
 from orchestrator.model import PermanentError, Plan, StepKind, StepOutcome
 from orchestrator.report.junit import coverage_junit, step_cases, to_text
-from orchestrator.verbs.coverage import CHECKS
 from tests.report_runs import run_and_finish, step
 
 K = StepKind

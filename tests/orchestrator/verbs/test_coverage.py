@@ -22,8 +22,8 @@ from components import registry
 from components.catalog import CATALOG
 from components.profile import RecoveryAction
 from orchestrator.cli.main import main
+from orchestrator.coverage.checks import CHECKS, StackView, assess, coverage_document, load_views
 from orchestrator.report.junit import write_coverage_junit
-from orchestrator.verbs.coverage import CHECKS, StackView, assess, coverage_document, load_views
 from stacks.schema import DEFAULT_SAAS
 
 REPO = Path(__file__).resolve().parents[3]

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from orchestrator.targets.azure.deploy.events import urn_parts
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
 
 ResourceKey = tuple[str, str]  # (type token, logical name)
 

@@ -24,7 +24,7 @@ from orchestrator.targets.azure.deploy.events import urn_parts
 if TYPE_CHECKING:
     from pathlib import Path
 
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
     from orchestrator.targets.azure.clients import AzureSession
     from orchestrator.targets.azure.deploy.stack import PulumiStack
 

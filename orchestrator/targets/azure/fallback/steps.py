@@ -42,7 +42,7 @@ from orchestrator.targets.azure.stores import databases as db
 from orchestrator.targets.azure.stores.management import check_provisioning, is_arm_id
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
     from orchestrator.targets.azure.clients import AzureSession
     from stacks.config import StackConfig
 

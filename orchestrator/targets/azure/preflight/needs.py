@@ -16,7 +16,7 @@ from components.registry import globally_unique_types
 from stacks.config import StackConfig
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
 
 # Pulumi azure-native type token -> ARM resource type (namespace/type[/child]), as the provider's
 # `resourceTypes[].resourceType` names it under `providers.get(namespace)`.

@@ -28,7 +28,7 @@ from stacks.config import StackConfig
 
 if TYPE_CHECKING:
 
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
 
 GEO_SKUS = frozenset({"Standard_GRS", "Standard_RAGRS", "Standard_GZRS", "Standard_RAGZRS"})
 READABLE_GEO_SKUS = frozenset({"Standard_RAGRS", "Standard_RAGZRS"})

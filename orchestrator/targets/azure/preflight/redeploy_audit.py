@@ -19,7 +19,7 @@ from stacks.config import StackConfig
 if TYPE_CHECKING:
     from pulumi import automation as auto
 
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
 
 
 def redeploy_audit(session: AzureSession, graph: Graph, primary: StackConfig,

@@ -42,7 +42,7 @@ from stacks.config import ConfigError, StackConfig, load_stack_config, read_stac
 if TYPE_CHECKING:
     from pulumi import automation as auto
 
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
     from orchestrator.stack import StackModel
 
 SessionFactory = Callable[[StackConfig], AzureSession]

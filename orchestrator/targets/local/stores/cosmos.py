@@ -39,7 +39,7 @@ from smoke_tests.cosmos_db import CANARY_ID
 from smoke_tests.probe import ServiceProbe
 
 if TYPE_CHECKING:
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
 
 T = TypeVar("T")
 DATABASE_TYPE = "azure-native:cosmosdb:SqlResourceSqlDatabase"

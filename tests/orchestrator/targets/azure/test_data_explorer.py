@@ -16,7 +16,7 @@ from orchestrator.data.ingest import LakeSink
 from orchestrator.data.replay import catch_up
 from orchestrator.data.source import SourceSystem
 from orchestrator.model import PermanentError, Step, StepKind, TransientError
-from orchestrator.program.capture import Graph
+from orchestrator.program.graph import Graph
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.data_steps import AzureDataSteps
 from orchestrator.targets.azure.stores import data_explorer as explorer

@@ -303,7 +303,7 @@ def _runner(tmp_path, *routes: Route, services: dict | None = None, entra_admin:
     from components.event_hubs_geo_dr import EventHubsGeoDrSettings
     from components.roles import EntraAdmin
     from components.sql_database import SqlDatabaseSettings
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
     from orchestrator.targets.azure.data_steps import AzureDataSteps
     from stacks.config import load_stack_config
 

@@ -23,7 +23,7 @@ from orchestrator.engine.retry import RetryPolicy
 from orchestrator.engine.scheduler import Engine, Outcome
 from orchestrator.errors import BadInput
 from orchestrator.model import PermanentError, Plan, Step, StepKind
-from orchestrator.program.capture import Graph
+from orchestrator.program.graph import Graph
 from orchestrator.run.rundir import RunDir
 from orchestrator.targets.azure.deploy.session import ComponentIndex, DeploymentSession
 from orchestrator.targets.azure.deploy.stack import PULUMI_COMMAND_ENV, PulumiCliMissing, PulumiStack, find_pulumi

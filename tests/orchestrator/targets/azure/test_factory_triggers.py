@@ -15,7 +15,7 @@ import pytest
 from components import naming
 from components.data_factory_triggers import INGEST_TRIGGER
 from orchestrator.model import PermanentError, Step, StepKind
-from orchestrator.program.capture import Graph
+from orchestrator.program.graph import Graph
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.data_steps import AzureDataSteps
 from orchestrator.targets.azure.stores.factory_triggers import declared_triggers

@@ -23,7 +23,7 @@ from fake_pulumi import scenario as fake
 from components.traffic_manager import SERVICE as TM_SERVICE
 from components.traffic_manager import TrafficManagerSettings
 from orchestrator.model import GateWaiting, PermanentError, Step, StepKind, TransientError
-from orchestrator.program.capture import Graph
+from orchestrator.program.graph import Graph
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.deploy.stack import PulumiStack
 from orchestrator.targets.azure.fallback.steps import AzureFallbackSteps

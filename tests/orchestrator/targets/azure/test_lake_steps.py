@@ -16,7 +16,7 @@ from azure.storage.blob import BlobServiceClient
 
 from components.lake import LakeRestore
 from orchestrator.model import PermanentError, Step, StepKind
-from orchestrator.program.capture import Graph
+from orchestrator.program.graph import Graph
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.data_steps import AzureDataSteps
 from orchestrator.targets.azure.lake_steps import LakeSteps, roles_assigned_upstream

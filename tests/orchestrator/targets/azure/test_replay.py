@@ -20,7 +20,7 @@ from azurite_support import azurite_in_tempdir
 from components import naming
 from components.data_factory_network import MANAGED_VNET
 from orchestrator.model import PermanentError, Step, StepKind, TransientError
-from orchestrator.program.capture import Graph
+from orchestrator.program.graph import Graph
 from orchestrator.report.handover import StepRecord
 from orchestrator.report.run_summary import measured_rpo
 from orchestrator.targets.azure.clients import AzureSession

@@ -19,7 +19,7 @@ import pytest
 
 from components.network_watcher import watcher_id
 from orchestrator.model import GateWaiting, PermanentError, Step, StepKind, TransientError
-from orchestrator.program.capture import Graph
+from orchestrator.program.graph import Graph
 from orchestrator.targets.azure.clients import AzureSession
 from orchestrator.targets.azure.data_steps import NOT_YET, REPLAY_NOT_YET, AzureDataSteps
 from orchestrator.targets.azure.stores.management import ApiVersions, arm_type, check_provisioning, pulumi_api_version

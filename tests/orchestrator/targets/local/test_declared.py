@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from orchestrator.program.capture import Graph
+from orchestrator.program.graph import Graph
 from orchestrator.stack import capture
 from orchestrator.targets.local.declared import (
     ACCOUNT,

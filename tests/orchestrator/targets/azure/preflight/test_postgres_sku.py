@@ -91,6 +91,6 @@ def test_no_postgres_asks_nothing():
 
 
 def _empty_graph():
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
 
     return Graph(stack="secondary", region="eastus", resources=[])

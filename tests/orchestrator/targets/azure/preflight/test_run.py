@@ -287,7 +287,7 @@ def test_the_command_reads_the_environment_the_deploy_will_have(tmp_path):
 def test_the_redeploy_audit_runs_with_a_pulumi_stack_to_read_and_only_then():
     import dataclasses
 
-    from orchestrator.program.capture import Graph
+    from orchestrator.program.graph import Graph
 
     ra_grs = body(STORAGE_CAN_FAILOVER)
     ra_grs["sku"]["name"] = "Standard_RAGRS"  # test-built, as above
