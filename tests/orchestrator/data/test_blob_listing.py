@@ -5,13 +5,19 @@ same containers on Azurite, field by field, so an SDK change that breaks it fail
 from __future__ import annotations
 
 import hashlib
+import io
 import time
+from types import SimpleNamespace
 
 import pytest
-from azure.core.exceptions import ResourceNotFoundError
-from azure.storage.blob import ContentSettings
+import requests
+from azure.core.exceptions import ResourceNotFoundError, ServiceResponseError
+from azure.core.pipeline.transport import RequestsTransport
+from azure.storage.blob import ContainerClient, ContentSettings
 from azurite_support import azurite_in_tempdir
+from urllib3 import HTTPResponse
 
+from orchestrator.data.lake import listing
 from orchestrator.data.lake.listing import list_blobs_light
 from orchestrator.data.manifest import md5_text
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
@@ -86,3 +92,60 @@ def test_pages_follow_the_continuation_to_the_end(service):
 def test_a_missing_container_raises_what_list_blobs_raises(service):
     with pytest.raises(ResourceNotFoundError):
         next(list_blobs_light(service.get_container_client("nowhere")))
+
+
+class CutListingAdapter(requests.adapters.HTTPAdapter):
+    """Answers the first `cuts` List Blobs requests with their body broken off halfway, the rest as
+    Azurite sent them: what a dropped connection does to a large page after its headers arrived."""
+
+    def __init__(self, cuts: int, framing: str) -> None:
+        super().__init__()
+        self.cuts, self.framing, self.listings = cuts, framing, 0
+
+    def send(self, request, *args, **kwargs):
+        response = super().send(request, *args, **kwargs)
+        if "comp=list" not in (request.url or "") or request.method != "GET":
+            return response
+        self.listings += 1
+        if self.listings > self.cuts:
+            return response
+        body = response.raw.read()
+        headers = dict(response.headers)
+        if self.framing == "content-length":  # urllib3 raises IncompleteRead: fewer bytes than promised
+            headers.pop("Transfer-Encoding", None)
+            headers["Content-Length"] = str(len(body))
+        # chunked (as Azurite sends it): the body simply ends, and the XML with it
+        cut = HTTPResponse(body=io.BytesIO(body[: len(body) // 2]), headers=headers,
+                           status=response.status_code, reason=response.reason, preload_content=False)
+        return self.build_response(request, cut)
+
+
+def cut_client(service, cuts: int, framing: str) -> tuple[ContainerClient, CutListingAdapter]:
+    adapter = CutListingAdapter(cuts, framing)
+    session = requests.Session()
+    session.mount("http://", adapter)
+    client = ContainerClient(service.url, "lake", credential=service.credential,
+                             transport=RequestsTransport(session=session, session_owner=True))
+    return client, adapter
+
+
+FRAMINGS = pytest.mark.parametrize("framing", ["chunked", "content-length"])
+
+
+@FRAMINGS
+def test_a_page_whose_body_breaks_off_is_read_again(service, monkeypatch, framing):
+    monkeypatch.setattr(listing, "time", SimpleNamespace(sleep=lambda seconds: None))
+    client, adapter = cut_client(service, listing.PAGE_READS - 1, framing)
+    assert [b.name for b in list_blobs_light(client, results_per_page=5)] == sorted(NAMES)
+    assert adapter.listings == listing.PAGE_READS - 1 + -(-len(NAMES) // 5)  # the cut reads, then each page once
+
+
+@FRAMINGS
+def test_a_page_that_keeps_breaking_off_raises(service, monkeypatch, framing):
+    """As the SDK's own errors are raised: drctl's error mapping (orchestrator/data/errors.py) makes a
+    step retry it."""
+    monkeypatch.setattr(listing, "time", SimpleNamespace(sleep=lambda seconds: None))
+    client, adapter = cut_client(service, listing.PAGE_READS, framing)
+    with pytest.raises(ServiceResponseError, match="List Blobs of lake: the answer broke off"):
+        list(list_blobs_light(client))
+    assert adapter.listings == listing.PAGE_READS

@@ -168,7 +168,7 @@ def azurite():
 @pytest.fixture
 def small_pages(monkeypatch):
     """Pages of 7 blobs, so a walk crosses many page boundaries (the service's continuation tokens)."""
-    monkeypatch.setattr(blob_listing, "LISTING_PAGE", 7)
+    monkeypatch.setattr(blob_listing, "LIGHT_LISTING_PAGE", 7)
 
 
 def counted_listing(server: AzuriteServer, progress: dict):
