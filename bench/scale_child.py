@@ -17,7 +17,6 @@ import resource
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -25,7 +24,7 @@ import requests
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, generate_container_sas
 
-from bench.scale_lake import blob_name
+from bench.scale_lake import blob_name, taken_one_at_a_time
 from orchestrator.data.ingest import ZONES
 from orchestrator.data.lake.recovery import rehydrate_lake, validate_lake
 
@@ -81,16 +80,8 @@ def bare(job: dict) -> dict:
     containers = job.get("containers", ZONES)
     for zone in containers:
         dest.create_container(zone)
-    numbers = (n for n in range(job["blobs"]) if blob_name(n)[0] in containers)
-    lock, copied = threading.Lock(), sum(1 for n in range(job["blobs"]) if blob_name(n)[0] in containers)
-
-    def next_number() -> Iterator[int]:
-        while True:
-            with lock:
-                n = next(numbers, None)
-            if n is None:
-                return
-            yield n
+    next_number = taken_one_at_a_time(n for n in range(job["blobs"]) if blob_name(n)[0] in containers)
+    copied = sum(1 for n in range(job["blobs"]) if blob_name(n)[0] in containers)
 
     failures: list[BaseException] = []
 

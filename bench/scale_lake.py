@@ -17,7 +17,7 @@ import shutil
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -49,6 +49,22 @@ class InMemoryAzurite(AzuriteServer):
 def blob_name(n: int) -> tuple[str, str]:
     """Blob n of the lake: its zone (spread evenly) and its name (in name order as n grows)."""
     return ZONES[n % len(ZONES)], f"scale/part-{n:07d}.bin"
+
+
+def taken_one_at_a_time(numbers: Iterator[int]) -> Callable[[], Iterator[int]]:
+    """Each thread that walks the returned function's iterator takes the next of `numbers` under
+    a lock: threads share one walk rather than each being handed a slice they may finish early."""
+    lock = threading.Lock()
+
+    def walk() -> Iterator[int]:
+        while True:
+            with lock:
+                n = next(numbers, None)
+            if n is None:
+                return
+            yield n
+
+    return walk
 
 
 def blob_bytes(n: int) -> bytes:
@@ -89,16 +105,7 @@ class ScaleLake:
         sas = generate_account_sas(SOURCE, self.server.account_key(SOURCE), ResourceTypes(object=True),
                                    AccountSasPermissions(write=True, create=True),
                                    expiry=datetime.now(UTC) + timedelta(hours=2))
-        numbers = iter(range(self.blobs, size))
-        lock = threading.Lock()
-
-        def next_number() -> Iterator[int]:
-            while True:
-                with lock:
-                    n = next(numbers, None)
-                if n is None:
-                    return
-                yield n
+        next_number = taken_one_at_a_time(iter(range(self.blobs, size)))
 
         def put_many() -> None:
             conn = http.client.HTTPConnection(HOST, self.server.port, timeout=60)
