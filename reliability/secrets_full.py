@@ -61,6 +61,7 @@ def approval(suite: Any) -> None:
 def more_cases(suite: Any) -> None:
     crash_traceback(suite)
     suite.crashed("interrupted", how=signal.SIGINT, code=130)
+    suite.finish("interrupted")
     approval(suite)
     suite.drill("fallback", "--with-fallback")
     suite.finish("fallback")

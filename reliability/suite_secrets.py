@@ -22,7 +22,9 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import yaml
@@ -61,6 +63,7 @@ class Suite:
         self.project = self._project()
         self.account_keys: list[str] = []
         self.scan, self.runs, self.cases, self.notes = Scan(), 0, 0, []
+        self._counting = threading.Lock()  # the drills run side by side (drills_side_by_side)
         self.notes_skipped: list[str] = []  # cases this machine or this drctl cannot run: said, not failed
 
     # -- placements ---------------------------------------------------------------------------
@@ -97,12 +100,11 @@ class Suite:
               env: dict[str, str] | None = None, prefix: list[str] | None = None,
               timeout: float = TIMEOUT_S) -> tuple[int, str, str]:
         """Run drctl in the case's folder, stdout and stderr into files there (they are scanned)."""
-        folder, self.runs = self.folder(case), self.runs + 1
+        folder, name = self.folder(case), f"{self._count_run():03d}-{args[0]}"
         argv = [*(prefix or []), *(secrets_inject.command(inject) if inject else DRCTL), *args]
         env = dict(env or self.env)
         if inject:  # the injector lives in this repository's reliability package, not installed
             env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
-        name = f"{self.runs:03d}-{args[0]}"
         with open(folder / f"{name}.stdout", "wb") as out, open(folder / f"{name}.stderr", "wb") as err:
             code = subprocess.run(argv, cwd=folder, env=env, stdout=out, stderr=err,
                                   timeout=timeout).returncode
@@ -110,6 +112,11 @@ class Suite:
         if expect is not None and code != expect:
             self.notes.append(f"{case}: drctl {args[0]} exited {code}, not {expect}: {stderr.strip()[-300:]}")
         return code, stdout, stderr
+
+    def _count_run(self) -> int:
+        with self._counting:
+            self.runs += 1
+            return self.runs
 
     def run_dir(self, case: str, stderr: str) -> Path | None:
         first = stderr.splitlines()[0] if stderr else ""
@@ -145,19 +152,28 @@ class Suite:
                                "--project-dir", str(self.project), *extra, expect=expect, inject=inject)
         return self.run_dir(case, err)
 
+    def drills_side_by_side(self) -> None:
+        """The recovered, failed and crashed drills at once: each has its own folder, workdir and
+        emulators on ports of their own, and one after the other they took most of the suite's
+        time. Each is scanned once all have ended, for every account key any of them made."""
+        cases = {"recovered": self.recovered, "failed": self.failed, "crashed": self.crashed}
+        with ThreadPoolExecutor(max_workers=len(cases)) as pool:
+            for future in [pool.submit(run_case) for run_case in cases.values()]:
+                future.result()
+        for case in cases:
+            self.finish(case)
+
     def recovered(self) -> None:
         run = self.drill("recovered")
         if run:
             self.drctl("recovered", "status", str(run), "--json", expect=0)
             self.drctl("recovered", "verify-evidence", str(run), expect=0)
-        self.finish("recovered")
 
     def failed(self) -> None:
         run = self.drill("failed", expect=1, inject="postgres")
         if run:
             self._check_masked(run)
             self.drctl("failed", "status", str(run), "--json", expect=0)
-        self.finish("failed")
 
     def _check_masked(self, run: Path) -> None:
         """The injected error did reach the journal, masked: else the case proved nothing."""
@@ -166,12 +182,13 @@ class Suite:
             self.notes.append(f"failed: the injected secrets never reached {run / 'journal.jsonl'} (nothing tested)")
 
     def crashed(self, case: str = "crashed", how: int = signal.SIGKILL, code: int = -signal.SIGKILL) -> None:
+        """A drill paused after the lake's rehydration, sent `how`, then resumed (scanned by the caller)."""
         folder = self.folder(case)
-        self.runs += 1
-        err_path = folder / f"{self.runs:03d}-drill.stderr"
+        name = f"{self._count_run():03d}-drill"
+        err_path = folder / f"{name}.stderr"
         argv = [*DRCTL, "drill", "--local", "--json", "--keep-data", "--workdir", str(folder / "wd"),
                 "--project-dir", str(self.project)]
-        with open(folder / f"{self.runs:03d}-drill.stdout", "wb") as out, open(err_path, "wb") as err:
+        with open(folder / f"{name}.stdout", "wb") as out, open(err_path, "wb") as err:
             proc = subprocess.Popen(argv, cwd=folder, env={**self.env, PAUSE_ENV: PAUSE_STEP}, stdout=out, stderr=err,
                                     preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
         deadline = time.monotonic() + TIMEOUT_S
@@ -185,7 +202,6 @@ class Suite:
         run = self.run_dir(case, err_path.read_text())
         if run is not None:
             self.drctl(case, "resume", str(run), "--json", expect=0)
-        self.finish(case)
 
     def cheap(self) -> None:
         """The verbs that stop before any emulator: no Pulumi CLI, a dry run, preflight, bad stack files."""
@@ -240,10 +256,8 @@ def _edit(path: Path, key: str, value: object, merge: bool = False) -> None:
 def run(full: bool, workdir: Path) -> dict:
     suite = Suite(workdir, full)
     try:
-        suite.recovered()
-        suite.failed()
-        suite.crashed()
-        suite.cheap()
+        suite.cheap()  # first: its plan and dry run capture the project's graphs, which the drills then read cached
+        suite.drills_side_by_side()
         if full:
             from reliability.secrets_full import more_cases
 
