@@ -27,6 +27,10 @@ def state_home(tmp_path, monkeypatch) -> Path:
     home = tmp_path / "state"
     monkeypatch.setenv("XDG_STATE_HOME", str(home))
     monkeypatch.setattr(host_changes, "_made", [])
+    # The folders are opened for a user no process runs as. Whether a drill's PostgreSQL user still
+    # runs processes is a fact of the whole machine, and other tests' drills run alongside these
+    # (pytest -n); test_a_user_that_still_runs_processes_is_not_removed checks that refusal.
+    monkeypatch.setattr(postgres, "SERVICE_USER", "drctl_pg_test_nobody")
     return home
 
 
