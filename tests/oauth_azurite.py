@@ -11,14 +11,18 @@ import base64
 import http.client
 import ipaddress
 import json
+import shutil
 import ssl
+import tempfile
 import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from orchestrator.targets.local.servers.azurite import AzuriteServer
+from orchestrator.targets.local.servers.azurite import AzuriteServer, azurite_binary, generate_account_key
 from orchestrator.targets.local.servers.processes import HOST
 
 TENANT, OBJECT = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
@@ -92,3 +96,22 @@ class EntraLikeCredential:
         claims = {"aud": "https://storage.azure.com", "iss": f"https://sts.windows.net/{TENANT}/",
                   "iat": now - 60, "nbf": now - 60, "exp": now + 3600, "oid": OBJECT, "tid": TENANT}
         return AccessToken(f"{b64({'alg': 'HS256', 'typ': 'JWT'})}.{b64(claims)}.bm90LXNpZ25lZA", now + 3600)
+
+
+@contextmanager
+def oauth_azurite_in_tempdir(prefix: str, accounts: Iterable[str]) -> Iterator[tuple[OAuthAzurite, Path, Path]]:
+    """A started OAuth Azurite holding `accounts` (fresh keys), in a temporary folder removed after:
+    (the server, its certificate, the folder)."""
+    try:
+        azurite_binary()
+    except FileNotFoundError as exc:
+        pytest.skip(str(exc))
+    workdir = Path(tempfile.mkdtemp(prefix=prefix))
+    cert, key = self_signed(workdir)
+    server = OAuthAzurite(workdir / "azurite", {a: generate_account_key() for a in accounts}, cert, key)
+    try:
+        server.start()
+        yield server, cert, workdir
+    finally:
+        server.stop()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import base64
 import json
-import shutil
-import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
@@ -40,8 +38,7 @@ from orchestrator.targets.azure.stores.lake import (
     manifest_from_listing,
     primary_lake_account,
 )
-from orchestrator.targets.local.servers.azurite import azurite_binary, generate_account_key
-from tests.oauth_azurite import OBJECT, TENANT, EntraLikeCredential, OAuthAzurite, self_signed
+from tests.oauth_azurite import OBJECT, TENANT, EntraLikeCredential, oauth_azurite_in_tempdir
 
 GEO, NEW = "contosolakeaue", "contosolakease"
 RUNNER_NEW = "contosolakeasex"  # the runner's own new account (stack suffix "asex"), rehydrated from scratch
@@ -56,15 +53,8 @@ def _no_download(*args, **kwargs):
 
 @pytest.fixture(scope="module")
 def lake():
-    try:
-        azurite_binary()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-    workdir = Path(tempfile.mkdtemp(prefix="drctl-azure-lake-"))
-    cert, key = self_signed(workdir)
-    server = OAuthAzurite(workdir / "azurite", {a: generate_account_key() for a in (GEO, NEW, RUNNER_NEW, RUNNER_NEW_SERVER_SIDE, RUNNER_NEW_FAILOVER)}, cert, key)
-    try:
-        server.start()
+    accounts = (GEO, NEW, RUNNER_NEW, RUNNER_NEW_SERVER_SIDE, RUNNER_NEW_FAILOVER)
+    with oauth_azurite_in_tempdir("drctl-azure-lake-", accounts) as (server, cert, workdir):
         # Seeding the geo copy is not on the recovery path: a shared-key client is fine here.
         seed = BlobServiceClient(server.blob_endpoint(GEO), connection_verify=str(cert),
                                  credential={"account_name": GEO, "account_key": server.account_key(GEO)})
@@ -83,9 +73,6 @@ def lake():
                                     connection_verify=str(cert), raw_response_hook=record)
 
         yield {"server": server, "geo": aad(GEO), "new": aad(NEW), "seed": seed, "requests": requests, "aad": aad}
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import shutil
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -32,8 +30,7 @@ from orchestrator.data.replay import catch_up
 from orchestrator.data.source import SourceSystem
 from orchestrator.model import PermanentError, Step, StepKind
 from orchestrator.targets.azure.stores.lake_point import LakeAtPoint, manifest_at_point
-from orchestrator.targets.local.servers.azurite import azurite_binary, generate_account_key
-from tests.oauth_azurite import EntraLikeCredential, OAuthAzurite, self_signed
+from tests.oauth_azurite import EntraLikeCredential, OAuthAzurite, oauth_azurite_in_tempdir
 
 pytestmark = pytest.mark.integration
 
@@ -64,15 +61,7 @@ def _after_a_second() -> datetime:
 
 @pytest.fixture(scope="module")
 def lake():
-    try:
-        azurite_binary()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-    workdir = Path(tempfile.mkdtemp(prefix="drctl-lake-point-"))
-    cert, key = self_signed(workdir)
-    server = OAuthAzurite(workdir / "azurite", {a: generate_account_key() for a in (BACKUP, NEW, UNSNAPPED)}, cert, key)
-    try:
-        server.start()
+    with oauth_azurite_in_tempdir("drctl-lake-point-", (BACKUP, NEW, UNSNAPPED)) as (server, cert, workdir):
         seed = _seed(server, cert, BACKUP)
         source = SourceSystem(workdir / "source", batch_size=20, seed=7, interval_s=3600)
         source.produce(3)
@@ -92,9 +81,6 @@ def lake():
 
         yield {"server": server, "cert": cert, "aad": aad, "point": point, "before": before, "seed": seed,
                "workdir": workdir}
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def _runner(lake, run_dir: Path, point: datetime):
