@@ -29,7 +29,16 @@ from typing import Any, NamedTuple
 from urllib.parse import unquote
 from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
-from azure.core.exceptions import AzureError, HttpResponseError, ServiceResponseError
+from azure.core.exceptions import (
+    AzureError,
+    ClientAuthenticationError,
+    HttpResponseError,
+    ResourceExistsError,
+    ResourceNotFoundError,
+    ResourceNotModifiedError,
+    ServiceResponseError,
+    map_error,
+)
 from azure.storage.blob import ContainerClient
 from azure.storage.blob._generated.operations._container_operations import build_list_blob_flat_segment_request
 from azure.storage.blob._shared.response_handlers import process_storage_error
@@ -44,6 +53,9 @@ LISTING_PAGE = 500
 LIGHT_LISTING_PAGE = 2000
 # A page whose body breaks off is asked for again this many times, after 0.5 s, 1 s, ...
 PAGE_READS = 4
+# What the SDK's generated List Blobs raises by status before the storage error code refines it.
+_BY_STATUS = {401: ClientAuthenticationError, 404: ResourceNotFoundError, 409: ResourceExistsError,
+              304: ResourceNotModifiedError}
 
 
 class ListedSettings(NamedTuple):
@@ -103,7 +115,11 @@ def _page(container: ContainerClient, include: list[str] | None, prefix: str | N
         response = generated._client._pipeline.run(request, stream=True).http_response
         if response.status_code != 200:
             response.read()
-            process_storage_error(HttpResponseError(response=response))
+            try:
+                map_error(status_code=response.status_code, response=response, error_map=_BY_STATUS)
+                raise HttpResponseError(response=response)
+            except HttpResponseError as error:
+                process_storage_error(error)  # as ContainerClient.list_blobs raises it
         try:
             return _parse(response.iter_bytes())
         except (AzureError, ParseError) as error:  # azure-core's IncompleteReadError is an HttpResponseError

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 
 import pytest
 import requests
-from azure.core.exceptions import ResourceNotFoundError, ServiceResponseError
+from azure.core.exceptions import HttpResponseError, ResourceNotFoundError, ServiceResponseError
 from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import ContainerClient, ContentSettings
 from azurite_support import azurite_in_tempdir
@@ -92,6 +92,18 @@ def test_pages_follow_the_continuation_to_the_end(service):
 def test_a_missing_container_raises_what_list_blobs_raises(service):
     with pytest.raises(ResourceNotFoundError):
         next(list_blobs_light(service.get_container_client("nowhere")))
+
+
+def test_a_refused_listing_raises_what_list_blobs_raises(service):
+    wrong_key = ContainerClient(service.url, "lake", credential={"account_name": ACCOUNT,
+                                                                 "account_key": generate_account_key()})
+    with pytest.raises(HttpResponseError) as sdk:
+        next(iter(wrong_key.list_blobs()))
+    with pytest.raises(HttpResponseError) as light:
+        next(list_blobs_light(wrong_key))
+    assert (type(light.value), light.value.status_code, light.value.error_code) == \
+        (type(sdk.value), sdk.value.status_code, sdk.value.error_code)
+    assert light.value.status_code == 403
 
 
 class CutListingAdapter(requests.adapters.HTTPAdapter):
