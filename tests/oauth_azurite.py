@@ -11,9 +11,7 @@ import base64
 import http.client
 import ipaddress
 import json
-import shutil
 import ssl
-import tempfile
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -21,8 +19,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from azurite_support import azurite_in_tempdir
 
-from orchestrator.targets.local.servers.azurite import AzuriteServer, azurite_binary, generate_account_key
+from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 from orchestrator.targets.local.servers.processes import HOST
 
 TENANT, OBJECT = "11111111-1111-1111-1111-111111111111", "22222222-2222-2222-2222-222222222222"
@@ -102,16 +101,12 @@ class EntraLikeCredential:
 def oauth_azurite_in_tempdir(prefix: str, accounts: Iterable[str]) -> Iterator[tuple[OAuthAzurite, Path, Path]]:
     """A started OAuth Azurite holding `accounts` (fresh keys), in a temporary folder removed after:
     (the server, its certificate, the folder)."""
-    try:
-        azurite_binary()
-    except FileNotFoundError as exc:
-        pytest.skip(str(exc))
-    workdir = Path(tempfile.mkdtemp(prefix=prefix))
-    cert, key = self_signed(workdir)
-    server = OAuthAzurite(workdir / "azurite", {a: generate_account_key() for a in accounts}, cert, key)
-    try:
-        server.start()
-        yield server, cert, workdir
-    finally:
-        server.stop()
-        shutil.rmtree(workdir, ignore_errors=True)
+    certificates: list[Path] = []
+
+    def make(workdir: Path) -> OAuthAzurite:
+        cert, key = self_signed(workdir)
+        certificates.append(cert)
+        return OAuthAzurite(workdir / "azurite", {a: generate_account_key() for a in accounts}, cert, key)
+
+    with azurite_in_tempdir(prefix, make) as (server, workdir):
+        yield server, certificates[0], workdir
