@@ -33,6 +33,7 @@ def client(account: dict) -> BlobServiceClient:
     """A shared-key client as drctl's local region pair makes one (servers/azurite.py): a pool of
     connections with room for every copy in flight."""
     session = requests.Session()
+    session.trust_env = False
     session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=64))
     return BlobServiceClient(account["endpoint"], credential={"account_name": account["account"],
                                                               "account_key": account["key"]},
