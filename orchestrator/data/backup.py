@@ -14,7 +14,7 @@ from __future__ import annotations
 import contextlib
 import subprocess
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -27,10 +27,9 @@ from orchestrator.data.connect import client_command
 from orchestrator.data.errors import azure_errors, pg_errors
 from orchestrator.data.ingest import ZONES, LakeSink
 from orchestrator.data.lake.listing import LISTING_PAGE
-from orchestrator.data.lake.recovery import run_pool
+from orchestrator.data.lake.recovery import merge_by_name, run_pool
 from orchestrator.data.manifest import (
     container_facts,
-    in_name_order,
     lake_facts,
     load_manifest,
     md5_text,
@@ -85,24 +84,6 @@ def _copy_blob(source: BlobServiceClient, dest: BlobServiceClient, container: st
         content_settings=ContentSettings(content_type=cs.content_type, content_md5=cs.content_md5))
 
 
-def _outer_join(source: Iterable[Any], dest: Iterable[Any], container: str) -> Iterator[tuple[Any | None, Any | None]]:
-    """(source blob, destination namesake), either None when one side lacks the name: a merge of
-    two listings in ascending name order (refused otherwise), holding one blob of each at a time."""
-    src = in_name_order(source, f"the primary's listing of {container}")
-    dst = in_name_order(dest, f"the geo copy's listing of {container}")
-    a, b = next(src, None), next(dst, None)
-    while a is not None or b is not None:
-        if b is None or (a is not None and a.name < b.name):
-            yield a, None
-            a = next(src, None)
-        elif a is None or b.name < a.name:
-            yield None, b
-            b = next(dst, None)
-        else:
-            yield a, b
-            a, b = next(src, None), next(dst, None)
-
-
 def replicate_lake(source: BlobServiceClient, dest: BlobServiceClient,
                    containers: tuple[str, ...] = ZONES, workers: int = REPLICATION_WORKERS) -> dict:
     """Make `dest` a mirror of `source` for `containers`: copy new or changed blobs (keeping
@@ -114,9 +95,10 @@ def replicate_lake(source: BlobServiceClient, dest: BlobServiceClient,
         for container in containers:
             with contextlib.suppress(ResourceExistsError):
                 dest.create_container(container)
-            pairs = _outer_join(source.get_container_client(container).list_blobs(results_per_page=LISTING_PAGE),
-                                dest.get_container_client(container).list_blobs(results_per_page=LISTING_PAGE),
-                                container)
+            pairs = merge_by_name(source.get_container_client(container).list_blobs(results_per_page=LISTING_PAGE),
+                                  dest.get_container_client(container).list_blobs(results_per_page=LISTING_PAGE),
+                                  f"the primary's listing of {container}", f"the geo copy's listing of {container}",
+                                  right_only=True)
             for src, dst in pairs:
                 if src is None:
                     counts["deleted"] += 1

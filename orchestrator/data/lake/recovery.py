@@ -180,14 +180,29 @@ class CopyPlan:
 
 
 def with_namesakes(source: Iterable[Any], dest: Iterable[Any], container: str) -> Iterator[tuple[Any, Any | None]]:
-    """Each source blob with the destination blob of the same name, or None: a merge join of two
-    listings in ascending name order (refused otherwise), holding one blob of each at a time."""
-    dest_blobs = in_name_order(dest, f"the destination listing of {container}")
-    have = next(dest_blobs, None)
-    for blob in in_name_order(source, f"the source listing of {container}"):
-        while have is not None and have.name < blob.name:
-            have = next(dest_blobs, None)
-        yield blob, (have if have is not None and have.name == blob.name else None)
+    """Each source blob with the destination blob of the same name, or None (`merge_by_name`)."""
+    return merge_by_name(source, dest, f"the source listing of {container}", f"the destination listing of {container}")
+
+
+def merge_by_name(left: Iterable[Any], right: Iterable[Any], left_what: str, right_what: str, *,
+                  right_only: bool = False) -> Iterator[tuple[Any, Any]]:
+    """(left blob, right blob of the same name), None for the side without the name: a merge join of
+    two listings in ascending name order (refused otherwise), holding one blob of each at a time.
+    Names only `right` has come as (None, right blob) with `right_only`; without it they are
+    skipped, and `right` is read no further than the left listing's last name."""
+    lefts, rights = in_name_order(left, left_what), in_name_order(right, right_what)
+    a, b = next(lefts, None), next(rights, None)
+    while a is not None or (right_only and b is not None):
+        if b is None or (a is not None and a.name < b.name):
+            yield a, None
+            a = next(lefts, None)
+        elif a is None or b.name < a.name:
+            if right_only:
+                yield None, b
+            b = next(rights, None)
+        else:
+            yield a, b
+            a, b = next(lefts, None), next(rights, None)
 
 
 def copies_to_make(source_service: BlobServiceClient, dest_service: BlobServiceClient, containers: Sequence[str],

@@ -1,5 +1,6 @@
-"""replicate_lake's walk of the primary's and the geo copy's listings together (orchestrator/data/backup.py):
-every name once, with what each side has; listed items are plain namespaces (only names are read)."""
+"""replicate_lake's walk of the primary's and the geo copy's listings together (orchestrator/data/backup.py,
+through lake/recovery.py's merge_by_name): every name once, with what each side has; listed items are
+plain namespaces (only names are read)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,17 @@ from types import SimpleNamespace
 
 import pytest
 
-from orchestrator.data.backup import _outer_join
+from orchestrator.data.lake.recovery import merge_by_name
 from orchestrator.model import PermanentError
 
 
 def _names(*names: str) -> list[SimpleNamespace]:
     return [SimpleNamespace(name=n) for n in names]
+
+
+def _outer_join(primary, geo_copy, container):
+    return merge_by_name(primary, geo_copy, f"the primary's listing of {container}",
+                         f"the geo copy's listing of {container}", right_only=True)
 
 
 def test_every_name_of_either_listing_comes_once_with_its_namesake_or_none():
