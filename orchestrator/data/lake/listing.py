@@ -94,19 +94,20 @@ def list_blobs_light(container: ContainerClient, include: Sequence[str] = (), *,
     """The container's blobs in the service's (ascending name) order, a page at a time.
     `include` as List Blobs takes it ("copy", "metadata", "snapshots", ...); pages of
     `results_per_page` blobs, LIGHT_LISTING_PAGE by default."""
+    generated = container._build_generated_client()  # type: ignore[attr-defined]  # private: see the module doc
     marker: str | None = None
     while True:
-        blobs, marker = _page(container, list(include) or None, name_starts_with,
+        blobs, marker = _page(container.container_name, generated, list(include) or None, name_starts_with,
                               results_per_page or LIGHT_LISTING_PAGE, marker)
         yield from blobs
         if marker is None:
             return
 
 
-def _page(container: ContainerClient, include: list[str] | None, prefix: str | None, size: int,
+def _page(container: str, generated: Any, include: list[str] | None, prefix: str | None, size: int,
           marker: str | None) -> tuple[list[ListedBlob], str | None]:
-    """One page's records and the marker of the next (None after the last)."""
-    generated = container._build_generated_client()  # type: ignore[attr-defined]  # private: see the module doc
+    """One page's records and the marker of the next (None after the last), through `generated`,
+    the container client's generated client."""
     attempt = 1
     while True:
         request = build_list_blob_flat_segment_request(url=generated._config.url, version=generated._config.version,
@@ -124,7 +125,7 @@ def _page(container: ContainerClient, include: list[str] | None, prefix: str | N
             return _parse(response.iter_bytes())
         except (AzureError, ParseError) as error:  # azure-core's IncompleteReadError is an HttpResponseError
             if attempt == PAGE_READS:
-                raise ServiceResponseError(f"List Blobs of {container.container_name}: the answer broke off "
+                raise ServiceResponseError(f"List Blobs of {container}: the answer broke off "
                                            f"{PAGE_READS} times ({error})") from error
         finally:
             response.close()
