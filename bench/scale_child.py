@@ -2,10 +2,13 @@
 reads what to do as JSON on stdin and prints what it measured as JSON on stdout.
 
 A fresh process per run, so its peak RSS (VmHWM) is drctl's own at that lake size, not the
-populating process's, nor an earlier size's. Two kinds of run:
+populating process's, nor an earlier size's. Three kinds of run:
 
-- `drctl`: drctl's real rehydration (rehydrate_lake: listings walked together, a read SAS signed
-  per blob, Copy Blob server-side, copy status watched) then validate_lake against the manifest.
+- `relay`: drctl's default rehydration, the one `drill --local` and the secondary stack run
+  (relay_lake: listings walked together, each blob read from the source and written to the
+  destination by this process), then validate_lake against the manifest.
+- `server_copy`: drctl's rehydration by server-side copy (rehydrate_lake: a read SAS signed per
+  blob, Copy Blob, copy status watched), then validate_lake.
 - `bare`: the floor for the copy request rate: start_copy_from_url over names known in advance,
   with one container SAS signed once, the same number of threads, nothing else.
 """
@@ -17,6 +20,7 @@ import resource
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import quote
 
@@ -27,6 +31,7 @@ from azure.storage.blob import BlobServiceClient, ContainerSasPermissions, gener
 from bench.scale_lake import blob_name, taken_one_at_a_time
 from orchestrator.data.ingest import ZONES
 from orchestrator.data.lake.recovery import rehydrate_lake, validate_lake
+from orchestrator.data.lake.relay import relay_lake
 
 
 def client(account: dict) -> BlobServiceClient:
@@ -57,11 +62,21 @@ def cpu_s() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def drctl(job: dict) -> dict:
+def relay(job: dict) -> dict:
+    return recovered(job, lambda source, dest, containers: relay_lake(source, dest, containers, job["max_in_flight"]))
+
+
+def server_copy(job: dict) -> dict:
+    return recovered(job, lambda source, dest, containers: rehydrate_lake(
+        source, dest, job["source"]["key"], containers, max_in_flight=job["max_in_flight"]))
+
+
+def recovered(job: dict, rehydrate: Callable[[BlobServiceClient, BlobServiceClient, list[str]], dict]) -> dict:
+    """Rehydrate the destination from the source with `rehydrate`, then validate it against the manifest."""
     source, dest = client(job["source"]), client(job["dest"])
     started, cpu_started = time.perf_counter(), cpu_s()
     containers = job.get("containers", ZONES)
-    evidence = rehydrate_lake(source, dest, job["source"]["key"], containers, max_in_flight=job["max_in_flight"])
+    evidence = rehydrate(source, dest, containers)
     rehydrate_s, rehydrate_cpu_s = time.perf_counter() - started, cpu_s() - cpu_started
     started = time.perf_counter()
     manifest = {**job["manifest"], "containers": {c: job["manifest"]["containers"][c] for c in containers}}
@@ -69,7 +84,7 @@ def drctl(job: dict) -> dict:
     validate_s = time.perf_counter() - started
     return {"rehydrate_s": rehydrate_s, "validate_s": validate_s, "cpu_s": cpu_s() - cpu_started, "copied": evidence["copied"],
             "blobs": evidence["blobs"], "rehydrate_cpu_s": rehydrate_cpu_s, "exact": result.exact, "mismatches": result.mismatches[:3],
-            "max_in_flight_observed": evidence["max_in_flight_observed"], "peak_rss_bytes": peak_rss_bytes()}
+            "peak_rss_bytes": peak_rss_bytes()}
 
 
 def bare(job: dict) -> dict:
@@ -108,4 +123,4 @@ def bare(job: dict) -> dict:
 
 if __name__ == "__main__":
     job = json.load(sys.stdin)
-    print(json.dumps({"drctl": drctl, "bare": bare}[job["kind"]](job)))
+    print(json.dumps({"relay": relay, "server_copy": server_copy, "bare": bare}[job["kind"]](job)))

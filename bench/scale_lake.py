@@ -1,5 +1,8 @@
-"""The many-blob lake of the scale benchmark: one Azurite held in memory, a source account grown
-in steps (1,000 blobs, then 10,000, then 100,000), and a destination account per step.
+"""The many-blob lake of the scale benchmark: a source account grown in steps (1,000 blobs, then
+10,000, then 100,000) in an Azurite held in memory, and destination accounts per step: for the
+server-side copy next to the source (Azurite copies between accounts of one instance only), and
+for the relay in a second Azurite, the paired region's, as the local region pair has them
+(orchestrator/targets/local/region.py).
 
 Population is not what is measured, but 100,000 blobs through the SDK's pipeline would take
 minutes of this machine's two cores: each blob is one Put Blob (no Put Block List), sent by a
@@ -74,30 +77,37 @@ def blob_bytes(n: int) -> bytes:
 
 @dataclass
 class ScaleLake:
-    server: InMemoryAzurite
+    server: InMemoryAzurite  # the source account, and the server-side copy's destinations
+    paired: InMemoryAzurite  # the relay's destinations
     root: Path
     blobs: int = 0  # how many the source holds: blobs 0 .. blobs-1
     populate_s: dict[int, float] = field(default_factory=dict)  # size -> seconds its step took
 
     @classmethod
-    def start(cls, destinations: list[str]) -> ScaleLake:
+    def start(cls, copy_destinations: list[str], relay_destinations: list[str]) -> ScaleLake:
         root = Path(tempfile.mkdtemp(prefix="bench-scale-"))
-        server = InMemoryAzurite(root / "azurite", {a: generate_account_key() for a in (SOURCE, *destinations)})
+        server = InMemoryAzurite(root / "azurite", {a: generate_account_key() for a in (SOURCE, *copy_destinations)})
+        paired = InMemoryAzurite(root / "paired", {a: generate_account_key() for a in relay_destinations})
         try:
             server.start()
+            paired.start()
             service = server.service_client(SOURCE)
             for zone in ZONES:
                 service.create_container(zone)
         except BaseException:
             server.stop()
+            paired.stop()
             shutil.rmtree(root, ignore_errors=True)
             raise
-        return cls(server, root)
+        return cls(server, paired, root)
+
+    def holding(self, account: str) -> InMemoryAzurite:
+        return self.paired if account in self.paired.accounts else self.server
 
     def endpoint(self, account: str) -> dict[str, str]:
         """What a child process needs to reach `account` (its key is a secret: passed on stdin)."""
-        return {"account": account, "endpoint": self.server.blob_endpoint(account),
-                "key": self.server.account_key(account)}
+        server = self.holding(account)
+        return {"account": account, "endpoint": server.blob_endpoint(account), "key": server.account_key(account)}
 
     def grow_to(self, size: int) -> float:
         """Add blobs until the source holds `size`; returns the seconds it took."""
@@ -135,7 +145,7 @@ class ScaleLake:
         """Delete an account's containers once measured: Azurite keeps every account's blobs in one
         in-memory collection with sorted indices, and each insert into it costs more the more it
         holds (an emulator's cost, not drctl's), so what is done with leaves before the next size."""
-        service = self.server.service_client(account)
+        service = self.holding(account).service_client(account)
         for container in service.list_containers():
             service.delete_container(container.name)
 
@@ -145,4 +155,5 @@ class ScaleLake:
 
     def close(self) -> None:
         self.server.stop()
+        self.paired.stop()
         shutil.rmtree(self.root, ignore_errors=True)

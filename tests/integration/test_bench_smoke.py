@@ -111,15 +111,35 @@ def test_overhead_compares_the_drill_rto_with_its_measured_critical_path():
 
 
 @pytest.mark.integration
-def test_scale_rehydrates_and_validates_each_size_in_a_child_and_compares_copy_rates():
+def test_scale_rehydrates_and_validates_each_size_both_ways_in_a_child_and_compares_copy_rates():
     results = by_name(scale.run(True, sizes=(20, 60, 120)))  # run() checks every copy is exact
-    assert set(results) == {"scale.20_blobs_s", "scale.60_blobs_s", "scale.120_blobs_s",
-                            "scale.blobs_time_slope_ratio", "scale.drctl_cpu_slope_ratio", "scale.blobs_peak_rss_ratio",
-                            "scale.rss_bytes_per_blob",
-                            "scale.copy_issue_rate_over_limit"}
+    per_way = {"blobs_s", "time_slope_ratio", "drctl_cpu_slope_ratio", "peak_rss_ratio", "rss_bytes_per_blob"}
+    assert set(results) == {
+        "scale.20_blobs_s", "scale.60_blobs_s", "scale.120_blobs_s", "scale.blobs_time_slope_ratio",
+        "scale.drctl_cpu_slope_ratio", "scale.blobs_peak_rss_ratio", "scale.rss_bytes_per_blob",
+        *(f"scale.server_copy_{n}_blobs_s" for n in (20, 60, 120)),
+        *(f"scale.server_copy_{figure}" for figure in per_way - {"blobs_s"}),
+        "scale.copy_issue_rate_over_limit", "scale.benchmark_s"}
     assert all(r.goal is None for r in results.values())  # sizes other than the full ones carry no goal
     assert results["scale.blobs_peak_rss_ratio"].value > 0 and results["scale.copy_issue_rate_over_limit"].value > 0
-    assert all(results[f"scale.{n}_blobs_s"].value > 0 for n in (20, 60, 120))
+    assert all(results[f"scale.{way}{n}_blobs_s"].value > 0 for n in (20, 60, 120) for way in ("", "server_copy_"))
+    assert "relay" in results["scale.120_blobs_s"].note and "server_copy" in results["scale.server_copy_120_blobs_s"].note
+
+
+def test_scale_goals_bind_the_default_way_in_time_and_drctl_own_cpu_and_memory_either_way():
+    def runs(azurite_us: tuple[int, int, int]) -> dict[int, dict]:
+        return {n: {"rehydrate_s": n * us / 1e6, "validate_s": 0.0, "cpu_s": n * 1e-3, "azurite_cpu_s": n * us / 1e6,
+                    "peak_rss_bytes": 80 * 2**20 + 40 * n} for n, us in zip(scale.FULL_SIZES, azurite_us, strict=True)}
+
+    relay = by_name(scale.way_figures("relay", runs((3000, 3000, 3000)), goals=True, scope=""))
+    server = by_name(scale.way_figures("server_copy", runs((1700, 1700, 2400)), goals=True, scope=""))
+    assert relay["scale.blobs_time_slope_ratio"].goal == "<= 1.15" and relay["scale.blobs_time_slope_ratio"].met
+    # the server-side copy's time grows as Azurite's CPU per copy does: context, with Azurite's slope beside it
+    assert server["scale.server_copy_time_slope_ratio"].value > 1.15 and server["scale.server_copy_time_slope_ratio"].goal is None
+    assert "CPU slope ratio: 1.46" in server["scale.server_copy_time_slope_ratio"].note
+    for figures, prefix in ((relay, "scale."), (server, "scale.server_copy_")):
+        assert figures[f"{prefix}drctl_cpu_slope_ratio"].goal == "<= 1.15" and figures[f"{prefix}drctl_cpu_slope_ratio"].met
+        assert figures[f"{prefix}rss_bytes_per_blob"].value == 40 and figures[f"{prefix}rss_bytes_per_blob"].met
 
 
 def test_the_docs_hold_the_same_table_as_the_output(tmp_path):
