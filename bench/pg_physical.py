@@ -157,8 +157,11 @@ def run(quick: bool, total_bytes: int | None = None, drill: bool = True) -> list
         Result("pg_physical.pg_restore_s", round(pg_restore_s, 2), "s", None,
                f"{logical['method']} of the same database ({dump_manifest['dump']['bytes'] / MIB:,.0f} MiB dump), "
                "tables and indexes rebuilt"),
-        Result("pg_physical.speedup_over_pg_restore", round(pg_restore_s / restore_s, 2), "x", ">= 3",
-               "pg_restore --jobs=2 over the physical restore, side by side"),
+        # The goal is the issue's, for a database of at least 1 GB: pg_restore's fixed costs (its
+        # connections, the catalog) dominate a smaller one, as the physical restore's start-up does.
+        Result("pg_physical.speedup_over_pg_restore", round(pg_restore_s / restore_s, 2), "x",
+               ">= 3" if size >= GIB else None, "pg_restore --jobs=2 over the physical restore, side by side"
+               + ("" if size >= GIB else f" ({size / MIB:,.0f} MiB: the goal is for 1 GiB or more)")),
         Result("pg_physical.base_backup_s", round(backup_s, 2), "s", None,
                "pg_basebackup --checkpoint=fast --wal-method=stream, before the disaster (not in the RTO)"),
         Result("pg_physical.verify_s", round(verify_s, 2), "s", None,

@@ -115,6 +115,10 @@ def execute(plan: Plan, duration: dict[str, float], workers: int, workdir: Path)
 
 def run(quick: bool, sizes: tuple[int, ...] = SIZES, target_s: dict[int, float] | None = None) -> list[Result]:
     targets = target_s or (QUICK_TARGET_S if quick else TARGET_S)
+    # The makespan's goals are for the full critical paths: scaled down for --quick, the engine's
+    # fixed cost per step (a journal fsync, a thread's wake-up) weighs several times more.
+    full = targets == TARGET_S
+    scope = "" if full else " (critical paths shorter than the full run's: no goal)"
     results: list[Result] = []
     # On the project's disk, as a run directory would be: a tmpfs would hide the fsync's cost.
     (PROJECT / ".drill").mkdir(exist_ok=True)
@@ -135,8 +139,8 @@ def run(quick: bool, sizes: tuple[int, ...] = SIZES, target_s: dict[int, float] 
 
             makespan, timed = execute(plan, duration, wide, Path(tmp))
             results += [
-                Result(f"{name}.makespan_over_critical_path", round(makespan / cp, 4), "ratio", "<= 1.02",
-                       f"{makespan:.3f}s vs critical path {cp:.3f}s on {wide} workers"),
+                Result(f"{name}.makespan_over_critical_path", round(makespan / cp, 4), "ratio", "<= 1.02" if full else None,
+                       f"{makespan:.3f}s vs critical path {cp:.3f}s on {wide} workers{scope}"),
                 Result(f"{name}.speedup_over_sequential", round(total / makespan, 2), "x", "> 1",
                        f"a sequential runbook takes the sum of the steps: {total:.2f}s"),
                 Result(f"{name}.speedup_over_waves", round(waves_seconds(plan, duration) / makespan, 2), "x", "> 1",
@@ -152,8 +156,9 @@ def run(quick: bool, sizes: tuple[int, ...] = SIZES, target_s: dict[int, float] 
             policy = scheduled_seconds(replace(plan, steps=tuple(replace(s, estimate_s=duration[s.id])
                                                                  for s in plan.steps)), k)
             results += [
-                Result(f"{name}.makespan_k_workers_over_lower_bound", round(makespan_k / bound, 4), "ratio", "<= 1.05",
-                       f"{makespan_k:.3f}s on {k} workers vs max(critical path, work / k) = {bound:.3f}s"),
+                Result(f"{name}.makespan_k_workers_over_lower_bound", round(makespan_k / bound, 4), "ratio",
+                       "<= 1.05" if full else None,
+                       f"{makespan_k:.3f}s on {k} workers vs max(critical path, work / k) = {bound:.3f}s{scope}"),
                 Result(f"{name}.policy_k_workers_over_lower_bound", round(policy / bound, 4), "ratio", None,
                        f"the engine's policy simulated with no overhead: {policy:.3f}s on {k} workers"),
             ]

@@ -49,6 +49,9 @@ def test_scheduling_runs_the_engine_on_small_plans():
         "journal_share_of_makespan", "makespan_k_workers_over_lower_bound", "policy_k_workers_over_lower_bound")}
     # no schedule beats its critical path, nor max(critical path, work / k)
     assert results["scheduling.20_steps.makespan_over_critical_path"].value >= 0.99
+    # scaled-down critical paths carry no goal for the makespan: the engine's fixed costs weigh more
+    assert results["scheduling.20_steps.makespan_over_critical_path"].goal is None
+    assert results["scheduling.20_steps.speedup_over_sequential"].goal == "> 1"
     assert results["scheduling.20_steps.makespan_k_workers_over_lower_bound"].value >= 0.99
     assert results["scheduling.20_steps.policy_k_workers_over_lower_bound"].value >= 1
     assert 0 <= results["scheduling.20_steps.journal_share_of_makespan"].value <= 1
@@ -87,7 +90,8 @@ def test_pg_physical_restores_the_same_rows_as_pg_restore_and_reports_each_figur
                             "pg_physical.pg_restore_s", "pg_physical.speedup_over_pg_restore",
                             "pg_physical.base_backup_s", "pg_physical.verify_s"}
     assert results["pg_physical.restore_over_copy"].goal == "<= 1.5"
-    assert results["pg_physical.speedup_over_pg_restore"].goal == ">= 3"
+    assert results["pg_physical.speedup_over_pg_restore"].goal is None  # the goal is for a database of 1 GiB or more
+    assert "the goal is for 1 GiB" in results["pg_physical.speedup_over_pg_restore"].note
     assert "WAL" in results["pg_physical.restore_s"].note
 
 
