@@ -1,15 +1,19 @@
 """Rehydration: the lake copied from a backup account to the secondary account, two ways.
 
-drctl's path (orchestrator/data/lake/recovery.py rehydrate_lake): each destination blob is told
-to copy itself from a read-SAS URL of its source, and drctl only watches the copy status, with a
-bounded number of copies in flight. The naive path: download every blob through the client and
-upload it again (as many at once). Both run against the same Azurite instance with the same data
-(bench/lake.py), and both clients count the blob payload their HTTP traffic carried.
+drctl's server-side path (orchestrator/data/lake/recovery.py rehydrate_lake, `restore.lake.copy:
+server-side`): each destination blob is told to copy itself from a read-SAS URL of its source, and
+drctl only watches the copy status, with a bounded number of copies in flight. The naive path:
+download every blob through the client and upload it again (as many at once). Both run against
+the same Azurite instance with the same data (bench/lake.py), and both clients count the blob
+payload their HTTP traffic carried. drctl's default, the relay (`copy: relay`, for a private-only
+source the destination's service cannot reach), moves every byte through drctl as the naive path
+does, in bounded chunks; bench/scale.py measures it.
 
 The time ratio is an emulator's: the issue saw Azurite fetch a cross-account source over HTTP
 (slower than streaming), the Azurite installed here copies by reference to the source's stored
 data (far faster); on Azure the storage service copies. It is reported, not tuned for
-(docs/performance-notes.md). What holds everywhere is the payload through drctl: none.
+(docs/performance-notes.md). What holds everywhere is the server-side path's payload through
+drctl: none.
 """
 
 from __future__ import annotations

@@ -34,7 +34,8 @@ PROFILE = DRProfile(
     recovery_action=RecoveryAction.REDEPLOY_REHYDRATE,
     checks=CHECKS,
     data_recovery=DataRecovery(
-        source="the primary account's geo-redundant copy (its RA-GRS secondary endpoint), copied server-side",
+        source=("the primary account's geo-redundant copy (its RA-GRS secondary endpoint), relayed through drctl "
+                "(restore.lake.copy: relay, the default) or copied server-side"),
         replay="the repository's ingest_events pipeline re-run from the lake's recovered watermark",
         source_uplifts=((0, 0),),
     ),
@@ -43,8 +44,9 @@ PROFILE = DRProfile(
         Dependency("connectivity", "its blob/dfs endpoints resolve through the hub's private DNS zones"),
     ),
     priority=2,
-    # Account and containers: about a minute. Rehydration is a server-side copy from the primary's
-    # geo-secondary (RA-GRS) endpoint; half an hour covers a modest lake, large ones scale with size.
+    # Account and containers: about a minute. Rehydration reads the primary's geo-secondary (RA-GRS)
+    # endpoint; half an hour covers a modest lake, large ones scale with size and blob count
+    # (docs/performance-notes.md sizes the relay at about 2.4 ms of drctl's CPU a small blob).
     estimates=Estimates(deploy=60, rehydrate=1800, validate=300, replay=600, smoke=60),
     seed=(
         SeedFacts(
