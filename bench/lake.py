@@ -30,7 +30,7 @@ from orchestrator.data.ingest import ZONES
 from orchestrator.data.manifest import lake_facts
 from orchestrator.targets.local.servers.azurite import AzuriteServer, generate_account_key
 
-ACCOUNTS = ("backup", "secondary", "streamed")
+ACCOUNTS = ("backup", "secondary", "streamed", "relayed")
 KIB, MIB, GIB = 1 << 10, 1 << 20, 1 << 30
 # (share of the blobs, smallest, largest): many small files, some medium, a few large ones
 SIZE_MIX = ((0.6, 16 * KIB, 256 * KIB), (0.3, 1 * MIB, 4 * MIB), (0.1, 16 * MIB, 64 * MIB))

@@ -7,7 +7,8 @@ download every blob through the client and upload it again (as many at once). Bo
 the same Azurite instance with the same data (bench/lake.py), and both clients count the blob
 payload their HTTP traffic carried. drctl's default, the relay (`copy: relay`, for a private-only
 source the destination's service cannot reach), moves every byte through drctl as the naive path
-does, in bounded chunks; bench/scale.py measures it.
+does, in bounded chunks: it runs here too, for its time and the payload it moves (each byte read
+once and written once), and bench/scale.py measures it at many small blobs.
 
 The time ratio is an emulator's: the issue saw Azurite fetch a cross-account source over HTTP
 (slower than streaming), the Azurite installed here copies by reference to the source's stored
@@ -27,7 +28,9 @@ from bench.lake import GIB, MIB, Lake, shared_lake
 from bench.report import Result
 from orchestrator.data.ingest import ZONES
 from orchestrator.data.lake.recovery import rehydrate_lake
+from orchestrator.data.lake.relay import relay_lake
 from orchestrator.data.manifest import lake_facts
+from orchestrator.targets.local.stores.lake import RELAY_MAX_IN_FLIGHT
 
 FULL_BYTES, QUICK_BYTES = GIB, 32 * MIB
 MAX_IN_FLIGHT = 16  # rehydrate_lake's default
@@ -85,6 +88,16 @@ def run(quick: bool, total_bytes: int | None = None) -> list[Result]:
     stream_payload = lake.counters["backup"].payload + lake.counters["streamed"].payload
     _check(lake, "streamed")
 
+    lake.empty("relayed")
+    for account in ("backup", "relayed"):
+        lake.client(account)
+        lake.counters[account].reset()
+    started = time.perf_counter()
+    relayed = relay_lake(lake.client("backup"), lake.client("relayed"), ZONES, RELAY_MAX_IN_FLIGHT)
+    relay_s = time.perf_counter() - started
+    relay_payload = lake.counters["backup"].payload + lake.counters["relayed"].payload
+    _check(lake, "relayed")
+
     return [
         Result("rehydration.server_side_s", round(server_s, 2), "s", None,
                f"{label} ({blobs}) backup account -> secondary account by drctl's server-side copy"),
@@ -100,4 +113,12 @@ def run(quick: bool, total_bytes: int | None = None) -> list[Result]:
         Result("rehydration.copies_in_flight_max", evidence["max_in_flight_observed"], "copies", ">= 2",
                f"most copies pending at once, bounded by max_in_flight={MAX_IN_FLIGHT}; "
                f"{evidence['copied']} copied"),
+        Result("rehydration.relay_s", round(relay_s, 2), "s", None,
+               f"the same relayed through drctl, its default (relay_lake: {RELAY_MAX_IN_FLIGHT} in flight, "
+               f"{relayed['chunk_bytes'] // MIB} MiB chunks, one Put Blob for a blob of one chunk)"),
+        Result("rehydration.relay_payload_over_data", round(relay_payload / size, 3), "x", "<= 2",
+               f"blob payload on drctl's HTTP traffic over the data: each byte read once and written once "
+               f"({relay_payload:,} bytes on the wire; the step's evidence counts "
+               f"{relayed['payload_bytes_through_drctl']:,} passed through drctl, at most "
+               f"{relayed['max_payload_bytes_in_memory'] // MIB} MiB of it in memory at once)"),
     ]

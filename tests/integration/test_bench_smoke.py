@@ -58,7 +58,7 @@ def test_scheduling_runs_the_engine_on_small_plans():
 
 
 @pytest.mark.integration
-def test_rehydration_moves_no_payload_through_drctl_and_streaming_moves_it_twice():
+def test_rehydration_moves_no_payload_through_drctl_server_side_and_twice_the_data_streamed_or_relayed():
     size = 2 * MIB
     results = by_name(rehydration.run(True, total_bytes=size))
     assert results["rehydration.server_side_payload_bytes"].value == 0
@@ -66,6 +66,8 @@ def test_rehydration_moves_no_payload_through_drctl_and_streaming_moves_it_twice
     assert results["rehydration.streaming_payload_bytes"].value == 2 * size
     assert results["rehydration.copies_in_flight_max"].value >= 1
     assert results["rehydration.server_side_s"].value > 0 and results["rehydration.streaming_s"].value > 0
+    assert results["rehydration.relay_payload_over_data"].value == 2 and results["rehydration.relay_payload_over_data"].met
+    assert results["rehydration.relay_s"].value > 0
 
 
 @pytest.mark.integration
