@@ -140,3 +140,13 @@ def test_no_canary_or_account_key_leaves_any_run():
     assert figures["cases"] == 6 + len(suite_secrets.BAD_CONFIGS)
     assert figures["account keys watched"] >= 6
     assert figures["files scanned"] > 100 and figures["bytes scanned"] > 1_000_000
+
+
+def test_a_run_that_ends_otherwise_than_expected_is_noted_with_the_lines_naming_its_failure():
+    """The last lines of a drill's stderr are its evidence's signing key: a note of those said
+    nothing of why a resume ended not recovered (one CI run had only that to show)."""
+    stderr = "\n".join(["run: /tmp/x/runs/1", "lake.rehydrate ok", "postgres.validate failed: row counts differ",
+                        "evidence signed with generated key /tmp/x/keys/evidence-signing-key.pem",
+                        "verify with --public-key /tmp/x/keys/evidence-signing-key.pem.pub"])
+    assert suite_secrets._why(stderr) == "postgres.validate failed: row counts differ"
+    assert suite_secrets._why("one\ntwo\nthree\nfour") == "two | three | four"  # nothing named: its last lines
