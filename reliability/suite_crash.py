@@ -40,6 +40,7 @@ from reliability.crash_support import (
     tear,
     wait_for,
 )
+from reliability.drctl import why_it_failed
 from reliability.leftovers import cleanup_case, processes_of
 
 SEED = 20260707
@@ -159,7 +160,7 @@ def _check_resume(point: Point, run_dir: Path, case: dict) -> None:
         before = []
     resume = drctl("resume", str(run_dir), "--json")
     if resume.returncode != 0 or "Traceback" in resume.stderr:
-        problems.append(f"resume exited {resume.returncode}: {resume.stderr.strip()[-600:]}")
+        problems.append(f"resume exited {resume.returncode}: {why_it_failed(resume.stderr)}")
         return
     summary = json.loads(resume.stdout)
     if resume.stderr.splitlines()[0] != f"run: {run_dir}":

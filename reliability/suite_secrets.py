@@ -29,7 +29,7 @@ import yaml
 
 from orchestrator.run.rundir import RunDir
 from reliability import secrets_inject
-from reliability.drctl import DRCTL
+from reliability.drctl import DRCTL, why_it_failed
 from reliability.leftovers import stop_processes_of
 from reliability.secret_scan import KEY_STORE, Needles, Scan, canary, make_prefix, scan_tree
 from reliability.suite_bad_input import STACK, make_project
@@ -107,7 +107,7 @@ class Suite:
                                   timeout=timeout).returncode
         stdout, stderr = (folder / f"{name}.stdout").read_text(), (folder / f"{name}.stderr").read_text()
         if expect is not None and code != expect:
-            self.notes.append(f"{case}: drctl {args[0]} exited {code}, not {expect}: {_why(stderr)}")
+            self.notes.append(f"{case}: drctl {args[0]} exited {code}, not {expect}: {why_it_failed(stderr)}")
         return code, stdout, stderr
 
     def _count_run(self) -> int:
@@ -232,14 +232,6 @@ class Suite:
             if out or err.count("\n") != 1 or key not in err:
                 self.notes.append(f"{case} ({name}): not one line naming {key}: {err.strip()[-200:]!r}")
         self.finish(case)
-
-
-def _why(stderr: str) -> str:
-    """What a drctl run that ended otherwise than expected said went wrong: its lines naming a
-    failure, else its last lines (a run's last lines are the evidence's signing key, not the cause)."""
-    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
-    failing = [line for line in lines if any(word in line.lower() for word in ("fail", "error", "timed out", "refused"))]
-    return " | ".join(failing[:4] or lines[-3:])[-900:]
 
 
 def _fill(value: object, secret: str) -> object:

@@ -24,6 +24,7 @@ import pytest
 
 from orchestrator.redact import MASK, REDACTOR, Redactor
 from reliability import suite_secrets
+from reliability.drctl import why_it_failed
 from reliability.secret_scan import KEY_STORE, Needles, canary, make_prefix, scan_bytes, scan_tree
 
 KEY = base64.b64encode(bytes(range(64))).decode()  # an account key's shape: base64 with + and /
@@ -148,5 +149,5 @@ def test_a_run_that_ends_otherwise_than_expected_is_noted_with_the_lines_naming_
     stderr = "\n".join(["run: /tmp/x/runs/1", "lake.rehydrate ok", "postgres.validate failed: row counts differ",
                         "evidence signed with generated key /tmp/x/keys/evidence-signing-key.pem",
                         "verify with --public-key /tmp/x/keys/evidence-signing-key.pem.pub"])
-    assert suite_secrets._why(stderr) == "postgres.validate failed: row counts differ"
-    assert suite_secrets._why("one\ntwo\nthree\nfour") == "two | three | four"  # nothing named: its last lines
+    assert why_it_failed(stderr) == "postgres.validate failed: row counts differ"
+    assert why_it_failed("one\ntwo\nthree\nfour") == "two | three | four"  # nothing named: its last lines
