@@ -20,7 +20,9 @@ drctl: none.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 from azure.storage.blob import BlobServiceClient, ContentSettings
 
@@ -34,6 +36,7 @@ from orchestrator.targets.local.stores.lake import RELAY_MAX_IN_FLIGHT
 
 FULL_BYTES, QUICK_BYTES = GIB, 32 * MIB
 MAX_IN_FLIGHT = 16  # rehydrate_lake's default
+T = TypeVar("T")
 
 
 def stream_copy(source: BlobServiceClient, dest: BlobServiceClient, blobs: list[tuple[str, str, int]],
@@ -60,43 +63,35 @@ def _check(lake: Lake, account: str) -> None:
         raise RuntimeError(f"the copy in {account} does not match the backup's listing")
 
 
+def copied_into(lake: Lake, account: str, copy: Callable[[BlobServiceClient, BlobServiceClient], T]
+                ) -> tuple[T, float, tuple[int, int]]:
+    """`copy` from the backup account into `account`, emptied first: what it returned, its seconds,
+    and the (payload, other) bytes both clients carried; the copy is checked against the backup."""
+    lake.empty(account)
+    for name in ("backup", account):
+        lake.client(name)
+        lake.counters[name].reset()
+    started = time.perf_counter()
+    returned = copy(lake.client("backup"), lake.client(account))
+    seconds = time.perf_counter() - started
+    carried = (lake.counters["backup"].payload + lake.counters[account].payload,
+               lake.counters["backup"].other + lake.counters[account].other)
+    _check(lake, account)
+    return returned, seconds, carried
+
+
 def run(quick: bool, total_bytes: int | None = None) -> list[Result]:
     size = total_bytes or (QUICK_BYTES if quick else FULL_BYTES)
     lake = shared_lake(size)
     label = f"{size / GIB:.2f} GiB" if size >= GIB // 4 else f"{size / MIB:.0f} MiB"
     blobs = f"{len(lake.blobs)} blobs of {min(b[2] for b in lake.blobs) // 1024} KiB to {max(b[2] for b in lake.blobs) // MIB} MiB"
 
-    lake.empty("secondary")
-    for account in ("backup", "secondary"):
-        lake.client(account)
-        lake.counters[account].reset()
-    started = time.perf_counter()
-    evidence = rehydrate_lake(lake.client("backup"), lake.client("secondary"), lake.key("backup"), ZONES,
-                              max_in_flight=MAX_IN_FLIGHT)
-    server_s = time.perf_counter() - started
-    server_payload = lake.counters["backup"].payload + lake.counters["secondary"].payload
-    server_other = lake.counters["backup"].other + lake.counters["secondary"].other
-    _check(lake, "secondary")
-
-    lake.empty("streamed")
-    for account in ("backup", "streamed"):
-        lake.client(account)
-        lake.counters[account].reset()
-    started = time.perf_counter()
-    stream_copy(lake.client("backup"), lake.client("streamed"), lake.blobs)
-    stream_s = time.perf_counter() - started
-    stream_payload = lake.counters["backup"].payload + lake.counters["streamed"].payload
-    _check(lake, "streamed")
-
-    lake.empty("relayed")
-    for account in ("backup", "relayed"):
-        lake.client(account)
-        lake.counters[account].reset()
-    started = time.perf_counter()
-    relayed = relay_lake(lake.client("backup"), lake.client("relayed"), ZONES, RELAY_MAX_IN_FLIGHT)
-    relay_s = time.perf_counter() - started
-    relay_payload = lake.counters["backup"].payload + lake.counters["relayed"].payload
-    _check(lake, "relayed")
+    evidence, server_s, (server_payload, server_other) = copied_into(lake, "secondary", lambda backup, dest: rehydrate_lake(
+        backup, dest, lake.key("backup"), ZONES, max_in_flight=MAX_IN_FLIGHT))
+    _, stream_s, (stream_payload, _) = copied_into(lake, "streamed", lambda backup, dest: stream_copy(
+        backup, dest, lake.blobs))
+    relayed, relay_s, (relay_payload, _) = copied_into(lake, "relayed", lambda backup, dest: relay_lake(
+        backup, dest, ZONES, RELAY_MAX_IN_FLIGHT))
 
     return [
         Result("rehydration.server_side_s", round(server_s, 2), "s", None,

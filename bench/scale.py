@@ -132,10 +132,16 @@ def measure(sizes: tuple[int, ...]) -> tuple[dict[str, dict[int, dict]], list[tu
         lake.close()
 
 
+def slopes(of: dict[int, float]) -> tuple[float, float]:
+    """Per blob from the smallest size to the middle, and from the middle to the largest."""
+    small, middle, large = sorted(of)
+    return (of[middle] - of[small]) / (middle - small), (of[large] - of[middle]) / (large - middle)
+
+
 def slope_ratio(of: dict[int, float]) -> float:
     """Per blob from the middle size to the largest, over per blob from the smallest to the middle."""
-    small, middle, large = sorted(of)
-    return ((of[large] - of[middle]) / (large - middle)) / ((of[middle] - of[small]) / (middle - small))
+    low, high = slopes(of)
+    return high / low
 
 
 def way_figures(way: str, runs: dict[int, dict], goals: bool, scope: str) -> list[Result]:
@@ -146,8 +152,7 @@ def way_figures(way: str, runs: dict[int, dict], goals: bool, scope: str) -> lis
     cpu = {n: runs[n]["cpu_s"] for n in runs}
     azurite = {n: runs[n]["azurite_cpu_s"] for n in runs}
     rss = {n: runs[n]["peak_rss_bytes"] for n in runs}
-    low = 1e6 * (seconds[middle] - seconds[small]) / (middle - small)  # us per blob
-    high = 1e6 * (seconds[large] - seconds[middle]) / (large - middle)
+    low, high = (1e6 * slope for slope in slopes(seconds))  # us per blob
     if way == "relay":
         time_goal, time_note = "<= 1.15", (f"the default way (relay, {RELAY_MAX_IN_FLIGHT} in flight into a second "
                                            f"Azurite): time per blob {high:,.0f} us from {middle:,} to {large:,} "
